@@ -1,0 +1,109 @@
+// Backend: the one interface between the 2PC protocols and compute (DESIGN.md §6).
+//
+// Every call is ONE party's local step between two communication rounds, on a batch.
+// All arithmetic is in Z_{2^bits} on uint64_t words: inputs may carry garbage above
+// `bits`, outputs are masked to `bits`. Public (opened) terms are added by party 0 only
+// ([p0] below means "only when party == 0"). Arrays never alias unless stated.
+//
+// Implementations: sim::SimBackend (runs the kernels/ C++ that would be synthesized and
+// reports modelled device cycles), cpu::CpuBackend (AES-NI, Eigen, threads; bit-identical),
+// host::XrtBackend (same kernels from an xclbin through XRT).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace polympc::mpc {
+
+/// Per-kernel counters a backend accumulates (sim/xrt report modelled device cycles).
+struct KernelCounters {
+  uint64_t calls = 0;
+  uint64_t elements = 0;         ///< elements (or 64-bit words for boolean kernels) processed
+  uint64_t modelled_cycles = 0;  ///< device cycles predicted by the kernel's II/depth model; 0 on cpu
+};
+
+/// Layout of an elementwise polynomial-activation step: n = outer * channels * inner
+/// elements in [outer][channels][inner] order (NCHW: outer = N, inner = H*W; a flat
+/// vector: channels = features, inner = 1).
+struct PolyShape {
+  size_t outer = 1;
+  size_t channels = 1;
+  size_t inner = 1;
+  size_t size() const { return outer * channels * inner; }
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  /// "sim", "cpu" or "xrt".
+  virtual std::string name() const = 0;
+
+  /// Beaver multiplication (Beaver, CRYPTO'91), local combine after d = x - a and
+  /// e = y - b were opened:  z = c + d*b + e*a + [p0] d*e   (mod 2^bits), elementwise.
+  /// Shapes: every array has n words. Kernel: kernels/beaver_mul_combine.h.
+  virtual void beaver_mul_combine(int party, int bits, size_t n, const uint64_t* d,
+                                  const uint64_t* e, const uint64_t* a, const uint64_t* b,
+                                  const uint64_t* c, uint64_t* z) = 0;
+
+  /// Beaver matrix triple combine for W·X (W m×k, X k×n, all row-major):
+  ///   Z = C + E·B + A·F + [p0] E·F   (mod 2^bits)
+  /// with E = W - A opened once per model (weight mask A fixed per model), F = X - B opened
+  /// per inference. Shapes: e, a: m×k; f, b: k×n; c, z: m×n. Kernel: kernels/matmul_combine.h.
+  virtual void matmul_combine(int party, int bits, size_t m, size_t k, size_t n,
+                              const uint64_t* e, const uint64_t* f, const uint64_t* a,
+                              const uint64_t* b, const uint64_t* c, uint64_t* z) = 0;
+
+  /// One Horner step of the polynomial activation x·(a2·x + a1) + a0 on shares
+  /// (PASNet / PolyMPCNet), a Beaver product with a fused public-by-P0 addend:
+  ///   z[j] = c[j] + d[j]*B + E*a[j] + [p0] (d[j]*E + add[ch(j)])   (mod 2^bits)
+  /// where d, a, c, z have s.size() words; `add` has s.channels words; B = b[ch(j)] and
+  /// E = e[ch(j)] when per_channel (b, e have s.channels words), else B = b[j], E = e[j].
+  /// ch(j) = (j / s.inner) % s.channels. Kernel: kernels/poly_eval.h.
+  virtual void poly_eval(int party, int bits, const PolyShape& s, bool per_channel,
+                         const uint64_t* d, const uint64_t* e, const uint64_t* a,
+                         const uint64_t* b, const uint64_t* c, const uint64_t* add,
+                         uint64_t* z) = 0;
+
+  /// Exact (faithful) truncation by `shift` bits, final local step. With
+  /// u_i = x_i + [p0] 2^(bits-1) and arithmetic shares carry_i, wrap_i of the carry into
+  /// bit `shift` and the carry out of bit bits-1 of u_0 + u_1:
+  ///   z = (u_i >> shift) + carry_i - (wrap_i << (bits-shift)) - [p0] 2^(bits-1-shift)
+  /// so that z_0 + z_1 = floor(x / 2^shift) exactly (x signed). n words each.
+  /// Kernel: kernels/trunc.h.
+  virtual void trunc_exact_combine(int party, int bits, int shift, size_t n, const uint64_t* x,
+                                   const uint64_t* carry, const uint64_t* wrap,
+                                   uint64_t* z) = 0;
+
+  /// Probabilistic truncation (SecureML S&P'17 with a dealer pair (r, r >> shift)), final
+  /// local step after c = x + 2^offset_bits + r was opened:
+  ///   z = [p0] ((c >> shift) - 2^(offset_bits - shift)) - r_shr_i
+  /// Off by at most 1 ulp; wrong when x + 2^offset_bits + r wraps (probability about
+  /// 2^(offset_bits+1-bits) for |x| < 2^offset_bits). n words each. Kernel: kernels/trunc.h.
+  virtual void trunc_prob_combine(int party, int bits, int shift, int offset_bits, size_t n,
+                                  const uint64_t* c, const uint64_t* r_shr, uint64_t* z) = 0;
+
+  /// GMW AND gates on bit-sliced boolean shares (64 gates per word), local combine after
+  /// d = x ^ a and e = y ^ b were opened with the AND triple (a, b, c = a & b):
+  ///   z = c ^ (d & b) ^ (e & a) ^ [p0] (d & e). `words` words each. Kernel: kernels/gmw_and_level.h.
+  virtual void gmw_and_level(int party, size_t words, const uint64_t* d, const uint64_t* e,
+                             const uint64_t* a, const uint64_t* b, const uint64_t* c,
+                             uint64_t* z) = 0;
+
+  /// B2A of shared bits after e = bit ^ r was opened (r a dealer bit, with arithmetic
+  /// share r_i):  z = [p0] e + r_i - 2 e r_i  (mod 2^bits). `e_packed` holds the n opened
+  /// bits bit-sliced (element j = bit j%64 of word j/64); r and z have n words.
+  /// Kernel: kernels/gmw_and_level.h.
+  virtual void b2a_combine(int party, int bits, size_t n, const uint64_t* e_packed,
+                           const uint64_t* r, uint64_t* z) = 0;
+
+  /// Bit slicing (local, no communication): planes[b * W + w] has bit j of word w equal to
+  /// bit b of x[64 w + j], for b < bits, W = ceil(n / 64); missing elements read as 0.
+  /// planes has bits * W words. Kernel: kernels/gmw_and_level.h.
+  virtual void bit_slice(int bits, size_t n, const uint64_t* x, uint64_t* planes) = 0;
+
+  /// Counters per kernel name since construction.
+  virtual std::map<std::string, KernelCounters> counters() const = 0;
+};
+
+}  // namespace polympc::mpc

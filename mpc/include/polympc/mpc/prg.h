@@ -1,0 +1,40 @@
+// Pseudo-random generator: AES-128 in counter mode through OpenSSL EVP (AES-NI where the
+// CPU has it), DESIGN.md §4. Seedable and deterministic: the same 128-bit seed gives the
+// same stream on every machine (the key is the seed, the counter starts at 0, the
+// keystream is AES-128-CTR of zero plaintext, NIST SP 800-38A).
+#pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace polympc::mpc {
+
+using Seed = std::array<uint8_t, 16>;
+
+/// Seed from a 64-bit integer (little-endian into the low 8 bytes; for tests and CLI).
+Seed seed_from_u64(uint64_t s);
+
+class Prg {
+ public:
+  explicit Prg(const Seed& seed);
+  ~Prg();
+  Prg(Prg&&) noexcept;
+  Prg& operator=(Prg&&) noexcept;
+  Prg(const Prg&) = delete;
+  Prg& operator=(const Prg&) = delete;
+
+  /// Fills n bytes of keystream. Throws polympc::Error if OpenSSL fails.
+  void bytes(void* out, size_t n);
+  /// n uniformly random words masked to `bits` bits (1..64).
+  std::vector<uint64_t> words(size_t n, int bits = 64);
+  void fill_words(uint64_t* out, size_t n, int bits = 64);
+  uint64_t next_u64();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace polympc::mpc

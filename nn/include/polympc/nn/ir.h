@@ -1,0 +1,72 @@
+// Network IR: a small graph of layers with float parameters (DESIGN.md §12).
+//
+// Tensors are NCHW. Layer parameters stay in float; executors quantize them to the
+// fixed-point format of the ring at load time. The IR is what the ONNX importer
+// produces, what the exporter writes, and what the plaintext and 2PC executors run.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "polympc/mpc/errors.h"
+
+namespace polympc::nn {
+
+/// Error in a model file or in the IR (unsupported op, bad shape); names the node.
+class ModelError : public polympc::Error {
+ public:
+  using polympc::Error::Error;
+};
+
+enum class OpKind {
+  Conv,     ///< 2-D convolution, weight [Cout, Cin, kh, kw], bias [Cout], group 1
+  Linear,   ///< y = W x + b, weight [out, in], bias [out] (Gemm transB=1 / MatMul+Add)
+  Relu,     ///< max(x, 0)
+  Poly,     ///< y = a2 x^2 + a1 x + a0, coefficients per channel (size C) or scalar (size 1)
+  AvgPool,  ///< average pooling, count_include_pad = 0 semantics only for pad 0
+  MaxPool,  ///< max pooling
+  GlobalAvgPool,  ///< mean over H, W -> [C, 1, 1]
+  Flatten,  ///< [C, H, W] -> [C*H*W]
+  Add,      ///< elementwise sum of two layer outputs (residual)
+};
+
+const char* op_name(OpKind op);
+
+struct Layer {
+  std::string name;  ///< unique, from the ONNX node name (or output name)
+  OpKind op = OpKind::Relu;
+  /// Producers: indices into Network::layers, -1 = the network input. Empty means
+  /// "the previous layer" (or the input for layer 0).
+  std::vector<int> inputs;
+
+  // Conv / Linear
+  std::vector<int64_t> weight_shape;
+  std::vector<float> weight;
+  std::vector<float> bias;  ///< may be empty (= zero)
+  // Conv / pools
+  int kernel_h = 1, kernel_w = 1;
+  int stride_h = 1, stride_w = 1;
+  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  // Poly: y = a2 x^2 + a1 x + a0 (a2 = s * w0 in PASNet's notation), each size 1 or C
+  std::vector<float> poly_a2, poly_a1, poly_a0;
+
+  /// Output shape without the batch dimension ([C, H, W] or [F]); set by infer_shapes().
+  std::vector<int64_t> out_shape;
+};
+
+struct Network {
+  std::string name;
+  std::vector<int64_t> input_shape;  ///< without batch: [C, H, W]
+  std::vector<Layer> layers;
+
+  /// Fills Layer::out_shape for every layer and checks parameter sizes.
+  /// Throws ModelError naming the layer on any inconsistency.
+  void infer_shapes();
+  /// Producer indices of layer i with the "previous layer" default resolved.
+  std::vector<int> producers(size_t i) const;
+  /// Number of elements of one output of layer i (without batch).
+  int64_t out_size(size_t i) const;
+  int64_t input_size() const;
+};
+
+}  // namespace polympc::nn
