@@ -1,0 +1,46 @@
+// The dealer: an offline, input-independent trusted third party that produces correlated
+// randomness for both parties (the model of CrypTen's TTP, LLAMA and Orca; DESIGN.md §3).
+// It never sees inputs or weights. All randomness comes from one seeded AES-128-CTR PRG,
+// so a dealer run is reproducible from its seed.
+#pragma once
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "polympc/mpc/material.h"
+#include "polympc/mpc/prg.h"
+#include "polympc/mpc/ring.h"
+
+namespace polympc::mpc {
+
+class Dealer {
+ public:
+  Dealer(const Seed& seed, RingConfig ring);
+
+  const RingConfig& ring() const { return ring_; }
+  Prg& prg() { return prg_; }
+
+  /// n uniform ring elements (l bits).
+  std::vector<uint64_t> random(size_t n) { return prg_.words(n, ring_.bits); }
+  /// Splits x into random arithmetic shares (x0 uniform, x1 = x - x0 mod 2^l).
+  std::pair<std::vector<uint64_t>, std::vector<uint64_t>> share_arith(const std::vector<uint64_t>& x);
+  /// Splits bit-sliced words into XOR shares.
+  std::pair<std::vector<uint64_t>, std::vector<uint64_t>> share_bool(const std::vector<uint64_t>& x);
+
+  /// A per-model fixed mask the dealer keeps to build later triples (e.g. the weight
+  /// mask A of a layer). Throws MaterialError when `tag` is unknown.
+  void keep_fixed(const std::string& tag, std::vector<uint64_t> full) { fixed_[tag] = std::move(full); }
+  const std::vector<uint64_t>& fixed(const std::string& tag) const;
+  bool has_fixed(const std::string& tag) const { return fixed_.count(tag) != 0; }
+
+ private:
+  RingConfig ring_;
+  Prg prg_;
+  std::map<std::string, std::vector<uint64_t>> fixed_;
+};
+
+/// Concatenates vectors (material items are stored flat).
+std::vector<uint64_t> concat(std::initializer_list<const std::vector<uint64_t>*> parts);
+
+}  // namespace polympc::mpc

@@ -1,0 +1,86 @@
+// Preprocessing (dealer) material of one party (DESIGN.md §3).
+//
+// The dealer produces, ahead of the online phase, a queue of typed items per party
+// (Beaver triples, matrix triples, truncation pairs, AND triples, B2A pairs, ...). The
+// online phase consumes them in the same order; every item is consumed exactly once:
+// take() removes it, so it cannot be used again, and a preprocessing *file* is marked
+// used on disk the moment it is loaded, so a second run on the same file is refused
+// (reusing a Beaver triple reveals x - x' to the peer).
+//
+// Per-model fixed masks (the weight mask A of the matrix triples, the coefficient masks
+// of polynomial activations) are the one exception: they belong to the model setup, are
+// opened once per model (W - A), and are reused by design; they live in a separate map.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "polympc/mpc/errors.h"
+
+namespace polympc::mpc {
+
+enum class MaterialKind : uint32_t {
+  BeaverTriple = 1,   ///< [a | b | c], c = a*b            (3n words)
+  SquarePair = 2,     ///< [a | a^2]                        (2n words)
+  MatrixTriple = 3,   ///< [B | C], C = A·L(B), A fixed per model
+  TruncPair = 4,      ///< [r | r >> s]                     (2n words)
+  AndTriple = 5,      ///< [a | b | c], c = a & b, bit-sliced (3W words)
+  InputAndTriple = 6, ///< P0: [alpha | gamma0], P1: [beta | gamma1] (2W words)
+  B2APair = 7,        ///< [r bit-sliced (W words) | r arithmetic (n words)]
+  PolyMasks = 8,      ///< [alpha | gamma | beta' | delta]  (4n words)
+};
+const char* material_kind_name(MaterialKind k);
+
+struct MaterialItem {
+  MaterialKind kind;
+  std::string tag;  ///< who it is for, e.g. "conv1/trunc"
+  std::vector<uint64_t> words;
+};
+
+class MaterialStore {
+ public:
+  /// party: 0 (server, P0) or 1 (client, P1). Throws InvalidArgument otherwise.
+  explicit MaterialStore(int party);
+  MaterialStore(MaterialStore&&) = default;
+  MaterialStore& operator=(MaterialStore&&) = default;
+  MaterialStore(const MaterialStore&) = delete;
+  MaterialStore& operator=(const MaterialStore&) = delete;
+
+  int party() const { return party_; }
+
+  /// Appends an item (dealer side).
+  void push(MaterialKind kind, std::string tag, std::vector<uint64_t> words);
+  /// Removes and returns the next item. Throws MaterialError when the store is exhausted
+  /// ("preprocessing material exhausted at <what>") or when the next item is not of
+  /// `kind` with exactly `n_words` words (material out of step with the protocol).
+  std::vector<uint64_t> take(MaterialKind kind, size_t n_words, const std::string& what);
+  size_t remaining() const { return items_.size(); }
+  /// Words still queued (x 8 = bytes of material this party still holds).
+  uint64_t remaining_words() const;
+  /// Words consumed so far.
+  uint64_t consumed_words() const { return consumed_words_; }
+
+  /// Per-model fixed masks (reused by design, see file comment).
+  void set_fixed(const std::string& tag, std::vector<uint64_t> words);
+  bool has_fixed(const std::string& tag) const { return fixed_.count(tag) != 0; }
+  /// Throws MaterialError naming the tag when missing.
+  const std::vector<uint64_t>& fixed(const std::string& tag) const;
+
+  /// Writes the store to `path` (binary: magic "PMPCMAT1", version, party, used flag,
+  /// items, fixed masks, SHA-256 of the body). Throws MaterialError on I/O failure.
+  void save(const std::string& path) const;
+  /// Loads a store written by save() and marks the file used ON DISK before returning.
+  /// Throws MaterialReuseError if the file was already used, MaterialError if it is for
+  /// the other party, truncated, corrupt (checksum) or unreadable.
+  static MaterialStore load(const std::string& path, int expected_party);
+
+ private:
+  int party_;
+  std::deque<MaterialItem> items_;
+  std::map<std::string, std::vector<uint64_t>> fixed_;
+  uint64_t consumed_words_ = 0;
+};
+
+}  // namespace polympc::mpc

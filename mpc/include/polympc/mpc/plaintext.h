@@ -1,0 +1,69 @@
+// Plaintext twins of the protocols in protocols.h (STYLE.md rule 5): the same fixed-point
+// integer arithmetic in Z_{2^l} on cleartext words. With exact truncation the 2PC result
+// equals these bit for bit; with probabilistic truncation it is within 1 ulp per
+// truncation. Header-only.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "polympc/mpc/backend.h"
+#include "polympc/mpc/protocols.h"
+#include "polympc/mpc/ring.h"
+
+namespace polympc::mpc::plain {
+
+inline Words mul(const RingConfig& r, const Words& x, const Words& y) {
+  Words z(x.size());
+  for (size_t i = 0; i < x.size(); ++i) z[i] = (x[i] * y[i]) & r.mask();
+  return z;
+}
+/// floor(x / 2^shift) of the signed value.
+inline Words trunc(const RingConfig& r, const Words& x, int shift) {
+  Words z(x.size());
+  for (size_t i = 0; i < x.size(); ++i) z[i] = r.arith_shift(x[i], shift);
+  return z;
+}
+/// 1 if x >= 0 (signed), else 0.
+inline Words drelu(const RingConfig& r, const Words& x) {
+  Words z(x.size());
+  for (size_t i = 0; i < x.size(); ++i) z[i] = r.to_signed(x[i]) >= 0 ? 1 : 0;
+  return z;
+}
+inline Words relu(const RingConfig& r, const Words& x) {
+  Words z(x.size());
+  for (size_t i = 0; i < x.size(); ++i) z[i] = r.to_signed(x[i]) >= 0 ? x[i] & r.mask() : 0;
+  return z;
+}
+/// max(a, b) as the protocol computes it: b + DReLU(a - b) * (a - b) (mod 2^l).
+inline Words max(const RingConfig& r, const Words& a, const Words& b) {
+  Words z(a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    const uint64_t t = (a[i] - b[i]) & r.mask();
+    z[i] = (b[i] + (r.to_signed(t) >= 0 ? t : 0)) & r.mask();
+  }
+  return z;
+}
+/// x (a2 x + a1) + a0, truncated by f + coef_frac (scales as in PolyCoeffs).
+inline Words poly(const RingConfig& r, const Words& x, const PolyShape& s, const PolyCoeffs& c) {
+  Words z(x.size());
+  for (size_t j = 0; j < x.size(); ++j) {
+    const size_t ch = (j / s.inner) % s.channels;
+    const uint64_t u = (c.a2[ch] * x[j] + c.a1[ch]) & r.mask();
+    const uint64_t y = (x[j] * u + c.a0[ch]) & r.mask();
+    z[j] = r.arith_shift(y, r.frac + c.coef_frac);
+  }
+  return z;
+}
+/// W (m x k) · X (k x cols), row-major, mod 2^l (no truncation).
+inline Words matmul(const RingConfig& r, const Words& w, const Words& x, size_t m, size_t k, size_t cols) {
+  Words z(m * cols, 0);
+  for (size_t i = 0; i < m; ++i)
+    for (size_t p = 0; p < k; ++p) {
+      const uint64_t a = w[i * k + p];
+      for (size_t j = 0; j < cols; ++j) z[i * cols + j] += a * x[p * cols + j];
+    }
+  for (auto& v : z) v &= r.mask();
+  return z;
+}
+
+}  // namespace polympc::mpc::plain

@@ -1,0 +1,119 @@
+// 2PC protocols on arithmetic shares in Z_{2^l} (DESIGN.md §5), each in two halves:
+//   deal_X(dealer, ..., m0, m1)  offline: pushes the material both parties need, in order;
+//   X(session, ...)              online: one party's side; consumes the same items.
+// The dealer half and the online half must be called in the same order with the same
+// sizes; the MaterialStore refuses anything out of step. Each protocol has a plaintext
+// twin in plaintext.h, and cost() gives its analytic online communication.
+//
+// Shapes: flat vectors of n elements (NCHW order where it matters). Boolean values are
+// bit-sliced: element j is bit j%64 of word j/64, W = ceil(n/64) words.
+// Errors: InvalidArgument on size mismatch, MaterialError on missing/out-of-step material,
+// ChannelError if the peer fails.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "polympc/mpc/dealer.h"
+#include "polympc/mpc/session.h"
+
+namespace polympc::mpc {
+
+using Words = std::vector<uint64_t>;
+
+/// Online communication of one protocol call, per party (both parties send the same).
+struct Cost {
+  uint64_t bytes = 0;   ///< bytes sent by one party
+  uint64_t rounds = 0;  ///< rounds
+  Cost& operator+=(const Cost& o) {
+    bytes += o.bytes;
+    rounds += o.rounds;
+    return *this;
+  }
+};
+
+inline size_t words_for_bits(size_t n) { return (n + 63) / 64; }
+
+// ---- multiplication (Beaver, CRYPTO'91) ---------------------------------------------
+/// z = x * y elementwise (no truncation). 1 round, 2 n ceil(l/8) bytes.
+void deal_mul(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1);
+Words mul(Session& s, const Words& x, const Words& y, const std::string& tag);
+Cost mul_cost(const RingConfig& r, size_t n);
+
+/// z = x^2 with a square pair (a, a^2). 1 round, n ceil(l/8) bytes.
+void deal_square(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1);
+Words square(Session& s, const Words& x, const std::string& tag);
+Cost square_cost(const RingConfig& r, size_t n);
+
+// ---- truncation --------------------------------------------------------------------
+/// z = x >> shift on the signed value. Exact mode: floor(x / 2^shift) exactly, via the
+/// GMW carries of u0 + u1 with u = x + 2^(l-1) (see gmw section; ~9 rounds for l=64).
+/// Prob mode: SecureML (S&P'17) with a dealer pair, 1 round, off by at most 1 ulp; fails
+/// when |x| >= 2^options.trunc_bound_bits or w.p. ~2^(bound+1-l).
+void deal_trunc(Dealer& d, size_t n, int shift, const ProtocolOptions& o, const std::string& tag,
+                MaterialStore& m0, MaterialStore& m1);
+Words trunc(Session& s, const Words& x, int shift, const std::string& tag);
+Cost trunc_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int shift);
+
+// ---- GMW boolean circuits (CrypTen-style with dealer AND triples) -------------------
+/// B2A of bit-sliced boolean shares (n bits in W words) -> arithmetic 0/1 shares.
+/// 1 round, 8 W bytes. deal_b2a pushes one B2A pair.
+void deal_b2a(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1);
+Words b2a(Session& s, const Words& bits, size_t n, const std::string& tag);
+
+/// DReLU(x) = 1{x >= 0} (signed) as bit-sliced boolean shares: MSB of x0 + x1 by a
+/// parallel-prefix (generate, propagate) tree of AND gates over bits [0, l-1).
+/// Rounds 1 + ceil(log2(l-1)); one input-AND level (1 bit per gate) then 2 ANDs per merge.
+void deal_drelu(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1);
+Words drelu(Session& s, const Words& x, const std::string& tag);
+Cost drelu_cost(const RingConfig& r, size_t n);
+
+/// ReLU(x) = x * B2A(DReLU(x)). DReLU rounds + 2.
+void deal_relu(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1);
+Words relu(Session& s, const Words& x, const std::string& tag);
+Cost relu_cost(const RingConfig& r, size_t n);
+
+/// max(a, b) = b + DReLU(a - b) * (a - b), elementwise. Same cost as ReLU.
+void deal_max(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1);
+Words max(Session& s, const Words& a, const Words& b, const std::string& tag);
+
+// ---- polynomial activation with private coefficients (PASNet / PolyMPCNet) ---------
+/// y = a2 x^2 + a1 x + a0 evaluated as x (a2 x + a1) + a0 with coefficients known to P0
+/// only. Fixed point: x and y at scale f; a2 at scale fc (coef_frac), a1 at scale f+fc,
+/// a0 at scale 2f+fc (all per channel). Online: open x - alpha (round 1), open u - beta'
+/// (round 2), truncate by f+fc. 2 n ceil(l/8) bytes + truncation.
+struct PolyCoeffs {
+  Words a2;  ///< per channel, scale coef_frac; P0 only (empty at P1)
+  Words a1;  ///< per channel, scale f + coef_frac; P0 only
+  Words a0;  ///< per channel, scale 2f + coef_frac; P0 only
+  int coef_frac = 20;
+};
+/// Model setup: per-model mask of a2 (fixed, reused by design); P0 opens a2 - mask once.
+void deal_poly_setup(Dealer& d, size_t channels, const std::string& tag, MaterialStore& m0,
+                     MaterialStore& m1);
+/// Returns E = a2 - mask (public to both). P1 passes coefficients with empty vectors.
+Words poly_setup(Session& s, const PolyCoeffs& c, size_t channels, const std::string& tag);
+void deal_poly(Dealer& d, const PolyShape& shape, int coef_frac, const ProtocolOptions& o,
+               const std::string& tag, MaterialStore& m0, MaterialStore& m1);
+Words poly(Session& s, const Words& x, const PolyShape& shape, const PolyCoeffs& c,
+           const Words& e_a2, const std::string& tag);
+Cost poly_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int coef_frac);
+
+// ---- matrix products with a per-model weight mask ----------------------------------
+/// Y = W · L(X): W (m x k) known to P0, X shared (in_size elements), L a public linear
+/// lowering (im2col for conv, a transpose for linear) producing a k x cols matrix.
+/// Model setup: dealer fixes the mask A (m x k), P0 opens E = W - A once.
+/// Per inference: open F = X - B (1 round, in_size ceil(l/8) bytes), then
+/// Y = C + E·L(B) + A·L(F) + [p0] E·L(F) on the backend (matmul_combine). No truncation.
+using Lowering = std::function<Words(const Words&)>;
+void deal_matmul_setup(Dealer& d, size_t m, size_t k, const std::string& tag, MaterialStore& m0,
+                       MaterialStore& m1);
+Words matmul_setup(Session& s, const Words& w, size_t m, size_t k, const std::string& tag);
+void deal_matmul(Dealer& d, size_t m, size_t k, size_t cols, size_t in_size, const Lowering& lower,
+                 const std::string& tag, MaterialStore& m0, MaterialStore& m1);
+Words matmul(Session& s, const Words& x, const Words& e_w, size_t m, size_t k, size_t cols,
+             const Lowering& lower, const std::string& tag);
+Cost matmul_cost(const RingConfig& r, size_t in_size);
+
+}  // namespace polympc::mpc

@@ -1,0 +1,308 @@
+// Arithmetic protocols: Beaver multiplication and squaring, truncation dispatch and the
+// probabilistic (SecureML) truncation, the polynomial activation with private
+// coefficients, and matrix products with a per-model weight mask. DESIGN.md §5.
+#include <algorithm>
+
+#include "polympc/mpc/protocols.h"
+
+namespace polympc::mpc {
+
+namespace detail {
+void deal_trunc_exact(Dealer& d, size_t n, int shift, const std::string& tag, MaterialStore& m0,
+                      MaterialStore& m1);
+Words trunc_exact(Session& s, const Words& x, int shift, const std::string& tag);
+Cost trunc_exact_cost(const RingConfig& r, size_t n, int shift);
+}  // namespace detail
+
+namespace {
+void check_same(const Words& a, const Words& b, const std::string& tag) {
+  if (a.size() != b.size())
+    throw InvalidArgument(tag + ": operand sizes differ (" + std::to_string(a.size()) + " vs " +
+                          std::to_string(b.size()) + ")");
+}
+Words sub(const Words& a, const Words& b, uint64_t m) {
+  Words r(a.size());
+  for (size_t i = 0; i < a.size(); ++i) r[i] = (a[i] - b[i]) & m;
+  return r;
+}
+Words slice(const Words& t, size_t off, size_t n) {
+  return Words(t.begin() + static_cast<long>(off), t.begin() + static_cast<long>(off + n));
+}
+}  // namespace
+
+// ---- Beaver multiplication -----------------------------------------------------------
+void deal_mul(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
+  const uint64_t m = d.ring().mask();
+  Words a = d.random(n), b = d.random(n), c(n);
+  for (size_t i = 0; i < n; ++i) c[i] = (a[i] * b[i]) & m;
+  auto [a0, a1] = d.share_arith(a);
+  auto [b0, b1] = d.share_arith(b);
+  auto [c0, c1] = d.share_arith(c);
+  m0.push(MaterialKind::BeaverTriple, tag, concat({&a0, &b0, &c0}));
+  m1.push(MaterialKind::BeaverTriple, tag, concat({&a1, &b1, &c1}));
+}
+
+Words mul(Session& s, const Words& x, const Words& y, const std::string& tag) {
+  check_same(x, y, tag);
+  const size_t n = x.size();
+  Words t = s.material.take(MaterialKind::BeaverTriple, 3 * n, tag);
+  const uint64_t m = s.ring.mask();
+  Words dx(n), ey(n);
+  for (size_t i = 0; i < n; ++i) {
+    dx[i] = (x[i] - t[i]) & m;
+    ey[i] = (y[i] - t[n + i]) & m;
+  }
+  auto opened = open_arith_many(s, {&dx, &ey});
+  Words z(n);
+  s.backend.beaver_mul_combine(s.party, s.ring.bits, n, opened[0].data(), opened[1].data(), t.data(),
+                               t.data() + n, t.data() + 2 * n, z.data());
+  return z;
+}
+
+Cost mul_cost(const RingConfig& r, size_t n) { return Cost{2 * n * wire_bytes(r.bits), 1}; }
+
+void deal_square(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
+  const uint64_t m = d.ring().mask();
+  Words a = d.random(n), c(n);
+  for (size_t i = 0; i < n; ++i) c[i] = (a[i] * a[i]) & m;
+  auto [a0, a1] = d.share_arith(a);
+  auto [c0, c1] = d.share_arith(c);
+  m0.push(MaterialKind::SquarePair, tag, concat({&a0, &c0}));
+  m1.push(MaterialKind::SquarePair, tag, concat({&a1, &c1}));
+}
+
+Words square(Session& s, const Words& x, const std::string& tag) {
+  const size_t n = x.size();
+  Words t = s.material.take(MaterialKind::SquarePair, 2 * n, tag);
+  Words dx = sub(x, slice(t, 0, n), s.ring.mask());
+  Words d = open_arith(s, dx);
+  Words z(n);
+  // (d + a)^2 = c + d*a + d*a + d*d: the Beaver combine with e = d, b = a.
+  s.backend.beaver_mul_combine(s.party, s.ring.bits, n, d.data(), d.data(), t.data(), t.data(),
+                               t.data() + n, z.data());
+  return z;
+}
+
+Cost square_cost(const RingConfig& r, size_t n) { return Cost{n * wire_bytes(r.bits), 1}; }
+
+// ---- truncation ----------------------------------------------------------------------
+namespace {
+void check_shift(const RingConfig& r, int shift, const std::string& tag) {
+  if (shift < 0 || shift >= r.bits)
+    throw InvalidArgument(tag + ": truncation shift " + std::to_string(shift) + " outside [0, " +
+                          std::to_string(r.bits) + ")");
+}
+void check_bound(const RingConfig& r, const ProtocolOptions& o, int shift, const std::string& tag) {
+  if (o.trunc_bound_bits < shift || o.trunc_bound_bits > r.bits - 2)
+    throw InvalidArgument(tag + ": probabilistic truncation bound 2^" + std::to_string(o.trunc_bound_bits) +
+                          " must lie in [2^shift, 2^(l-2)]");
+}
+}  // namespace
+
+void deal_trunc(Dealer& d, size_t n, int shift, const ProtocolOptions& o, const std::string& tag,
+                MaterialStore& m0, MaterialStore& m1) {
+  check_shift(d.ring(), shift, tag);
+  if (shift == 0 || n == 0) return;
+  if (o.trunc == TruncMode::Exact) {
+    detail::deal_trunc_exact(d, n, shift, tag, m0, m1);
+    return;
+  }
+  check_bound(d.ring(), o, shift, tag);
+  Words r = d.random(n), rs(n);
+  for (size_t i = 0; i < n; ++i) rs[i] = r[i] >> shift;
+  auto [r0, r1] = d.share_arith(r);
+  auto [s0, s1] = d.share_arith(rs);
+  m0.push(MaterialKind::TruncPair, tag, concat({&r0, &s0}));
+  m1.push(MaterialKind::TruncPair, tag, concat({&r1, &s1}));
+}
+
+Words trunc(Session& s, const Words& x, int shift, const std::string& tag) {
+  check_shift(s.ring, shift, tag);
+  if (shift == 0 || x.empty()) return x;
+  if (s.options.trunc == TruncMode::Exact) return detail::trunc_exact(s, x, shift, tag);
+  check_bound(s.ring, s.options, shift, tag);
+  const size_t n = x.size();
+  const uint64_t m = s.ring.mask();
+  Words t = s.material.take(MaterialKind::TruncPair, 2 * n, tag);
+  const uint64_t offset = uint64_t{1} << s.options.trunc_bound_bits;
+  Words c(n);
+  for (size_t i = 0; i < n; ++i) c[i] = (x[i] + t[i] + (s.party == 0 ? offset : 0)) & m;
+  Words opened = open_arith(s, c);
+  Words z(n);
+  s.backend.trunc_prob_combine(s.party, s.ring.bits, shift, s.options.trunc_bound_bits, n, opened.data(),
+                               t.data() + n, z.data());
+  return z;
+}
+
+Cost trunc_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int shift) {
+  if (shift == 0 || n == 0) return Cost{};
+  if (o.trunc == TruncMode::Exact) return detail::trunc_exact_cost(r, n, shift);
+  return Cost{n * wire_bytes(r.bits), 1};
+}
+
+// ---- polynomial activation ---------------------------------------------------------------
+void deal_poly_setup(Dealer& d, size_t channels, const std::string& tag, MaterialStore& m0,
+                     MaterialStore& m1) {
+  Words beta = d.random(channels);
+  auto [b0, b1] = d.share_arith(beta);
+  m0.set_fixed(tag + "/a2mask", b0);
+  m1.set_fixed(tag + "/a2mask", b1);
+  d.keep_fixed(tag + "/a2mask", std::move(beta));
+}
+
+Words poly_setup(Session& s, const PolyCoeffs& c, size_t channels, const std::string& tag) {
+  const Words& mask = s.material.fixed(tag + "/a2mask");
+  if (mask.size() != channels)
+    throw MaterialError(tag + ": per-model coefficient mask has " + std::to_string(mask.size()) +
+                        " channels, layer has " + std::to_string(channels));
+  const uint64_t m = s.ring.mask();
+  // P0 sends a2 - mask0, P1 sends mask1; both compute E = (a2 - mask0) - mask1.
+  Words out(channels);
+  if (s.party == 0) {
+    if (c.a2.size() != channels) throw InvalidArgument(tag + ": P0 needs " + std::to_string(channels) + " a2 coefficients");
+    for (size_t i = 0; i < channels; ++i) out[i] = (c.a2[i] - mask[i]) & m;
+  } else {
+    out = mask;
+  }
+  Words in = exchange_ring(s, out);
+  Words e(channels);
+  for (size_t i = 0; i < channels; ++i) e[i] = s.party == 0 ? (out[i] - in[i]) & m : (in[i] - out[i]) & m;
+  return e;
+}
+
+void deal_poly(Dealer& d, const PolyShape& shape, int coef_frac, const ProtocolOptions& o,
+               const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
+  const size_t n = shape.size();
+  const uint64_t m = d.ring().mask();
+  const Words& beta_c = d.fixed(tag + "/a2mask");
+  if (beta_c.size() != shape.channels) throw MaterialError(tag + ": coefficient mask size differs from channels");
+  Words alpha = d.random(n), beta2 = d.random(n), gamma(n), delta(n);
+  for (size_t j = 0; j < n; ++j) {
+    const size_t ch = (j / shape.inner) % shape.channels;
+    gamma[j] = (alpha[j] * beta_c[ch]) & m;
+    delta[j] = (alpha[j] * beta2[j]) & m;
+  }
+  auto [a0, a1] = d.share_arith(alpha);
+  auto [g0, g1] = d.share_arith(gamma);
+  auto [b0, b1] = d.share_arith(beta2);
+  auto [e0, e1] = d.share_arith(delta);
+  m0.push(MaterialKind::PolyMasks, tag, concat({&a0, &g0, &b0, &e0}));
+  m1.push(MaterialKind::PolyMasks, tag, concat({&a1, &g1, &b1, &e1}));
+  deal_trunc(d, n, d.ring().frac + coef_frac, o, tag + "/trunc", m0, m1);
+}
+
+Words poly(Session& s, const Words& x, const PolyShape& shape, const PolyCoeffs& c, const Words& e_a2,
+           const std::string& tag) {
+  const size_t n = shape.size();
+  if (x.size() != n) throw InvalidArgument(tag + ": input has " + std::to_string(x.size()) + " elements, shape says " + std::to_string(n));
+  if (e_a2.size() != shape.channels) throw InvalidArgument(tag + ": opened coefficient has wrong channel count");
+  const uint64_t m = s.ring.mask();
+  const Words& beta_c = s.material.fixed(tag + "/a2mask");
+  Words t = s.material.take(MaterialKind::PolyMasks, 4 * n, tag);
+  const uint64_t* alpha = t.data();
+  const uint64_t* gamma = t.data() + n;
+  const uint64_t* beta2 = t.data() + 2 * n;
+  const uint64_t* delta = t.data() + 3 * n;
+  Words add1(shape.channels, 0), add0(shape.channels, 0);
+  if (s.party == 0) {
+    if (c.a1.size() != shape.channels || c.a0.size() != shape.channels)
+      throw InvalidArgument(tag + ": P0 needs per-channel a1 and a0");
+    add1 = c.a1;
+    add0 = c.a0;
+  }
+  // Round 1: D = x - alpha. u = a2 * x + a1 (scale f + fc).
+  Words dx(n);
+  for (size_t j = 0; j < n; ++j) dx[j] = (x[j] - alpha[j]) & m;
+  Words dopen = open_arith(s, dx);
+  Words u(n);
+  s.backend.poly_eval(s.party, s.ring.bits, shape, true, dopen.data(), e_a2.data(), alpha, beta_c.data(),
+                      gamma, add1.data(), u.data());
+  // Round 2: F = u - beta'. y' = x * u + a0 (scale 2f + fc).
+  Words fu(n);
+  for (size_t j = 0; j < n; ++j) fu[j] = (u[j] - beta2[j]) & m;
+  Words fopen = open_arith(s, fu);
+  Words y(n);
+  s.backend.poly_eval(s.party, s.ring.bits, shape, false, dopen.data(), fopen.data(), alpha, beta2, delta,
+                      add0.data(), y.data());
+  return trunc(s, y, s.ring.frac + c.coef_frac, tag + "/trunc");
+}
+
+Cost poly_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int coef_frac) {
+  Cost c{2 * n * wire_bytes(r.bits), 2};
+  c += trunc_cost(r, o, n, r.frac + coef_frac);
+  return c;
+}
+
+// ---- matrix products ---------------------------------------------------------------------
+void deal_matmul_setup(Dealer& d, size_t m, size_t k, const std::string& tag, MaterialStore& m0,
+                       MaterialStore& m1) {
+  Words a = d.random(m * k);
+  auto [a0, a1] = d.share_arith(a);
+  m0.set_fixed(tag + "/wmask", a0);
+  m1.set_fixed(tag + "/wmask", a1);
+  d.keep_fixed(tag + "/wmask", std::move(a));
+}
+
+Words matmul_setup(Session& s, const Words& w, size_t m, size_t k, const std::string& tag) {
+  const Words& mask = s.material.fixed(tag + "/wmask");
+  if (mask.size() != m * k)
+    throw MaterialError(tag + ": per-model weight mask has " + std::to_string(mask.size()) + " words, layer needs " +
+                        std::to_string(m * k));
+  const uint64_t mm = s.ring.mask();
+  Words out;
+  if (s.party == 0) {
+    if (w.size() != m * k) throw InvalidArgument(tag + ": P0 weight has wrong size");
+    out = sub(w, mask, mm);
+  } else {
+    out = mask;
+  }
+  // P0 sends W - A0, P1 sends A1; E = (W - A0) - A1 at both (one round, setup phase).
+  Words in = exchange_ring(s, out);
+  Words e(m * k);
+  for (size_t i = 0; i < m * k; ++i) e[i] = s.party == 0 ? (out[i] - in[i]) & mm : (in[i] - out[i]) & mm;
+  return e;
+}
+
+void deal_matmul(Dealer& d, size_t m, size_t k, size_t cols, size_t in_size, const Lowering& lower,
+                 const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
+  const Words& a = d.fixed(tag + "/wmask");
+  if (a.size() != m * k) throw MaterialError(tag + ": weight mask size differs");
+  const uint64_t mm = d.ring().mask();
+  Words b = d.random(in_size);
+  Words lb = lower(b);
+  if (lb.size() != k * cols) throw InvalidArgument(tag + ": lowering produced wrong size");
+  Words c(m * cols, 0);
+  for (size_t i = 0; i < m; ++i)
+    for (size_t p = 0; p < k; ++p) {
+      const uint64_t av = a[i * k + p];
+      const uint64_t* brow = lb.data() + p * cols;
+      uint64_t* crow = c.data() + i * cols;
+      for (size_t j = 0; j < cols; ++j) crow[j] += av * brow[j];
+    }
+  for (auto& v : c) v &= mm;
+  auto [b0, b1] = d.share_arith(b);
+  auto [c0, c1] = d.share_arith(c);
+  m0.push(MaterialKind::MatrixTriple, tag, concat({&b0, &c0}));
+  m1.push(MaterialKind::MatrixTriple, tag, concat({&b1, &c1}));
+}
+
+Words matmul(Session& s, const Words& x, const Words& e_w, size_t m, size_t k, size_t cols,
+             const Lowering& lower, const std::string& tag) {
+  const size_t in_size = x.size();
+  if (e_w.size() != m * k) throw InvalidArgument(tag + ": opened weight has wrong size");
+  Words t = s.material.take(MaterialKind::MatrixTriple, in_size + m * cols, tag);
+  Words b(t.begin(), t.begin() + static_cast<long>(in_size));
+  const uint64_t* c = t.data() + in_size;
+  Words f = open_arith(s, sub(x, b, s.ring.mask()));
+  Words lf = lower(f), lb = lower(b);
+  if (lf.size() != k * cols) throw InvalidArgument(tag + ": lowering produced wrong size");
+  const Words& a = s.material.fixed(tag + "/wmask");
+  Words z(m * cols);
+  s.backend.matmul_combine(s.party, s.ring.bits, m, k, cols, e_w.data(), lf.data(), a.data(), lb.data(), c,
+                           z.data());
+  return z;
+}
+
+Cost matmul_cost(const RingConfig& r, size_t in_size) { return Cost{in_size * wire_bytes(r.bits), 1}; }
+
+}  // namespace polympc::mpc

@@ -1,0 +1,40 @@
+#include "polympc/mpc/dealer.h"
+
+namespace polympc::mpc {
+
+Dealer::Dealer(const Seed& seed, RingConfig ring) : ring_(ring), prg_(seed) { ring_.validate(); }
+
+std::pair<std::vector<uint64_t>, std::vector<uint64_t>> Dealer::share_arith(
+    const std::vector<uint64_t>& x) {
+  std::vector<uint64_t> x0 = random(x.size());
+  std::vector<uint64_t> x1(x.size());
+  const uint64_t m = ring_.mask();
+  for (size_t i = 0; i < x.size(); ++i) x1[i] = (x[i] - x0[i]) & m;
+  return {std::move(x0), std::move(x1)};
+}
+
+std::pair<std::vector<uint64_t>, std::vector<uint64_t>> Dealer::share_bool(
+    const std::vector<uint64_t>& x) {
+  std::vector<uint64_t> x0 = prg_.words(x.size(), 64);
+  std::vector<uint64_t> x1(x.size());
+  for (size_t i = 0; i < x.size(); ++i) x1[i] = x[i] ^ x0[i];
+  return {std::move(x0), std::move(x1)};
+}
+
+const std::vector<uint64_t>& Dealer::fixed(const std::string& tag) const {
+  auto it = fixed_.find(tag);
+  if (it == fixed_.end())
+    throw MaterialError("dealer has no per-model mask '" + tag + "' (model setup not dealt)");
+  return it->second;
+}
+
+std::vector<uint64_t> concat(std::initializer_list<const std::vector<uint64_t>*> parts) {
+  size_t n = 0;
+  for (auto* p : parts) n += p->size();
+  std::vector<uint64_t> out;
+  out.reserve(n);
+  for (auto* p : parts) out.insert(out.end(), p->begin(), p->end());
+  return out;
+}
+
+}  // namespace polympc::mpc

@@ -1,0 +1,373 @@
+// GMW boolean circuits with dealer AND triples: the carry (generate/propagate) tree that
+// underlies DReLU and exact truncation, B2A, ReLU and max. DESIGN.md §5; CrypTen
+// (NeurIPS'21) for the dealer-based GMW comparison; parallel-prefix adders after
+// Brent & Kung (1982) / Sklansky (1960).
+#include <algorithm>
+#include <memory>
+
+#include "polympc/mpc/protocols.h"
+
+namespace polympc::mpc {
+namespace {
+
+/// AND gates on bit-sliced XOR shares; the same circuit code runs against a dealer
+/// implementation (which only records sizes and pushes triples) and an online one.
+class AndGates {
+ public:
+  virtual ~AndGates() = default;
+  /// z = x & y for shared x, y of equal word count. One round.
+  virtual Words and_shared(const Words& x, const Words& y) = 0;
+  /// z = a & b where P0 holds a entirely and P1 holds b entirely (`mine` is this party's
+  /// value). One round, one word per word of input per party.
+  virtual Words and_inputs(const Words& mine) = 0;
+  virtual int party() const = 0;
+};
+
+class DealAnd final : public AndGates {
+ public:
+  DealAnd(Dealer& d, const std::string& tag, MaterialStore& m0, MaterialStore& m1)
+      : d_(d), tag_(tag), m0_(m0), m1_(m1) {}
+  Words and_shared(const Words& x, const Words&) override {
+    const size_t w = x.size();
+    Words a = d_.prg().words(w), b = d_.prg().words(w), c(w);
+    for (size_t i = 0; i < w; ++i) c[i] = a[i] & b[i];
+    auto [a0, a1] = d_.share_bool(a);
+    auto [b0, b1] = d_.share_bool(b);
+    auto [c0, c1] = d_.share_bool(c);
+    m0_.push(MaterialKind::AndTriple, tag_, concat({&a0, &b0, &c0}));
+    m1_.push(MaterialKind::AndTriple, tag_, concat({&a1, &b1, &c1}));
+    return Words(w, 0);
+  }
+  Words and_inputs(const Words& mine) override {
+    const size_t w = mine.size();
+    Words alpha = d_.prg().words(w), beta = d_.prg().words(w), gamma(w);
+    for (size_t i = 0; i < w; ++i) gamma[i] = alpha[i] & beta[i];
+    auto [g0, g1] = d_.share_bool(gamma);
+    m0_.push(MaterialKind::InputAndTriple, tag_, concat({&alpha, &g0}));
+    m1_.push(MaterialKind::InputAndTriple, tag_, concat({&beta, &g1}));
+    return Words(w, 0);
+  }
+  int party() const override { return 0; }
+
+ private:
+  Dealer& d_;
+  std::string tag_;
+  MaterialStore& m0_;
+  MaterialStore& m1_;
+};
+
+class OnlineAnd final : public AndGates {
+ public:
+  OnlineAnd(Session& s, const std::string& tag) : s_(s), tag_(tag) {}
+  Words and_shared(const Words& x, const Words& y) override {
+    const size_t w = x.size();
+    if (y.size() != w) throw InvalidArgument(tag_ + ": AND operands differ in size");
+    Words t = s_.material.take(MaterialKind::AndTriple, 3 * w, tag_);
+    const uint64_t* a = t.data();
+    const uint64_t* b = t.data() + w;
+    const uint64_t* c = t.data() + 2 * w;
+    Words out(2 * w), in(2 * w);
+    for (size_t i = 0; i < w; ++i) {
+      out[i] = x[i] ^ a[i];
+      out[w + i] = y[i] ^ b[i];
+    }
+    s_.channel.exchange(out.data(), out.size() * 8, in.data(), in.size() * 8);
+    for (size_t i = 0; i < 2 * w; ++i) in[i] ^= out[i];
+    Words z(w);
+    s_.backend.gmw_and_level(s_.party, w, in.data(), in.data() + w, a, b, c, z.data());
+    return z;
+  }
+  Words and_inputs(const Words& mine) override {
+    const size_t w = mine.size();
+    Words t = s_.material.take(MaterialKind::InputAndTriple, 2 * w, tag_);
+    const uint64_t* mask = t.data();       // alpha at P0, beta at P1
+    const uint64_t* gamma = t.data() + w;  // share of alpha & beta
+    Words out(w), in(w);
+    for (size_t i = 0; i < w; ++i) out[i] = mine[i] ^ mask[i];
+    s_.channel.exchange(out.data(), w * 8, in.data(), w * 8);
+    Words zero(w, 0), z(w);
+    // a&b = d&e ^ d&beta ^ alpha&e ^ gamma with d = a^alpha (from P0), e = b^beta (from P1):
+    // P0 computes gamma0 ^ (e & alpha) ^ (d & e), P1 gamma1 ^ (d & beta).
+    if (s_.party == 0)
+      s_.backend.gmw_and_level(0, w, out.data(), in.data(), mask, zero.data(), gamma, z.data());
+    else
+      s_.backend.gmw_and_level(1, w, in.data(), out.data(), zero.data(), mask, gamma, z.data());
+    return z;
+  }
+  int party() const override { return s_.party; }
+
+ private:
+  Session& s_;
+  std::string tag_;
+};
+
+/// Whether the merge of nodes (j, j+1) among cnt nodes must also produce P: always for a
+/// segment whose P is wanted; otherwise not for the lowest node of a level (it is never
+/// the upper half of a later merge) and not for the root.
+bool merge_needs_p(bool need_p, size_t cnt, size_t j) {
+  if (need_p) return true;
+  return cnt > 2 && j != 0;
+}
+
+/// Shape of the tree over `len` leaves: shared AND gates and levels (rounds).
+void tree_shape(int len, bool need_p, uint64_t& gates, uint64_t& levels) {
+  gates = 0;
+  levels = 0;
+  for (size_t cnt = static_cast<size_t>(len > 0 ? len : 0); cnt > 1; cnt = (cnt + 1) / 2) {
+    for (size_t j = 0; j + 1 < cnt; j += 2) gates += merge_needs_p(need_p, cnt, j) ? 2 : 1;
+    ++levels;
+  }
+}
+
+/// A contiguous bit range [lo, hi) whose (generate, propagate) pair is wanted.
+struct Segment {
+  int lo, hi;
+  bool need_p;
+};
+struct GP {
+  Words g, p;  // W words each (p empty when not needed)
+};
+
+Words slice_plane(const Words& planes, int bit, size_t w) {
+  return Words(planes.begin() + static_cast<long>(bit * w), planes.begin() + static_cast<long>((bit + 1) * w));
+}
+
+/// (G, P) of each segment of the sum of P0's and P1's values, given this party's own
+/// bit planes (`bits` planes of w words). Generate g_i = a_i & b_i (input ANDs),
+/// propagate p_i = a_i ^ b_i (local: own plane is this party's XOR share), then a
+/// balanced tree per segment, all segments level by level in the same rounds.
+/// Each merge (hi over lo): G = G_hi ^ (P_hi & G_lo), P = P_hi & P_lo.
+std::vector<GP> segment_gp(AndGates& ag, const Words& planes, size_t w,
+                           const std::vector<Segment>& segs) {
+  int lo_all = 64, hi_all = 0;
+  for (auto& sg : segs) {
+    lo_all = std::min(lo_all, sg.lo);
+    hi_all = std::max(hi_all, sg.hi);
+  }
+  Words own(planes.begin() + static_cast<long>(lo_all * w), planes.begin() + static_cast<long>(hi_all * w));
+  Words g_all = ag.and_inputs(own);
+  std::vector<std::vector<GP>> nodes(segs.size());
+  for (size_t si = 0; si < segs.size(); ++si)
+    for (int b = segs[si].lo; b < segs[si].hi; ++b)
+      nodes[si].push_back(GP{slice_plane(g_all, b - lo_all, w), slice_plane(planes, b, w)});
+  for (;;) {
+    Words xs, ys;
+    struct Job {
+      size_t seg, pair;
+      bool with_p;
+    };
+    std::vector<Job> jobs;
+    for (size_t si = 0; si < segs.size(); ++si) {
+      const size_t cnt = nodes[si].size();
+      for (size_t j = 0; j + 1 < cnt; j += 2) {
+        const GP& lo = nodes[si][j];
+        const GP& hi = nodes[si][j + 1];
+        const bool with_p = merge_needs_p(segs[si].need_p, cnt, j);
+        xs.insert(xs.end(), hi.p.begin(), hi.p.end());
+        ys.insert(ys.end(), lo.g.begin(), lo.g.end());
+        if (with_p) {
+          xs.insert(xs.end(), hi.p.begin(), hi.p.end());
+          ys.insert(ys.end(), lo.p.begin(), lo.p.end());
+        }
+        jobs.push_back(Job{si, j, with_p});
+      }
+    }
+    if (jobs.empty()) break;
+    Words zs = ag.and_shared(xs, ys);
+    size_t off = 0;
+    std::vector<std::vector<GP>> next(segs.size());
+    size_t ji = 0;
+    for (size_t si = 0; si < segs.size(); ++si) {
+      const size_t cnt = nodes[si].size();
+      for (size_t j = 0; j < cnt; j += 2) {
+        if (j + 1 >= cnt) {  // odd node passes through
+          next[si].push_back(std::move(nodes[si][j]));
+          continue;
+        }
+        const Job& job = jobs[ji++];
+        GP merged;
+        merged.g = nodes[si][j + 1].g;
+        for (size_t i = 0; i < w; ++i) merged.g[i] ^= zs[off + i];
+        off += w;
+        if (job.with_p) {
+          merged.p.assign(zs.begin() + static_cast<long>(off), zs.begin() + static_cast<long>(off + w));
+          off += w;
+        }
+        next[si].push_back(std::move(merged));
+      }
+    }
+    nodes = std::move(next);
+  }
+  std::vector<GP> out;
+  for (auto& n : nodes) out.push_back(std::move(n[0]));
+  return out;
+}
+
+/// Boolean-shared DReLU bits of x (this party's share), circuit only.
+Words drelu_circuit(AndGates& ag, Backend& be, int bits, size_t n, const Words& x) {
+  const size_t w = words_for_bits(n);
+  Words planes(static_cast<size_t>(bits) * w);
+  be.bit_slice(bits, n, x.data(), planes.data());
+  std::vector<GP> gp = segment_gp(ag, planes, w, {Segment{0, bits - 1, false}});
+  Words d(w);
+  const uint64_t ones = ag.party() == 0 ? ~uint64_t{0} : 0;
+  for (size_t i = 0; i < w; ++i) d[i] = planes[static_cast<size_t>(bits - 1) * w + i] ^ gp[0].g[i] ^ ones;
+  return d;
+}
+
+/// Shares of (carry into bit `shift`, carry out of bit l-1) of u0 + u1.
+std::pair<Words, Words> trunc_carries(AndGates& ag, Backend& be, int bits, int shift, size_t n,
+                                      const Words& u) {
+  const size_t w = words_for_bits(n);
+  Words planes(static_cast<size_t>(bits) * w);
+  be.bit_slice(bits, n, u.data(), planes.data());
+  std::vector<GP> gp = segment_gp(ag, planes, w, {Segment{0, shift, false}, Segment{shift, bits, true}});
+  Words t = ag.and_shared(gp[1].p, gp[0].g);
+  Words wrap = gp[1].g;
+  for (size_t i = 0; i < w; ++i) wrap[i] ^= t[i];
+  return {std::move(gp[0].g), std::move(wrap)};
+}
+
+
+}  // namespace
+
+// ---- B2A ----------------------------------------------------------------------------
+void deal_b2a(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
+  const size_t w = words_for_bits(n);
+  Words r = d.prg().words(w);
+  if (n % 64) r[w - 1] &= (uint64_t{1} << (n % 64)) - 1;
+  Words ra(n);
+  for (size_t j = 0; j < n; ++j) ra[j] = (r[j / 64] >> (j % 64)) & 1;
+  auto [rb0, rb1] = d.share_bool(r);
+  auto [ra0, ra1] = d.share_arith(ra);
+  m0.push(MaterialKind::B2APair, tag, concat({&rb0, &ra0}));
+  m1.push(MaterialKind::B2APair, tag, concat({&rb1, &ra1}));
+}
+
+Words b2a(Session& s, const Words& bits, size_t n, const std::string& tag) {
+  const size_t w = words_for_bits(n);
+  if (bits.size() != w) throw InvalidArgument(tag + ": b2a expects " + std::to_string(w) + " words");
+  Words t = s.material.take(MaterialKind::B2APair, w + n, tag);
+  Words masked(w);
+  for (size_t i = 0; i < w; ++i) masked[i] = bits[i] ^ t[i];
+  Words e = open_bool(s, masked);
+  Words z(n);
+  s.backend.b2a_combine(s.party, s.ring.bits, n, e.data(), t.data() + w, z.data());
+  return z;
+}
+
+// ---- DReLU / ReLU / max --------------------------------------------------------------
+void deal_drelu(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
+  DealAnd ag(d, tag, m0, m1);
+  // The circuit's shape depends on sizes only: run it on zero planes.
+  const size_t w = words_for_bits(n);
+  Words planes(static_cast<size_t>(d.ring().bits) * w, 0);
+  segment_gp(ag, planes, w, {Segment{0, d.ring().bits - 1, false}});
+}
+
+Words drelu(Session& s, const Words& x, const std::string& tag) {
+  OnlineAnd ag(s, tag);
+  return drelu_circuit(ag, s.backend, s.ring.bits, x.size(), x);
+}
+
+Cost drelu_cost(const RingConfig& r, size_t n) {
+  const uint64_t w = words_for_bits(n);
+  const uint64_t input_gates = static_cast<uint64_t>(r.bits - 1);
+  uint64_t tree_gates = 0, levels = 0;
+  tree_shape(r.bits - 1, false, tree_gates, levels);
+  Cost c;
+  c.bytes = 8 * w * (input_gates + 2 * tree_gates);
+  c.rounds = 1 + levels;
+  return c;
+}
+
+void deal_relu(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
+  deal_drelu(d, n, tag + "/drelu", m0, m1);
+  deal_b2a(d, n, tag + "/b2a", m0, m1);
+  deal_mul(d, n, tag + "/mux", m0, m1);
+}
+
+Words relu(Session& s, const Words& x, const std::string& tag) {
+  Words bit = drelu(s, x, tag + "/drelu");
+  Words a = b2a(s, bit, x.size(), tag + "/b2a");
+  return mul(s, x, a, tag + "/mux");
+}
+
+Cost relu_cost(const RingConfig& r, size_t n) {
+  Cost c = drelu_cost(r, n);
+  c.bytes += 8 * words_for_bits(n);  // B2A
+  c.rounds += 1;
+  c += mul_cost(r, n);
+  return c;
+}
+
+void deal_max(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
+  deal_relu(d, n, tag, m0, m1);
+}
+
+Words max(Session& s, const Words& a, const Words& b, const std::string& tag) {
+  if (a.size() != b.size()) throw InvalidArgument(tag + ": max operands differ in size");
+  const uint64_t m = s.ring.mask();
+  Words t(a.size());
+  for (size_t i = 0; i < a.size(); ++i) t[i] = (a[i] - b[i]) & m;
+  Words r = relu(s, t, tag);  // DReLU(a-b) * (a-b)
+  for (size_t i = 0; i < a.size(); ++i) r[i] = (r[i] + b[i]) & m;
+  return r;
+}
+
+// ---- exact truncation ------------------------------------------------------------------
+namespace detail {
+void deal_trunc_exact(Dealer& d, size_t n, int shift, const std::string& tag, MaterialStore& m0,
+                      MaterialStore& m1) {
+  DealAnd ag(d, tag, m0, m1);
+  const size_t w = words_for_bits(n);
+  const int bits = d.ring().bits;
+  Words planes(static_cast<size_t>(bits) * w, 0);
+  std::vector<GP> gp = segment_gp(ag, planes, w, {Segment{0, shift, false}, Segment{shift, bits, true}});
+  ag.and_shared(gp[1].p, gp[0].g);
+  deal_b2a(d, n, tag + "/carry", m0, m1);
+  deal_b2a(d, n, tag + "/wrap", m0, m1);
+}
+
+Words trunc_exact(Session& s, const Words& x, int shift, const std::string& tag) {
+  const size_t n = x.size();
+  const int bits = s.ring.bits;
+  const uint64_t m = s.ring.mask();
+  const uint64_t half = uint64_t{1} << (bits - 1);
+  Words u(x);
+  if (s.party == 0)
+    for (auto& v : u) v = (v + half) & m;
+  OnlineAnd ag(s, tag);
+  auto [carry_b, wrap_b] = trunc_carries(ag, s.backend, bits, shift, n, u);
+  // Both B2As in one round.
+  const size_t w = words_for_bits(n);
+  Words tc = s.material.take(MaterialKind::B2APair, w + n, tag + "/carry");
+  Words tw = s.material.take(MaterialKind::B2APair, w + n, tag + "/wrap");
+  Words masked(2 * w);
+  for (size_t i = 0; i < w; ++i) {
+    masked[i] = carry_b[i] ^ tc[i];
+    masked[w + i] = wrap_b[i] ^ tw[i];
+  }
+  Words e = open_bool(s, masked);
+  Words carry(n), wrap(n), z(n);
+  s.backend.b2a_combine(s.party, bits, n, e.data(), tc.data() + w, carry.data());
+  s.backend.b2a_combine(s.party, bits, n, e.data() + w, tw.data() + w, wrap.data());
+  s.backend.trunc_exact_combine(s.party, bits, shift, n, x.data(), carry.data(), wrap.data(), z.data());
+  return z;
+}
+
+Cost trunc_exact_cost(const RingConfig& r, size_t n, int shift) {
+  const uint64_t w = words_for_bits(n);
+  uint64_t g_lo = 0, lv_lo = 0, g_hi = 0, lv_hi = 0;
+  tree_shape(shift, false, g_lo, lv_lo);
+  tree_shape(r.bits - shift, true, g_hi, lv_hi);
+  // input ANDs over all l bits (one word each way), both trees, the final P_hi & G_lo,
+  // then two B2As in one round.
+  Cost c;
+  c.bytes = 8 * w * (static_cast<uint64_t>(r.bits) + 2 * (g_lo + g_hi + 1)) + 8 * 2 * w;
+  c.rounds = 1 + std::max(lv_lo, lv_hi) + 1 + 1;
+  return c;
+}
+}  // namespace detail
+
+}  // namespace polympc::mpc

@@ -1,0 +1,92 @@
+#include "polympc/mpc/session.h"
+
+#include <cstring>
+
+namespace polympc::mpc {
+namespace {
+// Packs l-bit words into ceil(l/8) little-endian bytes each.
+void pack(const uint64_t* w, size_t n, size_t wb, uint8_t* out) {
+  if (wb == 8) {
+    std::memcpy(out, w, n * 8);
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) std::memcpy(out + i * wb, &w[i], wb);
+}
+void unpack(const uint8_t* in, size_t n, size_t wb, uint64_t* w) {
+  if (wb == 8) {
+    std::memcpy(w, in, n * 8);
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t v = 0;
+    std::memcpy(&v, in + i * wb, wb);
+    w[i] = v;
+  }
+}
+}  // namespace
+
+std::vector<std::vector<uint64_t>> open_arith_many(
+    Session& s, const std::vector<const std::vector<uint64_t>*>& shares) {
+  const size_t wb = wire_bytes(s.ring.bits);
+  size_t n = 0;
+  for (auto* v : shares) n += v->size();
+  std::vector<uint8_t> out(n * wb), in(n * wb);
+  size_t off = 0;
+  for (auto* v : shares) {
+    pack(v->data(), v->size(), wb, out.data() + off * wb);
+    off += v->size();
+  }
+  s.channel.exchange(out.data(), out.size(), in.data(), in.size());
+  std::vector<std::vector<uint64_t>> res;
+  res.reserve(shares.size());
+  const uint64_t m = s.ring.mask();
+  off = 0;
+  for (auto* v : shares) {
+    std::vector<uint64_t> peer(v->size());
+    unpack(in.data() + off * wb, v->size(), wb, peer.data());
+    for (size_t i = 0; i < v->size(); ++i) peer[i] = ((*v)[i] + peer[i]) & m;
+    off += v->size();
+    res.push_back(std::move(peer));
+  }
+  return res;
+}
+
+std::vector<uint64_t> exchange_ring(Session& s, const std::vector<uint64_t>& out) {
+  const size_t wb = wire_bytes(s.ring.bits);
+  std::vector<uint8_t> ob(out.size() * wb), ib(out.size() * wb);
+  pack(out.data(), out.size(), wb, ob.data());
+  s.channel.exchange(ob.data(), ob.size(), ib.data(), ib.size());
+  std::vector<uint64_t> in(out.size());
+  unpack(ib.data(), in.size(), wb, in.data());
+  for (auto& v : in) v &= s.ring.mask();
+  return in;
+}
+
+std::vector<uint64_t> open_arith(Session& s, const std::vector<uint64_t>& share) {
+  return std::move(open_arith_many(s, {&share})[0]);
+}
+
+std::vector<uint64_t> open_bool(Session& s, const std::vector<uint64_t>& share) {
+  std::vector<uint64_t> peer(share.size());
+  s.channel.exchange(share.data(), share.size() * 8, peer.data(), peer.size() * 8);
+  for (size_t i = 0; i < share.size(); ++i) peer[i] ^= share[i];
+  return peer;
+}
+
+std::vector<uint64_t> reveal_to(Session& s, const std::vector<uint64_t>& share, int to) {
+  const size_t wb = wire_bytes(s.ring.bits);
+  if (s.party != to) {
+    std::vector<uint8_t> out(share.size() * wb);
+    pack(share.data(), share.size(), wb, out.data());
+    s.channel.send(out.data(), out.size());
+    return {};
+  }
+  std::vector<uint8_t> in(share.size() * wb);
+  s.channel.recv(in.data(), in.size());
+  std::vector<uint64_t> v(share.size());
+  unpack(in.data(), v.size(), wb, v.data());
+  for (size_t i = 0; i < v.size(); ++i) v[i] = (v[i] + share[i]) & s.ring.mask();
+  return v;
+}
+
+}  // namespace polympc::mpc

@@ -1,0 +1,25 @@
+// Public, linear data movement shared by the plaintext and 2PC executors: im2col for
+// convolution, transposes for linear layers, pooling windows. Linear maps commute with
+// additive sharing, so each party applies them to its share locally.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "polympc/mpc/protocols.h"
+#include "polympc/nn/ir.h"
+
+namespace polympc::nn {
+
+/// im2col of a batch: x is [N, C, H, W]; result is [C*kh*kw, N*Ho*Wo] (row-major),
+/// zero padding. Ho, Wo from the layer's out_shape.
+mpc::Words im2col(const Layer& conv, const std::vector<int64_t>& in_shape, size_t batch, const mpc::Words& x);
+/// [rows, cols] -> [cols, rows].
+mpc::Words transpose(const mpc::Words& x, size_t rows, size_t cols);
+/// Conv/Linear output [M, N*S] (channel-major) -> [N, M, S] (NCHW).
+mpc::Words to_nchw(const mpc::Words& y, size_t m, size_t batch, size_t spatial);
+/// Pooling windows: result[k] holds, for window offset k (kh*kw of them), the element of
+/// every output position, in NCHW output order. Pads must be 0 (checked by the importer).
+std::vector<mpc::Words> pool_windows(const Layer& pool, const std::vector<int64_t>& in_shape, size_t batch,
+                                     const mpc::Words& x);
+
+}  // namespace polympc::nn

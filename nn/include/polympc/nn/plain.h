@@ -1,0 +1,25 @@
+// Plaintext executors: float (the trained model as is) and fixed point (the exact twin
+// of the 2PC executor, DESIGN.md §5: with exact truncation the 2PC logits equal these
+// bit for bit).
+#pragma once
+#include <vector>
+
+#include "polympc/mpc/ring.h"
+#include "polympc/nn/quantize.h"
+
+namespace polympc::nn {
+
+/// Float forward pass. x: [batch, C, H, W]; returns [batch, classes] logits.
+std::vector<float> float_forward(const Network& net, const float* x, size_t batch);
+
+/// Encodes inputs at scale f. Throws mpc::OverflowError if a value does not fit.
+mpc::Words encode_input(const mpc::RingConfig& r, const float* x, size_t count);
+
+/// Fixed-point forward pass in Z_{2^l}: x is [batch, C, H, W] at scale f; returns
+/// [batch, classes] logits at scale f.
+mpc::Words fixed_forward(const QuantizedModel& q, const mpc::Words& x, size_t batch);
+
+/// Index of the largest logit of each row ([batch, classes]).
+std::vector<int> argmax_rows(const std::vector<double>& logits, size_t batch);
+
+}  // namespace polympc::nn

@@ -1,0 +1,205 @@
+// Network IR: op names, shape inference and producer resolution (DESIGN.md §12).
+#include "polympc/nn/ir.h"
+
+#include <set>
+#include <sstream>
+
+namespace polympc::nn {
+namespace {
+
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::ostringstream os;
+  os << '[';
+  for (size_t i = 0; i < s.size(); ++i) os << (i ? ", " : "") << s[i];
+  os << ']';
+  return os.str();
+}
+
+int64_t product(const std::vector<int64_t>& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+[[noreturn]] void fail(const Layer& l, size_t i, const std::string& why) {
+  std::ostringstream os;
+  os << "layer " << i << " '" << l.name << "' (" << op_name(l.op) << "): " << why;
+  throw ModelError(os.str());
+}
+
+// Output extent of a window of size k, stride s, pads p0/p1 over n (floor mode).
+// Pools additionally need every window to overlap the input (pad < kernel).
+int64_t window_out(const Layer& l, size_t i, const char* axis, int64_t n, int k, int s,
+                   int p0, int p1) {
+  const bool pool = l.op == OpKind::AvgPool || l.op == OpKind::MaxPool;
+  if (k < 1) fail(l, i, std::string("kernel ") + axis + " must be >= 1, got " + std::to_string(k));
+  if (s < 1) fail(l, i, std::string("stride ") + axis + " must be >= 1, got " + std::to_string(s));
+  if (p0 < 0 || p1 < 0) fail(l, i, std::string("negative padding along ") + axis);
+  if (pool && (p0 >= k || p1 >= k))
+    fail(l, i, std::string("padding along ") + axis + " must be smaller than the kernel");
+  const int64_t padded = n + p0 + p1;
+  if (padded < k)
+    fail(l, i, std::string("kernel ") + axis + " " + std::to_string(k) +
+                   " is larger than the padded input " + std::to_string(padded));
+  return (padded - k) / s + 1;
+}
+
+void check_coeffs(const Layer& l, size_t i, const char* what, const std::vector<float>& c,
+                  int64_t channels) {
+  const auto n = static_cast<int64_t>(c.size());
+  if (n != 1 && n != channels)
+    fail(l, i, std::string(what) + " has " + std::to_string(n) +
+                   " coefficients, expected 1 or " + std::to_string(channels) +
+                   " (one per channel)");
+}
+
+}  // namespace
+
+const char* op_name(OpKind op) {
+  switch (op) {
+    case OpKind::Conv: return "Conv";
+    case OpKind::Linear: return "Linear";
+    case OpKind::Relu: return "Relu";
+    case OpKind::Poly: return "Poly";
+    case OpKind::AvgPool: return "AvgPool";
+    case OpKind::MaxPool: return "MaxPool";
+    case OpKind::GlobalAvgPool: return "GlobalAvgPool";
+    case OpKind::Flatten: return "Flatten";
+    case OpKind::Add: return "Add";
+  }
+  return "?";
+}
+
+std::vector<int> Network::producers(size_t i) const {
+  if (i >= layers.size())
+    throw ModelError("layer index " + std::to_string(i) + " out of range (network has " +
+                     std::to_string(layers.size()) + " layers)");
+  const Layer& l = layers[i];
+  if (!l.inputs.empty()) return l.inputs;
+  return {static_cast<int>(i) - 1};
+}
+
+int64_t Network::out_size(size_t i) const {
+  if (i >= layers.size())
+    throw ModelError("layer index " + std::to_string(i) + " out of range (network has " +
+                     std::to_string(layers.size()) + " layers)");
+  if (layers[i].out_shape.empty())
+    throw ModelError("layer '" + layers[i].name +
+                     "' has no output shape; call Network::infer_shapes() first");
+  return product(layers[i].out_shape);
+}
+
+int64_t Network::input_size() const { return product(input_shape); }
+
+void Network::infer_shapes() {
+  if (input_shape.size() != 3 && input_shape.size() != 1)
+    throw ModelError("network input shape " + shape_str(input_shape) +
+                     " must be [C, H, W] or [F] (without batch)");
+  for (int64_t d : input_shape)
+    if (d < 1) throw ModelError("network input shape " + shape_str(input_shape) +
+                                " has a non-positive dimension");
+  std::set<std::string> names;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    Layer& l = layers[i];
+    if (!l.name.empty() && !names.insert(l.name).second)
+      fail(l, i, "duplicate layer name");
+    const std::vector<int> prod = producers(i);
+    const size_t want_inputs = l.op == OpKind::Add ? 2 : 1;
+    if (prod.size() != want_inputs)
+      fail(l, i, "takes " + std::to_string(want_inputs) + " input(s), got " +
+                     std::to_string(prod.size()));
+    std::vector<std::vector<int64_t>> in;
+    for (int p : prod) {
+      if (p < -1 || p >= static_cast<int>(i))
+        fail(l, i, "input index " + std::to_string(p) +
+                       " must be -1 (network input) or an earlier layer");
+      in.push_back(p < 0 ? input_shape : layers[static_cast<size_t>(p)].out_shape);
+    }
+    const std::vector<int64_t>& x = in[0];
+    std::vector<int64_t> out;
+    switch (l.op) {
+      case OpKind::Conv: {
+        if (x.size() != 3) fail(l, i, "input " + shape_str(x) + " is not [C, H, W]");
+        if (l.weight_shape.size() != 4)
+          fail(l, i, "weight shape " + shape_str(l.weight_shape) + " is not [Cout, Cin, kh, kw]");
+        for (int64_t d : l.weight_shape)
+          if (d < 1) fail(l, i, "weight shape " + shape_str(l.weight_shape) + " has a zero dimension");
+        if (static_cast<int64_t>(l.weight.size()) != product(l.weight_shape))
+          fail(l, i, "weight has " + std::to_string(l.weight.size()) + " values, shape " +
+                         shape_str(l.weight_shape) + " needs " +
+                         std::to_string(product(l.weight_shape)));
+        if (l.weight_shape[1] != x[0])
+          fail(l, i, "weight expects " + std::to_string(l.weight_shape[1]) +
+                         " input channels, input " + shape_str(x) + " has " +
+                         std::to_string(x[0]));
+        // The kernel size is the weight's; kernel_h/kernel_w left at 1 are filled in.
+        if (l.kernel_h == 1 && l.kernel_w == 1) {
+          l.kernel_h = static_cast<int>(l.weight_shape[2]);
+          l.kernel_w = static_cast<int>(l.weight_shape[3]);
+        }
+        if (l.kernel_h != l.weight_shape[2] || l.kernel_w != l.weight_shape[3])
+          fail(l, i, "kernel " + std::to_string(l.kernel_h) + "x" + std::to_string(l.kernel_w) +
+                         " does not match weight shape " + shape_str(l.weight_shape));
+        if (!l.bias.empty() && static_cast<int64_t>(l.bias.size()) != l.weight_shape[0])
+          fail(l, i, "bias has " + std::to_string(l.bias.size()) + " values, expected " +
+                         std::to_string(l.weight_shape[0]));
+        out = {l.weight_shape[0],
+               window_out(l, i, "h", x[1], l.kernel_h, l.stride_h, l.pad_top, l.pad_bottom),
+               window_out(l, i, "w", x[2], l.kernel_w, l.stride_w, l.pad_left, l.pad_right)};
+        break;
+      }
+      case OpKind::Linear: {
+        if (l.weight_shape.size() != 2)
+          fail(l, i, "weight shape " + shape_str(l.weight_shape) + " is not [out, in]");
+        if (l.weight_shape[0] < 1 || l.weight_shape[1] < 1)
+          fail(l, i, "weight shape " + shape_str(l.weight_shape) + " has a zero dimension");
+        if (static_cast<int64_t>(l.weight.size()) != product(l.weight_shape))
+          fail(l, i, "weight has " + std::to_string(l.weight.size()) + " values, shape " +
+                         shape_str(l.weight_shape) + " needs " +
+                         std::to_string(product(l.weight_shape)));
+        if (l.weight_shape[1] != product(x))
+          fail(l, i, "weight expects " + std::to_string(l.weight_shape[1]) +
+                         " inputs, input " + shape_str(x) + " has " +
+                         std::to_string(product(x)) + " elements");
+        if (!l.bias.empty() && static_cast<int64_t>(l.bias.size()) != l.weight_shape[0])
+          fail(l, i, "bias has " + std::to_string(l.bias.size()) + " values, expected " +
+                         std::to_string(l.weight_shape[0]));
+        out = {l.weight_shape[0]};
+        break;
+      }
+      case OpKind::Relu:
+        out = x;
+        break;
+      case OpKind::Poly:
+        check_coeffs(l, i, "poly_a2", l.poly_a2, x[0]);
+        check_coeffs(l, i, "poly_a1", l.poly_a1, x[0]);
+        check_coeffs(l, i, "poly_a0", l.poly_a0, x[0]);
+        out = x;
+        break;
+      case OpKind::AvgPool:
+      case OpKind::MaxPool:
+        if (x.size() != 3) fail(l, i, "input " + shape_str(x) + " is not [C, H, W]");
+        out = {x[0],
+               window_out(l, i, "h", x[1], l.kernel_h, l.stride_h, l.pad_top, l.pad_bottom),
+               window_out(l, i, "w", x[2], l.kernel_w, l.stride_w, l.pad_left, l.pad_right)};
+        break;
+      case OpKind::GlobalAvgPool:
+        if (x.size() != 3) fail(l, i, "input " + shape_str(x) + " is not [C, H, W]");
+        out = {x[0], 1, 1};
+        break;
+      case OpKind::Flatten:
+        out = {product(x)};
+        break;
+      case OpKind::Add:
+        if (in[0] != in[1])
+          fail(l, i, "input shapes differ: " + shape_str(in[0]) + " vs " + shape_str(in[1]));
+        out = x;
+        break;
+      default:
+        fail(l, i, "unknown op kind " + std::to_string(static_cast<int>(l.op)));
+    }
+    l.out_shape = std::move(out);
+  }
+}
+
+}  // namespace polympc::nn

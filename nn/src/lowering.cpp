@@ -1,0 +1,68 @@
+#include "polympc/nn/lowering.h"
+
+namespace polympc::nn {
+
+mpc::Words im2col(const Layer& conv, const std::vector<int64_t>& in_shape, size_t batch, const mpc::Words& x) {
+  const int64_t C = in_shape[0], H = in_shape[1], W = in_shape[2];
+  const int64_t Ho = conv.out_shape[1], Wo = conv.out_shape[2];
+  const int64_t kh = conv.kernel_h, kw = conv.kernel_w;
+  const int64_t S = Ho * Wo;
+  const int64_t cols = static_cast<int64_t>(batch) * S;
+  mpc::Words out(static_cast<size_t>(C * kh * kw * cols), 0);
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t i = 0; i < kh; ++i)
+      for (int64_t j = 0; j < kw; ++j) {
+        uint64_t* row = out.data() + ((c * kh + i) * kw + j) * cols;
+        for (int64_t n = 0; n < static_cast<int64_t>(batch); ++n) {
+          const uint64_t* img = x.data() + (n * C + c) * H * W;
+          for (int64_t oy = 0; oy < Ho; ++oy) {
+            const int64_t y = oy * conv.stride_h - conv.pad_top + i;
+            uint64_t* dst = row + n * S + oy * Wo;
+            if (y < 0 || y >= H) continue;
+            for (int64_t ox = 0; ox < Wo; ++ox) {
+              const int64_t xx = ox * conv.stride_w - conv.pad_left + j;
+              if (xx >= 0 && xx < W) dst[ox] = img[y * W + xx];
+            }
+          }
+        }
+      }
+  return out;
+}
+
+mpc::Words transpose(const mpc::Words& x, size_t rows, size_t cols) {
+  mpc::Words t(rows * cols);
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t c = 0; c < cols; ++c) t[c * rows + r] = x[r * cols + c];
+  return t;
+}
+
+mpc::Words to_nchw(const mpc::Words& y, size_t m, size_t batch, size_t spatial) {
+  mpc::Words out(m * batch * spatial);
+  for (size_t c = 0; c < m; ++c)
+    for (size_t n = 0; n < batch; ++n)
+      for (size_t s = 0; s < spatial; ++s) out[(n * m + c) * spatial + s] = y[c * batch * spatial + n * spatial + s];
+  return out;
+}
+
+std::vector<mpc::Words> pool_windows(const Layer& pool, const std::vector<int64_t>& in_shape, size_t batch,
+                                     const mpc::Words& x) {
+  const int64_t C = in_shape[0], H = in_shape[1], W = in_shape[2];
+  const int64_t Ho = pool.out_shape[1], Wo = pool.out_shape[2];
+  const int64_t kh = pool.kernel_h, kw = pool.kernel_w;
+  std::vector<mpc::Words> win(static_cast<size_t>(kh * kw),
+                              mpc::Words(static_cast<size_t>(static_cast<int64_t>(batch) * C * Ho * Wo)));
+  for (int64_t n = 0; n < static_cast<int64_t>(batch); ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t oy = 0; oy < Ho; ++oy)
+        for (int64_t ox = 0; ox < Wo; ++ox) {
+          const size_t o = static_cast<size_t>(((n * C + c) * Ho + oy) * Wo + ox);
+          for (int64_t i = 0; i < kh; ++i)
+            for (int64_t j = 0; j < kw; ++j) {
+              const int64_t y = oy * pool.stride_h + i, xx = ox * pool.stride_w + j;
+              win[static_cast<size_t>(i * kw + j)][o] = x[static_cast<size_t>(((n * C + c) * H + y) * W + xx)];
+            }
+        }
+  return win;
+}
+
+}  // namespace polympc::nn

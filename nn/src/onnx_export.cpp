@@ -1,0 +1,215 @@
+// ONNX export of the network IR (DESIGN.md §12): opset 13, IR version 8.
+//
+// Graph: input "input" [N, C, H, W] (N symbolic) float, output "logits" (the last layer).
+// Node names equal layer names; helper nodes and initializers append a suffix
+// ("<layer>.weight", "<layer>.bias", "<layer>.a2", "<layer>/sq", ...).
+#include <onnx/onnx_pb.h>  // defines ONNX_API, includes onnx-ml.pb.h (ONNX_ML=1)
+
+#include <cstring>
+#include <fstream>
+
+#include "polympc/nn/onnx.h"
+
+namespace polympc::nn {
+namespace {
+
+constexpr int64_t kOpsetVersion = 13;
+constexpr int64_t kIrVersion = 8;
+
+// IEEE-754 single precision as 4 little-endian bytes (ONNX raw_data layout).
+std::string le_bytes(const std::vector<float>& v) {
+  std::string out(v.size() * 4, '\0');
+  for (size_t i = 0; i < v.size(); ++i) {
+    uint32_t u = 0;
+    std::memcpy(&u, &v[i], 4);
+    for (int b = 0; b < 4; ++b) out[i * 4 + b] = static_cast<char>((u >> (8 * b)) & 0xffu);
+  }
+  return out;
+}
+
+class Exporter {
+ public:
+  explicit Exporter(onnx::GraphProto& g) : g_(g) {}
+
+  void add_initializer(const std::string& name, const std::vector<int64_t>& dims,
+                       const std::vector<float>& data) {
+    onnx::TensorProto* t = g_.add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto_DataType_FLOAT);
+    for (int64_t d : dims) t->add_dims(d);
+    t->set_raw_data(le_bytes(data));
+  }
+
+  onnx::NodeProto* add_node(const std::string& op, const std::string& name,
+                            const std::vector<std::string>& inputs, const std::string& output) {
+    onnx::NodeProto* n = g_.add_node();
+    n->set_op_type(op);
+    n->set_name(name);
+    for (const auto& i : inputs) n->add_input(i);
+    n->add_output(output);
+    return n;
+  }
+
+  static void set_ints(onnx::NodeProto* n, const std::string& name,
+                       const std::vector<int64_t>& v) {
+    onnx::AttributeProto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto_AttributeType_INTS);
+    for (int64_t x : v) a->add_ints(x);
+  }
+  static void set_int(onnx::NodeProto* n, const std::string& name, int64_t v) {
+    onnx::AttributeProto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto_AttributeType_INT);
+    a->set_i(v);
+  }
+
+ private:
+  onnx::GraphProto& g_;
+};
+
+void set_window_attrs(onnx::NodeProto* n, const Layer& l) {
+  Exporter::set_ints(n, "kernel_shape", {l.kernel_h, l.kernel_w});
+  Exporter::set_ints(n, "strides", {l.stride_h, l.stride_w});
+  Exporter::set_ints(n, "pads", {l.pad_top, l.pad_left, l.pad_bottom, l.pad_right});
+}
+
+void set_value_info(onnx::ValueInfoProto* vi, const std::string& name,
+                    const std::vector<int64_t>& shape) {
+  vi->set_name(name);
+  onnx::TypeProto_Tensor* tt = vi->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx::TensorProto_DataType_FLOAT);
+  onnx::TensorShapeProto* s = tt->mutable_shape();
+  s->add_dim()->set_dim_param("N");
+  for (int64_t d : shape) s->add_dim()->set_dim_value(d);
+}
+
+// Coefficient initializer shape: [1] for a scalar, else [C, 1, 1] for 4-D activations
+// (broadcasts over N, H, W) or [C] for 2-D activations.
+std::vector<int64_t> coeff_dims(const std::vector<float>& c, const std::vector<int64_t>& act) {
+  const auto n = static_cast<int64_t>(c.size());
+  if (n == 1) return {1};
+  if (act.size() == 3) return {n, 1, 1};
+  return {n};
+}
+
+onnx::ModelProto to_model(const Network& in) {
+  Network net = in;  // validated copy (out_shape needed for coefficient shapes)
+  net.infer_shapes();
+  if (net.layers.empty()) throw ModelError("save_onnx: network '" + net.name + "' has no layers");
+
+  onnx::ModelProto m;
+  m.set_ir_version(kIrVersion);
+  m.set_producer_name("polympc");
+  m.set_producer_version("0.1.0");
+  onnx::OperatorSetIdProto* opset = m.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(kOpsetVersion);
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name(net.name.empty() ? "polympc" : net.name);
+  Exporter ex(*g);
+
+  std::vector<std::string> names(net.layers.size()), outs(net.layers.size());
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    names[i] = net.layers[i].name.empty() ? "layer" + std::to_string(i) : net.layers[i].name;
+    outs[i] = i + 1 == net.layers.size() ? "logits" : names[i] + "_out";
+  }
+  set_value_info(g->add_input(), "input", net.input_shape);
+
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const Layer& l = net.layers[i];
+    const std::string& name = names[i];
+    std::vector<std::string> x;
+    std::vector<std::vector<int64_t>> x_shape;
+    for (int p : net.producers(i)) {
+      x.push_back(p < 0 ? "input" : outs[static_cast<size_t>(p)]);
+      x_shape.push_back(p < 0 ? net.input_shape : net.layers[static_cast<size_t>(p)].out_shape);
+    }
+    switch (l.op) {
+      case OpKind::Conv: {
+        ex.add_initializer(name + ".weight", l.weight_shape, l.weight);
+        std::vector<std::string> ins = {x[0], name + ".weight"};
+        if (!l.bias.empty()) {
+          ex.add_initializer(name + ".bias", {l.weight_shape[0]}, l.bias);
+          ins.push_back(name + ".bias");
+        }
+        onnx::NodeProto* n = ex.add_node("Conv", name, ins, outs[i]);
+        Exporter::set_ints(n, "dilations", {1, 1});
+        Exporter::set_int(n, "group", 1);
+        set_window_attrs(n, l);
+        break;
+      }
+      case OpKind::Linear: {
+        std::string a = x[0];
+        if (x_shape[0].size() != 1) {  // Gemm needs [N, F]: flatten first
+          a = name + "/flatten_out";
+          Exporter::set_int(ex.add_node("Flatten", name + "/flatten", {x[0]}, a), "axis", 1);
+        }
+        ex.add_initializer(name + ".weight", l.weight_shape, l.weight);
+        std::vector<std::string> ins = {a, name + ".weight"};
+        if (!l.bias.empty()) {
+          ex.add_initializer(name + ".bias", {l.weight_shape[0]}, l.bias);
+          ins.push_back(name + ".bias");
+        }
+        Exporter::set_int(ex.add_node("Gemm", name, ins, outs[i]), "transB", 1);
+        break;
+      }
+      case OpKind::Relu:
+        ex.add_node("Relu", name, {x[0]}, outs[i]);
+        break;
+      case OpKind::Poly: {
+        // y = (x*x)*a2 + x*a1 + a0
+        const std::vector<int64_t>& s = x_shape[0];
+        ex.add_initializer(name + ".a2", coeff_dims(l.poly_a2, s), l.poly_a2);
+        ex.add_initializer(name + ".a1", coeff_dims(l.poly_a1, s), l.poly_a1);
+        ex.add_initializer(name + ".a0", coeff_dims(l.poly_a0, s), l.poly_a0);
+        ex.add_node("Mul", name + "/sq", {x[0], x[0]}, name + "/sq_out");
+        ex.add_node("Mul", name + "/mul_a2", {name + "/sq_out", name + ".a2"},
+                    name + "/mul_a2_out");
+        ex.add_node("Mul", name + "/mul_a1", {x[0], name + ".a1"}, name + "/mul_a1_out");
+        ex.add_node("Add", name + "/add", {name + "/mul_a2_out", name + "/mul_a1_out"},
+                    name + "/add_out");
+        ex.add_node("Add", name, {name + "/add_out", name + ".a0"}, outs[i]);
+        break;
+      }
+      case OpKind::AvgPool: {
+        onnx::NodeProto* n = ex.add_node("AveragePool", name, {x[0]}, outs[i]);
+        set_window_attrs(n, l);
+        // The IR divides by the full window (padding counted), DESIGN.md §5.
+        if (l.pad_top || l.pad_left || l.pad_bottom || l.pad_right)
+          Exporter::set_int(n, "count_include_pad", 1);
+        break;
+      }
+      case OpKind::MaxPool:
+        set_window_attrs(ex.add_node("MaxPool", name, {x[0]}, outs[i]), l);
+        break;
+      case OpKind::GlobalAvgPool:
+        ex.add_node("GlobalAveragePool", name, {x[0]}, outs[i]);
+        break;
+      case OpKind::Flatten:
+        Exporter::set_int(ex.add_node("Flatten", name, {x[0]}, outs[i]), "axis", 1);
+        break;
+      case OpKind::Add:
+        ex.add_node("Add", name, {x[0], x[1]}, outs[i]);
+        break;
+    }
+  }
+  set_value_info(g->add_output(), "logits", net.layers.back().out_shape);
+  return m;
+}
+
+}  // namespace
+
+void save_onnx(const Network& net, const std::string& path) {
+  const onnx::ModelProto m = to_model(net);
+  std::string bytes;
+  if (!m.SerializeToString(&bytes))
+    throw ModelError("save_onnx: cannot serialize network '" + net.name + "'");
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) throw ModelError("save_onnx: cannot open '" + path + "' for writing");
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  f.close();
+  if (!f) throw ModelError("save_onnx: write to '" + path + "' failed");
+}
+
+}  // namespace polympc::nn

@@ -1,0 +1,1169 @@
+// ONNX import into the network IR (DESIGN.md §12).
+//
+// The importer walks the node list once, in order (ONNX graphs are topologically
+// sorted), and tracks an abstract value for every tensor name:
+//   * Const  - a known tensor (initializer, Constant node, or folded from constants);
+//   * Act    - an activation, held symbolically as a polynomial c2*x^2 + c1*x + c0 of
+//              the output x of one IR layer (or of the network input), with per-channel
+//              coefficients. Elementwise Mul/Add/Sub/Div/Neg/Pow with constants and
+//              with polynomials of the same x are evaluated on the coefficients, so
+//              every commutation/association of a2*x*x + a1*x + a0, the Horner form
+//              x*(a2*x + a1) + a0 and Pow(x, 2) end up as the same three coefficients.
+//              A polynomial becomes a Poly layer only when a non-elementwise node (or
+//              the graph output) consumes it; the identity polynomial adds no layer.
+//   * Shape  - a symbolic shape vector whose entries are known sizes or "the batch",
+//              from Shape/Gather/Unsqueeze/Concat (torch's x.view(x.size(0), -1)).
+// A coefficient that no operation has touched is a structural zero, so exporting and
+// re-importing a Poly reproduces its coefficients bit for bit.
+#include <onnx/onnx_pb.h>  // defines ONNX_API, includes onnx-ml.pb.h (ONNX_ML=1)
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "polympc/nn/onnx.h"
+
+namespace polympc::nn {
+namespace {
+
+using Coef = std::optional<std::vector<double>>;  // nullopt: structurally zero
+
+struct SymDim {
+  bool batch = false;  ///< the (dynamic or fixed) batch dimension
+  int64_t v = 0;       ///< the size otherwise
+};
+
+struct Value {
+  enum class Kind { Const, Act, Shape } kind = Kind::Const;
+  // Const (row-major)
+  std::vector<int64_t> dims;
+  std::vector<double> f;    ///< floating-point data
+  std::vector<int64_t> i;   ///< integer data
+  bool is_int = false;
+  // Act: c2*x^2 + c1*x + c0, x = output of layer `base` (-1: network input)
+  int base = -1;
+  std::vector<int64_t> shape;  ///< without batch
+  Coef c2, c1, c0;
+  std::string node;  ///< node that produced this value (names a Poly layer)
+  // Shape
+  std::vector<SymDim> sym;
+  bool scalar = false;
+
+  size_t numel() const { return is_int ? i.size() : f.size(); }
+  double fat(size_t k) const { return is_int ? static_cast<double>(i[k]) : f[k]; }
+  int64_t iat(size_t k) const { return is_int ? i[k] : static_cast<int64_t>(f[k]); }
+  bool identity() const {
+    if (c2 || c0 || !c1) return false;
+    for (double c : *c1)
+      if (c != 1.0) return false;
+    return true;
+  }
+};
+
+std::string dims_str(const std::vector<int64_t>& s) {
+  std::ostringstream os;
+  os << '[';
+  for (size_t k = 0; k < s.size(); ++k) os << (k ? ", " : "") << s[k];
+  os << ']';
+  return os.str();
+}
+
+int64_t product(const std::vector<int64_t>& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+// Little-endian decoding of raw_data (ONNX stores raw tensor bytes little endian).
+uint64_t le_word(const std::string& raw, size_t off, size_t width) {
+  uint64_t u = 0;
+  for (size_t b = 0; b < width; ++b)
+    u |= static_cast<uint64_t>(static_cast<unsigned char>(raw[off + b])) << (8 * b);
+  return u;
+}
+
+// ---- coefficient arithmetic (vectors of size 1 or C) --------------------------------
+
+std::vector<double> vzip(const std::vector<double>& a, const std::vector<double>& b,
+                         double (*op)(double, double)) {
+  const size_t n = std::max(a.size(), b.size());
+  std::vector<double> r(n);
+  for (size_t k = 0; k < n; ++k)
+    r[k] = op(a[a.size() == 1 ? 0 : k], b[b.size() == 1 ? 0 : k]);
+  return r;
+}
+double op_add(double a, double b) { return a + b; }
+double op_sub(double a, double b) { return a - b; }
+double op_mul(double a, double b) { return a * b; }
+double op_div(double a, double b) { return a / b; }
+
+Coef cadd(const Coef& a, const Coef& b) {
+  if (!a) return b;
+  if (!b) return a;
+  return vzip(*a, *b, op_add);
+}
+Coef cmul(const Coef& a, const Coef& b) {
+  if (!a || !b) return std::nullopt;
+  return vzip(*a, *b, op_mul);
+}
+Coef cscale(const Coef& a, const std::vector<double>& k) {
+  if (!a) return std::nullopt;
+  return vzip(*a, k, op_mul);
+}
+
+class Importer {
+ public:
+  Importer(const onnx::ModelProto& m, std::string origin) : m_(m), origin_(std::move(origin)) {}
+
+  Network run() {
+    const onnx::GraphProto& g = m_.graph();
+    net_.name = g.name();
+    for (const auto& sp : g.sparse_initializer())
+      fail("sparse initializer '" + sp.values().name() + "' is not supported");
+    std::set<std::string> init_names;
+    for (const auto& t : g.initializer()) {
+      values_[t.name()] = tensor_value(t, "initializer '" + t.name() + "'");
+      init_names.insert(t.name());
+    }
+    read_input(g, init_names);
+    for (const auto& n : g.node())
+      for (const auto& in : n.input()) ++uses_[in];
+    for (const auto& o : g.output()) ++uses_[o.name()];
+
+    for (const auto& n : g.node()) {
+      node_ = &n;
+      node_name_ = n.name().empty() ? (n.output_size() ? n.output(0) : std::string()) : n.name();
+      import_node(n);
+    }
+    node_ = nullptr;
+    finish(g);
+    return std::move(net_);
+  }
+
+ private:
+  // ---- errors ------------------------------------------------------------------------
+  [[noreturn]] void fail(const std::string& why) const {
+    if (node_)
+      throw ModelError(origin_ + ": node '" + node_name_ + "' (" + node_->op_type() + "): " +
+                       why);
+    throw ModelError(origin_ + ": " + why);
+  }
+
+  // ---- attributes --------------------------------------------------------------------
+  static const onnx::AttributeProto* attr(const onnx::NodeProto& n, const std::string& name) {
+    for (const auto& a : n.attribute())
+      if (a.name() == name) return &a;
+    return nullptr;
+  }
+  void allow_attrs(const onnx::NodeProto& n, std::initializer_list<const char*> ok) const {
+    for (const auto& a : n.attribute()) {
+      bool found = false;
+      for (const char* o : ok) found = found || a.name() == o;
+      if (!found) fail("attribute '" + a.name() + "' is not supported");
+    }
+  }
+  int64_t attr_int(const onnx::NodeProto& n, const std::string& name, int64_t def) const {
+    const onnx::AttributeProto* a = attr(n, name);
+    if (!a) return def;
+    if (a->type() != onnx::AttributeProto_AttributeType_INT)
+      fail("attribute '" + name + "' must be an int");
+    return a->i();
+  }
+  float attr_float(const onnx::NodeProto& n, const std::string& name, float def) const {
+    const onnx::AttributeProto* a = attr(n, name);
+    if (!a) return def;
+    if (a->type() != onnx::AttributeProto_AttributeType_FLOAT)
+      fail("attribute '" + name + "' must be a float");
+    return a->f();
+  }
+  std::vector<int64_t> attr_ints(const onnx::NodeProto& n, const std::string& name,
+                                 std::vector<int64_t> def) const {
+    const onnx::AttributeProto* a = attr(n, name);
+    if (!a) return def;
+    if (a->type() != onnx::AttributeProto_AttributeType_INTS)
+      fail("attribute '" + name + "' must be a list of ints");
+    return {a->ints().begin(), a->ints().end()};
+  }
+  std::string attr_str(const onnx::NodeProto& n, const std::string& name) const {
+    const onnx::AttributeProto* a = attr(n, name);
+    if (!a) return {};
+    if (a->type() != onnx::AttributeProto_AttributeType_STRING)
+      fail("attribute '" + name + "' must be a string");
+    return a->s();
+  }
+
+  // ---- tensors -----------------------------------------------------------------------
+  Value tensor_value(const onnx::TensorProto& t, const std::string& what) const {
+    Value v;
+    v.kind = Value::Kind::Const;
+    for (int64_t d : t.dims()) {
+      if (d < 0) fail(what + " has a negative dimension");
+      v.dims.push_back(d);
+    }
+    if (t.data_location() == onnx::TensorProto_DataLocation_EXTERNAL)
+      fail(what + " uses external data, which is not supported (save the model with the "
+                  "weights inside the .onnx file)");
+    const auto n = static_cast<size_t>(product(v.dims));
+    const std::string& raw = t.raw_data();
+    auto check_count = [&](size_t got) {
+      if (got != n)
+        fail(what + " has " + std::to_string(got) + " values, its shape " + dims_str(v.dims) +
+             " needs " + std::to_string(n));
+    };
+    auto check_raw = [&](size_t width) {
+      if (raw.size() != n * width)
+        fail(what + " has " + std::to_string(raw.size()) + " bytes of raw data, its shape " +
+             dims_str(v.dims) + " needs " + std::to_string(n * width));
+    };
+    switch (t.data_type()) {
+      case onnx::TensorProto_DataType_FLOAT:
+        if (!raw.empty() || n == 0) {
+          check_raw(4);
+          for (size_t k = 0; k < n; ++k) {
+            const auto u = static_cast<uint32_t>(le_word(raw, 4 * k, 4));
+            float x;
+            std::memcpy(&x, &u, 4);
+            v.f.push_back(x);
+          }
+        } else {
+          check_count(static_cast<size_t>(t.float_data_size()));
+          v.f.assign(t.float_data().begin(), t.float_data().end());
+        }
+        break;
+      case onnx::TensorProto_DataType_DOUBLE:
+        if (!raw.empty() || n == 0) {
+          check_raw(8);
+          for (size_t k = 0; k < n; ++k) {
+            const uint64_t u = le_word(raw, 8 * k, 8);
+            double x;
+            std::memcpy(&x, &u, 8);
+            v.f.push_back(x);
+          }
+        } else {
+          check_count(static_cast<size_t>(t.double_data_size()));
+          v.f.assign(t.double_data().begin(), t.double_data().end());
+        }
+        break;
+      case onnx::TensorProto_DataType_INT64:
+        v.is_int = true;
+        if (!raw.empty() || n == 0) {
+          check_raw(8);
+          for (size_t k = 0; k < n; ++k)
+            v.i.push_back(static_cast<int64_t>(le_word(raw, 8 * k, 8)));
+        } else {
+          check_count(static_cast<size_t>(t.int64_data_size()));
+          v.i.assign(t.int64_data().begin(), t.int64_data().end());
+        }
+        break;
+      case onnx::TensorProto_DataType_INT32:
+        v.is_int = true;
+        if (!raw.empty() || n == 0) {
+          check_raw(4);
+          for (size_t k = 0; k < n; ++k)
+            v.i.push_back(static_cast<int32_t>(static_cast<uint32_t>(le_word(raw, 4 * k, 4))));
+        } else {
+          check_count(static_cast<size_t>(t.int32_data_size()));
+          v.i.assign(t.int32_data().begin(), t.int32_data().end());
+        }
+        break;
+      default:
+        fail(what + " has data type " + std::to_string(t.data_type()) +
+             ", only float, double, int32 and int64 are supported");
+    }
+    return v;
+  }
+
+  static Value make_const_f(std::vector<int64_t> dims, std::vector<double> f) {
+    Value v;
+    v.dims = std::move(dims);
+    v.f = std::move(f);
+    return v;
+  }
+  static Value make_const_i(std::vector<int64_t> dims, std::vector<int64_t> i) {
+    Value v;
+    v.dims = std::move(dims);
+    v.i = std::move(i);
+    v.is_int = true;
+    return v;
+  }
+
+  // ---- graph input -------------------------------------------------------------------
+  void read_input(const onnx::GraphProto& g, const std::set<std::string>& init_names) {
+    const onnx::ValueInfoProto* in = nullptr;
+    for (const auto& vi : g.input())
+      if (!init_names.count(vi.name())) {
+        in = &vi;
+        break;
+      }
+    if (!in) fail("the graph has no input (every graph input is an initializer)");
+    const std::string what = "graph input '" + in->name() + "'";
+    if (!in->type().has_tensor_type()) fail(what + " is not a tensor");
+    const auto& tt = in->type().tensor_type();
+    if (tt.elem_type() != onnx::TensorProto_DataType_FLOAT)
+      fail(what + " has element type " + std::to_string(tt.elem_type()) + ", expected float");
+    if (!tt.has_shape()) fail(what + " has no shape; export with a fixed input shape");
+    const auto& s = tt.shape();
+    if (s.dim_size() != 4 && s.dim_size() != 2)
+      fail(what + " has rank " + std::to_string(s.dim_size()) +
+           ", expected [N, C, H, W] or [N, F]");
+    if (s.dim(0).has_dim_value()) {
+      if (s.dim(0).dim_value() < 1) fail(what + " has a batch size < 1");
+      batch_ = s.dim(0).dim_value();
+    }
+    for (int k = 1; k < s.dim_size(); ++k) {
+      if (!s.dim(k).has_dim_value() || s.dim(k).dim_value() < 1)
+        fail(what + " dimension " + std::to_string(k) +
+             " must be a fixed positive size (only the batch may be dynamic)");
+      net_.input_shape.push_back(s.dim(k).dim_value());
+    }
+    Value v;
+    v.kind = Value::Kind::Act;
+    v.base = -1;
+    v.shape = net_.input_shape;
+    v.c1 = std::vector<double>{1.0};
+    values_[in->name()] = v;
+  }
+
+  // ---- values --------------------------------------------------------------------------
+  bool has_in(const onnx::NodeProto& n, int k) const {
+    return k < n.input_size() && !n.input(k).empty();
+  }
+  Value& in(const onnx::NodeProto& n, int k) {
+    if (!has_in(n, k)) fail("missing input " + std::to_string(k));
+    auto it = values_.find(n.input(k));
+    if (it == values_.end())
+      fail("input '" + n.input(k) + "' is not produced by an earlier node, an initializer or "
+           "the graph input");
+    return it->second;
+  }
+  Value& const_in(const onnx::NodeProto& n, int k, const char* role) {
+    Value& v = in(n, k);
+    if (v.kind != Value::Kind::Const)
+      fail(std::string(role) + " '" + n.input(k) + "' must be a constant (initializer or "
+           "Constant node)");
+    return v;
+  }
+  void set_out(const onnx::NodeProto& n, int k, Value v) {
+    if (k >= n.output_size() || n.output(k).empty()) return;
+    v.node = node_name_;
+    values_[n.output(k)] = std::move(v);
+  }
+  // Outputs beyond the first (e.g. MaxPool indices) must not be consumed.
+  void only_first_output(const onnx::NodeProto& n) const {
+    for (int k = 1; k < n.output_size(); ++k)
+      if (!n.output(k).empty() && uses_.count(n.output(k)) && uses_.at(n.output(k)) > 0)
+        fail("output " + std::to_string(k) + " ('" + n.output(k) + "') is not supported");
+  }
+  Value plain_act(int layer) const {
+    Value v;
+    v.kind = Value::Kind::Act;
+    v.base = layer;
+    v.shape = layer < 0 ? net_.input_shape : net_.layers[static_cast<size_t>(layer)].out_shape;
+    v.c1 = std::vector<double>{1.0};
+    return v;
+  }
+
+  std::string unique_name(const std::string& want) {
+    std::string name = want.empty() ? "layer" + std::to_string(net_.layers.size()) : want;
+    for (int k = 2; layer_names_.count(name); ++k) name = want + "_" + std::to_string(k);
+    layer_names_.insert(name);
+    return name;
+  }
+
+  int add_layer(Layer l, const std::vector<int>& producers, const std::string& name) {
+    const int idx = static_cast<int>(net_.layers.size());
+    l.name = unique_name(name);
+    if (!(producers.size() == 1 && producers[0] == idx - 1)) l.inputs = producers;
+    net_.layers.push_back(std::move(l));
+    try {
+      net_.infer_shapes();
+    } catch (const ModelError& e) {
+      fail(e.what());
+    }
+    return idx;
+  }
+
+  // Turns the activation value of input k into a layer output (adding a Poly layer if
+  // it is a non-identity polynomial) and returns that layer (-1 = network input).
+  int materialize(Value& v) {
+    if (v.kind != Value::Kind::Act) fail("expected an activation tensor, got a constant");
+    if (v.identity()) return v.base;
+    Layer l;
+    l.op = OpKind::Poly;
+    auto to_f = [](const Coef& c) {
+      if (!c) return std::vector<float>{0.0f};
+      return std::vector<float>(c->begin(), c->end());
+    };
+    l.poly_a2 = to_f(v.c2);
+    l.poly_a1 = to_f(v.c1);
+    l.poly_a0 = to_f(v.c0);
+    const int idx = add_layer(std::move(l), {v.base}, v.node);
+    const std::string node = v.node;
+    v = plain_act(idx);
+    v.node = node;
+    return idx;
+  }
+  int act_in(const onnx::NodeProto& n, int k) {
+    Value& v = in(n, k);
+    if (v.kind != Value::Kind::Act)
+      fail("input '" + n.input(k) + "' must be an activation, not a constant or shape");
+    return materialize(v);
+  }
+  const std::vector<int64_t>& shape_of(int layer) const {
+    return layer < 0 ? net_.input_shape : net_.layers[static_cast<size_t>(layer)].out_shape;
+  }
+
+  // Per-channel coefficients of a constant broadcast against an activation of `shape`
+  // (without batch): scalar / [1] -> size 1; [C,1,1], [1,C,1,1] (4-D) or [C], [1,C]
+  // (2-D) -> size C.
+  std::vector<double> channel_coef(const Value& c, const std::vector<int64_t>& shape,
+                                   const std::string& name) const {
+    const size_t rank = shape.size() + 1;
+    if (c.numel() == 0) fail("constant '" + name + "' is empty");
+    if (c.dims.size() > rank)
+      fail("constant '" + name + "' of shape " + dims_str(c.dims) +
+           " has more dimensions than the activation");
+    std::vector<int64_t> full(rank - c.dims.size(), 1);
+    full.insert(full.end(), c.dims.begin(), c.dims.end());
+    for (size_t k = 0; k < rank; ++k) {
+      if (full[k] == 1) continue;
+      if (k == 1 && full[k] == shape[0]) continue;
+      fail("constant '" + name + "' of shape " + dims_str(c.dims) +
+           " does not broadcast per channel over an activation of shape [N, " +
+           dims_str(shape).substr(1) + " (expected a scalar or one value per channel)");
+    }
+    std::vector<double> r(c.numel());
+    for (size_t k = 0; k < r.size(); ++k) r[k] = c.fat(k);
+    return r;
+  }
+
+  // ---- constant folding ----------------------------------------------------------------
+  Value fold(const Value& a, const Value& b, const std::string& op) const {
+    const size_t rank = std::max(a.dims.size(), b.dims.size());
+    auto pad = [rank](const std::vector<int64_t>& d) {
+      std::vector<int64_t> r(rank - d.size(), 1);
+      r.insert(r.end(), d.begin(), d.end());
+      return r;
+    };
+    const std::vector<int64_t> da = pad(a.dims), db = pad(b.dims);
+    std::vector<int64_t> dr(rank);
+    for (size_t k = 0; k < rank; ++k) {
+      if (da[k] != db[k] && da[k] != 1 && db[k] != 1)
+        fail("constant shapes " + dims_str(a.dims) + " and " + dims_str(b.dims) +
+             " do not broadcast");
+      dr[k] = da[k] == 1 ? db[k] : da[k];
+    }
+    const auto n = static_cast<size_t>(product(dr));
+    const bool is_int = a.is_int && b.is_int;
+    Value r;
+    r.dims = dr;
+    r.is_int = is_int;
+    std::vector<int64_t> idx(rank, 0);
+    for (size_t e = 0; e < n; ++e) {
+      size_t ia = 0, ib = 0;
+      for (size_t k = 0; k < rank; ++k) {
+        ia = ia * static_cast<size_t>(da[k]) + static_cast<size_t>(da[k] == 1 ? 0 : idx[k]);
+        ib = ib * static_cast<size_t>(db[k]) + static_cast<size_t>(db[k] == 1 ? 0 : idx[k]);
+      }
+      if (is_int) {
+        const int64_t x = a.i[ia], y = b.i[ib];
+        int64_t z = 0;
+        if (op == "Add") z = x + y;
+        else if (op == "Sub") z = x - y;
+        else if (op == "Mul") z = x * y;
+        else if (op == "Div") {
+          if (y == 0) fail("integer division by zero");
+          z = x / y;
+        } else fail("cannot fold integer " + op);
+        r.i.push_back(z);
+      } else {
+        const double x = a.fat(ia), y = b.fat(ib);
+        double z = 0;
+        if (op == "Add") z = x + y;
+        else if (op == "Sub") z = x - y;
+        else if (op == "Mul") z = x * y;
+        else if (op == "Div") z = x / y;
+        else if (op == "Pow") z = std::pow(x, y);
+        r.f.push_back(z);
+      }
+      for (size_t k = rank; k-- > 0;) {
+        if (++idx[k] < dr[k]) break;
+        idx[k] = 0;
+      }
+    }
+    return r;
+  }
+
+  // ---- node handlers -----------------------------------------------------------------
+  void import_node(const onnx::NodeProto& n) {
+    const std::string& op = n.op_type();
+    if (!n.domain().empty() && n.domain() != "ai.onnx")
+      fail("operator domain '" + n.domain() + "' is not supported");
+    if (op == "Constant") return op_constant(n);
+    if (op == "Identity" || op == "Dropout") {
+      if (op == "Dropout") {
+        allow_attrs(n, {"ratio", "seed", "is_test"});
+        only_first_output(n);
+      }
+      return set_out(n, 0, in(n, 0));
+    }
+    if (op == "Conv") return op_conv(n);
+    if (op == "Gemm") return op_gemm(n);
+    if (op == "MatMul") return op_matmul(n);
+    if (op == "Relu") {
+      allow_attrs(n, {});
+      const int x = act_in(n, 0);
+      Layer l;
+      l.op = OpKind::Relu;
+      return set_out(n, 0, plain_act(add_layer(std::move(l), {x}, node_name_)));
+    }
+    if (op == "BatchNormalization") return op_batchnorm(n);
+    if (op == "AveragePool" || op == "MaxPool") return op_pool(n);
+    if (op == "GlobalAveragePool") {
+      allow_attrs(n, {});
+      const int x = act_in(n, 0);
+      Layer l;
+      l.op = OpKind::GlobalAvgPool;
+      return set_out(n, 0, plain_act(add_layer(std::move(l), {x}, node_name_)));
+    }
+    if (op == "Flatten") return op_flatten(n);
+    if (op == "Reshape") return op_reshape(n);
+    if (op == "Shape") return op_shape(n);
+    if (op == "Gather") return op_gather(n);
+    if (op == "Unsqueeze" || op == "Squeeze") return op_unsqueeze(n);
+    if (op == "Concat") return op_concat(n);
+    if (op == "Cast") return op_cast(n);
+    if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Pow")
+      return op_binary(n);
+    if (op == "Neg") {
+      Value v = in(n, 0);
+      const Value m1 = make_const_f({}, {-1.0});
+      if (v.kind == Value::Kind::Const) return set_out(n, 0, fold(v, m1, "Mul"));
+      if (v.kind != Value::Kind::Act) fail("cannot negate a shape");
+      return set_out(n, 0, scale(v, {-1.0}));
+    }
+    fail("operator '" + op + "' is not supported (supported: Conv, Gemm, MatMul, Relu, "
+         "BatchNormalization, AveragePool, MaxPool, GlobalAveragePool, Flatten, Reshape, Add, "
+         "and the polynomial activation written with Mul/Add)");
+  }
+
+  void op_constant(const onnx::NodeProto& n) {
+    allow_attrs(n, {"value", "value_float", "value_floats", "value_int", "value_ints"});
+    if (n.attribute_size() != 1) fail("expected exactly one value attribute");
+    const onnx::AttributeProto& a = n.attribute(0);
+    if (a.name() == "value") {
+      if (a.type() != onnx::AttributeProto_AttributeType_TENSOR)
+        fail("attribute 'value' must be a tensor");
+      return set_out(n, 0, tensor_value(a.t(), "constant '" + node_name_ + "'"));
+    }
+    if (a.name() == "value_float") return set_out(n, 0, make_const_f({}, {a.f()}));
+    if (a.name() == "value_int") return set_out(n, 0, make_const_i({}, {a.i()}));
+    if (a.name() == "value_floats")
+      return set_out(n, 0, make_const_f({a.floats_size()}, {a.floats().begin(), a.floats().end()}));
+    return set_out(n, 0, make_const_i({a.ints_size()}, {a.ints().begin(), a.ints().end()}));
+  }
+
+  // kernel_shape / strides / pads / dilations / auto_pad shared by Conv and pools.
+  void window_attrs(const onnx::NodeProto& n, Layer& l, int64_t kh, int64_t kw) const {
+    const std::string auto_pad = attr_str(n, "auto_pad");
+    if (!auto_pad.empty() && auto_pad != "NOTSET")
+      fail("auto_pad=" + auto_pad + " is not supported (use explicit pads)");
+    const auto ks = attr_ints(n, "kernel_shape", {kh, kw});
+    if (ks.size() != 2) fail("only 2-D kernels are supported, kernel_shape " + dims_str(ks));
+    if (ks[0] != kh || ks[1] != kw)
+      fail("kernel_shape " + dims_str(ks) + " does not match the weight");
+    const auto st = attr_ints(n, "strides", {1, 1});
+    if (st.size() != 2) fail("strides " + dims_str(st) + " must have 2 entries");
+    const auto pads = attr_ints(n, "pads", {0, 0, 0, 0});
+    if (pads.size() != 4) fail("pads " + dims_str(pads) + " must have 4 entries");
+    const auto dil = attr_ints(n, "dilations", {1, 1});
+    for (int64_t d : dil)
+      if (d != 1) fail("dilations " + dims_str(dil) + " are not supported (only 1)");
+    l.kernel_h = static_cast<int>(ks[0]);
+    l.kernel_w = static_cast<int>(ks[1]);
+    l.stride_h = static_cast<int>(st[0]);
+    l.stride_w = static_cast<int>(st[1]);
+    l.pad_top = static_cast<int>(pads[0]);
+    l.pad_left = static_cast<int>(pads[1]);
+    l.pad_bottom = static_cast<int>(pads[2]);
+    l.pad_right = static_cast<int>(pads[3]);
+  }
+
+  void op_conv(const onnx::NodeProto& n) {
+    allow_attrs(n, {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"});
+    if (attr_int(n, "group", 1) != 1)
+      fail("group=" + std::to_string(attr_int(n, "group", 1)) +
+           " is not supported (only group=1; no depthwise or grouped convolution)");
+    const int x = act_in(n, 0);
+    const Value& w = const_in(n, 1, "weight");
+    if (w.dims.size() != 4)
+      fail("weight of shape " + dims_str(w.dims) + " is not [Cout, Cin, kh, kw] (2-D conv)");
+    Layer l;
+    l.op = OpKind::Conv;
+    window_attrs(n, l, w.dims[2], w.dims[3]);
+    l.weight_shape = w.dims;
+    for (size_t k = 0; k < w.numel(); ++k) l.weight.push_back(static_cast<float>(w.fat(k)));
+    if (has_in(n, 2)) {
+      const Value& b = const_in(n, 2, "bias");
+      if (static_cast<int64_t>(b.numel()) != w.dims[0])
+        fail("bias has " + std::to_string(b.numel()) + " values, expected " +
+             std::to_string(w.dims[0]));
+      for (size_t k = 0; k < b.numel(); ++k) l.bias.push_back(static_cast<float>(b.fat(k)));
+    }
+    set_out(n, 0, plain_act(add_layer(std::move(l), {x}, node_name_)));
+  }
+
+  // Linear from a weight already laid out [out, in].
+  int add_linear(int x, std::vector<int64_t> wshape, std::vector<float> w,
+                 std::vector<float> b) {
+    const auto& s = shape_of(x);
+    if (s.size() != 1)
+      fail("input of shape [N, " + dims_str(s).substr(1) +
+           " is not 2-D; flatten it first (Flatten or Reshape to [N, -1])");
+    Layer l;
+    l.op = OpKind::Linear;
+    l.weight_shape = std::move(wshape);
+    l.weight = std::move(w);
+    l.bias = std::move(b);
+    return add_layer(std::move(l), {x}, node_name_);
+  }
+
+  static std::vector<float> transpose(const Value& b, int64_t rows, int64_t cols) {
+    // b is [rows, cols]; returns [cols, rows]
+    std::vector<float> t(static_cast<size_t>(rows * cols));
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        t[static_cast<size_t>(c * rows + r)] = static_cast<float>(b.fat(static_cast<size_t>(r * cols + c)));
+    return t;
+  }
+
+  void op_gemm(const onnx::NodeProto& n) {
+    allow_attrs(n, {"alpha", "beta", "transA", "transB"});
+    if (attr_int(n, "transA", 0) != 0) fail("transA=1 is not supported");
+    if (attr_float(n, "alpha", 1.0f) != 1.0f) fail("alpha != 1 is not supported");
+    if (attr_float(n, "beta", 1.0f) != 1.0f) fail("beta != 1 is not supported");
+    const int64_t trans_b = attr_int(n, "transB", 0);
+    const int x = act_in(n, 0);
+    const Value& b = const_in(n, 1, "B");
+    if (b.dims.size() != 2) fail("B of shape " + dims_str(b.dims) + " is not a matrix");
+    std::vector<int64_t> wshape;
+    std::vector<float> w;
+    if (trans_b) {
+      wshape = b.dims;
+      for (size_t k = 0; k < b.numel(); ++k) w.push_back(static_cast<float>(b.fat(k)));
+    } else {
+      wshape = {b.dims[1], b.dims[0]};
+      w = transpose(b, b.dims[0], b.dims[1]);
+    }
+    std::vector<float> bias;
+    if (has_in(n, 2)) {
+      const Value& c = const_in(n, 2, "C");
+      const int64_t out = wshape[0];
+      const bool ok = c.numel() == 1 || (static_cast<int64_t>(c.numel()) == out &&
+                                         (c.dims.size() == 1 ||
+                                          (c.dims.size() == 2 && c.dims[0] == 1)));
+      if (!ok) fail("C of shape " + dims_str(c.dims) + " is not a bias of " + std::to_string(out));
+      for (int64_t k = 0; k < out; ++k)
+        bias.push_back(static_cast<float>(c.fat(c.numel() == 1 ? 0 : static_cast<size_t>(k))));
+    }
+    const bool foldable = bias.empty();
+    const int idx = add_linear(x, wshape, std::move(w), std::move(bias));
+    if (foldable) bias_foldable_.insert(idx);
+    set_out(n, 0, plain_act(idx));
+  }
+
+  void op_matmul(const onnx::NodeProto& n) {
+    allow_attrs(n, {});
+    if (in(n, 0).kind != Value::Kind::Act)
+      fail("only activation x constant [in, out] is supported");
+    const int x = act_in(n, 0);
+    const Value& b = const_in(n, 1, "weight");
+    if (b.dims.size() != 2) fail("weight of shape " + dims_str(b.dims) + " is not a matrix");
+    const int idx =
+        add_linear(x, {b.dims[1], b.dims[0]}, transpose(b, b.dims[0], b.dims[1]), {});
+    bias_foldable_.insert(idx);
+    set_out(n, 0, plain_act(idx));
+  }
+
+  // y = gamma * (x - mean) / sqrt(var + eps) + beta, folded into the Conv/Linear that
+  // produces x when nothing else reads x; otherwise an affine polynomial.
+  void op_batchnorm(const onnx::NodeProto& n) {
+    allow_attrs(n, {"epsilon", "momentum", "training_mode", "spatial", "is_test",
+                    "consumed_inputs"});
+    if (attr_int(n, "training_mode", 0) != 0) fail("training_mode=1 is not supported");
+    if (attr_int(n, "spatial", 1) != 1) fail("spatial=0 is not supported");
+    only_first_output(n);
+    const double eps = attr_float(n, "epsilon", 1e-5f);
+    Value& x = in(n, 0);
+    if (x.kind != Value::Kind::Act) fail("input must be an activation");
+    const int64_t c = x.shape[0];
+    std::vector<double> p[4];  // scale, B, mean, var
+    const char* role[4] = {"scale", "B", "mean", "var"};
+    for (int k = 0; k < 4; ++k) {
+      const Value& v = const_in(n, k + 1, role[k]);
+      if (static_cast<int64_t>(v.numel()) != c || v.dims.size() != 1)
+        fail(std::string(role[k]) + " of shape " + dims_str(v.dims) + " does not match " +
+             std::to_string(c) + " channels");
+      for (size_t e = 0; e < v.numel(); ++e) p[k].push_back(v.fat(e));
+    }
+    std::vector<double> mul(static_cast<size_t>(c)), add(static_cast<size_t>(c));
+    for (size_t k = 0; k < mul.size(); ++k) {
+      mul[k] = p[0][k] / std::sqrt(p[3][k] + eps);
+      add[k] = p[1][k] - p[2][k] * mul[k];
+    }
+    const bool last = x.base >= 0 && x.base + 1 == static_cast<int>(net_.layers.size());
+    if (x.identity() && last && uses_[n.input(0)] == 1) {
+      Layer& l = net_.layers[static_cast<size_t>(x.base)];
+      if (l.op == OpKind::Conv || l.op == OpKind::Linear) {
+        const size_t per = l.weight.size() / static_cast<size_t>(c);
+        for (size_t o = 0; o < mul.size(); ++o) {
+          for (size_t e = 0; e < per; ++e) {
+            float& w = l.weight[o * per + e];
+            w = static_cast<float>(w * mul[o]);
+          }
+        }
+        if (l.bias.empty()) l.bias.assign(mul.size(), 0.0f);
+        for (size_t o = 0; o < mul.size(); ++o)
+          l.bias[o] = static_cast<float>(l.bias[o] * mul[o] + add[o]);
+        bias_foldable_.erase(x.base);
+        return set_out(n, 0, plain_act(x.base));
+      }
+    }
+    Value y = scale(x, mul);
+    y.c0 = cadd(y.c0, add);
+    set_out(n, 0, std::move(y));
+  }
+
+  void op_pool(const onnx::NodeProto& n) {
+    const bool avg = n.op_type() == "AveragePool";
+    if (avg)
+      allow_attrs(n, {"auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads",
+                      "strides", "dilations"});
+    else
+      allow_attrs(n, {"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads",
+                      "storage_order", "strides"});
+    only_first_output(n);
+    if (attr_int(n, "ceil_mode", 0) != 0) fail("ceil_mode=1 is not supported");
+    const auto ks = attr_ints(n, "kernel_shape", {});
+    if (ks.size() != 2) fail("kernel_shape " + dims_str(ks) + " must have 2 entries");
+    const int x = act_in(n, 0);
+    Layer l;
+    l.op = avg ? OpKind::AvgPool : OpKind::MaxPool;
+    window_attrs(n, l, ks[0], ks[1]);
+    const bool padded = l.pad_top || l.pad_left || l.pad_bottom || l.pad_right;
+    if (avg && padded && attr_int(n, "count_include_pad", 0) == 0)
+      fail("padding with count_include_pad=0 is not supported (the IR divides every window "
+           "by the full kernel size; use count_include_pad=1 or no padding)");
+    set_out(n, 0, plain_act(add_layer(std::move(l), {x}, node_name_)));
+  }
+
+  void op_flatten(const onnx::NodeProto& n) {
+    allow_attrs(n, {"axis"});
+    Value& v = in(n, 0);
+    if (v.kind != Value::Kind::Act) fail("only activations can be flattened");
+    const auto rank = static_cast<int64_t>(v.shape.size()) + 1;
+    int64_t axis = attr_int(n, "axis", 1);
+    if (axis < 0) axis += rank;
+    if (axis != 1) fail("axis=" + std::to_string(attr_int(n, "axis", 1)) +
+                        " is not supported (only flattening all but the batch dimension)");
+    const int x = materialize(v);
+    Layer l;
+    l.op = OpKind::Flatten;
+    set_out(n, 0, plain_act(add_layer(std::move(l), {x}, node_name_)));
+  }
+
+  // Shape operand of Reshape/Concat as symbolic entries.
+  std::vector<SymDim> sym_of(const Value& v, const std::string& name) const {
+    if (v.kind == Value::Kind::Shape) return v.sym;
+    if (v.kind == Value::Kind::Const && v.is_int) {
+      std::vector<SymDim> r;
+      for (int64_t x : v.i) r.push_back({false, x});
+      return r;
+    }
+    fail("'" + name + "' must be an integer shape tensor");
+  }
+
+  void op_reshape(const onnx::NodeProto& n) {
+    allow_attrs(n, {"allowzero"});
+    const bool allowzero = attr_int(n, "allowzero", 0) != 0;
+    Value& data = in(n, 0);
+    const std::vector<SymDim> target = sym_of(in(n, 1), n.input(1));
+    if (data.kind == Value::Kind::Const) {  // reshape of a constant (e.g. coefficients)
+      std::vector<int64_t> dims;
+      int64_t known = 1;
+      int infer = -1;
+      for (size_t k = 0; k < target.size(); ++k) {
+        int64_t d = target[k].v;
+        if (target[k].batch) fail("cannot reshape a constant to the batch size");
+        if (d == 0 && !allowzero) {
+          if (k >= data.dims.size()) fail("shape entry 0 has no matching input dimension");
+          d = data.dims[k];
+        }
+        if (d == -1) {
+          infer = static_cast<int>(k);
+          d = 1;
+        }
+        dims.push_back(d);
+        known *= d;
+      }
+      const auto total = static_cast<int64_t>(data.numel());
+      if (infer >= 0 && known > 0) dims[static_cast<size_t>(infer)] = total / known;
+      if (product(dims) != total)
+        fail("cannot reshape a constant of shape " + dims_str(data.dims) + " to " + dims_str(dims));
+      Value r = data;
+      r.dims = dims;
+      return set_out(n, 0, r);
+    }
+    if (data.kind != Value::Kind::Act) fail("cannot reshape a shape tensor");
+    const int64_t k_flat = product(data.shape);
+    std::string desc = "[";
+    for (size_t k = 0; k < target.size(); ++k)
+      desc += (k ? ", " : "") + (target[k].batch ? std::string("N") : std::to_string(target[k].v));
+    desc += "]";
+    bool ok = target.size() == 2;
+    if (ok) {
+      const SymDim& a = target[0];
+      const SymDim& b = target[1];
+      const bool a_batch = a.batch || a.v == 1 || (a.v == 0 && !allowzero) ||
+                           (batch_ && a.v == *batch_);
+      const bool b_flat = !b.batch && (b.v == -1 || b.v == k_flat);
+      ok = (a_batch && b_flat) || (!a.batch && a.v == -1 && !b.batch && b.v == k_flat);
+    }
+    if (!ok)
+      fail("reshape of [N, " + dims_str(data.shape).substr(1) + " to " + desc +
+           " is not supported (only flattening to [N, -1] / [N, " + std::to_string(k_flat) +
+           "])");
+    const int x = materialize(data);
+    Layer l;
+    l.op = OpKind::Flatten;
+    set_out(n, 0, plain_act(add_layer(std::move(l), {x}, node_name_)));
+  }
+
+  void op_shape(const onnx::NodeProto& n) {
+    allow_attrs(n, {"start", "end"});
+    const Value& v = in(n, 0);
+    std::vector<SymDim> s;
+    if (v.kind == Value::Kind::Act) {
+      s.push_back({true, 0});
+      for (int64_t d : v.shape) s.push_back({false, d});
+    } else if (v.kind == Value::Kind::Const) {
+      for (int64_t d : v.dims) s.push_back({false, d});
+    } else {
+      s.push_back({false, static_cast<int64_t>(v.sym.size())});
+    }
+    const auto rank = static_cast<int64_t>(s.size());
+    int64_t start = attr_int(n, "start", 0), end = attr_int(n, "end", rank);
+    if (start < 0) start += rank;
+    if (end < 0) end += rank;
+    start = std::clamp<int64_t>(start, 0, rank);
+    end = std::clamp<int64_t>(end, start, rank);
+    Value r;
+    r.kind = Value::Kind::Shape;
+    r.sym.assign(s.begin() + start, s.begin() + end);
+    set_out(n, 0, std::move(r));
+  }
+
+  void op_gather(const onnx::NodeProto& n) {
+    allow_attrs(n, {"axis"});
+    const Value& data = in(n, 0);
+    const Value& idx = const_in(n, 1, "indices");
+    if (!idx.is_int) fail("indices must be integers");
+    if (idx.dims.size() > 1) fail("only scalar or 1-D indices are supported");
+    if (data.kind == Value::Kind::Act) fail("Gather on activations is not supported");
+    const bool is_shape = data.kind == Value::Kind::Shape;
+    if (!is_shape && data.dims.size() != 1) fail("Gather is supported on 1-D constants only");
+    if (attr_int(n, "axis", 0) != 0) fail("only axis=0 is supported");
+    const auto size = static_cast<int64_t>(is_shape ? data.sym.size() : data.numel());
+    Value r;
+    r.kind = data.kind;
+    r.is_int = data.is_int;
+    for (int64_t k : idx.i) {
+      if (k < 0) k += size;
+      if (k < 0 || k >= size) fail("index " + std::to_string(k) + " out of range");
+      const auto uk = static_cast<size_t>(k);
+      if (is_shape) r.sym.push_back(data.sym[uk]);
+      else if (data.is_int) r.i.push_back(data.i[uk]);
+      else r.f.push_back(data.f[uk]);
+    }
+    r.scalar = idx.dims.empty();
+    if (!is_shape && !r.scalar) r.dims = {static_cast<int64_t>(r.numel())};
+    set_out(n, 0, std::move(r));
+  }
+
+  // Unsqueeze / Squeeze: on shape vectors and constants only (they change no values).
+  void op_unsqueeze(const onnx::NodeProto& n) {
+    allow_attrs(n, {"axes"});
+    const bool unsq = n.op_type() == "Unsqueeze";
+    std::vector<int64_t> axes = attr_ints(n, "axes", {});
+    if (has_in(n, 1)) {
+      const Value& a = const_in(n, 1, "axes");
+      for (size_t k = 0; k < a.numel(); ++k) axes.push_back(a.iat(k));
+    }
+    const Value& v = in(n, 0);
+    if (v.kind == Value::Kind::Act)
+      fail(n.op_type() + " of an activation is not supported");
+    Value r = v;
+    if (v.kind == Value::Kind::Shape) {
+      if (unsq) {
+        if (!v.scalar || axes.size() != 1 || (axes[0] != 0 && axes[0] != -1))
+          fail("only unsqueezing a scalar to a 1-D shape vector is supported");
+        r.scalar = false;
+      } else {
+        if (v.sym.size() != 1) fail("only squeezing a 1-element shape vector is supported");
+        r.scalar = true;
+      }
+      return set_out(n, 0, std::move(r));
+    }
+    if (unsq) {
+      const auto out_rank = static_cast<int64_t>(v.dims.size() + axes.size());
+      std::vector<bool> is_new(static_cast<size_t>(out_rank), false);
+      for (int64_t a : axes) {
+        if (a < 0) a += out_rank;
+        if (a < 0 || a >= out_rank) fail("axis out of range");
+        is_new[static_cast<size_t>(a)] = true;
+      }
+      r.dims.clear();
+      size_t src = 0;
+      for (int64_t k = 0; k < out_rank; ++k)
+        r.dims.push_back(is_new[static_cast<size_t>(k)] ? 1 : v.dims.at(src++));
+    } else {
+      const auto rank = static_cast<int64_t>(v.dims.size());
+      std::vector<bool> drop(v.dims.size(), axes.empty());
+      for (int64_t a : axes) {
+        if (a < 0) a += rank;
+        if (a < 0 || a >= rank) fail("axis out of range");
+        drop[static_cast<size_t>(a)] = true;
+      }
+      r.dims.clear();
+      for (size_t k = 0; k < v.dims.size(); ++k)
+        if (!(drop[k] && v.dims[k] == 1)) r.dims.push_back(v.dims[k]);
+    }
+    set_out(n, 0, std::move(r));
+  }
+
+  void op_concat(const onnx::NodeProto& n) {
+    allow_attrs(n, {"axis"});
+    const int64_t axis = attr_int(n, "axis", 0);
+    if (axis != 0 && axis != -1) fail("only axis=0 (1-D shape vectors) is supported");
+    Value r;
+    r.kind = Value::Kind::Shape;
+    bool all_const = true;
+    for (int k = 0; k < n.input_size(); ++k) {
+      const Value& v = in(n, k);
+      if (v.kind == Value::Kind::Act) fail("Concat of activations is not supported");
+      if (v.kind == Value::Kind::Const && v.dims.size() > 1)
+        fail("only 1-D shape vectors can be concatenated");
+      all_const = all_const && v.kind == Value::Kind::Const && v.is_int;
+      for (const SymDim& d : sym_of(v, n.input(k))) r.sym.push_back(d);
+    }
+    if (all_const) {
+      std::vector<int64_t> ints;
+      for (const SymDim& d : r.sym) ints.push_back(d.v);
+      const auto len = static_cast<int64_t>(ints.size());
+      return set_out(n, 0, make_const_i({len}, std::move(ints)));
+    }
+    set_out(n, 0, std::move(r));
+  }
+
+  void op_cast(const onnx::NodeProto& n) {
+    allow_attrs(n, {"to", "saturate"});
+    const int64_t to = attr_int(n, "to", 0);
+    Value v = in(n, 0);
+    const bool to_float = to == onnx::TensorProto_DataType_FLOAT ||
+                          to == onnx::TensorProto_DataType_DOUBLE;
+    const bool to_int = to == onnx::TensorProto_DataType_INT64 ||
+                        to == onnx::TensorProto_DataType_INT32;
+    if (v.kind == Value::Kind::Act) {
+      if (!to_float) fail("cast of an activation to type " + std::to_string(to));
+      return set_out(n, 0, v);
+    }
+    if (v.kind == Value::Kind::Shape) {
+      if (!to_int) fail("cast of a shape to type " + std::to_string(to));
+      return set_out(n, 0, v);
+    }
+    if (to_float && v.is_int) {
+      for (int64_t x : v.i) v.f.push_back(static_cast<double>(x));
+      v.i.clear();
+      v.is_int = false;
+    } else if (to_int && !v.is_int) {
+      for (double x : v.f) v.i.push_back(static_cast<int64_t>(x));
+      v.f.clear();
+      v.is_int = true;
+    } else if (!to_float && !to_int) {
+      fail("cast to type " + std::to_string(to) + " is not supported");
+    }
+    set_out(n, 0, std::move(v));
+  }
+
+  static Value scale(const Value& v, const std::vector<double>& k) {
+    Value r = v;
+    r.c2 = cscale(v.c2, k);
+    r.c1 = cscale(v.c1, k);
+    r.c0 = cscale(v.c0, k);
+    return r;
+  }
+
+  Value poly_mul(const Value& p, const Value& q) const {
+    const Coef r4 = cmul(p.c2, q.c2);
+    const Coef r3 = cadd(cmul(p.c2, q.c1), cmul(p.c1, q.c2));
+    if (r4 || r3)
+      fail("the product is a polynomial of degree > 2; only degree-2 activations "
+           "a2*x^2 + a1*x + a0 are supported");
+    Value r = p;
+    r.c2 = cadd(cadd(cmul(p.c2, q.c0), cmul(p.c1, q.c1)), cmul(p.c0, q.c2));
+    r.c1 = cadd(cmul(p.c1, q.c0), cmul(p.c0, q.c1));
+    r.c0 = cmul(p.c0, q.c0);
+    return r;
+  }
+
+  // Add / Sub / Mul / Div / Pow.
+  void op_binary(const onnx::NodeProto& n) {
+    const std::string& op = n.op_type();
+    allow_attrs(n, {});
+    Value& a = in(n, 0);
+    Value& b = in(n, 1);
+    using K = Value::Kind;
+    if (a.kind == K::Shape || b.kind == K::Shape) fail("arithmetic on shapes is not supported");
+    if (a.kind == K::Const && b.kind == K::Const) return set_out(n, 0, fold(a, b, op));
+
+    if (a.kind == K::Act && b.kind == K::Act) {
+      if (op == "Pow") fail("exponent must be a constant");
+      if (a.base == b.base && (op == "Add" || op == "Sub" || op == "Mul")) {
+        if (op == "Mul") return set_out(n, 0, poly_mul(a, b));
+        const Value nb = op == "Sub" ? scale(b, {-1.0}) : b;
+        Value r = a;
+        r.c2 = cadd(a.c2, nb.c2);
+        r.c1 = cadd(a.c1, nb.c1);
+        r.c0 = cadd(a.c0, nb.c0);
+        return set_out(n, 0, std::move(r));
+      }
+      if (op != "Add")
+        fail(op + " of two different activations is not supported (only Add, as a residual "
+             "connection)");
+      const int x = materialize(a);
+      const int y = materialize(in(n, 1));
+      Layer l;
+      l.op = OpKind::Add;
+      return set_out(n, 0, plain_act(add_layer(std::move(l), {x, y}, node_name_)));
+    }
+
+    // activation (op) constant
+    const bool act_first = a.kind == K::Act;
+    const Value& act = act_first ? a : b;
+    const Value& c = act_first ? b : a;
+    const std::string& cname = n.input(act_first ? 1 : 0);
+    if (op == "Pow") {
+      if (!act_first) fail("constant ** activation is not supported");
+      if (c.numel() != 1) fail("exponent must be a scalar");
+      const double e = c.fat(0);
+      if (e == 1.0) return set_out(n, 0, act);
+      if (e == 2.0) return set_out(n, 0, poly_mul(act, act));
+      fail("exponent " + std::to_string(e) + " is not supported (only 1 and 2)");
+    }
+    if (op == "Add" && try_fold_bias(n, act, c, act_first ? n.input(0) : n.input(1))) return;
+    std::vector<double> k = channel_coef(c, act.shape, cname);
+    if (op == "Mul") return set_out(n, 0, scale(act, k));
+    if (op == "Div") {
+      if (!act_first) fail("constant / activation is not a polynomial");
+      Value r = act;
+      auto div = [&](const Coef& co) -> Coef {
+        if (!co) return std::nullopt;
+        return vzip(*co, k, op_div);
+      };
+      r.c2 = div(act.c2);
+      r.c1 = div(act.c1);
+      r.c0 = div(act.c0);
+      return set_out(n, 0, std::move(r));
+    }
+    Value r = act;
+    if (op == "Add") {
+      r.c0 = cadd(act.c0, k);
+    } else {  // Sub
+      if (act_first) {
+        for (double& x : k) x = -x;
+        r.c0 = cadd(act.c0, k);
+      } else {
+        r = scale(act, {-1.0});
+        r.c0 = cadd(r.c0, k);
+      }
+    }
+    set_out(n, 0, std::move(r));
+  }
+
+  // MatMul (or Gemm without C) followed by Add of a [out] / [1, out] constant: the bias.
+  bool try_fold_bias(const onnx::NodeProto& n, const Value& act, const Value& c,
+                     const std::string& act_name) {
+    if (!act.identity() || act.base < 0 || !bias_foldable_.count(act.base)) return false;
+    if (act.base + 1 != static_cast<int>(net_.layers.size()) || uses_[act_name] != 1)
+      return false;
+    Layer& l = net_.layers[static_cast<size_t>(act.base)];
+    const int64_t out = l.weight_shape[0];
+    const bool shape_ok = (c.dims.size() == 1 && c.dims[0] == out) ||
+                          (c.dims.size() == 2 && c.dims[0] == 1 && c.dims[1] == out);
+    if (!shape_ok || c.numel() != static_cast<size_t>(out)) return false;
+    for (size_t k = 0; k < c.numel(); ++k) l.bias.push_back(static_cast<float>(c.fat(k)));
+    bias_foldable_.erase(act.base);
+    set_out(n, 0, plain_act(act.base));
+    return true;
+  }
+
+  void finish(const onnx::GraphProto& g) {
+    if (g.output_size() != 1)
+      fail("the graph has " + std::to_string(g.output_size()) +
+           " outputs; exactly one (the logits) is supported");
+    const std::string& name = g.output(0).name();
+    auto it = values_.find(name);
+    if (it == values_.end()) fail("graph output '" + name + "' is not produced by any node");
+    if (it->second.kind != Value::Kind::Act)
+      fail("graph output '" + name + "' is a constant, not a function of the input");
+    const int last = materialize(it->second);
+    if (last < 0) fail("the graph has no layers (output '" + name + "' is the input)");
+    if (last + 1 != static_cast<int>(net_.layers.size()))
+      fail("graph output '" + name + "' comes from layer '" +
+           net_.layers[static_cast<size_t>(last)].name + "' but layer '" +
+           net_.layers.back().name + "' is computed after it and unused");
+  }
+
+  const onnx::ModelProto& m_;
+  std::string origin_;
+  Network net_;
+  std::map<std::string, Value> values_;
+  std::map<std::string, int> uses_;
+  std::set<std::string> layer_names_;
+  std::set<int> bias_foldable_;
+  std::optional<int64_t> batch_;
+  const onnx::NodeProto* node_ = nullptr;
+  std::string node_name_;
+};
+
+}  // namespace
+
+Network parse_onnx(const std::string& bytes, const std::string& origin) {
+  onnx::ModelProto m;
+  if (bytes.empty()) throw ModelError(origin + " is not a valid ONNX model (empty)");
+  if (!m.ParseFromString(bytes))
+    throw ModelError(origin + " is not a valid ONNX model (protobuf parse failed: truncated "
+                              "or not an ONNX file)");
+  if (!m.has_graph() || m.ir_version() <= 0)
+    throw ModelError(origin + " is not a valid ONNX model (no graph or no ir_version)");
+  Network net = Importer(m, origin).run();
+  net.infer_shapes();
+  return net;
+}
+
+Network load_onnx(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw ModelError("cannot open ONNX model '" + path + "': " + std::strerror(errno));
+  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (f.bad()) throw ModelError("cannot read ONNX model '" + path + "'");
+  return parse_onnx(bytes, path);
+}
+
+}  // namespace polympc::nn

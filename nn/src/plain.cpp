@@ -1,0 +1,165 @@
+#include "polympc/nn/plain.h"
+
+#include <cmath>
+
+#include "forward.h"
+#include "polympc/mpc/plaintext.h"
+
+namespace polympc::nn {
+
+namespace {
+class PlainOps {
+ public:
+  explicit PlainOps(const QuantizedModel& q) : q_(q) {}
+  struct Scope {};
+  Scope layer_scope(const Layer&) { return {}; }
+  const mpc::RingConfig& ring() { return q_.ring; }
+  mpc::Words matmul(size_t i, const mpc::Words& x, size_t m, size_t k, size_t cols, const mpc::Lowering& lower) {
+    return mpc::plain::matmul(q_.ring, q_.layers[i].weight, lower(x), m, k, cols);
+  }
+  void add_bias(size_t i, mpc::Words& y, size_t m, size_t cols) {
+    const auto& b = q_.layers[i].bias;
+    for (size_t c = 0; c < m; ++c)
+      for (size_t j = 0; j < cols; ++j) y[c * cols + j] = (y[c * cols + j] + b[c]) & q_.ring.mask();
+  }
+  mpc::Words trunc(const std::string&, const mpc::Words& x, int shift) { return mpc::plain::trunc(q_.ring, x, shift); }
+  mpc::Words relu(const std::string&, const mpc::Words& x) { return mpc::plain::relu(q_.ring, x); }
+  mpc::Words max(const std::string&, const mpc::Words& a, const mpc::Words& b) {
+    return mpc::plain::max(q_.ring, a, b);
+  }
+  mpc::Words poly(size_t i, const mpc::Words& x, const mpc::PolyShape& s) {
+    return mpc::plain::poly(q_.ring, x, s, q_.layers[i].poly);
+  }
+
+ private:
+  const QuantizedModel& q_;
+};
+
+// Float twin of the layer walk, in double.
+std::vector<double> float_layer_walk(const Network& net, const std::vector<double>& input, size_t batch) {
+  std::vector<std::vector<double>> outs(net.layers.size());
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const Layer& L = net.layers[i];
+    const std::vector<int> prod = net.producers(i);
+    const std::vector<double>& x = prod[0] < 0 ? input : outs[static_cast<size_t>(prod[0])];
+    const std::vector<int64_t>& is = prod[0] < 0 ? net.input_shape : net.layers[static_cast<size_t>(prod[0])].out_shape;
+    const int64_t out_per = net.out_size(i);
+    std::vector<double> y(static_cast<size_t>(out_per) * batch, 0.0);
+    const int64_t C = is.empty() ? 1 : is[0];
+    const int64_t H = is.size() > 1 ? is[1] : 1, W = is.size() > 2 ? is[2] : 1;
+    const int64_t in_size = C * H * W;
+    switch (L.op) {
+      case OpKind::Conv: {
+        const int64_t M = L.weight_shape[0], Ci = L.weight_shape[1], kh = L.weight_shape[2], kw = L.weight_shape[3];
+        const int64_t Ho = L.out_shape[1], Wo = L.out_shape[2];
+        for (size_t n = 0; n < batch; ++n)
+          for (int64_t m = 0; m < M; ++m)
+            for (int64_t oy = 0; oy < Ho; ++oy)
+              for (int64_t ox = 0; ox < Wo; ++ox) {
+                double acc = L.bias.empty() ? 0.0 : L.bias[static_cast<size_t>(m)];
+                for (int64_t c = 0; c < Ci; ++c)
+                  for (int64_t a = 0; a < kh; ++a)
+                    for (int64_t b = 0; b < kw; ++b) {
+                      const int64_t yy = oy * L.stride_h - L.pad_top + a, xx = ox * L.stride_w - L.pad_left + b;
+                      if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
+                      acc += L.weight[static_cast<size_t>(((m * Ci + c) * kh + a) * kw + b)] *
+                             x[static_cast<size_t>(static_cast<int64_t>(n) * in_size + (c * H + yy) * W + xx)];
+                    }
+                y[static_cast<size_t>(static_cast<int64_t>(n) * out_per + (m * Ho + oy) * Wo + ox)] = acc;
+              }
+        break;
+      }
+      case OpKind::Linear: {
+        const int64_t M = L.weight_shape[0], K = L.weight_shape[1];
+        for (size_t n = 0; n < batch; ++n)
+          for (int64_t m = 0; m < M; ++m) {
+            double acc = L.bias.empty() ? 0.0 : L.bias[static_cast<size_t>(m)];
+            for (int64_t k = 0; k < K; ++k)
+              acc += L.weight[static_cast<size_t>(m * K + k)] * x[static_cast<size_t>(static_cast<int64_t>(n) * K + k)];
+            y[static_cast<size_t>(static_cast<int64_t>(n) * M + m)] = acc;
+          }
+        break;
+      }
+      case OpKind::Relu:
+        for (size_t j = 0; j < y.size(); ++j) y[j] = x[j] > 0 ? x[j] : 0.0;
+        break;
+      case OpKind::Poly: {
+        const int64_t Ch = channels_of(L.out_shape), S = spatial_of(L.out_shape);
+        auto coef = [](const std::vector<float>& v, int64_t c) {
+          return v.empty() ? 0.0 : static_cast<double>(v[v.size() == 1 ? 0 : static_cast<size_t>(c)]);
+        };
+        for (size_t j = 0; j < y.size(); ++j) {
+          const int64_t c = (static_cast<int64_t>(j) / S) % Ch;
+          y[j] = coef(L.poly_a2, c) * x[j] * x[j] + coef(L.poly_a1, c) * x[j] + coef(L.poly_a0, c);
+        }
+        break;
+      }
+      case OpKind::AvgPool:
+      case OpKind::MaxPool:
+      case OpKind::GlobalAvgPool: {
+        const bool global = L.op == OpKind::GlobalAvgPool;
+        const int64_t kh = global ? H : L.kernel_h, kw = global ? W : L.kernel_w;
+        const int64_t sh = global ? 1 : L.stride_h, sw = global ? 1 : L.stride_w;
+        const int64_t Ho = L.out_shape[1], Wo = L.out_shape[2];
+        for (size_t n = 0; n < batch; ++n)
+          for (int64_t c = 0; c < C; ++c)
+            for (int64_t oy = 0; oy < Ho; ++oy)
+              for (int64_t ox = 0; ox < Wo; ++ox) {
+                double acc = L.op == OpKind::MaxPool ? -INFINITY : 0.0;
+                for (int64_t a = 0; a < kh; ++a)
+                  for (int64_t b = 0; b < kw; ++b) {
+                    const double v = x[static_cast<size_t>(static_cast<int64_t>(n) * in_size + (c * H + oy * sh + a) * W + ox * sw + b)];
+                    acc = L.op == OpKind::MaxPool ? std::max(acc, v) : acc + v;
+                  }
+                if (L.op != OpKind::MaxPool) acc /= static_cast<double>(kh * kw);
+                y[static_cast<size_t>(static_cast<int64_t>(n) * out_per + (c * Ho + oy) * Wo + ox)] = acc;
+              }
+        break;
+      }
+      case OpKind::Flatten:
+        y = x;
+        break;
+      case OpKind::Add: {
+        const std::vector<double>& x2 = prod.at(1) < 0 ? input : outs[static_cast<size_t>(prod[1])];
+        for (size_t j = 0; j < y.size(); ++j) y[j] = x[j] + x2[j];
+        break;
+      }
+    }
+    outs[i] = std::move(y);
+  }
+  return std::move(outs.back());
+}
+}  // namespace
+
+std::vector<float> float_forward(const Network& net, const float* x, size_t batch) {
+  std::vector<double> in(static_cast<size_t>(net.input_size()) * batch);
+  for (size_t j = 0; j < in.size(); ++j) in[j] = x[j];
+  std::vector<double> out = float_layer_walk(net, in, batch);
+  return std::vector<float>(out.begin(), out.end());
+}
+
+mpc::Words encode_input(const mpc::RingConfig& r, const float* x, size_t count) {
+  mpc::Words w(count);
+  for (size_t j = 0; j < count; ++j) w[j] = r.encode(x[j]);
+  return w;
+}
+
+mpc::Words fixed_forward(const QuantizedModel& q, const mpc::Words& x, size_t batch) {
+  PlainOps ops(q);
+  return detail::forward(ops, q.net, batch, x);
+}
+
+std::vector<int> argmax_rows(const std::vector<double>& logits, size_t batch) {
+  std::vector<int> out(batch, 0);
+  if (batch == 0) return out;
+  const size_t k = logits.size() / batch;
+  for (size_t n = 0; n < batch; ++n) {
+    size_t best = 0;
+    for (size_t j = 1; j < k; ++j)
+      if (logits[n * k + j] > logits[n * k + best]) best = j;
+    out[n] = static_cast<int>(best);
+  }
+  return out;
+}
+
+}  // namespace polympc::nn

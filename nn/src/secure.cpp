@@ -1,0 +1,170 @@
+#include "polympc/nn/secure.h"
+
+#include "forward.h"
+
+namespace polympc::nn {
+
+namespace {
+/// Dealer half: same walk on zero "shares", pushing material in call order.
+class DealOps {
+ public:
+  DealOps(mpc::Dealer& d, const Network& net, const mpc::ProtocolOptions& o, int coef_frac, mpc::MaterialStore& m0,
+          mpc::MaterialStore& m1)
+      : d_(d), net_(net), o_(o), coef_frac_(coef_frac), m0_(m0), m1_(m1) {}
+  struct Scope {};
+  Scope layer_scope(const Layer&) { return {}; }
+  const mpc::RingConfig& ring() { return d_.ring(); }
+  mpc::Words matmul(size_t i, const mpc::Words& x, size_t m, size_t k, size_t cols, const mpc::Lowering& lower) {
+    mpc::deal_matmul(d_, m, k, cols, x.size(), lower, net_.layers[i].name, m0_, m1_);
+    return mpc::Words(m * cols, 0);
+  }
+  void add_bias(size_t, mpc::Words&, size_t, size_t) {}
+  mpc::Words trunc(const std::string& tag, const mpc::Words& x, int shift) {
+    mpc::deal_trunc(d_, x.size(), shift, o_, tag, m0_, m1_);
+    return x;
+  }
+  mpc::Words relu(const std::string& tag, const mpc::Words& x) {
+    mpc::deal_relu(d_, x.size(), tag, m0_, m1_);
+    return x;
+  }
+  mpc::Words max(const std::string& tag, const mpc::Words& a, const mpc::Words&) {
+    mpc::deal_max(d_, a.size(), tag, m0_, m1_);
+    return a;
+  }
+  mpc::Words poly(size_t i, const mpc::Words& x, const mpc::PolyShape& s) {
+    mpc::deal_poly(d_, s, coef_frac_, o_, net_.layers[i].name, m0_, m1_);
+    return x;
+  }
+
+ private:
+  mpc::Dealer& d_;
+  const Network& net_;
+  const mpc::ProtocolOptions& o_;
+  int coef_frac_;
+  mpc::MaterialStore& m0_;
+  mpc::MaterialStore& m1_;
+};
+
+/// Online half: one party's protocol calls, per-layer phases.
+class OnlineOps {
+ public:
+  OnlineOps(mpc::Session& s, const Network& net, const QuantizedModel* model, const std::vector<mpc::Words>& opened,
+            int coef_frac)
+      : s_(s), net_(net), model_(model), opened_(opened), coef_frac_(coef_frac) {}
+  using Scope = std::unique_ptr<mpc::PhaseScope>;
+  Scope layer_scope(const Layer& L) { return std::make_unique<mpc::PhaseScope>(s_.channel, L.name); }
+  const mpc::RingConfig& ring() { return s_.ring; }
+  mpc::Words matmul(size_t i, const mpc::Words& x, size_t m, size_t k, size_t cols, const mpc::Lowering& lower) {
+    return mpc::matmul(s_, x, opened_[i], m, k, cols, lower, net_.layers[i].name);
+  }
+  void add_bias(size_t i, mpc::Words& y, size_t m, size_t cols) {
+    if (s_.party != 0) return;
+    const auto& b = model_->layers[i].bias;
+    for (size_t c = 0; c < m; ++c)
+      for (size_t j = 0; j < cols; ++j) y[c * cols + j] = (y[c * cols + j] + b[c]) & s_.ring.mask();
+  }
+  mpc::Words trunc(const std::string& tag, const mpc::Words& x, int shift) { return mpc::trunc(s_, x, shift, tag); }
+  mpc::Words relu(const std::string& tag, const mpc::Words& x) { return mpc::relu(s_, x, tag); }
+  mpc::Words max(const std::string& tag, const mpc::Words& a, const mpc::Words& b) { return mpc::max(s_, a, b, tag); }
+  mpc::Words poly(size_t i, const mpc::Words& x, const mpc::PolyShape& sh) {
+    mpc::PolyCoeffs c;
+    c.coef_frac = coef_frac_;
+    if (s_.party == 0) c = model_->layers[i].poly;
+    return mpc::poly(s_, x, sh, c, opened_[i], net_.layers[i].name);
+  }
+
+ private:
+  mpc::Session& s_;
+  const Network& net_;
+  const QuantizedModel* model_;
+  const std::vector<mpc::Words>& opened_;
+  int coef_frac_;
+};
+
+size_t matmul_m(const Layer& L) { return static_cast<size_t>(L.weight_shape[0]); }
+size_t matmul_k(const Layer& L) {
+  size_t k = 1;
+  for (size_t j = 1; j < L.weight_shape.size(); ++j) k *= static_cast<size_t>(L.weight_shape[j]);
+  return k;
+}
+}  // namespace
+
+void deal_model(mpc::Dealer& d, const Network& arch, mpc::MaterialStore& m0, mpc::MaterialStore& m1) {
+  for (const Layer& L : arch.layers) {
+    if (L.op == OpKind::Conv || L.op == OpKind::Linear)
+      mpc::deal_matmul_setup(d, matmul_m(L), matmul_k(L), L.name, m0, m1);
+    else if (L.op == OpKind::Poly)
+      mpc::deal_poly_setup(d, static_cast<size_t>(channels_of(L.out_shape)), L.name, m0, m1);
+  }
+}
+
+void deal_inference(mpc::Dealer& d, const Network& arch, size_t batch, const mpc::ProtocolOptions& o, int coef_frac,
+                    mpc::MaterialStore& m0, mpc::MaterialStore& m1) {
+  DealOps ops(d, arch, o, coef_frac, m0, m1);
+  mpc::Words x(static_cast<size_t>(arch.input_size()) * batch, 0);
+  detail::forward(ops, arch, batch, x);
+}
+
+SecureParty::SecureParty(const Network& arch, const QuantizedModel* model, int coef_frac)
+    : arch_(arch), model_(model), coef_frac_(coef_frac) {
+  arch_.infer_shapes();
+  if (model_ && model_->coef_frac != coef_frac)
+    throw mpc::InvalidArgument("model coefficient scale differs from the session's");
+}
+
+void SecureParty::setup(mpc::Session& s) {
+  if (s.party == 0 && model_ == nullptr) throw mpc::InvalidArgument("P0 (server) needs the model");
+  if (s.party == 1 && model_ != nullptr) throw mpc::InvalidArgument("P1 (client) must not hold the model parameters");
+  mpc::PhaseScope scope(s.channel, "setup");
+  opened_.assign(arch_.layers.size(), {});
+  for (size_t i = 0; i < arch_.layers.size(); ++i) {
+    const Layer& L = arch_.layers[i];
+    if (L.op == OpKind::Conv || L.op == OpKind::Linear) {
+      const mpc::Words w = s.party == 0 ? model_->layers[i].weight : mpc::Words();
+      opened_[i] = mpc::matmul_setup(s, w, matmul_m(L), matmul_k(L), L.name);
+    } else if (L.op == OpKind::Poly) {
+      mpc::PolyCoeffs c;
+      if (s.party == 0) c = model_->layers[i].poly;
+      opened_[i] = mpc::poly_setup(s, c, static_cast<size_t>(channels_of(L.out_shape)), L.name);
+    }
+  }
+  ready_ = true;
+}
+
+mpc::Words SecureParty::share_input(mpc::Session& s, const mpc::Words& x, size_t count, mpc::Prg& prg) {
+  mpc::PhaseScope scope(s.channel, "input");
+  const size_t wb = mpc::wire_bytes(s.ring.bits);
+  if (s.party == 1) {
+    if (x.size() != count) throw mpc::InvalidArgument("input has " + std::to_string(x.size()) + " elements, expected " + std::to_string(count));
+    mpc::Words r = prg.words(count, s.ring.bits);
+    std::vector<uint8_t> buf(count * wb);
+    for (size_t i = 0; i < count; ++i)
+      for (size_t b = 0; b < wb; ++b) buf[i * wb + b] = static_cast<uint8_t>(r[i] >> (8 * b));
+    s.channel.send(buf.data(), buf.size());
+    mpc::Words mine(count);
+    for (size_t i = 0; i < count; ++i) mine[i] = (x[i] - r[i]) & s.ring.mask();
+    return mine;
+  }
+  std::vector<uint8_t> buf(count * wb);
+  s.channel.recv(buf.data(), buf.size());
+  mpc::Words mine(count, 0);
+  for (size_t i = 0; i < count; ++i)
+    for (size_t b = 0; b < wb; ++b) mine[i] |= static_cast<uint64_t>(buf[i * wb + b]) << (8 * b);
+  return mine;
+}
+
+mpc::Words SecureParty::infer(mpc::Session& s, const mpc::Words& input_share, size_t batch) {
+  if (!ready_) throw mpc::InvalidArgument("SecureParty::infer before setup()");
+  if (input_share.size() != static_cast<size_t>(arch_.input_size()) * batch)
+    throw mpc::InvalidArgument("input share has " + std::to_string(input_share.size()) + " elements, batch of " +
+                               std::to_string(batch) + " needs " + std::to_string(arch_.input_size() * static_cast<int64_t>(batch)));
+  OnlineOps ops(s, arch_, model_, opened_, coef_frac_);
+  return detail::forward(ops, arch_, batch, input_share);
+}
+
+mpc::Words SecureParty::reveal_output(mpc::Session& s, const mpc::Words& logits_share) {
+  mpc::PhaseScope scope(s.channel, "output");
+  return mpc::reveal_to(s, logits_share, 1);
+}
+
+}  // namespace polympc::nn

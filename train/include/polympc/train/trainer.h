@@ -1,0 +1,84 @@
+// Trainer for the shipped Fashion-MNIST CNN with a fixed mix of ReLU and PASNet
+// polynomial activations (DESIGN.md §11), exported as ONNX (DESIGN.md §12).
+//
+// This header does not include LibTorch, so the `polympc train` CLI can call it; the
+// torch module itself is in polympc/train/model.h.
+#pragma once
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "polympc/mpc/errors.h"
+
+namespace polympc::train {
+
+/// Bad trainer option (activation list, epochs, batch size, ...) or a training run that
+/// produced unusable numbers (NaN loss).
+class TrainError : public polympc::Error {
+ public:
+  using polympc::Error::Error;
+};
+
+/// Fixed scale s of the polynomial activation poly(x) = s*w0*x^2 + w1*x + b
+/// (PASNet, Peng et al. 2023). w0 starts at 0.005, so the quadratic term starts at
+/// a2 = s*w0 = 0.005; s = 1 lets Adam move a2 by about one learning rate per step.
+inline constexpr double kPolyScale = 1.0;
+
+struct TrainOptions {
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";  ///< IDX files (train, t10k)
+  int epochs = 12;
+  /// One entry per activation site act1, act2, act3: "poly" or "relu".
+  std::string acts = "poly,relu,poly";
+  std::string out = "models/fmnist_cnn.onnx";  ///< ONNX file written after training
+  uint64_t seed = 1;
+  int threads = 0;          ///< intra-op threads; 0 = LibTorch's default (all cores)
+  int batch_size = 128;
+  double lr = 2e-3;         ///< peak Adam learning rate (cosine decay to 0 over the run)
+  double poly_scale = kPolyScale;
+  bool flip = true;         ///< random horizontal flips of training images
+  int64_t train_limit = -1; ///< first N training images only (< 0: all 60,000)
+  int64_t test_limit = -1;  ///< first N test images only (< 0: all 10,000)
+};
+
+struct EpochStats {
+  int epoch = 0;               ///< 1-based
+  double loss = 0;             ///< mean training cross-entropy over the epoch
+  double test_accuracy = 0;    ///< torch module in eval mode, fraction in [0, 1]
+  double seconds = 0;          ///< wall time of the epoch (training + evaluation)
+};
+
+/// Largest |value| a layer of the exported network produced on the test set.
+struct ActivationStats {
+  std::string layer;  ///< IR layer name, e.g. "conv1"
+  std::string op;     ///< op_name() of the layer
+  double max_abs = 0;
+};
+
+struct TrainReport {
+  std::vector<EpochStats> epochs;
+  std::vector<double> batch_losses;   ///< training loss of every step, in order
+  double torch_accuracy = 0;          ///< torch module (eval mode, BN not folded)
+  double exported_accuracy = 0;       ///< IR read back with load_onnx, float forward
+  double max_logit_diff = 0;          ///< max |logit(torch) - logit(exported IR)|
+  int64_t test_images = 0;
+  std::vector<ActivationStats> activations;  ///< per layer of the exported network
+  double max_input_abs = 0;           ///< largest |input pixel| (1.0 for pixel/255)
+  double train_seconds = 0;           ///< training loop only
+  int64_t onnx_bytes = 0;             ///< size of the written ONNX file
+  std::vector<std::string> poly_summary;  ///< "act1: a2 in [..], a1 in [..], a0 in [..]"
+};
+
+/// Parses "poly,relu,poly" (exactly 3 entries, each "poly" or "relu").
+/// Returns true for every poly site. Throws TrainError naming the bad entry.
+std::vector<bool> parse_acts(const std::string& acts);
+
+/// Loads Fashion-MNIST from options.data_dir, trains the CNN
+/// (conv1 1->16 k5, BN, act1, avgpool 2, conv2 16->32 k5, BN, act2, avgpool 2, flatten,
+/// fc1 512->128, BN1d, act3, fc2 128->10) with Adam on pixel/255 inputs, folds batch norm,
+/// writes options.out with polympc::nn::save_onnx, reads it back with load_onnx and
+/// evaluates it in float on the test set. Progress goes to `log` (one line per epoch).
+/// Throws TrainError (bad options, NaN loss), nn::DatasetError, nn::ModelError.
+TrainReport train_and_export(const TrainOptions& options, std::ostream& log);
+
+}  // namespace polympc::train

@@ -1,0 +1,79 @@
+// polympc-train: trains the shipped Fashion-MNIST CNN (ReLU / polynomial mix) and writes
+// it as ONNX. Example:
+//   polympc-train --data /usr/share/datasets/fashion-mnist --epochs 12 \
+//       --acts poly,relu,poly --out models/fmnist_cnn.onnx --seed 1 --threads 2
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+
+#include "polympc/train/trainer.h"
+
+namespace {
+
+void print_report(const polympc::train::TrainOptions& o, const polympc::train::TrainReport& r) {
+  std::cout << std::fixed << std::setprecision(2);
+  std::cout << "\nwrote " << o.out << " (" << r.onnx_bytes << " bytes)\n";
+  std::cout << "training time            " << std::setprecision(1) << r.train_seconds << " s\n"
+            << std::setprecision(2);
+  std::cout << "torch model accuracy     " << 100.0 * r.torch_accuracy << "% on "
+            << r.test_images << " test images\n";
+  std::cout << "exported ONNX accuracy   " << 100.0 * r.exported_accuracy << "% (float, "
+            << "load_onnx round trip)\n";
+  std::cout << "max |logit diff|         " << std::scientific << std::setprecision(2)
+            << r.max_logit_diff << std::fixed << " (torch vs exported IR)\n";
+  std::cout << "\nmax |activation| on the test set (exported network):\n";
+  std::cout << "  " << std::left << std::setw(10) << "input" << std::setw(15) << "-"
+            << std::right << std::setw(12) << std::setprecision(4) << r.max_input_abs << "\n";
+  for (const auto& a : r.activations) {
+    std::cout << "  " << std::left << std::setw(10) << a.layer << std::setw(15) << a.op
+              << std::right << std::setw(12) << a.max_abs << "\n";
+  }
+  if (!r.poly_summary.empty()) {
+    std::cout << "\npolynomial coefficients (y = a2 x^2 + a1 x + a0, per channel):\n";
+    for (const auto& s : r.poly_summary) std::cout << "  " << s << "\n";
+  }
+}
+
+int run(int argc, char** argv) {
+  polympc::train::TrainOptions o;
+  CLI::App app{"Train the polympc Fashion-MNIST CNN (ReLU / PASNet polynomial activations) "
+               "and export it as ONNX"};
+  app.add_option("--data", o.data_dir, "Directory with the Fashion-MNIST IDX files")
+      ->capture_default_str();
+  app.add_option("--epochs", o.epochs, "Training epochs")->capture_default_str();
+  app.add_option("--acts", o.acts, "Activation of act1,act2,act3: poly or relu each")
+      ->capture_default_str();
+  app.add_option("--out", o.out, "ONNX file to write")->capture_default_str();
+  app.add_option("--seed", o.seed, "Random seed (init, shuffling, flips)")->capture_default_str();
+  app.add_option("--threads", o.threads, "Intra-op threads (0 = all cores)")->capture_default_str();
+  app.add_option("--batch-size", o.batch_size, "Mini-batch size")->capture_default_str();
+  app.add_option("--lr", o.lr, "Peak Adam learning rate (cosine decay)")->capture_default_str();
+  app.add_option("--poly-scale", o.poly_scale, "Fixed scale s in poly(x) = s*w0*x^2 + w1*x + b")
+      ->capture_default_str();
+  bool no_flip = false;
+  app.add_flag("--no-flip", no_flip, "Disable random horizontal flips");
+  app.add_option("--train-limit", o.train_limit, "Use only the first N training images");
+  app.add_option("--test-limit", o.test_limit, "Use only the first N test images");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  o.flip = !no_flip;
+  const auto report = polympc::train::train_and_export(o, std::cout);
+  print_report(o, report);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "polympc-train: error: %s\n", e.what());
+    return 1;
+  }
+}

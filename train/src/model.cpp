@@ -1,0 +1,162 @@
+// The Fashion-MNIST CNN, batch-norm folding and export to the polympc IR.
+#include "polympc/train/model.h"
+
+#include <string>
+
+namespace polympc::train {
+namespace {
+
+std::vector<float> to_vector(const torch::Tensor& t) {
+  const torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  const float* p = c.data_ptr<float>();
+  return std::vector<float>(p, p + c.numel());
+}
+
+std::vector<int64_t> to_shape(const torch::Tensor& t) {
+  return std::vector<int64_t>(t.sizes().begin(), t.sizes().end());
+}
+
+// y = BN(W x + b) = (W x + b - mean) * g / sqrt(var + eps) + beta, folded into (W', b').
+// `weight` has the output channel in dim 0; `bias` may be undefined (= 0).
+struct Folded {
+  torch::Tensor weight, bias;
+};
+template <typename BatchNorm>
+Folded fold_batch_norm(const torch::Tensor& weight, const torch::Tensor& bias,
+                       const BatchNorm& bn) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor factor =
+      bn->weight / torch::sqrt(bn->running_var + bn->options.eps());
+  std::vector<int64_t> view(static_cast<size_t>(weight.dim()), 1);
+  view[0] = -1;
+  Folded f;
+  f.weight = weight * factor.view(view);
+  const torch::Tensor b = bias.defined() ? bias : torch::zeros_like(bn->running_mean);
+  f.bias = (b - bn->running_mean) * factor + bn->bias;
+  return f;
+}
+
+nn::Layer conv_layer(const std::string& name, const Folded& f) {
+  nn::Layer l;
+  l.name = name;
+  l.op = nn::OpKind::Conv;
+  l.weight_shape = to_shape(f.weight);
+  l.weight = to_vector(f.weight);
+  l.bias = to_vector(f.bias);
+  l.kernel_h = static_cast<int>(f.weight.size(2));
+  l.kernel_w = static_cast<int>(f.weight.size(3));
+  return l;
+}
+
+nn::Layer linear_layer(const std::string& name, const torch::Tensor& w, const torch::Tensor& b) {
+  nn::Layer l;
+  l.name = name;
+  l.op = nn::OpKind::Linear;
+  l.weight_shape = to_shape(w);
+  l.weight = to_vector(w);
+  l.bias = to_vector(b);
+  return l;
+}
+
+nn::Layer simple_layer(const std::string& name, nn::OpKind op) {
+  nn::Layer l;
+  l.name = name;
+  l.op = op;
+  return l;
+}
+
+nn::Layer avg_pool_layer(const std::string& name) {
+  nn::Layer l = simple_layer(name, nn::OpKind::AvgPool);
+  l.kernel_h = l.kernel_w = 2;
+  l.stride_h = l.stride_w = 2;
+  return l;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------- PolyAct
+
+PolyActImpl::PolyActImpl(int64_t channels, double scale) : scale_(scale) {
+  w0_ = register_parameter("w0", torch::full({channels}, 0.005));
+  w1_ = register_parameter("w1", torch::ones({channels}));
+  b_ = register_parameter("b", torch::zeros({channels}));
+}
+
+torch::Tensor PolyActImpl::forward(const torch::Tensor& x) {
+  std::vector<int64_t> view(static_cast<size_t>(x.dim()), 1);
+  view[1] = -1;
+  const torch::Tensor a2 = (w0_ * scale_).view(view);
+  return a2 * x * x + w1_.view(view) * x + b_.view(view);
+}
+
+std::vector<float> PolyActImpl::a2() const { return to_vector(w0_ * scale_); }
+std::vector<float> PolyActImpl::a1() const { return to_vector(w1_); }
+std::vector<float> PolyActImpl::a0() const { return to_vector(b_); }
+
+// ---------------------------------------------------------------------------- FmnistCnn
+
+FmnistCnnImpl::FmnistCnnImpl(const std::vector<bool>& poly, double poly_scale) : poly_(poly) {
+  if (poly_.size() != 3) throw TrainError("the CNN has 3 activation sites, got " +
+                                          std::to_string(poly_.size()));
+  conv1_ = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 16, 5).bias(false)));
+  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(16));
+  conv2_ = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(16, 32, 5).bias(false)));
+  bn2_ = register_module("bn2", torch::nn::BatchNorm2d(32));
+  fc1_ = register_module("fc1", torch::nn::Linear(torch::nn::LinearOptions(512, 128).bias(false)));
+  bn3_ = register_module("bn3", torch::nn::BatchNorm1d(128));
+  fc2_ = register_module("fc2", torch::nn::Linear(128, 10));
+  const int64_t channels[3] = {16, 32, 128};
+  for (size_t i = 0; i < 3; ++i) {
+    if (poly_[i]) {
+      acts_.push_back(register_module("act" + std::to_string(i + 1),
+                                      PolyAct(channels[i], poly_scale)));
+    } else {
+      acts_.push_back(PolyAct(nullptr));
+    }
+  }
+}
+
+torch::Tensor FmnistCnnImpl::act(size_t site, const torch::Tensor& x) {
+  return poly_[site] ? acts_[site]->forward(x) : torch::relu(x);
+}
+
+torch::Tensor FmnistCnnImpl::forward(torch::Tensor x) {
+  x = torch::avg_pool2d(act(0, bn1_->forward(conv1_->forward(x))), 2);
+  x = torch::avg_pool2d(act(1, bn2_->forward(conv2_->forward(x))), 2);
+  x = x.flatten(1);
+  x = act(2, bn3_->forward(fc1_->forward(x)));
+  return fc2_->forward(x);
+}
+
+nn::Network FmnistCnnImpl::to_network() const {
+  torch::NoGradGuard no_grad;
+  nn::Network net;
+  net.name = "fmnist_cnn";
+  net.input_shape = {1, 28, 28};
+  auto add_act = [&](size_t site) {
+    const std::string name = "act" + std::to_string(site + 1);
+    if (!poly_[site]) {
+      net.layers.push_back(simple_layer(name, nn::OpKind::Relu));
+      return;
+    }
+    nn::Layer l = simple_layer(name, nn::OpKind::Poly);
+    l.poly_a2 = acts_[site]->a2();
+    l.poly_a1 = acts_[site]->a1();
+    l.poly_a0 = acts_[site]->a0();
+    net.layers.push_back(std::move(l));
+  };
+  net.layers.push_back(conv_layer("conv1", fold_batch_norm(conv1_->weight, conv1_->bias, bn1_)));
+  add_act(0);
+  net.layers.push_back(avg_pool_layer("pool1"));
+  net.layers.push_back(conv_layer("conv2", fold_batch_norm(conv2_->weight, conv2_->bias, bn2_)));
+  add_act(1);
+  net.layers.push_back(avg_pool_layer("pool2"));
+  net.layers.push_back(simple_layer("flatten", nn::OpKind::Flatten));
+  const Folded fc1 = fold_batch_norm(fc1_->weight, fc1_->bias, bn3_);
+  net.layers.push_back(linear_layer("fc1", fc1.weight, fc1.bias));
+  add_act(2);
+  net.layers.push_back(linear_layer("fc2", fc2_->weight, fc2_->bias));
+  return net;
+}
+
+}  // namespace polympc::train
