@@ -1,6 +1,6 @@
 // polympc-train: trains the shipped Fashion-MNIST CNN (ReLU / polynomial mix) and writes
 // it as ONNX. Example:
-//   polympc-train --data /usr/share/datasets/fashion-mnist --epochs 12 \
+//   polympc-train --data /usr/share/datasets/fashion-mnist --epochs 12
 //       --acts poly,relu,poly --out models/fmnist_cnn.onnx --seed 1 --threads 2
 #include <CLI/CLI.hpp>
 

@@ -11,6 +11,8 @@
 //              x*(a2*x + a1) + a0 and Pow(x, 2) end up as the same three coefficients.
 //              A polynomial becomes a Poly layer only when a non-elementwise node (or
 //              the graph output) consumes it; the identity polynomial adds no layer.
+//              A zero Pad (torch writes one before AveragePool) is kept pending on the
+//              value and absorbed into the pads of the Conv / AveragePool reading it.
 //   * Shape  - a symbolic shape vector whose entries are known sizes or "the batch",
 //              from Shape/Gather/Unsqueeze/Concat (torch's x.view(x.size(0), -1)).
 // A coefficient that no operation has touched is a structural zero, so exporting and
@@ -52,6 +54,10 @@ struct Value {
   std::vector<int64_t> shape;  ///< without batch
   Coef c2, c1, c0;
   std::string node;  ///< node that produced this value (names a Poly layer)
+  /// Pending zero padding (top, left, bottom, right) of a Pad node, absorbed by the
+  /// Conv or AveragePool that reads this value.
+  std::vector<int64_t> pad = {0, 0, 0, 0};
+  bool padded() const { return pad[0] || pad[1] || pad[2] || pad[3]; }
   // Shape
   std::vector<SymDim> sym;
   bool scalar = false;
@@ -100,7 +106,6 @@ std::vector<double> vzip(const std::vector<double>& a, const std::vector<double>
   return r;
 }
 double op_add(double a, double b) { return a + b; }
-double op_sub(double a, double b) { return a - b; }
 double op_mul(double a, double b) { return a * b; }
 double op_div(double a, double b) { return a / b; }
 
@@ -394,6 +399,7 @@ class Importer {
   // it is a non-identity polynomial) and returns that layer (-1 = network input).
   int materialize(Value& v) {
     if (v.kind != Value::Kind::Act) fail("expected an activation tensor, got a constant");
+    check_unpadded(v);
     if (v.identity()) return v.base;
     Layer l;
     l.op = OpKind::Poly;
@@ -416,6 +422,22 @@ class Importer {
       fail("input '" + n.input(k) + "' must be an activation, not a constant or shape");
     return materialize(v);
   }
+  void check_unpadded(const Value& v) const {
+    if (v.padded())
+      fail("reads the output of a Pad node; Pad is only supported directly before Conv or "
+           "AveragePool");
+  }
+  // Activation input k of a Conv / AveragePool, with a pending Pad added to `l`'s pads.
+  int padded_act_in(const onnx::NodeProto& n, int k, Layer& l) {
+    Value& v = in(n, k);
+    if (v.kind != Value::Kind::Act || !v.padded()) return act_in(n, k);
+    l.pad_top += static_cast<int>(v.pad[0]);
+    l.pad_left += static_cast<int>(v.pad[1]);
+    l.pad_bottom += static_cast<int>(v.pad[2]);
+    l.pad_right += static_cast<int>(v.pad[3]);
+    return v.base;  // a padded value is always a plain layer output
+  }
+
   const std::vector<int64_t>& shape_of(int layer) const {
     return layer < 0 ? net_.input_shape : net_.layers[static_cast<size_t>(layer)].out_shape;
   }
@@ -534,6 +556,7 @@ class Importer {
       return set_out(n, 0, plain_act(add_layer(std::move(l), {x}, node_name_)));
     }
     if (op == "Flatten") return op_flatten(n);
+    if (op == "Pad") return op_pad(n);
     if (op == "Reshape") return op_reshape(n);
     if (op == "Shape") return op_shape(n);
     if (op == "Gather") return op_gather(n);
@@ -601,13 +624,13 @@ class Importer {
     if (attr_int(n, "group", 1) != 1)
       fail("group=" + std::to_string(attr_int(n, "group", 1)) +
            " is not supported (only group=1; no depthwise or grouped convolution)");
-    const int x = act_in(n, 0);
     const Value& w = const_in(n, 1, "weight");
     if (w.dims.size() != 4)
       fail("weight of shape " + dims_str(w.dims) + " is not [Cout, Cin, kh, kw] (2-D conv)");
     Layer l;
     l.op = OpKind::Conv;
     window_attrs(n, l, w.dims[2], w.dims[3]);
+    const int x = padded_act_in(n, 0, l);
     l.weight_shape = w.dims;
     for (size_t k = 0; k < w.numel(); ++k) l.weight.push_back(static_cast<float>(w.fat(k)));
     if (has_in(n, 2)) {
@@ -703,6 +726,7 @@ class Importer {
     const double eps = attr_float(n, "epsilon", 1e-5f);
     Value& x = in(n, 0);
     if (x.kind != Value::Kind::Act) fail("input must be an activation");
+    check_unpadded(x);
     const int64_t c = x.shape[0];
     std::vector<double> p[4];  // scale, B, mean, var
     const char* role[4] = {"scale", "B", "mean", "var"};
@@ -753,7 +777,6 @@ class Importer {
     if (attr_int(n, "ceil_mode", 0) != 0) fail("ceil_mode=1 is not supported");
     const auto ks = attr_ints(n, "kernel_shape", {});
     if (ks.size() != 2) fail("kernel_shape " + dims_str(ks) + " must have 2 entries");
-    const int x = act_in(n, 0);
     Layer l;
     l.op = avg ? OpKind::AvgPool : OpKind::MaxPool;
     window_attrs(n, l, ks[0], ks[1]);
@@ -761,7 +784,45 @@ class Importer {
     if (avg && padded && attr_int(n, "count_include_pad", 0) == 0)
       fail("padding with count_include_pad=0 is not supported (the IR divides every window "
            "by the full kernel size; use count_include_pad=1 or no padding)");
+    // A Pad node before AveragePool pads with zeros that count in the average, which is
+    // the IR's semantics; before MaxPool zeros are not -inf, so act_in rejects it.
+    const int x = avg ? padded_act_in(n, 0, l) : act_in(n, 0);
     set_out(n, 0, plain_act(add_layer(std::move(l), {x}, node_name_)));
+  }
+
+  // Zero Pad of H and W (mode constant, value 0); see Value::pad.
+  void op_pad(const onnx::NodeProto& n) {
+    allow_attrs(n, {"mode", "pads", "value"});
+    const std::string mode = attr_str(n, "mode");
+    if (!mode.empty() && mode != "constant") fail("mode=" + mode + " is not supported");
+    std::vector<int64_t> pads = attr_ints(n, "pads", {});
+    double value = attr_float(n, "value", 0.0f);
+    if (has_in(n, 1)) {
+      const Value& p = const_in(n, 1, "pads");
+      pads.clear();
+      for (size_t k = 0; k < p.numel(); ++k) pads.push_back(p.iat(k));
+    }
+    if (has_in(n, 2)) {
+      const Value& c = const_in(n, 2, "constant_value");
+      if (c.numel() != 1) fail("constant_value must be a scalar");
+      value = c.fat(0);
+    }
+    if (has_in(n, 3)) fail("the axes input is not supported");
+    Value& v = in(n, 0);
+    if (v.kind != Value::Kind::Act) fail("only activations can be padded");
+    check_unpadded(v);
+    if (v.shape.size() != 3 || pads.size() != 8)
+      fail("only padding of [N, C, H, W] activations with 8 pads is supported");
+    if (pads[0] || pads[1] || pads[4] || pads[5])
+      fail("padding of the batch or channel dimension is not supported");
+    for (int64_t p : pads)
+      if (p < 0) fail("negative pads (cropping) are not supported");
+    const bool zero = pads[2] == 0 && pads[3] == 0 && pads[6] == 0 && pads[7] == 0;
+    if (zero) return set_out(n, 0, v);
+    if (value != 0.0) fail("padding with a non-zero value is not supported");
+    Value r = plain_act(materialize(v));
+    r.pad = {pads[2], pads[3], pads[6], pads[7]};
+    set_out(n, 0, std::move(r));
   }
 
   void op_flatten(const onnx::NodeProto& n) {
@@ -851,6 +912,7 @@ class Importer {
     const Value& v = in(n, 0);
     std::vector<SymDim> s;
     if (v.kind == Value::Kind::Act) {
+      check_unpadded(v);
       s.push_back({true, 0});
       for (int64_t d : v.shape) s.push_back({false, d});
     } else if (v.kind == Value::Kind::Const) {
@@ -981,6 +1043,7 @@ class Importer {
     const bool to_int = to == onnx::TensorProto_DataType_INT64 ||
                         to == onnx::TensorProto_DataType_INT32;
     if (v.kind == Value::Kind::Act) {
+      check_unpadded(v);
       if (!to_float) fail("cast of an activation to type " + std::to_string(to));
       return set_out(n, 0, v);
     }
@@ -1031,6 +1094,8 @@ class Importer {
     Value& b = in(n, 1);
     using K = Value::Kind;
     if (a.kind == K::Shape || b.kind == K::Shape) fail("arithmetic on shapes is not supported");
+    check_unpadded(a);
+    check_unpadded(b);
     if (a.kind == K::Const && b.kind == K::Const) return set_out(n, 0, fold(a, b, op));
 
     if (a.kind == K::Act && b.kind == K::Act) {

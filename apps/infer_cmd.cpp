@@ -1,0 +1,183 @@
+// `polympc infer`: two-party private inference of a data set, both parties in one process.
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "commands.h"
+#include "polympc/cpu/cpu_backend.h"
+#include "polympc/nn/dataset.h"
+#include "polympc/nn/inference.h"
+#include "polympc/nn/onnx.h"
+#include "polympc/sim/sim_backend.h"
+
+namespace polympc::apps {
+
+namespace {
+struct InferArgs {
+  std::string model = "models/fmnist_cnn.onnx";
+  std::string data = nn::kFashionMnistDir;
+  size_t images = 500;
+  size_t batch = 100;
+  std::string backend = "cpu";
+  std::string compare = "gmw";
+  std::string trunc = "exact";
+  std::string json;
+  int bits = 64;
+  int frac = 12;
+  uint64_t seed = 1;
+  int threads = 0;
+  bool quiet = false;
+};
+
+std::unique_ptr<mpc::Backend> make_backend(const std::string& name, int threads) {
+  if (name == "sim") return std::make_unique<sim::SimBackend>();
+  if (name == "cpu") return std::make_unique<cpu::CpuBackend>(threads);
+  throw mpc::InvalidArgument("unknown backend '" + name + "' (choose cpu or sim)");
+}
+
+void progress_bar(size_t done, size_t total, double t0) {
+  const int width = 30;
+  const int filled = static_cast<int>(width * done / (total ? total : 1));
+  const double el = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count() - t0;
+  std::fprintf(stderr, "\r[%s%s] %zu/%zu images  %.1f s", std::string(static_cast<size_t>(filled), '#').c_str(),
+               std::string(static_cast<size_t>(width - filled), '.').c_str(), done, total, el);
+  if (done == total) std::fprintf(stderr, "\n");
+  std::fflush(stderr);
+}
+
+std::string human_bytes(double b) {
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(1);
+  if (b >= 1 << 20)
+    o << b / (1 << 20) << " MiB";
+  else if (b >= 1 << 10)
+    o << b / (1 << 10) << " KiB";
+  else
+    o << b << " B";
+  return o.str();
+}
+
+void run_infer(const InferArgs& a) {
+  mpc::RingConfig ring{a.bits, a.frac};
+  ring.validate();
+  mpc::ProtocolOptions po;
+  if (a.trunc == "exact")
+    po.trunc = mpc::TruncMode::Exact;
+  else if (a.trunc == "prob")
+    po.trunc = mpc::TruncMode::Prob;
+  else
+    throw mpc::InvalidArgument("unknown truncation '" + a.trunc + "' (choose exact or prob)");
+  if (a.compare != "gmw") throw mpc::InvalidArgument("unknown comparison protocol '" + a.compare + "' (available: gmw)");
+  po.trunc_bound_bits = std::min(ring.bits - 2, 2 * ring.frac + 24);
+
+  nn::Network net = nn::load_onnx(a.model);
+  nn::QuantizedModel q = nn::quantize(net, ring);
+  nn::Dataset data = nn::load_idx_dataset(a.data, "t10k");
+  if (static_cast<int64_t>(a.images) > data.count)
+    throw nn::DatasetError("asked for " + std::to_string(a.images) + " images but the test set in " + a.data +
+                           " has " + std::to_string(data.count));
+  auto be0 = make_backend(a.backend, a.threads);
+  auto be1 = make_backend(a.backend, a.threads);
+
+  nn::InferenceOptions opt;
+  opt.batch = a.batch;
+  opt.protocol = po;
+  opt.seed = a.seed;
+  const double t0 = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  if (!a.quiet) opt.progress = [t0](size_t d, size_t t) { progress_bar(d, t, t0); };
+  if (!a.quiet)
+    std::fprintf(stderr, "polympc infer: %s, %zu Fashion-MNIST test images, backend %s, compare %s, trunc %s, l=%d f=%d\n",
+                 a.model.c_str(), a.images, a.backend.c_str(), a.compare.c_str(), a.trunc.c_str(), ring.bits, ring.frac);
+  nn::InferenceReport r = nn::run_inproc(q, data, a.images, *be0, *be1, opt);
+
+  std::printf("\n%-10s %-14s %7s %12s %12s %12s\n", "layer", "op", "rounds", "P0 sent/img", "P1 sent/img", "ms/img");
+  for (auto& l : r.layers)
+    std::printf("%-10s %-14s %7llu %12s %12s %12.3f\n", l.name.c_str(), l.op.c_str(),
+                static_cast<unsigned long long>(l.rounds), human_bytes(l.bytes_p0).c_str(),
+                human_bytes(l.bytes_p1).c_str(), l.seconds * 1e3);
+  std::printf("%-10s %-14s %7llu %25s %12.3f\n", "total", "", static_cast<unsigned long long>(r.rounds),
+              human_bytes(r.online_bytes).c_str(), r.seconds_per_image * 1e3);
+  std::printf("\nimages %zu (batch %zu)   backend %s   compare %s   truncation %s\n", r.images, r.batch, r.backend.c_str(),
+              r.compare.c_str(), r.trunc.c_str());
+  std::printf("accuracy: 2PC %.2f %%   fixed-point plaintext %.2f %%   float %.2f %%\n", 100 * r.accuracy,
+              100 * r.plaintext_accuracy, 100 * r.float_accuracy);
+  std::printf("agreement with plaintext top-1: %.4f   logits bit-identical: %zu/%zu   max logit error: %.6g\n",
+              r.agreement, r.logits_equal, r.images, r.max_logit_error);
+  std::printf("online: %s per image (both parties), %llu rounds per inference, %.2f s total, %.2f ms per image\n",
+              human_bytes(r.online_bytes).c_str(), static_cast<unsigned long long>(r.rounds), r.seconds,
+              r.seconds_per_image * 1e3);
+  std::printf("offline (dealer): %s material per image, %.2f s; model setup: %s, %llu rounds (once per model)\n",
+              human_bytes(r.offline_bytes).c_str(), r.offline_seconds, human_bytes(static_cast<double>(r.setup_bytes)).c_str(),
+              static_cast<unsigned long long>(r.setup_rounds));
+
+  if (!a.json.empty()) {
+    nlohmann::json j;
+    j["model"] = a.model;
+    j["images"] = r.images;
+    j["batch"] = r.batch;
+    j["backend"] = r.backend;
+    j["compare"] = r.compare;
+    j["trunc"] = r.trunc;
+    j["ring_bits"] = ring.bits;
+    j["frac_bits"] = ring.frac;
+    j["accuracy"] = r.accuracy;
+    j["plaintext_accuracy"] = r.plaintext_accuracy;
+    j["float_accuracy"] = r.float_accuracy;
+    j["agreement"] = r.agreement;
+    j["logits_bit_identical"] = r.logits_equal;
+    j["max_logit_error"] = r.max_logit_error;
+    j["online_bytes"] = r.online_bytes;
+    j["online_bytes_unit"] = "bytes per image, both parties";
+    j["rounds"] = r.rounds;
+    j["seconds"] = r.seconds;
+    j["seconds_per_image"] = r.seconds_per_image;
+    j["offline_seconds"] = r.offline_seconds;
+    j["offline_bytes_per_image"] = r.offline_bytes;
+    j["setup_bytes"] = r.setup_bytes;
+    j["setup_rounds"] = r.setup_rounds;
+    nlohmann::json layers = nlohmann::json::array();
+    for (auto& l : r.layers)
+      layers.push_back({{"name", l.name},
+                        {"op", l.op},
+                        {"rounds", l.rounds},
+                        {"bytes", l.bytes_p0 + l.bytes_p1},
+                        {"bytes_p0", l.bytes_p0},
+                        {"bytes_p1", l.bytes_p1},
+                        {"seconds", l.seconds}});
+    j["layers"] = layers;
+    nlohmann::json kernels = nlohmann::json::object();
+    for (auto& [name, kc] : r.kernels)
+      kernels[name] = {{"calls", kc.calls}, {"elements", kc.elements}, {"modelled_cycles", kc.modelled_cycles}};
+    j["kernels_p1"] = kernels;
+    std::ofstream f(a.json);
+    if (!f) throw polympc::Error("cannot write JSON report '" + a.json + "'");
+    f << j.dump(2) << "\n";
+  }
+}
+}  // namespace
+
+void add_infer_command(CLI::App& app) {
+  auto args = std::make_shared<InferArgs>();
+  CLI::App* c = app.add_subcommand("infer", "two-party private inference on Fashion-MNIST test images");
+  c->add_option("--model", args->model, "ONNX model")->capture_default_str();
+  c->add_option("--data", args->data, "directory with the IDX files (t10k split)")->capture_default_str();
+  c->add_option("--images", args->images, "number of test images")->capture_default_str();
+  c->add_option("--batch", args->batch, "images per 2PC batch (shares rounds)")->capture_default_str();
+  c->add_option("--backend", args->backend, "cpu | sim")->capture_default_str();
+  c->add_option("--compare", args->compare, "secure comparison protocol: gmw")->capture_default_str();
+  c->add_option("--trunc", args->trunc, "exact | prob")->capture_default_str();
+  c->add_option("--bits", args->bits, "ring bits l")->capture_default_str();
+  c->add_option("--frac", args->frac, "fractional bits f")->capture_default_str();
+  c->add_option("--seed", args->seed, "dealer / client PRG seed")->capture_default_str();
+  c->add_option("--threads", args->threads, "cpu backend threads per party (0 = all cores)")->capture_default_str();
+  c->add_option("--json", args->json, "write the report as JSON to this file");
+  c->add_flag("--quiet", args->quiet, "no progress bar");
+  c->callback([args] { run_infer(*args); });
+}
+
+}  // namespace polympc::apps

@@ -1,0 +1,21 @@
+// polympc: private inference of neural networks under 2PC (DESIGN.md §13).
+// Errors become one line on stderr and a non-zero exit (STYLE.md rule 6).
+#include <iostream>
+
+#include "commands.h"
+#include "polympc/mpc/errors.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"polympc: private inference of neural networks under secure two-party computation"};
+  app.require_subcommand(1);
+  polympc::apps::add_infer_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::cerr << "polympc: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

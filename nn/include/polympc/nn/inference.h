@@ -1,0 +1,66 @@
+// Private inference of a data set with both parties in one process (two threads over the
+// in-process channel), the dealer running before each batch. Compares the 2PC logits
+// with the fixed-point plaintext twin and the float model. Used by `polympc infer` and
+// by the end-to-end tests.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "polympc/mpc/backend.h"
+#include "polympc/mpc/session.h"
+#include "polympc/nn/dataset.h"
+#include "polympc/nn/quantize.h"
+
+namespace polympc::nn {
+
+struct LayerReport {
+  std::string name;
+  std::string op;
+  uint64_t rounds = 0;     ///< rounds of one inference (one batch; all images share them)
+  double bytes_p0 = 0;     ///< bytes sent by P0 per image
+  double bytes_p1 = 0;     ///< bytes sent by P1 per image
+  double seconds = 0;      ///< online wall seconds per image (max of the two parties)
+};
+
+struct InferenceReport {
+  size_t images = 0;
+  size_t batch = 0;
+  std::string backend;
+  std::string compare;
+  std::string trunc;
+  double accuracy = 0;            ///< 2PC top-1 vs labels
+  double plaintext_accuracy = 0;  ///< fixed-point twin top-1 vs labels
+  double float_accuracy = 0;      ///< float model top-1 vs labels
+  double agreement = 0;           ///< fraction of images with 2PC top-1 == fixed-point top-1
+  double max_logit_error = 0;     ///< max |2PC logit - fixed-point logit| (real units)
+  size_t logits_equal = 0;        ///< images whose 2PC logits equal the twin's bit for bit
+  double online_bytes = 0;        ///< per image, both parties, input sharing to output
+  uint64_t rounds = 0;            ///< per inference (batch), input sharing to output
+  double seconds = 0;             ///< online wall seconds, all images
+  double seconds_per_image = 0;
+  double offline_seconds = 0;     ///< dealer time, all images
+  double offline_bytes = 0;       ///< dealer material per image, both parties
+  uint64_t setup_bytes = 0;       ///< per-model opening of masked weights, both parties
+  uint64_t setup_rounds = 0;
+  std::vector<LayerReport> layers;   ///< network layers, then "input" and "output"
+  std::vector<uint64_t> logits_raw;  ///< 2PC logits [images, classes], ring words (scale f)
+  std::vector<std::pair<std::string, mpc::KernelCounters>> kernels;  ///< P1 backend counters
+};
+
+struct InferenceOptions {
+  size_t batch = 100;
+  mpc::ProtocolOptions protocol{};
+  uint64_t seed = 1;  ///< dealer and client PRG seeds derive from it
+  /// Called after each batch with (images done, images total).
+  std::function<void(size_t, size_t)> progress;
+};
+
+/// Runs `count` images of `data` through the 2PC protocol. be0/be1 are the backends of
+/// P0 and P1 (distinct objects: each party owns its device). Throws DatasetError when
+/// count exceeds the data set, and whatever a party threw (the other party is stopped by
+/// closing its channel).
+InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t count, mpc::Backend& be0,
+                           mpc::Backend& be1, const InferenceOptions& opt);
+
+}  // namespace polympc::nn

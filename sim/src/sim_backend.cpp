@@ -1,0 +1,209 @@
+// SimBackend: mpc::Backend on the kernel cores of kernels/ (see sim_backend.h).
+#include "polympc/sim/sim_backend.h"
+
+#include <algorithm>
+
+#include "kernels/beaver_mul_combine.h"
+#include "kernels/gmw_and_level.h"
+#include "kernels/matmul_combine.h"
+#include "kernels/poly_eval.h"
+#include "kernels/trunc.h"
+#include "polympc/mpc/errors.h"
+
+namespace polympc::sim {
+namespace {
+
+namespace k = polympc::kernels;
+
+using BeaverCfg = k::BeaverMulDefaultConfig;
+using MatmulCfg = k::MatmulDefaultConfig;
+using PolyCfg = k::PolyEvalDefaultConfig;
+using TruncCfg = k::TruncDefaultConfig;
+using GmwCfg = k::GmwAndDefaultConfig;
+using B2aCfg = k::B2aDefaultConfig;
+using BitSliceCfg = k::BitSliceDefaultConfig;
+
+/// Throws mpc::InvalidArgument when `err` (a kernel *_arg_error result) is set.
+void check(const char* method, const char* err, const std::string& detail) {
+  if (err != nullptr)
+    throw mpc::InvalidArgument(std::string("sim backend: ") + method + ": " + err + " (" +
+                               detail + ")");
+}
+
+std::string pb(int party, int bits) {
+  return "party=" + std::to_string(party) + ", bits=" + std::to_string(bits);
+}
+
+/// Calls fn(offset, count) over [0, n) in pieces of at most `limit` elements.
+template <class F>
+void for_each_chunk(size_t n, size_t limit, F&& fn) {
+  for (size_t off = 0; off < n; off += limit) fn(off, std::min(limit, n - off));
+}
+
+}  // namespace
+
+SimBackend::SimBackend(SimOptions options) : options_(options) {}
+
+std::string SimBackend::name() const { return "sim"; }
+
+size_t SimBackend::batch_limit(size_t kernel_bound) const {
+  return options_.max_batch == 0 ? kernel_bound : std::min(options_.max_batch, kernel_bound);
+}
+
+void SimBackend::record(const char* kernel, uint64_t elements, uint64_t cycles) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  mpc::KernelCounters& c = counters_[kernel];
+  c.calls += 1;
+  c.elements += elements;
+  c.modelled_cycles += cycles;
+}
+
+std::map<std::string, mpc::KernelCounters> SimBackend::counters() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return counters_;
+}
+
+void SimBackend::beaver_mul_combine(int party, int bits, size_t n, const uint64_t* d,
+                                    const uint64_t* e, const uint64_t* a, const uint64_t* b,
+                                    const uint64_t* c, uint64_t* z) {
+  check("beaver_mul_combine", k::beaver_mul_combine_arg_error(party, bits), pb(party, bits));
+  uint64_t cycles = 0;
+  for_each_chunk(n, batch_limit(BeaverCfg::max_batch), [&](size_t o, size_t len) {
+    k::beaver_mul_combine<BeaverCfg>(party, bits, uint32_t(len), d + o, e + o, a + o, b + o,
+                                     c + o, z + o);
+    cycles += k::beaver_mul_combine_cycles<BeaverCfg>(len);
+  });
+  record("beaver_mul_combine", n, cycles);
+}
+
+void SimBackend::matmul_combine(int party, int bits, size_t m, size_t kk, size_t n,
+                                const uint64_t* e, const uint64_t* f, const uint64_t* a,
+                                const uint64_t* b, const uint64_t* c, uint64_t* z) {
+  check("matmul_combine", k::matmul_combine_arg_error(party, bits), pb(party, bits));
+  const size_t kMaxDim = size_t(1) << 31;
+  if (m >= kMaxDim || kk >= kMaxDim || n >= kMaxDim)
+    check("matmul_combine", "matrix dimensions must be below 2^31",
+          "m=" + std::to_string(m) + ", k=" + std::to_string(kk) + ", n=" + std::to_string(n));
+  uint64_t cycles = 0;
+  if (m > 0 && n > 0) {
+    k::matmul_combine<MatmulCfg>(party, bits, uint32_t(m), uint32_t(kk), uint32_t(n), e, f, a, b,
+                                 c, z);
+    cycles = k::matmul_combine_cycles<MatmulCfg>(m, kk, n);
+  }
+  record("matmul_combine", uint64_t(m) * kk * n, cycles);
+}
+
+void SimBackend::poly_eval(int party, int bits, const mpc::PolyShape& s, bool per_channel,
+                           const uint64_t* d, const uint64_t* e, const uint64_t* a,
+                           const uint64_t* b, const uint64_t* c, const uint64_t* add,
+                           uint64_t* z) {
+  check("poly_eval", k::poly_eval_arg_error<PolyCfg>(party, bits, 0, 0, 0), pb(party, bits));
+  const size_t n = s.size();
+  uint64_t cycles = 0;
+  // One launch on the channel range [c0, c0 + cn) of outer rows [o0, o0 + on) when
+  // inner_len == s.inner, or on inner elements [i0, i0 + inner_len) of one (o0, c0).
+  auto launch = [&](size_t o0, size_t on, size_t c0, size_t cn, size_t i0, size_t inner_len) {
+    const size_t off = (o0 * s.channels + c0) * s.inner + i0;
+    const uint64_t* bb = per_channel ? b + c0 : b + off;
+    const uint64_t* ee = per_channel ? e + c0 : e + off;
+    k::poly_eval<PolyCfg>(party, bits, uint32_t(on), uint32_t(cn), uint32_t(inner_len), per_channel,
+                          d + off, ee, a + off, bb, c + off, add + c0, z + off);
+    cycles += k::poly_eval_cycles<PolyCfg>(cn, uint64_t(on) * cn * inner_len);
+  };
+  if (n > 0) {
+    const size_t max_batch = batch_limit(PolyCfg::max_batch);
+    const size_t max_ch = options_.max_channels == 0
+                              ? size_t(PolyCfg::max_channels)
+                              : std::min(options_.max_channels, size_t(PolyCfg::max_channels));
+    const size_t per_outer = s.channels * s.inner;
+    if (s.channels <= max_ch && per_outer <= max_batch) {
+      // Whole [channels][inner] slabs, as many outer rows as fit.
+      const size_t rows = max_batch / per_outer;
+      for_each_chunk(s.outer, rows,
+                     [&](size_t o0, size_t on) { launch(o0, on, 0, s.channels, 0, s.inner); });
+    } else if (s.inner <= max_batch) {
+      // Channel blocks of one outer row.
+      const size_t cb = std::min(max_ch, max_batch / s.inner);
+      for (size_t o = 0; o < s.outer; ++o)
+        for_each_chunk(s.channels, cb,
+                       [&](size_t c0, size_t cn) { launch(o, 1, c0, cn, 0, s.inner); });
+    } else {
+      // Pieces of one channel run (a single channel per launch).
+      for (size_t o = 0; o < s.outer; ++o)
+        for (size_t ch = 0; ch < s.channels; ++ch)
+          for_each_chunk(s.inner, max_batch,
+                         [&](size_t i0, size_t len) { launch(o, 1, ch, 1, i0, len); });
+    }
+  }
+  record("poly_eval", n, cycles);
+}
+
+void SimBackend::trunc_exact_combine(int party, int bits, int shift, size_t n,
+                                     const uint64_t* x, const uint64_t* carry,
+                                     const uint64_t* wrap, uint64_t* z) {
+  check("trunc_exact_combine", k::trunc_exact_arg_error(party, bits, shift),
+        pb(party, bits) + ", shift=" + std::to_string(shift));
+  uint64_t cycles = 0;
+  for_each_chunk(n, batch_limit(TruncCfg::max_batch), [&](size_t o, size_t len) {
+    k::trunc_exact_combine<TruncCfg>(party, bits, shift, uint32_t(len), x + o, carry + o,
+                                     wrap + o, z + o);
+    cycles += k::trunc_cycles<TruncCfg>(len);
+  });
+  record("trunc_exact_combine", n, cycles);
+}
+
+void SimBackend::trunc_prob_combine(int party, int bits, int shift, int offset_bits, size_t n,
+                                    const uint64_t* c, const uint64_t* r_shr, uint64_t* z) {
+  check("trunc_prob_combine", k::trunc_prob_arg_error(party, bits, shift, offset_bits),
+        pb(party, bits) + ", shift=" + std::to_string(shift) +
+            ", offset_bits=" + std::to_string(offset_bits));
+  uint64_t cycles = 0;
+  for_each_chunk(n, batch_limit(TruncCfg::max_batch), [&](size_t o, size_t len) {
+    k::trunc_prob_combine<TruncCfg>(party, bits, shift, offset_bits, uint32_t(len), c + o,
+                                    r_shr + o, z + o);
+    cycles += k::trunc_cycles<TruncCfg>(len);
+  });
+  record("trunc_prob_combine", n, cycles);
+}
+
+void SimBackend::gmw_and_level(int party, size_t words, const uint64_t* d, const uint64_t* e,
+                               const uint64_t* a, const uint64_t* b, const uint64_t* c,
+                               uint64_t* z) {
+  check("gmw_and_level", k::gmw_and_level_arg_error(party), "party=" + std::to_string(party));
+  uint64_t cycles = 0;
+  for_each_chunk(words, batch_limit(GmwCfg::max_batch), [&](size_t o, size_t len) {
+    k::gmw_and_level<GmwCfg>(party, uint32_t(len), d + o, e + o, a + o, b + o, c + o, z + o);
+    cycles += k::gmw_and_level_cycles<GmwCfg>(len);
+  });
+  record("gmw_and_level", words, cycles);
+}
+
+void SimBackend::b2a_combine(int party, int bits, size_t n, const uint64_t* e_packed,
+                             const uint64_t* r, uint64_t* z) {
+  check("b2a_combine", k::b2a_combine_arg_error(party, bits), pb(party, bits));
+  // Launches start on packed-word boundaries.
+  const size_t limit = std::max<size_t>(64, batch_limit(B2aCfg::max_batch) / 64 * 64);
+  uint64_t cycles = 0;
+  for_each_chunk(n, limit, [&](size_t o, size_t len) {
+    k::b2a_combine<B2aCfg>(party, bits, uint32_t(len), e_packed + o / 64, r + o, z + o);
+    cycles += k::b2a_combine_cycles<B2aCfg>(len);
+  });
+  record("b2a_combine", n, cycles);
+}
+
+void SimBackend::bit_slice(int bits, size_t n, const uint64_t* x, uint64_t* planes) {
+  check("bit_slice", k::bit_slice_arg_error(bits), "bits=" + std::to_string(bits));
+  const size_t words = (n + 63) / 64;
+  if (words >= (size_t(1) << 31))
+    check("bit_slice", "n too large", "n=" + std::to_string(n));
+  // Launches start on block boundaries and write into the full-width plane rows.
+  const size_t limit = std::max<size_t>(64, batch_limit(BitSliceCfg::max_batch) / 64 * 64);
+  uint64_t cycles = 0;
+  for_each_chunk(n, limit, [&](size_t o, size_t len) {
+    k::bit_slice<BitSliceCfg>(bits, uint32_t(len), x + o, planes + o / 64, uint32_t(words));
+    cycles += k::bit_slice_cycles<BitSliceCfg>(bits, len);
+  });
+  record("bit_slice", n, cycles);
+}
+
+}  // namespace polympc::sim
