@@ -73,7 +73,7 @@ void run_infer(const InferArgs& a) {
   else
     throw mpc::InvalidArgument("unknown truncation '" + a.trunc + "' (choose exact or prob)");
   if (a.compare != "gmw") throw mpc::InvalidArgument("unknown comparison protocol '" + a.compare + "' (available: gmw)");
-  po.trunc_bound_bits = std::min(ring.bits - 2, 2 * ring.frac + 24);
+  po.trunc_bound_bits = std::min(ring.bits - 2, 2 * ring.frac + 12);
 
   nn::Network net = nn::load_onnx(a.model);
   nn::QuantizedModel q = nn::quantize(net, ring);

@@ -14,7 +14,8 @@ PyTorch's float output, as
     output <rank> <dims...>
     <values...>
 
-so that the C++ test can check the imported IR with its own float forward pass.
+so that the C++ test can check the imported IR with its own float forward pass
+(the model that must be rejected, unsupported_leakyrelu, gets no reference).
 """
 import os
 import sys
@@ -109,6 +110,33 @@ class CnnFlattenHorner(nn.Module):
         return torch.matmul(x, self.w2) + self.b2
 
 
+class Residual(nn.Module):
+    """(d) a BatchNorm on the input (nothing to fold into: an affine poly), a bias-free
+    conv with BN, AvgPool2d with padding (torch writes Pad + AveragePool), a residual Add,
+    an activation written with Pow / Sub / Div, Dropout, AdaptiveAvgPool2d(1)
+    (GlobalAveragePool) and torch.flatten."""
+
+    def __init__(self):
+        super().__init__()
+        self.bn0 = nn.BatchNorm2d(2)
+        self.conv1 = nn.Conv2d(2, 4, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.pool = nn.AvgPool2d(3, stride=1, padding=1)
+        self.conv2 = nn.Conv2d(4, 4, 1)
+        self.drop = nn.Dropout(0.5)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(4, 3)
+        randomize_bn(self.bn0)
+        randomize_bn(self.bn1)
+
+    def forward(self, x):
+        x = self.bn1(self.conv1(self.bn0(x)))
+        y = torch.relu(self.conv2(self.pool(x))) + x
+        y = 0.25 * y.pow(2) - y / 2 - 0.125
+        y = self.drop(self.gap(y))
+        return self.fc(torch.flatten(y, 1))
+
+
 class Unsupported(nn.Module):
     """(c) a conv followed by LeakyReLU, which the importer must reject."""
 
@@ -122,12 +150,12 @@ class Unsupported(nn.Module):
         return self.fc(torch.flatten(self.act(self.conv(x)), 1))
 
 
-def write_tensor(f, tag, t):
+def write_tensor(f, t):
     t = t.detach().contiguous().view(-1).tolist()
     f.write("%s\n" % " ".join("%.9g" % v for v in t))
 
 
-def export(model, name, out_dir, dynamic_batch):
+def export(model, name, out_dir, dynamic_batch, reference=True):
     model.eval()
     x = torch.randn(2, 2, 8, 8)
     with torch.no_grad():
@@ -139,10 +167,13 @@ def export(model, name, out_dir, dynamic_batch):
         kwargs["dynamic_axes"] = {"input": {0: "N"}, "logits": {0: "N"}}
     torch.onnx.export(model, (dummy,), path, opset_version=OPSET, input_names=["input"],
                       output_names=["logits"], **kwargs)
+    if not reference:
+        print("wrote %s (%d bytes)" % (path, os.path.getsize(path)))
+        return
     with open(os.path.join(out_dir, name + ".ref.txt"), "w") as f:
         for tag, t in (("input", x), ("output", y)):
             f.write("%s %d %s\n" % (tag, t.dim(), " ".join(str(d) for d in t.shape)))
-            write_tensor(f, tag, t)
+            write_tensor(f, t)
     print("wrote %s (%d bytes)" % (path, os.path.getsize(path)))
 
 
@@ -153,7 +184,9 @@ def main():
     torch.manual_seed(1234)
     export(CnnView(), "cnn_view", out_dir, dynamic_batch=True)
     export(CnnFlattenHorner(), "cnn_flatten_horner", out_dir, dynamic_batch=False)
-    export(Unsupported(), "unsupported_leakyrelu", out_dir, dynamic_batch=True)
+    export(Residual(), "residual", out_dir, dynamic_batch=True)
+    export(Unsupported(), "unsupported_leakyrelu", out_dir, dynamic_batch=True,
+           reference=False)
 
 
 if __name__ == "__main__":

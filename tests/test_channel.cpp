@@ -367,6 +367,23 @@ TEST(TcpChannel, PeerClosingGivesChannelError) {
     EXPECT_THROW(reader.get(), ChannelError);
   }
   {
+    // The peer goes away while most of a 16 MB message is still queued for the writer
+    // thread: the failure (the writer's EPIPE, or EOF if the peer's close drained it all)
+    // surfaces on the next channel call.
+    auto pair = make_tcp_pair();
+    auto big = pattern(16u << 20, 7);
+    pair.server->send(big.data(), big.size());  // returns at once: the writer has the rest
+    pair.client.reset();                        // the client never reads it
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    try {
+      std::vector<uint64_t> out(1), in;
+      pair.server->exchange_words(out, in);
+      FAIL() << "exchange with a closed peer returned";
+    } catch (const ChannelError& e) {
+      EXPECT_TRUE(contains(e.what(), "closed by peer")) << e.what();
+    }
+  }
+  {
     // Writes to a closed peer: the error (from the writer thread or the socket) surfaces
     // on a later call within a bounded time.
     auto pair = make_tcp_pair();

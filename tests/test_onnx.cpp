@@ -10,13 +10,17 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "polympc/nn/ir.h"
@@ -1009,7 +1013,7 @@ void check_against_torch(const Network& net, const std::string& ref_path) {
       EXPECT_NEAR(y[k], want, 1e-4) << "sample " << s << " logit " << k;
     }
   }
-  RecordProperty("max_abs_error", std::to_string(max_err));
+  ::testing::Test::RecordProperty("max_abs_error", std::to_string(max_err));
 }
 
 TEST(OnnxTorch, CnnView) {
@@ -1049,9 +1053,30 @@ TEST(OnnxTorch, CnnFlattenHorner) {
   check_against_torch(net, data_path("cnn_flatten_horner.ref.txt"));
 }
 
+TEST(OnnxTorch, Residual) {
+  const Network net = load_onnx(data_path("residual.onnx"));
+  EXPECT_EQ(ops(net), (std::vector<std::string>{"Poly", "Conv", "AvgPool", "Conv", "Relu",
+                                                "Add", "Poly", "GlobalAvgPool", "Flatten",
+                                                "Linear"}));
+  using S = std::vector<int64_t>;
+  // BatchNorm on the input: affine Poly with per-channel a1, a0 and a2 = 0
+  EXPECT_EQ(net.layers[0].poly_a2, (std::vector<float>{0.0f}));
+  EXPECT_EQ(net.layers[0].poly_a1.size(), 2u);
+  EXPECT_EQ(net.layers[1].bias.size(), 4u);  // BN folded into the bias-free conv
+  // Pad + AveragePool(3, 1): one AvgPool with pads 1
+  EXPECT_EQ(net.layers[2].pad_top, 1);
+  EXPECT_EQ(net.layers[2].pad_right, 1);
+  EXPECT_EQ(net.layers[2].out_shape, (S{4, 8, 8}));
+  EXPECT_EQ(net.producers(5), (std::vector<int>{4, 1}));
+  // 0.25 * y^2 - y / 2 - 0.125
+  expect_poly(net, 6, {0.25f}, {-0.5f}, {-0.125f});
+  EXPECT_EQ(net.layers[7].out_shape, (S{4, 1, 1}));
+  check_against_torch(net, data_path("residual.ref.txt"));
+}
+
 TEST(OnnxTorch, FixtureRoundTrip) {
   // torch's graph -> IR -> our ONNX -> IR is exact.
-  for (const char* name : {"cnn_view.onnx", "cnn_flatten_horner.onnx"}) {
+  for (const char* name : {"cnn_view.onnx", "cnn_flatten_horner.onnx", "residual.onnx"}) {
     SCOPED_TRACE(name);
     const Network net = load_onnx(data_path(name));
     const std::string path = temp_path(std::string("rt_") + name);

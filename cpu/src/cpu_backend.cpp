@@ -127,14 +127,16 @@ void CpuBackend::matmul_combine(int party, int bits, size_t m, size_t kk, size_t
   const size_t macs = m * std::max<size_t>(kk, 1) * n;
   const size_t parts =
       std::min<size_t>(size_t(threads_), std::max<size_t>(1, macs / kMinMacsPerThread));
-  if (parts <= 1) {
-    block(0, m, 0, n);
-  } else if (m >= parts) {
+  // Column blocks first: each thread then packs only its own slice of B and F (the large
+  // operands); row blocks when n is too narrow (e.g. a dense layer on one input).
+  if (parts > 1 && n >= parts * 64) {
+    detail::parallel_for(int(parts), n, 64, 16,
+                         [&](size_t lo, size_t hi) { block(0, m, lo, hi - lo); });
+  } else if (parts > 1 && m >= parts) {
     detail::parallel_for(int(parts), m, 1, 1,
                          [&](size_t lo, size_t hi) { block(lo, hi - lo, 0, n); });
   } else {
-    detail::parallel_for(int(parts), n, 16, 16,
-                         [&](size_t lo, size_t hi) { block(0, m, lo, hi - lo); });
+    block(0, m, 0, n);
   }
 }
 

@@ -188,7 +188,12 @@ void deal_poly(Dealer& d, const PolyShape& shape, int coef_frac, const ProtocolO
   auto [e0, e1] = d.share_arith(delta);
   m0.push(MaterialKind::PolyMasks, tag, concat({&a0, &g0, &b0, &e0}));
   m1.push(MaterialKind::PolyMasks, tag, concat({&a1, &g1, &b1, &e1}));
-  deal_trunc(d, n, d.ring().frac + coef_frac, o, tag + "/trunc", m0, m1);
+  if (o.trunc == TruncMode::Prob) {
+    deal_trunc(d, n, coef_frac, o, tag + "/trunc_u", m0, m1);
+    deal_trunc(d, n, d.ring().frac, o, tag + "/trunc", m0, m1);
+  } else {
+    deal_trunc(d, n, d.ring().frac + coef_frac, o, tag + "/trunc", m0, m1);
+  }
 }
 
 Words poly(Session& s, const Words& x, const PolyShape& shape, const PolyCoeffs& c, const Words& e_a2,
@@ -217,6 +222,14 @@ Words poly(Session& s, const Words& x, const PolyShape& shape, const PolyCoeffs&
   Words u(n);
   s.backend.poly_eval(s.party, s.ring.bits, shape, true, dopen.data(), e_a2.data(), alpha, beta_c.data(),
                       gamma, add1.data(), u.data());
+  // Probabilistic truncation needs headroom: |x| < 2^trunc_bound_bits. A single shift by
+  // f + fc from scale 2f + fc would leave too little of it, so Prob mode truncates u to
+  // scale f first (one more truncation, a0 rescaled by P0) and the product by f.
+  const bool two_step = s.options.trunc == TruncMode::Prob;
+  if (two_step) {
+    u = trunc(s, u, c.coef_frac, tag + "/trunc_u");
+    for (auto& v : add0) v = s.ring.arith_shift(v, c.coef_frac);
+  }
   // Round 2: F = u - beta'. y' = x * u + a0 (scale 2f + fc).
   Words fu(n);
   for (size_t j = 0; j < n; ++j) fu[j] = (u[j] - beta2[j]) & m;
@@ -224,12 +237,17 @@ Words poly(Session& s, const Words& x, const PolyShape& shape, const PolyCoeffs&
   Words y(n);
   s.backend.poly_eval(s.party, s.ring.bits, shape, false, dopen.data(), fopen.data(), alpha, beta2, delta,
                       add0.data(), y.data());
-  return trunc(s, y, s.ring.frac + c.coef_frac, tag + "/trunc");
+  return trunc(s, y, two_step ? s.ring.frac : s.ring.frac + c.coef_frac, tag + "/trunc");
 }
 
 Cost poly_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int coef_frac) {
   Cost c{2 * n * wire_bytes(r.bits), 2};
-  c += trunc_cost(r, o, n, r.frac + coef_frac);
+  if (o.trunc == TruncMode::Prob) {
+    c += trunc_cost(r, o, n, coef_frac);
+    c += trunc_cost(r, o, n, r.frac);
+  } else {
+    c += trunc_cost(r, o, n, r.frac + coef_frac);
+  }
   return c;
 }
 

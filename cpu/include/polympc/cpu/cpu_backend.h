@@ -16,8 +16,8 @@ namespace polympc::cpu {
 ///
 /// Threads: a call is split over up to `threads` std::threads (the calling thread takes
 /// one part) once it holds at least kMinElementsPerThread elements per part (bit_slice and
-/// b2a_combine split on 64-element boundaries; matmul_combine splits output rows, or
-/// column blocks when m is small, once m·k·n >= kMinMacsPerThread per part). Smaller calls
+/// b2a_combine split on 64-element boundaries; matmul_combine splits output column blocks,
+/// or rows when n < 64 per part, once m·k·n >= kMinMacsPerThread per part). Smaller calls
 /// run on the calling thread only.
 ///
 /// Errors: the same mpc::InvalidArgument cases as sim::SimBackend (party not 0/1, bits

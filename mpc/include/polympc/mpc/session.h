@@ -25,7 +25,7 @@ struct ProtocolOptions {
   TruncMode trunc = TruncMode::Exact;
   CompareMode compare = CompareMode::Gmw;
   /// Probabilistic truncation assumes |x| < 2^trunc_bound_bits (before shifting).
-  int trunc_bound_bits = 48;
+  int trunc_bound_bits = 36;
 };
 
 struct Session {

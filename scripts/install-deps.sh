@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages polympc needs, only those missing (apt-get, as root or
+# through sudo). Usage: scripts/install-deps.sh [--torch] [--bench] [--xrt]
+set -euo pipefail
+pkgs=(g++ cmake make pkg-config libssl-dev libgtest-dev libasio-dev nlohmann-json3-dev libcli11-dev
+      libeigen3-dev libonnx-dev libprotobuf-dev protobuf-compiler zlib1g-dev dataset-fashion-mnist)
+for arg in "$@"; do
+  case "$arg" in
+    --torch) pkgs+=(libtorch-dev) ;;
+    --bench) pkgs+=(libbenchmark-dev) ;;
+    --xrt) pkgs+=(libxrt-dev uuid-dev) ;;
+    --python) pkgs+=(pybind11-dev python3-dev) ;;
+    *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
