@@ -8,8 +8,7 @@
 namespace polympc::nn {
 namespace {
 
-Layer conv(const std::string& name, int64_t cout, int64_t cin, int k, int stride = 1,
-           int pad = 0) {
+Layer conv(const std::string& name, int64_t cout, int64_t cin, int k, int stride = 1, int pad = 0) {
   Layer l;
   l.name = name;
   l.op = OpKind::Conv;
@@ -74,15 +73,15 @@ Network small_cnn() {
   Network net;
   net.name = "small";
   net.input_shape = {3, 32, 32};
-  net.layers.push_back(conv("conv1", 8, 3, 3, 1, 1));               // 8x32x32
-  net.layers.push_back(poly("act1", 8, 1, 8));                       // 8x32x32
-  net.layers.push_back(pool("pool1", OpKind::AvgPool, 2, 2));       // 8x16x16
-  net.layers.push_back(conv("conv2", 16, 8, 3, 2, 0));              // 16x7x7
-  net.layers.push_back(simple("relu2", OpKind::Relu));              // 16x7x7
-  net.layers.push_back(pool("pool2", OpKind::MaxPool, 3, 2, 1));    // 16x4x4
-  net.layers.push_back(simple("flat", OpKind::Flatten));            // 256
-  net.layers.push_back(linear("fc1", 10, 256));                     // 10
-  net.layers.push_back(poly("act2", 1, 10, 1));                      // 10
+  net.layers.push_back(conv("conv1", 8, 3, 3, 1, 1));             // 8x32x32
+  net.layers.push_back(poly("act1", 8, 1, 8));                    // 8x32x32
+  net.layers.push_back(pool("pool1", OpKind::AvgPool, 2, 2));     // 8x16x16
+  net.layers.push_back(conv("conv2", 16, 8, 3, 2, 0));            // 16x7x7
+  net.layers.push_back(simple("relu2", OpKind::Relu));            // 16x7x7
+  net.layers.push_back(pool("pool2", OpKind::MaxPool, 3, 2, 1));  // 16x4x4
+  net.layers.push_back(simple("flat", OpKind::Flatten));          // 256
+  net.layers.push_back(linear("fc1", 10, 256));                   // 10
+  net.layers.push_back(poly("act2", 1, 10, 1));                   // 10
   return net;
 }
 

@@ -29,8 +29,8 @@ int64_t product(const std::vector<int64_t>& s) {
 
 // Output extent of a window of size k, stride s, pads p0/p1 over n (floor mode).
 // Pools additionally need every window to overlap the input (pad < kernel).
-int64_t window_out(const Layer& l, size_t i, const char* axis, int64_t n, int k, int s,
-                   int p0, int p1) {
+int64_t window_out(const Layer& l, size_t i, const char* axis, int64_t n, int k, int s, int p0,
+                   int p1) {
   const bool pool = l.op == OpKind::AvgPool || l.op == OpKind::MaxPool;
   if (k < 1) fail(l, i, std::string("kernel ") + axis + " must be >= 1, got " + std::to_string(k));
   if (s < 1) fail(l, i, std::string("stride ") + axis + " must be >= 1, got " + std::to_string(s));
@@ -39,8 +39,9 @@ int64_t window_out(const Layer& l, size_t i, const char* axis, int64_t n, int k,
     fail(l, i, std::string("padding along ") + axis + " must be smaller than the kernel");
   const int64_t padded = n + p0 + p1;
   if (padded < k)
-    fail(l, i, std::string("kernel ") + axis + " " + std::to_string(k) +
-                   " is larger than the padded input " + std::to_string(padded));
+    fail(l, i,
+         std::string("kernel ") + axis + " " + std::to_string(k) +
+             " is larger than the padded input " + std::to_string(padded));
   return (padded - k) / s + 1;
 }
 
@@ -48,24 +49,33 @@ void check_coeffs(const Layer& l, size_t i, const char* what, const std::vector<
                   int64_t channels) {
   const auto n = static_cast<int64_t>(c.size());
   if (n != 1 && n != channels)
-    fail(l, i, std::string(what) + " has " + std::to_string(n) +
-                   " coefficients, expected 1 or " + std::to_string(channels) +
-                   " (one per channel)");
+    fail(l, i,
+         std::string(what) + " has " + std::to_string(n) + " coefficients, expected 1 or " +
+             std::to_string(channels) + " (one per channel)");
 }
 
 }  // namespace
 
 const char* op_name(OpKind op) {
   switch (op) {
-    case OpKind::Conv: return "Conv";
-    case OpKind::Linear: return "Linear";
-    case OpKind::Relu: return "Relu";
-    case OpKind::Poly: return "Poly";
-    case OpKind::AvgPool: return "AvgPool";
-    case OpKind::MaxPool: return "MaxPool";
-    case OpKind::GlobalAvgPool: return "GlobalAvgPool";
-    case OpKind::Flatten: return "Flatten";
-    case OpKind::Add: return "Add";
+    case OpKind::Conv:
+      return "Conv";
+    case OpKind::Linear:
+      return "Linear";
+    case OpKind::Relu:
+      return "Relu";
+    case OpKind::Poly:
+      return "Poly";
+    case OpKind::AvgPool:
+      return "AvgPool";
+    case OpKind::MaxPool:
+      return "MaxPool";
+    case OpKind::GlobalAvgPool:
+      return "GlobalAvgPool";
+    case OpKind::Flatten:
+      return "Flatten";
+    case OpKind::Add:
+      return "Add";
   }
   return "?";
 }
@@ -96,23 +106,25 @@ void Network::infer_shapes() {
     throw ModelError("network input shape " + shape_str(input_shape) +
                      " must be [C, H, W] or [F] (without batch)");
   for (int64_t d : input_shape)
-    if (d < 1) throw ModelError("network input shape " + shape_str(input_shape) +
-                                " has a non-positive dimension");
+    if (d < 1)
+      throw ModelError("network input shape " + shape_str(input_shape) +
+                       " has a non-positive dimension");
   std::set<std::string> names;
   for (size_t i = 0; i < layers.size(); ++i) {
     Layer& l = layers[i];
-    if (!l.name.empty() && !names.insert(l.name).second)
-      fail(l, i, "duplicate layer name");
+    if (!l.name.empty() && !names.insert(l.name).second) fail(l, i, "duplicate layer name");
     const std::vector<int> prod = producers(i);
     const size_t want_inputs = l.op == OpKind::Add ? 2 : 1;
     if (prod.size() != want_inputs)
-      fail(l, i, "takes " + std::to_string(want_inputs) + " input(s), got " +
-                     std::to_string(prod.size()));
+      fail(
+          l, i,
+          "takes " + std::to_string(want_inputs) + " input(s), got " + std::to_string(prod.size()));
     std::vector<std::vector<int64_t>> in;
     for (int p : prod) {
       if (p < -1 || p >= static_cast<int>(i))
-        fail(l, i, "input index " + std::to_string(p) +
-                       " must be -1 (network input) or an earlier layer");
+        fail(
+            l, i,
+            "input index " + std::to_string(p) + " must be -1 (network input) or an earlier layer");
       in.push_back(p < 0 ? input_shape : layers[static_cast<size_t>(p)].out_shape);
     }
     const std::vector<int64_t>& x = in[0];
@@ -123,26 +135,29 @@ void Network::infer_shapes() {
         if (l.weight_shape.size() != 4)
           fail(l, i, "weight shape " + shape_str(l.weight_shape) + " is not [Cout, Cin, kh, kw]");
         for (int64_t d : l.weight_shape)
-          if (d < 1) fail(l, i, "weight shape " + shape_str(l.weight_shape) + " has a zero dimension");
+          if (d < 1)
+            fail(l, i, "weight shape " + shape_str(l.weight_shape) + " has a zero dimension");
         if (static_cast<int64_t>(l.weight.size()) != product(l.weight_shape))
-          fail(l, i, "weight has " + std::to_string(l.weight.size()) + " values, shape " +
-                         shape_str(l.weight_shape) + " needs " +
-                         std::to_string(product(l.weight_shape)));
+          fail(l, i,
+               "weight has " + std::to_string(l.weight.size()) + " values, shape " +
+                   shape_str(l.weight_shape) + " needs " + std::to_string(product(l.weight_shape)));
         if (l.weight_shape[1] != x[0])
-          fail(l, i, "weight expects " + std::to_string(l.weight_shape[1]) +
-                         " input channels, input " + shape_str(x) + " has " +
-                         std::to_string(x[0]));
+          fail(l, i,
+               "weight expects " + std::to_string(l.weight_shape[1]) + " input channels, input " +
+                   shape_str(x) + " has " + std::to_string(x[0]));
         // The kernel size is the weight's; kernel_h/kernel_w left at 1 are filled in.
         if (l.kernel_h == 1 && l.kernel_w == 1) {
           l.kernel_h = static_cast<int>(l.weight_shape[2]);
           l.kernel_w = static_cast<int>(l.weight_shape[3]);
         }
         if (l.kernel_h != l.weight_shape[2] || l.kernel_w != l.weight_shape[3])
-          fail(l, i, "kernel " + std::to_string(l.kernel_h) + "x" + std::to_string(l.kernel_w) +
-                         " does not match weight shape " + shape_str(l.weight_shape));
+          fail(l, i,
+               "kernel " + std::to_string(l.kernel_h) + "x" + std::to_string(l.kernel_w) +
+                   " does not match weight shape " + shape_str(l.weight_shape));
         if (!l.bias.empty() && static_cast<int64_t>(l.bias.size()) != l.weight_shape[0])
-          fail(l, i, "bias has " + std::to_string(l.bias.size()) + " values, expected " +
-                         std::to_string(l.weight_shape[0]));
+          fail(l, i,
+               "bias has " + std::to_string(l.bias.size()) + " values, expected " +
+                   std::to_string(l.weight_shape[0]));
         out = {l.weight_shape[0],
                window_out(l, i, "h", x[1], l.kernel_h, l.stride_h, l.pad_top, l.pad_bottom),
                window_out(l, i, "w", x[2], l.kernel_w, l.stride_w, l.pad_left, l.pad_right)};
@@ -154,16 +169,17 @@ void Network::infer_shapes() {
         if (l.weight_shape[0] < 1 || l.weight_shape[1] < 1)
           fail(l, i, "weight shape " + shape_str(l.weight_shape) + " has a zero dimension");
         if (static_cast<int64_t>(l.weight.size()) != product(l.weight_shape))
-          fail(l, i, "weight has " + std::to_string(l.weight.size()) + " values, shape " +
-                         shape_str(l.weight_shape) + " needs " +
-                         std::to_string(product(l.weight_shape)));
+          fail(l, i,
+               "weight has " + std::to_string(l.weight.size()) + " values, shape " +
+                   shape_str(l.weight_shape) + " needs " + std::to_string(product(l.weight_shape)));
         if (l.weight_shape[1] != product(x))
-          fail(l, i, "weight expects " + std::to_string(l.weight_shape[1]) +
-                         " inputs, input " + shape_str(x) + " has " +
-                         std::to_string(product(x)) + " elements");
+          fail(l, i,
+               "weight expects " + std::to_string(l.weight_shape[1]) + " inputs, input " +
+                   shape_str(x) + " has " + std::to_string(product(x)) + " elements");
         if (!l.bias.empty() && static_cast<int64_t>(l.bias.size()) != l.weight_shape[0])
-          fail(l, i, "bias has " + std::to_string(l.bias.size()) + " values, expected " +
-                         std::to_string(l.weight_shape[0]));
+          fail(l, i,
+               "bias has " + std::to_string(l.bias.size()) + " values, expected " +
+                   std::to_string(l.weight_shape[0]));
         out = {l.weight_shape[0]};
         break;
       }
@@ -179,8 +195,7 @@ void Network::infer_shapes() {
       case OpKind::AvgPool:
       case OpKind::MaxPool:
         if (x.size() != 3) fail(l, i, "input " + shape_str(x) + " is not [C, H, W]");
-        out = {x[0],
-               window_out(l, i, "h", x[1], l.kernel_h, l.stride_h, l.pad_top, l.pad_bottom),
+        out = {x[0], window_out(l, i, "h", x[1], l.kernel_h, l.stride_h, l.pad_top, l.pad_bottom),
                window_out(l, i, "w", x[2], l.kernel_w, l.stride_w, l.pad_left, l.pad_right)};
         break;
       case OpKind::GlobalAvgPool:

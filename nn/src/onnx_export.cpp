@@ -50,8 +50,7 @@ class Exporter {
     return n;
   }
 
-  static void set_ints(onnx::NodeProto* n, const std::string& name,
-                       const std::vector<int64_t>& v) {
+  static void set_ints(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
     onnx::AttributeProto* a = n->add_attribute();
     a->set_name(name);
     a->set_type(onnx::AttributeProto_AttributeType_INTS);

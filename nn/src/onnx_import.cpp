@@ -46,8 +46,8 @@ struct Value {
   enum class Kind { Const, Act, Shape } kind = Kind::Const;
   // Const (row-major)
   std::vector<int64_t> dims;
-  std::vector<double> f;    ///< floating-point data
-  std::vector<int64_t> i;   ///< integer data
+  std::vector<double> f;   ///< floating-point data
+  std::vector<int64_t> i;  ///< integer data
   bool is_int = false;
   // Act: c2*x^2 + c1*x + c0, x = output of layer `base` (-1: network input)
   int base = -1;
@@ -101,8 +101,7 @@ std::vector<double> vzip(const std::vector<double>& a, const std::vector<double>
                          double (*op)(double, double)) {
   const size_t n = std::max(a.size(), b.size());
   std::vector<double> r(n);
-  for (size_t k = 0; k < n; ++k)
-    r[k] = op(a[a.size() == 1 ? 0 : k], b[b.size() == 1 ? 0 : k]);
+  for (size_t k = 0; k < n; ++k) r[k] = op(a[a.size() == 1 ? 0 : k], b[b.size() == 1 ? 0 : k]);
   return r;
 }
 double op_add(double a, double b) { return a + b; }
@@ -156,8 +155,7 @@ class Importer {
   // ---- errors ------------------------------------------------------------------------
   [[noreturn]] void fail(const std::string& why) const {
     if (node_)
-      throw ModelError(origin_ + ": node '" + node_name_ + "' (" + node_->op_type() + "): " +
-                       why);
+      throw ModelError(origin_ + ": node '" + node_name_ + "' (" + node_->op_type() + "): " + why);
     throw ModelError(origin_ + ": " + why);
   }
 
@@ -213,8 +211,9 @@ class Importer {
       v.dims.push_back(d);
     }
     if (t.data_location() == onnx::TensorProto_DataLocation_EXTERNAL)
-      fail(what + " uses external data, which is not supported (save the model with the "
-                  "weights inside the .onnx file)");
+      fail(what +
+           " uses external data, which is not supported (save the model with the "
+           "weights inside the .onnx file)");
     const auto n = static_cast<size_t>(product(v.dims));
     const std::string& raw = t.raw_data();
     auto check_count = [&](size_t got) {
@@ -344,14 +343,16 @@ class Importer {
     if (!has_in(n, k)) fail("missing input " + std::to_string(k));
     auto it = values_.find(n.input(k));
     if (it == values_.end())
-      fail("input '" + n.input(k) + "' is not produced by an earlier node, an initializer or "
+      fail("input '" + n.input(k) +
+           "' is not produced by an earlier node, an initializer or "
            "the graph input");
     return it->second;
   }
   Value& const_in(const onnx::NodeProto& n, int k, const char* role) {
     Value& v = in(n, k);
     if (v.kind != Value::Kind::Const)
-      fail(std::string(role) + " '" + n.input(k) + "' must be a constant (initializer or "
+      fail(std::string(role) + " '" + n.input(k) +
+           "' must be a constant (initializer or "
            "Constant node)");
     return v;
   }
@@ -424,8 +425,9 @@ class Importer {
   }
   void check_unpadded(const Value& v) const {
     if (v.padded())
-      fail("reads the output of a Pad node; Pad is only supported directly before Conv or "
-           "AveragePool");
+      fail(
+          "reads the output of a Pad node; Pad is only supported directly before Conv or "
+          "AveragePool");
   }
   // Activation input k of a Conv / AveragePool, with a pending Pad added to `l`'s pads.
   int padded_act_in(const onnx::NodeProto& n, int k, Layer& l) {
@@ -497,22 +499,31 @@ class Importer {
       if (is_int) {
         const int64_t x = a.i[ia], y = b.i[ib];
         int64_t z = 0;
-        if (op == "Add") z = x + y;
-        else if (op == "Sub") z = x - y;
-        else if (op == "Mul") z = x * y;
+        if (op == "Add")
+          z = x + y;
+        else if (op == "Sub")
+          z = x - y;
+        else if (op == "Mul")
+          z = x * y;
         else if (op == "Div") {
           if (y == 0) fail("integer division by zero");
           z = x / y;
-        } else fail("cannot fold integer " + op);
+        } else
+          fail("cannot fold integer " + op);
         r.i.push_back(z);
       } else {
         const double x = a.fat(ia), y = b.fat(ib);
         double z = 0;
-        if (op == "Add") z = x + y;
-        else if (op == "Sub") z = x - y;
-        else if (op == "Mul") z = x * y;
-        else if (op == "Div") z = x / y;
-        else if (op == "Pow") z = std::pow(x, y);
+        if (op == "Add")
+          z = x + y;
+        else if (op == "Sub")
+          z = x - y;
+        else if (op == "Mul")
+          z = x * y;
+        else if (op == "Div")
+          z = x / y;
+        else if (op == "Pow")
+          z = std::pow(x, y);
         r.f.push_back(z);
       }
       for (size_t k = rank; k-- > 0;) {
@@ -572,7 +583,8 @@ class Importer {
       if (v.kind != Value::Kind::Act) fail("cannot negate a shape");
       return set_out(n, 0, scale(v, {-1.0}));
     }
-    fail("operator '" + op + "' is not supported (supported: Conv, Gemm, MatMul, Relu, "
+    fail("operator '" + op +
+         "' is not supported (supported: Conv, Gemm, MatMul, Relu, "
          "BatchNormalization, AveragePool, MaxPool, GlobalAveragePool, Flatten, Reshape, Add, "
          "and the polynomial activation written with Mul/Add)");
   }
@@ -644,8 +656,7 @@ class Importer {
   }
 
   // Linear from a weight already laid out [out, in].
-  int add_linear(int x, std::vector<int64_t> wshape, std::vector<float> w,
-                 std::vector<float> b) {
+  int add_linear(int x, std::vector<int64_t> wshape, std::vector<float> w, std::vector<float> b) {
     const auto& s = shape_of(x);
     if (s.size() != 1)
       fail("input of shape [N, " + dims_str(s).substr(1) +
@@ -663,7 +674,8 @@ class Importer {
     std::vector<float> t(static_cast<size_t>(rows * cols));
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < cols; ++c)
-        t[static_cast<size_t>(c * rows + r)] = static_cast<float>(b.fat(static_cast<size_t>(r * cols + c)));
+        t[static_cast<size_t>(c * rows + r)] =
+            static_cast<float>(b.fat(static_cast<size_t>(r * cols + c)));
     return t;
   }
 
@@ -689,9 +701,9 @@ class Importer {
     if (has_in(n, 2)) {
       const Value& c = const_in(n, 2, "C");
       const int64_t out = wshape[0];
-      const bool ok = c.numel() == 1 || (static_cast<int64_t>(c.numel()) == out &&
-                                         (c.dims.size() == 1 ||
-                                          (c.dims.size() == 2 && c.dims[0] == 1)));
+      const bool ok =
+          c.numel() == 1 || (static_cast<int64_t>(c.numel()) == out &&
+                             (c.dims.size() == 1 || (c.dims.size() == 2 && c.dims[0] == 1)));
       if (!ok) fail("C of shape " + dims_str(c.dims) + " is not a bias of " + std::to_string(out));
       for (int64_t k = 0; k < out; ++k)
         bias.push_back(static_cast<float>(c.fat(c.numel() == 1 ? 0 : static_cast<size_t>(k))));
@@ -709,8 +721,7 @@ class Importer {
     const int x = act_in(n, 0);
     const Value& b = const_in(n, 1, "weight");
     if (b.dims.size() != 2) fail("weight of shape " + dims_str(b.dims) + " is not a matrix");
-    const int idx =
-        add_linear(x, {b.dims[1], b.dims[0]}, transpose(b, b.dims[0], b.dims[1]), {});
+    const int idx = add_linear(x, {b.dims[1], b.dims[0]}, transpose(b, b.dims[0], b.dims[1]), {});
     bias_foldable_.insert(idx);
     set_out(n, 0, plain_act(idx));
   }
@@ -718,8 +729,8 @@ class Importer {
   // y = gamma * (x - mean) / sqrt(var + eps) + beta, folded into the Conv/Linear that
   // produces x when nothing else reads x; otherwise an affine polynomial.
   void op_batchnorm(const onnx::NodeProto& n) {
-    allow_attrs(n, {"epsilon", "momentum", "training_mode", "spatial", "is_test",
-                    "consumed_inputs"});
+    allow_attrs(n,
+                {"epsilon", "momentum", "training_mode", "spatial", "is_test", "consumed_inputs"});
     if (attr_int(n, "training_mode", 0) != 0) fail("training_mode=1 is not supported");
     if (attr_int(n, "spatial", 1) != 1) fail("spatial=0 is not supported");
     only_first_output(n);
@@ -771,8 +782,8 @@ class Importer {
       allow_attrs(n, {"auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads",
                       "strides", "dilations"});
     else
-      allow_attrs(n, {"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads",
-                      "storage_order", "strides"});
+      allow_attrs(n, {"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order",
+                      "strides"});
     only_first_output(n);
     if (attr_int(n, "ceil_mode", 0) != 0) fail("ceil_mode=1 is not supported");
     const auto ks = attr_ints(n, "kernel_shape", {});
@@ -782,8 +793,9 @@ class Importer {
     window_attrs(n, l, ks[0], ks[1]);
     const bool padded = l.pad_top || l.pad_left || l.pad_bottom || l.pad_right;
     if (avg && padded && attr_int(n, "count_include_pad", 0) == 0)
-      fail("padding with count_include_pad=0 is not supported (the IR divides every window "
-           "by the full kernel size; use count_include_pad=1 or no padding)");
+      fail(
+          "padding with count_include_pad=0 is not supported (the IR divides every window "
+          "by the full kernel size; use count_include_pad=1 or no padding)");
     // A Pad node before AveragePool pads with zeros that count in the average, which is
     // the IR's semantics; before MaxPool zeros are not -inf, so act_in rejects it.
     const int x = avg ? padded_act_in(n, 0, l) : act_in(n, 0);
@@ -832,8 +844,9 @@ class Importer {
     const auto rank = static_cast<int64_t>(v.shape.size()) + 1;
     int64_t axis = attr_int(n, "axis", 1);
     if (axis < 0) axis += rank;
-    if (axis != 1) fail("axis=" + std::to_string(attr_int(n, "axis", 1)) +
-                        " is not supported (only flattening all but the batch dimension)");
+    if (axis != 1)
+      fail("axis=" + std::to_string(attr_int(n, "axis", 1)) +
+           " is not supported (only flattening all but the batch dimension)");
     const int x = materialize(v);
     Layer l;
     l.op = OpKind::Flatten;
@@ -892,15 +905,14 @@ class Importer {
     if (ok) {
       const SymDim& a = target[0];
       const SymDim& b = target[1];
-      const bool a_batch = a.batch || a.v == 1 || (a.v == 0 && !allowzero) ||
-                           (batch_ && a.v == *batch_);
+      const bool a_batch =
+          a.batch || a.v == 1 || (a.v == 0 && !allowzero) || (batch_ && a.v == *batch_);
       const bool b_flat = !b.batch && (b.v == -1 || b.v == k_flat);
       ok = (a_batch && b_flat) || (!a.batch && a.v == -1 && !b.batch && b.v == k_flat);
     }
     if (!ok)
       fail("reshape of [N, " + dims_str(data.shape).substr(1) + " to " + desc +
-           " is not supported (only flattening to [N, -1] / [N, " + std::to_string(k_flat) +
-           "])");
+           " is not supported (only flattening to [N, -1] / [N, " + std::to_string(k_flat) + "])");
     const int x = materialize(data);
     Layer l;
     l.op = OpKind::Flatten;
@@ -950,9 +962,12 @@ class Importer {
       if (k < 0) k += size;
       if (k < 0 || k >= size) fail("index " + std::to_string(k) + " out of range");
       const auto uk = static_cast<size_t>(k);
-      if (is_shape) r.sym.push_back(data.sym[uk]);
-      else if (data.is_int) r.i.push_back(data.i[uk]);
-      else r.f.push_back(data.f[uk]);
+      if (is_shape)
+        r.sym.push_back(data.sym[uk]);
+      else if (data.is_int)
+        r.i.push_back(data.i[uk]);
+      else
+        r.f.push_back(data.f[uk]);
     }
     r.scalar = idx.dims.empty();
     if (!is_shape && !r.scalar) r.dims = {static_cast<int64_t>(r.numel())};
@@ -969,8 +984,7 @@ class Importer {
       for (size_t k = 0; k < a.numel(); ++k) axes.push_back(a.iat(k));
     }
     const Value& v = in(n, 0);
-    if (v.kind == Value::Kind::Act)
-      fail(n.op_type() + " of an activation is not supported");
+    if (v.kind == Value::Kind::Act) fail(n.op_type() + " of an activation is not supported");
     Value r = v;
     if (v.kind == Value::Kind::Shape) {
       if (unsq) {
@@ -1038,10 +1052,10 @@ class Importer {
     allow_attrs(n, {"to", "saturate"});
     const int64_t to = attr_int(n, "to", 0);
     Value v = in(n, 0);
-    const bool to_float = to == onnx::TensorProto_DataType_FLOAT ||
-                          to == onnx::TensorProto_DataType_DOUBLE;
-    const bool to_int = to == onnx::TensorProto_DataType_INT64 ||
-                        to == onnx::TensorProto_DataType_INT32;
+    const bool to_float =
+        to == onnx::TensorProto_DataType_FLOAT || to == onnx::TensorProto_DataType_DOUBLE;
+    const bool to_int =
+        to == onnx::TensorProto_DataType_INT64 || to == onnx::TensorProto_DataType_INT32;
     if (v.kind == Value::Kind::Act) {
       check_unpadded(v);
       if (!to_float) fail("cast of an activation to type " + std::to_string(to));
@@ -1077,8 +1091,9 @@ class Importer {
     const Coef r4 = cmul(p.c2, q.c2);
     const Coef r3 = cadd(cmul(p.c2, q.c1), cmul(p.c1, q.c2));
     if (r4 || r3)
-      fail("the product is a polynomial of degree > 2; only degree-2 activations "
-           "a2*x^2 + a1*x + a0 are supported");
+      fail(
+          "the product is a polynomial of degree > 2; only degree-2 activations "
+          "a2*x^2 + a1*x + a0 are supported");
     Value r = p;
     r.c2 = cadd(cadd(cmul(p.c2, q.c0), cmul(p.c1, q.c1)), cmul(p.c0, q.c2));
     r.c1 = cadd(cmul(p.c1, q.c0), cmul(p.c0, q.c1));
@@ -1110,7 +1125,8 @@ class Importer {
         return set_out(n, 0, std::move(r));
       }
       if (op != "Add")
-        fail(op + " of two different activations is not supported (only Add, as a residual "
+        fail(op +
+             " of two different activations is not supported (only Add, as a residual "
              "connection)");
       const int x = materialize(a);
       const int y = materialize(in(n, 1));
@@ -1166,8 +1182,7 @@ class Importer {
   bool try_fold_bias(const onnx::NodeProto& n, const Value& act, const Value& c,
                      const std::string& act_name) {
     if (!act.identity() || act.base < 0 || !bias_foldable_.count(act.base)) return false;
-    if (act.base + 1 != static_cast<int>(net_.layers.size()) || uses_[act_name] != 1)
-      return false;
+    if (act.base + 1 != static_cast<int>(net_.layers.size()) || uses_[act_name] != 1) return false;
     Layer& l = net_.layers[static_cast<size_t>(act.base)];
     const int64_t out = l.weight_shape[0];
     const bool shape_ok = (c.dims.size() == 1 && c.dims[0] == out) ||
@@ -1192,8 +1207,8 @@ class Importer {
     if (last < 0) fail("the graph has no layers (output '" + name + "' is the input)");
     if (last + 1 != static_cast<int>(net_.layers.size()))
       fail("graph output '" + name + "' comes from layer '" +
-           net_.layers[static_cast<size_t>(last)].name + "' but layer '" +
-           net_.layers.back().name + "' is computed after it and unused");
+           net_.layers[static_cast<size_t>(last)].name + "' but layer '" + net_.layers.back().name +
+           "' is computed after it and unused");
   }
 
   const onnx::ModelProto& m_;
@@ -1214,8 +1229,9 @@ Network parse_onnx(const std::string& bytes, const std::string& origin) {
   onnx::ModelProto m;
   if (bytes.empty()) throw ModelError(origin + " is not a valid ONNX model (empty)");
   if (!m.ParseFromString(bytes))
-    throw ModelError(origin + " is not a valid ONNX model (protobuf parse failed: truncated "
-                              "or not an ONNX file)");
+    throw ModelError(origin +
+                     " is not a valid ONNX model (protobuf parse failed: truncated "
+                     "or not an ONNX file)");
   if (!m.has_graph() || m.ir_version() <= 0)
     throw ModelError(origin + " is not a valid ONNX model (no graph or no ir_version)");
   Network net = Importer(m, origin).run();
