@@ -208,7 +208,9 @@ TEST(Backends, BitSliceIdentical) {
       const Words x = random_words(rng, n);
       expect_same(bk, size_t(bits) * ((n + 63) / 64),
                   "n=" + std::to_string(n) + " bits=" + std::to_string(bits),
-                  [&](Backend& be, Words& planes) { be.bit_slice(bits, n, x.data(), planes.data()); });
+                  [&](Backend& be, Words& planes) {
+                    be.bit_slice(bits, n, x.data(), planes.data());
+                  });
     }
 }
 

@@ -46,6 +46,8 @@ mpc::Words to_nchw(const mpc::Words& y, size_t m, size_t batch, size_t spatial) 
 
 std::vector<mpc::Words> pool_windows(const Layer& pool, const std::vector<int64_t>& in_shape, size_t batch,
                                      const mpc::Words& x) {
+  if (pool.op == OpKind::MaxPool && (pool.pad_top || pool.pad_left || pool.pad_bottom || pool.pad_right))
+    throw ModelError("layer '" + pool.name + "' (MaxPool): padding is not supported by the 2PC executor");
   const int64_t C = in_shape[0], H = in_shape[1], W = in_shape[2];
   const int64_t Ho = pool.out_shape[1], Wo = pool.out_shape[2];
   const int64_t kh = pool.kernel_h, kw = pool.kernel_w;
@@ -58,8 +60,10 @@ std::vector<mpc::Words> pool_windows(const Layer& pool, const std::vector<int64_
           const size_t o = static_cast<size_t>(((n * C + c) * Ho + oy) * Wo + ox);
           for (int64_t i = 0; i < kh; ++i)
             for (int64_t j = 0; j < kw; ++j) {
-              const int64_t y = oy * pool.stride_h + i, xx = ox * pool.stride_w + j;
-              win[static_cast<size_t>(i * kw + j)][o] = x[static_cast<size_t>(((n * C + c) * H + y) * W + xx)];
+              const int64_t y = oy * pool.stride_h - pool.pad_top + i, xx = ox * pool.stride_w - pool.pad_left + j;
+              // Padded positions read 0 (AvgPool counts them, count_include_pad = 1).
+              win[static_cast<size_t>(i * kw + j)][o] =
+                  (y < 0 || y >= H || xx < 0 || xx >= W) ? 0 : x[static_cast<size_t>(((n * C + c) * H + y) * W + xx)];
             }
         }
   return win;

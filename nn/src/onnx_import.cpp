@@ -99,6 +99,9 @@ uint64_t le_word(const std::string& raw, size_t off, size_t width) {
 
 std::vector<double> vzip(const std::vector<double>& a, const std::vector<double>& b,
                          double (*op)(double, double)) {
+  if (a.size() != 1 && b.size() != 1 && a.size() != b.size())
+    throw ModelError("coefficient vectors of sizes " + std::to_string(a.size()) + " and " +
+                     std::to_string(b.size()) + " do not broadcast");
   const size_t n = std::max(a.size(), b.size());
   std::vector<double> r(n);
   for (size_t k = 0; k < n; ++k) r[k] = op(a[a.size() == 1 ? 0 : k], b[b.size() == 1 ? 0 : k]);
@@ -120,6 +123,16 @@ Coef cmul(const Coef& a, const Coef& b) {
 Coef cscale(const Coef& a, const std::vector<double>& k) {
   if (!a) return std::nullopt;
   return vzip(*a, k, op_mul);
+}
+
+// Add / Sub / Mul / Div / Pow on two constant elements.
+template <class T>
+T apply_op(const std::string& op, T x, T y) {
+  if (op == "Add") return x + y;
+  if (op == "Sub") return x - y;
+  if (op == "Mul") return x * y;
+  if (op == "Div") return x / y;
+  return static_cast<T>(std::pow(x, y));
 }
 
 class Importer {
@@ -497,34 +510,10 @@ class Importer {
         ib = ib * static_cast<size_t>(db[k]) + static_cast<size_t>(db[k] == 1 ? 0 : idx[k]);
       }
       if (is_int) {
-        const int64_t x = a.i[ia], y = b.i[ib];
-        int64_t z = 0;
-        if (op == "Add")
-          z = x + y;
-        else if (op == "Sub")
-          z = x - y;
-        else if (op == "Mul")
-          z = x * y;
-        else if (op == "Div") {
-          if (y == 0) fail("integer division by zero");
-          z = x / y;
-        } else
-          fail("cannot fold integer " + op);
-        r.i.push_back(z);
+        if (op == "Div" && b.i[ib] == 0) fail("integer division by zero");
+        r.i.push_back(apply_op(op, a.i[ia], b.i[ib]));
       } else {
-        const double x = a.fat(ia), y = b.fat(ib);
-        double z = 0;
-        if (op == "Add")
-          z = x + y;
-        else if (op == "Sub")
-          z = x - y;
-        else if (op == "Mul")
-          z = x * y;
-        else if (op == "Div")
-          z = x / y;
-        else if (op == "Pow")
-          z = std::pow(x, y);
-        r.f.push_back(z);
+        r.f.push_back(apply_op(op, a.fat(ia), b.fat(ib)));
       }
       for (size_t k = rank; k-- > 0;) {
         if (++idx[k] < dr[k]) break;

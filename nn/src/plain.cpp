@@ -108,7 +108,9 @@ std::vector<double> float_layer_walk(const Network& net, const std::vector<doubl
                 double acc = L.op == OpKind::MaxPool ? -INFINITY : 0.0;
                 for (int64_t a = 0; a < kh; ++a)
                   for (int64_t b = 0; b < kw; ++b) {
-                    const double v = x[static_cast<size_t>(static_cast<int64_t>(n) * in_size + (c * H + oy * sh + a) * W + ox * sw + b)];
+                    const int64_t yy = oy * sh - (global ? 0 : L.pad_top) + a, xx = ox * sw - (global ? 0 : L.pad_left) + b;
+                    if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;  // max skips, avg counts 0
+                    const double v = x[static_cast<size_t>(static_cast<int64_t>(n) * in_size + (c * H + yy) * W + xx)];
                     acc = L.op == OpKind::MaxPool ? std::max(acc, v) : acc + v;
                   }
                 if (L.op != OpKind::MaxPool) acc /= static_cast<double>(kh * kw);

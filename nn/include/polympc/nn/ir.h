@@ -23,8 +23,8 @@ enum class OpKind {
   Linear,   ///< y = W x + b, weight [out, in], bias [out] (Gemm transB=1 / MatMul+Add)
   Relu,     ///< max(x, 0)
   Poly,     ///< y = a2 x^2 + a1 x + a0, coefficients per channel (size C) or scalar (size 1)
-  AvgPool,  ///< average pooling, count_include_pad = 0 semantics only for pad 0
-  MaxPool,  ///< max pooling
+  AvgPool,  ///< average pooling; padded zeros count (count_include_pad = 1, PyTorch's default)
+  MaxPool,  ///< max pooling; padded positions are skipped (2PC executor: no padding)
   GlobalAvgPool,  ///< mean over H, W -> [C, 1, 1]
   Flatten,  ///< [C, H, W] -> [C*H*W]
   Add,      ///< elementwise sum of two layer outputs (residual)

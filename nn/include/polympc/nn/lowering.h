@@ -18,7 +18,8 @@ mpc::Words transpose(const mpc::Words& x, size_t rows, size_t cols);
 /// Conv/Linear output [M, N*S] (channel-major) -> [N, M, S] (NCHW).
 mpc::Words to_nchw(const mpc::Words& y, size_t m, size_t batch, size_t spatial);
 /// Pooling windows: result[k] holds, for window offset k (kh*kw of them), the element of
-/// every output position, in NCHW output order. Pads must be 0 (checked by the importer).
+/// every output position, in NCHW output order. Padded positions read 0 (AvgPool with
+/// count_include_pad = 1); MaxPool with padding throws ModelError.
 std::vector<mpc::Words> pool_windows(const Layer& pool, const std::vector<int64_t>& in_shape, size_t batch,
                                      const mpc::Words& x);
 

@@ -48,8 +48,8 @@ class FmnistCnnImpl : public torch::nn::Module {
   std::vector<bool> poly_;
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
-  torch::nn::Linear fc1_{nullptr}, fc2_{nullptr};
-  torch::nn::BatchNorm1d bn3_{nullptr};
+  torch::nn::Conv2d fc1_{nullptr}, fc2_{nullptr};  ///< Linear layers, run as Conv
+  torch::nn::BatchNorm2d bn3_{nullptr};             ///< BatchNorm1d over fc1's outputs
   std::vector<PolyAct> acts_;  ///< one per site; nullptr for ReLU sites
 };
 TORCH_MODULE(FmnistCnn);

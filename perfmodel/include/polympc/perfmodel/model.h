@@ -1,0 +1,178 @@
+// The performance model (DESIGN.md §9; issue #4): latency, communication, energy and
+// resources of each layer under each protocol choice, and of whole networks.
+//
+// What is exact and what is modelled:
+//  * bytes and rounds are EXACT: they come from mpc's *_cost() functions (the formulas the
+//    protocol tests check against the wire), composed exactly as nn/src/forward.h
+//    composes the protocols. FSS ReLU is not implemented in mpc yet; its cost is
+//    fss_relu_cost_boyle21() below (a model, clearly named, to be replaced).
+//  * device cycles follow the kernels' own cycle models (kernels/*.h:
+//    depth + ceil(n / lanes) * II, ...), call by call as the protocols call the Backend;
+//    for the implemented kernels they equal SimBackend's modelled_cycles (tested).
+//  * seconds, joules and resources are MODELLED from the board, kernel and network files;
+//    software (cpu backend) seconds are predicted from a calibration file measured on this
+//    machine. Nothing here is a measurement.
+// Assumptions (also listed by Model::assumptions()): the two parties run the same board
+// in parallel; layers run one after another (the scheduler refines this with tiling and
+// overlap); within a layer device, host<->device transfer and network time add up; each
+// Backend call moves its online (non-dealer) inputs and its output over the host link;
+// dealer material sits in device memory before the online phase; one protocol round costs
+// one RTT; bytes go over a full-duplex link at the preset bandwidth.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "polympc/mpc/protocols.h"
+#include "polympc/perfmodel/description.h"
+#include "polympc/perfmodel/shape.h"
+
+namespace polympc::perfmodel {
+
+/// How a layer is realised. Activation sites choose among ReluGmw, ReluFss, Poly,
+/// Identity; pool sites between MaxPool and AvgPool (max pooling compares with the
+/// model's compare protocol); Conv/Linear are Matmul; Flatten/Add are Free.
+enum class Choice { ReluGmw, ReluFss, Poly, Identity, MaxPool, AvgPool, Matmul, Free, Input, Output };
+/// "relu-gmw", "relu-fss", "poly", "identity", "maxpool", "avgpool", "matmul", "free",
+/// "input", "output".
+const char* choice_name(Choice c);
+/// Inverse of choice_name (also accepts "relu" = the model's compare protocol).
+/// Throws PerfModelError on an unknown name.
+Choice parse_choice(const std::string& s, Choice relu_default);
+
+/// Secure comparison protocol for ReLU and max pooling.
+enum class Compare { Gmw, Fss };
+const char* compare_name(Compare c);
+Compare parse_compare(const std::string& s);  ///< "gmw" | "fss"; throws PerfModelError
+
+/// FSS ReLU after Boyle et al., "Function Secret Sharing for Mixed-Mode and Fixed-Point
+/// Secure Computation" (EUROCRYPT'21), as DESIGN.md §5 states it: DReLU from a DCF key
+/// (open x + r_in: 1 round, ceil(l/8) bytes per element per party), then the Beaver
+/// multiplexer (mpc::mul_cost: 1 round, 2 ceil(l/8) bytes). A MODEL: mpc has no FSS yet;
+/// replace both functions with mpc's formula when it lands.
+mpc::Cost fss_drelu_cost_boyle21(const mpc::RingConfig& r, size_t n);
+mpc::Cost fss_relu_cost_boyle21(const mpc::RingConfig& r, size_t n);
+/// DCF tree levels evaluated per element (one per input bit: l) for the device model.
+inline int fss_dcf_levels(const mpc::RingConfig& r) { return r.bits; }
+
+struct Options {
+  mpc::RingConfig ring{};                            ///< l = 64, f = 12
+  mpc::ProtocolOptions protocol{};                   ///< truncation mode (exact by default)
+  Compare compare = Compare::Gmw;
+  int coef_frac = -1;                                ///< polynomial coefficient scale; -1 = f + 8
+  size_t batch = 1;                                  ///< images per inference (share rounds)
+  std::map<std::string, uint64_t> lanes;             ///< per-kernel lane overrides
+  int coef() const { return coef_frac < 0 ? ring.frac + 8 : coef_frac; }
+};
+
+/// One Backend method's share of a layer, per party.
+struct KernelUse {
+  std::string kernel;      ///< Backend method name
+  uint64_t calls = 0;      ///< Backend calls (as KernelCounters::calls)
+  uint64_t launches = 0;   ///< kernel launches (a call above max_batch is split)
+  uint64_t elements = 0;   ///< as KernelCounters::elements (words, MACs, elements)
+  uint64_t cycles = 0;     ///< modelled device cycles (as SimBackend's modelled_cycles)
+  double link_bytes = 0;   ///< host<->device bytes (online inputs + outputs)
+  double memory_bytes = 0; ///< device memory traffic, incl. dealer material
+};
+
+/// Cost of one layer (or of the input/output phase) for one inference on Options::batch
+/// images. Bytes and rounds exact; everything else modelled.
+struct LayerCost {
+  std::string name;
+  std::string op;       ///< layer kind ("Conv", "Relu", ..., "Input", "Output")
+  Choice choice = Choice::Free;
+  uint64_t elements = 0;  ///< per image: activation elements (output elements for matmul)
+  // Communication (exact).
+  uint64_t bytes_p0 = 0;  ///< bytes P0 sends, whole batch
+  uint64_t bytes_p1 = 0;  ///< bytes P1 sends, whole batch
+  uint64_t rounds = 0;
+  double network_s = 0;   ///< rounds * RTT + max(bytes_p0, bytes_p1) / bandwidth
+  // Device (per party; both parties' boards work in parallel).
+  uint64_t device_cycles = 0;
+  double device_compute_s = 0;  ///< cycles / clock
+  double device_memory_s = 0;   ///< memory traffic / memory bandwidth
+  double device_s = 0;          ///< max(compute, memory)
+  double transfer_s = 0;        ///< launches * launch overhead + link bytes / link bandwidth
+  uint64_t launches = 0;
+  double latency_s = 0;         ///< device_s + transfer_s + network_s
+  double energy_j = 0;          ///< both parties: boards (active/idle) + hosts, modelled
+  Resources resources;          ///< kernels this layer needs, at the configured lanes
+  std::vector<KernelUse> kernels;
+  // Software backend (only with a calibration).
+  bool has_cpu = false;
+  double cpu_s = 0;             ///< predicted cpu-backend wall seconds for the batch
+};
+
+/// An activation or pool site and its cost under every choice.
+struct SiteCosts {
+  std::string name;
+  std::string kind;  ///< "activation" or "pool"
+  Choice current = Choice::Free;
+  std::vector<LayerCost> choices;
+};
+
+struct NetworkReport {
+  std::string network, board, preset, compare, trunc;
+  int ring_bits = 64, frac_bits = 12;
+  size_t batch = 1;
+  std::vector<LayerCost> layers;  ///< network layers in order, then "input", "output"
+  std::vector<SiteCosts> sites;   ///< every activation/pool site x every choice
+  LayerCost total;                ///< sums (sequential critical path)
+  Resources resources;            ///< all kernels the network uses, at configured lanes
+  std::vector<std::string> assumptions;
+};
+
+class Model {
+ public:
+  /// kernels: load_kernels(); calibration optional (software-time predictions).
+  Model(Board board, std::map<std::string, KernelSpec> kernels, NetworkPreset network, Options options = {},
+        std::optional<Calibration> calibration = std::nullopt);
+
+  const Board& board() const { return board_; }
+  const NetworkPreset& network() const { return net_; }
+  const Options& options() const { return opt_; }
+  const std::map<std::string, KernelSpec>& kernels() const { return kernels_; }
+  /// Lanes kernel `name` runs with (Options::lanes override, else its file).
+  uint64_t lanes(const std::string& name) const;
+
+  /// Cost of `layer` realised with `choice`. Throws PerfModelError when the choice does not
+  /// fit the layer (activation choices for Relu/Poly sites, pool choices for pool sites,
+  /// Matmul for Conv/Linear, Free for Flatten/Add; GlobalAvgPool takes AvgPool).
+  LayerCost layer_cost(const LayerShape& layer, Choice choice) const;
+  /// Cost of `layer` as it is (Relu -> relu with the model's compare protocol, ...).
+  LayerCost layer_cost(const LayerShape& layer) const;
+  /// Activation site of `channels` x `spatial` elements per image (spatial = H*W, 1 for a
+  /// flat vector) under `choice` (ReluGmw, ReluFss, Poly, Identity).
+  LayerCost activation_cost(int64_t channels, int64_t spatial, Choice choice) const;
+  /// Input sharing (P1 sends n ceil(l/8) bytes, 1 round) and output reveal (P0 sends
+  /// classes ceil(l/8) bytes, 1 round), for the whole batch.
+  LayerCost input_cost(int64_t elements_per_image) const;
+  LayerCost output_cost(int64_t classes) const;
+
+  /// Whole network: every layer as it is, input and output, the site table, totals.
+  NetworkReport report(const NetShape& net) const;
+
+  /// The assumptions behind every modelled figure, one sentence each.
+  std::vector<std::string> assumptions() const;
+
+ private:
+  void finish(LayerCost& c) const;
+  void add_call(LayerCost& c, const std::string& kernel, uint64_t calls_elems[]) const;
+
+  Board board_;
+  std::map<std::string, KernelSpec> kernels_;
+  NetworkPreset net_;
+  Options opt_;
+  std::optional<Calibration> cal_;
+  friend class CostBuilder;
+};
+
+/// JSON of a report / a layer cost (the CLI's --json and the Python module use these, so
+/// both give the same numbers). Serialised text, pretty-printed with 2 spaces.
+std::string to_json(const NetworkReport& r);
+std::string to_json(const LayerCost& c);
+
+}  // namespace polympc::perfmodel
