@@ -164,3 +164,62 @@ TEST(PrivateInference, ParameterOverflowNamesTheLayer) {
 }
 
 }  // namespace
+
+// ---- models exported by torch.onnx.export (tests/data, scripts/make_onnx_fixtures.py) ----
+#include <fstream>
+
+#include "polympc/nn/onnx.h"
+
+namespace {
+
+struct TorchRef {
+  std::vector<int64_t> in_dims, out_dims;
+  std::vector<float> input, output;
+};
+
+TorchRef read_ref(const std::string& path) {
+  std::ifstream f(path);
+  EXPECT_TRUE(f.good()) << path;
+  TorchRef r;
+  auto read_block = [&f](std::vector<int64_t>& dims, std::vector<float>& v) {
+    std::string name;
+    int rank = 0;
+    f >> name >> rank;
+    dims.resize(static_cast<size_t>(rank));
+    int64_t n = 1;
+    for (auto& d : dims) {
+      f >> d;
+      n *= d;
+    }
+    v.resize(static_cast<size_t>(n));
+    for (auto& x : v) f >> x;
+  };
+  read_block(r.in_dims, r.input);
+  read_block(r.out_dims, r.output);
+  return r;
+}
+
+class TorchFixture : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(TorchFixture, PrivateInferenceOfATorchExportEqualsTheTwinAndTracksTorch) {
+  const std::string base = std::string(POLYMPC_TEST_DATA_DIR) + "/" + GetParam();
+  nn::Network net = nn::load_onnx(base + ".onnx");
+  TorchRef ref = read_ref(base + ".ref.txt");
+  nn::Dataset d;
+  d.count = ref.in_dims[0];
+  d.channels = ref.in_dims[1];
+  d.height = ref.in_dims[2];
+  d.width = ref.in_dims[3];
+  d.images = ref.input;
+  d.labels.assign(static_cast<size_t>(d.count), 0);
+  nn::QuantizedModel q = nn::quantize(net, mpc::RingConfig{64, 16});
+  cpu::CpuBackend be0(1), be1(1);
+  nn::InferenceReport r = nn::run_inproc(q, d, static_cast<size_t>(d.count), be0, be1, {});
+  EXPECT_EQ(r.logits_equal, static_cast<size_t>(d.count));
+  ASSERT_EQ(r.logits_raw.size(), ref.output.size());
+  for (size_t j = 0; j < ref.output.size(); ++j) EXPECT_NEAR(q.ring.decode(r.logits_raw[j]), ref.output[j], 2e-3) << j;
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, TorchFixture, ::testing::Values("cnn_view", "cnn_flatten_horner", "residual"));
+
+}  // namespace

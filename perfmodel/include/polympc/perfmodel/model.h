@@ -159,20 +159,12 @@ class Model {
   std::vector<std::string> assumptions() const;
 
  private:
-  void finish(LayerCost& c) const;
-  void add_call(LayerCost& c, const std::string& kernel, uint64_t calls_elems[]) const;
-
+  friend class LayerBuilder;
   Board board_;
   std::map<std::string, KernelSpec> kernels_;
   NetworkPreset net_;
   Options opt_;
   std::optional<Calibration> cal_;
-  friend class CostBuilder;
 };
-
-/// JSON of a report / a layer cost (the CLI's --json and the Python module use these, so
-/// both give the same numbers). Serialised text, pretty-printed with 2 spaces.
-std::string to_json(const NetworkReport& r);
-std::string to_json(const LayerCost& c);
 
 }  // namespace polympc::perfmodel
