@@ -8,12 +8,11 @@
 #include <sstream>
 #include <string>
 
+#include "backends.h"
 #include "commands.h"
-#include "polympc/cpu/cpu_backend.h"
 #include "polympc/nn/dataset.h"
 #include "polympc/nn/inference.h"
 #include "polympc/nn/onnx.h"
-#include "polympc/sim/sim_backend.h"
 
 namespace polympc::apps {
 
@@ -30,15 +29,9 @@ struct InferArgs {
   int bits = 64;
   int frac = 12;
   uint64_t seed = 1;
-  int threads = 0;
+  BackendArgs backend_args;
   bool quiet = false;
 };
-
-std::unique_ptr<mpc::Backend> make_backend(const std::string& name, int threads) {
-  if (name == "sim") return std::make_unique<sim::SimBackend>();
-  if (name == "cpu") return std::make_unique<cpu::CpuBackend>(threads);
-  throw mpc::InvalidArgument("unknown backend '" + name + "' (choose cpu or sim)");
-}
 
 void progress_bar(size_t done, size_t total, double t0) {
   const int width = 30;
@@ -81,8 +74,8 @@ void run_infer(const InferArgs& a) {
   if (static_cast<int64_t>(a.images) > data.count)
     throw nn::DatasetError("asked for " + std::to_string(a.images) + " images but the test set in " + a.data +
                            " has " + std::to_string(data.count));
-  auto be0 = make_backend(a.backend, a.threads);
-  auto be1 = make_backend(a.backend, a.threads);
+  auto be0 = make_backend(a.backend, a.backend_args);
+  auto be1 = make_backend(a.backend, a.backend_args);
 
   nn::InferenceOptions opt;
   opt.batch = a.batch;
@@ -174,7 +167,7 @@ void add_infer_command(CLI::App& app) {
   c->add_option("--bits", args->bits, "ring bits l")->capture_default_str();
   c->add_option("--frac", args->frac, "fractional bits f")->capture_default_str();
   c->add_option("--seed", args->seed, "dealer / client PRG seed")->capture_default_str();
-  c->add_option("--threads", args->threads, "cpu backend threads per party (0 = all cores)")->capture_default_str();
+  add_backend_options(*c, args->backend_args);
   c->add_option("--json", args->json, "write the report as JSON to this file");
   c->add_flag("--quiet", args->quiet, "no progress bar");
   c->callback([args] { run_infer(*args); });

@@ -78,6 +78,14 @@ struct KernelUse {
   double memory_bytes = 0; ///< device memory traffic, incl. dealer material
 };
 
+/// Host-side (software) work of one protocol inside a layer: the unit of the calibrated
+/// overhead (masking, packing, lowering, channel) that comes on top of the kernels.
+struct HostUse {
+  std::string protocol;  ///< "matmul", "trunc_exact", "trunc_prob", "relu", "poly", "open"
+  uint64_t calls = 0;
+  uint64_t units = 0;    ///< elements (matmul: input + 2 lowered + 2 output words)
+};
+
 /// Cost of one layer (or of the input/output phase) for one inference on Options::batch
 /// images. Bytes and rounds exact; everything else modelled.
 struct LayerCost {
@@ -101,9 +109,23 @@ struct LayerCost {
   double energy_j = 0;          ///< both parties: boards (active/idle) + hosts, modelled
   Resources resources;          ///< kernels this layer needs, at the configured lanes
   std::vector<KernelUse> kernels;
+  std::vector<HostUse> host;
   // Software backend (only with a calibration).
-  bool has_cpu = false;
+  bool has_cpu = false;         ///< every kernel and protocol of the layer is calibrated
   double cpu_s = 0;             ///< predicted cpu-backend wall seconds for the batch
+  double cpu_kernel_s = 0;      ///< part of cpu_s spent in Backend calls (calibrated ones)
+  double cpu_host_s = 0;        ///< part of cpu_s in host overhead (calibrated protocols)
+};
+
+/// One protocol call as the runtime makes it (for calibration and tests): protocol
+/// "trunc" (n elements, shift), "relu" (GMW or FSS per Options::compare), "poly" (n =
+/// outer * channels * inner), "open" (n), "matmul" (in_size, m, k, cols; no truncation).
+struct ProtocolCall {
+  std::string protocol;
+  uint64_t n = 0;
+  int shift = 0;
+  uint64_t outer = 1, channels = 1, inner = 1;
+  uint64_t in_size = 0, m = 0, k = 0, cols = 0;
 };
 
 /// An activation or pool site and its cost under every choice.
@@ -151,6 +173,9 @@ class Model {
   /// classes ceil(l/8) bytes, 1 round), for the whole batch.
   LayerCost input_cost(int64_t elements_per_image) const;
   LayerCost output_cost(int64_t classes) const;
+
+  /// Cost of one protocol call on Options::ring (batch is not applied: sizes are as given).
+  LayerCost protocol_cost(const ProtocolCall& call) const;
 
   /// Whole network: every layer as it is, input and output, the site table, totals.
   NetworkReport report(const NetShape& net) const;

@@ -1,0 +1,713 @@
+// The performance model (model.h). Communication comes from mpc's cost functions, composed
+// as nn/src/forward.h composes the protocols; device work is the list of Backend calls the
+// protocols make (mpc/src/arith.cpp, mpc/src/gmw.cpp), each priced with its kernel's cycle
+// model and split into launches as sim/src/sim_backend.cpp splits them.
+#include "polympc/perfmodel/model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+namespace polympc::perfmodel {
+
+namespace {
+
+uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+uint64_t u64(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
+
+bool is_pow2(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
+int log2i(int64_t v) {
+  int k = 0;
+  while ((int64_t{1} << k) < v) ++k;
+  return k;
+}
+
+/// Shape of one level of the (generate, propagate) tree of gmw.cpp: whether the merge of
+/// nodes (j, j+1) among cnt nodes also produces P (2 AND gates) or only G (1 gate).
+bool merge_needs_p(bool need_p, uint64_t cnt, uint64_t j) { return need_p || (cnt > 2 && j != 0); }
+
+struct Segment {
+  uint64_t cnt;
+  bool need_p;
+};
+
+/// AND gates per tree level (all segments level by level in the same rounds).
+std::vector<uint64_t> tree_levels(std::vector<Segment> segs) {
+  std::vector<uint64_t> levels;
+  for (;;) {
+    uint64_t gates = 0;
+    for (auto& s : segs)
+      for (uint64_t j = 0; j + 1 < s.cnt; j += 2) gates += merge_needs_p(s.need_p, s.cnt, j) ? 2 : 1;
+    if (gates == 0) break;
+    levels.push_back(gates);
+    for (auto& s : segs)
+      if (s.cnt > 1) s.cnt = (s.cnt + 1) / 2;
+  }
+  return levels;
+}
+
+const char* spec_of(const std::string& method) {
+  if (method == "trunc_exact_combine" || method == "trunc_prob_combine") return "trunc";
+  return nullptr;
+}
+
+}  // namespace
+
+const char* choice_name(Choice c) {
+  switch (c) {
+    case Choice::ReluGmw:
+      return "relu-gmw";
+    case Choice::ReluFss:
+      return "relu-fss";
+    case Choice::Poly:
+      return "poly";
+    case Choice::Identity:
+      return "identity";
+    case Choice::MaxPool:
+      return "maxpool";
+    case Choice::AvgPool:
+      return "avgpool";
+    case Choice::Matmul:
+      return "matmul";
+    case Choice::Free:
+      return "free";
+    case Choice::Input:
+      return "input";
+    case Choice::Output:
+      return "output";
+  }
+  return "?";
+}
+
+Choice parse_choice(const std::string& s, Choice relu_default) {
+  for (Choice c : {Choice::ReluGmw, Choice::ReluFss, Choice::Poly, Choice::Identity, Choice::MaxPool, Choice::AvgPool,
+                   Choice::Matmul, Choice::Free, Choice::Input, Choice::Output})
+    if (s == choice_name(c)) return c;
+  if (s == "relu") return relu_default;
+  if (s == "max") return Choice::MaxPool;
+  if (s == "avg") return Choice::AvgPool;
+  throw PerfModelError("unknown choice '" + s + "' (relu, relu-gmw, relu-fss, poly, identity, maxpool, avgpool)");
+}
+
+const char* compare_name(Compare c) { return c == Compare::Gmw ? "gmw" : "fss"; }
+Compare parse_compare(const std::string& s) {
+  if (s == "gmw") return Compare::Gmw;
+  if (s == "fss") return Compare::Fss;
+  throw PerfModelError("unknown comparison protocol '" + s + "' (gmw or fss)");
+}
+
+mpc::Cost fss_drelu_cost_boyle21(const mpc::RingConfig& r, size_t n) {
+  // Each party opens its share of x + r_in: n ring elements, one round.
+  return mpc::Cost{n * mpc::wire_bytes(r.bits), 1};
+}
+
+mpc::Cost fss_relu_cost_boyle21(const mpc::RingConfig& r, size_t n) {
+  mpc::Cost c = fss_drelu_cost_boyle21(r, n);
+  c += mpc::mul_cost(r, n);  // multiplexer x * DReLU(x): DCF output shares are arithmetic
+  return c;
+}
+
+/// Accumulates one layer's Backend calls, host overheads and communication.
+class LayerBuilder {
+ public:
+  LayerBuilder(const Model& m, LayerCost& c) : m_(m), c_(c), r_(m.opt_.ring), b_(m.opt_.batch) {}
+
+  // ---- communication (exact, from mpc) ------------------------------------------------
+  void comm(const mpc::Cost& k) {
+    c_.bytes_p0 += k.bytes;
+    c_.bytes_p1 += k.bytes;
+    c_.rounds += k.rounds;
+  }
+
+  // ---- Backend calls (per party) -----------------------------------------------------------
+  void beaver_mul(uint64_t n) { elementwise("beaver_mul_combine", n, 6 * n, 3 * n); }
+  void trunc_kernel(uint64_t n, bool exact) {
+    if (exact)
+      elementwise("trunc_exact_combine", n, 4 * n, 4 * n);
+    else
+      elementwise("trunc_prob_combine", n, 3 * n, 2 * n);
+  }
+  void gmw_and(uint64_t words) { elementwise("gmw_and_level", words, 6 * words, 3 * words); }
+  void b2a(uint64_t n) {
+    const uint64_t w = ceil_div(n, 64);
+    elementwise("b2a_combine", n, w + 2 * n, w + n, /*block64=*/true);
+  }
+  void bit_slice(int bits, uint64_t n) {
+    const KernelSpec& k = spec("bit_slice");
+    const uint64_t lanes = m_.lanes("bit_slice");
+    const uint64_t limit = k.max_batch ? std::max<uint64_t>(64, k.max_batch / 64 * 64) : n;
+    KernelUse& u = use("bit_slice");
+    u.calls += 1;
+    u.elements += n;
+    for_chunks(n, limit, [&](uint64_t len) {
+      u.launches += 1;
+      u.cycles += k.depth + ceil_div(len, 64) * (64 / lanes + static_cast<uint64_t>(bits)) * k.ii;
+    });
+    const double words = static_cast<double>(n + static_cast<uint64_t>(bits) * ceil_div(n, 64));
+    u.memory_bytes += 8 * words;
+    u.link_bytes += 8 * words;
+  }
+  void matmul(uint64_t m, uint64_t k, uint64_t cols) {
+    const KernelSpec& s = spec("matmul_combine");
+    KernelUse& u = use("matmul_combine");
+    u.calls += 1;
+    u.elements += m * k * cols;
+    if (m > 0 && cols > 0) {
+      u.launches += 1;
+      u.cycles += s.depth + m * (k + 2) * ceil_div(cols, m_.lanes("matmul_combine")) * s.ii;
+    }
+    // Output-stationary: B and F rows are streamed once per output row (matmul_combine.h).
+    u.memory_bytes += 8.0 * (static_cast<double>(m) * (2.0 * static_cast<double>(k * cols) + 2.0 * static_cast<double>(cols)) +
+                             2.0 * static_cast<double>(m * k));
+    u.link_bytes += 8.0 * static_cast<double>(k * cols + m * cols);
+  }
+  void poly_eval(const mpc::PolyShape& sh, bool per_channel) {
+    const KernelSpec& k = spec("poly_eval");
+    const uint64_t lanes = m_.lanes("poly_eval");
+    KernelUse& u = use("poly_eval");
+    const uint64_t n = sh.size();
+    u.calls += 1;
+    u.elements += n;
+    auto launch = [&](uint64_t on, uint64_t cn, uint64_t inner_len) {
+      u.launches += 1;
+      u.cycles += k.depth + cn + ceil_div(on * cn * inner_len, lanes) * k.ii;
+    };
+    if (n > 0) {
+      const uint64_t max_batch = k.max_batch ? k.max_batch : n;
+      const uint64_t max_ch = k.max_channels;
+      const uint64_t per_outer = sh.channels * sh.inner;
+      if (sh.channels <= max_ch && per_outer <= max_batch) {
+        const uint64_t rows = max_batch / per_outer;
+        for_chunks(sh.outer, rows, [&](uint64_t on) { launch(on, sh.channels, sh.inner); });
+      } else if (sh.inner <= max_batch) {
+        const uint64_t cb = std::min(max_ch, max_batch / sh.inner);
+        for (uint64_t o = 0; o < sh.outer; ++o) for_chunks(sh.channels, cb, [&](uint64_t cn) { launch(1, cn, sh.inner); });
+      } else {
+        for (uint64_t o = 0; o < sh.outer * sh.channels; ++o)
+          for_chunks(sh.inner, max_batch, [&](uint64_t len) { launch(1, 1, len); });
+      }
+    }
+    const double ch = static_cast<double>(sh.channels), dn = static_cast<double>(n);
+    u.memory_bytes += 8 * (per_channel ? 4 * dn + 3 * ch : 6 * dn + ch);
+    u.link_bytes += 8 * (per_channel ? 2 * dn + 2 * ch : 3 * dn + ch);
+  }
+  void dcf(uint64_t n, int levels) {
+    const KernelSpec& k = spec("dcf_eval");
+    KernelUse& u = use("dcf_eval");
+    u.calls += 1;
+    u.elements += n;
+    const uint64_t limit = k.max_batch ? k.max_batch : n;
+    for_chunks(n, limit, [&](uint64_t len) {
+      const double blocks = static_cast<double>(len) * levels * k.aes_blocks_per_level;
+      u.launches += 1;
+      u.cycles += k.depth + static_cast<uint64_t>(std::ceil(blocks / static_cast<double>(m_.lanes("dcf_eval")))) * k.ii;
+    });
+    // DCF key per element (Boyle et al.): a 128-bit seed, and per level a 128-bit seed
+    // correction, 2 control bits (a byte) and one l-bit value correction.
+    const double key_bytes = 16.0 + levels * (16.0 + 1.0 + static_cast<double>(mpc::wire_bytes(r_.bits)));
+    u.memory_bytes += static_cast<double>(n) * (key_bytes + 16.0);
+    u.link_bytes += 16.0 * static_cast<double>(n);
+  }
+
+  // ---- protocols: Backend calls + host overhead, mirroring mpc ---------------------------
+  void trunc(uint64_t n, int shift) {
+    if (shift == 0 || n == 0) return;
+    if (m_.opt_.protocol.trunc == mpc::TruncMode::Prob) {
+      trunc_kernel(n, false);
+      host("trunc_prob", n);
+      return;
+    }
+    const uint64_t w = ceil_div(n, 64);
+    const int bits = r_.bits;
+    bit_slice(bits, n);
+    gmw_and(static_cast<uint64_t>(bits) * w);  // input ANDs over all l bits
+    for (uint64_t g : tree_levels({{static_cast<uint64_t>(shift), false}, {static_cast<uint64_t>(bits - shift), true}}))
+      gmw_and(g * w);
+    gmw_and(w);  // P_hi & G_lo
+    b2a(n);
+    b2a(n);
+    trunc_kernel(n, true);
+    host("trunc_exact", n);
+  }
+  void drelu_gmw(uint64_t n) {
+    const uint64_t w = ceil_div(n, 64);
+    const int bits = r_.bits;
+    bit_slice(bits, n);
+    gmw_and(static_cast<uint64_t>(bits - 1) * w);
+    for (uint64_t g : tree_levels({{static_cast<uint64_t>(bits - 1), false}})) gmw_and(g * w);
+  }
+  void relu(uint64_t n, Choice c) {
+    if (c == Choice::ReluGmw) {
+      comm(mpc::relu_cost(r_, n));
+      drelu_gmw(n);
+      b2a(n);
+      beaver_mul(n);
+      host("relu", n);
+    } else {
+      comm(fss_relu_cost_boyle21(r_, n));
+      dcf(n, fss_dcf_levels(r_));
+      beaver_mul(n);
+      no_cpu_ = true;  // not implemented in software: no calibrated time
+    }
+  }
+  void poly(const mpc::PolyShape& sh) {
+    const uint64_t n = sh.size();
+    const int fc = m_.opt_.coef();
+    comm(mpc::poly_cost(r_, m_.opt_.protocol, n, fc));
+    poly_eval(sh, true);
+    host("poly", n);
+    if (m_.opt_.protocol.trunc == mpc::TruncMode::Prob) {
+      trunc(n, fc);
+      poly_eval(sh, false);
+      trunc(n, r_.frac);
+    } else {
+      poly_eval(sh, false);
+      trunc(n, r_.frac + fc);
+    }
+  }
+  /// Conv/Linear: open the input, matmul per group, truncation by f (forward.h).
+  void matmul_layer(uint64_t in_size, uint64_t m, uint64_t k, uint64_t cols, uint64_t groups) {
+    comm(mpc::matmul_cost(r_, in_size));
+    for (uint64_t g = 0; g < groups; ++g) matmul(m, k, cols);
+    host_matmul(in_size, m, k, cols, groups);
+    const uint64_t n = m * groups * cols;
+    comm(mpc::trunc_cost(r_, m_.opt_.protocol, n, r_.frac));
+    trunc(n, r_.frac);
+  }
+  /// Local sum of k windows, public scale, truncation (forward.h `average`).
+  void average(uint64_t n, int64_t k) {
+    const int shift = is_pow2(k) ? log2i(k) : r_.frac;
+    comm(mpc::trunc_cost(r_, m_.opt_.protocol, n, shift));
+    trunc(n, shift);
+  }
+  /// Max pooling: ceil(log2 k) levels of max on the concatenated pairs (forward.h).
+  void maxpool(uint64_t n, int64_t k) {
+    const Choice c = m_.opt_.compare == Compare::Gmw ? Choice::ReluGmw : Choice::ReluFss;
+    for (uint64_t cur = u64(k); cur > 1;) {
+      const uint64_t pairs = cur / 2;
+      relu(pairs * n, c);
+      cur = pairs + cur % 2;
+    }
+  }
+  void host_matmul(uint64_t in_size, uint64_t m, uint64_t k, uint64_t cols, uint64_t groups) {
+    host("matmul", in_size + 2 * k * cols * groups + 2 * m * cols * groups);
+  }
+  void host_open(uint64_t n) { host("open", n); }
+  void open_phase(uint64_t n, bool p1_sends) {
+    const uint64_t bytes = n * mpc::wire_bytes(r_.bits);
+    (p1_sends ? c_.bytes_p1 : c_.bytes_p0) += bytes;
+    c_.rounds += 1;
+    host("open", n);
+  }
+
+
+ private:
+  const KernelSpec& spec(const std::string& method) const {
+    const char* s = spec_of(method);
+    return m_.kernels_.at(s ? s : method);
+  }
+  KernelUse& use(const std::string& method) {
+    for (auto& u : c_.kernels)
+      if (u.kernel == method) return u;
+    c_.kernels.push_back(KernelUse{});
+    c_.kernels.back().kernel = method;
+    return c_.kernels.back();
+  }
+  template <class F>
+  static void for_chunks(uint64_t n, uint64_t limit, F&& f) {
+    if (limit == 0) limit = n;
+    for (uint64_t o = 0; o < n; o += limit) f(std::min(limit, n - o));
+  }
+  void elementwise(const std::string& method, uint64_t n, uint64_t mem_words, uint64_t link_words,
+                   bool block64 = false) {
+    const KernelSpec& k = spec(method);
+    const char* s = spec_of(method);
+    const uint64_t lanes = m_.lanes(s ? s : method);
+    uint64_t limit = k.max_batch ? k.max_batch : n;
+    if (block64) limit = std::max<uint64_t>(64, limit / 64 * 64);
+    KernelUse& u = use(method);
+    u.calls += 1;
+    u.elements += n;
+    for_chunks(n, limit, [&](uint64_t len) {
+      u.launches += 1;
+      u.cycles += k.depth + ceil_div(len, lanes) * k.ii;
+    });
+    u.memory_bytes += 8.0 * static_cast<double>(mem_words);
+    u.link_bytes += 8.0 * static_cast<double>(link_words);
+  }
+  void host(const std::string& protocol, uint64_t units) {
+    for (auto& h : c_.host)
+      if (h.protocol == protocol) {
+        h.calls += 1;
+        h.units += units;
+        return;
+      }
+    c_.host.push_back(HostUse{protocol, 1, units});
+  }
+
+  const Model& m_;
+  LayerCost& c_;
+  const mpc::RingConfig& r_;
+  uint64_t b_;
+  bool no_cpu_ = false;
+
+ public:
+  uint64_t batch() const { return b_; }
+
+  /// Derived seconds, energy, resources; software time from the calibration.
+  void finish() {
+    const Board& bd = m_.board_;
+    c_.device_cycles = 0;
+    c_.launches = 0;
+    double mem = 0, link = 0;
+    std::set<std::string> specs;
+    for (auto& u : c_.kernels) {
+      c_.device_cycles += u.cycles;
+      c_.launches += u.launches;
+      mem += u.memory_bytes;
+      link += u.link_bytes;
+      const char* s = spec_of(u.kernel);
+      specs.insert(s ? s : u.kernel);
+    }
+    c_.device_compute_s = static_cast<double>(c_.device_cycles) / bd.clock_hz;
+    c_.device_memory_s = mem / bd.memory_bytes_per_s;
+    c_.device_s = std::max(c_.device_compute_s, c_.device_memory_s);
+    c_.transfer_s = static_cast<double>(c_.launches) * bd.launch_overhead_s + link / bd.host_link_bytes_per_s;
+    c_.network_s = c_.rounds == 0 && c_.bytes_p0 == 0 && c_.bytes_p1 == 0
+                       ? 0.0
+                       : static_cast<double>(c_.rounds) * m_.net_.rtt_s +
+                             static_cast<double>(std::max(c_.bytes_p0, c_.bytes_p1)) / m_.net_.bandwidth_bytes_per_s;
+    c_.latency_s = c_.device_s + c_.transfer_s + c_.network_s;
+    // Both parties: board active while kernels run, idle (plus the working host) while
+    // data moves over PCIe and the network.
+    c_.energy_j = 2.0 * (bd.power_active_w * c_.device_s +
+                         (bd.power_idle_w + bd.host_power_w) * (c_.transfer_s + c_.network_s));
+    c_.resources = Resources{};
+    for (const std::string& s : specs) c_.resources += m_.kernels_.at(s).resources(m_.lanes(s));
+    // Software backend: calibrated kernels and host overheads; has_cpu only when every
+    // piece is calibrated (and the protocol exists in software: not FSS yet).
+    c_.has_cpu = false;
+    c_.cpu_s = c_.cpu_kernel_s = c_.cpu_host_s = 0;
+    if (!m_.cal_) return;
+    bool ok = !no_cpu_;
+    for (auto& u : c_.kernels) {
+      auto it = m_.cal_->kernels.find(u.kernel);
+      if (it == m_.cal_->kernels.end()) {
+        ok = false;
+        continue;
+      }
+      c_.cpu_kernel_s += it->second.per_call * static_cast<double>(u.calls) + it->second.per_unit * static_cast<double>(u.elements);
+    }
+    for (auto& h : c_.host) {
+      auto it = m_.cal_->protocols.find(h.protocol);
+      if (it == m_.cal_->protocols.end()) {
+        ok = false;
+        continue;
+      }
+      c_.cpu_host_s += it->second.per_call * static_cast<double>(h.calls) + it->second.per_unit * static_cast<double>(h.units);
+    }
+    c_.cpu_s = c_.cpu_kernel_s + c_.cpu_host_s;
+    c_.has_cpu = ok;
+  }
+};
+
+Model::Model(Board board, std::map<std::string, KernelSpec> kernels, NetworkPreset network, Options options,
+             std::optional<Calibration> calibration)
+    : board_(std::move(board)),
+      kernels_(std::move(kernels)),
+      net_(std::move(network)),
+      opt_(std::move(options)),
+      cal_(std::move(calibration)) {
+  opt_.ring.validate();
+  if (opt_.batch == 0) throw PerfModelError("batch must be >= 1");
+  for (const char* need :
+       {"beaver_mul_combine", "matmul_combine", "poly_eval", "trunc", "gmw_and_level", "b2a_combine", "bit_slice", "dcf_eval"})
+    if (!kernels_.count(need)) throw PerfModelError(std::string("the model needs a description of kernel '") + need + "'");
+  for (auto& [name, l] : opt_.lanes) {
+    if (!kernels_.count(name)) throw PerfModelError("lane override for unknown kernel '" + name + "'");
+    if (l == 0) throw PerfModelError("lane override for '" + name + "' must be >= 1");
+    if ((name == "bit_slice" || name == "b2a_combine") && 64 % l != 0)
+      throw PerfModelError("lanes of '" + name + "' must divide 64, got " + std::to_string(l));
+  }
+  if (opt_.protocol.trunc == mpc::TruncMode::Prob &&
+      (opt_.protocol.trunc_bound_bits > opt_.ring.bits - 2 || opt_.protocol.trunc_bound_bits < opt_.ring.frac + opt_.coef()))
+    opt_.protocol.trunc_bound_bits = std::min(opt_.ring.bits - 2, 2 * opt_.ring.frac + 12);
+}
+
+uint64_t Model::lanes(const std::string& name) const {
+  auto it = opt_.lanes.find(name);
+  return it != opt_.lanes.end() ? it->second : kernels_.at(name).lanes;
+}
+
+LayerCost Model::layer_cost(const LayerShape& L) const {
+  switch (L.kind) {
+    case LayerKind::Conv:
+    case LayerKind::Linear:
+      return layer_cost(L, Choice::Matmul);
+    case LayerKind::Relu:
+      return layer_cost(L, opt_.compare == Compare::Gmw ? Choice::ReluGmw : Choice::ReluFss);
+    case LayerKind::Poly:
+      return layer_cost(L, Choice::Poly);
+    case LayerKind::MaxPool:
+      return layer_cost(L, Choice::MaxPool);
+    case LayerKind::AvgPool:
+    case LayerKind::GlobalAvgPool:
+      return layer_cost(L, Choice::AvgPool);
+    case LayerKind::Flatten:
+    case LayerKind::Add:
+      return layer_cost(L, Choice::Free);
+  }
+  return layer_cost(L, Choice::Free);
+}
+
+LayerCost Model::layer_cost(const LayerShape& L, Choice choice) const {
+  LayerCost c;
+  c.name = L.name;
+  c.op = kind_name(L.kind);
+  c.choice = choice;
+  c.elements = u64(L.out_elements());
+  LayerBuilder b(*this, c);
+  const uint64_t B = opt_.batch;
+  auto bad = [&](const char* allowed) {
+    return PerfModelError("layer '" + L.name + "' (" + kind_name(L.kind) + ") cannot be realised as '" + choice_name(choice) +
+                          "' (choose " + allowed + ")");
+  };
+  const uint64_t n = B * u64(L.out_elements());
+  switch (L.kind) {
+    case LayerKind::Conv:
+    case LayerKind::Linear: {
+      if (choice != Choice::Matmul) throw bad("matmul");
+      if (L.in_shape.empty() || L.out_shape.empty()) throw PerfModelError("layer '" + L.name + "' has no shape");
+      uint64_t m, k, cols, groups = 1;
+      if (L.kind == LayerKind::Conv) {
+        if (L.in_shape.size() != 3 || L.out_shape.size() != 3) throw PerfModelError("conv layer '" + L.name + "' needs [C, H, W] shapes");
+        groups = static_cast<uint64_t>(std::max(1, L.groups));
+        if (u64(L.in_shape[0]) % groups || u64(L.out_shape[0]) % groups)
+          throw PerfModelError("conv layer '" + L.name + "': channels are not a multiple of groups=" + std::to_string(groups));
+        m = u64(L.out_shape[0]) / groups;
+        k = u64(L.in_shape[0]) / groups * static_cast<uint64_t>(L.kernel_h) * static_cast<uint64_t>(L.kernel_w);
+        cols = B * u64(L.out_shape[1] * L.out_shape[2]);
+      } else {
+        m = u64(L.out_elements());
+        k = u64(L.in_elements());
+        cols = B;
+      }
+      b.matmul_layer(B * u64(L.in_elements()), m, k, cols, groups);
+      break;
+    }
+    case LayerKind::Relu:
+    case LayerKind::Poly: {
+      mpc::PolyShape sh;
+      sh.outer = B;
+      sh.channels = u64(L.out_shape.empty() ? 1 : L.out_shape[0]);
+      sh.inner = u64(L.out_elements()) / std::max<uint64_t>(1, sh.channels);
+      if (choice == Choice::ReluGmw || choice == Choice::ReluFss)
+        b.relu(n, choice);
+      else if (choice == Choice::Poly)
+        b.poly(sh);
+      else if (choice != Choice::Identity)
+        throw bad("relu-gmw, relu-fss, poly or identity");
+      break;
+    }
+    case LayerKind::MaxPool:
+    case LayerKind::AvgPool:
+    case LayerKind::GlobalAvgPool: {
+      const int64_t k = static_cast<int64_t>(L.kernel_h) * L.kernel_w;
+      if (choice == Choice::MaxPool && L.kind != LayerKind::GlobalAvgPool)
+        b.maxpool(n, k);
+      else if (choice == Choice::AvgPool)
+        b.average(n, k);
+      else
+        throw bad(L.kind == LayerKind::GlobalAvgPool ? "avgpool" : "maxpool or avgpool");
+      break;
+    }
+    case LayerKind::Flatten:
+    case LayerKind::Add:
+      if (choice != Choice::Free) throw bad("free");
+      break;
+  }
+  b.finish();
+  return c;
+}
+
+LayerCost Model::activation_cost(int64_t channels, int64_t spatial, Choice choice) const {
+  if (channels < 1 || spatial < 1) throw PerfModelError("activation shape must have channels >= 1 and spatial >= 1");
+  LayerShape L;
+  L.name = "activation";
+  L.kind = LayerKind::Relu;
+  L.in_shape = spatial == 1 ? std::vector<int64_t>{channels} : std::vector<int64_t>{channels, spatial, 1};
+  L.out_shape = L.in_shape;
+  return layer_cost(L, choice);
+}
+
+LayerCost Model::protocol_cost(const ProtocolCall& p) const {
+  LayerCost c;
+  c.name = p.protocol;
+  c.op = "Protocol";
+  c.elements = p.n;
+  LayerBuilder b(*this, c);
+  if (p.protocol == "trunc") {
+    b.comm(mpc::trunc_cost(opt_.ring, opt_.protocol, p.n, p.shift));
+    b.trunc(p.n, p.shift);
+  } else if (p.protocol == "relu") {
+    c.choice = opt_.compare == Compare::Gmw ? Choice::ReluGmw : Choice::ReluFss;
+    b.relu(p.n, c.choice);
+  } else if (p.protocol == "poly") {
+    mpc::PolyShape sh;
+    sh.outer = p.outer;
+    sh.channels = p.channels;
+    sh.inner = p.inner;
+    c.elements = sh.size();
+    c.choice = Choice::Poly;
+    b.poly(sh);
+  } else if (p.protocol == "open") {
+    b.comm(mpc::Cost{p.n * mpc::wire_bytes(opt_.ring.bits), 1});
+    b.host_open(p.n);
+  } else if (p.protocol == "matmul") {
+    c.choice = Choice::Matmul;
+    b.comm(mpc::matmul_cost(opt_.ring, p.in_size));
+    b.matmul(p.m, p.k, p.cols);
+    b.host_matmul(p.in_size, p.m, p.k, p.cols, 1);
+  } else {
+    throw PerfModelError("unknown protocol '" + p.protocol + "' (trunc, relu, poly, open, matmul)");
+  }
+  b.finish();
+  return c;
+}
+
+LayerCost Model::input_cost(int64_t elements_per_image) const {
+  LayerCost c;
+  c.name = "input";
+  c.op = "Input";
+  c.choice = Choice::Input;
+  c.elements = u64(elements_per_image);
+  LayerBuilder b(*this, c);
+  b.open_phase(opt_.batch * u64(elements_per_image), true);
+  b.finish();
+  return c;
+}
+
+LayerCost Model::output_cost(int64_t classes) const {
+  LayerCost c;
+  c.name = "output";
+  c.op = "Output";
+  c.choice = Choice::Output;
+  c.elements = u64(classes);
+  LayerBuilder b(*this, c);
+  b.open_phase(opt_.batch * u64(classes), false);
+  b.finish();
+  return c;
+}
+
+namespace {
+void accumulate(LayerCost& t, const LayerCost& c) {
+  t.bytes_p0 += c.bytes_p0;
+  t.bytes_p1 += c.bytes_p1;
+  t.rounds += c.rounds;
+  t.network_s += c.network_s;
+  t.device_cycles += c.device_cycles;
+  t.device_compute_s += c.device_compute_s;
+  t.device_memory_s += c.device_memory_s;
+  t.device_s += c.device_s;
+  t.transfer_s += c.transfer_s;
+  t.launches += c.launches;
+  t.latency_s += c.latency_s;
+  t.energy_j += c.energy_j;
+  t.has_cpu = t.has_cpu && c.has_cpu;
+  t.cpu_s += c.cpu_s;
+  t.cpu_kernel_s += c.cpu_kernel_s;
+  t.cpu_host_s += c.cpu_host_s;
+  for (auto& h : c.host) {
+    auto it = std::find_if(t.host.begin(), t.host.end(), [&](const HostUse& x) { return x.protocol == h.protocol; });
+    if (it == t.host.end()) {
+      t.host.push_back(h);
+    } else {
+      it->calls += h.calls;
+      it->units += h.units;
+    }
+  }
+  for (auto& u : c.kernels) {
+    auto it = std::find_if(t.kernels.begin(), t.kernels.end(), [&](const KernelUse& x) { return x.kernel == u.kernel; });
+    if (it == t.kernels.end()) {
+      t.kernels.push_back(u);
+      continue;
+    }
+    it->calls += u.calls;
+    it->launches += u.launches;
+    it->elements += u.elements;
+    it->cycles += u.cycles;
+    it->link_bytes += u.link_bytes;
+    it->memory_bytes += u.memory_bytes;
+  }
+}
+}  // namespace
+
+NetworkReport Model::report(const NetShape& net) const {
+  NetworkReport r;
+  r.network = net.name;
+  r.board = board_.name;
+  r.preset = net_.name;
+  r.compare = compare_name(opt_.compare);
+  r.trunc = opt_.protocol.trunc == mpc::TruncMode::Exact ? "exact" : "prob";
+  r.ring_bits = opt_.ring.bits;
+  r.frac_bits = opt_.ring.frac;
+  r.batch = opt_.batch;
+  r.total.name = "total";
+  r.total.op = "";
+  r.total.has_cpu = cal_.has_value();
+  for (const LayerShape& L : net.layers) {
+    r.layers.push_back(layer_cost(L));
+    if (L.is_activation_site() || L.is_pool_site()) {
+      SiteCosts s;
+      s.name = L.name;
+      s.kind = L.is_activation_site() ? "activation" : "pool";
+      s.current = r.layers.back().choice;
+      const std::vector<Choice> cs = L.is_activation_site()
+                                         ? std::vector<Choice>{Choice::ReluGmw, Choice::ReluFss, Choice::Poly, Choice::Identity}
+                                         : std::vector<Choice>{Choice::MaxPool, Choice::AvgPool};
+      for (Choice c : cs) s.choices.push_back(layer_cost(L, c));
+      r.sites.push_back(std::move(s));
+    }
+  }
+  r.layers.push_back(input_cost(net.input_elements()));
+  r.layers.push_back(output_cost(net.classes()));
+  std::set<std::string> specs;
+  for (const LayerCost& c : r.layers) {
+    accumulate(r.total, c);
+    for (auto& u : c.kernels) {
+      const char* s = spec_of(u.kernel);
+      specs.insert(s ? s : u.kernel);
+    }
+  }
+  for (const std::string& s : specs) r.resources += kernels_.at(s).resources(lanes(s));
+  r.total.resources = r.resources;
+  r.assumptions = assumptions();
+  return r;
+}
+
+std::vector<std::string> Model::assumptions() const {
+  std::vector<std::string> a = {
+      "Bytes and rounds are exact: mpc's *_cost() formulas (checked against the wire by the protocol tests), composed "
+      "as nn/src/forward.h composes the protocols.",
+      "ReLU-FSS is a model of Boyle et al. EUROCRYPT'21 (1 round, ceil(l/8) bytes per element to open x + r_in, then a "
+      "Beaver multiplexer); mpc has no FSS yet.",
+      "Layers run one after another (critical path = sum of layers); within a layer device time, host<->device transfer "
+      "and network time add up with no overlap. The scheduler refines this with tiling.",
+      "Both parties run the same board in parallel; per-party device time is on the critical path once; energy counts "
+      "both parties.",
+      "Device time = max(kernel cycles / clock, device memory traffic / memory bandwidth); kernel cycles follow each "
+      "kernel header's model depth + ceil(n / lanes) * II (matmul: m (k + 2) ceil(cols / lanes)).",
+      "Each Backend call is one launch (split at max_batch) that moves its online inputs and its output over the host "
+      "link; dealer material is staged in device memory in the offline phase.",
+      "Network time = rounds * RTT + max(bytes P0, bytes P1) / bandwidth (full duplex).",
+      "Energy (modelled) = per party: board active power * device time + (board idle + host power) * (transfer + "
+      "network time).",
+      "Resources = fixed + lanes * per-lane figures of the kernels a layer uses (estimates until csynth reports exist).",
+  };
+  if (cal_)
+    a.push_back("Software time (cpu backend) is predicted from the calibration file " + cal_->file +
+                ": per kernel call and element, plus per-protocol host overhead, as measured on that machine.");
+  return a;
+}
+
+}  // namespace polympc::perfmodel
