@@ -10,14 +10,21 @@ namespace polympc::apps {
 
 /// Options of the backends beyond their name (threads for cpu; xclbin/device for xrt).
 struct BackendArgs {
-  int threads = 0;  ///< cpu backend threads per party (0 = all cores)
+  int threads = 0;                    ///< cpu backend threads per party (0 = all cores)
+  std::string xclbin;                 ///< xrt: the xclbin file (docs/fpga.md)
+  unsigned device = 0;                ///< xrt: XRT device index (`polympc devices` lists them)
+  std::string device_model = "auto";  ///< xrt: auto | on | off (host::DeviceModel)
 };
 
-/// Adds the backend options (--threads, ...) to a subcommand.
+/// Adds the backend options (--threads, --xclbin, --device, --device-model) to a subcommand.
 void add_backend_options(CLI::App& cmd, BackendArgs& args);
 
-/// "cpu" | "sim" (| "xrt" when built with XRT). Throws mpc::InvalidArgument naming the
-/// choices for anything else.
+/// "cpu" | "sim" | "xrt". Throws mpc::InvalidArgument naming the choices for anything
+/// else, and for "xrt" in a build without XRT or without --xclbin; the XRT backend's
+/// own errors (polympc/host/errors.h) otherwise.
 std::unique_ptr<mpc::Backend> make_backend(const std::string& name, const BackendArgs& args);
+
+/// The XRT backend (apps/xrt_backend.cpp; apps/no_xrt.cpp when built without XRT).
+std::unique_ptr<mpc::Backend> make_xrt_backend(const BackendArgs& args);
 
 }  // namespace polympc::apps

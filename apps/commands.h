@@ -6,5 +6,13 @@ namespace polympc::apps {
 
 /// Registers `polympc infer`; the callback runs the command.
 void add_infer_command(CLI::App& app);
+/// Registers `polympc devices` (apps/devices_cmd.cpp; apps/no_xrt.cpp without XRT).
+void add_devices_command(CLI::App& app);
+/// Registers `polympc perf` (performance model, perf_cmd.cpp).
+void add_perf_command(CLI::App& app);
+/// Registers `polympc bench` with `bench calibrate` (calibrate_cmd.cpp).
+void add_bench_command(CLI::App& app);
+/// Registers `polympc bench relu` under the `bench` subcommand (bench_relu_cmd.cpp).
+void add_bench_relu_command(CLI::App& bench);
 
 }  // namespace polympc::apps

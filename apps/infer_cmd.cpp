@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "backends.h"
 #include "commands.h"
@@ -24,6 +25,7 @@ struct InferArgs {
   size_t batch = 100;
   std::string backend = "cpu";
   std::string compare = "gmw";
+  std::vector<std::string> relu_bits;
   std::string trunc = "exact";
   std::string json;
   int bits = 64;
@@ -65,7 +67,21 @@ void run_infer(const InferArgs& a) {
     po.trunc = mpc::TruncMode::Prob;
   else
     throw mpc::InvalidArgument("unknown truncation '" + a.trunc + "' (choose exact or prob)");
-  if (a.compare != "gmw") throw mpc::InvalidArgument("unknown comparison protocol '" + a.compare + "' (available: gmw)");
+  po.compare = mpc::parse_compare_mode(a.compare);
+  // --relu-bits LO:HI (every ReLU / max pool) or NAME=LO:HI (the layer NAME), repeatable
+  // or comma-separated.
+  for (const std::string& arg : a.relu_bits) {
+    std::stringstream items(arg);
+    std::string item;
+    while (std::getline(items, item, ',')) {
+      if (item.empty()) continue;
+      const size_t eq = item.find('=');
+      if (eq == std::string::npos)
+        po.compare_bits = mpc::parse_compare_bits(item);
+      else
+        po.layer_compare_bits[item.substr(0, eq)] = mpc::parse_compare_bits(item.substr(eq + 1));
+    }
+  }
   po.trunc_bound_bits = std::min(ring.bits - 2, 2 * ring.frac + 12);
 
   nn::Network net = nn::load_onnx(a.model);
@@ -84,8 +100,11 @@ void run_infer(const InferArgs& a) {
   const double t0 = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   if (!a.quiet) opt.progress = [t0](size_t d, size_t t) { progress_bar(d, t, t0); };
   if (!a.quiet)
-    std::fprintf(stderr, "polympc infer: %s, %zu Fashion-MNIST test images, backend %s, compare %s, trunc %s, l=%d f=%d\n",
-                 a.model.c_str(), a.images, a.backend.c_str(), a.compare.c_str(), a.trunc.c_str(), ring.bits, ring.frac);
+    std::fprintf(stderr,
+                 "polympc infer: %s, %zu Fashion-MNIST test images, backend %s, compare %s (bits %s), trunc %s, l=%d "
+                 "f=%d\n",
+                 a.model.c_str(), a.images, a.backend.c_str(), a.compare.c_str(),
+                 mpc::compare_bits_name(po.compare_bits).c_str(), a.trunc.c_str(), ring.bits, ring.frac);
   nn::InferenceReport r = nn::run_inproc(q, data, a.images, *be0, *be1, opt);
 
   std::printf("\n%-10s %-14s %7s %12s %12s %12s\n", "layer", "op", "rounds", "P0 sent/img", "P1 sent/img", "ms/img");
@@ -95,8 +114,8 @@ void run_infer(const InferArgs& a) {
                 human_bytes(l.bytes_p1).c_str(), l.seconds * 1e3);
   std::printf("%-10s %-14s %7llu %25s %12.3f\n", "total", "", static_cast<unsigned long long>(r.rounds),
               human_bytes(r.online_bytes).c_str(), r.seconds_per_image * 1e3);
-  std::printf("\nimages %zu (batch %zu)   backend %s   compare %s   truncation %s\n", r.images, r.batch, r.backend.c_str(),
-              r.compare.c_str(), r.trunc.c_str());
+  std::printf("\nimages %zu (batch %zu)   backend %s   compare %s (bits %s)   truncation %s\n", r.images, r.batch,
+              r.backend.c_str(), r.compare.c_str(), r.compare_bits.c_str(), r.trunc.c_str());
   std::printf("accuracy: 2PC %.2f %%   fixed-point plaintext %.2f %%   float %.2f %%\n", 100 * r.accuracy,
               100 * r.plaintext_accuracy, 100 * r.float_accuracy);
   std::printf("agreement with plaintext top-1: %.4f   logits bit-identical: %zu/%zu   max logit error: %.6g\n",
@@ -115,6 +134,7 @@ void run_infer(const InferArgs& a) {
     j["batch"] = r.batch;
     j["backend"] = r.backend;
     j["compare"] = r.compare;
+    j["compare_bits"] = r.compare_bits;
     j["trunc"] = r.trunc;
     j["ring_bits"] = ring.bits;
     j["frac_bits"] = ring.frac;
@@ -162,7 +182,11 @@ void add_infer_command(CLI::App& app) {
   c->add_option("--images", args->images, "number of test images")->capture_default_str();
   c->add_option("--batch", args->batch, "images per 2PC batch (shares rounds)")->capture_default_str();
   c->add_option("--backend", args->backend, "cpu | sim")->capture_default_str();
-  c->add_option("--compare", args->compare, "secure comparison protocol: gmw")->capture_default_str();
+  c->add_option("--compare", args->compare, "secure comparison protocol of ReLU and max pool: gmw | fss")
+      ->capture_default_str();
+  c->add_option("--relu-bits", args->relu_bits,
+                "reduced-bit comparison: LO:HI compares bits [LO, HI) in every ReLU / max pool, NAME=LO:HI in "
+                "layer NAME only (repeatable, or comma-separated)");
   c->add_option("--trunc", args->trunc, "exact | prob")->capture_default_str();
   c->add_option("--bits", args->bits, "ring bits l")->capture_default_str();
   c->add_option("--frac", args->frac, "fractional bits f")->capture_default_str();

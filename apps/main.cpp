@@ -9,6 +9,10 @@ int main(int argc, char** argv) {
   CLI::App app{"polympc: private inference of neural networks under secure two-party computation"};
   app.require_subcommand(1);
   polympc::apps::add_infer_command(app);
+  polympc::apps::add_devices_command(app);
+  polympc::apps::add_perf_command(app);
+  polympc::apps::add_bench_command(app);
+  polympc::apps::add_bench_relu_command(*app.get_subcommand("bench"));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages polympc needs, only those missing (apt-get, as root or
-# through sudo). Usage: scripts/install-deps.sh [--torch] [--bench] [--xrt]
+# through sudo). Usage: scripts/install-deps.sh [--torch] [--bench] [--xrt] [--python]
+# --xrt: Debian's XRT 2.13 (libxrt-dev, which brings libxrt1 with the noop shim) and
+# libuuid's headers, for the XRT host driver (-DPOLYMPC_WITH_XRT=ON, docs/fpga.md).
 set -euo pipefail
 pkgs=(g++ cmake make pkg-config libssl-dev libgtest-dev libasio-dev nlohmann-json3-dev libcli11-dev
       libeigen3-dev libonnx-dev libprotobuf-dev protobuf-compiler zlib1g-dev dataset-fashion-mnist)

@@ -7,6 +7,8 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <exception>
+#include <mutex>
 #include <thread>
 
 #include "kernels/beaver_mul_combine.h"
@@ -15,6 +17,7 @@
 #include "kernels/poly_eval.h"
 #include "kernels/trunc.h"
 #include "parallel.h"
+#include "polympc/mpc/dcf.h"
 #include "polympc/mpc/errors.h"
 
 namespace polympc::cpu {
@@ -258,6 +261,30 @@ void CpuBackend::bit_slice(int bits, size_t n, const uint64_t* x, uint64_t* plan
     }
   });
   record("bit_slice", n);
+}
+
+void CpuBackend::dcf_eval(int party, int depth, size_t n, const uint64_t* keys, const uint64_t* x,
+                          uint64_t* out) {
+  mpc::dcf_check_args(party, depth, "cpu backend: dcf_eval");
+  const size_t kw = mpc::dcf_key_words(depth);
+  // Each part is a run of whole output words. dcf_eval_host checks the key headers as it
+  // loads them; the first error of any part is rethrown here, after all parts joined.
+  std::mutex err_mutex;
+  std::exception_ptr err;
+  detail::parallel_for(threads_, n, kMinKeysPerThread, 64, [&](size_t lo, size_t hi) {
+    try {
+      mpc::dcf_eval_host(party, depth, hi - lo, keys + lo * kw, x + lo, out + lo / 64);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(err_mutex);
+      if (!err) err = std::current_exception();
+    }
+  });
+  if (err) {
+    // Name the key by its index in the whole batch when a header was the problem.
+    mpc::dcf_check_keys(party, depth, n, keys, "cpu backend: dcf_eval");
+    std::rethrow_exception(err);
+  }
+  record("dcf_eval", n);
 }
 
 }  // namespace polympc::cpu

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "compare_internal.h"
 #include "polympc/mpc/protocols.h"
 
 namespace polympc::mpc {
@@ -203,15 +204,16 @@ std::vector<GP> segment_gp(AndGates& ag, const Words& planes, size_t w,
   return out;
 }
 
-/// Boolean-shared DReLU bits of x (this party's share), circuit only.
-Words drelu_circuit(AndGates& ag, Backend& be, int bits, size_t n, const Words& x) {
+/// Boolean-shared DReLU bits of x (this party's share), circuit only: the MSB of bits
+/// [lo, hi) of x0 + x1, i.e. of (x0 >> lo) + (x1 >> lo) mod 2^(hi - lo).
+Words drelu_circuit(AndGates& ag, Backend& be, int lo, int hi, size_t n, const Words& x) {
   const size_t w = words_for_bits(n);
-  Words planes(static_cast<size_t>(bits) * w);
-  be.bit_slice(bits, n, x.data(), planes.data());
-  std::vector<GP> gp = segment_gp(ag, planes, w, {Segment{0, bits - 1, false}});
+  Words planes(static_cast<size_t>(hi) * w);
+  be.bit_slice(hi, n, x.data(), planes.data());
+  std::vector<GP> gp = segment_gp(ag, planes, w, {Segment{lo, hi - 1, false}});
   Words d(w);
   const uint64_t ones = ag.party() == 0 ? ~uint64_t{0} : 0;
-  for (size_t i = 0; i < w; ++i) d[i] = planes[static_cast<size_t>(bits - 1) * w + i] ^ gp[0].g[i] ^ ones;
+  for (size_t i = 0; i < w; ++i) d[i] = planes[static_cast<size_t>(hi - 1) * w + i] ^ gp[0].g[i] ^ ones;
   return d;
 }
 
@@ -256,64 +258,34 @@ Words b2a(Session& s, const Words& bits, size_t n, const std::string& tag) {
   return z;
 }
 
-// ---- DReLU / ReLU / max --------------------------------------------------------------
-void deal_drelu(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
+// ---- DReLU (GMW), dispatched from compare.cpp ------------------------------------------------
+namespace detail {
+void deal_drelu_gmw(Dealer& d, size_t n, CompareBits b, const std::string& tag, MaterialStore& m0,
+                    MaterialStore& m1) {
   DealAnd ag(d, tag, m0, m1);
   // The circuit's shape depends on sizes only: run it on zero planes.
   const size_t w = words_for_bits(n);
-  Words planes(static_cast<size_t>(d.ring().bits) * w, 0);
-  segment_gp(ag, planes, w, {Segment{0, d.ring().bits - 1, false}});
+  Words planes(static_cast<size_t>(b.hi) * w, 0);
+  segment_gp(ag, planes, w, {Segment{b.lo, b.hi - 1, false}});
 }
 
-Words drelu(Session& s, const Words& x, const std::string& tag) {
+Words drelu_gmw(Session& s, const Words& x, CompareBits b, const std::string& tag) {
   OnlineAnd ag(s, tag);
-  return drelu_circuit(ag, s.backend, s.ring.bits, x.size(), x);
+  return drelu_circuit(ag, s.backend, b.lo, b.hi, x.size(), x);
 }
 
-Cost drelu_cost(const RingConfig& r, size_t n) {
+Cost drelu_gmw_cost(const RingConfig&, size_t n, CompareBits b) {
   const uint64_t w = words_for_bits(n);
-  const uint64_t input_gates = static_cast<uint64_t>(r.bits - 1);
+  const int leaves = b.hi - 1 - b.lo;
+  const uint64_t input_gates = static_cast<uint64_t>(leaves);
   uint64_t tree_gates = 0, levels = 0;
-  tree_shape(r.bits - 1, false, tree_gates, levels);
+  tree_shape(leaves, false, tree_gates, levels);
   Cost c;
   c.bytes = 8 * w * (input_gates + 2 * tree_gates);
   c.rounds = 1 + levels;
   return c;
 }
-
-void deal_relu(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
-  deal_drelu(d, n, tag + "/drelu", m0, m1);
-  deal_b2a(d, n, tag + "/b2a", m0, m1);
-  deal_mul(d, n, tag + "/mux", m0, m1);
-}
-
-Words relu(Session& s, const Words& x, const std::string& tag) {
-  Words bit = drelu(s, x, tag + "/drelu");
-  Words a = b2a(s, bit, x.size(), tag + "/b2a");
-  return mul(s, x, a, tag + "/mux");
-}
-
-Cost relu_cost(const RingConfig& r, size_t n) {
-  Cost c = drelu_cost(r, n);
-  c.bytes += 8 * words_for_bits(n);  // B2A
-  c.rounds += 1;
-  c += mul_cost(r, n);
-  return c;
-}
-
-void deal_max(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
-  deal_relu(d, n, tag, m0, m1);
-}
-
-Words max(Session& s, const Words& a, const Words& b, const std::string& tag) {
-  if (a.size() != b.size()) throw InvalidArgument(tag + ": max operands differ in size");
-  const uint64_t m = s.ring.mask();
-  Words t(a.size());
-  for (size_t i = 0; i < a.size(); ++i) t[i] = (a[i] - b[i]) & m;
-  Words r = relu(s, t, tag);  // DReLU(a-b) * (a-b)
-  for (size_t i = 0; i < a.size(); ++i) r[i] = (r[i] + b[i]) & m;
-  return r;
-}
+}  // namespace detail
 
 // ---- exact truncation ------------------------------------------------------------------
 namespace detail {

@@ -17,6 +17,9 @@ const char* material_kind_name(MaterialKind k) {
     case MaterialKind::InputAndTriple: return "input-AND triple";
     case MaterialKind::B2APair: return "B2A pair";
     case MaterialKind::PolyMasks: return "polynomial masks";
+    case MaterialKind::DcfKeys: return "DCF keys";
+    case MaterialKind::FssDReluMasks: return "FSS DReLU masks";
+    case MaterialKind::FssReluMasks: return "FSS ReLU masks";
   }
   return "unknown material";
 }

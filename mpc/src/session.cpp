@@ -1,6 +1,7 @@
 #include "polympc/mpc/session.h"
 
 #include <cstring>
+#include <string>
 
 namespace polympc::mpc {
 namespace {
@@ -87,6 +88,53 @@ std::vector<uint64_t> reveal_to(Session& s, const std::vector<uint64_t>& share, 
   unpack(in.data(), v.size(), wb, v.data());
   for (size_t i = 0; i < v.size(); ++i) v[i] = (v[i] + share[i]) & s.ring.mask();
   return v;
+}
+
+// ---- protocol options --------------------------------------------------------------------
+const char* compare_mode_name(CompareMode m) { return m == CompareMode::Fss ? "fss" : "gmw"; }
+
+CompareMode parse_compare_mode(const std::string& s) {
+  if (s == "gmw") return CompareMode::Gmw;
+  if (s == "fss") return CompareMode::Fss;
+  throw InvalidArgument("unknown comparison protocol '" + s + "' (choose gmw or fss)");
+}
+
+CompareBits parse_compare_bits(const std::string& s) {
+  const size_t colon = s.find(':');
+  auto bad = [&s]() {
+    return InvalidArgument("bad comparison bit range '" + s + "': expected LO:HI with 0 <= LO < HI <= 64, e.g. 6:28");
+  };
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= s.size()) throw bad();
+  CompareBits b;
+  try {
+    size_t used = 0;
+    b.lo = std::stoi(s.substr(0, colon), &used);
+    if (used != colon) throw bad();
+    b.hi = std::stoi(s.substr(colon + 1), &used);
+    if (used != s.size() - colon - 1) throw bad();
+  } catch (const std::logic_error&) {
+    throw bad();
+  }
+  if (b.lo < 0 || b.hi <= b.lo || b.hi > 64) throw bad();
+  return b;
+}
+
+std::string compare_bits_name(const CompareBits& b) {
+  if (b.lo == 0 && b.hi == 0) return "full";
+  return std::to_string(b.lo) + ":" + std::to_string(b.hi);
+}
+
+CompareBits ProtocolOptions::compare_range(const std::string& tag, int ring_bits) const {
+  CompareBits b = compare_bits;
+  if (!layer_compare_bits.empty()) {
+    auto it = layer_compare_bits.find(tag.substr(0, tag.find('/')));
+    if (it != layer_compare_bits.end()) b = it->second;
+  }
+  if (b.hi == 0) b.hi = ring_bits;
+  if (b.lo < 0 || b.hi > ring_bits || b.hi - b.lo < 2)
+    throw InvalidArgument(tag + ": comparison bits [" + std::to_string(b.lo) + ", " + std::to_string(b.hi) +
+                          ") must satisfy 0 <= lo, lo + 2 <= hi <= l = " + std::to_string(ring_bits));
+  return b;
 }
 
 }  // namespace polympc::mpc

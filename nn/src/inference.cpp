@@ -36,7 +36,10 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
   rep.images = count;
   rep.batch = batch;
   rep.backend = be1.name();
-  rep.compare = "gmw";
+  rep.compare = mpc::compare_mode_name(opt.protocol.compare);
+  rep.compare_bits = mpc::compare_bits_name(opt.protocol.compare_bits);
+  for (auto& [layer, b] : opt.protocol.layer_compare_bits)
+    rep.compare_bits += (rep.compare_bits.empty() ? "" : ",") + layer + "=" + mpc::compare_bits_name(b);
   rep.trunc = opt.protocol.trunc == mpc::TruncMode::Exact ? "exact" : "prob";
 
   auto [ch0, ch1] = mpc::make_inproc_pair();

@@ -24,11 +24,11 @@ class DealOps {
     return x;
   }
   mpc::Words relu(const std::string& tag, const mpc::Words& x) {
-    mpc::deal_relu(d_, x.size(), tag, m0_, m1_);
+    mpc::deal_relu(d_, x.size(), o_, tag, m0_, m1_);
     return x;
   }
   mpc::Words max(const std::string& tag, const mpc::Words& a, const mpc::Words&) {
-    mpc::deal_max(d_, a.size(), tag, m0_, m1_);
+    mpc::deal_max(d_, a.size(), o_, tag, m0_, m1_);
     return a;
   }
   mpc::Words poly(size_t i, const mpc::Words& x, const mpc::PolyShape& s) {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "polympc/cpu/cpu_backend.h"
+#include "polympc/mpc/dcf.h"
 #include "polympc/mpc/dealer.h"
 #include "polympc/mpc/prg.h"
 #include "polympc/mpc/protocols.h"
@@ -153,6 +154,16 @@ Timing fit(const std::vector<std::pair<double, double>>& pts, const std::string&
   }
   tm.per_call = a;
   tm.per_unit = b;
+  // The measured points themselves, ascending (equal units averaged).
+  std::vector<std::pair<double, double>> sorted = pts;
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t i = 0; i < sorted.size();) {
+    size_t j = i;
+    double sum = 0;
+    while (j < sorted.size() && sorted[j].first == sorted[i].first) sum += sorted[j++].second;
+    tm.points.emplace_back(sorted[i].first, sum / static_cast<double>(j - i));
+    i = j;
+  }
   return tm;
 }
 
@@ -222,6 +233,11 @@ class Calibrator {
     return std::to_string(std::thread::hardware_concurrency()) + " hardware threads";
   }
 
+  void points(const std::string& name, const std::vector<std::pair<double, double>>& pts) const {
+    if (!o_.verbose) return;
+    for (auto& [u, t] : pts) say("  " + name + ": units " + std::to_string(static_cast<uint64_t>(u)) + " -> " + std::to_string(t * 1e3) + " ms");
+  }
+
   /// Median over repeats (after one warm-up) of both parties running f at once.
   double time_duo(const std::function<void(int)>& f) {
     duo_.run(f);
@@ -232,8 +248,8 @@ class Calibrator {
 
   // ---- 1. kernels ------------------------------------------------------------------------
   void measure_kernels() {
-    const std::vector<size_t> sizes =
-        o_.quick ? std::vector<size_t>{1 << 10, 1 << 13, 1 << 16} : std::vector<size_t>{1 << 12, 1 << 15, 1 << 18, 1 << 20};
+    const std::vector<size_t> sizes = o_.quick ? std::vector<size_t>{1 << 10, 1 << 13, 1 << 16}
+                                               : std::vector<size_t>{1 << 10, 1 << 12, 1 << 14, 1 << 16, 1 << 18, 1 << 20};
     const size_t nmax = sizes.back();
     const Words d = random_words(nmax, 1), e = random_words(nmax, 2), a = random_words(nmax, 3), b = random_words(nmax, 4),
                 c = random_words(nmax, 5);
@@ -246,6 +262,7 @@ class Calibrator {
       std::vector<std::pair<double, double>> pts;
       for (size_t n : sizes) pts.emplace_back(static_cast<double>(n), time_duo([&](int p) { call(p, n); }));
       cal_.kernels[name] = fit(pts, "element");
+      points(name, pts);
       say("kernel " + name);
     };
     elementwise("beaver_mul_combine", [&](int p, size_t n) {
@@ -271,6 +288,7 @@ class Calibrator {
                            }));
         }
       cal_.kernels["poly_eval"] = fit(pts, "element");
+      points("poly_eval", pts);
       say("kernel poly_eval");
     }
     {
@@ -281,26 +299,48 @@ class Calibrator {
                            be(p).bit_slice(64, n, d.data(), p == 0 ? planes0.data() : planes1.data());
                          }));
       cal_.kernels["bit_slice"] = fit(pts, "element");
+      points("bit_slice", pts);
       say("kernel bit_slice");
     }
     {
       std::vector<std::pair<double, double>> pts;
-      for (size_t n : sizes) {
-        const size_t w = std::max<size_t>(1, n / 16);
+      for (size_t w : sizes)
         pts.emplace_back(static_cast<double>(w), time_duo([&](int p) {
                            be(p).gmw_and_level(p, w, d.data(), e.data(), a.data(), b.data(), c.data(), z(p));
                          }));
-      }
       cal_.kernels["gmw_and_level"] = fit(pts, "word");
+      points("gmw_and_level", pts);
       say("kernel gmw_and_level");
+    }
+    {
+      // dcf_eval: keys of the full-ring depth l - 1 = 63; units = AES blocks (keys x depth).
+      const int depth = 63;
+      const size_t kw = mpc::dcf_key_words(depth);
+      const size_t kmax = o_.quick ? (1u << 14) : (1u << 18);
+      mpc::Prg prg(mpc::seed_from_u64(30));
+      const Words alpha = prg.words(kmax, depth);
+      Words k0(kmax * kw), k1(kmax * kw), out0(kmax / 64 + 1), out1(kmax / 64 + 1);
+      mpc::dcf_gen(prg, depth, kmax, alpha.data(), k0.data(), k1.data());
+      std::vector<std::pair<double, double>> pts;
+      for (size_t n : sizes) {
+        if (n > kmax) continue;
+        pts.emplace_back(static_cast<double>(n * depth), time_duo([&](int p) {
+                           be(p).dcf_eval(p, depth, n, p == 0 ? k0.data() : k1.data(), d.data(),
+                                          p == 0 ? out0.data() : out1.data());
+                         }));
+      }
+      cal_.kernels["dcf_eval"] = fit(pts, "AES block");
+      points("dcf_eval", pts);
+      say("kernel dcf_eval");
     }
     {
       struct Shape {
         size_t m, k, n;
       };
       const std::vector<Shape> shapes = o_.quick ? std::vector<Shape>{{8, 27, 1024}, {16, 144, 512}, {32, 256, 128}}
-                                                 : std::vector<Shape>{{16, 27, 4096}, {32, 288, 1024}, {64, 576, 1024},
-                                                                      {128, 512, 128}, {16, 400, 6400}};
+                                                 : std::vector<Shape>{{16, 27, 4096},  {32, 288, 1024}, {64, 576, 1024},
+                                                                      {128, 512, 128}, {16, 400, 6400}, {16, 25, 57600},
+                                                                      {32, 400, 6400}, {10, 128, 100}};
       std::vector<std::pair<double, double>> pts;
       for (const Shape& s : shapes) {
         const Words E = random_words(s.m * s.k, 6), A = random_words(s.m * s.k, 7), F = random_words(s.k * s.n, 8),
@@ -312,20 +352,23 @@ class Calibrator {
                          }));
       }
       cal_.kernels["matmul_combine"] = fit(pts, "mac");
+      points("matmul_combine", pts);
       say("kernel matmul_combine");
     }
   }
 
   // ---- 2. protocols ------------------------------------------------------------------------
-  Model model(mpc::TruncMode trunc) const {
+  Model model(mpc::TruncMode trunc, mpc::CompareMode compare = mpc::CompareMode::Gmw) const {
     Options opt;
     opt.protocol.trunc = trunc;
+    opt.protocol.compare = compare;
     return Model(board_, kernels_, net_, opt, cal_);
   }
 
   /// Runs `call` (both parties) `1 + repeats` times after dealing its material each time;
   /// returns the median seconds.
-  double time_protocol(Parties& P, const std::function<void()>& deal, const std::function<void(mpc::Session&)>& call) {
+  double time_protocol(Parties& P, const std::function<void()>& deal, const std::function<void(mpc::Session&)>& call,
+                       bool big = false) {
     std::vector<double> ts;
     auto on_error = [&](int p) {
       if (p == 0)
@@ -333,7 +376,8 @@ class Calibrator {
       else
         P.ch.second.reset();
     };
-    for (int r = 0; r <= repeats_; ++r) {
+    const int reps = big ? std::min(repeats_, 3) : repeats_;
+    for (int r = 0; r <= reps; ++r) {
       deal();
       const double t = duo_.run([&](int p) { call(P.session(p)); }, on_error);
       if (r > 0) ts.push_back(t);
@@ -343,8 +387,9 @@ class Calibrator {
 
   /// Fits the host overhead of `protocol` from measured (call, seconds) points.
   void fit_protocol(const std::string& protocol, mpc::TruncMode trunc,
-                    const std::vector<std::pair<ProtocolCall, double>>& runs) {
-    const Model m = model(trunc);
+                    const std::vector<std::pair<ProtocolCall, double>>& runs,
+                    mpc::CompareMode compare = mpc::CompareMode::Gmw) {
+    const Model m = model(trunc, compare);
     std::vector<std::pair<double, double>> pts;
     for (auto& [call, t] : runs) {
       const LayerCost lc = m.protocol_cost(call);
@@ -353,6 +398,9 @@ class Calibrator {
         if (h.protocol == protocol) units = h.units;
       const double residual = t - lc.cpu_kernel_s - lc.cpu_host_s;
       pts.emplace_back(static_cast<double>(units), std::max(residual, 1e-7));
+      if (o_.verbose)
+        say("  " + protocol + ": units " + std::to_string(units) + " measured " + std::to_string(t * 1e3) + " ms, kernels " +
+            std::to_string(lc.cpu_kernel_s * 1e3) + " ms, known host " + std::to_string(lc.cpu_host_s * 1e3) + " ms");
     }
     cal_.protocols[protocol] = fit(pts, protocol == "matmul" ? "host word" : "element");
     say("protocol " + protocol);
@@ -363,8 +411,8 @@ class Calibrator {
     mpc::ProtocolOptions exact, prob;
     prob.trunc = mpc::TruncMode::Prob;
     prob.trunc_bound_bits = std::min(ring.bits - 2, 2 * ring.frac + 12);
-    const std::vector<size_t> sizes =
-        o_.quick ? std::vector<size_t>{1 << 10, 1 << 13, 1 << 15} : std::vector<size_t>{1 << 12, 1 << 15, 1 << 17, 1 << 19};
+    const std::vector<size_t> sizes = o_.quick ? std::vector<size_t>{1 << 10, 1 << 13, 1 << 15}
+                                               : std::vector<size_t>{1 << 10, 1 << 12, 1 << 14, 1 << 16, 1 << 18, 1 << 20};
 
     {  // open
       Parties P(ring, exact, o_.threads);
@@ -390,7 +438,7 @@ class Calibrator {
         c.shift = ring.frac;
         runs.emplace_back(c, time_protocol(
                                  P, [&] { mpc::deal_trunc(P.dealer, n, ring.frac, po, "t", P.m0, P.m1); },
-                                 [&](mpc::Session& s) { mpc::trunc(s, x, ring.frac, "t"); }));
+                                 [&](mpc::Session& s) { mpc::trunc(s, x, ring.frac, "t"); }, n >= (1u << 19)));
       }
       fit_protocol(mode == mpc::TruncMode::Exact ? "trunc_exact" : "trunc_prob", mode, runs);
     }
@@ -404,9 +452,26 @@ class Calibrator {
         c.n = n;
         runs.emplace_back(c, time_protocol(
                                  P, [&] { mpc::deal_relu(P.dealer, n, "r", P.m0, P.m1); },
-                                 [&](mpc::Session& s) { mpc::relu(s, x, "r"); }));
+                                 [&](mpc::Session& s) { mpc::relu(s, x, "r"); }, n >= (1u << 19)));
       }
       fit_protocol("relu", mpc::TruncMode::Exact, runs);
+    }
+    {  // FSS ReLU (full ring: a DCF of depth l - 1)
+      mpc::ProtocolOptions fss = exact;
+      fss.compare = mpc::CompareMode::Fss;
+      Parties P(ring, fss, o_.threads);
+      std::vector<std::pair<ProtocolCall, double>> runs;
+      for (size_t n : sizes) {
+        if (n > (1u << 18)) continue;  // dealer keys are ~1 KB per element and party
+        const Words x = random_words(n, 27);
+        ProtocolCall c;
+        c.protocol = "relu";
+        c.n = n;
+        runs.emplace_back(c, time_protocol(
+                                 P, [&] { mpc::deal_relu(P.dealer, n, fss, "r", P.m0, P.m1); },
+                                 [&](mpc::Session& s) { mpc::relu(s, x, "r"); }, n >= (1u << 17)));
+      }
+      fit_protocol("relu_fss", mpc::TruncMode::Exact, runs, mpc::CompareMode::Fss);
     }
     {  // polynomial activation (exact truncation by f + fc, as `polympc infer` runs it)
       Parties P(ring, exact, o_.threads);
@@ -440,7 +505,8 @@ class Calibrator {
                                  P, [&] { mpc::deal_poly(P.dealer, sh, fc, exact, "p", P.m0, P.m1); },
                                  [&](mpc::Session& s) {
                                    mpc::poly(s, x, sh, s.party == 0 ? c0 : c1, s.party == 0 ? e0 : e1, "p");
-                                 }));
+                                 },
+                                 n >= (1u << 19)));
       }
       fit_protocol("poly", mpc::TruncMode::Exact, runs);
     }
@@ -450,11 +516,10 @@ class Calibrator {
         size_t batch;
       };
       const std::vector<Conv> convs = o_.quick ? std::vector<Conv>{{1, 16, 4, 3, 2}, {8, 8, 16, 3, 4}, {32, 1, 64, 1, 32}}
-                                               : std::vector<Conv>{{1, 28, 16, 5, 16},
-                                                                   {16, 12, 32, 5, 16},
-                                                                   {3, 32, 16, 3, 4},
-                                                                   {64, 8, 64, 3, 8},
-                                                                   {512, 1, 128, 1, 100}};
+                                               : std::vector<Conv>{{128, 1, 10, 1, 100}, {512, 1, 128, 1, 100},
+                                                                   {3, 32, 16, 3, 4},    {1, 28, 16, 5, 16},
+                                                                   {16, 12, 32, 5, 16},  {64, 8, 64, 3, 8},
+                                                                   {16, 12, 32, 5, 100}, {1, 28, 16, 5, 100}};
       std::vector<std::pair<ProtocolCall, double>> runs;
       for (const Conv& cv : convs) {
         Parties P(ring, exact, o_.threads);

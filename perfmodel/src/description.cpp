@@ -159,6 +159,22 @@ CycleModel parse_cycle_model(const Reader& r) {
 
 }  // namespace
 
+double Timing::seconds(double u) const {
+  if (points.empty()) return per_call + per_unit * u;
+  const auto& p0 = points.front();
+  if (u <= p0.first) {
+    const double base = std::min(per_call, p0.second);
+    return p0.first > 0 ? base + (p0.second - base) * u / p0.first : p0.second;
+  }
+  for (size_t i = 1; i < points.size(); ++i) {
+    const auto& a = points[i - 1];
+    const auto& b = points[i];
+    if (u <= b.first) return a.second + (b.second - a.second) * (u - a.first) / (b.first - a.first);
+  }
+  const auto& last = points.back();
+  return last.first > 0 ? last.second * u / last.first : last.second;
+}
+
 std::string default_data_dir() {
   if (const char* e = std::getenv("POLYMPC_PERFMODEL_DATA"); e != nullptr && *e != '\0') return e;
   return POLYMPC_PERFMODEL_DATA_DIR;
@@ -215,7 +231,10 @@ KernelSpec load_kernel(const std::string& path) {
   k.depth = r.integer("depth", 0);
   k.max_batch = r.integer("max_batch", 0);
   if (k.model == CycleModel::PolyEval) k.max_channels = r.integer("max_channels", 1);
-  if (k.model == CycleModel::Dcf) k.aes_blocks_per_level = r.number("aes_blocks_per_level", 0, true);
+  if (k.model == CycleModel::Dcf) {
+    k.group_words = r.integer("group_words", 1);
+    if ((64 * k.group_words) % k.lanes != 0) r.fail("lanes.value", "AES cores must divide the group of 64 * group_words keys");
+  }
   if (k.model == CycleModel::BitSlice && 64 % k.lanes != 0) r.fail("lanes.value", "bit_slice lanes must divide 64");
   k.per_lane = read_resources(r.child("resources_per_lane"));
   k.fixed = read_resources(r.child("resources_fixed"));
@@ -275,6 +294,20 @@ Calibration load_calibration(const std::string& path) {
       tm.per_call = read_plain(t, "seconds_per_call");
       tm.per_unit = read_plain(t, "seconds_per_unit");
       tm.unit = t.text("unit");
+      if (t.has("points")) {
+        const json& pts = t.at("points");
+        if (!pts.is_array()) t.fail("points", "must be an array of [units, seconds]");
+        double prev = -1;
+        for (size_t i = 0; i < pts.size(); ++i) {
+          const json& q = pts[i];
+          if (!q.is_array() || q.size() != 2 || !q[0].is_number() || !q[1].is_number())
+            t.fail("points[" + std::to_string(i) + "]", "must be [units, seconds]");
+          const double u = q[0].get<double>(), sec = q[1].get<double>();
+          if (u <= prev || sec < 0) t.fail("points[" + std::to_string(i) + "]", "units must ascend and seconds be >= 0");
+          prev = u;
+          tm.points.emplace_back(u, sec);
+        }
+      }
       dst[it.key()] = tm;
     }
   }
@@ -296,7 +329,11 @@ void save_calibration(const Calibration& c, const std::string& path) {
   for (const char* section : {"kernels", "protocols"}) {
     json s = json::object();
     for (auto& [name, t] : std::string(section) == "kernels" ? c.kernels : c.protocols)
-      s[name] = {{"seconds_per_call", t.per_call}, {"seconds_per_unit", t.per_unit}, {"unit", t.unit}};
+    {
+      json pts = json::array();
+      for (auto& [u, sec] : t.points) pts.push_back({u, sec});
+      s[name] = {{"seconds_per_call", t.per_call}, {"seconds_per_unit", t.per_unit}, {"unit", t.unit}, {"points", pts}};
+    }
     j[section] = s;
   }
   std::ofstream out(path);

@@ -78,6 +78,7 @@ json report_json(const NetworkReport& r, const Board& board) {
           {"board_title", board.title},
           {"preset", r.preset},
           {"compare", r.compare},
+          {"compare_bits", r.compare_bits},
           {"trunc", r.trunc},
           {"ring_bits", r.ring_bits},
           {"frac_bits", r.frac_bits},

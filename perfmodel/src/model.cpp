@@ -89,24 +89,6 @@ Choice parse_choice(const std::string& s, Choice relu_default) {
   throw PerfModelError("unknown choice '" + s + "' (relu, relu-gmw, relu-fss, poly, identity, maxpool, avgpool)");
 }
 
-const char* compare_name(Compare c) { return c == Compare::Gmw ? "gmw" : "fss"; }
-Compare parse_compare(const std::string& s) {
-  if (s == "gmw") return Compare::Gmw;
-  if (s == "fss") return Compare::Fss;
-  throw PerfModelError("unknown comparison protocol '" + s + "' (gmw or fss)");
-}
-
-mpc::Cost fss_drelu_cost_boyle21(const mpc::RingConfig& r, size_t n) {
-  // Each party opens its share of x + r_in: n ring elements, one round.
-  return mpc::Cost{n * mpc::wire_bytes(r.bits), 1};
-}
-
-mpc::Cost fss_relu_cost_boyle21(const mpc::RingConfig& r, size_t n) {
-  mpc::Cost c = fss_drelu_cost_boyle21(r, n);
-  c += mpc::mul_cost(r, n);  // multiplexer x * DReLU(x): DCF output shares are arithmetic
-  return c;
-}
-
 /// Accumulates one layer's Backend calls, host overheads and communication.
 class LayerBuilder {
  public:
@@ -139,6 +121,7 @@ class LayerBuilder {
     KernelUse& u = use("bit_slice");
     u.calls += 1;
     u.elements += n;
+    u.call_elements.push_back(n);
     for_chunks(n, limit, [&](uint64_t len) {
       u.launches += 1;
       u.cycles += k.depth + ceil_div(len, 64) * (64 / lanes + static_cast<uint64_t>(bits)) * k.ii;
@@ -152,6 +135,7 @@ class LayerBuilder {
     KernelUse& u = use("matmul_combine");
     u.calls += 1;
     u.elements += m * k * cols;
+    u.call_elements.push_back(m * k * cols);
     if (m > 0 && cols > 0) {
       u.launches += 1;
       u.cycles += s.depth + m * (k + 2) * ceil_div(cols, m_.lanes("matmul_combine")) * s.ii;
@@ -168,6 +152,7 @@ class LayerBuilder {
     const uint64_t n = sh.size();
     u.calls += 1;
     u.elements += n;
+    u.call_elements.push_back(n);
     auto launch = [&](uint64_t on, uint64_t cn, uint64_t inner_len) {
       u.launches += 1;
       u.cycles += k.depth + cn + ceil_div(on * cn * inner_len, lanes) * k.ii;
@@ -191,22 +176,25 @@ class LayerBuilder {
     u.memory_bytes += 8 * (per_channel ? 4 * dn + 3 * ch : 6 * dn + ch);
     u.link_bytes += 8 * (per_channel ? 2 * dn + 2 * ch : 3 * dn + ch);
   }
-  void dcf(uint64_t n, int levels) {
+  /// FSS: DCF evaluation of n keys of `depth` levels (kernels/dcf_eval.h), chunked on
+  /// 64-key boundaries as the simulation backend launches it.
+  void dcf(uint64_t n, int depth) {
     const KernelSpec& k = spec("dcf_eval");
+    const uint64_t cores = m_.lanes("dcf_eval");
+    const uint64_t group = 64 * k.group_words;
     KernelUse& u = use("dcf_eval");
     u.calls += 1;
     u.elements += n;
-    const uint64_t limit = k.max_batch ? k.max_batch : n;
+    u.call_elements.push_back(n * static_cast<uint64_t>(depth));  // calibrated per AES block
+    const uint64_t limit = k.max_batch ? std::max<uint64_t>(64, k.max_batch / 64 * 64) : n;
     for_chunks(n, limit, [&](uint64_t len) {
-      const double blocks = static_cast<double>(len) * levels * k.aes_blocks_per_level;
       u.launches += 1;
-      u.cycles += k.depth + static_cast<uint64_t>(std::ceil(blocks / static_cast<double>(m_.lanes("dcf_eval")))) * k.ii;
+      u.cycles += k.depth + ceil_div(len, group) * ceil_div(group, cores) * static_cast<uint64_t>(depth + 1) * k.ii;
     });
-    // DCF key per element (Boyle et al.): a 128-bit seed, and per level a 128-bit seed
-    // correction, 2 control bits (a byte) and one l-bit value correction.
-    const double key_bytes = 16.0 + levels * (16.0 + 1.0 + static_cast<double>(mpc::wire_bytes(r_.bits)));
-    u.memory_bytes += static_cast<double>(n) * (key_bytes + 16.0);
-    u.link_bytes += 16.0 * static_cast<double>(n);
+    // Keys (2 depth + 4 words each, dealer material) and points in, packed bits out.
+    const double key_words = 2.0 * depth + 4.0, w = static_cast<double>(ceil_div(n, 64));
+    u.memory_bytes += 8.0 * (static_cast<double>(n) * (key_words + 1.0) + w);
+    u.link_bytes += 8.0 * (static_cast<double>(n) + w);
   }
 
   // ---- protocols: Backend calls + host overhead, mirroring mpc ---------------------------
@@ -229,25 +217,30 @@ class LayerBuilder {
     trunc_kernel(n, true);
     host("trunc_exact", n);
   }
-  void drelu_gmw(uint64_t n) {
+  /// GMW DReLU on bits [lo, hi) (gmw.cpp drelu_circuit): slice hi planes, input ANDs
+  /// over bits [lo, hi-1), then the (generate) tree.
+  void drelu_gmw(uint64_t n, mpc::CompareBits b) {
     const uint64_t w = ceil_div(n, 64);
-    const int bits = r_.bits;
-    bit_slice(bits, n);
-    gmw_and(static_cast<uint64_t>(bits - 1) * w);
-    for (uint64_t g : tree_levels({{static_cast<uint64_t>(bits - 1), false}})) gmw_and(g * w);
+    const uint64_t leaves = static_cast<uint64_t>(b.hi - 1 - b.lo);
+    bit_slice(b.hi, n);
+    gmw_and(leaves * w);
+    for (uint64_t g : tree_levels({{leaves, false}})) gmw_and(g * w);
   }
-  void relu(uint64_t n, Choice c) {
+  /// ReLU (or one level of max) tagged `tag` (its layer name first), GMW or FSS.
+  void relu(uint64_t n, Choice c, const std::string& tag) {
+    if (n == 0) return;
+    mpc::ProtocolOptions o = m_.opt_.protocol;
+    o.compare = c == Choice::ReluGmw ? mpc::CompareMode::Gmw : mpc::CompareMode::Fss;
+    comm(mpc::relu_cost(r_, o, n, tag));
+    const mpc::CompareBits b = o.compare_range(tag, r_.bits);
     if (c == Choice::ReluGmw) {
-      comm(mpc::relu_cost(r_, n));
-      drelu_gmw(n);
+      drelu_gmw(n, b);
       b2a(n);
       beaver_mul(n);
       host("relu", n);
     } else {
-      comm(fss_relu_cost_boyle21(r_, n));
-      dcf(n, fss_dcf_levels(r_));
-      beaver_mul(n);
-      no_cpu_ = true;  // not implemented in software: no calibrated time
+      dcf(n, b.hi - b.lo - 1);
+      host("relu_fss", n);
     }
   }
   void poly(const mpc::PolyShape& sh) {
@@ -280,12 +273,14 @@ class LayerBuilder {
     comm(mpc::trunc_cost(r_, m_.opt_.protocol, n, shift));
     trunc(n, shift);
   }
-  /// Max pooling: ceil(log2 k) levels of max on the concatenated pairs (forward.h).
-  void maxpool(uint64_t n, int64_t k) {
-    const Choice c = m_.opt_.compare == Compare::Gmw ? Choice::ReluGmw : Choice::ReluFss;
-    for (uint64_t cur = u64(k); cur > 1;) {
+  /// Max pooling: ceil(log2 k) levels of max on the concatenated pairs (forward.h), tags
+  /// "<layer>/max<level>".
+  void maxpool(uint64_t n, int64_t k, const std::string& name) {
+    const Choice c = m_.opt_.protocol.compare == mpc::CompareMode::Gmw ? Choice::ReluGmw : Choice::ReluFss;
+    int level = 0;
+    for (uint64_t cur = u64(k); cur > 1; ++level) {
       const uint64_t pairs = cur / 2;
-      relu(pairs * n, c);
+      relu(pairs * n, c, name + "/max" + std::to_string(level));
       cur = pairs + cur % 2;
     }
   }
@@ -328,6 +323,7 @@ class LayerBuilder {
     KernelUse& u = use(method);
     u.calls += 1;
     u.elements += n;
+    u.call_elements.push_back(n);
     for_chunks(n, limit, [&](uint64_t len) {
       u.launches += 1;
       u.cycles += k.depth + ceil_div(len, lanes) * k.ii;
@@ -340,19 +336,26 @@ class LayerBuilder {
       if (h.protocol == protocol) {
         h.calls += 1;
         h.units += units;
+        h.call_units.push_back(units);
         return;
       }
-    c_.host.push_back(HostUse{protocol, 1, units});
+    c_.host.push_back(HostUse{protocol, 1, units, {units}});
   }
 
   const Model& m_;
   LayerCost& c_;
   const mpc::RingConfig& r_;
   uint64_t b_;
-  bool no_cpu_ = false;
 
  public:
   uint64_t batch() const { return b_; }
+
+  /// Calibrated seconds of a list of calls of the given sizes.
+  static double cpu_seconds(const Timing& t, const std::vector<uint64_t>& sizes) {
+    double s = 0;
+    for (uint64_t n : sizes) s += t.seconds(static_cast<double>(n));
+    return s;
+  }
 
   /// Derived seconds, energy, resources; software time from the calibration.
   void finish() {
@@ -389,14 +392,14 @@ class LayerBuilder {
     c_.has_cpu = false;
     c_.cpu_s = c_.cpu_kernel_s = c_.cpu_host_s = 0;
     if (!m_.cal_) return;
-    bool ok = !no_cpu_;
+    bool ok = true;
     for (auto& u : c_.kernels) {
       auto it = m_.cal_->kernels.find(u.kernel);
       if (it == m_.cal_->kernels.end()) {
         ok = false;
         continue;
       }
-      c_.cpu_kernel_s += it->second.per_call * static_cast<double>(u.calls) + it->second.per_unit * static_cast<double>(u.elements);
+      c_.cpu_kernel_s += cpu_seconds(it->second, u.call_elements);
     }
     for (auto& h : c_.host) {
       auto it = m_.cal_->protocols.find(h.protocol);
@@ -404,7 +407,7 @@ class LayerBuilder {
         ok = false;
         continue;
       }
-      c_.cpu_host_s += it->second.per_call * static_cast<double>(h.calls) + it->second.per_unit * static_cast<double>(h.units);
+      c_.cpu_host_s += cpu_seconds(it->second, h.call_units);
     }
     c_.cpu_s = c_.cpu_kernel_s + c_.cpu_host_s;
     c_.has_cpu = ok;
@@ -445,7 +448,7 @@ LayerCost Model::layer_cost(const LayerShape& L) const {
     case LayerKind::Linear:
       return layer_cost(L, Choice::Matmul);
     case LayerKind::Relu:
-      return layer_cost(L, opt_.compare == Compare::Gmw ? Choice::ReluGmw : Choice::ReluFss);
+      return layer_cost(L, opt_.protocol.compare == mpc::CompareMode::Gmw ? Choice::ReluGmw : Choice::ReluFss);
     case LayerKind::Poly:
       return layer_cost(L, Choice::Poly);
     case LayerKind::MaxPool:
@@ -502,7 +505,7 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice) const {
       sh.channels = u64(L.out_shape.empty() ? 1 : L.out_shape[0]);
       sh.inner = u64(L.out_elements()) / std::max<uint64_t>(1, sh.channels);
       if (choice == Choice::ReluGmw || choice == Choice::ReluFss)
-        b.relu(n, choice);
+        b.relu(n, choice, L.name);
       else if (choice == Choice::Poly)
         b.poly(sh);
       else if (choice != Choice::Identity)
@@ -514,7 +517,7 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice) const {
     case LayerKind::GlobalAvgPool: {
       const int64_t k = static_cast<int64_t>(L.kernel_h) * L.kernel_w;
       if (choice == Choice::MaxPool && L.kind != LayerKind::GlobalAvgPool)
-        b.maxpool(n, k);
+        b.maxpool(n, k, L.name);
       else if (choice == Choice::AvgPool)
         b.average(n, k);
       else
@@ -550,8 +553,8 @@ LayerCost Model::protocol_cost(const ProtocolCall& p) const {
     b.comm(mpc::trunc_cost(opt_.ring, opt_.protocol, p.n, p.shift));
     b.trunc(p.n, p.shift);
   } else if (p.protocol == "relu") {
-    c.choice = opt_.compare == Compare::Gmw ? Choice::ReluGmw : Choice::ReluFss;
-    b.relu(p.n, c.choice);
+    c.choice = opt_.protocol.compare == mpc::CompareMode::Gmw ? Choice::ReluGmw : Choice::ReluFss;
+    b.relu(p.n, c.choice, "relu");
   } else if (p.protocol == "poly") {
     mpc::PolyShape sh;
     sh.outer = p.outer;
@@ -624,6 +627,7 @@ void accumulate(LayerCost& t, const LayerCost& c) {
     } else {
       it->calls += h.calls;
       it->units += h.units;
+      it->call_units.insert(it->call_units.end(), h.call_units.begin(), h.call_units.end());
     }
   }
   for (auto& u : c.kernels) {
@@ -638,6 +642,7 @@ void accumulate(LayerCost& t, const LayerCost& c) {
     it->cycles += u.cycles;
     it->link_bytes += u.link_bytes;
     it->memory_bytes += u.memory_bytes;
+    it->call_elements.insert(it->call_elements.end(), u.call_elements.begin(), u.call_elements.end());
   }
 }
 }  // namespace
@@ -647,7 +652,10 @@ NetworkReport Model::report(const NetShape& net) const {
   r.network = net.name;
   r.board = board_.name;
   r.preset = net_.name;
-  r.compare = compare_name(opt_.compare);
+  r.compare = mpc::compare_mode_name(opt_.protocol.compare);
+  r.compare_bits = mpc::compare_bits_name(opt_.protocol.compare_bits);
+  for (auto& [layer, bits] : opt_.protocol.layer_compare_bits)
+    r.compare_bits += "," + layer + "=" + mpc::compare_bits_name(bits);
   r.trunc = opt_.protocol.trunc == mpc::TruncMode::Exact ? "exact" : "prob";
   r.ring_bits = opt_.ring.bits;
   r.frac_bits = opt_.ring.frac;
@@ -689,8 +697,9 @@ std::vector<std::string> Model::assumptions() const {
   std::vector<std::string> a = {
       "Bytes and rounds are exact: mpc's *_cost() formulas (checked against the wire by the protocol tests), composed "
       "as nn/src/forward.h composes the protocols.",
-      "ReLU-FSS is a model of Boyle et al. EUROCRYPT'21 (1 round, ceil(l/8) bytes per element to open x + r_in, then a "
-      "Beaver multiplexer); mpc has no FSS yet.",
+      "ReLU-FSS is mpc's FSS gate (Boyle et al. EUROCRYPT'21): open x + r_in (1 round, ceil(l/8) bytes per element), "
+      "a DCF of depth hi-lo-1 evaluated locally (dcf_eval kernel, one AES block per level), one more round of 1 bit per "
+      "element; dealer keys are staged in device memory.",
       "Layers run one after another (critical path = sum of layers); within a layer device time, host<->device transfer "
       "and network time add up with no overlap. The scheduler refines this with tiling.",
       "Both parties run the same board in parallel; per-party device time is on the critical path once; energy counts "

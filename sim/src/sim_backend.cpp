@@ -4,10 +4,12 @@
 #include <algorithm>
 
 #include "kernels/beaver_mul_combine.h"
+#include "kernels/dcf_eval.h"
 #include "kernels/gmw_and_level.h"
 #include "kernels/matmul_combine.h"
 #include "kernels/poly_eval.h"
 #include "kernels/trunc.h"
+#include "polympc/mpc/dcf.h"
 #include "polympc/mpc/errors.h"
 
 namespace polympc::sim {
@@ -22,6 +24,7 @@ using TruncCfg = k::TruncDefaultConfig;
 using GmwCfg = k::GmwAndDefaultConfig;
 using B2aCfg = k::B2aDefaultConfig;
 using BitSliceCfg = k::BitSliceDefaultConfig;
+using DcfCfg = k::DcfEvalDefaultConfig;
 
 /// Throws mpc::InvalidArgument when `err` (a kernel *_arg_error result) is set.
 void check(const char* method, const char* err, const std::string& detail) {
@@ -204,6 +207,23 @@ void SimBackend::bit_slice(int bits, size_t n, const uint64_t* x, uint64_t* plan
     cycles += k::bit_slice_cycles<BitSliceCfg>(bits, len);
   });
   record("bit_slice", n, cycles);
+}
+
+void SimBackend::dcf_eval(int party, int depth, size_t n, const uint64_t* keys, const uint64_t* x,
+                          uint64_t* out) {
+  check("dcf_eval", k::dcf_eval_arg_error(party, depth),
+        "party=" + std::to_string(party) + ", depth=" + std::to_string(depth));
+  // Kernels do not throw: the host checks every key header before the launch.
+  mpc::dcf_check_keys(party, depth, n, keys, "sim backend: dcf_eval");
+  const size_t kw = k::dcf_key_words(depth);
+  // Launches start on packed-word boundaries.
+  const size_t limit = std::max<size_t>(64, batch_limit(DcfCfg::max_batch) / 64 * 64);
+  uint64_t cycles = 0;
+  for_each_chunk(n, limit, [&](size_t o, size_t len) {
+    k::dcf_eval<DcfCfg>(party, depth, uint32_t(len), keys + o * kw, x + o, out + o / 64);
+    cycles += k::dcf_eval_cycles<DcfCfg>(len, depth);
+  });
+  record("dcf_eval", n, cycles);
 }
 
 }  // namespace polympc::sim

@@ -33,6 +33,8 @@ class CpuBackend final : public mpc::Backend {
   static constexpr size_t kMinElementsPerThread = size_t(1) << 15;
   /// Multiply-accumulates per thread below which a matmul is not split further.
   static constexpr size_t kMinMacsPerThread = size_t(1) << 21;
+  /// DCF keys per thread below which dcf_eval is not split further.
+  static constexpr size_t kMinKeysPerThread = size_t(1) << 11;
 
   /// threads: worker threads per call; 0 = std::thread::hardware_concurrency() (at least 1).
   explicit CpuBackend(int threads = 0);
@@ -61,6 +63,10 @@ class CpuBackend final : public mpc::Backend {
   void b2a_combine(int party, int bits, size_t n, const uint64_t* e_packed, const uint64_t* r,
                    uint64_t* z) override;
   void bit_slice(int bits, size_t n, const uint64_t* x, uint64_t* planes) override;
+  /// mpc::dcf_eval_host (OpenSSL EVP AES-128-ECB, AES-NI, 128 blocks per call) split over
+  /// the threads in runs of whole output words.
+  void dcf_eval(int party, int depth, size_t n, const uint64_t* keys, const uint64_t* x,
+                uint64_t* out) override;
 
   std::map<std::string, mpc::KernelCounters> counters() const override;
 

@@ -102,6 +102,23 @@ class Backend {
   /// planes has bits * W words. Kernel: kernels/gmw_and_level.h.
   virtual void bit_slice(int bits, size_t n, const uint64_t* x, uint64_t* planes) = 0;
 
+  /// DCF evaluation (Boyle et al., "Function Secret Sharing for Mixed-Mode and Fixed-Point
+  /// Secure Computation", EUROCRYPT'21, Fig. 1; output group Z_2), the local step of the
+  /// FSS comparison after x + r_in was opened: n of this party's keys, key j evaluated at
+  /// the public point x[j] mod 2^depth, gives bit j of `out` = this party's XOR share of
+  /// 1{x[j] mod 2^depth < alpha_j}.
+  /// Shapes: keys: n keys of dcf_key_words(depth) = 2·depth + 4 words, key j at
+  /// keys + j·(2·depth + 4) (format in dcf.h); x: n words (bits at and above `depth`
+  /// ignored); out: ceil(n / 64) words, bit-sliced (element j = bit j%64 of word j/64),
+  /// bits past n zero. Cost: depth AES-128 blocks per key (fixed-key PRG).
+  /// Errors: InvalidArgument when party is not 0/1 or depth is outside [1, 63];
+  /// MaterialError (naming the key) when a key header is not that of a depth-`depth`
+  /// key for `party` (wrong party, wrong depth, not a DCF key).
+  /// Kernel: kernels/dcf_eval.h. The default implementation evaluates on the host
+  /// (mpc::dcf_eval_host: OpenSSL AES-NI, one thread), for backends without the kernel.
+  virtual void dcf_eval(int party, int depth, size_t n, const uint64_t* keys, const uint64_t* x,
+                        uint64_t* out);
+
   /// Counters per kernel name since construction.
   virtual std::map<std::string, KernelCounters> counters() const = 0;
 };

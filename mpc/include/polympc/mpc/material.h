@@ -30,6 +30,9 @@ enum class MaterialKind : uint32_t {
   InputAndTriple = 6, ///< P0: [alpha | gamma0], P1: [beta | gamma1] (2W words)
   B2APair = 7,        ///< [r bit-sliced (W words) | r arithmetic (n words)]
   PolyMasks = 8,      ///< [alpha | gamma | beta' | delta]  (4n words)
+  DcfKeys = 9,        ///< n DCF keys of one party, dcf_key_words(depth) each (format: dcf.h)
+  FssDReluMasks = 10, ///< [r_in (n) | c bit-sliced (W)], c = msb of r' (fss.cpp)
+  FssReluMasks = 11,  ///< [r_in (n) | t (n) | t·r_in (n) | c bit-sliced (W)], c = msb(r') ^ t
 };
 const char* material_kind_name(MaterialKind k);
 
@@ -56,6 +59,8 @@ class MaterialStore {
   /// ("preprocessing material exhausted at <what>") or when the next item is not of
   /// `kind` with exactly `n_words` words (material out of step with the protocol).
   std::vector<uint64_t> take(MaterialKind kind, size_t n_words, const std::string& what);
+  /// The next item without removing it; nullptr when the store is empty.
+  const MaterialItem* peek() const { return items_.empty() ? nullptr : &items_.front(); }
   size_t remaining() const { return items_.size(); }
   /// Words still queued (x 8 = bytes of material this party still holds).
   uint64_t remaining_words() const;

@@ -34,6 +34,29 @@ inline Words relu(const RingConfig& r, const Words& x) {
   for (size_t i = 0; i < x.size(); ++i) z[i] = r.to_signed(x[i]) >= 0 ? x[i] & r.mask() : 0;
   return z;
 }
+/// Reduced-bit DReLU on bits [lo, hi) (CompareBits), m = hi - lo: 1 if the m-bit signed
+/// value ((x >> lo) - delta) mod 2^m is >= 0. delta = 0 gives DReLU(x) exactly for
+/// -2^(hi-1) <= x < 2^(hi-1). The protocols compute this with a delta in {0, 1} that
+/// depends on the shares / the dealer's mask (the carry out of the dropped low bits):
+/// always 0 when lo = 0; tests accept either value, and delta = 1 changes the result only
+/// when (x >> lo) mod 2^m is 0 or 2^(m-1).
+inline uint64_t drelu_bits1(const RingConfig& r, uint64_t x, int lo, int hi, uint64_t delta = 0) {
+  const int m = hi - lo;
+  const uint64_t mm = m >= 64 ? ~uint64_t{0} : (uint64_t{1} << m) - 1;
+  const uint64_t v = (((x & r.mask()) >> lo) - delta) & mm;
+  return ((v >> (m - 1)) & 1) ^ 1;
+}
+inline Words drelu_bits(const RingConfig& r, const Words& x, int lo, int hi, uint64_t delta = 0) {
+  Words z(x.size());
+  for (size_t i = 0; i < x.size(); ++i) z[i] = drelu_bits1(r, x[i], lo, hi, delta);
+  return z;
+}
+/// x · drelu_bits(x).
+inline Words relu_bits(const RingConfig& r, const Words& x, int lo, int hi, uint64_t delta = 0) {
+  Words z(x.size());
+  for (size_t i = 0; i < x.size(); ++i) z[i] = drelu_bits1(r, x[i], lo, hi, delta) ? x[i] & r.mask() : 0;
+  return z;
+}
 /// max(a, b) as the protocol computes it: b + DReLU(a - b) * (a - b) (mod 2^l).
 inline Words max(const RingConfig& r, const Words& a, const Words& b) {
   Words z(a.size());

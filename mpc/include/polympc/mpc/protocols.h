@@ -62,21 +62,52 @@ Cost trunc_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int shi
 void deal_b2a(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1);
 Words b2a(Session& s, const Words& bits, size_t n, const std::string& tag);
 
-/// DReLU(x) = 1{x >= 0} (signed) as bit-sliced boolean shares: MSB of x0 + x1 by a
-/// parallel-prefix (generate, propagate) tree of AND gates over bits [0, l-1).
-/// Rounds 1 + ceil(log2(l-1)); one input-AND level (1 bit per gate) then 2 ANDs per merge.
+// ---- comparison: DReLU, ReLU, max (GMW or FSS; full or reduced-bit) ------------------
+// The protocol is ProtocolOptions::compare (GMW or FSS, identical results) and the bits
+// compared are ProtocolOptions::compare_range(tag): [0, l) by default, [lo, hi) for the
+// reduced-bit comparison (see CompareBits for what it computes). The dealer half takes
+// the options explicitly, the online half reads Session::options: both must agree, or
+// the material is out of step (MaterialError). The overloads without options are GMW on
+// all l bits (as before the comparison became selectable).
+//
+// GMW: MSB of bits [lo, hi) of x0 + x1 by a parallel-prefix (generate, propagate) tree of
+// AND gates over bits [lo, hi-1): one input-AND level (1 bit per gate) then 2 ANDs per
+// merge; rounds 1 + ceil(log2(hi-1-lo)). ReLU = x · B2A(DReLU(x)): + 2 rounds.
+// FSS (Boyle et al., EUROCRYPT'21; docs/protocols.md "FSS comparison"): open x + r_in
+// (1 round, ceil(l/8) bytes per element), evaluate a DCF of depth hi-lo-1 locally
+// (Backend::dcf_eval, hi-lo-1 AES blocks per element). ReLU: one more round of 1 bit per
+// element (e = DReLU ^ t for a dealer bit t), then a local multiplexer. Dealer material per
+// element and party: a DCF key of dcf_key_bytes(hi-lo-1) bytes + 8 (DReLU) or 24 (ReLU) bytes.
+
+/// DReLU(x) = 1{x >= 0} (signed) as bit-sliced XOR shares (W words).
+void deal_drelu(Dealer& d, size_t n, const ProtocolOptions& o, const std::string& tag, MaterialStore& m0,
+                MaterialStore& m1);
 void deal_drelu(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1);
 Words drelu(Session& s, const Words& x, const std::string& tag);
+Cost drelu_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, const std::string& tag = "");
 Cost drelu_cost(const RingConfig& r, size_t n);
 
-/// ReLU(x) = x * B2A(DReLU(x)). DReLU rounds + 2.
+/// ReLU(x) = DReLU(x) · x as arithmetic shares.
+void deal_relu(Dealer& d, size_t n, const ProtocolOptions& o, const std::string& tag, MaterialStore& m0,
+               MaterialStore& m1);
 void deal_relu(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1);
 Words relu(Session& s, const Words& x, const std::string& tag);
+Cost relu_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, const std::string& tag = "");
 Cost relu_cost(const RingConfig& r, size_t n);
 
-/// max(a, b) = b + DReLU(a - b) * (a - b), elementwise. Same cost as ReLU.
+/// max(a, b) = b + DReLU(a - b) * (a - b), elementwise. Same cost and material as ReLU.
+void deal_max(Dealer& d, size_t n, const ProtocolOptions& o, const std::string& tag, MaterialStore& m0,
+              MaterialStore& m1);
 void deal_max(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1);
 Words max(Session& s, const Words& a, const Words& b, const std::string& tag);
+
+/// Depth of the DCF (= AES blocks per element and party) of an FSS comparison tagged `tag`:
+/// hi - lo - 1 (63 for a full 64-bit ring).
+int fss_dcf_depth(const RingConfig& r, const ProtocolOptions& o, const std::string& tag = "");
+/// Dealer material of one party for an FSS DReLU (relu = false) or ReLU/max (relu = true)
+/// on n elements, in words: n DCF keys + r_in (+ t, t·r_in) + ceil(n/64) mask words.
+uint64_t fss_material_words(const RingConfig& r, const ProtocolOptions& o, size_t n, bool relu,
+                            const std::string& tag = "");
 
 // ---- polynomial activation with private coefficients (PASNet / PolyMPCNet) ---------
 /// y = a2 x^2 + a1 x + a0 evaluated as x (a2 x + a1) + a0 with coefficients known to P0

@@ -3,6 +3,8 @@
 // take these by reference, no globals).
 #pragma once
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "polympc/mpc/backend.h"
@@ -18,14 +20,50 @@ enum class TruncMode {
   Prob,   ///< SecureML-style dealer pair: 1 round, l bits; off by <= 1 ulp, fails w.p. ~2^(l_x+1-l)
 };
 
-/// Secure comparison protocol (DESIGN.md §5). Only GMW exists so far.
-enum class CompareMode { Gmw };
+/// Secure comparison protocol of DReLU, ReLU and max (DESIGN.md §5). Both give the same
+/// results; they differ in cost (docs/protocols.md).
+enum class CompareMode {
+  Gmw,  ///< bit-decomposed shares, parallel-prefix carry tree of AND gates (CrypTen-style)
+  Fss,  ///< DCF keys from the dealer (Boyle et al., EUROCRYPT'21): open x + r_in, evaluate locally
+};
+/// "gmw" or "fss".
+const char* compare_mode_name(CompareMode m);
+/// Parses "gmw" / "fss"; throws InvalidArgument naming the choices otherwise.
+CompareMode parse_compare_mode(const std::string& s);
+
+/// Reduced-bit comparison (secure_inference: Gorski & Avidan, "Securing Neural Networks
+/// with Knapsack Optimization"): DReLU looks only at bits [lo, hi) of the value, i.e. at
+/// the m = hi - lo bit signed number (x >> lo) mod 2^m, dropping the low bits and the high
+/// bits that are sign extension. {0, 0} (hi = 0) means the whole ring, [0, l).
+/// Exactness (docs/protocols.md): the result is DReLU(x) for every x with
+/// -2^(hi-1) + 2^lo <= x < 2^(hi-1) outside [0, 2^lo); on [0, 2^lo) it may be 0
+/// (the carry out of the dropped low bits is not computed).
+struct CompareBits {
+  int lo = 0;
+  int hi = 0;  ///< 0 = l
+  bool operator==(const CompareBits& o) const { return lo == o.lo && hi == o.hi; }
+  bool operator!=(const CompareBits& o) const { return !(*this == o); }
+};
+/// Parses "LO:HI" (e.g. "6:28"); throws InvalidArgument.
+CompareBits parse_compare_bits(const std::string& s);
+/// "LO:HI" ("full" for {0, 0}).
+std::string compare_bits_name(const CompareBits& b);
 
 struct ProtocolOptions {
   TruncMode trunc = TruncMode::Exact;
   CompareMode compare = CompareMode::Gmw;
   /// Probabilistic truncation assumes |x| < 2^trunc_bound_bits (before shifting).
   int trunc_bound_bits = 36;
+  /// Bits every DReLU / ReLU / max compares, unless `layer_compare_bits` names its layer.
+  CompareBits compare_bits{};
+  /// Per-layer override, keyed by layer name = the first '/'-separated component of the
+  /// protocol tag ("relu1" for tag "relu1", "pool1" for tag "pool1/max0").
+  std::map<std::string, CompareBits> layer_compare_bits;
+
+  /// The bits [lo, hi) that the comparison tagged `tag` looks at in an l = ring_bits ring,
+  /// with hi resolved (0 -> l). Throws InvalidArgument naming the tag unless
+  /// 0 <= lo, lo + 2 <= hi <= l.
+  CompareBits compare_range(const std::string& tag, int ring_bits) const;
 };
 
 struct Session {

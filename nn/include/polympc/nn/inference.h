@@ -27,7 +27,8 @@ struct InferenceReport {
   size_t images = 0;
   size_t batch = 0;
   std::string backend;
-  std::string compare;
+  std::string compare;       ///< "gmw" or "fss" (ProtocolOptions::compare)
+  std::string compare_bits;  ///< "full", "LO:HI", then ",layer=LO:HI" per layer override
   std::string trunc;
   double accuracy = 0;            ///< 2PC top-1 vs labels
   double plaintext_accuracy = 0;  ///< fixed-point twin top-1 vs labels

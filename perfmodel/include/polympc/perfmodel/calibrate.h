@@ -22,6 +22,7 @@ struct CalibrateOptions {
   int repeats = 5;       ///< runs per point (median taken)
   bool quick = false;    ///< smaller sizes, 3 repeats (tests)
   std::string data_dir;  ///< kernel descriptions for the protocol decomposition ("" = default)
+  bool verbose = false;  ///< report every measured point through `progress`
   /// Called with a short line per step.
   std::function<void(const std::string&)> progress;
 };

@@ -56,7 +56,8 @@ enum class CycleModel {
   Matmul,       ///< depth + m (k + 2) ceil(cols / lanes) * II        (matmul_combine.h)
   PolyEval,     ///< depth + channels + ceil(n / lanes) * II          (poly_eval.h)
   BitSlice,     ///< depth + ceil(n / 64) (64 / lanes + bits) * II    (gmw_and_level.h)
-  Dcf,          ///< depth + ceil(n * levels * blocks / lanes) * II, lanes = AES cores
+  Dcf,          ///< depth + ceil(n / g) (g / lanes) (d + 1) II, g = 64 group_words,
+                ///< lanes = AES cores, d = DCF depth                (dcf_eval.h)
 };
 
 /// One HLS kernel: its cycle model parameters and resources, from data/kernels/<name>.json.
@@ -64,13 +65,13 @@ struct KernelSpec {
   std::string name;  ///< Backend method name, e.g. "beaver_mul_combine"
   std::string file;
   CycleModel model = CycleModel::Elementwise;
-  bool implemented = true;   ///< false for kernels that exist only in the model (dcf_eval)
+  bool implemented = true;   ///< false for kernels that exist only in the model
   uint64_t lanes = 1;        ///< elements (words, AES cores) per initiation
   uint64_t ii = 1;           ///< initiation interval, cycles
   uint64_t depth = 0;        ///< pipeline depth incl. m_axi latencies, cycles
   uint64_t max_batch = 0;    ///< largest n per launch (0 = unbounded)
   uint64_t max_channels = 0; ///< poly_eval: per-channel table entries per launch
-  double aes_blocks_per_level = 0;  ///< dcf_eval: AES-128 blocks per DCF tree level
+  uint64_t group_words = 0;  ///< dcf_eval: keys interleaved per group = 64 group_words
   Resources per_lane;        ///< resources of one lane
   Resources fixed;           ///< control, AXI adapters, tables: independent of lanes
   double work_per_element = 0;  ///< e.g. 64-bit multiplies per element (see work_unit)
@@ -91,11 +92,17 @@ struct NetworkPreset {
 };
 
 /// Measured cost of one Backend method (or of one protocol's host-side overhead) on this
-/// machine: seconds = per_call + per_unit * units.
+/// machine. With measured points (units, seconds) sorted by units: piecewise-linear
+/// interpolation between them (per-element cost grows with size once data leave the
+/// caches), the line per_call + k u up to the first point, and the last point's seconds
+/// per unit beyond the last. Without points: per_call + per_unit * units.
 struct Timing {
-  double per_call = 0;  ///< seconds
-  double per_unit = 0;  ///< seconds per unit
+  double per_call = 0;  ///< seconds (least-squares fit, relative error)
+  double per_unit = 0;  ///< seconds per unit (same fit)
   std::string unit;     ///< "element", "word", "mac", "host word"
+  std::vector<std::pair<double, double>> points;  ///< measured (units, seconds), ascending
+  /// Seconds for one call on `units` units (see above).
+  double seconds(double units) const;
 };
 
 /// This machine's software backend, measured by `polympc bench calibrate`.

@@ -4,8 +4,8 @@
 // What is exact and what is modelled:
 //  * bytes and rounds are EXACT: they come from mpc's *_cost() functions (the formulas the
 //    protocol tests check against the wire), composed exactly as nn/src/forward.h
-//    composes the protocols. FSS ReLU is not implemented in mpc yet; its cost is
-//    fss_relu_cost_boyle21() below (a model, clearly named, to be replaced).
+//    composes the protocols, for GMW and FSS comparison (Boyle et al. EUROCRYPT'21) and
+//    the reduced-bit comparison ranges of mpc::ProtocolOptions.
 //  * device cycles follow the kernels' own cycle models (kernels/*.h:
 //    depth + ceil(n / lanes) * II, ...), call by call as the protocols call the Backend;
 //    for the implemented kernels they equal SimBackend's modelled_cycles (tested).
@@ -32,8 +32,8 @@
 namespace polympc::perfmodel {
 
 /// How a layer is realised. Activation sites choose among ReluGmw, ReluFss, Poly,
-/// Identity; pool sites between MaxPool and AvgPool (max pooling compares with the
-/// model's compare protocol); Conv/Linear are Matmul; Flatten/Add are Free.
+/// Identity; pool sites between MaxPool and AvgPool (max pooling compares with
+/// Options::protocol.compare); Conv/Linear are Matmul; Flatten/Add are Free.
 enum class Choice { ReluGmw, ReluFss, Poly, Identity, MaxPool, AvgPool, Matmul, Free, Input, Output };
 /// "relu-gmw", "relu-fss", "poly", "identity", "maxpool", "avgpool", "matmul", "free",
 /// "input", "output".
@@ -42,25 +42,12 @@ const char* choice_name(Choice c);
 /// Throws PerfModelError on an unknown name.
 Choice parse_choice(const std::string& s, Choice relu_default);
 
-/// Secure comparison protocol for ReLU and max pooling.
-enum class Compare { Gmw, Fss };
-const char* compare_name(Compare c);
-Compare parse_compare(const std::string& s);  ///< "gmw" | "fss"; throws PerfModelError
-
-/// FSS ReLU after Boyle et al., "Function Secret Sharing for Mixed-Mode and Fixed-Point
-/// Secure Computation" (EUROCRYPT'21), as DESIGN.md §5 states it: DReLU from a DCF key
-/// (open x + r_in: 1 round, ceil(l/8) bytes per element per party), then the Beaver
-/// multiplexer (mpc::mul_cost: 1 round, 2 ceil(l/8) bytes). A MODEL: mpc has no FSS yet;
-/// replace both functions with mpc's formula when it lands.
-mpc::Cost fss_drelu_cost_boyle21(const mpc::RingConfig& r, size_t n);
-mpc::Cost fss_relu_cost_boyle21(const mpc::RingConfig& r, size_t n);
-/// DCF tree levels evaluated per element (one per input bit: l) for the device model.
-inline int fss_dcf_levels(const mpc::RingConfig& r) { return r.bits; }
-
 struct Options {
-  mpc::RingConfig ring{};                            ///< l = 64, f = 12
-  mpc::ProtocolOptions protocol{};                   ///< truncation mode (exact by default)
-  Compare compare = Compare::Gmw;
+  mpc::RingConfig ring{};             ///< l = 64, f = 12
+  /// Truncation mode (exact by default), comparison protocol (GMW by default) and the
+  /// bits each comparison looks at (whole ring by default; per layer by name), as the
+  /// runtime takes them.
+  mpc::ProtocolOptions protocol{};
   int coef_frac = -1;                                ///< polynomial coefficient scale; -1 = f + 8
   size_t batch = 1;                                  ///< images per inference (share rounds)
   std::map<std::string, uint64_t> lanes;             ///< per-kernel lane overrides
@@ -76,14 +63,18 @@ struct KernelUse {
   uint64_t cycles = 0;     ///< modelled device cycles (as SimBackend's modelled_cycles)
   double link_bytes = 0;   ///< host<->device bytes (online inputs + outputs)
   double memory_bytes = 0; ///< device memory traffic, incl. dealer material
+  /// Units of each call for calibrated timing: elements as above, except dcf_eval: AES
+  /// blocks (keys x depth).
+  std::vector<uint64_t> call_elements;
 };
 
 /// Host-side (software) work of one protocol inside a layer: the unit of the calibrated
 /// overhead (masking, packing, lowering, channel) that comes on top of the kernels.
 struct HostUse {
-  std::string protocol;  ///< "matmul", "trunc_exact", "trunc_prob", "relu", "poly", "open"
+  std::string protocol;  ///< "matmul", "trunc_exact", "trunc_prob", "relu", "relu_fss", "poly", "open"
   uint64_t calls = 0;
   uint64_t units = 0;    ///< elements (matmul: input + 2 lowered + 2 output words)
+  std::vector<uint64_t> call_units;  ///< units of each call
 };
 
 /// Cost of one layer (or of the input/output phase) for one inference on Options::batch
@@ -118,7 +109,7 @@ struct LayerCost {
 };
 
 /// One protocol call as the runtime makes it (for calibration and tests): protocol
-/// "trunc" (n elements, shift), "relu" (GMW or FSS per Options::compare), "poly" (n =
+/// "trunc" (n elements, shift), "relu" (GMW or FSS per Options::protocol), "poly" (n =
 /// outer * channels * inner), "open" (n), "matmul" (in_size, m, k, cols; no truncation).
 struct ProtocolCall {
   std::string protocol;
@@ -137,7 +128,7 @@ struct SiteCosts {
 };
 
 struct NetworkReport {
-  std::string network, board, preset, compare, trunc;
+  std::string network, board, preset, compare, compare_bits, trunc;
   int ring_bits = 64, frac_bits = 12;
   size_t batch = 1;
   std::vector<LayerCost> layers;  ///< network layers in order, then "input", "output"
@@ -157,6 +148,7 @@ class Model {
   const NetworkPreset& network() const { return net_; }
   const Options& options() const { return opt_; }
   const std::map<std::string, KernelSpec>& kernels() const { return kernels_; }
+  const std::optional<Calibration>& calibration() const { return cal_; }
   /// Lanes kernel `name` runs with (Options::lanes override, else its file).
   uint64_t lanes(const std::string& name) const;
 

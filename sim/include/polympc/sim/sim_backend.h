@@ -32,7 +32,7 @@ struct SimOptions {
 ///
 /// counters(), per Backend method name:
 ///   calls           Backend calls (not launches);
-///   elements        elements processed: n for elementwise methods, words for
+///   elements        elements processed: n for elementwise methods and dcf_eval (keys), words for
 ///                   gmw_and_level, n input words for bit_slice, m·k·n multiply-
 ///                   accumulates for matmul_combine;
 ///   modelled_cycles sum over launches of the kernel header's cycle model (each launch
@@ -64,6 +64,10 @@ class SimBackend final : public mpc::Backend {
   void b2a_combine(int party, int bits, size_t n, const uint64_t* e_packed, const uint64_t* r,
                    uint64_t* z) override;
   void bit_slice(int bits, size_t n, const uint64_t* x, uint64_t* planes) override;
+  /// Runs kernels::dcf_eval (AES-128 cores in C++); counts n keys, models
+  /// dcf_eval_cycles (DcfEvalDefaultConfig::aes_cores AES blocks per cycle).
+  void dcf_eval(int party, int depth, size_t n, const uint64_t* keys, const uint64_t* x,
+                uint64_t* out) override;
 
   std::map<std::string, mpc::KernelCounters> counters() const override;
 

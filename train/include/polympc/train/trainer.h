@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "polympc/mpc/errors.h"
+#include "polympc/nn/dataset.h"
 
 namespace polympc::train {
 
@@ -26,7 +27,7 @@ class TrainError : public polympc::Error {
 inline constexpr double kPolyScale = 1.0;
 
 struct TrainOptions {
-  std::string data_dir = "/usr/share/datasets/fashion-mnist";  ///< IDX files (train, t10k)
+  std::string data_dir = nn::kFashionMnistDir;  ///< IDX files (train, t10k splits)
   int epochs = 12;
   /// One entry per activation site act1, act2, act3: "poly" or "relu".
   std::string acts = "poly,relu,poly";

@@ -1,0 +1,38 @@
+// One way to build a model and a network from plain options, shared by the CLI
+// (`polympc perf`) and the Python module, so both answer with the same numbers.
+#pragma once
+#include <map>
+#include <string>
+
+#include "polympc/perfmodel/model.h"
+
+namespace polympc::perfmodel {
+
+/// Model options as the user types them.
+struct Query {
+  std::string board = "u250";    ///< board name or JSON path
+  std::string network = "lan";   ///< preset name or JSON path
+  std::string compare = "gmw";   ///< gmw | fss
+  std::string compare_bits;      ///< "" (whole ring) or "LO:HI" for every comparison
+  std::string layer_compare_bits;  ///< per layer: "name=LO:HI,name=LO:HI"
+  std::string trunc = "exact";   ///< exact | prob
+  int bits = 64;                 ///< ring bits l
+  int frac = 12;                 ///< fractional bits f
+  size_t batch = 1;              ///< images per inference
+  std::string lanes;             ///< "kernel=N,kernel=N" overrides
+  std::string calibration;       ///< calibration file ("" = none)
+  std::string data_dir;          ///< "" = default_data_dir()
+};
+
+/// Parses "matmul_combine=256,poly_eval=32". Throws PerfModelError on a bad entry.
+std::map<std::string, uint64_t> parse_lanes(const std::string& spec);
+/// Loads board, kernels, preset (and calibration) and builds the model. Probabilistic
+/// truncation uses the bound the CLI's infer uses: min(l - 2, 2f + 12) bits.
+/// Throws PerfModelError / DescriptionError (unknown names, bad files, bad options).
+Model make_model(const Query& q);
+/// Network from exactly one of `arch` (zoo name) or `onnx` (file), with activation and
+/// pool specs applied ("model", "relu", "poly", "max", "avg" or per-site lists).
+NetShape make_net(const std::string& arch, const std::string& onnx, const std::string& acts = "model",
+                  const std::string& pools = "model");
+
+}  // namespace polympc::perfmodel

@@ -1,0 +1,601 @@
+// Performance model (issue #4): predicted bytes and rounds equal what a real private
+// inference sends, layer by layer; predicted device cycles equal the simulation backend's
+// modelled cycles; the descriptions match the kernel headers; the zoo has the published
+// shapes; bad inputs are clear errors naming the file and field.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "kernels/beaver_mul_combine.h"
+#include "kernels/dcf_eval.h"
+#include "kernels/gmw_and_level.h"
+#include "kernels/matmul_combine.h"
+#include "kernels/poly_eval.h"
+#include "kernels/trunc.h"
+#include "polympc/cpu/cpu_backend.h"
+#include "polympc/nn/dataset.h"
+#include "polympc/nn/inference.h"
+#include "polympc/nn/onnx.h"
+#include "polympc/perfmodel/json.h"
+#include "polympc/perfmodel/model.h"
+#include "polympc/sim/sim_backend.h"
+
+using namespace polympc;
+namespace pm = polympc::perfmodel;
+
+namespace {
+
+// ---- a small CNN with every layer kind (as tests/test_inference.cpp) --------------------
+nn::Layer conv(const std::string& name, int cin, int cout, int k, std::mt19937& g, int pad = 0) {
+  nn::Layer L;
+  L.name = name;
+  L.op = nn::OpKind::Conv;
+  L.weight_shape = {cout, cin, k, k};
+  std::normal_distribution<float> w(0.f, 1.0f / std::sqrt(static_cast<float>(cin * k * k)));
+  for (int i = 0; i < cout * cin * k * k; ++i) L.weight.push_back(w(g));
+  for (int i = 0; i < cout; ++i) L.bias.push_back(0.1f * w(g));
+  L.kernel_h = L.kernel_w = k;
+  L.pad_top = L.pad_left = L.pad_bottom = L.pad_right = pad;
+  return L;
+}
+nn::Layer linear(const std::string& name, int in, int out, std::mt19937& g) {
+  nn::Layer L;
+  L.name = name;
+  L.op = nn::OpKind::Linear;
+  L.weight_shape = {out, in};
+  std::normal_distribution<float> w(0.f, 1.0f / std::sqrt(static_cast<float>(in)));
+  for (int i = 0; i < out * in; ++i) L.weight.push_back(w(g));
+  for (int i = 0; i < out; ++i) L.bias.push_back(0.1f * w(g));
+  return L;
+}
+nn::Layer simple(const std::string& name, nn::OpKind op, int k = 2) {
+  nn::Layer L;
+  L.name = name;
+  L.op = op;
+  L.kernel_h = L.kernel_w = L.stride_h = L.stride_w = k;
+  return L;
+}
+nn::Layer poly(const std::string& name, int channels) {
+  nn::Layer L = simple(name, nn::OpKind::Poly);
+  for (int c = 0; c < channels; ++c) {
+    L.poly_a2.push_back(0.005f * static_cast<float>(c % 3 + 1));
+    L.poly_a1.push_back(1.0f - 0.05f * static_cast<float>(c % 4));
+    L.poly_a0.push_back(0.01f * static_cast<float>(c % 5));
+  }
+  return L;
+}
+nn::Network every_layer_cnn() {
+  std::mt19937 g(42);
+  nn::Network net;
+  net.name = "every-layer";
+  net.input_shape = {1, 28, 28};
+  net.layers.push_back(conv("conv1", 1, 4, 5, g));
+  net.layers.push_back(poly("act1", 4));
+  net.layers.push_back(simple("pool1", nn::OpKind::AvgPool));
+  net.layers.push_back(conv("conv2", 4, 6, 3, g, 1));
+  net.layers.push_back(simple("act2", nn::OpKind::Relu));
+  net.layers.push_back(simple("pool2", nn::OpKind::MaxPool));
+  net.layers.push_back(simple("pool3", nn::OpKind::AvgPool, 3));
+  net.layers.push_back(simple("flatten", nn::OpKind::Flatten));
+  net.layers.push_back(linear("fc1", 24, 16, g));
+  net.layers.push_back(poly("act3", 1));
+  net.layers.push_back(linear("fc2", 16, 10, g));
+  net.infer_shapes();
+  return net;
+}
+
+const nn::Dataset& images() {
+  static nn::Dataset d = nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", 24);
+  return d;
+}
+
+mpc::ProtocolOptions protocol(mpc::TruncMode trunc, mpc::CompareMode compare = mpc::CompareMode::Gmw) {
+  mpc::ProtocolOptions po;
+  po.trunc = trunc;
+  po.compare = compare;
+  po.trunc_bound_bits = 36;
+  return po;
+}
+
+pm::Model make_model(size_t batch, const mpc::ProtocolOptions& po = protocol(mpc::TruncMode::Exact)) {
+  pm::Options o;
+  o.batch = batch;
+  o.protocol = po;
+  return pm::Model(pm::load_board("u250"), pm::load_kernels(), pm::load_network("lan"), o);
+}
+
+/// Runs `count` images in batches of `batch` and checks every layer's bytes (each party,
+/// per image) and rounds against the model, and (sim backend) each kernel's calls,
+/// elements and modelled cycles against the model's prediction.
+void check_against_run(const nn::Network& net, size_t count, size_t batch, const mpc::ProtocolOptions& po, bool sim,
+                       const nn::Dataset& data) {
+  nn::QuantizedModel q = nn::quantize(net, mpc::RingConfig{64, 12});
+  nn::InferenceOptions opt;
+  opt.batch = batch;
+  opt.protocol = po;
+  std::unique_ptr<mpc::Backend> be0, be1;
+  if (sim) {
+    be0 = std::make_unique<sim::SimBackend>();
+    be1 = std::make_unique<sim::SimBackend>();
+  } else {
+    be0 = std::make_unique<cpu::CpuBackend>(1);
+    be1 = std::make_unique<cpu::CpuBackend>(1);
+  }
+  const nn::InferenceReport rep = nn::run_inproc(q, data, count, *be0, *be1, opt);
+
+  const pm::NetShape shape = pm::from_network(net);
+  // Per layer (+ input, output): sums over the batches actually run.
+  std::map<std::string, std::pair<uint64_t, uint64_t>> bytes;  // name -> (p0, p1)
+  std::map<std::string, uint64_t> rounds;
+  std::map<std::string, pm::KernelUse> kernels;
+  for (size_t start = 0; start < count; start += batch) {
+    const size_t nb = std::min(batch, count - start);
+    const pm::Model m = make_model(nb, po);
+    std::vector<pm::LayerCost> costs;
+    for (const auto& L : shape.layers) costs.push_back(m.layer_cost(L));
+    costs.push_back(m.input_cost(shape.input_elements()));
+    costs.push_back(m.output_cost(shape.classes()));
+    for (const pm::LayerCost& c : costs) {
+      bytes[c.name].first += c.bytes_p0;
+      bytes[c.name].second += c.bytes_p1;
+      if (start == 0) rounds[c.name] = c.rounds;
+      EXPECT_EQ(rounds[c.name], c.rounds) << c.name << ": rounds must not depend on the batch size";
+      for (const pm::KernelUse& u : c.kernels) {
+        pm::KernelUse& k = kernels[u.kernel];
+        k.calls += u.calls;
+        k.elements += u.elements;
+        k.cycles += u.cycles;
+      }
+    }
+  }
+  ASSERT_EQ(rep.layers.size(), shape.layers.size() + 2);
+  const double N = static_cast<double>(count);
+  for (const nn::LayerReport& l : rep.layers) {
+    ASSERT_TRUE(bytes.count(l.name)) << l.name;
+    EXPECT_EQ(l.bytes_p0, static_cast<double>(bytes[l.name].first) / N) << l.name << " (P0 bytes per image)";
+    EXPECT_EQ(l.bytes_p1, static_cast<double>(bytes[l.name].second) / N) << l.name << " (P1 bytes per image)";
+    EXPECT_EQ(l.rounds, rounds[l.name]) << l.name << " (rounds)";
+  }
+  // Backend calls of P1: as predicted, kernel by kernel.
+  std::map<std::string, mpc::KernelCounters> measured;
+  for (auto& [name, kc] : rep.kernels) measured[name] = kc;
+  ASSERT_GE(measured.size(), 6u) << "expected Backend counters from the run";
+  for (auto& [name, kc] : measured) {
+    ASSERT_TRUE(kernels.count(name)) << "the model misses Backend calls to " << name;
+    EXPECT_EQ(kernels[name].calls, kc.calls) << name << " calls";
+    EXPECT_EQ(kernels[name].elements, kc.elements) << name << " elements";
+    if (sim) {
+      EXPECT_EQ(kernels[name].cycles, kc.modelled_cycles) << name << " modelled cycles";
+    }
+  }
+  for (auto& [name, k] : kernels) EXPECT_TRUE(measured.count(name)) << "the model predicts calls to " << name << " that never happen";
+}
+
+// ---- the acceptance test: predicted bytes and rounds equal measured, layer by layer ----
+TEST(PerfModel, BytesRoundsAndCyclesEqualARealInferenceLayerByLayer) {
+  // 24 images in batches of 10, 10, 4: per-image bytes differ between batch sizes
+  // (bit-sliced traffic is 8 ceil(n/64) bytes per AND level), so the model is summed per batch.
+  check_against_run(every_layer_cnn(), 24, 10, protocol(mpc::TruncMode::Exact), /*sim=*/true, images());
+}
+
+TEST(PerfModel, FssComparisonAndReducedBitsLayerByLayer) {
+  // FSS ReLU and max (dcf_eval cycles checked against the simulation backend) ...
+  check_against_run(every_layer_cnn(), 10, 6, protocol(mpc::TruncMode::Exact, mpc::CompareMode::Fss), /*sim=*/true,
+                    images());
+  // ... and reduced-bit comparisons, globally and for one layer, GMW and FSS.
+  for (mpc::CompareMode mode : {mpc::CompareMode::Gmw, mpc::CompareMode::Fss}) {
+    mpc::ProtocolOptions po = protocol(mpc::TruncMode::Exact, mode);
+    po.compare_bits = mpc::CompareBits{4, 40};
+    po.layer_compare_bits["pool2"] = mpc::CompareBits{0, 30};
+    check_against_run(every_layer_cnn(), 6, 6, po, /*sim=*/true, images());
+  }
+}
+
+TEST(PerfModel, ProbabilisticTruncationOnTheCpuBackend) {
+  check_against_run(every_layer_cnn(), 8, 8, protocol(mpc::TruncMode::Prob), /*sim=*/false, images());
+}
+
+/// The Fashion-MNIST CNN's architecture (train/src/model.cpp) with random weights.
+nn::Network fmnist_cnn_random() {
+  std::mt19937 g(3);
+  nn::Network net;
+  net.name = "fmnist-cnn";
+  net.input_shape = {1, 28, 28};
+  net.layers.push_back(conv("conv1", 1, 16, 5, g));
+  net.layers.push_back(poly("act1", 16));
+  net.layers.push_back(simple("pool1", nn::OpKind::AvgPool));
+  net.layers.push_back(conv("conv2", 16, 32, 5, g));
+  net.layers.push_back(simple("act2", nn::OpKind::Relu));
+  net.layers.push_back(simple("pool2", nn::OpKind::AvgPool));
+  net.layers.push_back(simple("flatten", nn::OpKind::Flatten));
+  net.layers.push_back(linear("fc1", 512, 128, g));
+  net.layers.push_back(poly("act3", 128));
+  net.layers.push_back(linear("fc2", 128, 10, g));
+  net.infer_shapes();
+  return net;
+}
+
+void check_shipped_architecture(const nn::Network& net) {
+  check_against_run(net, 12, 5, protocol(mpc::TruncMode::Exact), /*sim=*/false, images());
+  // The zoo's fmnist-cnn is the shipped architecture.
+  const pm::NetShape a = pm::from_network(net), b = pm::zoo("fmnist-cnn");
+  EXPECT_EQ(a.input_shape, b.input_shape);
+  ASSERT_EQ(a.layers.size(), b.layers.size());
+  for (size_t i = 0; i < a.layers.size(); ++i) {
+    // Same layer kinds (any activation choice: the shipped model may use relu or poly per site).
+    if (a.layers[i].is_activation_site()) {
+      EXPECT_TRUE(b.layers[i].is_activation_site()) << a.layers[i].name;
+    } else {
+      EXPECT_EQ(pm::kind_name(a.layers[i].kind), std::string(pm::kind_name(b.layers[i].kind))) << a.layers[i].name;
+    }
+    EXPECT_EQ(a.layers[i].out_shape, b.layers[i].out_shape) << a.layers[i].name;
+  }
+}
+
+TEST(PerfModel, ShippedModelBytesAndRounds) {
+  const std::string path = std::string(POLYMPC_SOURCE_DIR) + "/models/fmnist_cnn.onnx";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not there yet";
+  check_shipped_architecture(nn::load_onnx(path));
+}
+
+TEST(PerfModel, OnnxModelOfTheShippedArchitecture) {
+  // The same checks through an ONNX file (export, import, shapes), until the model ships.
+  const std::string path = (std::filesystem::temp_directory_path() / "polympc_perf_fmnist.onnx").string();
+  nn::save_onnx(fmnist_cnn_random(), path);
+  const pm::NetShape s = pm::load_model_shape(path);
+  EXPECT_EQ(s.origin, path);
+  check_shipped_architecture(nn::load_onnx(path));
+  std::filesystem::remove(path);
+}
+
+// ---- formulas ------------------------------------------------------------------------------
+TEST(PerfModel, LayerCommunicationComposesMpcFormulas) {
+  const pm::Model m = make_model(3);
+  const mpc::RingConfig r{64, 12};
+  const mpc::ProtocolOptions po;
+  pm::LayerShape relu;
+  relu.name = "r";
+  relu.kind = pm::LayerKind::Relu;
+  relu.in_shape = relu.out_shape = {8, 5, 5};
+  const size_t n = 3 * 200;
+  pm::LayerCost c = m.layer_cost(relu, pm::Choice::ReluGmw);
+  EXPECT_EQ(c.bytes_p0, mpc::relu_cost(r, n).bytes);
+  EXPECT_EQ(c.rounds, mpc::relu_cost(r, n).rounds);
+  c = m.layer_cost(relu, pm::Choice::Poly);
+  EXPECT_EQ(c.bytes_p1, mpc::poly_cost(r, po, n, 20).bytes);
+  EXPECT_EQ(c.rounds, mpc::poly_cost(r, po, n, 20).rounds);
+  c = m.layer_cost(relu, pm::Choice::ReluFss);
+  mpc::ProtocolOptions fss;
+  fss.compare = mpc::CompareMode::Fss;
+  EXPECT_EQ(c.bytes_p0, mpc::relu_cost(r, fss, n, "r").bytes);  // Boyle et al.: open x + r_in, then 1 bit
+  EXPECT_EQ(c.bytes_p0, n * 8 + 8 * ((n + 63) / 64));
+  EXPECT_EQ(c.rounds, 2u);
+  ASSERT_EQ(c.kernels.size(), 1u);
+  EXPECT_EQ(c.kernels[0].kernel, "dcf_eval");
+  c = m.layer_cost(relu, pm::Choice::Identity);
+  EXPECT_EQ(c.bytes_p0 + c.rounds + c.device_cycles, 0u);
+  EXPECT_EQ(c.latency_s, 0.0);
+  // Max pool 3x3 = ceil(log2 9) = 4 levels of max on the concatenated pairs (4n, 2n, n, n).
+  pm::LayerShape mp;
+  mp.name = "mp";
+  mp.kind = pm::LayerKind::MaxPool;
+  mp.kernel_h = mp.kernel_w = 3;
+  mp.in_shape = {2, 9, 9};
+  mp.out_shape = {2, 3, 3};
+  c = m.layer_cost(mp);
+  const size_t o = 3 * 18;
+  EXPECT_EQ(c.bytes_p0, mpc::relu_cost(r, 4 * o).bytes + mpc::relu_cost(r, 2 * o).bytes + 2 * mpc::relu_cost(r, o).bytes);
+  EXPECT_EQ(c.rounds, 4 * mpc::relu_cost(r, o).rounds);
+  // Avg pool 3x3 (not a power of two): x round(2^f / 9), truncation by f.
+  c = m.layer_cost(mp, pm::Choice::AvgPool);
+  EXPECT_EQ(c.bytes_p0, mpc::trunc_cost(r, po, o, 12).bytes);
+  // Wrong choices are errors naming the layer.
+  pm::LayerShape cv;
+  cv.name = "convX";
+  cv.kind = pm::LayerKind::Conv;
+  cv.in_shape = {3, 8, 8};
+  cv.out_shape = {4, 8, 8};
+  cv.kernel_h = cv.kernel_w = 3;
+  try {
+    m.layer_cost(cv, pm::Choice::Poly);
+    FAIL() << "expected PerfModelError";
+  } catch (const pm::PerfModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("convX"), std::string::npos) << e.what();
+  }
+}
+
+TEST(PerfModel, DepthwiseConvolutionIsGroupedMatmuls) {
+  const pm::Model m = make_model(1);
+  pm::LayerShape dw;
+  dw.name = "dw";
+  dw.kind = pm::LayerKind::Conv;
+  dw.in_shape = {32, 16, 16};
+  dw.out_shape = {32, 16, 16};
+  dw.kernel_h = dw.kernel_w = 3;
+  dw.groups = 32;
+  const pm::LayerCost c = m.layer_cost(dw);
+  EXPECT_EQ(c.bytes_p0, mpc::matmul_cost(mpc::RingConfig{}, 32 * 256).bytes +
+                            mpc::trunc_cost(mpc::RingConfig{}, mpc::ProtocolOptions{}, 32 * 256, 12).bytes);
+  for (auto& u : c.kernels)
+    if (u.kernel == "matmul_combine") {
+      EXPECT_EQ(u.calls, 32u);
+      EXPECT_EQ(u.elements, 32u * 9 * 256);  // 1 x 9 x 256 per group
+    }
+}
+
+// ---- descriptions ----------------------------------------------------------------------------
+TEST(PerfModel, KernelFilesMatchTheKernelHeaders) {
+  const auto ks = pm::load_kernels();
+  namespace k = polympc::kernels;
+  auto check = [&](const std::string& name, unsigned lanes, unsigned ii, unsigned depth, uint64_t max_batch) {
+    const pm::KernelSpec& s = ks.at(name);
+    EXPECT_EQ(s.lanes, lanes) << name;
+    EXPECT_EQ(s.ii, ii) << name;
+    EXPECT_EQ(s.depth, depth) << name;
+    EXPECT_EQ(s.max_batch, max_batch) << name;
+    EXPECT_TRUE(s.implemented) << name;
+  };
+  check("beaver_mul_combine", k::BeaverMulDefaultConfig::lanes, k::BeaverMulDefaultConfig::ii,
+        k::BeaverMulDefaultConfig::depth, k::BeaverMulDefaultConfig::max_batch);
+  check("matmul_combine", k::MatmulDefaultConfig::lanes, k::MatmulDefaultConfig::ii, k::MatmulDefaultConfig::depth, 0);
+  check("poly_eval", k::PolyEvalDefaultConfig::lanes, k::PolyEvalDefaultConfig::ii, k::PolyEvalDefaultConfig::depth,
+        k::PolyEvalDefaultConfig::max_batch);
+  EXPECT_EQ(ks.at("poly_eval").max_channels, uint64_t{k::PolyEvalDefaultConfig::max_channels});
+  check("trunc", k::TruncDefaultConfig::lanes, k::TruncDefaultConfig::ii, k::TruncDefaultConfig::depth,
+        k::TruncDefaultConfig::max_batch);
+  check("gmw_and_level", k::GmwAndDefaultConfig::lanes, k::GmwAndDefaultConfig::ii, k::GmwAndDefaultConfig::depth,
+        k::GmwAndDefaultConfig::max_batch);
+  check("b2a_combine", k::B2aDefaultConfig::lanes, k::B2aDefaultConfig::ii, k::B2aDefaultConfig::depth,
+        k::B2aDefaultConfig::max_batch);
+  check("bit_slice", k::BitSliceDefaultConfig::lanes, k::BitSliceDefaultConfig::ii, k::BitSliceDefaultConfig::depth,
+        k::BitSliceDefaultConfig::max_batch);
+  check("dcf_eval", k::DcfEvalDefaultConfig::aes_cores, k::DcfEvalDefaultConfig::ii, k::DcfEvalDefaultConfig::depth,
+        k::DcfEvalDefaultConfig::max_batch);
+  EXPECT_EQ(ks.at("dcf_eval").group_words, uint64_t{k::DcfEvalDefaultConfig::group_words});
+  // Every number carries its source.
+  for (auto& [name, s] : ks) EXPECT_GE(s.sources.size(), 9u) << name;
+}
+
+TEST(PerfModel, BoardsAndPresetsLoadWithSources) {
+  for (const char* b : {"u250", "u280", "zcu104"}) {
+    const pm::Board board = pm::load_board(b);
+    EXPECT_GT(board.clock_hz, 0) << b;
+    EXPECT_GT(board.capacity.dsp, 0) << b;
+    EXPECT_FALSE(board.sources.at("resources.dsp").empty()) << b;
+    EXPECT_FALSE(board.sources.at("power.active_w").empty()) << b;
+  }
+  const pm::NetworkPreset lan = pm::load_network("lan"), wan = pm::load_network("wan");
+  EXPECT_DOUBLE_EQ(lan.bandwidth_bytes_per_s, 377e6);  // CrypTFlow2's LAN
+  EXPECT_DOUBLE_EQ(lan.rtt_s, 0.3e-3);
+  EXPECT_DOUBLE_EQ(wan.bandwidth_bytes_per_s, 40e6);
+  EXPECT_DOUBLE_EQ(wan.rtt_s, 80e-3);
+  EXPECT_EQ(pm::load_network("wan-cheetah").rtt_s, 40e-3);
+}
+
+class BadFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("polympc_perf_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    std::ifstream in(pm::default_data_dir() + "/boards/u250.json");
+    board_ = nlohmann::json::parse(in);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& text) {
+    const std::string p = (dir_ / name).string();
+    std::ofstream(p) << text;
+    return p;
+  }
+  /// Expects DescriptionError whose message names the file and `field`.
+  void expect_error(const std::string& path, const std::string& field) {
+    try {
+      pm::load_board(path);
+      FAIL() << "expected DescriptionError for " << path;
+    } catch (const pm::DescriptionError& e) {
+      const std::string w = e.what();
+      EXPECT_NE(w.find(path), std::string::npos) << w;
+      EXPECT_EQ(e.file(), path);
+      if (!field.empty()) {
+        EXPECT_NE(w.find(field), std::string::npos) << w;
+        EXPECT_EQ(e.field(), field);
+      }
+    }
+  }
+  std::filesystem::path dir_;
+  nlohmann::json board_;
+};
+
+TEST_F(BadFiles, UnknownNamesListTheKnownOnes) {
+  try {
+    pm::load_board("u9999");
+    FAIL();
+  } catch (const pm::PerfModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("u250"), std::string::npos) << e.what();
+  }
+  try {
+    pm::zoo("resnet1000");
+    FAIL();
+  } catch (const pm::PerfModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("resnet18-imagenet"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(pm::load_network("satellite"), pm::PerfModelError);
+}
+
+TEST_F(BadFiles, MalformedJsonNamesTheFile) { expect_error(write("bad.json", "{\"name\": \"x\", "), ""); }
+
+TEST_F(BadFiles, MissingFieldNamesTheField) {
+  nlohmann::json j = board_;
+  j["resources"].erase("dsp");
+  expect_error(write("nodsp.json", j.dump()), "resources.dsp");
+}
+
+TEST_F(BadFiles, NumberWithoutSourceIsRefused) {
+  nlohmann::json j = board_;
+  j["clock_mhz"] = 300;
+  expect_error(write("bare.json", j.dump()), "clock_mhz");
+  j = board_;
+  j["power"]["active_w"].erase("source");
+  expect_error(write("nosrc.json", j.dump()), "power.active_w.source");
+}
+
+TEST_F(BadFiles, WrongTypeAndRange) {
+  nlohmann::json j = board_;
+  j["host_link"]["bandwidth_GBps"]["value"] = "fast";
+  expect_error(write("type.json", j.dump()), "host_link.bandwidth_GBps.value");
+  j = board_;
+  j["clock_mhz"]["value"] = 0;
+  expect_error(write("zero.json", j.dump()), "clock_mhz.value");
+}
+
+// ---- zoo ------------------------------------------------------------------------------------
+uint64_t macs(const pm::NetShape& net) {
+  const pm::Model m = make_model(1);
+  uint64_t t = 0;
+  for (auto& L : net.layers)
+    for (auto& u : m.layer_cost(L).kernels)
+      if (u.kernel == "matmul_combine") t += u.elements;
+  return t;
+}
+uint64_t act_elements(const pm::NetShape& net) {
+  uint64_t t = 0;
+  for (auto& L : net.layers)
+    if (L.is_activation_site()) t += static_cast<uint64_t>(L.out_elements());
+  return t;
+}
+
+TEST(PerfModel, ZooShapesMatchPublishedFigures) {
+  // Multiply-accumulates (torchvision / He et al. / Sandler et al. figures) and ReLU counts.
+  const pm::NetShape r18 = pm::zoo("resnet18-imagenet");
+  EXPECT_NEAR(static_cast<double>(macs(r18)), 1.814e9, 0.01e9);
+  EXPECT_EQ(act_elements(r18), 2308096u);  // the 2.3M ReLUs of ResNet-18 on ImageNet
+  EXPECT_EQ(r18.classes(), 1000);
+  EXPECT_NEAR(static_cast<double>(macs(pm::zoo("resnet50-imagenet"))), 4.09e9, 0.05e9);
+  EXPECT_NEAR(static_cast<double>(macs(pm::zoo("mobilenetv2-imagenet"))), 0.30e9, 0.01e9);
+  EXPECT_NEAR(static_cast<double>(macs(pm::zoo("resnet20-cifar"))), 40.6e6, 0.5e6);
+  EXPECT_NEAR(static_cast<double>(macs(pm::zoo("resnet32-cifar"))), 68.9e6, 0.6e6);
+  EXPECT_NEAR(static_cast<double>(macs(pm::zoo("resnet18-cifar"))), 0.556e9, 0.005e9);
+  const pm::NetShape f = pm::zoo("fmnist-cnn");
+  EXPECT_EQ(f.classes(), 10);
+  EXPECT_EQ(act_elements(f), 16u * 24 * 24 + 32 * 8 * 8 + 128);
+  for (const std::string& n : pm::zoo_names()) EXPECT_NO_THROW(make_model(1).report(pm::zoo(n))) << n;
+}
+
+TEST(PerfModel, ActivationSpecs) {
+  pm::NetShape n = pm::zoo("resnet18-imagenet");
+  pm::set_activations(n, "poly");
+  for (auto& L : n.layers)
+    if (L.is_activation_site()) {
+      EXPECT_EQ(L.kind, pm::LayerKind::Poly);
+    }
+  pm::NetShape f = pm::zoo("fmnist-cnn");
+  pm::set_activations(f, "relu,poly,relu");
+  EXPECT_EQ(f.layers[1].kind, pm::LayerKind::Relu);
+  EXPECT_EQ(f.layers[4].kind, pm::LayerKind::Poly);
+  EXPECT_THROW(pm::set_activations(f, "relu,poly"), pm::PerfModelError);
+  EXPECT_THROW(pm::set_activations(f, "tanh"), pm::PerfModelError);
+  pm::set_pools(f, "max");
+  EXPECT_EQ(f.layers[2].kind, pm::LayerKind::MaxPool);
+}
+
+// ---- whole network ------------------------------------------------------------------------
+TEST(PerfModel, ReportTotalsSitesAndJson) {
+  const pm::Model m = make_model(1);
+  pm::NetShape net = pm::zoo("resnet18-imagenet");
+  pm::set_activations(net, "poly");
+  const pm::NetworkReport r = m.report(net);
+  EXPECT_EQ(r.layers.size(), net.layers.size() + 2);
+  EXPECT_EQ(r.sites.size(), 17u + 1u);  // 17 activation sites, 1 max pool
+  uint64_t bytes = 0, rounds = 0;
+  double lat = 0;
+  for (auto& c : r.layers) {
+    bytes += c.bytes_p0;
+    rounds += c.rounds;
+    lat += c.latency_s;
+    EXPECT_NEAR(c.latency_s, c.device_s + c.transfer_s + c.network_s, 1e-12) << c.name;
+  }
+  EXPECT_EQ(r.total.bytes_p0, bytes);
+  EXPECT_EQ(r.total.rounds, rounds);
+  EXPECT_NEAR(r.total.latency_s, lat, 1e-9);
+  EXPECT_GT(r.total.energy_j, 0);
+  for (const pm::SiteCosts& s : r.sites) {
+    if (s.kind != "activation") continue;
+    ASSERT_EQ(s.choices.size(), 4u);
+    EXPECT_EQ(s.current, pm::Choice::Poly);
+    // GMW ReLU costs more bytes and rounds than the polynomial (exact truncation: 9 + 2).
+    EXPECT_GT(s.choices[0].rounds, s.choices[1].rounds) << s.name;  // relu-gmw vs relu-fss
+    EXPECT_EQ(s.choices[3].latency_s, 0.0);                          // identity
+  }
+  const nlohmann::json j = pm::report_json(r, m.board());
+  EXPECT_EQ(j["layers"].size(), r.layers.size());
+  EXPECT_EQ(j["total"]["bytes_p0"].get<uint64_t>(), r.total.bytes_p0);
+  EXPECT_TRUE(j["modelled"].get<bool>());
+  EXPECT_FALSE(j["assumptions"].empty());
+  // The U280's HBM does not change communication; more matmul lanes cut device time.
+  pm::Options o;
+  o.lanes["matmul_combine"] = 256;
+  const pm::Model wide(pm::load_board("u280"), pm::load_kernels(), pm::load_network("lan"), o);
+  const pm::NetworkReport w = wide.report(net);
+  EXPECT_EQ(w.total.bytes_p0, r.total.bytes_p0);
+  EXPECT_LT(w.total.device_s, r.total.device_s / 3);
+  pm::Options bad;
+  bad.lanes["bit_slice"] = 3;
+  EXPECT_THROW(pm::Model(pm::load_board("u250"), pm::load_kernels(), pm::load_network("lan"), bad), pm::PerfModelError);
+}
+
+TEST(PerfModel, CalibratedTimingInterpolatesMeasuredPoints) {
+  pm::Timing t{1e-6, 2e-9, "element", {{1000, 4e-6}, {10000, 2e-5}, {100000, 5e-4}}};
+  EXPECT_DOUBLE_EQ(t.seconds(0), 1e-6);                          // the fitted per-call cost
+  EXPECT_DOUBLE_EQ(t.seconds(500), 1e-6 + 0.5 * (4e-6 - 1e-6));  // towards the first point
+  EXPECT_DOUBLE_EQ(t.seconds(1000), 4e-6);
+  EXPECT_DOUBLE_EQ(t.seconds(5500), 1.2e-5);                     // between points
+  EXPECT_DOUBLE_EQ(t.seconds(200000), 1e-3);                     // last point's rate beyond it
+  t.points.clear();
+  EXPECT_DOUBLE_EQ(t.seconds(1000), 1e-6 + 2e-6);                // no points: the line
+}
+
+TEST(PerfModel, CalibrationPredictsSoftwareTime) {
+  pm::Calibration cal;
+  cal.threads = 1;
+  for (const char* k : {"beaver_mul_combine", "matmul_combine", "poly_eval", "trunc_exact_combine", "trunc_prob_combine",
+                        "gmw_and_level", "b2a_combine", "bit_slice"})
+    cal.kernels[k] = pm::Timing{1e-6, 1e-9, "element", {}};
+  for (const char* p : {"matmul", "trunc_exact", "trunc_prob", "relu", "poly", "open"})
+    cal.protocols[p] = pm::Timing{2e-6, 3e-9, "element", {}};
+  const std::string path = (std::filesystem::temp_directory_path() / "polympc_cal_test.json").string();
+  pm::save_calibration(cal, path);
+  const pm::Calibration back = pm::load_calibration(path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(back.kernels.size(), cal.kernels.size());
+  EXPECT_DOUBLE_EQ(back.protocols.at("relu").per_unit, 3e-9);
+  pm::Options o;
+  const pm::Model m(pm::load_board("u250"), pm::load_kernels(), pm::load_network("lan"), o, back);
+  pm::ProtocolCall call;
+  call.protocol = "relu";
+  call.n = 1000;
+  const pm::LayerCost c = m.protocol_cost(call);
+  ASSERT_TRUE(c.has_cpu);
+  double expect = 2e-6 + 3e-9 * 1000;  // host overhead of one relu on 1000 elements
+  for (auto& u : c.kernels) expect += 1e-6 * static_cast<double>(u.calls) + 1e-9 * static_cast<double>(u.elements);
+  EXPECT_NEAR(c.cpu_s, expect, 1e-15);
+  const pm::NetworkReport r = m.report(pm::zoo("fmnist-cnn"));
+  EXPECT_TRUE(r.total.has_cpu);
+  EXPECT_GT(r.total.cpu_s, 0);
+  // A broken calibration file names the field.
+  const std::string bad = (std::filesystem::temp_directory_path() / "polympc_cal_bad.json").string();
+  std::ofstream(bad) << R"({"format": "polympc-calibration", "version": 1, "backend": "cpu", "threads": 1,
+                           "kernels": {"bit_slice": {"seconds_per_call": 1e-6, "unit": "element"}}, "protocols": {}})";
+  try {
+    pm::load_calibration(bad);
+    FAIL();
+  } catch (const pm::DescriptionError& e) {
+    EXPECT_NE(std::string(e.what()).find("kernels.bit_slice.seconds_per_unit"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(bad);
+}
+
+}  // namespace
