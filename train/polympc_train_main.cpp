@@ -4,7 +4,10 @@
 //       --acts poly,relu,poly --out models/fmnist_cnn.onnx --seed 1 --threads 2
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 
@@ -70,6 +73,13 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // LibTorch's OpenMP threads busy-wait between parallel regions by default. On a shared
+  // machine (other jobs on the same cores) that made training up to 6x slower, while
+  // passive waiting costs little on idle cores. libgomp reads OMP_WAIT_POLICY only at
+  // start-up, so re-execute once with it set, unless the user chose a policy.
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr && ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1) == 0) {
+    ::execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+  }
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {
