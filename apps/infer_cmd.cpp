@@ -11,6 +11,8 @@
 
 #include "backends.h"
 #include "commands.h"
+#include "party_cmd.h"
+#include "protocol_args.h"
 #include "polympc/nn/dataset.h"
 #include "polympc/nn/inference.h"
 #include "polympc/nn/onnx.h"
@@ -24,12 +26,9 @@ struct InferArgs {
   size_t images = 500;
   size_t batch = 100;
   std::string backend = "cpu";
-  std::string compare = "gmw";
-  std::vector<std::string> relu_bits;
-  std::string trunc = "exact";
+  ProtocolArgs protocol;
+  PartyArgs party;
   std::string json;
-  int bits = 64;
-  int frac = 12;
   uint64_t seed = 1;
   BackendArgs backend_args;
   bool quiet = false;
@@ -58,31 +57,13 @@ std::string human_bytes(double b) {
 }
 
 void run_infer(const InferArgs& a) {
-  mpc::RingConfig ring{a.bits, a.frac};
-  ring.validate();
-  mpc::ProtocolOptions po;
-  if (a.trunc == "exact")
-    po.trunc = mpc::TruncMode::Exact;
-  else if (a.trunc == "prob")
-    po.trunc = mpc::TruncMode::Prob;
-  else
-    throw mpc::InvalidArgument("unknown truncation '" + a.trunc + "' (choose exact or prob)");
-  po.compare = mpc::parse_compare_mode(a.compare);
-  // --relu-bits LO:HI (every ReLU / max pool) or NAME=LO:HI (the layer NAME), repeatable
-  // or comma-separated.
-  for (const std::string& arg : a.relu_bits) {
-    std::stringstream items(arg);
-    std::string item;
-    while (std::getline(items, item, ',')) {
-      if (item.empty()) continue;
-      const size_t eq = item.find('=');
-      if (eq == std::string::npos)
-        po.compare_bits = mpc::parse_compare_bits(item);
-      else
-        po.layer_compare_bits[item.substr(0, eq)] = mpc::parse_compare_bits(item.substr(eq + 1));
-    }
+  const mpc::RingConfig ring = ring_of(a.protocol);
+  const mpc::ProtocolOptions po = protocol_of(a.protocol);
+  if (!a.party.role.empty()) {  // one party of a two-process run over TCP
+    run_infer_party(a.party, a.model, a.data, a.images, a.batch, a.backend, a.backend_args, ring, po, a.quiet,
+                    a.json);
+    return;
   }
-  po.trunc_bound_bits = std::min(ring.bits - 2, 2 * ring.frac + 12);
 
   nn::Network net = nn::load_onnx(a.model);
   nn::QuantizedModel q = nn::quantize(net, ring);
@@ -103,8 +84,8 @@ void run_infer(const InferArgs& a) {
     std::fprintf(stderr,
                  "polympc infer: %s, %zu Fashion-MNIST test images, backend %s, compare %s (bits %s), trunc %s, l=%d "
                  "f=%d\n",
-                 a.model.c_str(), a.images, a.backend.c_str(), a.compare.c_str(),
-                 mpc::compare_bits_name(po.compare_bits).c_str(), a.trunc.c_str(), ring.bits, ring.frac);
+                 a.model.c_str(), a.images, a.backend.c_str(), a.protocol.compare.c_str(),
+                 mpc::compare_bits_name(po.compare_bits).c_str(), a.protocol.trunc.c_str(), ring.bits, ring.frac);
   nn::InferenceReport r = nn::run_inproc(q, data, a.images, *be0, *be1, opt);
 
   std::printf("\n%-10s %-14s %7s %12s %12s %12s\n", "layer", "op", "rounds", "P0 sent/img", "P1 sent/img", "ms/img");
@@ -182,18 +163,12 @@ void add_infer_command(CLI::App& app) {
   c->add_option("--images", args->images, "number of test images")->capture_default_str();
   c->add_option("--batch", args->batch, "images per 2PC batch (shares rounds)")->capture_default_str();
   c->add_option("--backend", args->backend, "cpu | sim")->capture_default_str();
-  c->add_option("--compare", args->compare, "secure comparison protocol of ReLU and max pool: gmw | fss")
-      ->capture_default_str();
-  c->add_option("--relu-bits", args->relu_bits,
-                "reduced-bit comparison: LO:HI compares bits [LO, HI) in every ReLU / max pool, NAME=LO:HI in "
-                "layer NAME only (repeatable, or comma-separated)");
-  c->add_option("--trunc", args->trunc, "exact | prob")->capture_default_str();
-  c->add_option("--bits", args->bits, "ring bits l")->capture_default_str();
-  c->add_option("--frac", args->frac, "fractional bits f")->capture_default_str();
+  add_protocol_options(*c, args->protocol);
   c->add_option("--seed", args->seed, "dealer / client PRG seed")->capture_default_str();
   add_backend_options(*c, args->backend_args);
   c->add_option("--json", args->json, "write the report as JSON to this file");
   c->add_flag("--quiet", args->quiet, "no progress bar");
+  add_party_options(*c, args->party);
   c->callback([args] { run_infer(*args); });
 }
 

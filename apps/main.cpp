@@ -3,12 +3,14 @@
 #include <iostream>
 
 #include "commands.h"
+#include "party_cmd.h"
 #include "polympc/mpc/errors.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"polympc: private inference of neural networks under secure two-party computation"};
   app.require_subcommand(1);
   polympc::apps::add_infer_command(app);
+  polympc::apps::add_dealer_command(app);
   polympc::apps::add_devices_command(app);
   polympc::apps::add_perf_command(app);
   polympc::apps::add_bench_command(app);

@@ -1,0 +1,28 @@
+// Ring and protocol options shared by `polympc infer` and `polympc dealer` (the dealer
+// and both parties must agree on them).
+#pragma once
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "polympc/mpc/ring.h"
+#include "polympc/mpc/session.h"
+
+namespace polympc::apps {
+
+struct ProtocolArgs {
+  std::string compare = "gmw";
+  std::vector<std::string> relu_bits;
+  std::string trunc = "exact";
+  int bits = 64;
+  int frac = 12;
+};
+
+/// Adds --compare, --relu-bits, --trunc, --bits, --frac.
+void add_protocol_options(CLI::App& cmd, ProtocolArgs& a);
+/// Validated ring. Throws mpc::InvalidArgument.
+mpc::RingConfig ring_of(const ProtocolArgs& a);
+/// Protocol options. Throws mpc::InvalidArgument naming the bad value.
+mpc::ProtocolOptions protocol_of(const ProtocolArgs& a);
+
+}  // namespace polympc::apps
