@@ -24,70 +24,13 @@
 #include "polympc/perfmodel/json.h"
 #include "polympc/perfmodel/model.h"
 #include "polympc/sim/sim_backend.h"
+#include "test_networks.h"
 
 using namespace polympc;
 namespace pm = polympc::perfmodel;
+using namespace polympc::testing;
 
 namespace {
-
-// ---- a small CNN with every layer kind (as tests/test_inference.cpp) --------------------
-nn::Layer conv(const std::string& name, int cin, int cout, int k, std::mt19937& g, int pad = 0) {
-  nn::Layer L;
-  L.name = name;
-  L.op = nn::OpKind::Conv;
-  L.weight_shape = {cout, cin, k, k};
-  std::normal_distribution<float> w(0.f, 1.0f / std::sqrt(static_cast<float>(cin * k * k)));
-  for (int i = 0; i < cout * cin * k * k; ++i) L.weight.push_back(w(g));
-  for (int i = 0; i < cout; ++i) L.bias.push_back(0.1f * w(g));
-  L.kernel_h = L.kernel_w = k;
-  L.pad_top = L.pad_left = L.pad_bottom = L.pad_right = pad;
-  return L;
-}
-nn::Layer linear(const std::string& name, int in, int out, std::mt19937& g) {
-  nn::Layer L;
-  L.name = name;
-  L.op = nn::OpKind::Linear;
-  L.weight_shape = {out, in};
-  std::normal_distribution<float> w(0.f, 1.0f / std::sqrt(static_cast<float>(in)));
-  for (int i = 0; i < out * in; ++i) L.weight.push_back(w(g));
-  for (int i = 0; i < out; ++i) L.bias.push_back(0.1f * w(g));
-  return L;
-}
-nn::Layer simple(const std::string& name, nn::OpKind op, int k = 2) {
-  nn::Layer L;
-  L.name = name;
-  L.op = op;
-  L.kernel_h = L.kernel_w = L.stride_h = L.stride_w = k;
-  return L;
-}
-nn::Layer poly(const std::string& name, int channels) {
-  nn::Layer L = simple(name, nn::OpKind::Poly);
-  for (int c = 0; c < channels; ++c) {
-    L.poly_a2.push_back(0.005f * static_cast<float>(c % 3 + 1));
-    L.poly_a1.push_back(1.0f - 0.05f * static_cast<float>(c % 4));
-    L.poly_a0.push_back(0.01f * static_cast<float>(c % 5));
-  }
-  return L;
-}
-nn::Network every_layer_cnn() {
-  std::mt19937 g(42);
-  nn::Network net;
-  net.name = "every-layer";
-  net.input_shape = {1, 28, 28};
-  net.layers.push_back(conv("conv1", 1, 4, 5, g));
-  net.layers.push_back(poly("act1", 4));
-  net.layers.push_back(simple("pool1", nn::OpKind::AvgPool));
-  net.layers.push_back(conv("conv2", 4, 6, 3, g, 1));
-  net.layers.push_back(simple("act2", nn::OpKind::Relu));
-  net.layers.push_back(simple("pool2", nn::OpKind::MaxPool));
-  net.layers.push_back(simple("pool3", nn::OpKind::AvgPool, 3));
-  net.layers.push_back(simple("flatten", nn::OpKind::Flatten));
-  net.layers.push_back(linear("fc1", 24, 16, g));
-  net.layers.push_back(poly("act3", 1));
-  net.layers.push_back(linear("fc2", 16, 10, g));
-  net.infer_shapes();
-  return net;
-}
 
 const nn::Dataset& images() {
   static nn::Dataset d = nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", 24);
