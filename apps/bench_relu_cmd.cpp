@@ -129,6 +129,9 @@ void make_setup(const BenchReluArgs& a, Setup& s, int repeat) {
   mpc::deal_relu(dealer, a.n, s.po, "relu", s.m0, s.m1);
   s.offline_seconds = now() - t0;
   s.material_words = s.m0.remaining_words() + s.m1.remaining_words();
+  // A process that plays one party keeps only that party's material.
+  if (a.role == "server") s.m1 = mpc::MaterialStore(1);
+  if (a.role == "client") s.m0 = mpc::MaterialStore(0);
 }
 
 /// One party's timed run: barrier, relu, barrier. Returns the output share.

@@ -8,6 +8,9 @@
 //
 // Needs the noop environment that CTest sets (XILINX_XRT=<build>/xrt-noop,
 // XCL_EMULATION_MODE=noop, see tests/CMakeLists.txt); run by hand without it, it skips.
+// main() ends the process without static destruction: Debian's XRT 2.13 can deadlock at
+// exit in xrt_core::kds::stop() joining its command-monitor thread (seen about once in
+// 500 short runs on a loaded machine; the tests themselves had passed).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -15,6 +18,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -577,3 +581,10 @@ TEST(XrtCli, ModelForTheCliTest) {
 }
 
 }  // namespace
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  const int rc = RUN_ALL_TESTS();
+  std::fflush(nullptr);
+  std::_Exit(rc);  // see the file comment: skip XRT 2.13's racy static teardown
+}

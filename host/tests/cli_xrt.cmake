@@ -11,6 +11,23 @@
 #    says why there is no device when the XRT environment is missing.
 # 3. Errors are one line and a non-zero exit: missing xclbin, device index out of range,
 #    xclbin without a kernel polympc needs, --backend xrt without --xclbin.
+# run(<prefix> <args>...): runs a command that opens an XRT device, with a timeout; sets
+# <prefix>_rc, <prefix>_out, <prefix>_err. Debian's XRT 2.13 can deadlock at process exit
+# in xrt_core::kds::stop() (a race joining its command-monitor thread, after the work is
+# done); such a run is retried once with a warning.
+function(run prefix)
+  foreach(attempt 1 2)
+    execute_process(COMMAND ${ARGN} TIMEOUT 300 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    if(NOT rc MATCHES "timeout")
+      break()
+    endif()
+    message(WARNING "${ARGN}: timed out (XRT 2.13 exit race?), attempt ${attempt}")
+  endforeach()
+  set(${prefix}_rc "${rc}" PARENT_SCOPE)
+  set(${prefix}_out "${out}" PARENT_SCOPE)
+  set(${prefix}_err "${err}" PARENT_SCOPE)
+endfunction()
+
 foreach(v POLYMPC XCLBIN_TOOL XCLBIN MODEL OUT)
   if(NOT ${v})
     message(FATAL_ERROR "usage: cmake -DPOLYMPC=... -DXCLBIN_TOOL=... -DXCLBIN=... -DMODEL=... -DOUT=... -P ${CMAKE_CURRENT_LIST_FILE}")
@@ -24,9 +41,11 @@ message(STATUS "model: ${MODEL}")
 
 # ---- 1. infer: xrt == sim ----------------------------------------------------------------
 foreach(backend sim xrt)
-  execute_process(COMMAND ${POLYMPC} infer --model ${MODEL} --images 20 --batch 10 --backend ${backend}
-                          --xclbin ${XCLBIN} --quiet --json ${OUT}.${backend}.json
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  run(r ${POLYMPC} infer --model ${MODEL} --images 20 --batch 10 --backend ${backend}
+        --xclbin ${XCLBIN} --quiet --json ${OUT}.${backend}.json)
+  set(rc "${r_rc}")
+  set(out "${r_out}")
+  set(err "${r_err}")
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "polympc infer --backend ${backend} failed (${rc}):\n${out}\n${err}")
   endif()
@@ -61,8 +80,10 @@ foreach(i RANGE ${last})
 endforeach()
 
 # ---- 2. devices ------------------------------------------------------------------------------
-execute_process(COMMAND ${POLYMPC} devices --xclbin ${XCLBIN} --load --json ${OUT}.devices.json
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+run(r ${POLYMPC} devices --xclbin ${XCLBIN} --load --json ${OUT}.devices.json)
+set(rc "${r_rc}")
+set(out "${r_out}")
+set(err "${r_err}")
 if(NOT rc EQUAL 0 OR NOT out MATCHES "usable by `polympc infer --backend xrt`" OR NOT out MATCHES "dcf_eval_top:dcf_eval_top_1")
   message(FATAL_ERROR "polympc devices --xclbin --load (rc ${rc}):\n${out}\n${err}")
 endif()

@@ -15,13 +15,12 @@
 // With arithmetic shares of t, r and t·r from the dealer:
 //   ReLU(x) = DReLU·(xh - r) = p·xh + (1 - 2p)·(t·xh - t·r) - p·r,
 // which each party computes locally:  z_b = [b = 0] p·xh + (1 - 2p)(xh·t_b - tr_b) - p·r_b.
-#include <string>
-
 #ifdef __linux__
 #include <sys/mman.h>
 #endif
 
 #include <cstdint>
+#include <string>
 
 #include "compare_internal.h"
 #include "polympc/mpc/dcf.h"

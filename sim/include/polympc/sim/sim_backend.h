@@ -27,7 +27,9 @@ struct SimOptions {
 /// Every method validates its arguments and throws mpc::InvalidArgument naming the method
 /// and the bad value (party not 0/1, bits outside [8, 64], shift outside [0, bits-1],
 /// offset_bits outside [shift, bits-1], bit_slice bits outside [0, 64], a matmul
-/// dimension >= 2^31). A call larger than a kernel's static bound (Config::max_batch,
+/// dimension >= 2^31, a DCF depth outside [1, 63]); dcf_eval checks every key header on
+/// the host before the launch and throws mpc::MaterialError naming the first bad key.
+/// A call larger than a kernel's static bound (Config::max_batch,
 /// PolyEvalDefaultConfig::max_channels) is split into several launches.
 ///
 /// counters(), per Backend method name:
