@@ -7,6 +7,8 @@
 #include <future>
 #include <random>
 
+#include <unistd.h>
+
 #include "polympc/cpu/cpu_backend.h"
 #include "polympc/nn/onnx.h"
 #include "polympc/nn/party.h"
@@ -38,9 +40,16 @@ std::pair<std::unique_ptr<mpc::Channel>, std::unique_ptr<mpc::Channel>> tcp_pair
   }
 }
 
+// CTest runs each test case as its own process, possibly at the same time: the files are
+// named after the test and the process.
+std::string temp_path(const std::string& what) {
+  return ::testing::TempDir() + "/polympc_" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+         std::to_string(::getpid()) + "_" + what;
+}
+
 struct Files {
-  std::string p0 = ::testing::TempDir() + "/polympc_party_p0.mat";
-  std::string p1 = ::testing::TempDir() + "/polympc_party_p1.mat";
+  std::string p0 = temp_path("p0.mat");
+  std::string p1 = temp_path("p1.mat");
   ~Files() {
     std::remove(p0.c_str());
     std::remove(p1.c_str());

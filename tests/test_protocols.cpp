@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include <unistd.h>
+
 #include "polympc/mpc/plaintext.h"
 #include "two_party.h"
 
@@ -237,8 +239,8 @@ TEST(Material, FileIsSingleUseAndChecked) {
   TwoParty tp;
   mpc::deal_mul(tp.dealer, 16, "mul", tp.m0, tp.m1);
   mpc::deal_matmul_setup(tp.dealer, 2, 3, "fc", tp.m0, tp.m1);
-  const std::string p0 = ::testing::TempDir() + "/polympc_p0.mat";
-  const std::string p1 = ::testing::TempDir() + "/polympc_p1.mat";
+  const std::string p0 = ::testing::TempDir() + "/polympc_protocols_" + std::to_string(::getpid()) + "_p0.mat";
+  const std::string p1 = ::testing::TempDir() + "/polympc_protocols_" + std::to_string(::getpid()) + "_p1.mat";
   tp.m0.save(p0);
   tp.m1.save(p1);
   // Wrong party.
