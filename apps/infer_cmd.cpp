@@ -176,7 +176,7 @@ void add_infer_command(CLI::App& app) {
   c->add_option("--data", args->data, "directory with the IDX files (t10k split)")->capture_default_str();
   c->add_option("--images", args->images, "number of test images")->capture_default_str();
   c->add_option("--batch", args->batch, "images per 2PC batch (shares rounds)")->capture_default_str();
-  c->add_option("--backend", args->backend, "cpu | sim")->capture_default_str();
+  c->add_option("--backend", args->backend, "cpu | sim | xrt (with --xclbin)")->capture_default_str();
   add_protocol_options(*c, args->protocol);
   c->add_option("--seed", args->seed, "dealer / client PRG seed")->capture_default_str();
   add_backend_options(*c, args->backend_args);
