@@ -13,6 +13,8 @@ else
        "the XRT tests are skipped" >&2
   "$root/scripts/install-deps.sh"
 fi
-"$root/scripts/build.sh" "$xrt"
+# The Python module of the performance model (pybind11) is built and tested too.
+"$root/scripts/install-deps.sh" --python
+"$root/scripts/build.sh" "$xrt" -DPOLYMPC_WITH_PYTHON=ON
 cd "${POLYMPC_BUILD_DIR:-$root/build}"
 ctest --output-on-failure -j"$(nproc)" --timeout 900
