@@ -6,7 +6,9 @@
 //  2. every protocol the layer walk uses (open, exact and probabilistic truncation, GMW
 //     ReLU, polynomial, matmul) end to end over the in-process channel -> the host-side
 //     overhead beyond the kernels (masking, packing, lowering, channel), per call and per
-//     unit (units as Model::protocol_cost reports them in LayerCost::host).
+//     unit (units as Model::protocol_cost reports them in LayerCost::host). Timed as the
+//     layer walk runs them (material dealt one run ahead, each output alive into the next
+//     run) so freed buffers are reused warm, not faulted in again (docs/perfmodel.md).
 // Each figure is a weighted least-squares fit (relative error) of repeated runs (median).
 // The result feeds Model (Calibration) so it predicts cpu-backend seconds.
 #pragma once
