@@ -12,7 +12,7 @@
 //
 // Hardware shape. aes128_encrypt() is one AES core: the ten rounds are unrolled
 // (aes_rounds UNROLL) and the function is inlined into a caller loop with PIPELINE II=1,
-// so one core accepts a new block every cycle and holds ten blocks in flight, one per
+// so one core accepts one more block every cycle and holds ten blocks in flight, one per
 // round stage (plus the register stages HLS adds inside a round: ~2 per round at 300 MHz,
 // kAes128Latency below). The S-box is a 256-byte constant table; each of the 16 look-ups
 // of each round becomes its own LUT-ROM copy (160 per core). The round keys are computed

@@ -50,7 +50,7 @@ constexpr uint64_t beaver_mul_combine_cycles(uint64_t n) {
   return hls::pipeline_cycles(n, Config::lanes, Config::depth, Config::ii);
 }
 
-/// Null when the arguments are valid, else a static message (kernels cannot throw).
+/// Null when the arguments are valid, else a static message (kernels report errors by value).
 inline const char* beaver_mul_combine_arg_error(int party, int bits) {
   if (party != 0 && party != 1) return "party must be 0 or 1";
   if (!hls::valid_ring_bits(bits)) return "bits must be in [8, 64]";

@@ -40,8 +40,8 @@
 // Cycle model: cycles(n, depth) = Config::depth + ceil(n / group)·(group / aes_cores)·(depth + 1)
 // (depth AES levels plus one cycle-group for loading seeds and packing the output).
 //
-// Contract: mpc::Backend::dcf_eval (backend.h). Keys are not validated here (kernels do
-// not throw): the host checks each key's header first (dcf_key_header_ok).
+// Contract: mpc::Backend::dcf_eval (backend.h). Keys are not validated here (kernels have
+// no error path): the host checks each key's header first (dcf_key_header_ok).
 #pragma once
 #include <stdint.h>
 
