@@ -66,20 +66,7 @@ void run_infer(const InferArgs& a) {
   }
 
   nn::Network net = nn::load_onnx(a.model);
-  // A per-layer --relu-bits must name a comparison layer of this model.
-  for (auto& [layer, bits] : po.layer_compare_bits) {
-    std::string names;
-    bool found = false;
-    for (const nn::Layer& L : net.layers) {
-      if (L.op != nn::OpKind::Relu && L.op != nn::OpKind::MaxPool) continue;
-      found = found || L.name == layer;
-      names += (names.empty() ? "" : ", ") + L.name;
-    }
-    if (!found)
-      throw mpc::InvalidArgument("--relu-bits " + layer + "=" + mpc::compare_bits_name(bits) +
-                                 ": the model has no ReLU or max-pool layer '" + layer + "' (it has: " +
-                                 (names.empty() ? std::string("none") : names) + ")");
-  }
+  check_layer_bits(po, net);
   nn::QuantizedModel q = nn::quantize(net, ring);
   nn::Dataset data = nn::load_idx_dataset(a.data, "t10k");
   if (static_cast<int64_t>(a.images) > data.count)

@@ -40,6 +40,7 @@ void run_infer_party(const PartyArgs& pa, const std::string& model, const std::s
   // The client gets the architecture only; here it reads the ONNX file and drops the
   // parameters before anything else touches them.
   nn::Network net = nn::load_onnx(model);
+  check_layer_bits(po, net);
   std::unique_ptr<nn::QuantizedModel> q;
   nn::Dataset data;
   if (party == 0) {
@@ -122,6 +123,7 @@ void add_dealer_command(CLI::App& app) {
     const uint64_t seed =
         a->seed ? a->seed : static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     nn::Network net = nn::architecture_only(nn::load_onnx(a->model));
+    check_layer_bits(plan.protocol, net);
     nn::deal_to_files(net, ring, plan, seed, a->p0, a->p1);
     std::printf("wrote %s (P0, server) and %s (P1, client) for %zu images in batches of %zu\n", a->p0.c_str(),
                 a->p1.c_str(), a->images, a->batch);

@@ -51,4 +51,20 @@ mpc::ProtocolOptions protocol_of(const ProtocolArgs& a) {
   return po;
 }
 
+void check_layer_bits(const mpc::ProtocolOptions& po, const nn::Network& net) {
+  for (auto& [layer, bits] : po.layer_compare_bits) {
+    std::string names;
+    bool found = false;
+    for (const nn::Layer& L : net.layers) {
+      if (L.op != nn::OpKind::Relu && L.op != nn::OpKind::MaxPool) continue;
+      found = found || L.name == layer;
+      names += (names.empty() ? "" : ", ") + L.name;
+    }
+    if (!found)
+      throw mpc::InvalidArgument("--relu-bits " + layer + "=" + mpc::compare_bits_name(bits) +
+                                 ": the model has no ReLU or max-pool layer '" + layer + "' (it has: " +
+                                 (names.empty() ? std::string("none") : names) + ")");
+  }
+}
+
 }  // namespace polympc::apps

@@ -7,6 +7,7 @@
 
 #include "polympc/mpc/ring.h"
 #include "polympc/mpc/session.h"
+#include "polympc/nn/ir.h"
 
 namespace polympc::apps {
 
@@ -24,5 +25,9 @@ void add_protocol_options(CLI::App& cmd, ProtocolArgs& a);
 mpc::RingConfig ring_of(const ProtocolArgs& a);
 /// Protocol options. Throws mpc::InvalidArgument naming the bad value.
 mpc::ProtocolOptions protocol_of(const ProtocolArgs& a);
+
+/// A per-layer --relu-bits must name a ReLU or max-pool layer of `net`; throws
+/// mpc::InvalidArgument listing the layers it could name.
+void check_layer_bits(const mpc::ProtocolOptions& po, const nn::Network& net);
 
 }  // namespace polympc::apps

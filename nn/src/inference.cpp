@@ -117,14 +117,10 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
     const double t1 = now();
     run_both(
         [&] {
-          mpc::Words sh = p0.share_input(s0, {}, nb * in_size, client_prg);
-          mpc::Words y = p0.infer(s0, sh, nb);
-          p0.reveal_output(s0, y);
+          p0.run_batch(s0, {}, nb, client_prg);
         },
         [&] {
-          mpc::Words sh = p1.share_input(s1, x, nb * in_size, client_prg);
-          mpc::Words y = p1.infer(s1, sh, nb);
-          out1 = p1.reveal_output(s1, y);
+          out1 = p1.run_batch(s1, x, nb, client_prg);
         });
     online += now() - t1;
     std::copy(out1.begin(), out1.end(), logits2pc.begin() + static_cast<long>(start * classes));

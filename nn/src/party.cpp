@@ -69,9 +69,7 @@ PartyResult run_party(int party, const Network& arch, const QuantizedModel* mode
   for (size_t nb : plan.batches()) {
     mpc::Words x;
     if (party == 1) x = encode_input(ring, data->image(static_cast<int64_t>(start)), nb * in_size);
-    mpc::Words sh = p.share_input(s, x, nb * in_size, prg);
-    mpc::Words y = p.infer(s, sh, nb);
-    mpc::Words out = p.reveal_output(s, y);
+    mpc::Words out = p.run_batch(s, x, nb, prg);
     res.logits.insert(res.logits.end(), out.begin(), out.end());
     start += nb;
     if (progress) progress(start, plan.images);

@@ -167,4 +167,10 @@ mpc::Words SecureParty::reveal_output(mpc::Session& s, const mpc::Words& logits_
   return mpc::reveal_to(s, logits_share, 1);
 }
 
+mpc::Words SecureParty::run_batch(mpc::Session& s, const mpc::Words& x, size_t batch, mpc::Prg& prg) {
+  const size_t count = static_cast<size_t>(arch_.input_size()) * batch;
+  mpc::Words share = share_input(s, x, count, prg);
+  return reveal_output(s, infer(s, share, batch));
+}
+
 }  // namespace polympc::nn

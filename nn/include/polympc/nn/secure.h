@@ -33,6 +33,9 @@ class SecureParty {
   mpc::Words infer(mpc::Session& s, const mpc::Words& input_share, size_t batch);
   /// Reveals logits to P1: P0 sends its share; P1 returns the logits, P0 an empty vector.
   mpc::Words reveal_output(mpc::Session& s, const mpc::Words& logits_share);
+  /// One whole inference of a batch: share_input, infer, reveal_output. x is P1's input
+  /// ([batch, C, H, W] at scale f; empty at P0). Returns the logits at P1, empty at P0.
+  mpc::Words run_batch(mpc::Session& s, const mpc::Words& x, size_t batch, mpc::Prg& prg);
 
  private:
   Network arch_;
