@@ -4,6 +4,7 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -29,7 +30,8 @@ struct InferArgs {
   ProtocolArgs protocol;
   PartyArgs party;
   std::string json;
-  uint64_t seed = 1;
+  std::optional<uint64_t> seed;  ///< --insecure-test-seed
+  bool model_given = false;
   BackendArgs backend_args;
   bool quiet = false;
 };
@@ -60,7 +62,7 @@ void run_infer(const InferArgs& a) {
   const mpc::RingConfig ring = ring_of(a.protocol);
   const mpc::ProtocolOptions po = protocol_of(a.protocol);
   if (!a.party.role.empty()) {  // one party of a two-process run over TCP
-    run_infer_party(a.party, a.model, a.data, a.images, a.batch, a.backend, a.backend_args, ring, po, a.quiet,
+    run_infer_party(a.party, a.model, a.model_given, a.data, a.images, a.backend, a.backend_args, ring, po, a.quiet,
                     a.json);
     return;
   }
@@ -78,7 +80,7 @@ void run_infer(const InferArgs& a) {
   nn::InferenceOptions opt;
   opt.batch = a.batch;
   opt.protocol = po;
-  opt.seed = a.seed;
+  opt.insecure_test_seed = a.seed;
   const double t0 = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   if (!a.quiet) opt.progress = [t0](size_t d, size_t t) { progress_bar(d, t, t0); };
   if (!a.quiet)
@@ -159,18 +161,21 @@ void run_infer(const InferArgs& a) {
 void add_infer_command(CLI::App& app) {
   auto args = std::make_shared<InferArgs>();
   CLI::App* c = app.add_subcommand("infer", "two-party private inference on Fashion-MNIST test images");
-  c->add_option("--model", args->model, "ONNX model")->capture_default_str();
+  CLI::Option* model = c->add_option("--model", args->model, "ONNX model")->capture_default_str();
   c->add_option("--data", args->data, "directory with the IDX files (t10k split)")->capture_default_str();
   c->add_option("--images", args->images, "number of test images")->capture_default_str();
   c->add_option("--batch", args->batch, "images per 2PC batch (shares rounds)")->capture_default_str();
   c->add_option("--backend", args->backend, "cpu | sim | xrt (with --xclbin)")->capture_default_str();
   add_protocol_options(*c, args->protocol);
-  c->add_option("--seed", args->seed, "dealer / client PRG seed")->capture_default_str();
+  add_insecure_seed_option(*c, args->seed);
   add_backend_options(*c, args->backend_args);
   c->add_option("--json", args->json, "write the report as JSON to this file");
   c->add_flag("--quiet", args->quiet, "no progress bar");
   add_party_options(*c, args->party);
-  c->callback([args] { run_infer(*args); });
+  c->callback([args, model] {
+    args->model_given = model->count() > 0;
+    run_infer(*args);
+  });
 }
 
 }  // namespace polympc::apps

@@ -1,7 +1,10 @@
-// Two-process runs: `polympc dealer` writes one preprocessing file per party, and
-// `polympc infer --role server|client` runs one party over TCP (nn/party.h).
+// Two-process runs: `polympc dealer` writes one preprocessing file per party from the
+// public architecture file, and `polympc infer --role server|client` runs one party over
+// TCP (nn/party.h). The server reads the ONNX model; the client and the dealer read only
+// the architecture file of `polympc export-arch`.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 
 #include "backends.h"
@@ -14,17 +17,24 @@ struct PartyArgs {
   std::string host = "127.0.0.1";
   uint16_t port = 7766;
   std::string material;      ///< this party's preprocessing file from `polympc dealer`
+  std::string arch;          ///< client: architecture file from `polympc export-arch`
+  std::string ledger;        ///< consumed-material ledger ("" = default path)
+  size_t first_image = 0;    ///< client: index of the first test image
   int timeout_ms = 60000;
-  uint64_t client_seed = 0;  ///< client's input-sharing PRG seed (0 = from the clock)
 };
 
-/// Adds --role, --host, --port, --material, --timeout to `infer`.
+/// Adds --role, --host, --port, --material, --arch, --ledger, --first-image, --timeout.
 void add_party_options(CLI::App& cmd, PartyArgs& a);
 
+/// Secrets come from the OS CSPRNG. `--insecure-test-seed N` fixes them (tests only);
+/// a plain `--seed` is refused with a message saying why.
+void add_insecure_seed_option(CLI::App& cmd, std::optional<uint64_t>& seed);
+
 /// Runs one party of `infer --role`; prints the client's accuracy and the per-layer
-/// traffic of this party; writes JSON when `json` is set.
-void run_infer_party(const PartyArgs& pa, const std::string& model, const std::string& data, size_t images,
-                     size_t batch, const std::string& backend, const BackendArgs& bargs, const mpc::RingConfig& ring,
+/// traffic of this party; writes JSON when `json` is set. `model_given`: whether the user
+/// passed --model (the client must not).
+void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_given, const std::string& data,
+                     size_t images, const std::string& backend, const BackendArgs& bargs, const mpc::RingConfig& ring,
                      const mpc::ProtocolOptions& po, bool quiet, const std::string& json);
 
 /// Registers `polympc dealer`.

@@ -664,15 +664,18 @@ TEST(FssMaterial, TruncatedWrongPartyAndOutOfStepKeysAreClearErrors) {
     TwoParty tp(r, o);
     mpc::deal_relu(tp.dealer, n, o, "relu", tp.m0, tp.m1);
     const std::string p = ::testing::TempDir() + "/polympc_fss_p1.mat";
-    tp.m1.save(p);
+    polympc::testing::write_material_file(p, tp.m1);
     {
       std::ifstream in(p, std::ios::binary);
       std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       std::ofstream out(p + ".cut", std::ios::binary);
       out.write(all.data(), static_cast<std::streamsize>(all.size() - 100));
     }
-    EXPECT_THROW(mpc::MaterialStore::load(p + ".cut", 1), mpc::MaterialError);
-    mpc::MaterialStore loaded = mpc::MaterialStore::load(p, 1);
+    EXPECT_THROW(mpc::MaterialFile::open(p + ".cut", 1), mpc::MaterialError);
+    mpc::MaterialFile file = mpc::MaterialFile::open(p, 1);
+    mpc::MaterialStore loaded(1);
+    file.load_fixed(loaded);
+    file.load_segment(loaded, 0);
     EXPECT_EQ(loaded.remaining_words(), tp.m1.remaining_words());
     EXPECT_EQ(loaded.remaining_words(), mpc::fss_material_words(r, o, n, true));
     std::remove(p.c_str());

@@ -235,16 +235,16 @@ TEST(Material, ATripleIsConsumedOnceAndAProtocolCannotReuseIt) {
   EXPECT_EQ(tp.stats(0).rounds, 1u);
 }
 
-TEST(Material, FileIsSingleUseAndChecked) {
+TEST(Material, FileRoundTripIsCheckedAndAuthenticated) {
   TwoParty tp;
   mpc::deal_mul(tp.dealer, 16, "mul", tp.m0, tp.m1);
   mpc::deal_matmul_setup(tp.dealer, 2, 3, "fc", tp.m0, tp.m1);
   const std::string p0 = ::testing::TempDir() + "/polympc_protocols_" + std::to_string(::getpid()) + "_p0.mat";
   const std::string p1 = ::testing::TempDir() + "/polympc_protocols_" + std::to_string(::getpid()) + "_p1.mat";
-  tp.m0.save(p0);
-  tp.m1.save(p1);
+  polympc::testing::write_material_file(p0, tp.m0);
+  polympc::testing::write_material_file(p1, tp.m1);
   // Wrong party.
-  EXPECT_THROW(mpc::MaterialStore::load(p0, 1), mpc::MaterialError);
+  EXPECT_THROW(mpc::MaterialFile::open(p0, 1), mpc::MaterialError);
   // Truncated copy.
   {
     std::ifstream in(p1, std::ios::binary);
@@ -252,13 +252,15 @@ TEST(Material, FileIsSingleUseAndChecked) {
     std::ofstream out(p1 + ".cut", std::ios::binary);
     out.write(all.data(), static_cast<std::streamsize>(all.size() / 2));
   }
-  EXPECT_THROW(mpc::MaterialStore::load(p1 + ".cut", 1), mpc::MaterialError);
-  // First load works and holds what was saved; the second is refused as reuse.
-  mpc::MaterialStore s0 = mpc::MaterialStore::load(p0, 0);
+  EXPECT_THROW(mpc::MaterialFile::open(p1 + ".cut", 1), mpc::MaterialError);
+  // The file holds what was written.
+  mpc::MaterialFile f0 = mpc::MaterialFile::open(p0, 0);
+  mpc::MaterialStore s0(0);
+  f0.load_fixed(s0);
+  f0.load_segment(s0, 0);
   EXPECT_EQ(s0.remaining(), 1u);
   EXPECT_EQ(s0.fixed("fc/wmask"), tp.m0.fixed("fc/wmask"));
   EXPECT_EQ(s0.take(mpc::MaterialKind::BeaverTriple, 48, "mul"), tp.m0.take(mpc::MaterialKind::BeaverTriple, 48, "mul"));
-  EXPECT_THROW(mpc::MaterialStore::load(p0, 0), mpc::MaterialReuseError);
   std::remove(p0.c_str());
   std::remove(p1.c_str());
   std::remove((p1 + ".cut").c_str());

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "polympc/mpc/dealer.h"
+#include "polympc/mpc/material_file.h"
 #include "polympc/mpc/protocols.h"
 #include "polympc/mpc/session.h"
 #include "polympc/sim/sim_backend.h"
@@ -66,6 +67,19 @@ struct TwoParty {
   sim::SimBackend be0, be1;
   mpc::MaterialStore m0{0}, m1{1};
 };
+
+/// Writes `store` as a one-segment preprocessing file (fixed masks + queued items) of a
+/// test run with a fixed run ID and key.
+inline void write_material_file(const std::string& path, const mpc::MaterialStore& store, uint8_t run = 1) {
+  mpc::RunId id{};
+  id[0] = run;
+  mpc::MacKey key{};
+  key[0] = run;
+  mpc::MaterialWriter w(path, store.party(), id, key, "test-model", "test-plan", 1);
+  w.write_fixed(store);
+  w.write_segment(store, 1);
+  w.finish();
+}
 
 /// Values that exercise the edges: 0, +-1, largest and smallest representable, and
 /// random values of `mag_bits` magnitude.

@@ -2,6 +2,8 @@
 
 namespace polympc::mpc {
 
+Dealer::Dealer(RingConfig ring) : Dealer(random_seed(), ring) {}
+
 Dealer::Dealer(const Seed& seed, RingConfig ring) : ring_(ring), prg_(seed) { ring_.validate(); }
 
 std::pair<std::vector<uint64_t>, std::vector<uint64_t>> Dealer::share_arith(

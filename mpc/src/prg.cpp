@@ -10,6 +10,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <climits>
@@ -55,6 +56,22 @@ Seed seed_from_u64(uint64_t s) {
   Seed seed{};
   for (int i = 0; i < 8; ++i) seed[static_cast<size_t>(i)] = static_cast<uint8_t>(s >> (8 * i));
   return seed;
+}
+
+void random_bytes(void* out, size_t n) {
+  auto* p = static_cast<unsigned char*>(out);
+  while (n > 0) {
+    const size_t chunk = std::min<size_t>(n, kMaxUpdateBytes);
+    if (RAND_bytes(p, static_cast<int>(chunk)) != 1) throw_openssl("RAND_bytes (OS CSPRNG)");
+    p += chunk;
+    n -= chunk;
+  }
+}
+
+Seed random_seed() {
+  Seed s{};
+  random_bytes(s.data(), s.size());
+  return s;
 }
 
 struct Prg::Impl {

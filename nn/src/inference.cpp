@@ -43,8 +43,10 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
   rep.trunc = opt.protocol.trunc == mpc::TruncMode::Exact ? "exact" : "prob";
 
   auto [ch0, ch1] = mpc::make_inproc_pair();
-  mpc::Dealer dealer(mpc::seed_from_u64(opt.seed), q.ring);
-  mpc::Prg client_prg(mpc::seed_from_u64(opt.seed ^ 0x9e3779b97f4a7c15ULL));
+  mpc::Dealer dealer = opt.insecure_test_seed ? mpc::Dealer(mpc::seed_from_u64(*opt.insecure_test_seed), q.ring)
+                                              : mpc::Dealer(q.ring);
+  mpc::Prg client_prg(opt.insecure_test_seed ? mpc::seed_from_u64(*opt.insecure_test_seed ^ 0x9e3779b97f4a7c15ULL)
+                                             : mpc::random_seed());
   mpc::MaterialStore m0(0), m1(1);
   const double t_setup = now();
   deal_model(dealer, net, m0, m1);

@@ -1,7 +1,8 @@
 // The dealer: an offline, input-independent trusted third party that produces correlated
 // randomness for both parties (the model of CrypTen's TTP, LLAMA and Orca; DESIGN.md §3).
-// It never sees inputs or weights. All randomness comes from one seeded AES-128-CTR PRG,
-// so a dealer run is reproducible from its seed.
+// It never sees inputs or weights. All randomness comes from one AES-128-CTR PRG keyed
+// with 128 bits from the OS CSPRNG (prg.h random_seed); the seeded constructor makes a
+// run reproducible and exists for tests (and the CLI's --insecure-test-seed) only.
 #pragma once
 #include <map>
 #include <string>
@@ -16,6 +17,10 @@ namespace polympc::mpc {
 
 class Dealer {
  public:
+  /// A dealer keyed from the OS CSPRNG (the only constructor for real runs).
+  explicit Dealer(RingConfig ring);
+  /// A reproducible dealer: INSECURE, for tests only (anyone who knows or guesses the
+  /// seed regenerates both parties' material).
   Dealer(const Seed& seed, RingConfig ring);
 
   const RingConfig& ring() const { return ring_; }

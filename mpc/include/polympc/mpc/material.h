@@ -3,9 +3,9 @@
 // The dealer produces, ahead of the online phase, a queue of typed items per party
 // (Beaver triples, matrix triples, truncation pairs, AND triples, B2A pairs, ...). The
 // online phase consumes them in the same order; every item is consumed exactly once:
-// take() removes it, so it cannot be used again, and a preprocessing *file* is marked
-// used on disk the moment it is loaded, so a second run on the same file is refused
-// (reusing a Beaver triple reveals x - x' to the peer).
+// take() removes it, so it cannot be used again. Across processes, copies and restarts
+// the same holds for preprocessing *files* through the consumption ledger
+// (material_file.h): reusing a Beaver triple reveals x - x' to the peer.
 //
 // Per-model fixed masks (the weight mask A of the matrix triples, the coefficient masks
 // of polynomial activations) are the one exception: they belong to the model setup, are
@@ -73,13 +73,11 @@ class MaterialStore {
   /// Throws MaterialError naming the tag when missing.
   const std::vector<uint64_t>& fixed(const std::string& tag) const;
 
-  /// Writes the store to `path` (binary: magic "PMPCMAT1", version, party, used flag,
-  /// items, fixed masks, SHA-256 of the body). Throws MaterialError on I/O failure.
-  void save(const std::string& path) const;
-  /// Loads a store written by save() and marks the file used ON DISK before returning.
-  /// Throws MaterialReuseError if the file was already used, MaterialError if it is for
-  /// the other party, truncated, corrupt (checksum) or unreadable.
-  static MaterialStore load(const std::string& path, int expected_party);
+  /// Queued items in order and the per-model masks (read by MaterialWriter).
+  const std::deque<MaterialItem>& items() const { return items_; }
+  const std::map<std::string, std::vector<uint64_t>>& fixed_masks() const { return fixed_; }
+
+  // Files: material_file.h (authenticated, run-bound, loaded a batch at a time).
 
  private:
   int party_;

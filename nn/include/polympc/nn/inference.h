@@ -4,6 +4,7 @@
 // by the end-to-end tests.
 #pragma once
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,7 +53,9 @@ struct InferenceReport {
 struct InferenceOptions {
   size_t batch = 100;
   mpc::ProtocolOptions protocol{};
-  uint64_t seed = 1;  ///< dealer and client PRG seeds derive from it
+  /// Dealer and client PRGs are keyed from the OS CSPRNG unless this is set: a fixed
+  /// seed makes the run reproducible and is INSECURE (tests and --insecure-test-seed).
+  std::optional<uint64_t> insecure_test_seed;
   /// Called after each batch with (images done, images total).
   std::function<void(size_t, size_t)> progress;
 };
