@@ -1,10 +1,14 @@
 // Two-process deployment path: dealer files, server and client over TCP loopback.
-// The client's logits equal the fixed-point twin's, a preprocessing file is single-use,
-// the wrong party's file or a dropped peer is a clear error.
+// The client (architecture only) gets logits equal to the fixed-point twin's; material is
+// single-use across copies and restarts, may be consumed in parts; a mismatched pair,
+// another model, an image of the wrong size or a dropped peer is a clear error.
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <random>
 
 #include <unistd.h>
@@ -48,96 +52,217 @@ std::string temp_path(const std::string& what) {
 }
 
 struct Files {
-  std::string p0 = temp_path("p0.mat");
-  std::string p1 = temp_path("p1.mat");
+  explicit Files(const std::string& run = "a") : p0(temp_path(run + "p0.mat")), p1(temp_path(run + "p1.mat")) {}
+  std::string p0, p1;
+  std::string ledger0 = temp_path("ledger0");  // each party's machine has its own ledger
+  std::string ledger1 = temp_path("ledger1");
   ~Files() {
-    std::remove(p0.c_str());
-    std::remove(p1.c_str());
+    for (auto* p : {&p0, &p1, &ledger0, &ledger1}) {
+      std::remove(p->c_str());
+      std::remove((*p + ".lock").c_str());
+    }
   }
 };
 
-TEST(TwoProcess, ServerAndClientOverTcpEqualTheTwinAndFilesAreSingleUse) {
-  nn::Network net = nn::load_onnx(kModel);
-  const mpc::RingConfig ring{64, 12};
-  nn::QuantizedModel q = nn::quantize(net, ring);
-  nn::Dataset data = nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", 12);
+const std::string kHash = "model-hash-of-the-test";
+
+std::string slurp(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+void spit(const std::string& p, const std::string& s) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(s.data(), static_cast<std::streamsize>(s.size()));
+}
+
+/// Both parties over TCP loopback; the client holds only the architecture.
+struct Parties {
+  nn::Network net;
+  mpc::RingConfig ring{64, 12};
+  nn::QuantizedModel q;
+  nn::Dataset data;
+  Parties() : net(nn::load_onnx(kModel)), q(nn::quantize(net, ring)), data(nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", 12)) {}
+
+  std::pair<nn::PartyResult, nn::PartyResult> run(const Files& f, const nn::PartyPlan& plan, size_t first_image = 0,
+                                                  const std::string& client_hash = kHash,
+                                                  const std::string& p0 = "", const std::string& p1 = "") {
+    mpc::MaterialFile m0 = mpc::MaterialFile::open(p0.empty() ? f.p0 : p0, 0);
+    mpc::MaterialFile m1 = mpc::MaterialFile::open(p1.empty() ? f.p1 : p1, 1);
+    mpc::Ledger l0(f.ledger0), l1(f.ledger1);
+    auto [ch0, ch1] = tcp_pair();
+    sim::SimBackend be0;
+    cpu::CpuBackend be1(1);  // each party may run its own backend
+    auto server = std::async(std::launch::async, [&] {
+      try {
+        return nn::run_party(0, net, kHash, &q, nullptr, ring, plan, *ch0, be0, m0, l0);
+      } catch (...) {
+        ch0.reset();
+        throw;
+      }
+    });
+    nn::PartyResult client;
+    try {
+      client = nn::run_party(1, nn::architecture_only(net), client_hash, nullptr, &data, ring, plan, *ch1, be1, m1, l1,
+                             {}, first_image);
+    } catch (...) {
+      ch1.reset();
+      server.wait();
+      throw;
+    }
+    return {server.get(), client};
+  }
+  mpc::Words twin(size_t first, size_t n) {
+    return nn::fixed_forward(q, nn::encode_input(ring, data.image(static_cast<int64_t>(first)), n * 784), n);
+  }
+};
+
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(TwoProcess, ClientWithTheArchitectureOnlyEqualsTheTwinAndMaterialIsSingleUse) {
+  Parties p;
   nn::PartyPlan plan;
   plan.images = 12;
   plan.batch = 5;  // 5, 5, 2
   Files f;
-  nn::deal_to_files(net, ring, plan, 99, f.p0, f.p1);
+  nn::deal_to_files(nn::architecture_only(p.net), kHash, p.ring, plan, f.p0, f.p1);
+  const std::string copy0 = slurp(f.p0), copy1 = slurp(f.p1);
 
   // The wrong party's file is refused before anything is used.
-  EXPECT_THROW(mpc::MaterialStore::load(f.p1, 0), mpc::MaterialError);
+  EXPECT_THROW(mpc::MaterialFile::open(f.p1, 0), mpc::MaterialError);
 
-  mpc::MaterialStore m0 = mpc::MaterialStore::load(f.p0, 0);
-  mpc::MaterialStore m1 = mpc::MaterialStore::load(f.p1, 1);
-  auto [ch0, ch1] = tcp_pair();
-  sim::SimBackend be0;
-  cpu::CpuBackend be1(1);  // each party may run its own backend
-  auto server = std::async(std::launch::async, [&] {
-    return nn::run_party(0, net, &q, nullptr, ring, plan, *ch0, be0, m0, 0);
-  });
-  nn::PartyResult client = nn::run_party(1, nn::architecture_only(net), nullptr, &data, ring, plan, *ch1, be1, m1, 7);
-  nn::PartyResult srv = server.get();
+  auto [srv, client] = p.run(f, plan);
   EXPECT_TRUE(srv.logits.empty());  // the server learns nothing
-
-  mpc::Words x = nn::encode_input(ring, data.image(0), 12 * 784);
-  EXPECT_EQ(client.logits, nn::fixed_forward(q, x, 12));
+  EXPECT_EQ(client.logits, p.twin(0, 12));
   EXPECT_GT(client.accuracy, 0.5);
+  EXPECT_EQ(client.segments, 3u);
   // Both parties counted the same traffic, in opposite directions.
   EXPECT_EQ(client.stats.at("conv1").bytes_sent, srv.stats.at("conv1").bytes_received);
   EXPECT_EQ(client.stats.at("act2").rounds, srv.stats.at("act2").rounds);
 
-  // A second run on the same files is refused: the material is single-use.
-  EXPECT_THROW(mpc::MaterialStore::load(f.p0, 0), mpc::MaterialReuseError);
-  EXPECT_THROW(mpc::MaterialStore::load(f.p1, 1), mpc::MaterialReuseError);
+  // A second run on the same files is refused, also after restoring them from a copy.
+  EXPECT_THROW(p.run(f, plan), mpc::MaterialReuseError);
+  spit(f.p0, copy0);
+  spit(f.p1, copy1);
+  const std::string e = error_of([&] { p.run(f, plan); });
+  EXPECT_NE(e.find("already consumed"), std::string::npos) << e;
 }
 
-TEST(TwoProcess, MaterialForAnotherPlanOrADroppedPeerIsAClearError) {
-  nn::Network net = nn::load_onnx(kModel);
-  const mpc::RingConfig ring{64, 12};
-  nn::QuantizedModel q = nn::quantize(net, ring);
-  nn::Dataset data = nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", 4);
+TEST(TwoProcess, MaterialIsConsumedInPartsOverSeveralRuns) {
+  Parties p;
+  nn::PartyPlan deal;
+  deal.images = 6;
+  deal.batch = 2;
+  Files f;
+  nn::deal_to_files(p.net, kHash, p.ring, deal, f.p0, f.p1);
+  nn::PartyPlan run = deal;
+  run.images = 2;
+  auto [s1, c1] = p.run(f, run, 0);
+  EXPECT_EQ(c1.first_segment, 0u);
+  EXPECT_EQ(c1.logits, p.twin(0, 2));
+  run.images = 4;
+  auto [s2, c2] = p.run(f, run, 2);
+  EXPECT_EQ(c2.first_segment, 1u);
+  EXPECT_EQ(c2.segments, 2u);
+  EXPECT_EQ(c2.logits, p.twin(2, 4));
+  // All six images' material is gone.
+  run.images = 2;
+  EXPECT_THROW(p.run(f, run, 6), mpc::MaterialReuseError);
+}
+
+TEST(TwoProcess, MismatchedPairOtherModelOrPlanAreClearErrors) {
+  Parties p;
+  nn::PartyPlan plan;
+  plan.images = 2;
+  plan.batch = 2;
+  Files a("a"), b("b");
+  nn::deal_to_files(p.net, kHash, p.ring, plan, a.p0, a.p1);
+  nn::deal_to_files(p.net, kHash, p.ring, plan, b.p0, b.p1);
+  // P0's file from one dealer run, P1's from another (before: 0 % accuracy and exit 0).
+  std::string e = error_of([&] { p.run(a, plan, 0, kHash, a.p0, b.p1); });
+  EXPECT_NE(e.find("mismatched preprocessing files"), std::string::npos) << e;
+  // The client's architecture file belongs to another model.
+  e = error_of([&] { p.run(a, plan, 0, "another-model"); });
+  EXPECT_NE(e.find("dealt for model"), std::string::npos) << e;
+  // The parties run another protocol than the dealer dealt for.
+  nn::PartyPlan fss = plan;
+  fss.protocol.compare = mpc::CompareMode::Fss;
+  e = error_of([&] { p.run(a, fss); });
+  EXPECT_NE(e.find("compare=gmw"), std::string::npos) << e;
+  // None of these consumed anything: the right pair still runs.
+  auto [srv, client] = p.run(a, plan);
+  EXPECT_EQ(client.logits, p.twin(0, 2));
+}
+
+TEST(TwoProcess, ReDealtTestSeedIsRefusedAndFilesAreOwnerOnly) {
+  Parties p;
+  nn::PartyPlan plan;
+  plan.images = 1;
+  plan.batch = 1;
+  Files f;
+  const mpc::Seed seed = mpc::seed_from_u64(42);
+  const std::string id = nn::deal_to_files(p.net, kHash, p.ring, plan, f.p0, f.p1, &seed);
+  EXPECT_EQ(std::filesystem::status(f.p1).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  p.run(f, plan);
+  // Dealing again with the same (insecure, test-only) seed reproduces the masks and the run ID:
+  EXPECT_EQ(nn::deal_to_files(p.net, kHash, p.ring, plan, f.p0, f.p1, &seed), id);
+  EXPECT_THROW(p.run(f, plan), mpc::MaterialReuseError);
+  // Without a seed, every dealer run is new.
+  EXPECT_NE(nn::deal_to_files(p.net, kHash, p.ring, plan, f.p0, f.p1), id);
+}
+
+TEST(TwoProcess, ImagesOfAnotherSizeOrADroppedPeerAreClearErrors) {
+  Parties p;
   nn::PartyPlan plan;
   plan.images = 2;
   plan.batch = 2;
   Files f;
-  nn::deal_to_files(net, ring, plan, 5, f.p0, f.p1);
-  mpc::MaterialStore m0 = mpc::MaterialStore::load(f.p0, 0);
-  mpc::MaterialStore m1 = mpc::MaterialStore::load(f.p1, 1);
-  auto [ch0, ch1] = tcp_pair();
-  cpu::CpuBackend be0(1), be1(1);
-  nn::PartyPlan bigger = plan;
-  bigger.images = 4;  // the client asks for more than was dealt
-  auto server = std::async(std::launch::async, [&] {
-    return nn::run_party(0, net, &q, nullptr, ring, plan, *ch0, be0, m0, 0);
+  nn::deal_to_files(p.net, kHash, p.ring, plan, f.p0, f.p1);
+  // The client's images are larger than the model's input: refused before reading past them.
+  nn::Dataset wide = p.data;
+  wide.width = 14;  // 28 x 14 = 392 elements per image, the model wants 784
+  mpc::MaterialFile m1 = mpc::MaterialFile::open(f.p1, 1);
+  mpc::Ledger l1(f.ledger1);
+  auto [c0, c1] = mpc::make_inproc_pair();
+  cpu::CpuBackend be(1);
+  const std::string e = error_of([&] {
+    nn::run_party(1, nn::architecture_only(p.net), kHash, nullptr, &wide, p.ring, plan, *c1, be, m1, l1);
   });
-  // The server finishes its 2 images; the client's material runs out in the second batch.
-  EXPECT_THROW(nn::run_party(1, net, nullptr, &data, ring, bigger, *ch1, be1, m1, 7), mpc::MaterialError);
-  EXPECT_NO_THROW(server.get());
-  ch1.reset();
+  EXPECT_NE(e.find("the model's input has 784"), std::string::npos) << e;
 
   // Dropped connection: the client is gone before the server starts.
-  nn::deal_to_files(net, ring, plan, 6, f.p0, f.p1);
-  mpc::MaterialStore n0 = mpc::MaterialStore::load(f.p0, 0);
-  auto [c0, c1] = tcp_pair();
-  c1.reset();
-  EXPECT_THROW(nn::run_party(0, net, &q, nullptr, ring, plan, *c0, be0, n0, 0), mpc::ChannelError);
+  mpc::MaterialFile m0 = mpc::MaterialFile::open(f.p0, 0);
+  mpc::Ledger l0(f.ledger0);
+  auto [d0, d1] = tcp_pair();
+  d1.reset();
+  EXPECT_THROW(nn::run_party(0, p.net, kHash, &p.q, nullptr, p.ring, plan, *d0, be, m0, l0), mpc::ChannelError);
+  // Nothing was consumed: the pair still runs.
+  auto [srv, client] = p.run(f, plan);
+  EXPECT_EQ(client.logits, p.twin(0, 2));
 }
 
 TEST(TwoProcess, RolesAreChecked) {
-  nn::Network net = nn::load_onnx(kModel);
-  const mpc::RingConfig ring{64, 12};
-  nn::QuantizedModel q = nn::quantize(net, ring);
-  auto [ch0, ch1] = mpc::make_inproc_pair();
-  cpu::CpuBackend be(1);
-  mpc::MaterialStore m1(1);
+  Parties p;
   nn::PartyPlan plan;
   plan.images = 1;
+  plan.batch = 1;
+  Files f;
+  nn::deal_to_files(p.net, kHash, p.ring, plan, f.p0, f.p1);
+  auto [ch0, ch1] = mpc::make_inproc_pair();
+  cpu::CpuBackend be(1);
+  mpc::MaterialFile m1 = mpc::MaterialFile::open(f.p1, 1);
+  mpc::Ledger l(f.ledger0);
   // Client with the model, server with P1's material.
-  EXPECT_THROW(nn::run_party(1, net, &q, nullptr, ring, plan, *ch1, be, m1, 0), mpc::InvalidArgument);
-  EXPECT_THROW(nn::run_party(0, net, &q, nullptr, ring, plan, *ch0, be, m1, 0), mpc::MaterialError);
+  EXPECT_THROW(nn::run_party(1, p.net, kHash, &p.q, nullptr, p.ring, plan, *ch1, be, m1, l), mpc::InvalidArgument);
+  EXPECT_THROW(nn::run_party(0, p.net, kHash, &p.q, nullptr, p.ring, plan, *ch0, be, m1, l), mpc::MaterialError);
 }
 
 }  // namespace
