@@ -4,12 +4,12 @@
 // zlib's gz* functions read plain files transparently as well.
 #include "polympc/nn/dataset.h"
 
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
-#include <sys/stat.h>
 
 #include "polympc/mpc/checked.h"
 
@@ -126,13 +126,12 @@ IdxFile read_idx(const std::string& path, uint32_t magic,
   }
   const uint32_t m = read_be32(header.data());
   if (m != magic) {
-    throw DatasetError("not an IDX file of the expected kind: " + path + " has magic " +
-                       hex32(m) + ", expected " + hex32(magic));
+    throw DatasetError("not an IDX file of the expected kind: " + path + " has magic " + hex32(m) +
+                       ", expected " + hex32(magic));
   }
   if (got < header_size) {
     throw DatasetError("truncated IDX file " + path + ": " + std::to_string(got) +
-                       " bytes, shorter than its " + std::to_string(header_size) +
-                       "-byte header");
+                       " bytes, shorter than its " + std::to_string(header_size) + "-byte header");
   }
   std::string names, values;
   for (size_t d = 0; d < ndim; ++d) {
@@ -155,8 +154,8 @@ IdxFile read_idx(const std::string& path, uint32_t magic,
     }
     if (have > payload) {
       throw DatasetError("corrupt IDX file " + path + ": " + std::to_string(have - payload) +
-                         " bytes after the " + std::to_string(payload) + " data bytes (" +
-                         field + ")");
+                         " bytes after the " + std::to_string(payload) + " data bytes (" + field +
+                         ")");
     }
     f.data.reserve(payload);
   }
@@ -178,8 +177,7 @@ IdxFile read_idx(const std::string& path, uint32_t magic,
   }
   if (trailing) {
     throw DatasetError("corrupt IDX file " + path + ": more data after the " +
-                       std::to_string(payload) + " data bytes its header declares (" + field +
-                       ")");
+                       std::to_string(payload) + " data bytes its header declares (" + field + ")");
   }
   return f;
 }
@@ -217,8 +215,8 @@ Dataset load_idx_dataset(const std::string& dir, const std::string& split, int64
   // count <= n, so this is at most the payload size that read_idx bounded already.
   const uint64_t pixels = mpc::checked_product<DatasetError>(
       std::vector<int64_t>{count, ds.height, ds.width},
-      "IDX file " + images_path + ": images to load (count x rows x cols)",
-      mpc::kMaxTensorElements, /*allow_zero=*/true);
+      "IDX file " + images_path + ": images to load (count x rows x cols)", mpc::kMaxTensorElements,
+      /*allow_zero=*/true);
   if (pixels > images.data.size())
     throw DatasetError("internal: " + images_path + " holds fewer pixels than its header says");
   ds.images.resize(static_cast<size_t>(pixels));

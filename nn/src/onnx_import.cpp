@@ -303,8 +303,7 @@ class Importer {
     };
     auto check_raw = [&](size_t width) {
       const uint64_t need = checked([&] {
-        return mpc::checked_mul<ModelError>(n, width, what + " raw_data bytes",
-                                            mpc::kMaxFileBytes);
+        return mpc::checked_mul<ModelError>(n, width, what + " raw_data bytes", mpc::kMaxFileBytes);
       });
       if (raw.size() != need)
         fail(what + " has " + std::to_string(raw.size()) + " bytes of raw data, its shape " +
@@ -416,9 +415,8 @@ class Importer {
       net_.input_shape.push_back(s.dim(k).dim_value());
     }
     checked([&] {
-      return mpc::checked_product<ModelError>(net_.input_shape,
-                                              what + " shape (without batch) " +
-                                                  dims_str(net_.input_shape));
+      return mpc::checked_product<ModelError>(
+          net_.input_shape, what + " shape (without batch) " + dims_str(net_.input_shape));
     });
     Value v;
     v.kind = Value::Kind::Act;
@@ -539,8 +537,7 @@ class Importer {
     // Both pads are in [0, INT_MAX] (window_attrs, op_pad); so must their sum be.
     auto add = [&](int& p, int64_t extra, const char* side) {
       p = static_cast<int>(checked([&] {
-        return mpc::checked_add<ModelError>(static_cast<uint64_t>(p),
-                                            static_cast<uint64_t>(extra),
+        return mpc::checked_add<ModelError>(static_cast<uint64_t>(p), static_cast<uint64_t>(extra),
                                             std::string("pads plus the pads of the Pad node "
                                                         "before it (") +
                                                 side + ")",
@@ -598,9 +595,9 @@ class Importer {
              " do not broadcast");
       dr[k] = da[k] == 1 ? db[k] : da[k];
     }
-    const auto n = static_cast<size_t>(checked_numel(
-        dr, "broadcast of constant shapes " + dims_str(a.dims) + " and " + dims_str(b.dims) +
-                " to"));
+    const auto n =
+        static_cast<size_t>(checked_numel(dr, "broadcast of constant shapes " + dims_str(a.dims) +
+                                                  " and " + dims_str(b.dims) + " to"));
     const bool is_int = a.is_int && b.is_int;
     Value r;
     r.dims = dr;
@@ -776,8 +773,7 @@ class Importer {
                                const std::string& what) const {
     const std::vector<int64_t> dims = {rows, cols};
     if (checked_numel(dims, what + " dims") != b.numel())
-      fail(what + " of shape " + dims_str(dims) + " has " + std::to_string(b.numel()) +
-           " values");
+      fail(what + " of shape " + dims_str(dims) + " has " + std::to_string(b.numel()) + " values");
     std::vector<float> t(b.numel());
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < cols; ++c)
@@ -828,9 +824,9 @@ class Importer {
     const int x = act_in(n, 0);
     const Value& b = const_in(n, 1, "weight");
     if (b.dims.size() != 2) fail("weight of shape " + dims_str(b.dims) + " is not a matrix");
-    const int idx = add_linear(x, {b.dims[1], b.dims[0]},
-                               transpose(b, b.dims[0], b.dims[1], "weight '" + n.input(1) + "'"),
-                               {});
+    const int idx =
+        add_linear(x, {b.dims[1], b.dims[0]},
+                   transpose(b, b.dims[0], b.dims[1], "weight '" + n.input(1) + "'"), {});
     bias_foldable_.insert(idx);
     set_out(n, 0, plain_act(idx));
   }
@@ -1209,7 +1205,8 @@ class Importer {
     } else if (to_int && !v.is_int) {
       for (double x : v.f) {
         const std::optional<int64_t> r = to_int64(x);
-        if (!r) fail("cannot cast " + std::to_string(x) + " to an integer (outside the int64 range)");
+        if (!r)
+          fail("cannot cast " + std::to_string(x) + " to an integer (outside the int64 range)");
         v.i.push_back(*r);
       }
       v.f.clear();
