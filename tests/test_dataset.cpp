@@ -236,4 +236,130 @@ TEST(Dataset, GarbageAndMismatchThrow) {
   }
 }
 
+// ---- crafted headers (security): sizes are checked before anything is allocated ---------
+
+// An images header [n, h, w] followed by `data` payload bytes.
+std::vector<unsigned char> idx_header(uint32_t n, uint32_t h, uint32_t w, size_t data) {
+  std::vector<unsigned char> b;
+  put_be32(b, 0x00000803);
+  put_be32(b, n);
+  put_be32(b, h);
+  put_be32(b, w);
+  b.resize(b.size() + data, 7);
+  return b;
+}
+
+// Expects DatasetError containing every fragment.
+template <typename Fn>
+void expect_dataset_error_all(Fn fn, std::initializer_list<std::string> needles) {
+  try {
+    fn();
+    ADD_FAILURE() << "expected DatasetError";
+  } catch (const DatasetError& e) {
+    for (const std::string& n : needles)
+      EXPECT_NE(std::string(e.what()).find(n), std::string::npos)
+          << "'" << n << "' not in: " << e.what();
+  }
+}
+
+TEST(DatasetCrafted, HeaderProductOverflows) {
+  // (2^32 - 1)^3 overflows 64 bits; 2^48 and 2^32 do not, but exceed the limit of 2^31
+  // bytes. Each on a tiny file, plain and gzip.
+  struct Case {
+    uint32_t n, h, w;
+    std::string size;
+  };
+  for (const Case& c : {Case{0xffffffffu, 0xffffffffu, 0xffffffffu, "size 1 x 4294967295"},
+                        Case{65536, 65536, 65536, "size 65536 x 65536"},
+                        Case{65536, 65536, 1, "size 65536 x 65536"}}) {
+    for (bool gz : {false, true}) {
+      SCOPED_TRACE(c.size + (gz ? " gz" : " raw"));
+      TempDir dir;
+      const std::string name = std::string("c-images-idx3-ubyte") + (gz ? ".gz" : "");
+      if (gz)
+        dir.write_gz(name, idx_header(c.n, c.h, c.w, 8));
+      else
+        dir.write(name, idx_header(c.n, c.h, c.w, 8));
+      dir.write("c-labels-idx1-ubyte", idx_labels(4));
+      expect_dataset_error_all([&] { load_idx_dataset(dir.str(), "c"); },
+                               {dir.str() + "/" + name,
+                                "header count x rows x cols = " + std::to_string(c.n) + " x " +
+                                    std::to_string(c.h) + " x " + std::to_string(c.w),
+                                c.size + " exceeds the limit of 2147483648"});
+    }
+  }
+}
+
+TEST(DatasetCrafted, HeaderProductWrapsToFileSize) {
+  // 65536 x 65537 x 4294901761 = 2^64 + 65536: the unchecked product wrapped to 65536, the
+  // payload had exactly that many bytes, and a Dataset with 65537 x 4294901761-pixel
+  // images over 65536 floats came back (image(1) pointed 2^48 floats past the buffer).
+  TempDir dir;
+  dir.write("w-images-idx3-ubyte", idx_header(65536, 65537, 4294901761u, 65536));
+  dir.write("w-labels-idx1-ubyte", idx_labels(65536));
+  expect_dataset_error_all(
+      [&] { load_idx_dataset(dir.str(), "w"); },
+      {"w-images-idx3-ubyte", "header count x rows x cols = 65536 x 65537 x 4294901761",
+       "size 65536 x 65537 exceeds the limit of 2147483648"});
+}
+
+TEST(DatasetCrafted, HeaderLargerThanFile) {
+  // 1000 x 28 x 28 = 784000 declared bytes (within the limit) on a 12-byte payload: a
+  // truncation error before any allocation of the declared size.
+  for (bool gz : {false, true}) {
+    SCOPED_TRACE(gz ? "gz" : "raw");
+    TempDir dir;
+    const std::string name = std::string("h-images-idx3-ubyte") + (gz ? ".gz" : "");
+    if (gz)
+      dir.write_gz(name, idx_header(1000, 28, 28, 12));
+    else
+      dir.write(name, idx_header(1000, 28, 28, 12));
+    dir.write("h-labels-idx1-ubyte", idx_labels(1000));
+    expect_dataset_error_all(
+        [&] { load_idx_dataset(dir.str(), "h"); },
+        {"truncated IDX file " + dir.str() + "/" + name, "header promises 784000 data bytes",
+         "(count x rows x cols = 1000 x 28 x 28)", "file has 12"});
+  }
+  {
+    // The largest header within the limit (2^31 bytes) on a tiny file: still just truncated.
+    TempDir dir;
+    dir.write("m-images-idx3-ubyte", idx_header(2048, 1024, 1024, 16));
+    dir.write("m-labels-idx1-ubyte", idx_labels(4));
+    expect_dataset_error_all(
+        [&] { load_idx_dataset(dir.str(), "m"); },
+        {"truncated IDX file", "header promises 2147483648 data bytes", "file has 16"});
+  }
+}
+
+TEST(DatasetCrafted, LabelCountAndZeroRows) {
+  {
+    TempDir dir;
+    std::vector<unsigned char> lab;
+    put_be32(lab, 0x00000801);
+    put_be32(lab, 0xffffffffu);  // 2^32 - 1 labels > 2^31
+    lab.resize(lab.size() + 4, 1);
+    dir.write("l-images-idx3-ubyte", idx_images(4, 2, 2));
+    dir.write("l-labels-idx1-ubyte", lab);
+    expect_dataset_error_all(
+        [&] { load_idx_dataset(dir.str(), "l"); },
+        {"l-labels-idx1-ubyte", "header count = 4294967295", "exceeds the limit of 2147483648"});
+  }
+  {
+    TempDir dir;
+    dir.write("z-images-idx3-ubyte", idx_header(4, 0, 28, 0));
+    dir.write("z-labels-idx1-ubyte", idx_labels(4));
+    expect_dataset_error_all(
+        [&] { load_idx_dataset(dir.str(), "z"); },
+        {"z-images-idx3-ubyte", "images of 0 x 28 pixels", "rows and cols must be >= 1"});
+  }
+  {
+    // trailing bytes in a gzip file: reported without reading the rest into memory
+    TempDir dir;
+    dir.write_gz("t-images-idx3-ubyte.gz", idx_header(4, 2, 2, 16 + 100000));
+    dir.write("t-labels-idx1-ubyte", idx_labels(4));
+    expect_dataset_error_all([&] { load_idx_dataset(dir.str(), "t"); },
+                             {"corrupt IDX file", "more data after the 16 data bytes"});
+  }
+}
+
 }  // namespace

@@ -288,5 +288,95 @@ TEST(Ir, ErrorBadInputShape) {
   expect_error(net, {"input shape [3, 32]"});
 }
 
+// ---- crafted sizes: products are checked, not wrapped (security) --------------------------
+
+constexpr int64_t kTwo32 = int64_t{1} << 32;
+const char* const kLimit = "exceeds the limit of 2147483648";
+
+TEST(IrCrafted, WeightShapeProductWrapsToValueCount) {
+  // 3 x 6148914691236517206 = 2^64 + 2: the unchecked product wrapped to 2, equal to the
+  // two weights given, and the size check passed.
+  Network net;
+  net.input_shape = {1, 4, 4};
+  Layer c = conv("c", 1, 1, 3);
+  c.weight_shape = {1, 1, 3, 6148914691236517206};
+  c.weight.assign(2, 0.5f);
+  c.bias.assign(1, 0.0f);
+  net.layers.push_back(c);
+  expect_error(net, {"layer 0 'c' (Conv)", "weight shape [1, 1, 3, 6148914691236517206]",
+                     "size 3 x 6148914691236517206", kLimit});
+
+  Network lin;
+  lin.input_shape = {4};
+  Layer l = linear("fc", 2, 4);
+  l.weight_shape = {kTwo32, kTwo32};  // wraps to 0
+  l.weight.clear();
+  l.bias.clear();
+  lin.layers.push_back(l);
+  expect_error(lin, {"layer 0 'fc' (Linear)", "weight shape [4294967296, 4294967296]", kLimit});
+}
+
+TEST(IrCrafted, NegativeWeightDims) {
+  // [-2, -2] has the positive product 4: rejected naming the dimension
+  Network net;
+  net.input_shape = {2};
+  Layer l = linear("fc", 2, 2);
+  l.weight_shape = {-2, -2};
+  net.layers.push_back(l);
+  expect_error(net, {"'fc'", "weight shape [-2, -2]: dimension 0 is -2 (must be >= 1)"});
+}
+
+TEST(IrCrafted, InputShapeTooLarge) {
+  Network net;
+  net.input_shape = {65536, 65536, 65536};
+  net.layers.push_back(simple("r", OpKind::Relu));
+  expect_error(net, {"network input shape [65536, 65536, 65536]", kLimit});
+  EXPECT_THROW(net.input_size(), ModelError);
+}
+
+TEST(IrCrafted, OutputShapeTooLarge) {
+  {
+    // 2^30 input elements, a 1x1 conv with 4 output channels: 2^32 output elements
+    Network net;
+    net.input_shape = {1, 32768, 32768};
+    net.layers.push_back(conv("wide", 4, 1, 1));
+    expect_error(net, {"layer 0 'wide' (Conv)", "output shape [4, 32768, 32768]", kLimit});
+  }
+  {
+    // pads of INT_MAX on both sides: each fits an int, the padded extent does not
+    Network net;
+    net.input_shape = {1, 1, 1};
+    Layer c = conv("padded", 1, 1, 1);
+    c.pad_top = c.pad_bottom = 2147483647;
+    net.layers.push_back(c);
+    expect_error(net, {"'padded'", "output shape [1, 4294967295, 1]", kLimit});
+  }
+  {
+    // out_size() on a shape set by hand (not by infer_shapes)
+    Network net;
+    net.input_shape = {4};
+    net.layers.push_back(simple("r", OpKind::Relu));
+    net.layers[0].out_shape = {kTwo32, kTwo32};
+    try {
+      net.out_size(0);
+      FAIL() << "no ModelError";
+    } catch (const ModelError& e) {
+      EXPECT_NE(std::string(e.what()).find("layer 0 'r' (Relu): output shape [4294967296, "
+                                           "4294967296]"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+}
+
+TEST(IrCrafted, NegativeStrideAndHugeKernel) {
+  Network net;
+  net.input_shape = {1, 8, 8};
+  net.layers.push_back(pool("ap", OpKind::AvgPool, 2, -1));
+  expect_error(net, {"'ap'", "stride h must be >= 1, got -1"});
+  net.layers[0] = pool("mp", OpKind::MaxPool, 2147483647, 1);
+  expect_error(net, {"'mp'", "kernel h 2147483647 is larger than the padded input 8"});
+}
+
 }  // namespace
 }  // namespace polympc::nn

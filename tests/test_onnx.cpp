@@ -288,6 +288,15 @@ class GraphBuilder {
     a->set_type(onnx::AttributeProto_AttributeType_STRING);
     a->set_s(v);
   }
+  /// An initializer with arbitrary (crafted) dims and no data; the caller fills it in.
+  onnx::TensorProto* tensor(const std::string& name, const std::vector<int64_t>& dims,
+                            int data_type = onnx::TensorProto_DataType_FLOAT) {
+    onnx::TensorProto* t = g_->add_initializer();
+    t->set_name(name);
+    t->set_data_type(data_type);
+    for (int64_t d : dims) t->add_dims(d);
+    return t;
+  }
   void output(const std::string& name) { g_->add_output()->set_name(name); }
   std::string bytes() const {
     std::string b;
@@ -889,6 +898,349 @@ TEST(OnnxImport, UnsupportedAttributes) {
     c.set(n);
     b.output("y");
     expect_model_error([&] { b.parse(); }, {"node 'the_node' (" + c.op + ")", c.what});
+  }
+}
+
+// ---- crafted sizes (security: sizes read from the file are checked) -----------------------
+// Each model below is built to break an unchecked size computation: before the checks, a
+// dims product or a bytes count wrapped around so that the value-count check passed and
+// transpose() / the raw_data decoder read or wrote far outside their buffers (SIGSEGV,
+// confirmed by valgrind). Now each fails with a ModelError naming the node, the
+// initializer and the field. These tests run under valgrind (see the report).
+
+constexpr int64_t kTwo31 = int64_t{1} << 31;  // mpc::kMaxTensorElements
+constexpr int64_t kTwo32 = int64_t{1} << 32;
+const std::string kLimit = "exceeds the limit of 2147483648";
+
+// Gemm (transB = 0, so the weight is transposed) reading initializer `W`.
+GraphBuilder gemm_on(const std::string& op = "Gemm") {
+  GraphBuilder b({-1, 3});
+  b.node(op, {"x", "W"}, "y", "fc");
+  b.output("y");
+  return b;
+}
+
+// Little-endian raw bytes of `n` floats 1.0.
+std::string raw_floats(size_t n) {
+  std::string r;
+  for (size_t k = 0; k < n; ++k) r += std::string("\x00\x00\x80\x3f", 4);
+  return r;
+}
+
+TEST(OnnxCrafted, DimsProductOverflowsUint64) {
+  // [2^32, 2^32]: the product 2^64 wrapped to 0, so an empty tensor passed and transpose()
+  // wrote 2^64 floats into a 0-element buffer.
+  for (const char* op : {"Gemm", "MatMul"}) {
+    SCOPED_TRACE(op);
+    GraphBuilder b = gemm_on(op);
+    b.tensor("W", {kTwo32, kTwo32});
+    expect_model_error([&] { b.parse(); }, {"test.onnx", std::string("node 'fc' (") + op + ")",
+                                            "initializer 'W' dims [4294967296, 4294967296]",
+                                            "size 1 x 4294967296 " + kLimit});
+  }
+}
+
+TEST(OnnxCrafted, DimsProductOverflowsInt64) {
+  // [2^32, 2^31] = 2^63: negative as an int64.
+  GraphBuilder b = gemm_on();
+  b.tensor("W", {kTwo32, kTwo31});
+  expect_model_error([&] { b.parse(); },
+                     {"node 'fc' (Gemm)", "initializer 'W' dims [4294967296, 2147483648]", kLimit});
+}
+
+TEST(OnnxCrafted, GemmWeightDimsWrapToValueCount) {
+  // 3 x 6148914691236517206 = 2^64 + 2 wraps to 2: two values (float_data or 8 bytes of
+  // raw_data) passed the count check, then transpose() wrote row 0..2 x column 0..6e18.
+  const int64_t big = 6148914691236517206;
+  for (bool raw : {false, true}) {
+    SCOPED_TRACE(raw ? "raw_data" : "float_data");
+    GraphBuilder b = gemm_on();
+    onnx::TensorProto* t = b.tensor("W", {3, big});
+    if (raw) {
+      t->set_raw_data(raw_floats(2));
+    } else {
+      t->add_float_data(1.0f);
+      t->add_float_data(2.0f);
+    }
+    expect_model_error([&] { b.parse(); },
+                       {"node 'fc' (Gemm)", "initializer 'W' dims [3, 6148914691236517206]",
+                        "size 3 x 6148914691236517206 " + kLimit});
+  }
+}
+
+TEST(OnnxCrafted, RawDataByteCountWouldWrap) {
+  // n = 2^62 + 1 elements: n * 4 bytes wrapped to 4, so 4 bytes of raw_data matched and the
+  // decoder read n floats past them. Same for 8-byte types with n = 2^61 + 1.
+  struct Case {
+    int type;
+    int64_t n;
+    size_t bytes;
+  };
+  for (const Case& c : {Case{onnx::TensorProto_DataType_FLOAT, (int64_t{1} << 62) + 1, 4},
+                        Case{onnx::TensorProto_DataType_DOUBLE, (int64_t{1} << 61) + 1, 8},
+                        Case{onnx::TensorProto_DataType_INT64, (int64_t{1} << 61) + 1, 8}}) {
+    SCOPED_TRACE(c.type);
+    GraphBuilder b = gemm_on("MatMul");
+    b.tensor("W", {c.n, 1}, c.type)->set_raw_data(std::string(c.bytes, '\x01'));
+    expect_model_error(
+        [&] { b.parse(); },
+        {"node 'fc' (MatMul)", "initializer 'W' dims [" + std::to_string(c.n) + ", 1]", kLimit});
+  }
+}
+
+TEST(OnnxCrafted, NegativeDims) {
+  // [-2, -3] has the positive product 6: still rejected, naming the dimension.
+  GraphBuilder b = gemm_on();
+  onnx::TensorProto* t = b.tensor("W", {-2, -3});
+  for (int k = 0; k < 6; ++k) t->add_float_data(1.0f);
+  expect_model_error([&] { b.parse(); }, {"node 'fc' (Gemm)", "initializer 'W' dims [-2, -3]",
+                                          "dimension 0 is -2 (must be >= 0)"});
+  // A negative dim in a Conv weight, as a Constant node.
+  GraphBuilder c({-1, 2, 3, 3});
+  onnx::NodeProto* k = c.node("Constant", {}, "w", "wconst");
+  onnx::AttributeProto* a = k->add_attribute();
+  a->set_name("value");
+  a->set_type(onnx::AttributeProto_AttributeType_TENSOR);
+  a->mutable_t()->set_data_type(onnx::TensorProto_DataType_FLOAT);
+  for (int64_t d : {2, 2, -1, 1}) a->mutable_t()->add_dims(d);
+  c.node("Conv", {"x", "w"}, "y", "conv");
+  c.output("y");
+  expect_model_error([&] { c.parse(); },
+                     {"node 'wconst' (Constant)", "constant 'wconst' dims [2, 2, -1, 1]",
+                      "dimension 2 is -1 (must be >= 0)"});
+}
+
+TEST(OnnxCrafted, HugeButNotOverflowingDims) {
+  // 2^31 + 1 elements: no overflow, but above kMaxTensorElements; rejected before the
+  // value count is compared (nothing is allocated).
+  GraphBuilder b = gemm_on();
+  b.tensor("W", {kTwo31 + 1, 1});
+  expect_model_error([&] { b.parse(); },
+                     {"node 'fc' (Gemm)", "initializer 'W' dims [2147483649, 1]",
+                      "size 1 x 2147483649 " + kLimit});
+  GraphBuilder c = gemm_on();
+  c.tensor("W", {65536, 65536, 1});
+  expect_model_error([&] { c.parse(); }, {"initializer 'W' dims [65536, 65536, 1]", kLimit});
+}
+
+TEST(OnnxCrafted, DataShorterThanDims) {
+  {
+    GraphBuilder b = gemm_on();
+    b.tensor("W", {3, 2})->set_raw_data(raw_floats(5));  // 20 bytes for 24
+    expect_model_error([&] { b.parse(); },
+                       {"node 'fc' (Gemm)", "initializer 'W' has 20 bytes of raw data",
+                        "its shape [3, 2] needs 24"});
+  }
+  {
+    GraphBuilder b = gemm_on();
+    onnx::TensorProto* t = b.tensor("W", {3, 2});
+    for (int k = 0; k < 5; ++k) t->add_float_data(1.0f);
+    expect_model_error([&] { b.parse(); }, {"node 'fc' (Gemm)", "initializer 'W' has 5 values",
+                                            "its shape [3, 2] needs 6"});
+  }
+  {
+    // int64_data of a Reshape target: 1 value for dims [2]
+    GraphBuilder b({1, 2, 3, 3});
+    b.init_i64("shape", {2}, {1});
+    b.node("Reshape", {"x", "shape"}, "y", "reshape");
+    b.output("y");
+    expect_model_error(
+        [&] { b.parse(); },
+        {"node 'reshape' (Reshape)", "initializer 'shape' has 1 values", "its shape [2] needs 2"});
+  }
+}
+
+TEST(OnnxCrafted, ConvAndPoolWindowAttributes) {
+  struct Case {
+    std::string op, attr;
+    std::vector<int64_t> value;
+    std::string what;
+  };
+  const std::vector<Case> cases = {
+      {"Conv", "strides", {0, 1}, "strides [0, 1]: entry 0 is 0 (must be in [1, 2147483647])"},
+      {"Conv", "strides", {1, -2}, "strides [1, -2]: entry 1 is -2 (must be in [1, 2147483647])"},
+      // 2^32 + 1 used to be truncated to the int 1 and silently accepted
+      {"Conv", "strides", {kTwo32 + 1, 1}, "strides [4294967297, 1]: entry 0 is 4294967297"},
+      {"MaxPool", "strides", {1, 0}, "strides [1, 0]: entry 1 is 0"},
+      {"AveragePool", "strides", {-1, -1}, "strides [-1, -1]: entry 0 is -1"},
+      {"Conv", "pads", {kTwo31, 0, 0, 0}, "pads [2147483648, 0, 0, 0]: entry 0 is 2147483648"},
+      {"Conv", "pads", {0, -1, 0, 0}, "pads [0, -1, 0, 0]: entry 1 is -1"},
+      {"MaxPool", "kernel_shape", {0, 3}, "kernel_shape [0, 3]: entry 0 is 0"},
+      {"MaxPool", "kernel_shape", {-3, 3}, "kernel_shape [-3, 3]: entry 0 is -3"},
+      {"MaxPool", "kernel_shape", {7, 3}, "kernel h 7 is larger than the padded input 6"},
+      {"AveragePool", "kernel_shape", {3, kTwo32 + 3}, "kernel_shape [3, 4294967299]: entry 1"},
+      // fits an int, but the output would have 4 x 2^31 elements
+      {"Conv", "pads", {kTwo31 - 1, 0, kTwo31 - 1, 0}, "output shape [4, 4294967298, 4]"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.op + " " + c.attr + " " + c.what);
+    GraphBuilder b({-1, 4, 6, 6});
+    onnx::NodeProto* n = nullptr;
+    if (c.op == "Conv") {
+      b.init("w", {4, 4, 3, 3}, std::vector<float>(144, 0.1f));
+      n = b.node("Conv", {"x", "w"}, "y", "win");
+    } else {
+      n = b.node(c.op, {"x"}, "y", "win");
+      if (c.attr != "kernel_shape") GraphBuilder::ints(n, "kernel_shape", {3, 3});
+    }
+    GraphBuilder::ints(n, c.attr, c.value);
+    b.output("y");
+    expect_model_error([&] { b.parse(); }, {"node 'win' (" + c.op + ")", c.what});
+  }
+}
+
+TEST(OnnxCrafted, PadNodePads) {
+  // Pad pads beyond an int, and Pad + AveragePool pads whose sum overflows an int.
+  {
+    GraphBuilder b({-1, 1, 4, 4});
+    b.constant_i64("pads", {8}, {0, 0, kTwo32, 0, 0, 0, 0, 0});
+    b.node("Pad", {"x", "pads"}, "p", "pad");
+    b.node("Relu", {"p"}, "y", "relu");
+    b.output("y");
+    expect_model_error([&] { b.parse(); },
+                       {"node 'pad' (Pad)", "pads [0, 0, 4294967296, 0, 0, 0, 0, 0]",
+                        "entry 2 is 4294967296 (must be in [0, 2147483647])"});
+  }
+  {
+    GraphBuilder b({-1, 1, 4, 4});
+    b.constant_i64("pads", {8}, {0, 0, kTwo31 - 1, 0, 0, 0, 0, 0});
+    b.node("Pad", {"x", "pads"}, "p", "pad");
+    auto* a = b.node("AveragePool", {"p"}, "y", "avg");
+    GraphBuilder::ints(a, "kernel_shape", {3, 3});
+    GraphBuilder::ints(a, "pads", {1, 1, 1, 1});
+    GraphBuilder::i(a, "count_include_pad", 1);
+    b.output("y");
+    expect_model_error([&] { b.parse(); },
+                       {"node 'avg' (AveragePool)", "pads plus the pads of the Pad node",
+                        "(top): size 1 + 2147483647 exceeds the limit of 2147483647"});
+  }
+}
+
+TEST(OnnxCrafted, ReshapeShapeValues) {
+  // An empty constant reshaped to [2^32, 2^32] (product wrapped to 0 == its 0 elements)
+  // and used as a Gemm weight: transpose() wrote 2^64 floats.
+  {
+    GraphBuilder b({-1, 3});
+    b.tensor("empty", {0});
+    b.init_i64("shape", {2}, {kTwo32, kTwo32});
+    b.node("Reshape", {"empty", "shape"}, "W", "reshape");
+    b.node("Gemm", {"x", "W"}, "y", "fc");
+    b.output("y");
+    expect_model_error(
+        [&] { b.parse(); },
+        {"node 'reshape' (Reshape)", "shape 'shape' [4294967296, 4294967296] resolved to", kLimit});
+  }
+  struct Case {
+    std::vector<int64_t> shape;
+    std::string what;
+  };
+  const std::vector<Case> cases = {
+      {{-1, -1}, "shape 'shape' [-1, -1] has more than one -1 entry"},
+      {{-5, -2}, "shape 'shape' [-5, -2]: entry 0 is -5 (must be >= -1)"},
+      {{INT64_MIN, 1}, "entry 0 is -9223372036854775808 (must be >= -1)"},
+      {{4, 2}, "cannot reshape a constant of shape [6] (6 elements) to shape 'shape' [4, 2] (8 "},
+      {{4, -1}, "the -1 entry has no whole-number size"},
+      {{0, 0, 6}, "entry 1 is 0 but the constant has only 1 dimensions"},
+      // 3 x 6148914691236517206 wraps to 2 (mod 2^64); never equal to 6
+      {{3, 6148914691236517206}, kLimit},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    GraphBuilder b({-1, 6});
+    b.init("k", {6}, {1, 2, 3, 4, 5, 6});
+    b.init_i64("shape", {static_cast<int64_t>(c.shape.size())}, c.shape);
+    b.node("Reshape", {"k", "shape"}, "k2", "reshape");
+    b.node("Mul", {"x", "k2"}, "y", "mul");
+    b.output("y");
+    expect_model_error([&] { b.parse(); }, {"node 'reshape' (Reshape)", c.what});
+  }
+}
+
+TEST(OnnxCrafted, GatherUnsqueezeAndFoldValues) {
+  {
+    // index beyond a rank-4 shape, and INT64_MIN (k + size stays negative)
+    for (int64_t idx : {int64_t{4}, int64_t{-5}, INT64_MIN}) {
+      SCOPED_TRACE(idx);
+      GraphBuilder b({-1, 2, 3, 3});
+      b.node("Shape", {"x"}, "s");
+      b.constant_i64("i", {}, {idx});
+      b.node("Gather", {"s", "i"}, "n", "gather");
+      b.node("Relu", {"x"}, "y");
+      b.output("y");
+      expect_model_error(
+          [&] { b.parse(); },
+          {"node 'gather' (Gather)", "indices 'i' entry 0 is " + std::to_string(idx) +
+                                         ", out of range for 4 elements (valid: -4 to 3)"});
+    }
+  }
+  {
+    // Unsqueeze axes repeating an axis: used to escape as std::out_of_range
+    GraphBuilder b({-1, 2});
+    b.init("k", {2}, {1, 2});
+    b.init_i64("axes", {2}, {0, 0});
+    b.node("Unsqueeze", {"k", "axes"}, "k2", "unsq");
+    b.node("Mul", {"x", "k2"}, "y");
+    b.output("y");
+    expect_model_error([&] { b.parse(); },
+                       {"node 'unsq' (Unsqueeze)", "axes [0, 0] name axis 0 twice"});
+  }
+  {
+    // integer constant folding that overflows int64 (signed overflow: undefined behaviour)
+    GraphBuilder b({-1, 2});
+    b.init_i64("a", {1}, {int64_t{1} << 62});
+    b.init_i64("b", {1}, {4});
+    b.node("Mul", {"a", "b"}, "ab", "mul");
+    b.node("Relu", {"x"}, "y");
+    b.output("y");
+    expect_model_error(
+        [&] { b.parse(); },
+        {"node 'mul' (Mul)", "integer Mul of 4611686018427387904 and 4 overflows int64"});
+  }
+  {
+    // float -> int64 cast of a value outside the int64 range (undefined behaviour)
+    GraphBuilder b({-1, 2});
+    b.init("big", {1}, {1e30f});
+    auto* c = b.node("Cast", {"big"}, "bi", "cast");
+    GraphBuilder::i(c, "to", onnx::TensorProto_DataType_INT64);
+    b.node("Relu", {"x"}, "y");
+    b.output("y");
+    expect_model_error([&] { b.parse(); },
+                       {"node 'cast' (Cast)", "cannot cast", "outside the int64 range"});
+  }
+  {
+    // broadcast of constants [65536, 1] and [1, 65536] to 2^32 elements
+    GraphBuilder b({-1, 2});
+    b.init("a", {65536, 1}, std::vector<float>(65536, 1.0f));
+    b.init("c", {1, 65536}, std::vector<float>(65536, 2.0f));
+    b.node("Add", {"a", "c"}, "ac", "add");
+    b.node("Relu", {"x"}, "y");
+    b.output("y");
+    expect_model_error([&] { b.parse(); },
+                       {"node 'add' (Add)",
+                        "broadcast of constant shapes [65536, 1] and [1, 65536] to [65536, 65536]",
+                        "size 65536 x 65536 " + kLimit});
+  }
+}
+
+TEST(OnnxCrafted, GraphInputShape) {
+  GraphBuilder b({-1, 65536, 65536, 65536});
+  b.node("Relu", {"x"}, "y", "relu");
+  b.output("y");
+  expect_model_error([&] { b.parse(); },
+                     {"graph input 'x' shape (without batch) [65536, 65536, 65536]", kLimit});
+}
+
+TEST(OnnxCrafted, ShippedModelAndFixturesStillImport) {
+  // The checks must not reject real models: the shipped one and torch's fixtures.
+  const Network net = load_onnx(std::string(POLYMPC_SOURCE_DIR) + "/models/fmnist_cnn.onnx");
+  EXPECT_EQ(net.input_shape, (std::vector<int64_t>{1, 28, 28}));
+  ASSERT_FALSE(net.layers.empty());
+  EXPECT_EQ(net.out_size(net.layers.size() - 1), 10);
+  for (const char* name : {"cnn_view.onnx", "cnn_flatten_horner.onnx", "residual.onnx"}) {
+    SCOPED_TRACE(name);
+    const Network f = load_onnx(data_path(name));
+    EXPECT_GT(f.layers.size(), 5u);
+    EXPECT_GT(f.input_size(), 0);
   }
 }
 

@@ -4,11 +4,14 @@
 // zlib's gz* functions read plain files transparently as well.
 #include "polympc/nn/dataset.h"
 
+#include <sys/stat.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
-#include <sys/stat.h>
+
+#include "polympc/mpc/checked.h"
 
 namespace polympc::nn {
 namespace {
@@ -31,89 +34,150 @@ std::string find_file(const std::string& dir, const std::string& base) {
                      "dataset-fashion-mnist or pass the directory holding the IDX files)");
 }
 
-// Whole (decompressed) content of `path`. A truncated gzip stream is an error.
-std::vector<unsigned char> read_all(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) throw DatasetError("cannot open data file " + path);
-  std::vector<unsigned char> out;
-  std::array<unsigned char, 1 << 16> buf{};
-  for (;;) {
-    const int n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()));
-    if (n < 0) {
-      int errnum = 0;
-      const std::string msg = gzerror(f, &errnum);
-      gzclose(f);
-      throw DatasetError("cannot read data file " + path + ": " + msg);
-    }
-    if (n == 0) break;
-    out.insert(out.end(), buf.begin(), buf.begin() + n);
-  }
-  // gzread returns 0 at a premature end of a gzip stream; gzclose_r then reports it.
-  int errnum = 0;
-  const std::string msg = gzerror(f, &errnum);
-  const int rc = gzclose(f);
-  if (errnum != Z_OK && errnum != Z_STREAM_END) {
-    throw DatasetError("corrupt or truncated gzip data in " + path + ": " + msg);
-  }
-  if (rc == Z_BUF_ERROR || rc == Z_DATA_ERROR) {
-    throw DatasetError("corrupt or truncated gzip data in " + path);
-  }
-  return out;
-}
-
-uint32_t read_be32(const std::vector<unsigned char>& b, size_t off) {
-  return (static_cast<uint32_t>(b[off]) << 24) | (static_cast<uint32_t>(b[off + 1]) << 16) |
-         (static_cast<uint32_t>(b[off + 2]) << 8) | static_cast<uint32_t>(b[off + 3]);
-}
-
 std::string hex32(uint32_t v) {
   char s[16];
   std::snprintf(s, sizeof s, "0x%08x", v);
   return s;
 }
 
+uint32_t read_be32(const unsigned char* b) {
+  return (static_cast<uint32_t>(b[0]) << 24) | (static_cast<uint32_t>(b[1]) << 16) |
+         (static_cast<uint32_t>(b[2]) << 8) | static_cast<uint32_t>(b[3]);
+}
+
+// An open gzFile (zlib reads plain files transparently), closed by close() or on unwind.
+class GzReader {
+ public:
+  explicit GzReader(const std::string& path) : path_(path), f_(gzopen(path.c_str(), "rb")) {
+    if (f_ == nullptr) throw DatasetError("cannot open data file " + path);
+  }
+  ~GzReader() {
+    if (f_ != nullptr) gzclose(f_);
+  }
+  GzReader(const GzReader&) = delete;
+  GzReader& operator=(const GzReader&) = delete;
+
+  /// Reads up to `n` bytes into `out`; fewer only at the end of the (decompressed) data.
+  size_t read(unsigned char* out, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+      const auto want = static_cast<unsigned>(std::min<size_t>(n - got, 1u << 20));
+      const int r = gzread(f_, out + got, want);
+      if (r < 0) {
+        int errnum = 0;
+        throw DatasetError("cannot read data file " + path_ + ": " + gzerror(f_, &errnum));
+      }
+      if (r == 0) break;
+      got += static_cast<size_t>(r);
+    }
+    return got;
+  }
+  /// True when the file is not gzip-compressed (valid after the first read()).
+  bool direct() { return gzdirect(f_) == 1; }
+  /// Closes the file; a truncated or corrupt gzip stream is an error.
+  void close() {
+    // gzread returns 0 at a premature end of a gzip stream; gzerror/gzclose report it.
+    int errnum = 0;
+    const std::string msg = gzerror(f_, &errnum);
+    const int rc = gzclose(f_);
+    f_ = nullptr;
+    if (errnum != Z_OK && errnum != Z_STREAM_END)
+      throw DatasetError("corrupt or truncated gzip data in " + path_ + ": " + msg);
+    if (rc == Z_BUF_ERROR || rc == Z_DATA_ERROR)
+      throw DatasetError("corrupt or truncated gzip data in " + path_);
+  }
+
+ private:
+  std::string path_;
+  gzFile f_;
+};
+
 struct IdxFile {
   std::string path;
   std::vector<uint32_t> dims;
-  std::vector<unsigned char> bytes;  ///< whole file; payload starts at header_size
-  size_t header_size = 0;
+  std::vector<unsigned char> data;  ///< the payload, prod(dims) bytes
 };
 
-// Parses and checks the header of an IDX file of unsigned bytes with `ndim` dimensions
-// and checks that the payload has exactly prod(dims) bytes.
-IdxFile read_idx(const std::string& path, uint32_t magic, size_t ndim) {
+// Reads an IDX file of unsigned bytes with the dimensions named by `dim_names`. The
+// header's dimension product is checked against mpc::kMaxTensorElements and, for an
+// uncompressed file, against the file size before anything is allocated; a gzip file is
+// read in chunks, so memory grows only with the bytes actually present. The payload
+// must then have exactly prod(dims) bytes.
+IdxFile read_idx(const std::string& path, uint32_t magic,
+                 const std::vector<const char*>& dim_names) {
+  const size_t ndim = dim_names.size();
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw DatasetError("cannot open data file " + path);
+  const auto file_bytes = static_cast<uint64_t>(st.st_size);
+  if (file_bytes > mpc::kMaxFileBytes)
+    throw DatasetError("data file " + path + " has " + std::to_string(file_bytes) +
+                       " bytes, more than the limit of " + std::to_string(mpc::kMaxFileBytes));
+
+  GzReader in(path);
   IdxFile f;
   f.path = path;
-  f.bytes = read_all(path);
-  f.header_size = 4 + 4 * ndim;
-  if (f.bytes.size() < 4) {
-    throw DatasetError("truncated IDX file " + path + ": " + std::to_string(f.bytes.size()) +
+  const size_t header_size = 4 + 4 * ndim;
+  std::array<unsigned char, 4 + 4 * 3> header{};
+  if (header_size > header.size()) throw DatasetError("internal: IDX header too large");
+  const size_t got = in.read(header.data(), header_size);
+  if (got < 4) {
+    throw DatasetError("truncated IDX file " + path + ": " + std::to_string(got) +
                        " bytes, too short to hold the magic number");
   }
-  const uint32_t got = read_be32(f.bytes, 0);
-  if (got != magic) {
-    throw DatasetError("not an IDX file of the expected kind: " + path + " has magic " +
-                       hex32(got) + ", expected " + hex32(magic));
+  const uint32_t m = read_be32(header.data());
+  if (m != magic) {
+    throw DatasetError("not an IDX file of the expected kind: " + path + " has magic " + hex32(m) +
+                       ", expected " + hex32(magic));
   }
-  if (f.bytes.size() < f.header_size) {
-    throw DatasetError("truncated IDX file " + path + ": " + std::to_string(f.bytes.size()) +
-                       " bytes, shorter than its " + std::to_string(f.header_size) +
-                       "-byte header");
+  if (got < header_size) {
+    throw DatasetError("truncated IDX file " + path + ": " + std::to_string(got) +
+                       " bytes, shorter than its " + std::to_string(header_size) + "-byte header");
   }
-  uint64_t payload = 1;
+  std::string names, values;
   for (size_t d = 0; d < ndim; ++d) {
-    f.dims.push_back(read_be32(f.bytes, 4 + 4 * d));
-    payload *= f.dims.back();
+    f.dims.push_back(read_be32(header.data() + 4 + 4 * d));
+    names += (d ? " x " : "") + std::string(dim_names[d]);
+    values += (d ? " x " : "") + std::to_string(f.dims.back());
   }
-  const uint64_t have = f.bytes.size() - f.header_size;
-  if (have < payload) {
+  const std::string field = names + " = " + values;
+  // Each dimension is < 2^32, but their product can overflow 64 bits: checked.
+  const uint64_t payload = mpc::checked_product<DatasetError>(
+      f.dims, "IDX file " + path + ": header " + field, mpc::kMaxTensorElements,
+      /*allow_zero=*/true);
+
+  if (in.direct()) {  // uncompressed: the file size is the data size; check before reading
+    const uint64_t have = file_bytes - header_size;
+    if (have < payload) {
+      throw DatasetError("truncated IDX file " + path + ": header promises " +
+                         std::to_string(payload) + " data bytes (" + field + "), file has " +
+                         std::to_string(have));
+    }
+    if (have > payload) {
+      throw DatasetError("corrupt IDX file " + path + ": " + std::to_string(have - payload) +
+                         " bytes after the " + std::to_string(payload) + " data bytes (" + field +
+                         ")");
+    }
+    f.data.reserve(payload);
+  }
+  // Read in chunks up to one byte past the payload (to detect trailing data).
+  std::array<unsigned char, 1 << 16> buf{};
+  for (;;) {
+    const uint64_t room = payload + 1 - f.data.size();
+    const size_t n = in.read(buf.data(), static_cast<size_t>(std::min<uint64_t>(buf.size(), room)));
+    if (n == 0) break;
+    f.data.insert(f.data.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+    if (f.data.size() > payload) break;
+  }
+  const bool trailing = f.data.size() > payload;
+  if (!trailing) in.close();  // reports a truncated or corrupt gzip stream
+  if (f.data.size() < payload) {
     throw DatasetError("truncated IDX file " + path + ": header promises " +
-                       std::to_string(payload) + " data bytes, file has " +
-                       std::to_string(have));
+                       std::to_string(payload) + " data bytes (" + field + "), file has " +
+                       std::to_string(f.data.size()));
   }
-  if (have > payload) {
-    throw DatasetError("corrupt IDX file " + path + ": " + std::to_string(have - payload) +
-                       " bytes after the " + std::to_string(payload) + " data bytes");
+  if (trailing) {
+    throw DatasetError("corrupt IDX file " + path + ": more data after the " +
+                       std::to_string(payload) + " data bytes its header declares (" + field + ")");
   }
   return f;
 }
@@ -123,8 +187,8 @@ IdxFile read_idx(const std::string& path, uint32_t magic, size_t ndim) {
 Dataset load_idx_dataset(const std::string& dir, const std::string& split, int64_t limit) {
   const std::string images_path = find_file(dir, split + "-images-idx3-ubyte");
   const std::string labels_path = find_file(dir, split + "-labels-idx1-ubyte");
-  const IdxFile images = read_idx(images_path, kImagesMagic, 3);
-  const IdxFile labels = read_idx(labels_path, kLabelsMagic, 1);
+  const IdxFile images = read_idx(images_path, kImagesMagic, {"count", "rows", "cols"});
+  const IdxFile labels = read_idx(labels_path, kLabelsMagic, {"count"});
 
   const int64_t n = images.dims[0];
   if (static_cast<int64_t>(labels.dims[0]) != n) {
@@ -136,6 +200,11 @@ Dataset load_idx_dataset(const std::string& dir, const std::string& split, int64
     throw DatasetError("asked for " + std::to_string(limit) + " images but " + images_path +
                        " has " + std::to_string(n));
   }
+  if (images.dims[1] == 0 || images.dims[2] == 0) {
+    throw DatasetError("corrupt IDX file " + images_path + ": header declares images of " +
+                       std::to_string(images.dims[1]) + " x " + std::to_string(images.dims[2]) +
+                       " pixels (rows and cols must be >= 1)");
+  }
   const int64_t count = limit < 0 ? n : limit;
 
   Dataset ds;
@@ -143,13 +212,19 @@ Dataset load_idx_dataset(const std::string& dir, const std::string& split, int64
   ds.channels = 1;
   ds.height = images.dims[1];
   ds.width = images.dims[2];
-  const int64_t per_image = ds.height * ds.width;
-  ds.images.resize(static_cast<size_t>(count * per_image));
-  const unsigned char* px = images.bytes.data() + images.header_size;
+  // count <= n, so this is at most the payload size that read_idx bounded already.
+  const uint64_t pixels = mpc::checked_product<DatasetError>(
+      std::vector<int64_t>{count, ds.height, ds.width},
+      "IDX file " + images_path + ": images to load (count x rows x cols)", mpc::kMaxTensorElements,
+      /*allow_zero=*/true);
+  if (pixels > images.data.size())
+    throw DatasetError("internal: " + images_path + " holds fewer pixels than its header says");
+  ds.images.resize(static_cast<size_t>(pixels));
+  const unsigned char* px = images.data.data();
   for (size_t i = 0; i < ds.images.size(); ++i) ds.images[i] = static_cast<float>(px[i]) / 255.0f;
 
   ds.labels.resize(static_cast<size_t>(count));
-  const unsigned char* lb = labels.bytes.data() + labels.header_size;
+  const unsigned char* lb = labels.data.data();
   for (int64_t i = 0; i < count; ++i) {
     if (lb[i] >= kNumClasses) {
       throw DatasetError("label " + std::to_string(lb[i]) + " of sample " + std::to_string(i) +

@@ -1,8 +1,11 @@
 // Network IR: op names, shape inference and producer resolution (DESIGN.md §12).
 #include "polympc/nn/ir.h"
 
+#include <climits>
 #include <set>
 #include <sstream>
+
+#include "polympc/mpc/checked.h"
 
 namespace polympc::nn {
 namespace {
@@ -15,16 +18,22 @@ std::string shape_str(const std::vector<int64_t>& s) {
   return os.str();
 }
 
-int64_t product(const std::vector<int64_t>& s) {
-  int64_t n = 1;
-  for (int64_t d : s) n *= d;
-  return n;
+std::string layer_prefix(const Layer& l, size_t i) {
+  std::ostringstream os;
+  os << "layer " << i << " '" << l.name << "' (" << op_name(l.op) << "): ";
+  return os.str();
 }
 
 [[noreturn]] void fail(const Layer& l, size_t i, const std::string& why) {
-  std::ostringstream os;
-  os << "layer " << i << " '" << l.name << "' (" << op_name(l.op) << "): " << why;
-  throw ModelError(os.str());
+  throw ModelError(layer_prefix(l, i) + why);
+}
+
+// Number of elements of a shape: every dimension >= 1, the product at most
+// mpc::kMaxTensorElements. Throws ModelError "<what> [d0, d1, ..]: ..." otherwise; the
+// product can therefore be used as an allocation size without overflow.
+int64_t product(const std::vector<int64_t>& s, const std::string& what) {
+  return static_cast<int64_t>(
+      mpc::checked_product<ModelError>(s, what + " " + shape_str(s), mpc::kMaxTensorElements));
 }
 
 // Output extent of a window of size k, stride s, pads p0/p1 over n (floor mode).
@@ -96,10 +105,10 @@ int64_t Network::out_size(size_t i) const {
   if (layers[i].out_shape.empty())
     throw ModelError("layer '" + layers[i].name +
                      "' has no output shape; call Network::infer_shapes() first");
-  return product(layers[i].out_shape);
+  return product(layers[i].out_shape, layer_prefix(layers[i], i) + "output shape");
 }
 
-int64_t Network::input_size() const { return product(input_shape); }
+int64_t Network::input_size() const { return product(input_shape, "network input shape"); }
 
 void Network::infer_shapes() {
   if (input_shape.size() != 3 && input_shape.size() != 1)
@@ -109,6 +118,7 @@ void Network::infer_shapes() {
     if (d < 1)
       throw ModelError("network input shape " + shape_str(input_shape) +
                        " has a non-positive dimension");
+  input_size();  // throws if the input has more than kMaxTensorElements elements
   std::set<std::string> names;
   for (size_t i = 0; i < layers.size(); ++i) {
     Layer& l = layers[i];
@@ -134,13 +144,15 @@ void Network::infer_shapes() {
         if (x.size() != 3) fail(l, i, "input " + shape_str(x) + " is not [C, H, W]");
         if (l.weight_shape.size() != 4)
           fail(l, i, "weight shape " + shape_str(l.weight_shape) + " is not [Cout, Cin, kh, kw]");
-        for (int64_t d : l.weight_shape)
-          if (d < 1)
-            fail(l, i, "weight shape " + shape_str(l.weight_shape) + " has a zero dimension");
-        if (static_cast<int64_t>(l.weight.size()) != product(l.weight_shape))
+        const int64_t numel = product(l.weight_shape, layer_prefix(l, i) + "weight shape");
+        if (static_cast<int64_t>(l.weight.size()) != numel)
           fail(l, i,
                "weight has " + std::to_string(l.weight.size()) + " values, shape " +
-                   shape_str(l.weight_shape) + " needs " + std::to_string(product(l.weight_shape)));
+                   shape_str(l.weight_shape) + " needs " + std::to_string(numel));
+        if (l.weight_shape[2] > INT_MAX || l.weight_shape[3] > INT_MAX)
+          fail(l, i,
+               "weight shape " + shape_str(l.weight_shape) + " has a kernel larger than " +
+                   std::to_string(INT_MAX));
         if (l.weight_shape[1] != x[0])
           fail(l, i,
                "weight expects " + std::to_string(l.weight_shape[1]) + " input channels, input " +
@@ -166,16 +178,16 @@ void Network::infer_shapes() {
       case OpKind::Linear: {
         if (l.weight_shape.size() != 2)
           fail(l, i, "weight shape " + shape_str(l.weight_shape) + " is not [out, in]");
-        if (l.weight_shape[0] < 1 || l.weight_shape[1] < 1)
-          fail(l, i, "weight shape " + shape_str(l.weight_shape) + " has a zero dimension");
-        if (static_cast<int64_t>(l.weight.size()) != product(l.weight_shape))
+        const int64_t numel = product(l.weight_shape, layer_prefix(l, i) + "weight shape");
+        if (static_cast<int64_t>(l.weight.size()) != numel)
           fail(l, i,
                "weight has " + std::to_string(l.weight.size()) + " values, shape " +
-                   shape_str(l.weight_shape) + " needs " + std::to_string(product(l.weight_shape)));
-        if (l.weight_shape[1] != product(x))
+                   shape_str(l.weight_shape) + " needs " + std::to_string(numel));
+        const int64_t in_features = product(x, layer_prefix(l, i) + "input shape");
+        if (l.weight_shape[1] != in_features)
           fail(l, i,
                "weight expects " + std::to_string(l.weight_shape[1]) + " inputs, input " +
-                   shape_str(x) + " has " + std::to_string(product(x)) + " elements");
+                   shape_str(x) + " has " + std::to_string(in_features) + " elements");
         if (!l.bias.empty() && static_cast<int64_t>(l.bias.size()) != l.weight_shape[0])
           fail(l, i,
                "bias has " + std::to_string(l.bias.size()) + " values, expected " +
@@ -203,7 +215,7 @@ void Network::infer_shapes() {
         out = {x[0], 1, 1};
         break;
       case OpKind::Flatten:
-        out = {product(x)};
+        out = {product(x, layer_prefix(l, i) + "input shape")};
         break;
       case OpKind::Add:
         if (in[0] != in[1])
@@ -213,6 +225,8 @@ void Network::infer_shapes() {
       default:
         fail(l, i, "unknown op kind " + std::to_string(static_cast<int>(l.op)));
     }
+    // Every output is allocated per sample by the executors: bound its size.
+    product(out, layer_prefix(l, i) + "output shape");
     l.out_shape = std::move(out);
   }
 }

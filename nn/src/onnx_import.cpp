@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -30,6 +31,7 @@
 #include <set>
 #include <sstream>
 
+#include "polympc/mpc/checked.h"
 #include "polympc/nn/onnx.h"
 
 namespace polympc::nn {
@@ -64,7 +66,6 @@ struct Value {
 
   size_t numel() const { return is_int ? i.size() : f.size(); }
   double fat(size_t k) const { return is_int ? static_cast<double>(i[k]) : f[k]; }
-  int64_t iat(size_t k) const { return is_int ? i[k] : static_cast<int64_t>(f[k]); }
   bool identity() const {
     if (c2 || c0 || !c1) return false;
     for (double c : *c1)
@@ -79,12 +80,6 @@ std::string dims_str(const std::vector<int64_t>& s) {
   for (size_t k = 0; k < s.size(); ++k) os << (k ? ", " : "") << s[k];
   os << ']';
   return os.str();
-}
-
-int64_t product(const std::vector<int64_t>& s) {
-  int64_t n = 1;
-  for (int64_t d : s) n *= d;
-  return n;
 }
 
 // Little-endian decoding of raw_data (ONNX stores raw tensor bytes little endian).
@@ -125,14 +120,42 @@ Coef cscale(const Coef& a, const std::vector<double>& k) {
   return vzip(*a, k, op_mul);
 }
 
-// Add / Sub / Mul / Div / Pow on two constant elements.
-template <class T>
-T apply_op(const std::string& op, T x, T y) {
+// Add / Sub / Mul / Div / Pow on two constant floating-point elements.
+double apply_op(const std::string& op, double x, double y) {
   if (op == "Add") return x + y;
   if (op == "Sub") return x - y;
   if (op == "Mul") return x * y;
   if (op == "Div") return x / y;
-  return static_cast<T>(std::pow(x, y));
+  return std::pow(x, y);
+}
+
+// x as an int64, or nullopt when it is NaN, infinite or outside the int64 range
+// (a plain static_cast would be undefined behaviour there). Truncates toward zero.
+std::optional<int64_t> to_int64(double x) {
+  constexpr double kTwo63 = 9223372036854775808.0;  // 2^63, exact in a double
+  if (!(x >= -kTwo63 && x < kTwo63)) return std::nullopt;
+  return static_cast<int64_t>(x);
+}
+
+// The same on two integer elements; nullopt when the result does not fit an int64
+// (division by zero is rejected by the caller).
+std::optional<int64_t> apply_int_op(const std::string& op, int64_t x, int64_t y) {
+  int64_t r = 0;
+  bool overflow = false;
+  if (op == "Add") {
+    overflow = __builtin_add_overflow(x, y, &r);
+  } else if (op == "Sub") {
+    overflow = __builtin_sub_overflow(x, y, &r);
+  } else if (op == "Mul") {
+    overflow = __builtin_mul_overflow(x, y, &r);
+  } else if (op == "Div") {
+    overflow = x == INT64_MIN && y == -1;
+    if (!overflow) r = x / y;
+  } else {
+    return to_int64(std::pow(static_cast<double>(x), static_cast<double>(y)));
+  }
+  if (overflow) return std::nullopt;
+  return r;
 }
 
 class Importer {
@@ -144,9 +167,11 @@ class Importer {
     net_.name = g.name();
     for (const auto& sp : g.sparse_initializer())
       fail("sparse initializer '" + sp.values().name() + "' is not supported");
+    // Initializers are decoded when a node first reads them (lookup()), so that an error
+    // in one names the node as well.
     std::set<std::string> init_names;
     for (const auto& t : g.initializer()) {
-      values_[t.name()] = tensor_value(t, "initializer '" + t.name() + "'");
+      inits_[t.name()] = &t;
       init_names.insert(t.name());
     }
     read_input(g, init_names);
@@ -170,6 +195,45 @@ class Importer {
     if (node_)
       throw ModelError(origin_ + ": node '" + node_name_ + "' (" + node_->op_type() + "): " + why);
     throw ModelError(origin_ + ": " + why);
+  }
+
+  // ---- checked sizes (every size below comes from the file) --------------------------
+  // Runs one of the mpc::checked_* helpers; its ModelError gets fail()'s origin and node.
+  template <class F>
+  uint64_t checked(F&& f) const {
+    try {
+      return f();
+    } catch (const ModelError& e) {
+      fail(e.what());
+    }
+  }
+  // Element count of a constant of shape `dims`: every dimension >= 0 and the product at
+  // most mpc::kMaxTensorElements, so it can size an allocation. `what` names the field.
+  uint64_t checked_numel(const std::vector<int64_t>& dims, const std::string& what) const {
+    return checked([&] {
+      return mpc::checked_product<ModelError>(dims, what + " " + dims_str(dims),
+                                              mpc::kMaxTensorElements, /*allow_zero=*/true);
+    });
+  }
+  // Entry k of the integer list attribute or input `v` (named `what`), which the IR
+  // stores as an int: must lie in [lo, INT_MAX].
+  int int_entry(const std::string& what, const std::vector<int64_t>& v, size_t k,
+                int64_t lo) const {
+    if (v[k] < lo || v[k] > INT_MAX)
+      fail(what + " " + dims_str(v) + ": entry " + std::to_string(k) + " is " +
+           std::to_string(v[k]) + " (must be in [" + std::to_string(lo) + ", " +
+           std::to_string(INT_MAX) + "])");
+    return static_cast<int>(v[k]);
+  }
+  // Element k of constant `v` (named `what`) as an integer; a float element must be a
+  // finite whole number within the int64 range.
+  int64_t int_at(const Value& v, size_t k, const std::string& what) const {
+    if (v.is_int) return v.i[k];
+    const std::optional<int64_t> r = to_int64(v.f[k]);
+    if (!r || static_cast<double>(*r) != v.f[k])
+      fail(what + " entry " + std::to_string(k) + " (" + std::to_string(v.f[k]) +
+           ") is not an integer within the int64 range");
+    return *r;
   }
 
   // ---- attributes --------------------------------------------------------------------
@@ -219,25 +283,35 @@ class Importer {
   Value tensor_value(const onnx::TensorProto& t, const std::string& what) const {
     Value v;
     v.kind = Value::Kind::Const;
-    for (int64_t d : t.dims()) {
-      if (d < 0) fail(what + " has a negative dimension");
-      v.dims.push_back(d);
-    }
+    v.dims.assign(t.dims().begin(), t.dims().end());
     if (t.data_location() == onnx::TensorProto_DataLocation_EXTERNAL)
       fail(what +
            " uses external data, which is not supported (save the model with the "
            "weights inside the .onnx file)");
-    const auto n = static_cast<size_t>(product(v.dims));
+    // Every dimension >= 0, product <= kMaxTensorElements: no wrap-around below, and the
+    // value counts are compared with the true size before anything is allocated.
+    const auto n = static_cast<size_t>(checked_numel(v.dims, what + " dims"));
     const std::string& raw = t.raw_data();
     auto check_count = [&](size_t got) {
       if (got != n)
         fail(what + " has " + std::to_string(got) + " values, its shape " + dims_str(v.dims) +
              " needs " + std::to_string(n));
+      if (v.is_int)
+        v.i.reserve(n);
+      else
+        v.f.reserve(n);
     };
     auto check_raw = [&](size_t width) {
-      if (raw.size() != n * width)
+      const uint64_t need = checked([&] {
+        return mpc::checked_mul<ModelError>(n, width, what + " raw_data bytes", mpc::kMaxFileBytes);
+      });
+      if (raw.size() != need)
         fail(what + " has " + std::to_string(raw.size()) + " bytes of raw data, its shape " +
-             dims_str(v.dims) + " needs " + std::to_string(n * width));
+             dims_str(v.dims) + " needs " + std::to_string(need));
+      if (v.is_int)
+        v.i.reserve(n);
+      else
+        v.f.reserve(n);
     };
     switch (t.data_type()) {
       case onnx::TensorProto_DataType_FLOAT:
@@ -340,6 +414,10 @@ class Importer {
              " must be a fixed positive size (only the batch may be dynamic)");
       net_.input_shape.push_back(s.dim(k).dim_value());
     }
+    checked([&] {
+      return mpc::checked_product<ModelError>(
+          net_.input_shape, what + " shape (without batch) " + dims_str(net_.input_shape));
+    });
     Value v;
     v.kind = Value::Kind::Act;
     v.base = -1;
@@ -352,14 +430,24 @@ class Importer {
   bool has_in(const onnx::NodeProto& n, int k) const {
     return k < n.input_size() && !n.input(k).empty();
   }
+  // Value of tensor `name`, decoding an initializer when first read (its errors then
+  // name the reading node); nullptr when no node, initializer or input produces it.
+  Value* lookup(const std::string& name) {
+    auto it = values_.find(name);
+    if (it != values_.end()) return &it->second;
+    auto init = inits_.find(name);
+    if (init == inits_.end()) return nullptr;
+    Value v = tensor_value(*init->second, "initializer '" + name + "'");
+    return &(values_[name] = std::move(v));
+  }
   Value& in(const onnx::NodeProto& n, int k) {
     if (!has_in(n, k)) fail("missing input " + std::to_string(k));
-    auto it = values_.find(n.input(k));
-    if (it == values_.end())
+    Value* v = lookup(n.input(k));
+    if (!v)
       fail("input '" + n.input(k) +
            "' is not produced by an earlier node, an initializer or "
            "the graph input");
-    return it->second;
+    return *v;
   }
   Value& const_in(const onnx::NodeProto& n, int k, const char* role) {
     Value& v = in(n, k);
@@ -446,10 +534,20 @@ class Importer {
   int padded_act_in(const onnx::NodeProto& n, int k, Layer& l) {
     Value& v = in(n, k);
     if (v.kind != Value::Kind::Act || !v.padded()) return act_in(n, k);
-    l.pad_top += static_cast<int>(v.pad[0]);
-    l.pad_left += static_cast<int>(v.pad[1]);
-    l.pad_bottom += static_cast<int>(v.pad[2]);
-    l.pad_right += static_cast<int>(v.pad[3]);
+    // Both pads are in [0, INT_MAX] (window_attrs, op_pad); so must their sum be.
+    auto add = [&](int& p, int64_t extra, const char* side) {
+      p = static_cast<int>(checked([&] {
+        return mpc::checked_add<ModelError>(static_cast<uint64_t>(p), static_cast<uint64_t>(extra),
+                                            std::string("pads plus the pads of the Pad node "
+                                                        "before it (") +
+                                                side + ")",
+                                            INT_MAX);
+      }));
+    };
+    add(l.pad_top, v.pad[0], "top");
+    add(l.pad_left, v.pad[1], "left");
+    add(l.pad_bottom, v.pad[2], "bottom");
+    add(l.pad_right, v.pad[3], "right");
     return v.base;  // a padded value is always a plain layer output
   }
 
@@ -497,7 +595,9 @@ class Importer {
              " do not broadcast");
       dr[k] = da[k] == 1 ? db[k] : da[k];
     }
-    const auto n = static_cast<size_t>(product(dr));
+    const auto n =
+        static_cast<size_t>(checked_numel(dr, "broadcast of constant shapes " + dims_str(a.dims) +
+                                                  " and " + dims_str(b.dims) + " to"));
     const bool is_int = a.is_int && b.is_int;
     Value r;
     r.dims = dr;
@@ -511,7 +611,11 @@ class Importer {
       }
       if (is_int) {
         if (op == "Div" && b.i[ib] == 0) fail("integer division by zero");
-        r.i.push_back(apply_op(op, a.i[ia], b.i[ib]));
+        const std::optional<int64_t> x = apply_int_op(op, a.i[ia], b.i[ib]);
+        if (!x)
+          fail("integer " + op + " of " + std::to_string(a.i[ia]) + " and " +
+               std::to_string(b.i[ib]) + " overflows int64");
+        r.i.push_back(*x);
       } else {
         r.f.push_back(apply_op(op, a.fat(ia), b.fat(ib)));
       }
@@ -599,6 +703,10 @@ class Importer {
     const std::string auto_pad = attr_str(n, "auto_pad");
     if (!auto_pad.empty() && auto_pad != "NOTSET")
       fail("auto_pad=" + auto_pad + " is not supported (use explicit pads)");
+    // Kernels and strides must be >= 1 and pads >= 0, all within an int (the IR's type);
+    // kernels larger than the padded input and outputs that are too large are rejected
+    // by Network::infer_shapes().
+    const bool ks_given = attr(n, "kernel_shape") != nullptr;
     const auto ks = attr_ints(n, "kernel_shape", {kh, kw});
     if (ks.size() != 2) fail("only 2-D kernels are supported, kernel_shape " + dims_str(ks));
     if (ks[0] != kh || ks[1] != kw)
@@ -610,14 +718,15 @@ class Importer {
     const auto dil = attr_ints(n, "dilations", {1, 1});
     for (int64_t d : dil)
       if (d != 1) fail("dilations " + dims_str(dil) + " are not supported (only 1)");
-    l.kernel_h = static_cast<int>(ks[0]);
-    l.kernel_w = static_cast<int>(ks[1]);
-    l.stride_h = static_cast<int>(st[0]);
-    l.stride_w = static_cast<int>(st[1]);
-    l.pad_top = static_cast<int>(pads[0]);
-    l.pad_left = static_cast<int>(pads[1]);
-    l.pad_bottom = static_cast<int>(pads[2]);
-    l.pad_right = static_cast<int>(pads[3]);
+    const std::string ks_name = ks_given ? "kernel_shape" : "kernel_shape (from the weight)";
+    l.kernel_h = int_entry(ks_name, ks, 0, 1);
+    l.kernel_w = int_entry(ks_name, ks, 1, 1);
+    l.stride_h = int_entry("strides", st, 0, 1);
+    l.stride_w = int_entry("strides", st, 1, 1);
+    l.pad_top = int_entry("pads", pads, 0, 0);
+    l.pad_left = int_entry("pads", pads, 1, 0);
+    l.pad_bottom = int_entry("pads", pads, 2, 0);
+    l.pad_right = int_entry("pads", pads, 3, 0);
   }
 
   void op_conv(const onnx::NodeProto& n) {
@@ -658,9 +767,14 @@ class Importer {
     return add_layer(std::move(l), {x}, node_name_);
   }
 
-  static std::vector<float> transpose(const Value& b, int64_t rows, int64_t cols) {
-    // b is [rows, cols]; returns [cols, rows]
-    std::vector<float> t(static_cast<size_t>(rows * cols));
+  // b is [rows, cols] (`what` names it); returns [cols, rows]. rows * cols is checked
+  // against b's element count, so the writes below stay inside both buffers.
+  std::vector<float> transpose(const Value& b, int64_t rows, int64_t cols,
+                               const std::string& what) const {
+    const std::vector<int64_t> dims = {rows, cols};
+    if (checked_numel(dims, what + " dims") != b.numel())
+      fail(what + " of shape " + dims_str(dims) + " has " + std::to_string(b.numel()) + " values");
+    std::vector<float> t(b.numel());
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < cols; ++c)
         t[static_cast<size_t>(c * rows + r)] =
@@ -684,7 +798,7 @@ class Importer {
       for (size_t k = 0; k < b.numel(); ++k) w.push_back(static_cast<float>(b.fat(k)));
     } else {
       wshape = {b.dims[1], b.dims[0]};
-      w = transpose(b, b.dims[0], b.dims[1]);
+      w = transpose(b, b.dims[0], b.dims[1], "B '" + n.input(1) + "'");
     }
     std::vector<float> bias;
     if (has_in(n, 2)) {
@@ -710,7 +824,9 @@ class Importer {
     const int x = act_in(n, 0);
     const Value& b = const_in(n, 1, "weight");
     if (b.dims.size() != 2) fail("weight of shape " + dims_str(b.dims) + " is not a matrix");
-    const int idx = add_linear(x, {b.dims[1], b.dims[0]}, transpose(b, b.dims[0], b.dims[1]), {});
+    const int idx =
+        add_linear(x, {b.dims[1], b.dims[0]},
+                   transpose(b, b.dims[0], b.dims[1], "weight '" + n.input(1) + "'"), {});
     bias_foldable_.insert(idx);
     set_out(n, 0, plain_act(idx));
   }
@@ -801,7 +917,7 @@ class Importer {
     if (has_in(n, 1)) {
       const Value& p = const_in(n, 1, "pads");
       pads.clear();
-      for (size_t k = 0; k < p.numel(); ++k) pads.push_back(p.iat(k));
+      for (size_t k = 0; k < p.numel(); ++k) pads.push_back(int_at(p, k, "pads"));
     }
     if (has_in(n, 2)) {
       const Value& c = const_in(n, 2, "constant_value");
@@ -816,8 +932,10 @@ class Importer {
       fail("only padding of [N, C, H, W] activations with 8 pads is supported");
     if (pads[0] || pads[1] || pads[4] || pads[5])
       fail("padding of the batch or channel dimension is not supported");
-    for (int64_t p : pads)
-      if (p < 0) fail("negative pads (cropping) are not supported");
+    for (size_t k = 0; k < pads.size(); ++k) {
+      if (pads[k] < 0) fail("negative pads (cropping) are not supported");
+      int_entry("pads", pads, k, 0);
+    }
     const bool zero = pads[2] == 0 && pads[3] == 0 && pads[6] == 0 && pads[7] == 0;
     if (zero) return set_out(n, 0, v);
     if (value != 0.0) fail("padding with a non-zero value is not supported");
@@ -859,33 +977,52 @@ class Importer {
     Value& data = in(n, 0);
     const std::vector<SymDim> target = sym_of(in(n, 1), n.input(1));
     if (data.kind == Value::Kind::Const) {  // reshape of a constant (e.g. coefficients)
+      // The target comes from the file: entries >= -1, at most one -1, and the product
+      // (checked, no wrap-around) must equal the constant's element count.
+      std::vector<int64_t> raw;
+      for (const SymDim& d : target) {
+        if (d.batch) fail("cannot reshape a constant to the batch size");
+        raw.push_back(d.v);
+      }
+      const std::string what = "shape '" + n.input(1) + "' " + dims_str(raw);
       std::vector<int64_t> dims;
-      int64_t known = 1;
       int infer = -1;
-      for (size_t k = 0; k < target.size(); ++k) {
-        int64_t d = target[k].v;
-        if (target[k].batch) fail("cannot reshape a constant to the batch size");
+      for (size_t k = 0; k < raw.size(); ++k) {
+        int64_t d = raw[k];
         if (d == 0 && !allowzero) {
-          if (k >= data.dims.size()) fail("shape entry 0 has no matching input dimension");
+          if (k >= data.dims.size())
+            fail(what + ": entry " + std::to_string(k) + " is 0 but the constant has only " +
+                 std::to_string(data.dims.size()) + " dimensions to copy it from");
           d = data.dims[k];
         }
         if (d == -1) {
+          if (infer >= 0) fail(what + " has more than one -1 entry");
           infer = static_cast<int>(k);
-          d = 1;
+          d = 1;  // placeholder, filled in below
+        } else if (d < 0) {
+          fail(what + ": entry " + std::to_string(k) + " is " + std::to_string(d) +
+               " (must be >= -1)");
         }
         dims.push_back(d);
-        known *= d;
       }
-      const auto total = static_cast<int64_t>(data.numel());
-      if (infer >= 0 && known > 0) dims[static_cast<size_t>(infer)] = total / known;
-      if (product(dims) != total)
-        fail("cannot reshape a constant of shape " + dims_str(data.dims) + " to " + dims_str(dims));
+      const uint64_t known = checked_numel(dims, what + " resolved to");
+      const uint64_t total = data.numel();
+      if (infer >= 0) {
+        if (known == 0 || total % known != 0)
+          fail("cannot reshape a constant of shape " + dims_str(data.dims) + " to " + what +
+               ": the -1 entry has no whole-number size");
+        dims[static_cast<size_t>(infer)] = static_cast<int64_t>(total / known);
+      } else if (known != total) {
+        fail("cannot reshape a constant of shape " + dims_str(data.dims) + " (" +
+             std::to_string(total) + " elements) to " + what + " (" + std::to_string(known) +
+             " elements)");
+      }
       Value r = data;
       r.dims = dims;
       return set_out(n, 0, r);
     }
     if (data.kind != Value::Kind::Act) fail("cannot reshape a shape tensor");
-    const int64_t k_flat = product(data.shape);
+    const auto k_flat = static_cast<int64_t>(checked_numel(data.shape, "input shape"));
     std::string desc = "[";
     for (size_t k = 0; k < target.size(); ++k)
       desc += (k ? ", " : "") + (target[k].batch ? std::string("N") : std::to_string(target[k].v));
@@ -947,9 +1084,14 @@ class Importer {
     Value r;
     r.kind = data.kind;
     r.is_int = data.is_int;
-    for (int64_t k : idx.i) {
+    for (size_t j = 0; j < idx.i.size(); ++j) {
+      int64_t k = idx.i[j];
+      if (k < -size || k >= size)
+        fail("indices '" + n.input(1) + "' entry " + std::to_string(j) + " is " +
+             std::to_string(k) + ", out of range for " + std::to_string(size) +
+             " elements (valid: " + std::to_string(-size) + " to " + std::to_string(size - 1) +
+             ")");
       if (k < 0) k += size;
-      if (k < 0 || k >= size) fail("index " + std::to_string(k) + " out of range");
       const auto uk = static_cast<size_t>(k);
       if (is_shape)
         r.sym.push_back(data.sym[uk]);
@@ -970,7 +1112,7 @@ class Importer {
     std::vector<int64_t> axes = attr_ints(n, "axes", {});
     if (has_in(n, 1)) {
       const Value& a = const_in(n, 1, "axes");
-      for (size_t k = 0; k < a.numel(); ++k) axes.push_back(a.iat(k));
+      for (size_t k = 0; k < a.numel(); ++k) axes.push_back(int_at(a, k, "axes"));
     }
     const Value& v = in(n, 0);
     if (v.kind == Value::Kind::Act) fail(n.op_type() + " of an activation is not supported");
@@ -992,6 +1134,8 @@ class Importer {
       for (int64_t a : axes) {
         if (a < 0) a += out_rank;
         if (a < 0 || a >= out_rank) fail("axis out of range");
+        if (is_new[static_cast<size_t>(a)])
+          fail("axes " + dims_str(axes) + " name axis " + std::to_string(a) + " twice");
         is_new[static_cast<size_t>(a)] = true;
       }
       r.dims.clear();
@@ -1059,7 +1203,12 @@ class Importer {
       v.i.clear();
       v.is_int = false;
     } else if (to_int && !v.is_int) {
-      for (double x : v.f) v.i.push_back(static_cast<int64_t>(x));
+      for (double x : v.f) {
+        const std::optional<int64_t> r = to_int64(x);
+        if (!r)
+          fail("cannot cast " + std::to_string(x) + " to an integer (outside the int64 range)");
+        v.i.push_back(*r);
+      }
       v.f.clear();
       v.is_int = true;
     } else if (!to_float && !to_int) {
@@ -1188,11 +1337,11 @@ class Importer {
       fail("the graph has " + std::to_string(g.output_size()) +
            " outputs; exactly one (the logits) is supported");
     const std::string& name = g.output(0).name();
-    auto it = values_.find(name);
-    if (it == values_.end()) fail("graph output '" + name + "' is not produced by any node");
-    if (it->second.kind != Value::Kind::Act)
+    Value* out = lookup(name);
+    if (!out) fail("graph output '" + name + "' is not produced by any node");
+    if (out->kind != Value::Kind::Act)
       fail("graph output '" + name + "' is a constant, not a function of the input");
-    const int last = materialize(it->second);
+    const int last = materialize(*out);
     if (last < 0) fail("the graph has no layers (output '" + name + "' is the input)");
     if (last + 1 != static_cast<int>(net_.layers.size()))
       fail("graph output '" + name + "' comes from layer '" +
@@ -1204,6 +1353,7 @@ class Importer {
   std::string origin_;
   Network net_;
   std::map<std::string, Value> values_;
+  std::map<std::string, const onnx::TensorProto*> inits_;  ///< not yet decoded (lookup())
   std::map<std::string, int> uses_;
   std::set<std::string> layer_names_;
   std::set<int> bias_foldable_;

@@ -30,6 +30,14 @@ struct Dataset {
 /// Loads split "train" or "t10k" from `dir` (files <split>-images-idx3-ubyte[.gz] and
 /// <split>-labels-idx1-ubyte[.gz]). `limit` < 0 loads all; a limit larger than the set
 /// throws DatasetError saying how many images the set has.
+///
+/// The headers are checked before anything is allocated: count x rows x cols (images) and
+/// count (labels) must be at most mpc::kMaxTensorElements (2^31) bytes, rows and cols
+/// >= 1, and an uncompressed file must hold exactly that many data bytes after its
+/// header (a gzip file is read in chunks and must decompress to exactly that many).
+/// Otherwise DatasetError names the file and the header fields, e.g. "truncated IDX file
+/// <path>: header promises 784000 data bytes (count x rows x cols = 1000 x 28 x 28), file
+/// has 12". Images are [count, 1, rows, cols] floats in [0, 1].
 Dataset load_idx_dataset(const std::string& dir, const std::string& split, int64_t limit = -1);
 
 }  // namespace polympc::nn

@@ -59,13 +59,21 @@ struct Network {
   std::vector<int64_t> input_shape;  ///< without batch: [C, H, W]
   std::vector<Layer> layers;
 
-  /// Fills Layer::out_shape for every layer and checks parameter sizes.
-  /// Throws ModelError naming the layer on any inconsistency.
+  /// Fills Layer::out_shape for every layer and checks parameter sizes: the input shape
+  /// and every weight shape and output shape have dimensions >= 1 and at most
+  /// mpc::kMaxTensorElements (2^31) elements (so their products never overflow), weight /
+  /// bias value counts match their shapes, kernels >= 1 fit the padded input, strides >= 1,
+  /// pads >= 0. Throws ModelError "layer <i> '<name>' (<op>): <field> ..." on any
+  /// inconsistency.
   void infer_shapes();
   /// Producer indices of layer i with the "previous layer" default resolved.
   std::vector<int> producers(size_t i) const;
-  /// Number of elements of one output of layer i (without batch).
+  /// Number of elements of one output of layer i (without batch), at most
+  /// mpc::kMaxTensorElements. Throws ModelError when i is out of range, the shape is not
+  /// inferred yet, or a dimension is < 1 or the product exceeds the limit.
   int64_t out_size(size_t i) const;
+  /// Number of elements of one input (without batch), at most mpc::kMaxTensorElements;
+  /// throws ModelError ("network input shape [..]: ...") otherwise.
   int64_t input_size() const;
 };
 

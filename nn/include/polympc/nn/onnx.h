@@ -20,7 +20,16 @@
 namespace polympc::nn {
 
 /// Reads an ONNX file. Throws ModelError (file unreadable / not ONNX / unsupported node,
-/// message names the node) . The result has infer_shapes() applied.
+/// message names the node). The result has infer_shapes() applied.
+///
+/// Every size in the file is checked before it is used: tensor dims must be >= 0 with at
+/// most mpc::kMaxTensorElements (2^31) elements, raw_data byte counts and
+/// float_data / int64_data / ... value counts must equal what the dims need, Reshape
+/// targets, Gather indices and Unsqueeze axes must be in range, kernel_shape / strides
+/// must be >= 1 and pads >= 0 (all <= INT_MAX), and integer constant folding must not
+/// overflow int64. Violations throw ModelError naming the node (and initializer) and the
+/// field, e.g. "m.onnx: node 'fc' (Gemm): initializer 'W' dims [4294967296, 4294967296]:
+/// size 4294967296 x 4294967296 exceeds the limit of 2147483648".
 Network load_onnx(const std::string& path);
 /// Parses ONNX bytes (same rules as load_onnx; `origin` names the source in errors).
 Network parse_onnx(const std::string& bytes, const std::string& origin = "<memory>");
