@@ -90,7 +90,8 @@ void save_arch(const Network& net, const std::string& path);
 /// An architecture file as load_arch() returns it.
 struct ArchFile {
   /// The architecture: every parameter vector has its size and holds zeros (as
-  /// architecture_only() gives); infer_shapes() has been applied.
+  /// architecture_only() gives); infer_shapes() has been applied; inputs are left empty
+  /// where they are the default (as load_onnx leaves them); name is empty (not stored).
   Network arch;
   std::string architecture_hash;  ///< as stored, and equal to architecture_hash(arch)
   std::string model_hash;         ///< as stored (cannot be checked without the weights)
