@@ -14,5 +14,8 @@ void add_perf_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 /// Registers `polympc bench relu` under the `bench` subcommand (bench_relu_cmd.cpp).
 void add_bench_relu_command(CLI::App& bench);
+/// Registers `polympc export-arch` (export_arch_cmd.cpp): writes the public architecture
+/// file (nn/arch_file.h) of an ONNX model and prints its hashes and layer count.
+void add_export_arch_command(CLI::App& app);
 
 }  // namespace polympc::apps

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   polympc::apps::add_infer_command(app);
   polympc::apps::add_dealer_command(app);
+  polympc::apps::add_export_arch_command(app);
   polympc::apps::add_devices_command(app);
   polympc::apps::add_perf_command(app);
   polympc::apps::add_bench_command(app);
