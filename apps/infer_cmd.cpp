@@ -147,6 +147,7 @@ void run_infer(const InferArgs& a) {
                         {"bytes_p1", l.bytes_p1},
                         {"seconds", l.seconds}});
     j["layers"] = layers;
+    j["logits"] = r.logits_raw;  // ring words at scale f, [images, classes]
     nlohmann::json kernels = nlohmann::json::object();
     for (auto& [name, kc] : r.kernels)
       kernels[name] = {{"calls", kc.calls}, {"elements", kc.elements}, {"modelled_cycles", kc.modelled_cycles}};

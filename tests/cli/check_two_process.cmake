@@ -1,31 +1,91 @@
-# CLI test of the two-process path: `polympc dealer` writes the files, then server and
-# client run as two processes over TCP loopback (execute_process runs both COMMANDs at
-# once); a second client run on the used file must be refused.
+# CLI test of the deployment path (docs/protocols.md "Deployment"): the server exports the
+# architecture file; the dealer and the client use only that file; server and client run
+# as two processes over TCP loopback (execute_process runs both COMMANDs at once), each
+# with its own ledger. The client's logits must equal the one-process run's; a second run,
+# even on files restored from a copy, is refused; a chosen seed, a dealer or client given
+# the model, and a mismatched pair of files are refused with clear errors.
 string(RANDOM LENGTH 4 ALPHABET 0123456789 r)
 math(EXPR port "30000 + ${r}")
-set(common --model ${MODEL} --images 6 --batch 3 --port ${port} --quiet --timeout 60000)
-execute_process(COMMAND ${POLYMPC} dealer --model ${MODEL} --images 6 --batch 3 --p0 ${OUT}.p0 --p1 ${OUT}.p1
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "polympc dealer failed: ${err}")
+file(REMOVE_RECURSE ${OUT}.d)
+file(MAKE_DIRECTORY ${OUT}.d)
+set(D ${OUT}.d)
+set(common --images 6 --port ${port} --quiet --timeout 60000)
+
+function(expect_fail what needle)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(rc EQUAL 0 OR NOT err MATCHES "${needle}")
+    message(FATAL_ERROR "${what}: expected a failure matching '${needle}', got rc=${rc}:\n${out}\n${err}")
+  endif()
+endfunction()
+
+function(run_ok what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${what} failed (${rc}):\n${out}\n${err}")
+  endif()
+endfunction()
+
+run_ok("export-arch" ${POLYMPC} export-arch --model ${MODEL} --out ${D}/arch.json)
+file(READ ${D}/arch.json arch)
+if(arch MATCHES "\"weight\"[ ]*:")
+  message(FATAL_ERROR "the architecture file holds weights")
 endif()
-execute_process(COMMAND ${POLYMPC} infer --role server --material ${OUT}.p0 ${common}
-                COMMAND ${POLYMPC} infer --role client --material ${OUT}.p1 ${common} --client-seed 3
-                        --json ${OUT}.client.json
+
+expect_fail("dealer --seed" "refused" ${POLYMPC} dealer --arch ${D}/arch.json --seed 5 --p0 ${D}/x0 --p1 ${D}/x1)
+expect_fail("dealer --model" "must not read the model" ${POLYMPC} dealer --model ${MODEL} --p0 ${D}/x0 --p1 ${D}/x1)
+run_ok("dealer" ${POLYMPC} dealer --arch ${D}/arch.json --images 6 --batch 3 --p0 ${D}/p0.mat --p1 ${D}/p1.mat)
+run_ok("dealer (second run)" ${POLYMPC} dealer --arch ${D}/arch.json --images 6 --batch 3 --p0 ${D}/q0.mat
+       --p1 ${D}/q1.mat)
+file(COPY_FILE ${D}/p0.mat ${D}/p0.copy)
+file(COPY_FILE ${D}/p1.mat ${D}/p1.copy)
+
+expect_fail("client --model" "must not read the server's model" ${POLYMPC} infer --role client --model ${MODEL}
+            --material ${D}/p1.mat ${common} --ledger ${D}/ledger1)
+
+# The one-process run of the same images.
+run_ok("infer (one process)" ${POLYMPC} infer --model ${MODEL} --images 6 --batch 3 --quiet --json ${D}/one.json)
+
+execute_process(COMMAND ${POLYMPC} infer --role server --model ${MODEL} --material ${D}/p0.mat ${common}
+                        --ledger ${D}/ledger0
+                COMMAND ${POLYMPC} infer --role client --arch ${D}/arch.json --material ${D}/p1.mat ${common}
+                        --ledger ${D}/ledger1 --json ${D}/client.json
                 RESULTS_VARIABLE rcs OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rcs STREQUAL "0;0")
   message(FATAL_ERROR "two-process run failed (${rcs}):\n${out}\n${err}")
 endif()
-file(READ ${OUT}.client.json j)
+file(READ ${D}/client.json j)
+file(READ ${D}/one.json one)
 string(JSON acc GET "${j}" accuracy)
 string(JSON npred LENGTH "${j}" predictions)
 if(NOT npred EQUAL 6)
   message(FATAL_ERROR "client report has ${npred} predictions")
 endif()
-execute_process(COMMAND ${POLYMPC} infer --role client --material ${OUT}.p1 ${common}
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(rc EQUAL 0 OR NOT err MATCHES "already used")
-  message(FATAL_ERROR "reusing a preprocessing file must be refused, got rc=${rc}: ${err}")
+string(JSON logits2 GET "${j}" logits)
+string(JSON logits1 GET "${one}" logits)
+if(NOT logits1 STREQUAL logits2)
+  message(FATAL_ERROR "two-process logits differ from the one-process run's:\n${logits2}\nvs\n${logits1}")
 endif()
-file(REMOVE ${OUT}.p0 ${OUT}.p1)
-message(STATUS "two-process run: ok (client accuracy on 6 images ${acc})")
+
+# A second run on the same material, also after restoring the files from a copy.
+expect_fail("second run" "already consumed" ${POLYMPC} infer --role client --arch ${D}/arch.json
+            --material ${D}/p1.mat ${common} --ledger ${D}/ledger1)
+file(COPY_FILE ${D}/p0.copy ${D}/p0.mat)
+file(COPY_FILE ${D}/p1.copy ${D}/p1.mat)
+expect_fail("restored copy (client)" "already consumed" ${POLYMPC} infer --role client --arch ${D}/arch.json
+            --material ${D}/p1.mat ${common} --ledger ${D}/ledger1)
+expect_fail("restored copy (server)" "already consumed" ${POLYMPC} infer --role server --model ${MODEL}
+            --material ${D}/p0.mat ${common} --ledger ${D}/ledger0)
+
+# A mismatched pair: the server's file from one dealer run, the client's from another.
+math(EXPR port2 "${port} + 1")
+execute_process(COMMAND ${POLYMPC} infer --role server --model ${MODEL} --material ${D}/q0.mat --images 6
+                        --port ${port2} --quiet --timeout 60000 --ledger ${D}/ledger0
+                COMMAND ${POLYMPC} infer --role client --arch ${D}/arch.json --material ${D}/p1.copy --images 6
+                        --port ${port2} --quiet --timeout 60000 --ledger ${D}/ledger-other
+                RESULTS_VARIABLE rcs OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(rcs STREQUAL "0;0" OR NOT err MATCHES "mismatched preprocessing files")
+  message(FATAL_ERROR "a mismatched pair must be refused (${rcs}):\n${out}\n${err}")
+endif()
+
+file(REMOVE_RECURSE ${D})
+message(STATUS "two-process run: ok (client accuracy on 6 images ${acc}, logits equal the one-process run's)")
