@@ -604,7 +604,7 @@ TEST(ArchFileSave, RefusesWhatCannotBeLoadedAndReportsIoErrors) {
   wide.layers.push_back(c);
   expect_model_error(
       [&] { save_arch(wide, temp_path("wide.json")); },
-      {"cannot write architecture file", "layer 0 'c'", "field 'out_shape'", "exceeds the limit"});
+      {"cannot write architecture file", "layer 0 'c'", "output shape", "exceeds the limit"});
   EXPECT_FALSE(std::filesystem::exists(temp_path("wide.json")));
 }
 
