@@ -29,23 +29,19 @@
 #include "polympc/nn/ir.h"
 #include "polympc/nn/onnx.h"
 #include "polympc/nn/party.h"
+#include "test_util.h"
 
 namespace polympc::nn {
 namespace {
 
 using Json = nlohmann::ordered_json;
+using polympc::testing::temp_path;
 
 const std::string kShipped = std::string(POLYMPC_SOURCE_DIR) + "/models/fmnist_cnn.onnx";
 const std::string kResidual = std::string(POLYMPC_TEST_DATA_DIR) + "/residual.onnx";
 
 // CTest runs each test case as its own process, possibly at the same time: files are named
 // after the test and the process.
-std::string temp_path(const std::string& what) {
-  std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  for (char& c : test)
-    if (c == '/') c = '_';  // parameterized tests: "Name/Param"
-  return ::testing::TempDir() + "/polympc_" + test + "_" + std::to_string(::getpid()) + "_" + what;
-}
 
 struct TempFile {
   std::string path;
@@ -60,23 +56,11 @@ std::string read_text(const std::string& path) {
   return s.str();
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << text;
-  ASSERT_TRUE(f.good()) << path;
-}
 
 // Expects `f` to throw ModelError with every fragment in its message.
 template <class F>
 void expect_model_error(F&& f, std::initializer_list<std::string> fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "no ModelError thrown";
-  } catch (const ModelError& e) {
-    const std::string msg = e.what();
-    for (const std::string& s : fragments)
-      EXPECT_NE(msg.find(s), std::string::npos) << "'" << s << "' not in: " << msg;
-  }
+  polympc::testing::expect_error<ModelError>(f, fragments);
 }
 
 bool all_zero(const std::vector<float>& v) {
@@ -170,14 +154,14 @@ Json shipped_file_json() {
 // Writes `j` and expects load_arch to refuse it with every fragment (and the path).
 void expect_refused(const Json& j, std::initializer_list<std::string> fragments) {
   TempFile f("bad.json");
-  write_text(f.path, j.dump(2));
+  polympc::testing::write_file(f.path, j.dump(2));
   expect_model_error([&] { load_arch(f.path); }, {f.path});
   expect_model_error([&] { load_arch(f.path); }, fragments);
 }
 
 void expect_text_refused(const std::string& text, std::initializer_list<std::string> fragments) {
   TempFile f("bad.json");
-  write_text(f.path, text);
+  polympc::testing::write_file(f.path, text);
   expect_model_error([&] { load_arch(f.path); }, {f.path});
   expect_model_error([&] { load_arch(f.path); }, fragments);
 }
@@ -496,7 +480,7 @@ TEST(ArchFileRefused, NotJsonTruncatedOrTooLarge) {
   expect_text_refused(std::string(100000, '[') + std::string(100000, ']'), {"nested deeper"});
   // Larger than the limit (a sparse file; refused before parsing).
   TempFile big("big.json");
-  write_text(big.path, "{");
+  polympc::testing::write_file(big.path, "{");
   std::filesystem::resize_file(big.path, kMaxArchFileBytes + 1);
   expect_model_error([&] { load_arch(big.path); }, {big.path, "larger than the limit"});
   expect_model_error([&] { load_arch(temp_path("missing.json")); },
@@ -612,7 +596,7 @@ TEST(ArchFileSave, ReplacesAnExistingFileAndLeavesNoTemporary) {
   const std::string dir = temp_path("dir");
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/arch.json";
-  write_text(path, "old contents");
+  polympc::testing::write_file(path, "old contents");
   save_arch(load_onnx(kResidual), path);
   save_arch(load_onnx(kShipped), path);
   EXPECT_EQ(load_arch(path).architecture_hash, architecture_hash(load_onnx(kShipped)));

@@ -19,36 +19,18 @@
 
 #include "polympc/mpc/checked.h"
 #include "polympc/mpc/material_file.h"
+#include "test_util.h"
 #include "two_party.h"
 
 using namespace polympc;
 using polympc::testing::TwoParty;
+using polympc::testing::error_of;
+using polympc::testing::temp_path;
 
 namespace {
 
-std::string temp_path(const std::string& what) {
-  return ::testing::TempDir() + "/polympc_mat_" + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-         "_" + std::to_string(::getpid()) + "_" + what;
-}
 
-std::string slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-void spit(const std::string& p, const std::string& s) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(s.data(), static_cast<std::streamsize>(s.size()));
-}
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 /// A dealer run of `segments` Beaver-triple batches for both parties, as two files.
 struct DealtRun {
@@ -170,20 +152,20 @@ TEST(MaterialFile, WrittenOwnerOnlyAndReadBackSegmentBySegment) {
 TEST(MaterialFile, EditsTruncationAndOldFormatAreRefused) {
   mpc::Dealer d(mpc::seed_from_u64(2), kRing);
   DealtRun r("edit", d, 2);
-  const std::string orig = slurp(r.p0);
+  const std::string orig = polympc::testing::read_file(r.p0);
   const std::string bad = temp_path("bad");
   // The old "used" byte: any edit of the header fails its MAC.
   for (size_t at : {size_t{16}, size_t{20}, size_t{40}}) {
     std::string s = orig;
     s[at] = static_cast<char>(s[at] ^ 1);
-    spit(bad, s);
+    polympc::testing::write_file(bad, s);
     EXPECT_THROW(mpc::MaterialFile::open(bad, 0), mpc::MaterialError) << "byte " << at;
   }
   // An edit in a segment is found when that segment is read, and nothing of it is handed out.
   {
     std::string s = orig;
     s[s.size() - 40] = static_cast<char>(s[s.size() - 40] ^ 0x80);
-    spit(bad, s);
+    polympc::testing::write_file(bad, s);
     mpc::MaterialFile f = mpc::MaterialFile::open(bad, 0);
     mpc::MaterialStore st(0);
     f.load_segment(st, 0);
@@ -191,14 +173,14 @@ TEST(MaterialFile, EditsTruncationAndOldFormatAreRefused) {
     EXPECT_EQ(st.remaining(), 1u);
   }
   // Truncated or extended.
-  spit(bad, orig.substr(0, orig.size() - 1));
+  polympc::testing::write_file(bad, orig.substr(0, orig.size() - 1));
   EXPECT_NE(error_of([&] { mpc::MaterialFile::open(bad, 0); }).find("truncated"), std::string::npos);
-  spit(bad, orig + "x");
+  polympc::testing::write_file(bad, orig + "x");
   EXPECT_THROW(mpc::MaterialFile::open(bad, 0), mpc::MaterialError);
   // The old unauthenticated format.
-  spit(bad, std::string("PMPCMAT1") + std::string(64, '\0'));
+  polympc::testing::write_file(bad, std::string("PMPCMAT1") + std::string(64, '\0'));
   EXPECT_NE(error_of([&] { mpc::MaterialFile::open(bad, 0); }).find("old unauthenticated"), std::string::npos);
-  spit(bad, "hello");
+  polympc::testing::write_file(bad, "hello");
   EXPECT_THROW(mpc::MaterialFile::open(bad, 0), mpc::MaterialError);
   std::remove(bad.c_str());
 }
@@ -219,11 +201,11 @@ TEST(MaterialFile, OversizedDeclaredSizesAreRefusedBeforeAllocating) {
   }
   mpc::MaterialFile f = mpc::MaterialFile::open(p, 0);
   EXPECT_EQ(f.header().segment_bytes.size(), 1u);
-  std::string s = slurp(p);
+  std::string s = polympc::testing::read_file(p);
   // The header length field (bytes 8..11) claims more than the file has.
   std::string t = s;
   t[11] = '\x7f';
-  spit(p, t);
+  polympc::testing::write_file(p, t);
   EXPECT_NE(error_of([&] { mpc::MaterialFile::open(p, 0); }).find("truncated or corrupt"), std::string::npos);
   std::remove(p.c_str());
   // The checked helpers themselves.
@@ -251,7 +233,7 @@ TEST(Ledger, SurvivesRestartsAndRefusesReuse) {
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   // A malformed ledger is an error, never "nothing consumed".
-  spit(path, "p0 zz 1 2\n");
+  polympc::testing::write_file(path, "p0 zz 1 2\n");
   EXPECT_NE(error_of([&] { again.consumed(0, id); }).find("malformed"), std::string::npos);
   std::filesystem::remove_all(temp_path("ledger"));
 }
@@ -286,7 +268,7 @@ TEST(Handshake, AgreesThenRefusesCopiesResetsAndReDealtFiles) {
   mpc::Ledger l0(lp0), l1(lp1);
   mpc::Dealer d(mpc::seed_from_u64(5), kRing);
   DealtRun r("hs", d, 3);
-  const std::string copy0 = slurp(r.p0), copy1 = slurp(r.p1);
+  const std::string copy0 = polympc::testing::read_file(r.p0), copy1 = polympc::testing::read_file(r.p1);
   auto [a0, a1] = handshake(r.p0, r.p1, l0, l1, 2);  // one batch of 2 images
   EXPECT_EQ(a0.first_segment, 0u);
   EXPECT_EQ(a1.segments, 1u);
@@ -295,8 +277,8 @@ TEST(Handshake, AgreesThenRefusesCopiesResetsAndReDealtFiles) {
   EXPECT_EQ(b0.first_segment, 1u);
   EXPECT_EQ(b1.segments, 2u);
   // Restored from a copy: the ledger remembers.
-  spit(r.p0, copy0);
-  spit(r.p1, copy1);
+  polympc::testing::write_file(r.p0, copy0);
+  polympc::testing::write_file(r.p1, copy1);
   EXPECT_NE(error_of([&] { handshake(r.p0, r.p1, l0, l1, 2); }).find("already consumed"), std::string::npos);
   // Re-dealt with the same (test) seed: same run ID, refused.
   mpc::Dealer again(mpc::seed_from_u64(5), kRing);

@@ -25,6 +25,7 @@
 
 #include "polympc/nn/ir.h"
 #include "polympc/nn/onnx.h"
+#include "test_util.h"
 
 namespace polympc::nn {
 namespace {
@@ -182,14 +183,7 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 // Expects `f` to throw ModelError with every fragment in its message.
 template <class F>
 void expect_model_error(F&& f, std::initializer_list<std::string> fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "no ModelError thrown";
-  } catch (const ModelError& e) {
-    const std::string msg = e.what();
-    for (const std::string& s : fragments)
-      EXPECT_NE(msg.find(s), std::string::npos) << "'" << s << "' not in: " << msg;
-  }
+  polympc::testing::expect_error<ModelError>(f, fragments);
 }
 
 std::vector<float> random_floats(size_t n, std::mt19937& rng, float scale = 0.5f) {

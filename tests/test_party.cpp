@@ -18,8 +18,11 @@
 #include "polympc/nn/party.h"
 #include "polympc/nn/plain.h"
 #include "polympc/sim/sim_backend.h"
+#include "test_util.h"
 
 using namespace polympc;
+using polympc::testing::error_of;
+using polympc::testing::temp_path;
 
 namespace {
 
@@ -46,10 +49,6 @@ std::pair<std::unique_ptr<mpc::Channel>, std::unique_ptr<mpc::Channel>> tcp_pair
 
 // CTest runs each test case as its own process, possibly at the same time: the files are
 // named after the test and the process.
-std::string temp_path(const std::string& what) {
-  return ::testing::TempDir() + "/polympc_" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
-         std::to_string(::getpid()) + "_" + what;
-}
 
 struct Files {
   explicit Files(const std::string& run = "a") : p0(temp_path(run + "p0.mat")), p1(temp_path(run + "p1.mat")) {}
@@ -66,14 +65,6 @@ struct Files {
 
 const std::string kHash = "model-hash-of-the-test";
 
-std::string slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-void spit(const std::string& p, const std::string& s) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(s.data(), static_cast<std::streamsize>(s.size()));
-}
 
 /// Both parties over TCP loopback; the client holds only the architecture.
 struct Parties {
@@ -116,15 +107,6 @@ struct Parties {
   }
 };
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST(TwoProcess, ClientWithTheArchitectureOnlyEqualsTheTwinAndMaterialIsSingleUse) {
   Parties p;
@@ -133,7 +115,7 @@ TEST(TwoProcess, ClientWithTheArchitectureOnlyEqualsTheTwinAndMaterialIsSingleUs
   plan.batch = 5;  // 5, 5, 2
   Files f;
   nn::deal_to_files(nn::architecture_only(p.net), kHash, p.ring, plan, f.p0, f.p1);
-  const std::string copy0 = slurp(f.p0), copy1 = slurp(f.p1);
+  const std::string copy0 = polympc::testing::read_file(f.p0), copy1 = polympc::testing::read_file(f.p1);
 
   // The wrong party's file is refused before anything is used.
   EXPECT_THROW(mpc::MaterialFile::open(f.p1, 0), mpc::MaterialError);
@@ -149,8 +131,8 @@ TEST(TwoProcess, ClientWithTheArchitectureOnlyEqualsTheTwinAndMaterialIsSingleUs
 
   // A second run on the same files is refused, also after restoring them from a copy.
   EXPECT_THROW(p.run(f, plan), mpc::MaterialReuseError);
-  spit(f.p0, copy0);
-  spit(f.p1, copy1);
+  polympc::testing::write_file(f.p0, copy0);
+  polympc::testing::write_file(f.p1, copy1);
   const std::string e = error_of([&] { p.run(f, plan); });
   EXPECT_NE(e.find("already consumed"), std::string::npos) << e;
 }

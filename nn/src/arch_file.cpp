@@ -59,14 +59,8 @@ struct PublicNet {
   std::vector<PublicLayer> layers;
 };
 
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::ostringstream os;
-  os << '[';
-  for (size_t i = 0; i < s.size(); ++i) os << (i ? ", " : "") << s[i];
-  os << ']';
-  return os.str();
-}
 
+using polympc::nn::shape_str;
 template <size_t N>
 std::string shape_str(const std::array<int64_t, N>& s) {
   return shape_str(std::vector<int64_t>(s.begin(), s.end()));

@@ -8,7 +8,6 @@
 #include "polympc/mpc/checked.h"
 
 namespace polympc::nn {
-namespace {
 
 std::string shape_str(const std::vector<int64_t>& s) {
   std::ostringstream os;
@@ -17,6 +16,9 @@ std::string shape_str(const std::vector<int64_t>& s) {
   os << ']';
   return os.str();
 }
+
+namespace {
+
 
 std::string layer_prefix(const Layer& l, size_t i) {
   std::ostringstream os;

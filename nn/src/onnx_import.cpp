@@ -74,13 +74,6 @@ struct Value {
   }
 };
 
-std::string dims_str(const std::vector<int64_t>& s) {
-  std::ostringstream os;
-  os << '[';
-  for (size_t k = 0; k < s.size(); ++k) os << (k ? ", " : "") << s[k];
-  os << ']';
-  return os.str();
-}
 
 // Little-endian decoding of raw_data (ONNX stores raw tensor bytes little endian).
 uint64_t le_word(const std::string& raw, size_t off, size_t width) {
@@ -211,7 +204,7 @@ class Importer {
   // most mpc::kMaxTensorElements, so it can size an allocation. `what` names the field.
   uint64_t checked_numel(const std::vector<int64_t>& dims, const std::string& what) const {
     return checked([&] {
-      return mpc::checked_product<ModelError>(dims, what + " " + dims_str(dims),
+      return mpc::checked_product<ModelError>(dims, what + " " + shape_str(dims),
                                               mpc::kMaxTensorElements, /*allow_zero=*/true);
     });
   }
@@ -220,7 +213,7 @@ class Importer {
   int int_entry(const std::string& what, const std::vector<int64_t>& v, size_t k,
                 int64_t lo) const {
     if (v[k] < lo || v[k] > INT_MAX)
-      fail(what + " " + dims_str(v) + ": entry " + std::to_string(k) + " is " +
+      fail(what + " " + shape_str(v) + ": entry " + std::to_string(k) + " is " +
            std::to_string(v[k]) + " (must be in [" + std::to_string(lo) + ", " +
            std::to_string(INT_MAX) + "])");
     return static_cast<int>(v[k]);
@@ -294,7 +287,7 @@ class Importer {
     const std::string& raw = t.raw_data();
     auto check_count = [&](size_t got) {
       if (got != n)
-        fail(what + " has " + std::to_string(got) + " values, its shape " + dims_str(v.dims) +
+        fail(what + " has " + std::to_string(got) + " values, its shape " + shape_str(v.dims) +
              " needs " + std::to_string(n));
       if (v.is_int)
         v.i.reserve(n);
@@ -307,7 +300,7 @@ class Importer {
       });
       if (raw.size() != need)
         fail(what + " has " + std::to_string(raw.size()) + " bytes of raw data, its shape " +
-             dims_str(v.dims) + " needs " + std::to_string(need));
+             shape_str(v.dims) + " needs " + std::to_string(need));
       if (v.is_int)
         v.i.reserve(n);
       else
@@ -416,7 +409,7 @@ class Importer {
     }
     checked([&] {
       return mpc::checked_product<ModelError>(
-          net_.input_shape, what + " shape (without batch) " + dims_str(net_.input_shape));
+          net_.input_shape, what + " shape (without batch) " + shape_str(net_.input_shape));
     });
     Value v;
     v.kind = Value::Kind::Act;
@@ -563,16 +556,16 @@ class Importer {
     const size_t rank = shape.size() + 1;
     if (c.numel() == 0) fail("constant '" + name + "' is empty");
     if (c.dims.size() > rank)
-      fail("constant '" + name + "' of shape " + dims_str(c.dims) +
+      fail("constant '" + name + "' of shape " + shape_str(c.dims) +
            " has more dimensions than the activation");
     std::vector<int64_t> full(rank - c.dims.size(), 1);
     full.insert(full.end(), c.dims.begin(), c.dims.end());
     for (size_t k = 0; k < rank; ++k) {
       if (full[k] == 1) continue;
       if (k == 1 && full[k] == shape[0]) continue;
-      fail("constant '" + name + "' of shape " + dims_str(c.dims) +
+      fail("constant '" + name + "' of shape " + shape_str(c.dims) +
            " does not broadcast per channel over an activation of shape [N, " +
-           dims_str(shape).substr(1) + " (expected a scalar or one value per channel)");
+           shape_str(shape).substr(1) + " (expected a scalar or one value per channel)");
     }
     std::vector<double> r(c.numel());
     for (size_t k = 0; k < r.size(); ++k) r[k] = c.fat(k);
@@ -591,13 +584,13 @@ class Importer {
     std::vector<int64_t> dr(rank);
     for (size_t k = 0; k < rank; ++k) {
       if (da[k] != db[k] && da[k] != 1 && db[k] != 1)
-        fail("constant shapes " + dims_str(a.dims) + " and " + dims_str(b.dims) +
+        fail("constant shapes " + shape_str(a.dims) + " and " + shape_str(b.dims) +
              " do not broadcast");
       dr[k] = da[k] == 1 ? db[k] : da[k];
     }
     const auto n =
-        static_cast<size_t>(checked_numel(dr, "broadcast of constant shapes " + dims_str(a.dims) +
-                                                  " and " + dims_str(b.dims) + " to"));
+        static_cast<size_t>(checked_numel(dr, "broadcast of constant shapes " + shape_str(a.dims) +
+                                                  " and " + shape_str(b.dims) + " to"));
     const bool is_int = a.is_int && b.is_int;
     Value r;
     r.dims = dr;
@@ -708,16 +701,16 @@ class Importer {
     // by Network::infer_shapes().
     const bool ks_given = attr(n, "kernel_shape") != nullptr;
     const auto ks = attr_ints(n, "kernel_shape", {kh, kw});
-    if (ks.size() != 2) fail("only 2-D kernels are supported, kernel_shape " + dims_str(ks));
+    if (ks.size() != 2) fail("only 2-D kernels are supported, kernel_shape " + shape_str(ks));
     if (ks[0] != kh || ks[1] != kw)
-      fail("kernel_shape " + dims_str(ks) + " does not match the weight");
+      fail("kernel_shape " + shape_str(ks) + " does not match the weight");
     const auto st = attr_ints(n, "strides", {1, 1});
-    if (st.size() != 2) fail("strides " + dims_str(st) + " must have 2 entries");
+    if (st.size() != 2) fail("strides " + shape_str(st) + " must have 2 entries");
     const auto pads = attr_ints(n, "pads", {0, 0, 0, 0});
-    if (pads.size() != 4) fail("pads " + dims_str(pads) + " must have 4 entries");
+    if (pads.size() != 4) fail("pads " + shape_str(pads) + " must have 4 entries");
     const auto dil = attr_ints(n, "dilations", {1, 1});
     for (int64_t d : dil)
-      if (d != 1) fail("dilations " + dims_str(dil) + " are not supported (only 1)");
+      if (d != 1) fail("dilations " + shape_str(dil) + " are not supported (only 1)");
     const std::string ks_name = ks_given ? "kernel_shape" : "kernel_shape (from the weight)";
     l.kernel_h = int_entry(ks_name, ks, 0, 1);
     l.kernel_w = int_entry(ks_name, ks, 1, 1);
@@ -736,7 +729,7 @@ class Importer {
            " is not supported (only group=1; no depthwise or grouped convolution)");
     const Value& w = const_in(n, 1, "weight");
     if (w.dims.size() != 4)
-      fail("weight of shape " + dims_str(w.dims) + " is not [Cout, Cin, kh, kw] (2-D conv)");
+      fail("weight of shape " + shape_str(w.dims) + " is not [Cout, Cin, kh, kw] (2-D conv)");
     Layer l;
     l.op = OpKind::Conv;
     window_attrs(n, l, w.dims[2], w.dims[3]);
@@ -757,7 +750,7 @@ class Importer {
   int add_linear(int x, std::vector<int64_t> wshape, std::vector<float> w, std::vector<float> b) {
     const auto& s = shape_of(x);
     if (s.size() != 1)
-      fail("input of shape [N, " + dims_str(s).substr(1) +
+      fail("input of shape [N, " + shape_str(s).substr(1) +
            " is not 2-D; flatten it first (Flatten or Reshape to [N, -1])");
     Layer l;
     l.op = OpKind::Linear;
@@ -773,7 +766,7 @@ class Importer {
                                const std::string& what) const {
     const std::vector<int64_t> dims = {rows, cols};
     if (checked_numel(dims, what + " dims") != b.numel())
-      fail(what + " of shape " + dims_str(dims) + " has " + std::to_string(b.numel()) + " values");
+      fail(what + " of shape " + shape_str(dims) + " has " + std::to_string(b.numel()) + " values");
     std::vector<float> t(b.numel());
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < cols; ++c)
@@ -790,7 +783,7 @@ class Importer {
     const int64_t trans_b = attr_int(n, "transB", 0);
     const int x = act_in(n, 0);
     const Value& b = const_in(n, 1, "B");
-    if (b.dims.size() != 2) fail("B of shape " + dims_str(b.dims) + " is not a matrix");
+    if (b.dims.size() != 2) fail("B of shape " + shape_str(b.dims) + " is not a matrix");
     std::vector<int64_t> wshape;
     std::vector<float> w;
     if (trans_b) {
@@ -807,7 +800,7 @@ class Importer {
       const bool ok =
           c.numel() == 1 || (static_cast<int64_t>(c.numel()) == out &&
                              (c.dims.size() == 1 || (c.dims.size() == 2 && c.dims[0] == 1)));
-      if (!ok) fail("C of shape " + dims_str(c.dims) + " is not a bias of " + std::to_string(out));
+      if (!ok) fail("C of shape " + shape_str(c.dims) + " is not a bias of " + std::to_string(out));
       for (int64_t k = 0; k < out; ++k)
         bias.push_back(static_cast<float>(c.fat(c.numel() == 1 ? 0 : static_cast<size_t>(k))));
     }
@@ -823,7 +816,7 @@ class Importer {
       fail("only activation x constant [in, out] is supported");
     const int x = act_in(n, 0);
     const Value& b = const_in(n, 1, "weight");
-    if (b.dims.size() != 2) fail("weight of shape " + dims_str(b.dims) + " is not a matrix");
+    if (b.dims.size() != 2) fail("weight of shape " + shape_str(b.dims) + " is not a matrix");
     const int idx =
         add_linear(x, {b.dims[1], b.dims[0]},
                    transpose(b, b.dims[0], b.dims[1], "weight '" + n.input(1) + "'"), {});
@@ -849,7 +842,7 @@ class Importer {
     for (int k = 0; k < 4; ++k) {
       const Value& v = const_in(n, k + 1, role[k]);
       if (static_cast<int64_t>(v.numel()) != c || v.dims.size() != 1)
-        fail(std::string(role[k]) + " of shape " + dims_str(v.dims) + " does not match " +
+        fail(std::string(role[k]) + " of shape " + shape_str(v.dims) + " does not match " +
              std::to_string(c) + " channels");
       for (size_t e = 0; e < v.numel(); ++e) p[k].push_back(v.fat(e));
     }
@@ -892,7 +885,7 @@ class Importer {
     only_first_output(n);
     if (attr_int(n, "ceil_mode", 0) != 0) fail("ceil_mode=1 is not supported");
     const auto ks = attr_ints(n, "kernel_shape", {});
-    if (ks.size() != 2) fail("kernel_shape " + dims_str(ks) + " must have 2 entries");
+    if (ks.size() != 2) fail("kernel_shape " + shape_str(ks) + " must have 2 entries");
     Layer l;
     l.op = avg ? OpKind::AvgPool : OpKind::MaxPool;
     window_attrs(n, l, ks[0], ks[1]);
@@ -984,7 +977,7 @@ class Importer {
         if (d.batch) fail("cannot reshape a constant to the batch size");
         raw.push_back(d.v);
       }
-      const std::string what = "shape '" + n.input(1) + "' " + dims_str(raw);
+      const std::string what = "shape '" + n.input(1) + "' " + shape_str(raw);
       std::vector<int64_t> dims;
       int infer = -1;
       for (size_t k = 0; k < raw.size(); ++k) {
@@ -1009,11 +1002,11 @@ class Importer {
       const uint64_t total = data.numel();
       if (infer >= 0) {
         if (known == 0 || total % known != 0)
-          fail("cannot reshape a constant of shape " + dims_str(data.dims) + " to " + what +
+          fail("cannot reshape a constant of shape " + shape_str(data.dims) + " to " + what +
                ": the -1 entry has no whole-number size");
         dims[static_cast<size_t>(infer)] = static_cast<int64_t>(total / known);
       } else if (known != total) {
-        fail("cannot reshape a constant of shape " + dims_str(data.dims) + " (" +
+        fail("cannot reshape a constant of shape " + shape_str(data.dims) + " (" +
              std::to_string(total) + " elements) to " + what + " (" + std::to_string(known) +
              " elements)");
       }
@@ -1037,7 +1030,7 @@ class Importer {
       ok = (a_batch && b_flat) || (!a.batch && a.v == -1 && !b.batch && b.v == k_flat);
     }
     if (!ok)
-      fail("reshape of [N, " + dims_str(data.shape).substr(1) + " to " + desc +
+      fail("reshape of [N, " + shape_str(data.shape).substr(1) + " to " + desc +
            " is not supported (only flattening to [N, -1] / [N, " + std::to_string(k_flat) + "])");
     const int x = materialize(data);
     Layer l;
@@ -1135,7 +1128,7 @@ class Importer {
         if (a < 0) a += out_rank;
         if (a < 0 || a >= out_rank) fail("axis out of range");
         if (is_new[static_cast<size_t>(a)])
-          fail("axes " + dims_str(axes) + " name axis " + std::to_string(a) + " twice");
+          fail("axes " + shape_str(axes) + " name axis " + std::to_string(a) + " twice");
         is_new[static_cast<size_t>(a)] = true;
       }
       r.dims.clear();

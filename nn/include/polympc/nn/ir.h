@@ -31,6 +31,8 @@ enum class OpKind {
 };
 
 const char* op_name(OpKind op);
+/// "[a, b, c]": a shape as error messages print it.
+std::string shape_str(const std::vector<int64_t>& shape);
 
 struct Layer {
   std::string name;  ///< unique, from the ONNX node name (or output name)
