@@ -98,7 +98,7 @@ const char* reveal_name(Reveal r) { return r == Reveal::Label ? "label" : "logit
 Reveal parse_reveal(const std::string& s) {
   if (s == "logits") return Reveal::Logits;
   if (s == "label") return Reveal::Label;
-  throw mpc::InvalidArgument("unknown output '" + s + "' to reveal (choose logits or label)");
+  throw mpc::InvalidArgument("unknown reveal mode '" + s + "' (choose logits or label)");
 }
 
 mpc::ProtocolOptions label_options(const mpc::ProtocolOptions& o) {
