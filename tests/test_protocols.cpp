@@ -371,6 +371,33 @@ TEST(Argmax, BadShapesAndMaterialOutOfStepAreErrors) {
   EXPECT_THROW(tf.run([&](mpc::Session& s) { mpc::argmax(s, Words(12), 3, 4, "am"); }), mpc::MaterialError);
 }
 
+TEST(Truncation, ProbabilisticIsRefusedWhenItFailsMoreOftenThanTwoToMinus20) {
+  // The bound `polympc --trunc prob` uses (apps/protocol_args.cpp): min(l - 2, 2f + 12).
+  auto cli_options = [](const mpc::RingConfig& r, mpc::TruncMode mode) {
+    mpc::ProtocolOptions o;
+    o.trunc = mode;
+    o.trunc_bound_bits = std::min(r.bits - 2, 2 * r.frac + 12);
+    return o;
+  };
+  const mpc::RingConfig l32{32, 12}, l64{64, 12};
+  try {
+    mpc::check_trunc_failure(l32, cli_options(l32, mpc::TruncMode::Prob));
+    FAIL() << "expected InvalidArgument at l = 32";
+  } catch (const mpc::InvalidArgument& e) {
+    const std::string m = e.what();
+    for (const char* part : {"probability about 2^-1 ", "2^30", "l = 32", "2^-20", "--trunc exact", "--bits"})
+      EXPECT_NE(m.find(part), std::string::npos) << "'" << part << "' missing in: " << m;
+  }
+  EXPECT_NO_THROW(mpc::check_trunc_failure(l64, cli_options(l64, mpc::TruncMode::Prob)));  // 2^-27
+  EXPECT_NO_THROW(mpc::check_trunc_failure(l32, cli_options(l32, mpc::TruncMode::Exact)));
+  // The limit itself: 2^(43+1-64) = 2^-20 is accepted, 2^-19 is not.
+  mpc::ProtocolOptions o = cli_options(l64, mpc::TruncMode::Prob);
+  o.trunc_bound_bits = 43;
+  EXPECT_NO_THROW(mpc::check_trunc_failure(l64, o));
+  o.trunc_bound_bits = 44;
+  EXPECT_THROW(mpc::check_trunc_failure(l64, o), mpc::InvalidArgument);
+}
+
 // ---- material ----------------------------------------------------------------------------
 TEST(Material, OutOfStepAndExhaustedAreErrors) {
   TwoParty tp;
