@@ -30,6 +30,7 @@ struct InferArgs {
   ProtocolArgs protocol;
   PartyArgs party;
   std::string json;
+  std::string reveal = "logits";
   std::optional<uint64_t> seed;  ///< --insecure-test-seed
   bool model_given = false;
   BackendArgs backend_args;
@@ -61,9 +62,10 @@ std::string human_bytes(double b) {
 void run_infer(const InferArgs& a) {
   const mpc::RingConfig ring = ring_of(a.protocol);
   const mpc::ProtocolOptions po = protocol_of(a.protocol);
+  const nn::Reveal reveal = nn::parse_reveal(a.reveal);
   if (!a.party.role.empty()) {  // one party of a two-process run over TCP
-    run_infer_party(a.party, a.model, a.model_given, a.data, a.images, a.backend, a.backend_args, ring, po, a.quiet,
-                    a.json);
+    run_infer_party(a.party, a.model, a.model_given, a.data, a.images, a.backend, a.backend_args, ring, po, reveal,
+                    a.quiet, a.json);
     return;
   }
 
@@ -81,14 +83,16 @@ void run_infer(const InferArgs& a) {
   opt.batch = a.batch;
   opt.protocol = po;
   opt.insecure_test_seed = a.seed;
+  opt.reveal = reveal;
   const double t0 = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   if (!a.quiet) opt.progress = [t0](size_t d, size_t t) { progress_bar(d, t, t0); };
   if (!a.quiet)
     std::fprintf(stderr,
                  "polympc infer: %s, %zu Fashion-MNIST test images, backend %s, compare %s (bits %s), trunc %s, l=%d "
-                 "f=%d\n",
+                 "f=%d, reveal %s\n",
                  a.model.c_str(), a.images, a.backend.c_str(), a.protocol.compare.c_str(),
-                 mpc::compare_bits_name(po.compare_bits).c_str(), a.protocol.trunc.c_str(), ring.bits, ring.frac);
+                 mpc::compare_bits_name(po.compare_bits).c_str(), a.protocol.trunc.c_str(), ring.bits, ring.frac,
+                 nn::reveal_name(reveal));
   nn::InferenceReport r = nn::run_inproc(q, data, a.images, *be0, *be1, opt);
 
   std::printf("\n%-10s %-14s %7s %12s %12s %12s\n", "layer", "op", "rounds", "P0 sent/img", "P1 sent/img", "ms/img");
@@ -102,8 +106,12 @@ void run_infer(const InferArgs& a) {
               r.backend.c_str(), r.compare.c_str(), r.compare_bits.c_str(), r.trunc.c_str());
   std::printf("accuracy: 2PC %.2f %%   fixed-point plaintext %.2f %%   float %.2f %%\n", 100 * r.accuracy,
               100 * r.plaintext_accuracy, 100 * r.float_accuracy);
-  std::printf("agreement with plaintext top-1: %.4f   logits bit-identical: %zu/%zu   max logit error: %.6g\n",
-              r.agreement, r.logits_equal, r.images, r.max_logit_error);
+  if (r.logits_compared)
+    std::printf("agreement with plaintext top-1: %.4f   logits bit-identical: %zu/%zu   max logit error: %.6g\n",
+                r.agreement, r.logits_equal, r.images, r.max_logit_error);
+  else
+    std::printf("agreement with plaintext top-1: %.4f   (only the labels were revealed: logits not compared)\n",
+                r.agreement);
   std::printf("online: %s per image (both parties), %llu rounds per inference, %.2f s total, %.2f ms per image\n",
               human_bytes(r.online_bytes).c_str(), static_cast<unsigned long long>(r.rounds), r.seconds,
               r.seconds_per_image * 1e3);
@@ -125,9 +133,17 @@ void run_infer(const InferArgs& a) {
     j["accuracy"] = r.accuracy;
     j["plaintext_accuracy"] = r.plaintext_accuracy;
     j["float_accuracy"] = r.float_accuracy;
-    j["agreement"] = r.agreement;
-    j["logits_bit_identical"] = r.logits_equal;
-    j["max_logit_error"] = r.max_logit_error;
+    j["reveal"] = nn::reveal_name(r.reveal);
+    j["agreement"] = r.agreement;  // top-1: from the revealed labels or the logits
+    // Logit comparisons exist only when P1 received logits; null with --reveal label.
+    if (r.logits_compared) {
+      j["logits_bit_identical"] = r.logits_equal;
+      j["max_logit_error"] = r.max_logit_error;
+    } else {
+      j["logits_bit_identical"] = nullptr;
+      j["max_logit_error"] = nullptr;
+    }
+    j["predictions"] = r.predictions;
     j["online_bytes"] = r.online_bytes;
     j["online_bytes_unit"] = "bytes per image, both parties";
     j["rounds"] = r.rounds;
@@ -170,6 +186,10 @@ void add_infer_command(CLI::App& app) {
   add_protocol_options(*c, args->protocol);
   add_insecure_seed_option(*c, args->seed);
   add_backend_options(*c, args->backend_args);
+  c->add_option("--reveal", args->reveal,
+                "what the client learns: logits (all class scores) | label (only the top-1 class, by a "
+                "secure argmax; the report then has no logit comparisons)")
+      ->capture_default_str();
   c->add_option("--json", args->json, "write the report as JSON to this file");
   c->add_flag("--quiet", args->quiet, "no progress bar");
   add_party_options(*c, args->party);

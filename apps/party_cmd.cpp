@@ -42,7 +42,7 @@ void add_insecure_seed_option(CLI::App& c, std::optional<uint64_t>& seed) {
 
 void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_given, const std::string& data_dir,
                      size_t images, const std::string& backend, const BackendArgs& bargs, const mpc::RingConfig& ring,
-                     const mpc::ProtocolOptions& po, bool quiet, const std::string& json) {
+                     const mpc::ProtocolOptions& po, nn::Reveal reveal, bool quiet, const std::string& json) {
   int party;
   if (pa.role == "server")
     party = 0;
@@ -54,6 +54,7 @@ void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_g
   nn::PartyPlan plan;
   plan.images = images;
   plan.protocol = po;
+  plan.reveal = reveal;
   nn::Network net;
   std::string model_hash;
   std::unique_ptr<nn::QuantizedModel> q;
@@ -122,9 +123,10 @@ void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_g
     j["bytes_sent_per_image"] = static_cast<double>(sent) / n;
     j["bytes_received_per_image"] = static_cast<double>(recvd) / n;
     if (party == 1) {
+      j["reveal"] = nn::reveal_name(reveal);
       j["accuracy"] = r.accuracy;
       j["predictions"] = r.predictions;
-      j["logits"] = r.logits;
+      if (reveal == nn::Reveal::Logits) j["logits"] = r.logits;
     }
     std::ofstream f(json);
     if (!f) throw polympc::Error("cannot write JSON report '" + json + "'");
@@ -140,6 +142,7 @@ void add_dealer_command(CLI::App& app) {
     size_t batch = 100;
     std::string p0 = "p0.mat", p1 = "p1.mat";
     std::optional<uint64_t> seed;
+    std::string reveal = "logits";
     ProtocolArgs protocol;
   };
   auto a = std::make_shared<Args>();
@@ -153,6 +156,8 @@ void add_dealer_command(CLI::App& app) {
   c->add_option("--p1", a->p1, "client's preprocessing file")->capture_default_str();
   add_insecure_seed_option(*c, a->seed);
   add_protocol_options(*c, a->protocol);
+  c->add_option("--reveal", a->reveal, "what the client will learn: logits | label (must match infer)")
+      ->capture_default_str();
   c->callback([a] {
     if (!a->model.empty())
       throw mpc::InvalidArgument("the dealer must not read the model's weights: pass --arch (from `polympc "
@@ -163,6 +168,7 @@ void add_dealer_command(CLI::App& app) {
     plan.images = a->images;
     plan.batch = a->batch;
     plan.protocol = protocol_of(a->protocol);
+    plan.reveal = nn::parse_reveal(a->reveal);
     nn::ArchFile af = nn::load_arch(a->arch);
     check_layer_bits(plan.protocol, af.arch);
     mpc::Seed seed{};

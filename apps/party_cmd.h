@@ -9,6 +9,7 @@
 
 #include "backends.h"
 #include "polympc/mpc/session.h"
+#include "polympc/nn/secure.h"
 
 namespace polympc::apps {
 
@@ -35,7 +36,7 @@ void add_insecure_seed_option(CLI::App& cmd, std::optional<uint64_t>& seed);
 /// passed --model (the client must not).
 void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_given, const std::string& data,
                      size_t images, const std::string& backend, const BackendArgs& bargs, const mpc::RingConfig& ring,
-                     const mpc::ProtocolOptions& po, bool quiet, const std::string& json);
+                     const mpc::ProtocolOptions& po, nn::Reveal reveal, bool quiet, const std::string& json);
 
 /// Registers `polympc dealer`.
 void add_dealer_command(CLI::App& app);

@@ -12,7 +12,11 @@ void add_protocol_options(CLI::App& c, ProtocolArgs& a) {
   c.add_option("--relu-bits", a.relu_bits,
                "reduced-bit comparison: LO:HI for every ReLU/max pool, or NAME=LO:HI for one layer "
                "(repeatable, comma-separated)");
-  c.add_option("--trunc", a.trunc, "exact | prob")->capture_default_str();
+  c.add_option("--trunc", a.trunc,
+               "exact | prob. prob = SecureML's 1-round truncation: off by <= 1 ulp and wrong with probability "
+               "~2^(B+1-l) per element for the bound B = min(l-2, 2f+12); refused when that exceeds 2^-20, "
+               "i.e. it needs --bits >= 2f+33 (57 for f = 12)")
+      ->capture_default_str();
   c.add_option("--bits", a.bits, "ring bits l")->capture_default_str();
   c.add_option("--frac", a.frac, "fractional bits f")->capture_default_str();
 }
@@ -48,6 +52,21 @@ mpc::ProtocolOptions protocol_of(const ProtocolArgs& a) {
     }
   }
   po.trunc_bound_bits = std::min(ring.bits - 2, 2 * ring.frac + 12);
+  try {
+    mpc::check_trunc_failure(ring, po);
+  } catch (const mpc::InvalidArgument&) {
+    // Same check, with the ring size that actually suffices: the bound grows with l up to 2f + 12.
+    const int log2p = po.trunc_bound_bits + 1 - ring.bits;
+    const int need = 2 * ring.frac + 12 + 1 - mpc::kTruncFailureLog2Limit;
+    throw mpc::InvalidArgument(
+        "--trunc prob at --bits " + std::to_string(ring.bits) + " --frac " + std::to_string(ring.frac) +
+        ": probabilistic truncation fails with probability about 2^" + std::to_string(log2p) +
+        " per element (2^(bound+1-l) with the bound |x| < 2^" + std::to_string(po.trunc_bound_bits) +
+        ", bound = min(l-2, 2f+12)), above the limit of 2^" + std::to_string(mpc::kTruncFailureLog2Limit) +
+        ": use --trunc exact" +
+        (need <= 64 ? ", or --bits >= " + std::to_string(need)
+                    : std::string(" (no ring of at most 64 bits is large enough at this --frac)")));
+  }
   return po;
 }
 

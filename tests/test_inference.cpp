@@ -108,10 +108,132 @@ TEST(PrivateInference, ParameterOverflowNamesTheLayer) {
 
 }  // namespace
 
-// ---- models exported by torch.onnx.export (tests/data, scripts/make_onnx_fixtures.py) ----
+// ---- label-only output (Reveal::Label): secure argmax of the logits ----------------------
 #include <fstream>
 
 #include "polympc/nn/onnx.h"
+#include "polympc/nn/secure.h"
+#include "two_party.h"
+
+namespace {
+
+const std::string kShippedModel = std::string(POLYMPC_SOURCE_DIR) + "/models/fmnist_cnn.onnx";
+
+/// Top-1 of the fixed-point twin's logits (argmax_rows: first maximum).
+std::vector<int> twin_labels(const nn::QuantizedModel& q, size_t count) {
+  mpc::Words fx = nn::fixed_forward(q, nn::encode_input(q.ring, test_images().image(0), count * 784), count);
+  std::vector<double> d(fx.size());
+  for (size_t j = 0; j < fx.size(); ++j) d[j] = q.ring.decode(fx[j]);
+  return nn::argmax_rows(d, count);
+}
+
+const nn::LayerReport& output_phase(const nn::InferenceReport& r) {
+  for (auto& l : r.layers)
+    if (l.name == "output") return l;
+  throw std::runtime_error("no output phase in the report");
+}
+
+// Shipped model, 20 real images, batches of 10; with the global --relu-bits 0:18 (exact for
+// this model's activations) the argmax must still compare all 64 bits (nn::label_options).
+class RevealLabel : public ::testing::TestWithParam<std::tuple<mpc::CompareMode, bool>> {};
+
+TEST_P(RevealLabel, RevealedLabelsEqualTheTwinsTopOneAndOnlyTheyAreRevealed) {
+  const auto [mode, reduced] = GetParam();
+  nn::QuantizedModel q = nn::quantize(nn::load_onnx(kShippedModel), mpc::RingConfig{64, 12});
+  const size_t count = 20, batch = 10, classes = 10;
+  nn::InferenceOptions opt;
+  opt.batch = batch;
+  opt.protocol.compare = mode;
+  if (reduced) opt.protocol.compare_bits = mpc::CompareBits{0, 18};
+  cpu::CpuBackend be0(1), be1(1);
+  nn::InferenceReport logits = nn::run_inproc(q, test_images(), count, be0, be1, opt);
+  opt.reveal = nn::Reveal::Label;
+  nn::InferenceReport label = nn::run_inproc(q, test_images(), count, be0, be1, opt);
+
+  const std::vector<int> twin = twin_labels(q, count);
+  EXPECT_EQ(label.predictions, twin);
+  EXPECT_EQ(logits.predictions, twin);
+  EXPECT_EQ(label.agreement, 1.0);
+  EXPECT_EQ(label.accuracy, logits.accuracy);
+  EXPECT_EQ(label.reveal, nn::Reveal::Label);
+  EXPECT_FALSE(label.logits_compared);
+  EXPECT_TRUE(label.logits_raw.empty());
+  EXPECT_TRUE(logits.logits_compared);
+  EXPECT_EQ(logits.logits_equal, count);
+
+  // "output" = the argmax of each batch (both parties send alike) + P0's index shares; the
+  // argmax compares all 64 bits whatever --relu-bits says.
+  const mpc::Cost am = mpc::argmax_cost(q.ring, nn::label_options(opt.protocol), batch, classes, "output/argmax");
+  const size_t batches = count / batch;
+  const nn::LayerReport& out = output_phase(label);
+  EXPECT_EQ(out.rounds, am.rounds + 1);
+  EXPECT_EQ(out.bytes_p1, static_cast<double>(batches * am.bytes) / count);
+  EXPECT_EQ(out.bytes_p0, static_cast<double>(batches * am.bytes + count * 8) / count);
+  EXPECT_EQ(output_phase(logits).bytes_p0, static_cast<double>(classes * 8));  // logits mode: 10 logits
+  if (reduced && mode == mpc::CompareMode::Gmw) {  // a reduced-bit argmax would cost less
+    EXPECT_NE(am.bytes, mpc::argmax_cost(q.ring, opt.protocol, batch, classes, "output/argmax").bytes);
+  }
+  // Every other phase is the same in both modes.
+  ASSERT_EQ(label.layers.size(), logits.layers.size());
+  for (size_t i = 0; i < label.layers.size(); ++i) {
+    if (label.layers[i].name == "output") continue;
+    EXPECT_EQ(label.layers[i].bytes_p0, logits.layers[i].bytes_p0) << label.layers[i].name;
+    EXPECT_EQ(label.layers[i].rounds, logits.layers[i].rounds) << label.layers[i].name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Comparisons, RevealLabel,
+                         ::testing::Combine(::testing::Values(mpc::CompareMode::Gmw, mpc::CompareMode::Fss),
+                                            ::testing::Bool()),
+                         [](const auto& p) {
+                           return std::string(mpc::compare_mode_name(std::get<0>(p.param))) +
+                                  (std::get<1>(p.param) ? "_bits0_18" : "_full");
+                         });
+
+TEST(RevealLabel, RunBatchGivesP1TheLabelsAndP0NothingAndMaterialMustMatch) {
+  nn::Network net = nn::load_onnx(kShippedModel);
+  nn::QuantizedModel q = nn::quantize(net, mpc::RingConfig{64, 12});
+  const size_t batch = 3;
+  mpc::Words x = nn::encode_input(q.ring, test_images().image(0), batch * 784);
+  for (nn::Reveal dealt : {nn::Reveal::Label, nn::Reveal::Logits}) {
+    TwoParty tp(q.ring);
+    nn::deal_model(tp.dealer, net, tp.m0, tp.m1);
+    nn::deal_inference(tp.dealer, net, batch, tp.options, q.coef_frac, tp.m0, tp.m1, dealt);
+    nn::SecureParty p0(net, &q, q.coef_frac), p1(net, nullptr, q.coef_frac);
+    mpc::Prg prg0(mpc::seed_from_u64(1)), prg1(mpc::seed_from_u64(2));
+    mpc::Words out0{1}, out1;
+    auto run = [&] {
+      tp.run([&](mpc::Session& s) {
+        nn::SecureParty& p = s.party == 0 ? p0 : p1;
+        p.setup(s);
+        (s.party == 0 ? out0 : out1) =
+            p.run_batch(s, s.party == 0 ? mpc::Words() : x, batch, s.party == 0 ? prg0 : prg1, nn::Reveal::Label);
+      });
+    };
+    if (dealt == nn::Reveal::Logits) {  // material without the argmax: out of step
+      EXPECT_THROW(run(), mpc::MaterialError);
+      continue;
+    }
+    run();
+    EXPECT_TRUE(out0.empty());
+    const std::vector<int> twin = twin_labels(q, batch);
+    ASSERT_EQ(out1.size(), batch);
+    for (size_t n = 0; n < batch; ++n) EXPECT_EQ(out1[n], static_cast<uint64_t>(twin[n])) << n;
+    EXPECT_EQ(tp.m0.remaining() + tp.m1.remaining(), 0u);
+  }
+  EXPECT_EQ(nn::parse_reveal("label"), nn::Reveal::Label);
+  EXPECT_EQ(nn::parse_reveal("logits"), nn::Reveal::Logits);
+  try {
+    nn::parse_reveal("probabilities");
+    FAIL() << "expected InvalidArgument";
+  } catch (const mpc::InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("logits or label"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+
+// ---- models exported by torch.onnx.export (tests/data, scripts/make_onnx_fixtures.py) ----
 
 namespace {
 

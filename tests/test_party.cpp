@@ -231,6 +231,28 @@ TEST(TwoProcess, ImagesOfAnotherSizeOrADroppedPeerAreClearErrors) {
   EXPECT_EQ(client.logits, p.twin(0, 2));
 }
 
+TEST(TwoProcess, TheClientCanLearnTheLabelsOnly) {
+  Parties p;
+  nn::PartyPlan plan;
+  plan.images = 6;
+  plan.batch = 3;
+  plan.reveal = nn::Reveal::Label;
+  Files f;
+  nn::deal_to_files(p.net, kHash, p.ring, plan, f.p0, f.p1);
+  auto [srv, client] = p.run(f, plan);
+  EXPECT_TRUE(client.logits.empty());  // no logit reaches the client
+  const mpc::Words twin = p.twin(0, 6);
+  std::vector<double> d(twin.size());
+  for (size_t j = 0; j < d.size(); ++j) d[j] = p.ring.decode(twin[j]);
+  EXPECT_EQ(client.predictions, nn::argmax_rows(d, 6));
+  // The plan says what is revealed: material dealt for labels does not serve logits.
+  nn::PartyPlan logits = plan;
+  logits.reveal = nn::Reveal::Logits;
+  Files g("g");
+  nn::deal_to_files(p.net, kHash, p.ring, plan, g.p0, g.p1);
+  EXPECT_NE(error_of([&] { p.run(g, logits); }).find("reveal=label"), std::string::npos);
+}
+
 TEST(TwoProcess, RolesAreChecked) {
   Parties p;
   nn::PartyPlan plan;

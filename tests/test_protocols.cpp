@@ -207,6 +207,197 @@ TEST(Truncation, ProbabilisticWithinOneUlpAndCountsFailures) {
   expect_cost(tp, mpc::trunc_cost(r, o, n, 12));
 }
 
+// ---- secure argmax ------------------------------------------------------------------------
+// Rows of a [rows, cols] test matrix, by kind (row % 5): 0 uniform ring words (differences
+// wrap), 1 small values in [-3, 3] (many ties, negatives), 2 one value repeated (all ties),
+// 3 bounded values |v| < 2^(l-3) with the row maximum placed twice, 4 ring edge values.
+Words argmax_inputs(const mpc::RingConfig& r, mpc::Prg& prg, size_t rows, size_t cols) {
+  Words x(rows * cols);
+  const int64_t edges[] = {0, 1, -1, r.max_signed(), r.min_signed(), r.max_signed() - 1, r.min_signed() + 1};
+  for (size_t row = 0; row < rows; ++row) {
+    uint64_t* v = x.data() + row * cols;
+    const int64_t same = -static_cast<int64_t>(prg.next_u64() >> (65 - r.bits));
+    for (size_t j = 0; j < cols; ++j) {
+      const uint64_t u = prg.next_u64();
+      switch (row % 5) {
+        case 0: v[j] = u & r.mask(); break;
+        case 1: v[j] = r.from_signed(static_cast<int64_t>(u % 7) - 3); break;
+        case 2: v[j] = r.from_signed(same); break;
+        case 3: {
+          const int64_t mag = static_cast<int64_t>(u >> (64 - (r.bits - 3)));
+          v[j] = r.from_signed((u & 1) ? -mag : mag);
+          break;
+        }
+        default: v[j] = r.from_signed(edges[u % 7]); break;
+      }
+    }
+    if (row % 5 == 3 && cols >= 2) {  // a tie for the maximum at two random positions
+      size_t best = 0;
+      for (size_t j = 1; j < cols; ++j)
+        if (r.to_signed(v[j]) > r.to_signed(v[best])) best = j;
+      v[prg.next_u64() % cols] = v[best];
+    }
+  }
+  return x;
+}
+
+/// The first maximum of each row of signed values (nn::argmax_rows' rule).
+Words first_max(const mpc::RingConfig& r, const Words& x, size_t rows, size_t cols) {
+  Words out(rows);
+  for (size_t row = 0; row < rows; ++row) {
+    size_t best = 0;
+    for (size_t j = 1; j < cols; ++j)
+      if (r.to_signed(x[row * cols + j]) > r.to_signed(x[row * cols + best])) best = j;
+    out[row] = best;
+  }
+  return out;
+}
+
+const std::vector<std::pair<size_t, size_t>> kArgmaxShapes = {{1, 1}, {4, 1}, {1, 2}, {7, 2}, {6, 3},
+                                                              {1, 10}, {13, 10}, {70, 10}, {3, 17}};
+
+class ArgmaxTest : public ::testing::TestWithParam<std::tuple<int, mpc::CompareMode>> {};
+
+TEST_P(ArgmaxTest, EqualsTheTwinBitForBitAndCostsWhatItSays) {
+  const auto [bits, mode] = GetParam();
+  mpc::ProtocolOptions o;
+  o.compare = mode;
+  TwoParty tp(mpc::RingConfig{bits, 12}, o);
+  std::vector<Words> xs, s0, s1, z0(kArgmaxShapes.size()), z1(kArgmaxShapes.size());
+  for (auto [rows, cols] : kArgmaxShapes) {
+    xs.push_back(argmax_inputs(tp.ring, tp.prg, rows, cols));
+    auto [a, b] = tp.share(xs.back());
+    s0.push_back(a);
+    s1.push_back(b);
+    mpc::deal_argmax(tp.dealer, rows, cols, o, "argmax", tp.m0, tp.m1);
+  }
+  tp.run([&](mpc::Session& s) {
+    for (size_t i = 0; i < kArgmaxShapes.size(); ++i) {
+      mpc::PhaseScope ps(s.channel, "shape" + std::to_string(i));
+      const auto [rows, cols] = kArgmaxShapes[i];
+      (s.party == 0 ? z0 : z1)[i] = mpc::argmax(s, s.party == 0 ? s0[i] : s1[i], rows, cols, "argmax");
+    }
+  });
+  EXPECT_EQ(tp.m0.remaining() + tp.m1.remaining(), 0u);
+  size_t wraps = 0, ties = 0;
+  for (size_t i = 0; i < kArgmaxShapes.size(); ++i) {
+    const auto [rows, cols] = kArgmaxShapes[i];
+    const Words got = tp.reconstruct(z0[i], z1[i]);
+    const Words want = mpc::plain::argmax(tp.ring, xs[i], rows, cols);
+    EXPECT_EQ(got, want) << rows << "x" << cols;
+    // Rows of kinds 1-3 have no wrapping difference: the twin is the first maximum there.
+    const Words first = first_max(tp.ring, xs[i], rows, cols);
+    for (size_t row = 0; row < rows; ++row) {
+      if (row % 5 == 1 || row % 5 == 2 || row % 5 == 3) {
+        EXPECT_EQ(want[row], first[row]) << rows << "x" << cols << " row " << row;
+        for (size_t j = 0; j < cols; ++j)
+          ties += j != first[row] && xs[i][row * cols + j] == xs[i][row * cols + first[row]];
+      } else {
+        wraps += want[row] != first[row];
+      }
+      EXPECT_LT(got[row], cols);
+    }
+    expect_cost(tp, mpc::argmax_cost(tp.ring, o, rows, cols, "argmax"), "shape" + std::to_string(i));
+  }
+  EXPECT_GT(ties, 50u);  // ties were exercised ...
+  EXPECT_GT(wraps, 0u);  // ... and so were differences that wrap (where the twin is not the first max)
+}
+
+INSTANTIATE_TEST_SUITE_P(RingsAndComparisons, ArgmaxTest,
+                         ::testing::Combine(::testing::Values(64, 32),
+                                            ::testing::Values(mpc::CompareMode::Gmw, mpc::CompareMode::Fss)),
+                         [](const auto& p) {
+                           return "l" + std::to_string(std::get<0>(p.param)) + "_" +
+                                  mpc::compare_mode_name(std::get<1>(p.param));
+                         });
+
+TEST(Argmax, ReducedBitComparisonIsExactOnItsRange) {
+  // [0, 40): exact for |a - b| < 2^39, ties included. [8, 40): exact when no difference
+  // lies in [0, 2^8): distinct multiples of 2^8.
+  const mpc::RingConfig r{64, 12};
+  for (mpc::CompareMode mode : {mpc::CompareMode::Gmw, mpc::CompareMode::Fss})
+    for (mpc::CompareBits b : {mpc::CompareBits{0, 40}, mpc::CompareBits{8, 40}}) {
+      mpc::ProtocolOptions o;
+      o.compare = mode;
+      o.compare_bits = b;
+      TwoParty tp(r, o);
+      const size_t rows = 40, cols = 10;
+      Words x(rows * cols);
+      for (size_t row = 0; row < rows; ++row) {
+        for (size_t j = 0; j < cols; ++j) {
+          const int64_t v = static_cast<int64_t>(tp.prg.next_u64() >> 28) - (int64_t{1} << 35);  // |v| < 2^35
+          if (b.lo == 0)  // large values and, in odd rows, small ones with ties
+            x[row * cols + j] = r.from_signed(row % 2 ? v % 5 : v);
+          else  // distinct multiples of 2^8, |x| < 2^35
+            x[row * cols + j] = r.from_signed(((v >> 12) * static_cast<int64_t>(cols) + static_cast<int64_t>(j)) * 256);
+        }
+      }
+      auto [x0, x1] = tp.share(x);
+      mpc::deal_argmax(tp.dealer, rows, cols, o, "am", tp.m0, tp.m1);
+      Words z0, z1;
+      tp.run([&](mpc::Session& s) { (s.party == 0 ? z0 : z1) = mpc::argmax(s, s.party == 0 ? x0 : x1, rows, cols, "am"); });
+      const Words got = tp.reconstruct(z0, z1);
+      EXPECT_EQ(got, mpc::plain::argmax(r, x, rows, cols, b)) << mpc::compare_bits_name(b);
+      EXPECT_EQ(got, first_max(r, x, rows, cols)) << mpc::compare_bits_name(b);
+      expect_cost(tp, mpc::argmax_cost(r, o, rows, cols, "am"));
+      if (mode == mpc::CompareMode::Gmw) {  // fewer bits, fewer AND gates
+        EXPECT_LT(mpc::argmax_cost(r, o, rows, cols, "am").bytes,
+                  mpc::argmax_cost(r, mpc::ProtocolOptions{}, rows, cols, "am").bytes);
+      }
+    }
+}
+
+TEST(Argmax, BadShapesAndMaterialOutOfStepAreErrors) {
+  TwoParty tp;
+  EXPECT_THROW(mpc::deal_argmax(tp.dealer, 2, 0, tp.options, "am", tp.m0, tp.m1), mpc::InvalidArgument);
+  EXPECT_THROW(mpc::argmax_cost(tp.ring, tp.options, 2, 0), mpc::InvalidArgument);
+  EXPECT_THROW(mpc::deal_argmax(tp.dealer, size_t{1} << 40, size_t{1} << 40, tp.options, "am", tp.m0, tp.m1),
+               mpc::InvalidArgument);
+  auto s0 = tp.session(0);
+  try {
+    mpc::argmax(s0, Words(19), 2, 10, "am");
+    FAIL() << "expected InvalidArgument";
+  } catch (const mpc::InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("needs 20"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(mpc::argmax(s0, Words(), 2, 0, "am"), mpc::InvalidArgument);
+  // Material for 2 x 10 consumed as 2 x 9 (the first level's multiplexer differs in size).
+  mpc::deal_argmax(tp.dealer, 2, 10, tp.options, "am", tp.m0, tp.m1);
+  EXPECT_THROW(tp.run([&](mpc::Session& s) { mpc::argmax(s, Words(18), 2, 9, "am"); }), mpc::MaterialError);
+  // GMW material consumed by an FSS session.
+  TwoParty tf;
+  mpc::deal_argmax(tf.dealer, 3, 4, tf.options, "am", tf.m0, tf.m1);
+  tf.options.compare = mpc::CompareMode::Fss;
+  EXPECT_THROW(tf.run([&](mpc::Session& s) { mpc::argmax(s, Words(12), 3, 4, "am"); }), mpc::MaterialError);
+}
+
+TEST(Truncation, ProbabilisticIsRefusedWhenItFailsMoreOftenThanTwoToMinus20) {
+  // The bound `polympc --trunc prob` uses (apps/protocol_args.cpp): min(l - 2, 2f + 12).
+  auto cli_options = [](const mpc::RingConfig& r, mpc::TruncMode mode) {
+    mpc::ProtocolOptions o;
+    o.trunc = mode;
+    o.trunc_bound_bits = std::min(r.bits - 2, 2 * r.frac + 12);
+    return o;
+  };
+  const mpc::RingConfig l32{32, 12}, l64{64, 12};
+  try {
+    mpc::check_trunc_failure(l32, cli_options(l32, mpc::TruncMode::Prob));
+    FAIL() << "expected InvalidArgument at l = 32";
+  } catch (const mpc::InvalidArgument& e) {
+    const std::string m = e.what();
+    for (const char* part : {"probability about 2^-1 ", "2^30", "l = 32", "2^-20", "--trunc exact", "--bits"})
+      EXPECT_NE(m.find(part), std::string::npos) << "'" << part << "' missing in: " << m;
+  }
+  EXPECT_NO_THROW(mpc::check_trunc_failure(l64, cli_options(l64, mpc::TruncMode::Prob)));  // 2^-27
+  EXPECT_NO_THROW(mpc::check_trunc_failure(l32, cli_options(l32, mpc::TruncMode::Exact)));
+  // The limit itself: 2^(43+1-64) = 2^-20 is accepted, 2^-19 is not.
+  mpc::ProtocolOptions o = cli_options(l64, mpc::TruncMode::Prob);
+  o.trunc_bound_bits = 43;
+  EXPECT_NO_THROW(mpc::check_trunc_failure(l64, o));
+  o.trunc_bound_bits = 44;
+  EXPECT_THROW(mpc::check_trunc_failure(l64, o), mpc::InvalidArgument);
+}
+
 // ---- material ----------------------------------------------------------------------------
 TEST(Material, OutOfStepAndExhaustedAreErrors) {
   TwoParty tp;

@@ -234,7 +234,8 @@ std::pair<Words, Words> trunc_carries(AndGates& ag, Backend& be, int bits, int s
 }  // namespace
 
 // ---- B2A ----------------------------------------------------------------------------
-void deal_b2a(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
+namespace detail {
+Words deal_b2a_pair(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
   const size_t w = words_for_bits(n);
   Words r = d.prg().words(w);
   if (n % 64) r[w - 1] &= (uint64_t{1} << (n % 64)) - 1;
@@ -244,6 +245,12 @@ void deal_b2a(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, Ma
   auto [ra0, ra1] = d.share_arith(ra);
   m0.push(MaterialKind::B2APair, tag, concat({&rb0, &ra0}));
   m1.push(MaterialKind::B2APair, tag, concat({&rb1, &ra1}));
+  return ra;
+}
+}  // namespace detail
+
+void deal_b2a(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
+  detail::deal_b2a_pair(d, n, tag, m0, m1);
 }
 
 Words b2a(Session& s, const Words& bits, size_t n, const std::string& tag) {

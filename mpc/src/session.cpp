@@ -124,6 +124,19 @@ std::string compare_bits_name(const CompareBits& b) {
   return std::to_string(b.lo) + ":" + std::to_string(b.hi);
 }
 
+void check_trunc_failure(const RingConfig& r, const ProtocolOptions& o) {
+  if (o.trunc != TruncMode::Prob) return;
+  const int b = o.trunc_bound_bits, log2p = b + 1 - r.bits;
+  if (log2p <= kTruncFailureLog2Limit) return;
+  throw InvalidArgument("probabilistic truncation at l = " + std::to_string(r.bits) + " with the bound |x| < 2^" +
+                        std::to_string(b) + " fails with probability about 2^" + std::to_string(log2p) +
+                        " per element (2^(bound+1-l)), above the limit of 2^" +
+                        std::to_string(kTruncFailureLog2Limit) +
+                        ": use exact truncation (--trunc exact), or a larger ring (--bits) with l >= bound + " +
+                        std::to_string(1 - kTruncFailureLog2Limit) + " = " +
+                        std::to_string(b + 1 - kTruncFailureLog2Limit));
+}
+
 CompareBits ProtocolOptions::compare_range(const std::string& tag, int ring_bits) const {
   CompareBits b = compare_bits;
   if (!layer_compare_bits.empty()) {

@@ -41,6 +41,9 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
   for (auto& [layer, b] : opt.protocol.layer_compare_bits)
     rep.compare_bits += (rep.compare_bits.empty() ? "" : ",") + layer + "=" + mpc::compare_bits_name(b);
   rep.trunc = opt.protocol.trunc == mpc::TruncMode::Exact ? "exact" : "prob";
+  rep.reveal = opt.reveal;
+  const bool labels_only = opt.reveal == Reveal::Label;
+  rep.logits_compared = !labels_only;
 
   auto [ch0, ch1] = mpc::make_inproc_pair();
   mpc::Dealer dealer = opt.insecure_test_seed ? mpc::Dealer(mpc::seed_from_u64(*opt.insecure_test_seed), q.ring)
@@ -95,7 +98,8 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
   ch0->reset_stats();
   ch1->reset_stats();
 
-  std::vector<uint64_t> logits2pc(count * classes), logitsfx(count * classes);
+  std::vector<uint64_t> logits2pc(labels_only ? 0 : count * classes), logitsfx(count * classes);
+  std::vector<int> labels2pc(labels_only ? count : 0);
   std::vector<float> logitsfl(count * classes);
   size_t batches = 0;
   double online = 0;
@@ -111,7 +115,7 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
     // Offline: the dealer prepares this batch's material.
     const double t0 = now();
     const uint64_t before = m0.remaining_words() + m1.remaining_words();
-    deal_inference(dealer, net, nb, opt.protocol, q.coef_frac, m0, m1);
+    deal_inference(dealer, net, nb, opt.protocol, q.coef_frac, m0, m1, opt.reveal);
     offline += now() - t0;
     material_words += m0.remaining_words() + m1.remaining_words() - before;
     // Online.
@@ -119,26 +123,43 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
     const double t1 = now();
     run_both(
         [&] {
-          p0.run_batch(s0, {}, nb, client_prg);
+          p0.run_batch(s0, {}, nb, client_prg, opt.reveal);
         },
         [&] {
-          out1 = p1.run_batch(s1, x, nb, client_prg);
+          out1 = p1.run_batch(s1, x, nb, client_prg, opt.reveal);
         });
     online += now() - t1;
-    std::copy(out1.begin(), out1.end(), logits2pc.begin() + static_cast<long>(start * classes));
+    if (labels_only) {
+      for (size_t n = 0; n < nb; ++n) {
+        if (out1.size() != nb || out1[n] >= classes)
+          throw mpc::InvalidArgument("P1 received an invalid label: the parties disagree on the network");
+        labels2pc[start + n] = static_cast<int>(out1[n]);
+      }
+    } else {
+      std::copy(out1.begin(), out1.end(), logits2pc.begin() + static_cast<long>(start * classes));
+    }
     if (opt.progress) opt.progress(start + nb, count);
   }
   if (m0.remaining() || m1.remaining())
     throw mpc::MaterialError("preprocessing material left over after the run: dealer and online phase out of step");
 
-  // Accuracy and agreement.
-  std::vector<double> d2(count * classes), dfx(count * classes), dfl(logitsfl.begin(), logitsfl.end());
-  for (size_t j = 0; j < d2.size(); ++j) {
-    d2[j] = q.ring.decode(logits2pc[j]);
-    dfx[j] = q.ring.decode(logitsfx[j]);
-    rep.max_logit_error = std::max(rep.max_logit_error, std::fabs(d2[j] - dfx[j]));
+  // Accuracy and agreement; logit errors only where P1 received logits.
+  std::vector<double> dfx(count * classes), dfl(logitsfl.begin(), logitsfl.end());
+  for (size_t j = 0; j < dfx.size(); ++j) dfx[j] = q.ring.decode(logitsfx[j]);
+  std::vector<int> a2 = labels2pc;
+  if (!labels_only) {
+    std::vector<double> d2(count * classes);
+    for (size_t j = 0; j < d2.size(); ++j) {
+      d2[j] = q.ring.decode(logits2pc[j]);
+      rep.max_logit_error = std::max(rep.max_logit_error, std::fabs(d2[j] - dfx[j]));
+    }
+    a2 = argmax_rows(d2, count);
+    for (size_t n = 0; n < count; ++n)
+      rep.logits_equal += std::equal(logits2pc.begin() + static_cast<long>(n * classes),
+                                     logits2pc.begin() + static_cast<long>((n + 1) * classes),
+                                     logitsfx.begin() + static_cast<long>(n * classes));
   }
-  auto a2 = argmax_rows(d2, count), afx = argmax_rows(dfx, count), afl = argmax_rows(dfl, count);
+  auto afx = argmax_rows(dfx, count), afl = argmax_rows(dfl, count);
   size_t c2 = 0, cfx = 0, cfl = 0, agree = 0;
   for (size_t n = 0; n < count; ++n) {
     const int label = data.labels[n];
@@ -146,9 +167,6 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
     cfx += afx[n] == label;
     cfl += afl[n] == label;
     agree += a2[n] == afx[n];
-    rep.logits_equal += std::equal(logits2pc.begin() + static_cast<long>(n * classes),
-                                   logits2pc.begin() + static_cast<long>((n + 1) * classes),
-                                   logitsfx.begin() + static_cast<long>(n * classes));
   }
   const double N = static_cast<double>(count);
   rep.accuracy = c2 / N;
@@ -160,6 +178,7 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
   rep.offline_seconds = offline;
   rep.offline_bytes = static_cast<double>(material_words) * 8.0 / N;
   rep.logits_raw = std::move(logits2pc);
+  rep.predictions = std::move(a2);
 
   // Per-layer communication (phases are layer names, "input", "output").
   std::vector<std::pair<std::string, std::string>> phases;

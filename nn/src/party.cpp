@@ -24,6 +24,7 @@ std::string PartyPlan::descriptor(const mpc::RingConfig& ring) const {
   for (auto& [layer, b] : protocol.layer_compare_bits) o << " bits[" << layer << "]=" << mpc::compare_bits_name(b);
   o << " trunc=" << (protocol.trunc == mpc::TruncMode::Exact ? "exact" : "prob");
   if (protocol.trunc == mpc::TruncMode::Prob) o << " bound=" << protocol.trunc_bound_bits;
+  o << " reveal=" << reveal_name(reveal);
   return o.str();
 }
 
@@ -53,7 +54,7 @@ std::string deal_to_files(const Network& arch_in, const std::string& model_hash,
   }
   for (size_t nb : batches) {
     mpc::MaterialStore m0(0), m1(1);
-    deal_inference(dealer, arch, nb, plan.protocol, fc, m0, m1);
+    deal_inference(dealer, arch, nb, plan.protocol, fc, m0, m1, plan.reveal);
     w0.write_segment(m0, nb);
     w1.write_segment(m1, nb);
   }
@@ -122,8 +123,11 @@ PartyResult run_party(int party, const Network& arch, const std::string& model_h
     material.load_segment(store, seg);
     mpc::Words x;
     if (party == 1) x = encode_input(ring, data->image(static_cast<int64_t>(first_image + done)), nb * in_size);
-    mpc::Words out = p.run_batch(s, x, nb, prg);
-    res.logits.insert(res.logits.end(), out.begin(), out.end());
+    mpc::Words out = p.run_batch(s, x, nb, prg, plan.reveal);
+    if (plan.reveal == Reveal::Label)
+      for (uint64_t label : out) res.predictions.push_back(static_cast<int>(label));
+    else
+      res.logits.insert(res.logits.end(), out.begin(), out.end());
     if (store.remaining() != 0)
       throw mpc::MaterialError("preprocessing material left over after batch " + std::to_string(seg) +
                                ": the file was dealt for a different architecture or plan");
@@ -132,9 +136,11 @@ PartyResult run_party(int party, const Network& arch, const std::string& model_h
   }
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (party == 1) {
-    std::vector<double> d(res.logits.size());
-    for (size_t j = 0; j < d.size(); ++j) d[j] = ring.decode(res.logits[j]);
-    res.predictions = argmax_rows(d, plan.images);
+    if (plan.reveal == Reveal::Logits) {
+      std::vector<double> d(res.logits.size());
+      for (size_t j = 0; j < d.size(); ++j) d[j] = ring.decode(res.logits[j]);
+      res.predictions = argmax_rows(d, plan.images);
+    }
     size_t correct = 0;
     for (size_t n = 0; n < plan.images; ++n) correct += res.predictions[n] == data->labels[first_image + n];
     res.accuracy = static_cast<double>(correct) / static_cast<double>(plan.images);

@@ -1,8 +1,9 @@
 # CLI test of `polympc infer` (called by CTest with -DPOLYMPC=... -DMODEL=... -DOUT=...):
 # runs a private inference of 20 real Fashion-MNIST images on the shipped model and checks
 # the JSON report has every key the README promises, agreement 1.0, and that sim and cpu
-# give the same 2PC accuracy and bytes; then checks that asking for more images than the
-# test set has is a one-line error with a non-zero exit.
+# give the same 2PC accuracy and bytes; that --reveal label gives the same predictions with
+# the logit comparisons null; then checks that asking for more images than the test set has
+# is a one-line error with a non-zero exit.
 foreach(backend cpu sim)
   execute_process(COMMAND ${POLYMPC} infer --model ${MODEL} --images 20 --batch 10 --backend ${backend}
                           --quiet --json ${OUT}.${backend}.json
@@ -34,10 +35,50 @@ foreach(backend cpu sim)
                         "max_logit_error=${err_max} layers=${nlayers}")
   endif()
   string(JSON acc_${backend} GET "${j}" accuracy)
+  set(j_${backend} "${j}")
+  math(EXPR nlayers_last_${backend} "${nlayers} - 1")
   string(JSON bytes_${backend} GET "${j}" online_bytes)
 endforeach()
 if(NOT acc_cpu EQUAL acc_sim OR NOT bytes_cpu EQUAL bytes_sim)
   message(FATAL_ERROR "cpu and sim differ: accuracy ${acc_cpu} vs ${acc_sim}, bytes ${bytes_cpu} vs ${bytes_sim}")
+endif()
+
+# --reveal label: the client learns only the top-1 classes (secure argmax). Same images, so
+# the same accuracy and predictions as the logits run; the logit comparisons are null; the
+# "output" phase has the argmax's rounds on top of the reveal's one.
+string(JSON out_rounds_logits GET "${j_cpu}" layers ${nlayers_last_cpu} rounds)
+string(JSON pred_logits GET "${j_cpu}" predictions)
+execute_process(COMMAND ${POLYMPC} infer --model ${MODEL} --images 20 --batch 10 --backend cpu --reveal label
+                        --quiet --json ${OUT}.label.json
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "polympc infer --reveal label failed (${rc}):\n${out}\n${err}")
+endif()
+file(READ ${OUT}.label.json jl)
+string(JSON reveal GET "${jl}" reveal)
+string(JSON acc_label GET "${jl}" accuracy)
+string(JSON agreement_label GET "${jl}" agreement)
+string(JSON err_type TYPE "${jl}" max_logit_error)
+string(JSON ident_type TYPE "${jl}" logits_bit_identical)
+string(JSON pred_label GET "${jl}" predictions)
+string(JSON npred LENGTH "${jl}" predictions)
+string(JSON nl LENGTH "${jl}" layers)
+math(EXPR last "${nl} - 1")
+string(JSON last_name GET "${jl}" layers ${last} name)
+string(JSON out_rounds_label GET "${jl}" layers ${last} rounds)
+if(NOT reveal STREQUAL "label" OR NOT acc_label EQUAL acc_cpu OR NOT agreement_label EQUAL 1 OR
+   NOT err_type STREQUAL "NULL" OR NOT ident_type STREQUAL "NULL" OR NOT npred EQUAL 20 OR
+   NOT pred_label STREQUAL pred_logits OR NOT last_name STREQUAL "output" OR
+   NOT out_rounds_label GREATER out_rounds_logits)
+  message(FATAL_ERROR "unexpected --reveal label report: reveal=${reveal} accuracy=${acc_label} (logits run "
+                      "${acc_cpu}) agreement=${agreement_label} max_logit_error is ${err_type} "
+                      "logits_bit_identical is ${ident_type} predictions=${pred_label} (logits run ${pred_logits}) "
+                      "last phase ${last_name} rounds ${out_rounds_label} (logits run ${out_rounds_logits})")
+endif()
+execute_process(COMMAND ${POLYMPC} infer --model ${MODEL} --images 1 --reveal scores --quiet
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(rc EQUAL 0 OR NOT err MATCHES "choose logits or label")
+  message(FATAL_ERROR "expected a clear error for --reveal scores, got rc=${rc}: ${err}")
 endif()
 
 execute_process(COMMAND ${POLYMPC} infer --model ${MODEL} --images 10001 --quiet

@@ -66,6 +66,36 @@ inline Words max(const RingConfig& r, const Words& a, const Words& b) {
   }
   return z;
 }
+/// Twin of argmax (protocols.h): index of the maximum of each row of x ([rows, cols],
+/// row-major) by the same tournament, including the wrap of a - b mod 2^l and the
+/// comparison on bits [b.lo, b.hi) (drelu_bits1 with delta = 0; {0, 0} = all l bits). Ties
+/// keep the lower index, so without wrap this is the first maximum of the row. Returns rows
+/// indices. cols must be >= 1.
+inline Words argmax(const RingConfig& r, const Words& x, size_t rows, size_t cols, CompareBits b = {}) {
+  const int lo = b.lo, hi = b.hi == 0 ? r.bits : b.hi;
+  Words out(rows);
+  for (size_t row = 0; row < rows; ++row) {
+    Words val(x.begin() + static_cast<long>(row * cols), x.begin() + static_cast<long>((row + 1) * cols));
+    Words idx(cols);
+    for (size_t j = 0; j < cols; ++j) idx[j] = j;
+    while (val.size() > 1) {
+      Words nv, ni;
+      for (size_t p = 0; p + 1 < val.size(); p += 2) {
+        const bool left = drelu_bits1(r, (val[p] - val[p + 1]) & r.mask(), lo, hi) != 0;
+        nv.push_back(left ? val[p] : val[p + 1]);
+        ni.push_back(left ? idx[p] : idx[p + 1]);
+      }
+      if (val.size() % 2) {
+        nv.push_back(val.back());
+        ni.push_back(idx.back());
+      }
+      val = std::move(nv);
+      idx = std::move(ni);
+    }
+    out[row] = idx[0];
+  }
+  return out;
+}
 /// x (a2 x + a1) + a0, truncated by f + coef_frac (scales as in PolyCoeffs).
 inline Words poly(const RingConfig& r, const Words& x, const PolyShape& s, const PolyCoeffs& c) {
   Words z(x.size());

@@ -109,6 +109,31 @@ int fss_dcf_depth(const RingConfig& r, const ProtocolOptions& o, const std::stri
 uint64_t fss_material_words(const RingConfig& r, const ProtocolOptions& o, size_t n, bool relu,
                             const std::string& tag = "");
 
+// ---- secure argmax (label-only output; docs/protocols.md "Secure argmax") -------------
+// Index of the largest element of each row, as a tournament tree over the columns: at each
+// level the candidates of a row are paired (c0, c1), (c2, c3), ... (an odd last one passes
+// through); for a pair (a, ia), (b, ib): d = DReLU(a - b) with the comparison of
+// ProtocolOptions (GMW or FSS, on the bits compare_range(tag + "/level<k>")), then
+// max = b + d·(a - b) and idx = ib + d·(ia - ib), both multiplexed in ONE round (a dealer
+// bit r per pair, opened as d ^ r together with the Beaver openings of the 2n values).
+// Ties (a = b) keep the left, lower index: the result is the FIRST maximum of each row
+// whenever no difference a - b wraps mod 2^l (|a - b| < 2^(l-1)), e.g. for logits. The
+// plaintext twin, wrap included, is plain::argmax.
+// Levels: ceil(log2 cols); rounds: per level the DReLU's rounds + 1; bytes per party: per
+// level DReLU bytes of n = rows·pairs elements + 8 ceil(n/64) + 2 n ceil(l/8) (argmax_cost).
+// Material per level: the DReLU's, one B2A pair of n bits and one Beaver triple of 2n.
+
+/// x: this party's shares of a [rows, cols] matrix, row-major (rows·cols elements). Returns
+/// this party's arithmetic shares of the row indices (rows elements, values in [0, cols)).
+/// cols = 1 costs nothing (index 0). Throws InvalidArgument when cols = 0 or x has not
+/// rows·cols elements; MaterialError when the material is out of step (the dealer half must
+/// be called with the same rows, cols, options and tag); ChannelError if the peer fails.
+void deal_argmax(Dealer& d, size_t rows, size_t cols, const ProtocolOptions& o, const std::string& tag,
+                 MaterialStore& m0, MaterialStore& m1);
+Words argmax(Session& s, const Words& x, size_t rows, size_t cols, const std::string& tag);
+Cost argmax_cost(const RingConfig& r, const ProtocolOptions& o, size_t rows, size_t cols,
+                 const std::string& tag = "");
+
 // ---- polynomial activation with private coefficients (PASNet / PolyMPCNet) ---------
 /// y = a2 x^2 + a1 x + a0 evaluated as x (a2 x + a1) + a0 with coefficients known to P0
 /// only. Fixed point: x and y at scale f; a2 at scale fc (coef_frac), a1 at scale f+fc,

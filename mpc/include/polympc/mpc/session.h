@@ -66,6 +66,16 @@ struct ProtocolOptions {
   CompareBits compare_range(const std::string& tag, int ring_bits) const;
 };
 
+/// Largest accepted per-element failure probability of probabilistic truncation: 2^-20.
+constexpr int kTruncFailureLog2Limit = -20;
+/// Refuses probabilistic truncation that fails too often. SecureML's truncation (Mohassel &
+/// Zhang, S&P'17, §4.1, Theorem 1; docs/protocols.md "Truncation error") opens
+/// x + 2^B + r with B = o.trunc_bound_bits and fails (an error of about 2^(l-s)) with
+/// probability about 2^(B+1-l) per element. Throws InvalidArgument, stating that
+/// probability, the bound and the remedies (exact truncation or a larger ring), when
+/// o.trunc is Prob and B + 1 - l > kTruncFailureLog2Limit; does nothing otherwise.
+void check_trunc_failure(const RingConfig& r, const ProtocolOptions& o);
+
 struct Session {
   int party;  ///< 0 = server (model owner), 1 = client (data owner)
   RingConfig ring;

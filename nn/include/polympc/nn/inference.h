@@ -1,7 +1,7 @@
 // Private inference of a data set with both parties in one process (two threads over the
 // in-process channel), the dealer running before each batch. Compares the 2PC logits
-// with the fixed-point plaintext twin and the float model. Used by `polympc infer` and
-// by the end-to-end tests.
+// (or, with Reveal::Label, the 2PC labels) with the fixed-point plaintext twin and the
+// float model. Used by `polympc infer` and by the end-to-end tests.
 #pragma once
 #include <functional>
 #include <optional>
@@ -12,6 +12,7 @@
 #include "polympc/mpc/session.h"
 #include "polympc/nn/dataset.h"
 #include "polympc/nn/quantize.h"
+#include "polympc/nn/secure.h"
 
 namespace polympc::nn {
 
@@ -31,12 +32,17 @@ struct InferenceReport {
   std::string compare;       ///< "gmw" or "fss" (ProtocolOptions::compare)
   std::string compare_bits;  ///< "full", "LO:HI", then ",layer=LO:HI" per layer override
   std::string trunc;
+  Reveal reveal = Reveal::Logits;  ///< what P1 received: logits, or only the labels
   double accuracy = 0;            ///< 2PC top-1 vs labels
   double plaintext_accuracy = 0;  ///< fixed-point twin top-1 vs labels
   double float_accuracy = 0;      ///< float model top-1 vs labels
   double agreement = 0;           ///< fraction of images with 2PC top-1 == fixed-point top-1
+  /// The next two compare logits: computed only with Reveal::Logits (logits_compared),
+  /// left at 0 with Reveal::Label, where P1 never sees the logits.
+  bool logits_compared = true;
   double max_logit_error = 0;     ///< max |2PC logit - fixed-point logit| (real units)
   size_t logits_equal = 0;        ///< images whose 2PC logits equal the twin's bit for bit
+  std::vector<int> predictions;   ///< 2PC top-1 class per image (argmax_rows, or the revealed labels)
   double online_bytes = 0;        ///< per image, both parties, input sharing to output
   uint64_t rounds = 0;            ///< per inference (batch), input sharing to output
   double seconds = 0;             ///< online wall seconds, all images
@@ -46,7 +52,7 @@ struct InferenceReport {
   uint64_t setup_bytes = 0;       ///< per-model opening of masked weights, both parties
   uint64_t setup_rounds = 0;
   std::vector<LayerReport> layers;   ///< network layers, then "input" and "output"
-  std::vector<uint64_t> logits_raw;  ///< 2PC logits [images, classes], ring words (scale f)
+  std::vector<uint64_t> logits_raw;  ///< 2PC logits [images, classes], ring words (scale f); empty with Label
   std::vector<std::pair<std::string, mpc::KernelCounters>> kernels;  ///< P1 backend counters
 };
 
@@ -56,6 +62,7 @@ struct InferenceOptions {
   /// Dealer and client PRGs are keyed from the OS CSPRNG unless this is set: a fixed
   /// seed makes the run reproducible and is INSECURE (tests and --insecure-test-seed).
   std::optional<uint64_t> insecure_test_seed;
+  Reveal reveal = Reveal::Logits;  ///< what P1 learns: the logits, or only the top-1 labels
   /// Called after each batch with (images done, images total).
   std::function<void(size_t, size_t)> progress;
 };

@@ -18,6 +18,7 @@
 #include "polympc/mpc/session.h"
 #include "polympc/nn/dataset.h"
 #include "polympc/nn/quantize.h"
+#include "polympc/nn/secure.h"
 
 namespace polympc::nn {
 
@@ -27,10 +28,12 @@ struct PartyPlan {
   size_t batch = 100; ///< dealer: images per batch (= per segment; the last may be smaller)
   mpc::ProtocolOptions protocol{};
   int coef_frac = -1; ///< polynomial coefficient scale; -1 = f + 8
+  Reveal reveal = Reveal::Logits;  ///< what the client learns: logits or only labels
   /// Batch sizes in order.
   std::vector<size_t> batches() const;
   /// Canonical text of everything the material depends on besides the architecture and
-  /// the batch sizes: ring, coefficient scale, comparison, reduced bits, truncation.
+  /// the batch sizes: ring, coefficient scale, comparison, reduced bits, truncation,
+  /// what is revealed.
   /// Stored in the files' headers and compared in the handshake.
   std::string descriptor(const mpc::RingConfig& ring) const;
 };
@@ -46,8 +49,9 @@ std::string deal_to_files(const Network& arch, const std::string& model_hash, co
                           const mpc::Seed* insecure_test_seed = nullptr);
 
 struct PartyResult {
-  std::vector<uint64_t> logits;  ///< P1: [images, classes] ring words at scale f; P0: empty
-  std::vector<int> predictions;  ///< P1: top-1 per image
+  std::vector<uint64_t> logits;  ///< P1 with Reveal::Logits: [images, classes] ring words at
+                                 ///< scale f; empty at P0 and with Reveal::Label
+  std::vector<int> predictions;  ///< P1: top-1 per image (the revealed labels with Reveal::Label)
   double accuracy = 0;           ///< P1: top-1 vs the data set's labels
   double seconds = 0;            ///< online wall time (setup excluded)
   uint64_t first_segment = 0;    ///< the material segments this run consumed: first

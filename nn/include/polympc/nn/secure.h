@@ -1,10 +1,12 @@
 // The 2PC executor (DESIGN.md §3, §5): one party's side of a private inference, and the
 // dealer's matching offline phase. P0 (server) holds the quantized model, P1 (client)
-// the input; P1 learns the logits. Layer i's traffic is counted under the phase named
-// after the layer; "setup" (per-model opening of masked weights), "input" and "output"
-// are phases of their own.
+// the input; P1 learns the logits, or with Reveal::Label only the index of the largest
+// logit of each image (secure argmax, mpc::argmax). Layer i's traffic is counted under the
+// phase named after the layer; "setup" (per-model opening of masked weights), "input" and
+// "output" (the argmax, if any, and the reveal) are phases of their own.
 #pragma once
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "polympc/mpc/dealer.h"
@@ -13,11 +15,28 @@
 
 namespace polympc::nn {
 
+/// What P1 learns at the end of an inference (P0 learns nothing).
+enum class Reveal {
+  Logits,  ///< the logits, [batch, classes] at scale f
+  Label,   ///< only the top-1 class of each image: secure argmax of the logits, then the index
+};
+/// "logits" or "label".
+const char* reveal_name(Reveal r);
+/// Parses "logits" / "label"; throws mpc::InvalidArgument naming the choices otherwise.
+Reveal parse_reveal(const std::string& s);
+/// The options of the label argmax: those of the session (GMW or FSS) but always on all l
+/// bits. A --relu-bits range is chosen for a network's activations; the logits and their
+/// differences may be larger, and a wrong comparison would reveal a wrong label.
+mpc::ProtocolOptions label_options(const mpc::ProtocolOptions& o);
+
 /// Per-model dealer material (weight and coefficient masks), once per model and pair.
 void deal_model(mpc::Dealer& d, const Network& arch, mpc::MaterialStore& m0, mpc::MaterialStore& m1);
-/// Material for one inference on a batch of `batch` inputs.
+/// Material for one inference on a batch of `batch` inputs; with Reveal::Label also the
+/// material of the argmax of the [batch, classes] logits. The online side must run
+/// run_batch with the same `reveal` (or the material is out of step: MaterialError).
 void deal_inference(mpc::Dealer& d, const Network& arch, size_t batch, const mpc::ProtocolOptions& o,
-                    int coef_frac, mpc::MaterialStore& m0, mpc::MaterialStore& m1);
+                    int coef_frac, mpc::MaterialStore& m0, mpc::MaterialStore& m1,
+                    Reveal reveal = Reveal::Logits);
 
 class SecureParty {
  public:
@@ -33,9 +52,17 @@ class SecureParty {
   mpc::Words infer(mpc::Session& s, const mpc::Words& input_share, size_t batch);
   /// Reveals logits to P1: P0 sends its share; P1 returns the logits, P0 an empty vector.
   mpc::Words reveal_output(mpc::Session& s, const mpc::Words& logits_share);
-  /// One whole inference of a batch: share_input, infer, reveal_output. x is P1's input
-  /// ([batch, C, H, W] at scale f; empty at P0). Returns the logits at P1, empty at P0.
-  mpc::Words run_batch(mpc::Session& s, const mpc::Words& x, size_t batch, mpc::Prg& prg);
+  /// Reveals only the labels to P1: secure argmax (mpc::argmax with label_options, ties to
+  /// the lower class index, as argmax_rows) of the logits shares ([batch, classes]), then
+  /// P0 sends its share of the indices. Phase "output". Returns the `batch` labels (class
+  /// indices in [0, classes)) at P1, an empty vector at P0. Throws mpc::InvalidArgument
+  /// when logits_share has not batch·classes elements.
+  mpc::Words reveal_labels(mpc::Session& s, const mpc::Words& logits_share, size_t batch);
+  /// One whole inference of a batch: share_input, infer, then reveal_output (Logits) or
+  /// reveal_labels (Label). x is P1's input ([batch, C, H, W] at scale f; empty at P0).
+  /// Returns at P1 the logits ([batch, classes]) or the `batch` labels; empty at P0.
+  mpc::Words run_batch(mpc::Session& s, const mpc::Words& x, size_t batch, mpc::Prg& prg,
+                       Reveal reveal = Reveal::Logits);
 
  private:
   Network arch_;
