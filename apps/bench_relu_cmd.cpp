@@ -19,6 +19,7 @@
 #include <exception>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -26,6 +27,7 @@
 
 #include "backends.h"
 #include "commands.h"
+#include "party_cmd.h"
 #include "polympc/mpc/dcf.h"
 #include "polympc/mpc/dealer.h"
 #include "polympc/mpc/plaintext.h"
@@ -51,7 +53,7 @@ struct BenchReluArgs {
   BackendArgs backend_args;
   std::string relu_bits;
   std::string json;
-  uint64_t seed = 1;
+  std::optional<uint64_t> seed;  ///< --insecure-test-seed (default: OS CSPRNG)
   int repeats = 1;
   bool quiet = false;
 };
@@ -94,7 +96,8 @@ uint16_t free_port() {
 }
 
 /// Everything one run needs, identical in both processes of a two-process run (the
-/// dealer and the inputs are derived from the seed).
+/// dealer and the inputs are derived from --insecure-test-seed: a benchmark shortcut;
+/// private runs use dealer files). With two threads, the dealer is keyed from the CSPRNG.
 struct Setup {
   mpc::RingConfig ring;
   mpc::ProtocolOptions po;
@@ -110,7 +113,8 @@ void make_setup(const BenchReluArgs& a, Setup& s, int repeat) {
   s.po.compare = mpc::parse_compare_mode(a.compare);
   if (!a.relu_bits.empty()) s.po.compare_bits = mpc::parse_compare_bits(a.relu_bits);
   const mpc::CompareBits b = s.po.compare_range("relu", s.ring.bits);
-  mpc::Dealer dealer(mpc::seed_from_u64(a.seed + 1000003ull * static_cast<uint64_t>(repeat)), s.ring);
+  mpc::Dealer dealer = a.seed ? mpc::Dealer(mpc::seed_from_u64(*a.seed + 1000003ull * static_cast<uint64_t>(repeat)), s.ring)
+                              : mpc::Dealer(s.ring);
   // Inputs: uniform signed values of magnitude below 2^(hi - 2), so that a reduced-bit
   // comparison sees values in its range.
   const int mag = std::max(2, b.hi - 2);
@@ -289,6 +293,10 @@ void run_bench_relu(const BenchReluArgs& a) {
     throw mpc::InvalidArgument("unknown role '" + a.role + "' (choose both, server or client)");
   if (a.role != "both" && a.transport != "tcp")
     throw mpc::InvalidArgument("--role server/client runs over TCP: add --transport tcp");
+  if (a.role != "both" && !a.seed)
+    throw mpc::InvalidArgument("bench relu --role server|client derives both processes' material from one shared "
+                               "seed (a benchmark shortcut, not a private run): pass the same --insecure-test-seed N "
+                               "to both");
   if (a.repeats < 1) throw mpc::InvalidArgument("--repeats must be >= 1");
 
   std::vector<RunResult> runs;
@@ -384,7 +392,7 @@ void add_bench_relu_command(CLI::App& bench) {
   c->add_option("--backend", args->backend, "cpu | sim")->capture_default_str();
   c->add_option("--threads", args->backend_args.threads, "backend threads per party")->capture_default_str();
   c->add_option("--relu-bits", args->relu_bits, "reduced-bit comparison LO:HI (default: all l bits)");
-  c->add_option("--seed", args->seed, "dealer / input seed")->capture_default_str();
+  add_insecure_seed_option(*c, args->seed);
   c->add_option("--repeats", args->repeats, "runs (fresh material each); the median is reported")
       ->capture_default_str();
   c->add_option("--json", args->json, "also write the JSON report to this file");

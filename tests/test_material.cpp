@@ -111,18 +111,18 @@ TEST(Randomness, AClockSeededDealerFallsToASeedSearchTheDefaultDoesNot) {
   const uint64_t t0 = now_ns();
   const uint64_t clock_seed = now_ns();
   const uint64_t t1 = now_ns();
-  mpc::Dealer clocked(mpc::seed_from_u64(clock_seed), kRing);  // what `polympc dealer` did before
-  mpc::RunId id_clocked;
-  clocked.prg().bytes(id_clocked.data(), id_clocked.size());
   ASSERT_LT(t1 - t0, uint64_t{1} << 22) << "clock window too wide for the test";
-  EXPECT_TRUE(search(id_clocked, t0, t1));  // the attack works on a clock seed
-
+  {
+    mpc::Dealer clocked(mpc::seed_from_u64(clock_seed), kRing);  // what `polympc dealer` did before
+    DealtRun r("clocked", clocked, 1);
+    // The client reads the run ID from its own file and finds the dealer's seed.
+    EXPECT_TRUE(search(mpc::MaterialFile::open(r.p1, 1).header().run_id, t0, t1));
+  }
   const uint64_t u0 = now_ns();
   mpc::Dealer dealer(kRing);  // what every real run uses now: OS CSPRNG, 128 bits
   const uint64_t u1 = std::min(now_ns(), u0 + (uint64_t{1} << 22));
-  mpc::RunId id;
-  dealer.prg().bytes(id.data(), id.size());
-  EXPECT_FALSE(search(id, u0, u1 + (t1 - t0)));
+  DealtRun r("csprng", dealer, 1);
+  EXPECT_FALSE(search(mpc::MaterialFile::open(r.p1, 1).header().run_id, u0, u1 + (t1 - t0)));
   // Two CSPRNG dealers never produce the same stream.
   mpc::Dealer other(kRing);
   EXPECT_NE(dealer.random(4), other.random(4));
