@@ -47,6 +47,8 @@ mpc::ProtocolOptions protocol_of(const ProtocolArgs& a) {
       const size_t eq = item.find('=');
       if (eq == std::string::npos)
         po.compare_bits = mpc::parse_compare_bits(item);
+      else if (eq == 0)
+        throw mpc::InvalidArgument("--relu-bits " + item + ": missing the layer name before '=' (NAME=LO:HI)");
       else
         po.layer_compare_bits[item.substr(0, eq)] = mpc::parse_compare_bits(item.substr(eq + 1));
     }
@@ -83,6 +85,17 @@ void check_layer_bits(const mpc::ProtocolOptions& po, const nn::Network& net) {
       throw mpc::InvalidArgument("--relu-bits " + layer + "=" + mpc::compare_bits_name(bits) +
                                  ": the model has no ReLU or max-pool layer '" + layer + "' (it has: " +
                                  (names.empty() ? std::string("none") : names) + ")");
+  }
+  // An entry applies to its layer's tags and to tags under "<name>/" (ProtocolOptions::
+  // layer_entry): it must not reach another ReLU / max-pool layer whose name merely starts
+  // with "<name>/".
+  for (const nn::Layer& L : net.layers) {
+    if (L.op != nn::OpKind::Relu && L.op != nn::OpKind::MaxPool) continue;
+    const auto* entry = po.layer_entry(L.name);
+    if (entry != nullptr && entry->first != L.name)
+      throw mpc::InvalidArgument("--relu-bits " + entry->first + "=" + mpc::compare_bits_name(entry->second) +
+                                 " would also apply to the layer '" + L.name + "' (its name starts with '" +
+                                 entry->first + "/'): give '" + L.name + "' its own NAME=LO:HI entry");
   }
 }
 

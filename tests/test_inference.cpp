@@ -287,4 +287,78 @@ TEST_P(TorchFixture, PrivateInferenceOfATorchExportEqualsTheTwinAndTracksTorch) 
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TorchFixture, ::testing::Values("cnn_view", "cnn_flatten_horner", "residual"));
 
+// --relu-bits NAME=LO:HI for a layer with a PyTorch-style name ("/Relu" in residual.onnx,
+// exported by torch): the override must apply (smaller DCF keys, less GMW traffic), and
+// with a range that holds every activation the logits still equal the twin's.
+TEST(PerLayerBits, TorchStyleLayerNameTakesTheOverride) {
+  const std::string base = std::string(POLYMPC_TEST_DATA_DIR) + "/residual";
+  nn::Network net = nn::load_onnx(base + ".onnx");
+  std::string relu;
+  for (const nn::Layer& L : net.layers)
+    if (L.op == nn::OpKind::Relu) relu = L.name;
+  ASSERT_FALSE(relu.empty());
+  ASSERT_NE(relu.find('/'), std::string::npos) << relu;  // a name the old first-component rule missed
+  TorchRef ref = read_ref(base + ".ref.txt");
+  nn::Dataset d;
+  d.count = ref.in_dims[0];
+  d.channels = ref.in_dims[1];
+  d.height = ref.in_dims[2];
+  d.width = ref.in_dims[3];
+  d.images = ref.input;
+  d.labels.assign(static_cast<size_t>(d.count), 0);
+  nn::QuantizedModel q = nn::quantize(net, mpc::RingConfig{64, 16});
+  const size_t count = static_cast<size_t>(d.count);
+  for (mpc::CompareMode mode : {mpc::CompareMode::Fss, mpc::CompareMode::Gmw}) {
+    nn::InferenceOptions full, reduced;
+    full.protocol.compare = reduced.protocol.compare = mode;
+    reduced.protocol.layer_compare_bits[relu] = mpc::CompareBits{0, 40};
+    cpu::CpuBackend be0(1), be1(1);
+    nn::InferenceReport rf = nn::run_inproc(q, d, count, be0, be1, full);
+    nn::InferenceReport rr = nn::run_inproc(q, d, count, be0, be1, reduced);
+    EXPECT_EQ(rr.logits_equal, count) << mpc::compare_mode_name(mode);
+    EXPECT_EQ(rr.logits_raw, rf.logits_raw);
+    EXPECT_NE(rr.compare_bits.find(relu + "=0:40"), std::string::npos) << rr.compare_bits;
+    double relu_bytes_full = -1, relu_bytes_reduced = -1;
+    for (size_t i = 0; i < rf.layers.size(); ++i)
+      if (rf.layers[i].name == relu) {
+        relu_bytes_full = rf.layers[i].bytes_p0;
+        relu_bytes_reduced = rr.layers[i].bytes_p0;
+      }
+    ASSERT_GT(relu_bytes_full, 0.0);
+    if (mode == mpc::CompareMode::Fss) {
+      // DCF depth 39 instead of 63 for the ReLU: 16 bytes less key per element and party.
+      EXPECT_LT(rr.offline_bytes, rf.offline_bytes);
+      const double relus = relu_bytes_full / 8.125;  // FSS ReLU: 8.125 bytes per element and party
+      EXPECT_DOUBLE_EQ(rf.offline_bytes - rr.offline_bytes, 2 * relus * 16 * (63 - 39));
+    } else {
+      EXPECT_LT(relu_bytes_reduced, relu_bytes_full);  // fewer AND gates
+    }
+  }
+}
+
+// The same for a ReLU and a max pool named like PyTorch's sequential modules: the max
+// pool's tags are "<name>/max<level>".
+TEST(PerLayerBits, SlashNamedReluAndMaxPoolTakeTheirOverrides) {
+  nn::Network net = every_layer_cnn();
+  for (nn::Layer& L : net.layers) {
+    if (L.name == "act2") L.name = "/features/features.4/Relu";
+    if (L.name == "pool2") L.name = "/features/features.5/MaxPool";
+  }
+  nn::QuantizedModel q = nn::quantize(net, mpc::RingConfig{64, 12});
+  nn::InferenceOptions full, reduced;
+  reduced.protocol.layer_compare_bits["/features/features.4/Relu"] = mpc::CompareBits{0, 36};
+  reduced.protocol.layer_compare_bits["/features/features.5/MaxPool"] = mpc::CompareBits{0, 34};
+  sim::SimBackend be0, be1;
+  nn::InferenceReport rf = nn::run_inproc(q, test_images(), 8, be0, be1, full);
+  nn::InferenceReport rr = nn::run_inproc(q, test_images(), 8, be0, be1, reduced);
+  EXPECT_EQ(rr.logits_equal, 8u);
+  for (size_t i = 0; i < rf.layers.size(); ++i) {
+    const std::string& name = rf.layers[i].name;
+    if (name.rfind("/features/", 0) == 0)
+      EXPECT_LT(rr.layers[i].bytes_p0, rf.layers[i].bytes_p0) << name;
+    else
+      EXPECT_EQ(rr.layers[i].bytes_p0, rf.layers[i].bytes_p0) << name;
+  }
+}
+
 }  // namespace

@@ -398,6 +398,36 @@ TEST(Truncation, ProbabilisticIsRefusedWhenItFailsMoreOftenThanTwoToMinus20) {
   EXPECT_THROW(mpc::check_trunc_failure(l64, o), mpc::InvalidArgument);
 }
 
+// ---- per-layer comparison bits -----------------------------------------------------------
+TEST(ProtocolOptions, PerLayerBitsMatchLayerNamesWithSlashes) {
+  mpc::ProtocolOptions o;
+  o.compare_bits = mpc::CompareBits{2, 50};
+  o.layer_compare_bits["/relu1/Relu"] = mpc::CompareBits{0, 20};
+  o.layer_compare_bits["/features/features.2/Relu"] = mpc::CompareBits{4, 30};
+  o.layer_compare_bits["pool1"] = mpc::CompareBits{0, 24};
+  const mpc::CompareBits global{2, 50}, relu1{0, 20}, feat{4, 30}, pool1{0, 24};
+  EXPECT_EQ(o.compare_range("/relu1/Relu", 64), relu1);
+  EXPECT_EQ(o.compare_range("/relu1/Relu/max0", 64), relu1);  // a layer's sub-tags
+  EXPECT_EQ(o.compare_range("/features/features.2/Relu", 64), feat);
+  EXPECT_EQ(o.compare_range("/features/features.2/Relu/max1", 64), feat);
+  EXPECT_EQ(o.compare_range("pool1/max0", 64), pool1);  // names without '/' as before
+  EXPECT_EQ(o.compare_range("pool1", 64), pool1);
+  // Other layers that merely share a prefix keep the global range.
+  for (const char* tag : {"/relu1/Relu2", "/relu10/Relu", "/relu1", "/relu1/Rel", "/features/features.2/Relu_1",
+                          "pool10/max0", "/Relu", "relu1/Relu"})
+    EXPECT_EQ(o.compare_range(tag, 64), global) << tag;
+  // The longest matching name wins; an empty name matches nothing.
+  o.layer_compare_bits["/relu1"] = mpc::CompareBits{6, 40};
+  o.layer_compare_bits[""] = mpc::CompareBits{8, 16};
+  EXPECT_EQ(o.compare_range("/relu1/Relu/max0", 64), relu1);
+  EXPECT_EQ(o.compare_range("/relu1/Conv", 64), (mpc::CompareBits{6, 40}));
+  EXPECT_EQ(o.compare_range("/relu10/Relu", 64), global);
+  EXPECT_EQ(o.compare_range("/other", 64), global);
+  ASSERT_NE(o.layer_entry("/relu1/Relu/max0"), nullptr);
+  EXPECT_EQ(o.layer_entry("/relu1/Relu/max0")->first, "/relu1/Relu");
+  EXPECT_EQ(o.layer_entry("/relu10/Relu"), nullptr);
+}
+
 // ---- material ----------------------------------------------------------------------------
 TEST(Material, OutOfStepAndExhaustedAreErrors) {
   TwoParty tp;
