@@ -121,7 +121,8 @@ const std::string kShippedModel = std::string(POLYMPC_SOURCE_DIR) + "/models/fmn
 
 /// Top-1 of the fixed-point twin's logits (argmax_rows: first maximum).
 std::vector<int> twin_labels(const nn::QuantizedModel& q, size_t count) {
-  mpc::Words fx = nn::fixed_forward(q, nn::encode_input(q.ring, test_images().image(0), count * 784), count);
+  mpc::Words fx =
+      nn::fixed_forward(q, nn::encode_input(q.ring, test_images().image(0), count * 784), count);
   std::vector<double> d(fx.size());
   for (size_t j = 0; j < fx.size(); ++j) d[j] = q.ring.decode(fx[j]);
   return nn::argmax_rows(d, count);
@@ -163,15 +164,18 @@ TEST_P(RevealLabel, RevealedLabelsEqualTheTwinsTopOneAndOnlyTheyAreRevealed) {
 
   // "output" = the argmax of each batch (both parties send alike) + P0's index shares; the
   // argmax compares all 64 bits whatever --relu-bits says.
-  const mpc::Cost am = mpc::argmax_cost(q.ring, nn::label_options(opt.protocol), batch, classes, "output/argmax");
+  const mpc::Cost am =
+      mpc::argmax_cost(q.ring, nn::label_options(opt.protocol), batch, classes, "output/argmax");
   const size_t batches = count / batch;
   const nn::LayerReport& out = output_phase(label);
   EXPECT_EQ(out.rounds, am.rounds + 1);
   EXPECT_EQ(out.bytes_p1, static_cast<double>(batches * am.bytes) / count);
   EXPECT_EQ(out.bytes_p0, static_cast<double>(batches * am.bytes + count * 8) / count);
-  EXPECT_EQ(output_phase(logits).bytes_p0, static_cast<double>(classes * 8));  // logits mode: 10 logits
+  EXPECT_EQ(output_phase(logits).bytes_p0,
+            static_cast<double>(classes * 8));     // logits mode: 10 logits
   if (reduced && mode == mpc::CompareMode::Gmw) {  // a reduced-bit argmax would cost less
-    EXPECT_NE(am.bytes, mpc::argmax_cost(q.ring, opt.protocol, batch, classes, "output/argmax").bytes);
+    EXPECT_NE(am.bytes,
+              mpc::argmax_cost(q.ring, opt.protocol, batch, classes, "output/argmax").bytes);
   }
   // Every other phase is the same in both modes.
   ASSERT_EQ(label.layers.size(), logits.layers.size());
@@ -183,7 +187,8 @@ TEST_P(RevealLabel, RevealedLabelsEqualTheTwinsTopOneAndOnlyTheyAreRevealed) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Comparisons, RevealLabel,
-                         ::testing::Combine(::testing::Values(mpc::CompareMode::Gmw, mpc::CompareMode::Fss),
+                         ::testing::Combine(::testing::Values(mpc::CompareMode::Gmw,
+                                                              mpc::CompareMode::Fss),
                                             ::testing::Bool()),
                          [](const auto& p) {
                            return std::string(mpc::compare_mode_name(std::get<0>(p.param))) +
@@ -206,8 +211,8 @@ TEST(RevealLabel, RunBatchGivesP1TheLabelsAndP0NothingAndMaterialMustMatch) {
       tp.run([&](mpc::Session& s) {
         nn::SecureParty& p = s.party == 0 ? p0 : p1;
         p.setup(s);
-        (s.party == 0 ? out0 : out1) =
-            p.run_batch(s, s.party == 0 ? mpc::Words() : x, batch, s.party == 0 ? prg0 : prg1, nn::Reveal::Label);
+        (s.party == 0 ? out0 : out1) = p.run_batch(s, s.party == 0 ? mpc::Words() : x, batch,
+                                                   s.party == 0 ? prg0 : prg1, nn::Reveal::Label);
       });
     };
     if (dealt == nn::Reveal::Logits) {  // material without the argmax: out of step
@@ -297,7 +302,8 @@ TEST(PerLayerBits, TorchStyleLayerNameTakesTheOverride) {
   for (const nn::Layer& L : net.layers)
     if (L.op == nn::OpKind::Relu) relu = L.name;
   ASSERT_FALSE(relu.empty());
-  ASSERT_NE(relu.find('/'), std::string::npos) << relu;  // a name the old first-component rule missed
+  ASSERT_NE(relu.find('/'), std::string::npos)
+      << relu;  // a name the old first-component rule missed
   TorchRef ref = read_ref(base + ".ref.txt");
   nn::Dataset d;
   d.count = ref.in_dims[0];

@@ -128,16 +128,18 @@ void check_trunc_failure(const RingConfig& r, const ProtocolOptions& o) {
   if (o.trunc != TruncMode::Prob) return;
   const int b = o.trunc_bound_bits, log2p = b + 1 - r.bits;
   if (log2p <= kTruncFailureLog2Limit) return;
-  throw InvalidArgument("probabilistic truncation at l = " + std::to_string(r.bits) + " with the bound |x| < 2^" +
-                        std::to_string(b) + " fails with probability about 2^" + std::to_string(log2p) +
-                        " per element (2^(bound+1-l)), above the limit of 2^" +
-                        std::to_string(kTruncFailureLog2Limit) +
-                        ": use exact truncation (--trunc exact), or a larger ring (--bits) with l >= bound + " +
-                        std::to_string(1 - kTruncFailureLog2Limit) + " = " +
-                        std::to_string(b + 1 - kTruncFailureLog2Limit));
+  throw InvalidArgument(
+      "probabilistic truncation at l = " + std::to_string(r.bits) + " with the bound |x| < 2^" +
+      std::to_string(b) + " fails with probability about 2^" + std::to_string(log2p) +
+      " per element (2^(bound+1-l)), above the limit of 2^" +
+      std::to_string(kTruncFailureLog2Limit) +
+      ": use exact truncation (--trunc exact), or a larger ring (--bits) with l >= bound + " +
+      std::to_string(1 - kTruncFailureLog2Limit) + " = " +
+      std::to_string(b + 1 - kTruncFailureLog2Limit));
 }
 
-const std::pair<const std::string, CompareBits>* ProtocolOptions::layer_entry(const std::string& tag) const {
+const std::pair<const std::string, CompareBits>* ProtocolOptions::layer_entry(
+    const std::string& tag) const {
   const std::pair<const std::string, CompareBits>* best = nullptr;
   for (const auto& entry : layer_compare_bits) {
     const std::string& name = entry.first;

@@ -128,8 +128,8 @@ uint64_t fss_material_words(const RingConfig& r, const ProtocolOptions& o, size_
 /// cols = 1 costs nothing (index 0). Throws InvalidArgument when cols = 0 or x has not
 /// rows·cols elements; MaterialError when the material is out of step (the dealer half must
 /// be called with the same rows, cols, options and tag); ChannelError if the peer fails.
-void deal_argmax(Dealer& d, size_t rows, size_t cols, const ProtocolOptions& o, const std::string& tag,
-                 MaterialStore& m0, MaterialStore& m1);
+void deal_argmax(Dealer& d, size_t rows, size_t cols, const ProtocolOptions& o,
+                 const std::string& tag, MaterialStore& m0, MaterialStore& m1);
 Words argmax(Session& s, const Words& x, size_t rows, size_t cols, const std::string& tag);
 Cost argmax_cost(const RingConfig& r, const ProtocolOptions& o, size_t rows, size_t cols,
                  const std::string& tag = "");
