@@ -74,7 +74,7 @@ struct ProtocolOptions {
 /// Largest accepted per-element failure probability of probabilistic truncation: 2^-20.
 constexpr int kTruncFailureLog2Limit = -20;
 /// Refuses probabilistic truncation that fails too often. SecureML's truncation (Mohassel &
-/// Zhang, S&P'17, §4.1, Theorem 1; docs/protocols.md "Truncation error") opens
+/// Zhang, S&P'17, Theorem 1; docs/protocols.md "Truncation error") opens
 /// x + 2^B + r with B = o.trunc_bound_bits and fails (an error of about 2^(l-s)) with
 /// probability about 2^(B+1-l) per element. Throws InvalidArgument, stating that
 /// probability, the bound and the remedies (exact truncation or a larger ring), when
