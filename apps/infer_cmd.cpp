@@ -88,11 +88,12 @@ void run_infer(const InferArgs& a) {
   if (!a.quiet) opt.progress = [t0](size_t d, size_t t) { progress_bar(d, t, t0); };
   if (!a.quiet)
     std::fprintf(stderr,
-                 "polympc infer: %s, %zu Fashion-MNIST test images, backend %s, compare %s (bits %s), trunc %s, l=%d "
+                 "polympc infer: %s, %zu Fashion-MNIST test images, backend %s, compare %s (bits "
+                 "%s), trunc %s, l=%d "
                  "f=%d, reveal %s\n",
                  a.model.c_str(), a.images, a.backend.c_str(), a.protocol.compare.c_str(),
-                 mpc::compare_bits_name(po.compare_bits).c_str(), a.protocol.trunc.c_str(), ring.bits, ring.frac,
-                 nn::reveal_name(reveal));
+                 mpc::compare_bits_name(po.compare_bits).c_str(), a.protocol.trunc.c_str(),
+                 ring.bits, ring.frac, nn::reveal_name(reveal));
   nn::InferenceReport r = nn::run_inproc(q, data, a.images, *be0, *be1, opt);
 
   std::printf("\n%-10s %-14s %7s %12s %12s %12s\n", "layer", "op", "rounds", "P0 sent/img", "P1 sent/img", "ms/img");
@@ -107,11 +108,15 @@ void run_infer(const InferArgs& a) {
   std::printf("accuracy: 2PC %.2f %%   fixed-point plaintext %.2f %%   float %.2f %%\n", 100 * r.accuracy,
               100 * r.plaintext_accuracy, 100 * r.float_accuracy);
   if (r.logits_compared)
-    std::printf("agreement with plaintext top-1: %.4f   logits bit-identical: %zu/%zu   max logit error: %.6g\n",
-                r.agreement, r.logits_equal, r.images, r.max_logit_error);
+    std::printf(
+        "agreement with plaintext top-1: %.4f   logits bit-identical: %zu/%zu   max logit error: "
+        "%.6g\n",
+        r.agreement, r.logits_equal, r.images, r.max_logit_error);
   else
-    std::printf("agreement with plaintext top-1: %.4f   (only the labels were revealed: logits not compared)\n",
-                r.agreement);
+    std::printf(
+        "agreement with plaintext top-1: %.4f   (only the labels were revealed: logits not "
+        "compared)\n",
+        r.agreement);
   std::printf("online: %s per image (both parties), %llu rounds per inference, %.2f s total, %.2f ms per image\n",
               human_bytes(r.online_bytes).c_str(), static_cast<unsigned long long>(r.rounds), r.seconds,
               r.seconds_per_image * 1e3);
@@ -186,9 +191,10 @@ void add_infer_command(CLI::App& app) {
   add_protocol_options(*c, args->protocol);
   add_insecure_seed_option(*c, args->seed);
   add_backend_options(*c, args->backend_args);
-  c->add_option("--reveal", args->reveal,
-                "what the client learns: logits (all class scores) | label (only the top-1 class, by a "
-                "secure argmax; the report then has no logit comparisons)")
+  c->add_option(
+       "--reveal", args->reveal,
+       "what the client learns: logits (all class scores) | label (only the top-1 class, by a "
+       "secure argmax; the report then has no logit comparisons)")
       ->capture_default_str();
   c->add_option("--json", args->json, "write the report as JSON to this file");
   c->add_flag("--quiet", args->quiet, "no progress bar");

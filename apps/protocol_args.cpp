@@ -12,10 +12,12 @@ void add_protocol_options(CLI::App& c, ProtocolArgs& a) {
   c.add_option("--relu-bits", a.relu_bits,
                "reduced-bit comparison: LO:HI for every ReLU/max pool, or NAME=LO:HI for one layer "
                "(repeatable, comma-separated)");
-  c.add_option("--trunc", a.trunc,
-               "exact | prob. prob = SecureML's 1-round truncation: off by <= 1 ulp and wrong with probability "
-               "~2^(B+1-l) per element for the bound B = min(l-2, 2f+12); refused when that exceeds 2^-20, "
-               "i.e. it needs --bits >= 2f+33 (57 for f = 12)")
+  c.add_option(
+       "--trunc", a.trunc,
+       "exact | prob. prob = SecureML's 1-round truncation: off by <= 1 ulp and wrong with "
+       "probability "
+       "~2^(B+1-l) per element for the bound B = min(l-2, 2f+12); refused when that exceeds 2^-20, "
+       "i.e. it needs --bits >= 2f+33 (57 for f = 12)")
       ->capture_default_str();
   c.add_option("--bits", a.bits, "ring bits l")->capture_default_str();
   c.add_option("--frac", a.frac, "fractional bits f")->capture_default_str();
@@ -47,6 +49,9 @@ mpc::ProtocolOptions protocol_of(const ProtocolArgs& a) {
       const size_t eq = item.find('=');
       if (eq == std::string::npos)
         po.compare_bits = mpc::parse_compare_bits(item);
+      else if (eq == 0)
+        throw mpc::InvalidArgument("--relu-bits " + item +
+                                   ": missing the layer name before '=' (NAME=LO:HI)");
       else
         po.layer_compare_bits[item.substr(0, eq)] = mpc::parse_compare_bits(item.substr(eq + 1));
     }
@@ -59,11 +64,11 @@ mpc::ProtocolOptions protocol_of(const ProtocolArgs& a) {
     const int log2p = po.trunc_bound_bits + 1 - ring.bits;
     const int need = 2 * ring.frac + 12 + 1 - mpc::kTruncFailureLog2Limit;
     throw mpc::InvalidArgument(
-        "--trunc prob at --bits " + std::to_string(ring.bits) + " --frac " + std::to_string(ring.frac) +
-        ": probabilistic truncation fails with probability about 2^" + std::to_string(log2p) +
-        " per element (2^(bound+1-l) with the bound |x| < 2^" + std::to_string(po.trunc_bound_bits) +
-        ", bound = min(l-2, 2f+12)), above the limit of 2^" + std::to_string(mpc::kTruncFailureLog2Limit) +
-        ": use --trunc exact" +
+        "--trunc prob at --bits " + std::to_string(ring.bits) + " --frac " +
+        std::to_string(ring.frac) + ": probabilistic truncation fails with probability about 2^" +
+        std::to_string(log2p) + " per element (2^(bound+1-l) with the bound |x| < 2^" +
+        std::to_string(po.trunc_bound_bits) + ", bound = min(l-2, 2f+12)), above the limit of 2^" +
+        std::to_string(mpc::kTruncFailureLog2Limit) + ": use --trunc exact" +
         (need <= 64 ? ", or --bits >= " + std::to_string(need)
                     : std::string(" (no ring of at most 64 bits is large enough at this --frac)")));
   }
@@ -83,6 +88,18 @@ void check_layer_bits(const mpc::ProtocolOptions& po, const nn::Network& net) {
       throw mpc::InvalidArgument("--relu-bits " + layer + "=" + mpc::compare_bits_name(bits) +
                                  ": the model has no ReLU or max-pool layer '" + layer + "' (it has: " +
                                  (names.empty() ? std::string("none") : names) + ")");
+  }
+  // An entry applies to its layer's tags and to tags under "<name>/" (ProtocolOptions::
+  // layer_entry): it must not reach another ReLU / max-pool layer whose name merely starts
+  // with "<name>/".
+  for (const nn::Layer& L : net.layers) {
+    if (L.op != nn::OpKind::Relu && L.op != nn::OpKind::MaxPool) continue;
+    const auto* entry = po.layer_entry(L.name);
+    if (entry != nullptr && entry->first != L.name)
+      throw mpc::InvalidArgument(
+          "--relu-bits " + entry->first + "=" + mpc::compare_bits_name(entry->second) +
+          " would also apply to the layer '" + L.name + "' (its name starts with '" + entry->first +
+          "/'): give '" + L.name + "' its own NAME=LO:HI entry");
   }
 }
 

@@ -121,7 +121,8 @@ const std::string kShippedModel = std::string(POLYMPC_SOURCE_DIR) + "/models/fmn
 
 /// Top-1 of the fixed-point twin's logits (argmax_rows: first maximum).
 std::vector<int> twin_labels(const nn::QuantizedModel& q, size_t count) {
-  mpc::Words fx = nn::fixed_forward(q, nn::encode_input(q.ring, test_images().image(0), count * 784), count);
+  mpc::Words fx =
+      nn::fixed_forward(q, nn::encode_input(q.ring, test_images().image(0), count * 784), count);
   std::vector<double> d(fx.size());
   for (size_t j = 0; j < fx.size(); ++j) d[j] = q.ring.decode(fx[j]);
   return nn::argmax_rows(d, count);
@@ -163,15 +164,18 @@ TEST_P(RevealLabel, RevealedLabelsEqualTheTwinsTopOneAndOnlyTheyAreRevealed) {
 
   // "output" = the argmax of each batch (both parties send alike) + P0's index shares; the
   // argmax compares all 64 bits whatever --relu-bits says.
-  const mpc::Cost am = mpc::argmax_cost(q.ring, nn::label_options(opt.protocol), batch, classes, "output/argmax");
+  const mpc::Cost am =
+      mpc::argmax_cost(q.ring, nn::label_options(opt.protocol), batch, classes, "output/argmax");
   const size_t batches = count / batch;
   const nn::LayerReport& out = output_phase(label);
   EXPECT_EQ(out.rounds, am.rounds + 1);
   EXPECT_EQ(out.bytes_p1, static_cast<double>(batches * am.bytes) / count);
   EXPECT_EQ(out.bytes_p0, static_cast<double>(batches * am.bytes + count * 8) / count);
-  EXPECT_EQ(output_phase(logits).bytes_p0, static_cast<double>(classes * 8));  // logits mode: 10 logits
+  EXPECT_EQ(output_phase(logits).bytes_p0,
+            static_cast<double>(classes * 8));     // logits mode: 10 logits
   if (reduced && mode == mpc::CompareMode::Gmw) {  // a reduced-bit argmax would cost less
-    EXPECT_NE(am.bytes, mpc::argmax_cost(q.ring, opt.protocol, batch, classes, "output/argmax").bytes);
+    EXPECT_NE(am.bytes,
+              mpc::argmax_cost(q.ring, opt.protocol, batch, classes, "output/argmax").bytes);
   }
   // Every other phase is the same in both modes.
   ASSERT_EQ(label.layers.size(), logits.layers.size());
@@ -183,7 +187,8 @@ TEST_P(RevealLabel, RevealedLabelsEqualTheTwinsTopOneAndOnlyTheyAreRevealed) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Comparisons, RevealLabel,
-                         ::testing::Combine(::testing::Values(mpc::CompareMode::Gmw, mpc::CompareMode::Fss),
+                         ::testing::Combine(::testing::Values(mpc::CompareMode::Gmw,
+                                                              mpc::CompareMode::Fss),
                                             ::testing::Bool()),
                          [](const auto& p) {
                            return std::string(mpc::compare_mode_name(std::get<0>(p.param))) +
@@ -206,8 +211,8 @@ TEST(RevealLabel, RunBatchGivesP1TheLabelsAndP0NothingAndMaterialMustMatch) {
       tp.run([&](mpc::Session& s) {
         nn::SecureParty& p = s.party == 0 ? p0 : p1;
         p.setup(s);
-        (s.party == 0 ? out0 : out1) =
-            p.run_batch(s, s.party == 0 ? mpc::Words() : x, batch, s.party == 0 ? prg0 : prg1, nn::Reveal::Label);
+        (s.party == 0 ? out0 : out1) = p.run_batch(s, s.party == 0 ? mpc::Words() : x, batch,
+                                                   s.party == 0 ? prg0 : prg1, nn::Reveal::Label);
       });
     };
     if (dealt == nn::Reveal::Logits) {  // material without the argmax: out of step
@@ -286,5 +291,80 @@ TEST_P(TorchFixture, PrivateInferenceOfATorchExportEqualsTheTwinAndTracksTorch) 
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TorchFixture, ::testing::Values("cnn_view", "cnn_flatten_horner", "residual"));
+
+// --relu-bits NAME=LO:HI for a layer with a PyTorch-style name ("/Relu" in residual.onnx,
+// exported by torch): the override must apply (smaller DCF keys, less GMW traffic), and
+// with a range that holds every activation the logits still equal the twin's.
+TEST(PerLayerBits, TorchStyleLayerNameTakesTheOverride) {
+  const std::string base = std::string(POLYMPC_TEST_DATA_DIR) + "/residual";
+  nn::Network net = nn::load_onnx(base + ".onnx");
+  std::string relu;
+  for (const nn::Layer& L : net.layers)
+    if (L.op == nn::OpKind::Relu) relu = L.name;
+  ASSERT_FALSE(relu.empty());
+  ASSERT_NE(relu.find('/'), std::string::npos)
+      << relu;  // a name the old first-component rule missed
+  TorchRef ref = read_ref(base + ".ref.txt");
+  nn::Dataset d;
+  d.count = ref.in_dims[0];
+  d.channels = ref.in_dims[1];
+  d.height = ref.in_dims[2];
+  d.width = ref.in_dims[3];
+  d.images = ref.input;
+  d.labels.assign(static_cast<size_t>(d.count), 0);
+  nn::QuantizedModel q = nn::quantize(net, mpc::RingConfig{64, 16});
+  const size_t count = static_cast<size_t>(d.count);
+  for (mpc::CompareMode mode : {mpc::CompareMode::Fss, mpc::CompareMode::Gmw}) {
+    nn::InferenceOptions full, reduced;
+    full.protocol.compare = reduced.protocol.compare = mode;
+    reduced.protocol.layer_compare_bits[relu] = mpc::CompareBits{0, 40};
+    cpu::CpuBackend be0(1), be1(1);
+    nn::InferenceReport rf = nn::run_inproc(q, d, count, be0, be1, full);
+    nn::InferenceReport rr = nn::run_inproc(q, d, count, be0, be1, reduced);
+    EXPECT_EQ(rr.logits_equal, count) << mpc::compare_mode_name(mode);
+    EXPECT_EQ(rr.logits_raw, rf.logits_raw);
+    EXPECT_NE(rr.compare_bits.find(relu + "=0:40"), std::string::npos) << rr.compare_bits;
+    double relu_bytes_full = -1, relu_bytes_reduced = -1;
+    for (size_t i = 0; i < rf.layers.size(); ++i)
+      if (rf.layers[i].name == relu) {
+        relu_bytes_full = rf.layers[i].bytes_p0;
+        relu_bytes_reduced = rr.layers[i].bytes_p0;
+      }
+    ASSERT_GT(relu_bytes_full, 0.0);
+    if (mode == mpc::CompareMode::Fss) {
+      // DCF depth 39 instead of 63 for the ReLU: 16 bytes less key per element and party.
+      EXPECT_LT(rr.offline_bytes, rf.offline_bytes);
+      const double relus = relu_bytes_full / 8.125;  // FSS ReLU: 8.125 bytes per element and party
+      EXPECT_DOUBLE_EQ(rf.offline_bytes - rr.offline_bytes, 2 * relus * 16 * (63 - 39));
+    } else {
+      EXPECT_LT(relu_bytes_reduced, relu_bytes_full);  // fewer AND gates
+    }
+  }
+}
+
+// The same for a ReLU and a max pool named like PyTorch's sequential modules: the max
+// pool's tags are "<name>/max<level>".
+TEST(PerLayerBits, SlashNamedReluAndMaxPoolTakeTheirOverrides) {
+  nn::Network net = every_layer_cnn();
+  for (nn::Layer& L : net.layers) {
+    if (L.name == "act2") L.name = "/features/features.4/Relu";
+    if (L.name == "pool2") L.name = "/features/features.5/MaxPool";
+  }
+  nn::QuantizedModel q = nn::quantize(net, mpc::RingConfig{64, 12});
+  nn::InferenceOptions full, reduced;
+  reduced.protocol.layer_compare_bits["/features/features.4/Relu"] = mpc::CompareBits{0, 36};
+  reduced.protocol.layer_compare_bits["/features/features.5/MaxPool"] = mpc::CompareBits{0, 34};
+  sim::SimBackend be0, be1;
+  nn::InferenceReport rf = nn::run_inproc(q, test_images(), 8, be0, be1, full);
+  nn::InferenceReport rr = nn::run_inproc(q, test_images(), 8, be0, be1, reduced);
+  EXPECT_EQ(rr.logits_equal, 8u);
+  for (size_t i = 0; i < rf.layers.size(); ++i) {
+    const std::string& name = rf.layers[i].name;
+    if (name.rfind("/features/", 0) == 0)
+      EXPECT_LT(rr.layers[i].bytes_p0, rf.layers[i].bytes_p0) << name;
+    else
+      EXPECT_EQ(rr.layers[i].bytes_p0, rf.layers[i].bytes_p0) << name;
+  }
+}
 
 }  // namespace

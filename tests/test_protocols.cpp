@@ -213,22 +213,31 @@ TEST(Truncation, ProbabilisticWithinOneUlpAndCountsFailures) {
 // 3 bounded values |v| < 2^(l-3) with the row maximum placed twice, 4 ring edge values.
 Words argmax_inputs(const mpc::RingConfig& r, mpc::Prg& prg, size_t rows, size_t cols) {
   Words x(rows * cols);
-  const int64_t edges[] = {0, 1, -1, r.max_signed(), r.min_signed(), r.max_signed() - 1, r.min_signed() + 1};
+  const int64_t edges[] = {
+      0, 1, -1, r.max_signed(), r.min_signed(), r.max_signed() - 1, r.min_signed() + 1};
   for (size_t row = 0; row < rows; ++row) {
     uint64_t* v = x.data() + row * cols;
     const int64_t same = -static_cast<int64_t>(prg.next_u64() >> (65 - r.bits));
     for (size_t j = 0; j < cols; ++j) {
       const uint64_t u = prg.next_u64();
       switch (row % 5) {
-        case 0: v[j] = u & r.mask(); break;
-        case 1: v[j] = r.from_signed(static_cast<int64_t>(u % 7) - 3); break;
-        case 2: v[j] = r.from_signed(same); break;
+        case 0:
+          v[j] = u & r.mask();
+          break;
+        case 1:
+          v[j] = r.from_signed(static_cast<int64_t>(u % 7) - 3);
+          break;
+        case 2:
+          v[j] = r.from_signed(same);
+          break;
         case 3: {
           const int64_t mag = static_cast<int64_t>(u >> (64 - (r.bits - 3)));
           v[j] = r.from_signed((u & 1) ? -mag : mag);
           break;
         }
-        default: v[j] = r.from_signed(edges[u % 7]); break;
+        default:
+          v[j] = r.from_signed(edges[u % 7]);
+          break;
       }
     }
     if (row % 5 == 3 && cols >= 2) {  // a tie for the maximum at two random positions
@@ -253,8 +262,8 @@ Words first_max(const mpc::RingConfig& r, const Words& x, size_t rows, size_t co
   return out;
 }
 
-const std::vector<std::pair<size_t, size_t>> kArgmaxShapes = {{1, 1}, {4, 1}, {1, 2}, {7, 2}, {6, 3},
-                                                              {1, 10}, {13, 10}, {70, 10}, {3, 17}};
+const std::vector<std::pair<size_t, size_t>> kArgmaxShapes = {
+    {1, 1}, {4, 1}, {1, 2}, {7, 2}, {6, 3}, {1, 10}, {13, 10}, {70, 10}, {3, 17}};
 
 class ArgmaxTest : public ::testing::TestWithParam<std::tuple<int, mpc::CompareMode>> {};
 
@@ -275,7 +284,8 @@ TEST_P(ArgmaxTest, EqualsTheTwinBitForBitAndCostsWhatItSays) {
     for (size_t i = 0; i < kArgmaxShapes.size(); ++i) {
       mpc::PhaseScope ps(s.channel, "shape" + std::to_string(i));
       const auto [rows, cols] = kArgmaxShapes[i];
-      (s.party == 0 ? z0 : z1)[i] = mpc::argmax(s, s.party == 0 ? s0[i] : s1[i], rows, cols, "argmax");
+      (s.party == 0 ? z0 : z1)[i] =
+          mpc::argmax(s, s.party == 0 ? s0[i] : s1[i], rows, cols, "argmax");
     }
   });
   EXPECT_EQ(tp.m0.remaining() + tp.m1.remaining(), 0u);
@@ -297,15 +307,18 @@ TEST_P(ArgmaxTest, EqualsTheTwinBitForBitAndCostsWhatItSays) {
       }
       EXPECT_LT(got[row], cols);
     }
-    expect_cost(tp, mpc::argmax_cost(tp.ring, o, rows, cols, "argmax"), "shape" + std::to_string(i));
+    expect_cost(tp, mpc::argmax_cost(tp.ring, o, rows, cols, "argmax"),
+                "shape" + std::to_string(i));
   }
-  EXPECT_GT(ties, 50u);  // ties were exercised ...
-  EXPECT_GT(wraps, 0u);  // ... and so were differences that wrap (where the twin is not the first max)
+  // Ties were exercised, and so were differences that wrap (where the twin is not the first max).
+  EXPECT_GT(ties, 50u);
+  EXPECT_GT(wraps, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(RingsAndComparisons, ArgmaxTest,
                          ::testing::Combine(::testing::Values(64, 32),
-                                            ::testing::Values(mpc::CompareMode::Gmw, mpc::CompareMode::Fss)),
+                                            ::testing::Values(mpc::CompareMode::Gmw,
+                                                              mpc::CompareMode::Fss)),
                          [](const auto& p) {
                            return "l" + std::to_string(std::get<0>(p.param)) + "_" +
                                   mpc::compare_mode_name(std::get<1>(p.param));
@@ -325,17 +338,21 @@ TEST(Argmax, ReducedBitComparisonIsExactOnItsRange) {
       Words x(rows * cols);
       for (size_t row = 0; row < rows; ++row) {
         for (size_t j = 0; j < cols; ++j) {
-          const int64_t v = static_cast<int64_t>(tp.prg.next_u64() >> 28) - (int64_t{1} << 35);  // |v| < 2^35
+          const int64_t v =
+              static_cast<int64_t>(tp.prg.next_u64() >> 28) - (int64_t{1} << 35);  // |v| < 2^35
           if (b.lo == 0)  // large values and, in odd rows, small ones with ties
             x[row * cols + j] = r.from_signed(row % 2 ? v % 5 : v);
           else  // distinct multiples of 2^8, |x| < 2^35
-            x[row * cols + j] = r.from_signed(((v >> 12) * static_cast<int64_t>(cols) + static_cast<int64_t>(j)) * 256);
+            x[row * cols + j] = r.from_signed(
+                ((v >> 12) * static_cast<int64_t>(cols) + static_cast<int64_t>(j)) * 256);
         }
       }
       auto [x0, x1] = tp.share(x);
       mpc::deal_argmax(tp.dealer, rows, cols, o, "am", tp.m0, tp.m1);
       Words z0, z1;
-      tp.run([&](mpc::Session& s) { (s.party == 0 ? z0 : z1) = mpc::argmax(s, s.party == 0 ? x0 : x1, rows, cols, "am"); });
+      tp.run([&](mpc::Session& s) {
+        (s.party == 0 ? z0 : z1) = mpc::argmax(s, s.party == 0 ? x0 : x1, rows, cols, "am");
+      });
       const Words got = tp.reconstruct(z0, z1);
       EXPECT_EQ(got, mpc::plain::argmax(r, x, rows, cols, b)) << mpc::compare_bits_name(b);
       EXPECT_EQ(got, first_max(r, x, rows, cols)) << mpc::compare_bits_name(b);
@@ -349,10 +366,12 @@ TEST(Argmax, ReducedBitComparisonIsExactOnItsRange) {
 
 TEST(Argmax, BadShapesAndMaterialOutOfStepAreErrors) {
   TwoParty tp;
-  EXPECT_THROW(mpc::deal_argmax(tp.dealer, 2, 0, tp.options, "am", tp.m0, tp.m1), mpc::InvalidArgument);
-  EXPECT_THROW(mpc::argmax_cost(tp.ring, tp.options, 2, 0), mpc::InvalidArgument);
-  EXPECT_THROW(mpc::deal_argmax(tp.dealer, size_t{1} << 40, size_t{1} << 40, tp.options, "am", tp.m0, tp.m1),
+  EXPECT_THROW(mpc::deal_argmax(tp.dealer, 2, 0, tp.options, "am", tp.m0, tp.m1),
                mpc::InvalidArgument);
+  EXPECT_THROW(mpc::argmax_cost(tp.ring, tp.options, 2, 0), mpc::InvalidArgument);
+  EXPECT_THROW(
+      mpc::deal_argmax(tp.dealer, size_t{1} << 40, size_t{1} << 40, tp.options, "am", tp.m0, tp.m1),
+      mpc::InvalidArgument);
   auto s0 = tp.session(0);
   try {
     mpc::argmax(s0, Words(19), 2, 10, "am");
@@ -363,12 +382,14 @@ TEST(Argmax, BadShapesAndMaterialOutOfStepAreErrors) {
   EXPECT_THROW(mpc::argmax(s0, Words(), 2, 0, "am"), mpc::InvalidArgument);
   // Material for 2 x 10 consumed as 2 x 9 (the first level's multiplexer differs in size).
   mpc::deal_argmax(tp.dealer, 2, 10, tp.options, "am", tp.m0, tp.m1);
-  EXPECT_THROW(tp.run([&](mpc::Session& s) { mpc::argmax(s, Words(18), 2, 9, "am"); }), mpc::MaterialError);
+  EXPECT_THROW(tp.run([&](mpc::Session& s) { mpc::argmax(s, Words(18), 2, 9, "am"); }),
+               mpc::MaterialError);
   // GMW material consumed by an FSS session.
   TwoParty tf;
   mpc::deal_argmax(tf.dealer, 3, 4, tf.options, "am", tf.m0, tf.m1);
   tf.options.compare = mpc::CompareMode::Fss;
-  EXPECT_THROW(tf.run([&](mpc::Session& s) { mpc::argmax(s, Words(12), 3, 4, "am"); }), mpc::MaterialError);
+  EXPECT_THROW(tf.run([&](mpc::Session& s) { mpc::argmax(s, Words(12), 3, 4, "am"); }),
+               mpc::MaterialError);
 }
 
 TEST(Truncation, ProbabilisticIsRefusedWhenItFailsMoreOftenThanTwoToMinus20) {
@@ -385,7 +406,8 @@ TEST(Truncation, ProbabilisticIsRefusedWhenItFailsMoreOftenThanTwoToMinus20) {
     FAIL() << "expected InvalidArgument at l = 32";
   } catch (const mpc::InvalidArgument& e) {
     const std::string m = e.what();
-    for (const char* part : {"probability about 2^-1 ", "2^30", "l = 32", "2^-20", "--trunc exact", "--bits"})
+    for (const char* part :
+         {"probability about 2^-1 ", "2^30", "l = 32", "2^-20", "--trunc exact", "--bits"})
       EXPECT_NE(m.find(part), std::string::npos) << "'" << part << "' missing in: " << m;
   }
   EXPECT_NO_THROW(mpc::check_trunc_failure(l64, cli_options(l64, mpc::TruncMode::Prob)));  // 2^-27
@@ -396,6 +418,36 @@ TEST(Truncation, ProbabilisticIsRefusedWhenItFailsMoreOftenThanTwoToMinus20) {
   EXPECT_NO_THROW(mpc::check_trunc_failure(l64, o));
   o.trunc_bound_bits = 44;
   EXPECT_THROW(mpc::check_trunc_failure(l64, o), mpc::InvalidArgument);
+}
+
+// ---- per-layer comparison bits -----------------------------------------------------------
+TEST(ProtocolOptions, PerLayerBitsMatchLayerNamesWithSlashes) {
+  mpc::ProtocolOptions o;
+  o.compare_bits = mpc::CompareBits{2, 50};
+  o.layer_compare_bits["/relu1/Relu"] = mpc::CompareBits{0, 20};
+  o.layer_compare_bits["/features/features.2/Relu"] = mpc::CompareBits{4, 30};
+  o.layer_compare_bits["pool1"] = mpc::CompareBits{0, 24};
+  const mpc::CompareBits global{2, 50}, relu1{0, 20}, feat{4, 30}, pool1{0, 24};
+  EXPECT_EQ(o.compare_range("/relu1/Relu", 64), relu1);
+  EXPECT_EQ(o.compare_range("/relu1/Relu/max0", 64), relu1);  // a layer's sub-tags
+  EXPECT_EQ(o.compare_range("/features/features.2/Relu", 64), feat);
+  EXPECT_EQ(o.compare_range("/features/features.2/Relu/max1", 64), feat);
+  EXPECT_EQ(o.compare_range("pool1/max0", 64), pool1);  // names without '/' as before
+  EXPECT_EQ(o.compare_range("pool1", 64), pool1);
+  // Other layers that merely share a prefix keep the global range.
+  for (const char* tag : {"/relu1/Relu2", "/relu10/Relu", "/relu1", "/relu1/Rel",
+                          "/features/features.2/Relu_1", "pool10/max0", "/Relu", "relu1/Relu"})
+    EXPECT_EQ(o.compare_range(tag, 64), global) << tag;
+  // The longest matching name wins; an empty name matches nothing.
+  o.layer_compare_bits["/relu1"] = mpc::CompareBits{6, 40};
+  o.layer_compare_bits[""] = mpc::CompareBits{8, 16};
+  EXPECT_EQ(o.compare_range("/relu1/Relu/max0", 64), relu1);
+  EXPECT_EQ(o.compare_range("/relu1/Conv", 64), (mpc::CompareBits{6, 40}));
+  EXPECT_EQ(o.compare_range("/relu10/Relu", 64), global);
+  EXPECT_EQ(o.compare_range("/other", 64), global);
+  ASSERT_NE(o.layer_entry("/relu1/Relu/max0"), nullptr);
+  EXPECT_EQ(o.layer_entry("/relu1/Relu/max0")->first, "/relu1/Relu");
+  EXPECT_EQ(o.layer_entry("/relu10/Relu"), nullptr);
 }
 
 // ---- material ----------------------------------------------------------------------------

@@ -47,12 +47,13 @@ void deal_bit_mux(Dealer& d, size_t n, size_t k, const std::string& tag, Materia
   m1.push(MaterialKind::BeaverTriple, tag, concat({&a1, &b1, &c1}));
 }
 
-Words bit_mux(Session& s, const Words& bits, size_t n, const Words& y, size_t k, const std::string& tag) {
+Words bit_mux(Session& s, const Words& bits, size_t n, const Words& y, size_t k,
+              const std::string& tag) {
   const size_t w = words_for_bits(n), kn = k * n;
   if (bits.size() != w || y.size() != kn)
     throw InvalidArgument(tag + ": multiplexer expects " + std::to_string(w) + " bit words and " +
-                          std::to_string(kn) + " values, got " + std::to_string(bits.size()) + " and " +
-                          std::to_string(y.size()));
+                          std::to_string(kn) + " values, got " + std::to_string(bits.size()) +
+                          " and " + std::to_string(y.size()));
   const Words pair = s.material.take(MaterialKind::B2APair, w + n, tag + "/bit");
   const Words t = s.material.take(MaterialKind::BeaverTriple, 3 * kn, tag);
   const uint64_t* a = t.data();
@@ -66,7 +67,8 @@ Words bit_mux(Session& s, const Words& bits, size_t n, const Words& y, size_t k,
   for (size_t i = 0; i < w; ++i) e[i] = bits[i] ^ pair[i];
   for (size_t j = 0; j < kn; ++j) f[j] = (y[j] - a[j]) & m;
   std::memcpy(out.data(), e.data(), 8 * w);
-  for (size_t j = 0; j < kn; ++j) std::memcpy(out.data() + 8 * w + j * wb, &f[j], wb);  // little endian
+  for (size_t j = 0; j < kn; ++j)
+    std::memcpy(out.data() + 8 * w + j * wb, &f[j], wb);  // little endian
   s.channel.exchange(out.data(), out.size(), in.data(), in.size());
   for (size_t i = 0; i < w; ++i) {
     uint64_t v;
@@ -138,11 +140,14 @@ class OnlineSteps final : public LevelSteps {
   Session& s_;
 };
 
-std::string level_tag(const std::string& tag, int level) { return tag + "/level" + std::to_string(level); }
+std::string level_tag(const std::string& tag, int level) {
+  return tag + "/level" + std::to_string(level);
+}
 
 size_t checked_size(size_t rows, size_t cols, const std::string& tag) {
   if (cols == 0) throw InvalidArgument(tag + ": argmax needs at least one column (cols = 0)");
-  return static_cast<size_t>(checked_mul<InvalidArgument>(rows, cols, tag + ": argmax of [rows, cols]"));
+  return static_cast<size_t>(
+      checked_mul<InvalidArgument>(rows, cols, tag + ": argmax of [rows, cols]"));
 }
 
 /// Tournament over the columns of each row of x ([rows, cols], this party's shares; zeros
@@ -150,8 +155,8 @@ size_t checked_size(size_t rows, size_t cols, const std::string& tag) {
 /// (c_0, c_1), (c_2, c_3), ...; for a pair (a, ia), (b, ib): t = a - b, d = DReLU(t),
 /// max = b + d·t, idx = ib + d·(ia - ib); an odd last candidate passes through. Returns
 /// the index shares (rows elements).
-Words tournament(LevelSteps& st, const RingConfig& ring, int party, const Words& x, size_t rows, size_t cols,
-                 const std::string& tag) {
+Words tournament(LevelSteps& st, const RingConfig& ring, int party, const Words& x, size_t rows,
+                 size_t cols, const std::string& tag) {
   const uint64_t m = ring.mask();
   Words val = x, idx(rows * cols, 0);
   if (party == 0)  // public column numbers: P0 holds them, P1 holds 0
@@ -192,8 +197,8 @@ Words tournament(LevelSteps& st, const RingConfig& ring, int party, const Words&
 
 }  // namespace
 
-void deal_argmax(Dealer& d, size_t rows, size_t cols, const ProtocolOptions& o, const std::string& tag,
-                 MaterialStore& m0, MaterialStore& m1) {
+void deal_argmax(Dealer& d, size_t rows, size_t cols, const ProtocolOptions& o,
+                 const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
   const size_t size = checked_size(rows, cols, tag);
   if (rows == 0) return;
   DealSteps st(d, o, m0, m1);
@@ -203,14 +208,16 @@ void deal_argmax(Dealer& d, size_t rows, size_t cols, const ProtocolOptions& o, 
 Words argmax(Session& s, const Words& x, size_t rows, size_t cols, const std::string& tag) {
   const size_t size = checked_size(rows, cols, tag);
   if (x.size() != size)
-    throw InvalidArgument(tag + ": argmax input has " + std::to_string(x.size()) + " elements, [rows, cols] = [" +
-                          std::to_string(rows) + ", " + std::to_string(cols) + "] needs " + std::to_string(size));
+    throw InvalidArgument(tag + ": argmax input has " + std::to_string(x.size()) +
+                          " elements, [rows, cols] = [" + std::to_string(rows) + ", " +
+                          std::to_string(cols) + "] needs " + std::to_string(size));
   if (rows == 0) return {};
   OnlineSteps st(s);
   return tournament(st, s.ring, s.party, x, rows, cols, tag);
 }
 
-Cost argmax_cost(const RingConfig& r, const ProtocolOptions& o, size_t rows, size_t cols, const std::string& tag) {
+Cost argmax_cost(const RingConfig& r, const ProtocolOptions& o, size_t rows, size_t cols,
+                 const std::string& tag) {
   checked_size(rows, cols, tag);
   Cost c;
   if (rows == 0) return c;

@@ -17,7 +17,8 @@ Cost drelu_gmw_cost(const RingConfig& r, size_t n, CompareBits b);
 
 // B2A (gmw.cpp): pushes one B2A pair [r bits (W) | r (n)] for n fresh uniform bits r and
 // returns r (one 0/1 word per element) for material that must be correlated with it.
-Words deal_b2a_pair(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1);
+Words deal_b2a_pair(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0,
+                    MaterialStore& m1);
 
 // FSS (fss.cpp): DCF of depth hi - lo - 1 on the opened x + r_in.
 void deal_drelu_fss(Dealer& d, size_t n, CompareBits b, const std::string& tag, MaterialStore& m0,

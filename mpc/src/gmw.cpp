@@ -235,7 +235,8 @@ std::pair<Words, Words> trunc_carries(AndGates& ag, Backend& be, int bits, int s
 
 // ---- B2A ----------------------------------------------------------------------------
 namespace detail {
-Words deal_b2a_pair(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
+Words deal_b2a_pair(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0,
+                    MaterialStore& m1) {
   const size_t w = words_for_bits(n);
   Words r = d.prg().words(w);
   if (n % 64) r[w - 1] &= (uint64_t{1} << (n % 64)) - 1;

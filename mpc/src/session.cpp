@@ -128,21 +128,31 @@ void check_trunc_failure(const RingConfig& r, const ProtocolOptions& o) {
   if (o.trunc != TruncMode::Prob) return;
   const int b = o.trunc_bound_bits, log2p = b + 1 - r.bits;
   if (log2p <= kTruncFailureLog2Limit) return;
-  throw InvalidArgument("probabilistic truncation at l = " + std::to_string(r.bits) + " with the bound |x| < 2^" +
-                        std::to_string(b) + " fails with probability about 2^" + std::to_string(log2p) +
-                        " per element (2^(bound+1-l)), above the limit of 2^" +
-                        std::to_string(kTruncFailureLog2Limit) +
-                        ": use exact truncation (--trunc exact), or a larger ring (--bits) with l >= bound + " +
-                        std::to_string(1 - kTruncFailureLog2Limit) + " = " +
-                        std::to_string(b + 1 - kTruncFailureLog2Limit));
+  throw InvalidArgument(
+      "probabilistic truncation at l = " + std::to_string(r.bits) + " with the bound |x| < 2^" +
+      std::to_string(b) + " fails with probability about 2^" + std::to_string(log2p) +
+      " per element (2^(bound+1-l)), above the limit of 2^" +
+      std::to_string(kTruncFailureLog2Limit) +
+      ": use exact truncation (--trunc exact), or a larger ring (--bits) with l >= bound + " +
+      std::to_string(1 - kTruncFailureLog2Limit) + " = " +
+      std::to_string(b + 1 - kTruncFailureLog2Limit));
+}
+
+const std::pair<const std::string, CompareBits>* ProtocolOptions::layer_entry(
+    const std::string& tag) const {
+  const std::pair<const std::string, CompareBits>* best = nullptr;
+  for (const auto& entry : layer_compare_bits) {
+    const std::string& name = entry.first;
+    if (name.empty() || tag.compare(0, name.size(), name) != 0) continue;  // not a prefix
+    if (tag.size() != name.size() && tag[name.size()] != '/') continue;    // "/relu1/Relu2"
+    if (best == nullptr || name.size() > best->first.size()) best = &entry;
+  }
+  return best;
 }
 
 CompareBits ProtocolOptions::compare_range(const std::string& tag, int ring_bits) const {
   CompareBits b = compare_bits;
-  if (!layer_compare_bits.empty()) {
-    auto it = layer_compare_bits.find(tag.substr(0, tag.find('/')));
-    if (it != layer_compare_bits.end()) b = it->second;
-  }
+  if (const auto* entry = layer_entry(tag)) b = entry->second;
   if (b.hi == 0) b.hi = ring_bits;
   if (b.lo < 0 || b.hi > ring_bits || b.hi - b.lo < 2)
     throw InvalidArgument(tag + ": comparison bits [" + std::to_string(b.lo) + ", " + std::to_string(b.hi) +

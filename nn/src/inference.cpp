@@ -121,18 +121,14 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
     // Online.
     mpc::Words out1;
     const double t1 = now();
-    run_both(
-        [&] {
-          p0.run_batch(s0, {}, nb, client_prg, opt.reveal);
-        },
-        [&] {
-          out1 = p1.run_batch(s1, x, nb, client_prg, opt.reveal);
-        });
+    run_both([&] { p0.run_batch(s0, {}, nb, client_prg, opt.reveal); },
+             [&] { out1 = p1.run_batch(s1, x, nb, client_prg, opt.reveal); });
     online += now() - t1;
     if (labels_only) {
       for (size_t n = 0; n < nb; ++n) {
         if (out1.size() != nb || out1[n] >= classes)
-          throw mpc::InvalidArgument("P1 received an invalid label: the parties disagree on the network");
+          throw mpc::InvalidArgument(
+              "P1 received an invalid label: the parties disagree on the network");
         labels2pc[start + n] = static_cast<int>(out1[n]);
       }
     } else {

@@ -81,7 +81,9 @@ class OnlineOps {
   int coef_frac_;
 };
 
-size_t classes_of(const Network& net) { return static_cast<size_t>(net.out_size(net.layers.size() - 1)); }
+size_t classes_of(const Network& net) {
+  return static_cast<size_t>(net.out_size(net.layers.size() - 1));
+}
 
 constexpr const char* kArgmaxTag = "output/argmax";
 
@@ -117,12 +119,14 @@ void deal_model(mpc::Dealer& d, const Network& arch, mpc::MaterialStore& m0, mpc
   }
 }
 
-void deal_inference(mpc::Dealer& d, const Network& arch, size_t batch, const mpc::ProtocolOptions& o, int coef_frac,
-                    mpc::MaterialStore& m0, mpc::MaterialStore& m1, Reveal reveal) {
+void deal_inference(mpc::Dealer& d, const Network& arch, size_t batch,
+                    const mpc::ProtocolOptions& o, int coef_frac, mpc::MaterialStore& m0,
+                    mpc::MaterialStore& m1, Reveal reveal) {
   DealOps ops(d, arch, o, coef_frac, m0, m1);
   mpc::Words x(static_cast<size_t>(arch.input_size()) * batch, 0);
   detail::forward(ops, arch, batch, x);
-  if (reveal == Reveal::Label) mpc::deal_argmax(d, batch, classes_of(arch), label_options(o), kArgmaxTag, m0, m1);
+  if (reveal == Reveal::Label)
+    mpc::deal_argmax(d, batch, classes_of(arch), label_options(o), kArgmaxTag, m0, m1);
 }
 
 SecureParty::SecureParty(const Network& arch, const QuantizedModel* model, int coef_frac)
@@ -187,14 +191,16 @@ mpc::Words SecureParty::reveal_output(mpc::Session& s, const mpc::Words& logits_
   return mpc::reveal_to(s, logits_share, 1);
 }
 
-mpc::Words SecureParty::reveal_labels(mpc::Session& s, const mpc::Words& logits_share, size_t batch) {
+mpc::Words SecureParty::reveal_labels(mpc::Session& s, const mpc::Words& logits_share,
+                                      size_t batch) {
   mpc::PhaseScope scope(s.channel, "output");
   mpc::Session ls{s.party, s.ring, s.channel, s.backend, s.material, label_options(s.options)};
   const mpc::Words idx = mpc::argmax(ls, logits_share, batch, classes_of(arch_), kArgmaxTag);
   return mpc::reveal_to(s, idx, 1);
 }
 
-mpc::Words SecureParty::run_batch(mpc::Session& s, const mpc::Words& x, size_t batch, mpc::Prg& prg, Reveal reveal) {
+mpc::Words SecureParty::run_batch(mpc::Session& s, const mpc::Words& x, size_t batch, mpc::Prg& prg,
+                                  Reveal reveal) {
   const size_t count = static_cast<size_t>(arch_.input_size()) * batch;
   mpc::Words share = share_input(s, x, count, prg);
   mpc::Words logits = infer(s, share, batch);

@@ -71,11 +71,13 @@ inline Words max(const RingConfig& r, const Words& a, const Words& b) {
 /// comparison on bits [b.lo, b.hi) (drelu_bits1 with delta = 0; {0, 0} = all l bits). Ties
 /// keep the lower index, so without wrap this is the first maximum of the row. Returns rows
 /// indices. cols must be >= 1.
-inline Words argmax(const RingConfig& r, const Words& x, size_t rows, size_t cols, CompareBits b = {}) {
+inline Words argmax(const RingConfig& r, const Words& x, size_t rows, size_t cols,
+                    CompareBits b = {}) {
   const int lo = b.lo, hi = b.hi == 0 ? r.bits : b.hi;
   Words out(rows);
   for (size_t row = 0; row < rows; ++row) {
-    Words val(x.begin() + static_cast<long>(row * cols), x.begin() + static_cast<long>((row + 1) * cols));
+    Words val(x.begin() + static_cast<long>(row * cols),
+              x.begin() + static_cast<long>((row + 1) * cols));
     Words idx(cols);
     for (size_t j = 0; j < cols; ++j) idx[j] = j;
     while (val.size() > 1) {

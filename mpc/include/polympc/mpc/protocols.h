@@ -122,14 +122,17 @@ uint64_t fss_material_words(const RingConfig& r, const ProtocolOptions& o, size_
 // Levels: ceil(log2 cols); rounds: per level the DReLU's rounds + 1; bytes per party: per
 // level DReLU bytes of n = rows·pairs elements + 8 ceil(n/64) + 2 n ceil(l/8) (argmax_cost).
 // Material per level: the DReLU's, one B2A pair of n bits and one Beaver triple of 2n.
+// The tree reduction is CrypTen's argmax ("log_reduction", Knott et al., NeurIPS'21); the
+// one-round multiplexer by a shared bit opens d ^ r as the FSS ReLU gate opens its bit
+// (Boyle et al., EUROCRYPT'21; derivation in docs/protocols.md).
 
 /// x: this party's shares of a [rows, cols] matrix, row-major (rows·cols elements). Returns
 /// this party's arithmetic shares of the row indices (rows elements, values in [0, cols)).
 /// cols = 1 costs nothing (index 0). Throws InvalidArgument when cols = 0 or x has not
 /// rows·cols elements; MaterialError when the material is out of step (the dealer half must
 /// be called with the same rows, cols, options and tag); ChannelError if the peer fails.
-void deal_argmax(Dealer& d, size_t rows, size_t cols, const ProtocolOptions& o, const std::string& tag,
-                 MaterialStore& m0, MaterialStore& m1);
+void deal_argmax(Dealer& d, size_t rows, size_t cols, const ProtocolOptions& o,
+                 const std::string& tag, MaterialStore& m0, MaterialStore& m1);
 Words argmax(Session& s, const Words& x, size_t rows, size_t cols, const std::string& tag);
 Cost argmax_cost(const RingConfig& r, const ProtocolOptions& o, size_t rows, size_t cols,
                  const std::string& tag = "");

@@ -56,20 +56,25 @@ struct ProtocolOptions {
   int trunc_bound_bits = 36;
   /// Bits every DReLU / ReLU / max compares, unless `layer_compare_bits` names its layer.
   CompareBits compare_bits{};
-  /// Per-layer override, keyed by layer name = the first '/'-separated component of the
-  /// protocol tag ("relu1" for tag "relu1", "pool1" for tag "pool1/max0").
+  /// Per-layer override, keyed by layer name. An entry NAME applies to the tags equal to
+  /// NAME or starting with "NAME/" (the executor tags a ReLU layer's comparisons with the
+  /// layer name, a max pool's with "<name>/max<level>"), so layer names may themselves
+  /// contain '/' (PyTorch exports: "/relu1/Relu", "/features/features.2/Relu"). When
+  /// several entries match, the longest name wins. Empty names match nothing.
   std::map<std::string, CompareBits> layer_compare_bits;
 
+  /// The entry of layer_compare_bits that applies to `tag` (see there), or nullptr.
+  const std::pair<const std::string, CompareBits>* layer_entry(const std::string& tag) const;
   /// The bits [lo, hi) that the comparison tagged `tag` looks at in an l = ring_bits ring,
-  /// with hi resolved (0 -> l). Throws InvalidArgument naming the tag unless
-  /// 0 <= lo, lo + 2 <= hi <= l.
+  /// with hi resolved (0 -> l): the matching layer entry, else compare_bits. Throws
+  /// InvalidArgument naming the tag unless 0 <= lo, lo + 2 <= hi <= l.
   CompareBits compare_range(const std::string& tag, int ring_bits) const;
 };
 
 /// Largest accepted per-element failure probability of probabilistic truncation: 2^-20.
 constexpr int kTruncFailureLog2Limit = -20;
 /// Refuses probabilistic truncation that fails too often. SecureML's truncation (Mohassel &
-/// Zhang, S&P'17, §4.1, Theorem 1; docs/protocols.md "Truncation error") opens
+/// Zhang, S&P'17, Theorem 1; docs/protocols.md "Truncation error") opens
 /// x + 2^B + r with B = o.trunc_bound_bits and fails (an error of about 2^(l-s)) with
 /// probability about 2^(B+1-l) per element. Throws InvalidArgument, stating that
 /// probability, the bound and the remedies (exact truncation or a larger ring), when

@@ -42,7 +42,8 @@ struct InferenceReport {
   bool logits_compared = true;
   double max_logit_error = 0;     ///< max |2PC logit - fixed-point logit| (real units)
   size_t logits_equal = 0;        ///< images whose 2PC logits equal the twin's bit for bit
-  std::vector<int> predictions;   ///< 2PC top-1 class per image (argmax_rows, or the revealed labels)
+  std::vector<int>
+      predictions;  ///< 2PC top-1 class per image (argmax_rows, or the revealed labels)
   double online_bytes = 0;        ///< per image, both parties, input sharing to output
   uint64_t rounds = 0;            ///< per inference (batch), input sharing to output
   double seconds = 0;             ///< online wall seconds, all images
@@ -52,7 +53,8 @@ struct InferenceReport {
   uint64_t setup_bytes = 0;       ///< per-model opening of masked weights, both parties
   uint64_t setup_rounds = 0;
   std::vector<LayerReport> layers;   ///< network layers, then "input" and "output"
-  std::vector<uint64_t> logits_raw;  ///< 2PC logits [images, classes], ring words (scale f); empty with Label
+  std::vector<uint64_t>
+      logits_raw;  ///< 2PC logits [images, classes], ring words (scale f); empty with Label
   std::vector<std::pair<std::string, mpc::KernelCounters>> kernels;  ///< P1 backend counters
 };
 

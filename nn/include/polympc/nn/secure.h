@@ -34,9 +34,9 @@ void deal_model(mpc::Dealer& d, const Network& arch, mpc::MaterialStore& m0, mpc
 /// Material for one inference on a batch of `batch` inputs; with Reveal::Label also the
 /// material of the argmax of the [batch, classes] logits. The online side must run
 /// run_batch with the same `reveal` (or the material is out of step: MaterialError).
-void deal_inference(mpc::Dealer& d, const Network& arch, size_t batch, const mpc::ProtocolOptions& o,
-                    int coef_frac, mpc::MaterialStore& m0, mpc::MaterialStore& m1,
-                    Reveal reveal = Reveal::Logits);
+void deal_inference(mpc::Dealer& d, const Network& arch, size_t batch,
+                    const mpc::ProtocolOptions& o, int coef_frac, mpc::MaterialStore& m0,
+                    mpc::MaterialStore& m1, Reveal reveal = Reveal::Logits);
 
 class SecureParty {
  public:
