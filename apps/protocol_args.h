@@ -26,8 +26,10 @@ mpc::RingConfig ring_of(const ProtocolArgs& a);
 /// Protocol options. Throws mpc::InvalidArgument naming the bad value.
 mpc::ProtocolOptions protocol_of(const ProtocolArgs& a);
 
-/// A per-layer --relu-bits must name a ReLU or max-pool layer of `net`; throws
-/// mpc::InvalidArgument listing the layers it could name.
+/// A per-layer --relu-bits NAME=LO:HI must name a ReLU or max-pool layer of `net` (the
+/// entry applies to the layer's tags, NAME and NAME/...; an entry whose prefix would also
+/// reach another such layer is refused); throws mpc::InvalidArgument listing the layers
+/// it could name.
 void check_layer_bits(const mpc::ProtocolOptions& po, const nn::Network& net);
 
 }  // namespace polympc::apps
