@@ -1,4 +1,4 @@
-// Backend selection for the CLI: the only place that picks a backend (DESIGN.md §2, §6).
+// Backend selection for the CLI: the only place that picks a backend (docs/design.md §2, §6).
 #pragma once
 #include <CLI/CLI.hpp>
 #include <memory>

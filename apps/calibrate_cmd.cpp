@@ -1,6 +1,6 @@
 // `polympc bench calibrate`: measures this machine's cpu backend (per kernel and per
 // protocol) and writes a calibration file that `polympc perf --calibration` and
-// perfmodel::Model use to predict software run time (DESIGN.md §9).
+// perfmodel::Model use to predict software run time (docs/design.md §9).
 #include <cstdio>
 #include <memory>
 #include <string>

@@ -1,5 +1,5 @@
 // `polympc devices`: the XRT devices, the xclbin loaded on each and its kernels, and
-// whether an xclbin file fits this polympc (DESIGN.md §8, §13). When there is no device
+// whether an xclbin file fits this polympc (docs/design.md §8, §13). When there is no device
 // it says so and why (what XRT said, what to do); exit status 0. With --xclbin the file
 // is checked against hls/kernels.json (exit status 1 when `infer --backend xrt` would
 // refuse it); --load also loads it onto --device first, as infer does.

@@ -1,5 +1,5 @@
-// polympc: private inference of neural networks under 2PC (DESIGN.md §13).
-// Errors become one line on stderr and a non-zero exit (STYLE.md rule 6).
+// polympc: private inference of neural networks under 2PC (docs/design.md §13).
+// Errors become one line on stderr and a non-zero exit (docs/design.md §15, rule 6).
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>

@@ -1,5 +1,5 @@
 // `polympc perf`: per-layer latency, communication, energy and resources from the
-// performance model (DESIGN.md §9), for an ONNX model or a built-in architecture.
+// performance model (docs/design.md §9), for an ONNX model or a built-in architecture.
 #include <cstdio>
 #include <fstream>
 #include <memory>

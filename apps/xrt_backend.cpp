@@ -1,4 +1,4 @@
-// The xrt branch of make_backend() (DESIGN.md §6, §8), in builds with XRT.
+// The xrt branch of make_backend() (docs/design.md §6, §8), in builds with XRT.
 #include <cstdio>
 #include <cstdlib>
 #include <string>

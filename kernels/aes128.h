@@ -1,5 +1,5 @@
 // AES-128 encryption core (FIPS-197), the block cipher of the DCF's pseudo-random
-// generator (DESIGN.md §7: the secure-comparison block centres on a pipelined AES core).
+// generator (docs/design.md §7: the secure-comparison block centres on a pipelined AES core).
 //
 // Block layout. A 128-bit block is two uint64_t words {lo, hi}; byte i of the FIPS-197
 // byte sequence (in0 ... in15, state[r][c] = in[r + 4c]) is bits [8(i % 8), 8(i % 8) + 8)

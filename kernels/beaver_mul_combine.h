@@ -1,4 +1,4 @@
-// Beaver multiplication, local combine step (Beaver, CRYPTO'91; DESIGN.md §5, §7).
+// Beaver multiplication, local combine step (Beaver, CRYPTO'91; docs/design.md §5, §7).
 //
 // After d = x - a and e = y - b were opened, party i holds shares a_i, b_i, c_i of the
 // triple (a, b, c = a*b) and computes, elementwise on n words,

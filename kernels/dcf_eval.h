@@ -1,4 +1,4 @@
-// DCF evaluation: one party's local step of the FSS comparison (DESIGN.md §5 "DReLU,
+// DCF evaluation: one party's local step of the FSS comparison (docs/design.md §5 "DReLU,
 // FSS"), the compute-bound part of a secure ReLU and the block of the design worth
 // accelerating.
 //

@@ -1,4 +1,4 @@
-// Bit-level kernels of the GMW comparison (CrypTen-style DReLU with a dealer; DESIGN.md
+// Bit-level kernels of the GMW comparison (CrypTen-style DReLU with a dealer; docs/design.md
 // §4, §5): one level of AND gates on bit-sliced boolean shares, B2A of shared bits, and
 // bit slicing of arithmetic words into bit planes.
 //

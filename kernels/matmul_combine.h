@@ -1,5 +1,5 @@
 // Beaver matrix-triple combine for W·X (Mohassel-Zhang, SecureML S&P'17 matrix triples;
-// DESIGN.md §5 "matmul / conv", §7).
+// docs/design.md §5 "matmul / conv", §7).
 //
 // With E = W - A opened once per model and F = X - B opened per inference, party i holds
 // A_i (m×k), B_i (k×n), C_i = (A·B)_i (m×n) and computes

@@ -1,4 +1,4 @@
-// Polynomial-activation Horner step on shares (PASNet / PolyMPCNet; DESIGN.md §5, §7).
+// Polynomial-activation Horner step on shares (PASNet / PolyMPCNet; docs/design.md §5, §7).
 //
 // The activation s·w0·x² + w1·x + b is evaluated as x·(s·w0·x + w1) + b; each Horner step
 // is a Beaver product with a fused addend that only party 0 adds:

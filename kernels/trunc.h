@@ -1,4 +1,4 @@
-// Truncation of shared fixed-point values, final local step (DESIGN.md §5 "truncation").
+// Truncation of shared fixed-point values, final local step (docs/design.md §5 "truncation").
 //
 // Exact (faithful) truncation by `shift` bits: with u_i = x_i + [p0] 2^(bits-1) and
 // arithmetic shares carry_i, wrap_i of the carry into bit `shift` and of the carry out of

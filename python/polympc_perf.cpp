@@ -1,4 +1,4 @@
-// polympc_perf: the performance model from Python (DESIGN.md §9, §11).
+// polympc_perf: the performance model from Python (docs/design.md §9, §11).
 //
 //   import polympc_perf as pp
 //   pp.layer_cost([64, 56, 56], "poly", board="u250", network="lan")["latency_s"]

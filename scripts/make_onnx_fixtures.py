@@ -27,7 +27,7 @@ OPSET = 13
 
 
 class Poly(nn.Module):
-    """PASNet polynomial activation y = s*w0*x^2 + w1*x + b (DESIGN.md §11).
+    """PASNet polynomial activation y = s*w0*x^2 + w1*x + b (docs/design.md §11).
 
     Parameters are per channel ([C, 1, 1] for feature maps, [C] for vectors) or scalars.
     `horner` writes the same polynomial as x*(s*w0*x + w1) + b.

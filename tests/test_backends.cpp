@@ -1,5 +1,5 @@
 // SimBackend (kernel cores) and CpuBackend (Eigen, threads, bit tricks) give bit-identical
-// results on every Backend method, and report their counters (DESIGN.md §6).
+// results on every Backend method, and report their counters (docs/design.md §6).
 #include <gtest/gtest.h>
 
 #include <memory>

@@ -1,5 +1,5 @@
 // Kernel cores (kernels/*.h) and extern "C" tops (kernels/*.cpp) against scalar references
-// written here, plus the algebraic property each kernel exists for (DESIGN.md §5, §7).
+// written here, plus the algebraic property each kernel exists for (docs/design.md §5, §7).
 #include <gtest/gtest.h>
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// ONNX import / export (DESIGN.md §12):
+// ONNX import / export (docs/design.md §12):
 //  * export -> import round trip reproduces the IR bit for bit;
 //  * graphs written the ways exporters write them (built here with the onnx protobuf
 //    classes) import to the expected layers: the polynomial pattern in its expanded,

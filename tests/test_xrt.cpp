@@ -1,4 +1,4 @@
-// XRT host driver on XRT's noop device (DESIGN.md §8, issue #5): the metadata-only xclbin
+// XRT host driver on XRT's noop device (docs/design.md §8, issue #5): the metadata-only xclbin
 // and the v++ link configuration describe the same kernels; every XrtBackend method, run
 // through the real XRT API with the device model executing the kernel tops on the mapped
 // BOs, equals SimBackend bit for bit (also split into many launches with several runs in

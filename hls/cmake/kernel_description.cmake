@@ -1,5 +1,5 @@
 # Reads hls/kernels.json, the one description of the device kernels, and generates what is
-# derived from it (DESIGN.md §7-§8). Included by hls/CMakeLists.txt.
+# derived from it (docs/design.md §7-§8). Included by hls/CMakeLists.txt.
 #
 # polympc_read_kernel_description(<json>) sets, in the caller's scope:
 #   POLYMPC_KERNELS                 kernel names (extern "C" tops), in description order

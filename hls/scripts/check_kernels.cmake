@@ -1,4 +1,4 @@
-# Synthesizability and signature guard of the kernel tops (DESIGN.md §7), run as a CTest
+# Synthesizability and signature guard of the kernel tops (docs/design.md §7), run as a CTest
 # test next to hls/scripts/check_synthesizable.cmake (which checks the C++14 build and the
 # source text: forbidden words, loop labels, pragma placement). This script checks what
 # a text search cannot:

@@ -1,4 +1,4 @@
-# Synthesizability guard for kernels/ (DESIGN.md §7), run as a CTest test:
+# Synthesizability guard for kernels/ (docs/design.md §7), run as a CTest test:
 #   cmake -DCXX=<c++ compiler> -DSOURCE_DIR=<repo root> -P hls/scripts/check_synthesizable.cmake
 # 1. every kernels/*.cpp compiles as C++14 with -fno-exceptions -fno-rtti, warnings as errors;
 # 2. kernels/*.h and *.cpp (comments stripped) use no heap, STL, virtual functions,

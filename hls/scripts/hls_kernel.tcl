@@ -1,4 +1,4 @@
-# Vitis HLS flow of one kernel top (DESIGN.md §7): C simulation with the kernel's test
+# Vitis HLS flow of one kernel top (docs/design.md §7): C simulation with the kernel's test
 # bench, C synthesis, and optionally C/RTL co-simulation.
 #
 # Sourced by the per-kernel scripts that the build generates from hls/kernels.json

@@ -1,4 +1,4 @@
-// Device model of the noop device (DESIGN.md §8, XRT_NOOP.md): XRT's noop device runs
+// Device model of the noop device (docs/design.md §8, docs/fpga.md): XRT's noop device runs
 // nothing, so after run.wait() the driver calls the kernel's extern "C" top - the very
 // function Vitis synthesizes, from kernels/*.cpp - on the bo.map() memory of the run's
 // buffers and on the scalar values given to the run. Output that then matches the sim

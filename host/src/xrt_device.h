@@ -1,4 +1,4 @@
-// XrtDevice: the RAII owner of one XRT device with polympc's xclbin loaded (DESIGN.md §8),
+// XrtDevice: the RAII owner of one XRT device with polympc's xclbin loaded (docs/design.md §8),
 // and the checks of an xclbin against hls/kernels.json. Internal to host/.
 #pragma once
 #include <string>

@@ -1,6 +1,6 @@
 // Arithmetic protocols: Beaver multiplication and squaring, truncation dispatch and the
 // probabilistic (SecureML) truncation, the polynomial activation with private
-// coefficients, and matrix products with a per-model weight mask. DESIGN.md §5.
+// coefficients, and matrix products with a per-model weight mask. docs/design.md §5.
 #include <algorithm>
 
 #include "polympc/mpc/protocols.h"

@@ -1,6 +1,6 @@
 // Secure comparison: DReLU, ReLU and max, each with the GMW carry tree (gmw.cpp) or the
 // FSS gates (fss.cpp) as ProtocolOptions::compare says, on the bits
-// ProtocolOptions::compare_range(tag) (reduced-bit comparison). DESIGN.md §5.
+// ProtocolOptions::compare_range(tag) (reduced-bit comparison). docs/design.md §5.
 #include "compare_internal.h"
 #include "polympc/mpc/dcf.h"
 

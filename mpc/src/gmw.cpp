@@ -1,5 +1,5 @@
 // GMW boolean circuits with dealer AND triples: the carry (generate/propagate) tree that
-// underlies DReLU and exact truncation, B2A, ReLU and max. DESIGN.md §5; CrypTen
+// underlies DReLU and exact truncation, B2A, ReLU and max. docs/design.md §5; CrypTen
 // (NeurIPS'21) for the dealer-based GMW comparison; parallel-prefix adders after
 // Brent & Kung (1982) / Sklansky (1960).
 #include <algorithm>

@@ -1,4 +1,4 @@
-// AES-128-CTR pseudo-random generator (prg.h, DESIGN.md §4), through OpenSSL EVP.
+// AES-128-CTR pseudo-random generator (prg.h, docs/design.md §4), through OpenSSL EVP.
 //
 // The stream is AES-128-CTR (NIST SP 800-38A §6.5) with key = seed, initial counter
 // block 0 (big-endian 128-bit increment, as OpenSSL's CTR mode does), applied to zero

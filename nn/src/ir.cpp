@@ -1,4 +1,4 @@
-// Network IR: op names, shape inference and producer resolution (DESIGN.md §12).
+// Network IR: op names, shape inference and producer resolution (docs/design.md §12).
 #include "polympc/nn/ir.h"
 
 #include <climits>

@@ -1,4 +1,4 @@
-// ONNX export of the network IR (DESIGN.md §12): opset 13, IR version 8.
+// ONNX export of the network IR (docs/design.md §12): opset 13, IR version 8.
 //
 // Graph: input "input" [N, C, H, W] (N symbolic) float, output "logits" (the last layer).
 // Node names equal layer names; helper nodes and initializers append a suffix
@@ -174,7 +174,7 @@ onnx::ModelProto to_model(const Network& in) {
       case OpKind::AvgPool: {
         onnx::NodeProto* n = ex.add_node("AveragePool", name, {x[0]}, outs[i]);
         set_window_attrs(n, l);
-        // The IR divides by the full window (padding counted), DESIGN.md §5.
+        // The IR divides by the full window (padding counted), docs/design.md §5.
         if (l.pad_top || l.pad_left || l.pad_bottom || l.pad_right)
           Exporter::set_int(n, "count_include_pad", 1);
         break;

@@ -1,4 +1,4 @@
-// ONNX import into the network IR (DESIGN.md §12).
+// ONNX import into the network IR (docs/design.md §12).
 //
 // The importer walks the node list once, in order (ONNX graphs are topologically
 // sorted), and tracks an abstract value for every tensor name:

@@ -1,4 +1,4 @@
-// Optimized CPU backend (DESIGN.md §6): Eigen for matrix products, std::thread
+// Optimized CPU backend (docs/design.md §6): Eigen for matrix products, std::thread
 // partitioning for large batches, word-parallel bit tricks for bit slicing. Results are
 // bit-identical to sim::SimBackend (tests/test_backends.cpp checks every method).
 #pragma once
@@ -12,7 +12,7 @@
 
 namespace polympc::cpu {
 
-/// mpc::Backend for users without an FPGA (CpuBackend in DESIGN.md §6).
+/// mpc::Backend for users without an FPGA (CpuBackend in docs/design.md §6).
 ///
 /// Threads: a call is split over up to `threads` std::threads (the calling thread takes
 /// one part) once it holds at least kMinElementsPerThread elements per part (bit_slice and

@@ -1,4 +1,4 @@
-// Cycle-model building blocks shared by the kernel headers (DESIGN.md §9).
+// Cycle-model building blocks shared by the kernel headers (docs/design.md §9).
 //
 // A kernel launch on n elements takes  depth + ceil(n / lanes) * II  cycles: the
 // pipeline fills once (depth) and then accepts one group of `lanes` elements every II

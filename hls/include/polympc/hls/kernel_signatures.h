@@ -1,4 +1,4 @@
-// Signatures of the device kernels, generated from hls/kernels.json (DESIGN.md §7-§8).
+// Signatures of the device kernels, generated from hls/kernels.json (docs/design.md §7-§8).
 //
 // hls/kernels.json is the one description of every kernel's extern "C" top: argument
 // names, C types and m_axi bundles, in signature order. From it the build generates this

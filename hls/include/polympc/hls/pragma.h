@@ -1,4 +1,4 @@
-// HLS pragma helpers usable from C++14 kernels (DESIGN.md §7).
+// HLS pragma helpers usable from C++14 kernels (docs/design.md §7).
 //
 // POLYMPC_HLS(PIPELINE II=1) expands to _Pragma("HLS PIPELINE II=1") when Vitis HLS
 // compiles the code (__SYNTHESIS__ defined) and to nothing otherwise, so host compilers

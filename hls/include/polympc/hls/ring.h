@@ -1,4 +1,4 @@
-// Ring words for C++14 kernels: Z_{2^bits} on uint64_t with masks (DESIGN.md §4).
+// Ring words for C++14 kernels: Z_{2^bits} on uint64_t with masks (docs/design.md §4).
 //
 // Values live in the low `bits` bits of a uint64_t, 8 <= bits <= 64. Sums and products
 // are taken mod 2^64 (unsigned wrap-around, well defined) and reduced with ring_mask(),
@@ -37,7 +37,7 @@ constexpr uint64_t ring_sub(uint64_t a, uint64_t b, uint64_t mask) { return (a -
 /// (a * b) mod 2^bits, mask = ring_mask(bits).
 constexpr uint64_t ring_mul(uint64_t a, uint64_t b, uint64_t mask) { return (a * b) & mask; }
 
-/// True when bits is a ring size the kernels accept (DESIGN.md §4: 8 <= bits <= 64).
+/// True when bits is a ring size the kernels accept (docs/design.md §4: 8 <= bits <= 64).
 constexpr bool valid_ring_bits(int bits) { return bits >= 8 && bits <= 64; }
 
 /// ceil(a / b) for b > 0.

@@ -1,4 +1,4 @@
-// Stream stand-in for C++14 kernels (hlslib-like, DESIGN.md §7).
+// Stream stand-in for C++14 kernels (hlslib-like, docs/design.md §7).
 //
 // polympc::hls::Stream<T, Depth> is ::hls::stream<T, Depth> under Vitis HLS
 // (__SYNTHESIS__), where Depth is the FIFO depth between DATAFLOW processes.

@@ -1,4 +1,4 @@
-// Typed errors of the XRT host driver (DESIGN.md §8, STYLE.md rule 6). Each names what
+// Typed errors of the XRT host driver (docs/design.md §8). Each names what
 // a user can act on: the xclbin file, the device index, the kernel, the argument and the
 // run state, as far as they apply; the CLI prints what() on one line.
 #pragma once

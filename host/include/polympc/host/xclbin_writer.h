@@ -1,4 +1,4 @@
-// Metadata-only xclbin for XRT's noop device (XRT_NOOP.md, DESIGN.md §8).
+// Metadata-only xclbin for XRT's noop device (docs/fpga.md, docs/design.md §8).
 //
 // Writes the axlf container of /usr/include/xrt/xclbin.h ("xclbin2" magic, header,
 // section headers, 8-byte aligned sections) with the four sections the noop device

@@ -1,5 +1,5 @@
 // XrtBackend: mpc::Backend on the kernels of an xclbin, through the XRT native API
-// (DESIGN.md §6, §8; host code in the style of Vitis_Accel_Examples host_xrt).
+// (docs/design.md §6, §8; host code in the style of Vitis_Accel_Examples host_xrt).
 //
 // Construction opens XRT device `device`, checks the xclbin against hls/kernels.json
 // (every kernel present, same argument lists), loads it and opens one xrt::kernel per
@@ -12,7 +12,7 @@
 // across calls (grown when a launch needs more); `runs_in_flight` sets of them let the
 // next launch of a call be staged and started while the previous one runs.
 //
-// Device model (the noop device runs nothing, XRT_NOOP.md): when active, after
+// Device model (the noop device runs nothing, docs/fpga.md): when active, after
 // run.wait() the kernel's extern "C" top from kernels/ runs on the bo.map() memory of the
 // run's buffers, with output BOs poisoned beforehand, so the results are the kernel's and
 // prove the marshalling. It is allowed only under XCL_EMULATION_MODE=noop: on hardware or

@@ -1,4 +1,4 @@
-// What `polympc devices` shows (DESIGN.md §13): the XRT devices, the xclbin loaded on
+// What `polympc devices` shows (docs/design.md §13): the XRT devices, the xclbin loaded on
 // each, and whether an xclbin file fits this polympc (hls/kernels.json). XRT-free types.
 #pragma once
 #include <string>

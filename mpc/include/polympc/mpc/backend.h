@@ -1,4 +1,4 @@
-// Backend: the one interface between the 2PC protocols and compute (DESIGN.md §6).
+// Backend: the one interface between the 2PC protocols and compute (docs/design.md §6).
 //
 // Every call is ONE party's local step between two communication rounds, on a batch.
 // All arithmetic is in Z_{2^bits} on uint64_t words: inputs may carry garbage above

@@ -1,4 +1,4 @@
-// Two-party channels with per-phase communication statistics (DESIGN.md §3, §5).
+// Two-party channels with per-phase communication statistics (docs/design.md §3, §5).
 //
 // Modelled on emp-toolkit's IOChannel (a small interface that counts bytes) and
 // MP-SPDZ's per-operation statistics. A *round* is one network latency on the critical

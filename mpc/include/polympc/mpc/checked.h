@@ -1,4 +1,4 @@
-// Checked size arithmetic for every size read from a file or the wire (DESIGN.md §3:
+// Checked size arithmetic for every size read from a file or the wire (docs/design.md §3:
 // "every size read from a file or the wire is checked"). A product or sum that would
 // overflow, or exceed the project-wide limits below, throws the caller's error type with
 // a message naming the field, instead of wrapping around and under-allocating.

@@ -1,5 +1,5 @@
 // Distributed comparison functions (DCF): key format, dealer-side key generation and the
-// host evaluation (DESIGN.md §5 "DReLU, FSS").
+// host evaluation (docs/design.md §5 "DReLU, FSS").
 //
 // Construction: Boyle, Chandran, Gilboa, Gupta, Ishai, Kumar, Tkachenko, "Function Secret
 // Sharing for Mixed-Mode and Fixed-Point Secure Computation", EUROCRYPT 2021, Fig. 1

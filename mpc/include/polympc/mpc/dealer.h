@@ -1,5 +1,5 @@
 // The dealer: an offline, input-independent trusted third party that produces correlated
-// randomness for both parties (the model of CrypTen's TTP, LLAMA and Orca; DESIGN.md §3).
+// randomness for both parties (the model of CrypTen's TTP, LLAMA and Orca; docs/design.md §3).
 // It never sees inputs or weights. All randomness comes from one AES-128-CTR PRG keyed
 // with 128 bits from the OS CSPRNG (prg.h random_seed); the seeded constructor makes a
 // run reproducible and exists for tests (and the CLI's --insecure-test-seed) only.

@@ -1,5 +1,5 @@
 // Typed errors of the 2PC runtime. Every error carries a message a user can act on
-// (STYLE.md house rule 6); the CLI prints what() on one line and exits non-zero.
+// (docs/design.md §15, rule 6); the CLI prints what() on one line and exits non-zero.
 #pragma once
 #include <stdexcept>
 #include <string>

@@ -1,4 +1,4 @@
-// Preprocessing (dealer) material of one party (DESIGN.md §3).
+// Preprocessing (dealer) material of one party (docs/design.md §3).
 //
 // The dealer produces, ahead of the online phase, a queue of typed items per party
 // (Beaver triples, matrix triples, truncation pairs, AND triples, B2A pairs, ...). The

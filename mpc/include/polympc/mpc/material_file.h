@@ -1,5 +1,5 @@
 // Preprocessing files bound to a dealer run, their consumption ledger and the run
-// handshake (DESIGN.md §3; docs/protocols.md "Deployment: threat model").
+// handshake (docs/design.md §3; docs/protocols.md "Deployment: threat model").
 //
 // A dealer run has a random 128-bit run ID and a 256-bit MAC key, both written into the
 // two parties' files and nowhere else. A file is

@@ -1,4 +1,4 @@
-// Plaintext twins of the protocols in protocols.h (STYLE.md rule 5): the same fixed-point
+// Plaintext twins of the protocols in protocols.h (docs/design.md §15, rule 5): the same fixed-point
 // integer arithmetic in Z_{2^l} on cleartext words. With exact truncation the 2PC result
 // equals these bit for bit; with probabilistic truncation it is within 1 ulp per
 // truncation. Header-only.

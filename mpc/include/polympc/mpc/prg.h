@@ -1,5 +1,5 @@
 // Pseudo-random generator: AES-128 in counter mode through OpenSSL EVP (AES-NI where the
-// CPU has it), DESIGN.md §4. Seedable and deterministic: the same 128-bit seed gives the
+// CPU has it), docs/design.md §4. Seedable and deterministic: the same 128-bit seed gives the
 // same stream on every machine (the key is the seed, the counter starts at 0, the
 // keystream is AES-128-CTR of zero plaintext, NIST SP 800-38A).
 //

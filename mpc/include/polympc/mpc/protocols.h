@@ -1,4 +1,4 @@
-// 2PC protocols on arithmetic shares in Z_{2^l} (DESIGN.md §5), each in two halves:
+// 2PC protocols on arithmetic shares in Z_{2^l} (docs/design.md §5), each in two halves:
 //   deal_X(dealer, ..., m0, m1)  offline: pushes the material both parties need, in order;
 //   X(session, ...)              online: one party's side; consumes the same items.
 // The dealer half and the online half must be called in the same order with the same

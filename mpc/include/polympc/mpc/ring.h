@@ -1,4 +1,4 @@
-// The ring Z_{2^l} and signed fixed point on it (DESIGN.md §4).
+// The ring Z_{2^l} and signed fixed point on it (docs/design.md §4).
 //
 // Values live in uint64_t; only the low `bits` bits are meaningful (mask()).
 // A real number v is encoded as round(v * 2^f) mod 2^l; decoding reads the word as a

@@ -1,5 +1,5 @@
 // One party's view of a 2PC session: who it is, the channel to the peer, the backend
-// that runs its local steps and its preprocessing material (STYLE.md rule 4: protocols
+// that runs its local steps and its preprocessing material (docs/design.md §15, rule 4: protocols
 // take these by reference, no globals).
 #pragma once
 #include <cstdint>
@@ -14,13 +14,13 @@
 
 namespace polympc::mpc {
 
-/// How shares are truncated after a fixed-point product (DESIGN.md §5).
+/// How shares are truncated after a fixed-point product (docs/design.md §5).
 enum class TruncMode {
   Exact,  ///< faithful: floor(x / 2^s) exactly, via GMW carries (bit-identical to plaintext)
   Prob,   ///< SecureML-style dealer pair: 1 round, l bits; off by <= 1 ulp, fails w.p. ~2^(l_x+1-l)
 };
 
-/// Secure comparison protocol of DReLU, ReLU and max (DESIGN.md §5). Both give the same
+/// Secure comparison protocol of DReLU, ReLU and max (docs/design.md §5). Both give the same
 /// results; they differ in cost (docs/protocols.md).
 enum class CompareMode {
   Gmw,  ///< bit-decomposed shares, parallel-prefix carry tree of AND gates (CrypTen-style)

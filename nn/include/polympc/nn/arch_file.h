@@ -1,4 +1,4 @@
-// The public architecture file (DESIGN.md §1, §13): what the client (P1) and the dealer
+// The public architecture file (docs/design.md §1, §13): what the client (P1) and the dealer
 // read instead of the ONNX model. It holds the architecture of a network (input shape,
 // layers, their shapes and options) and two hashes, and never a parameter value: only the
 // server (P0) holds the weights.

@@ -1,4 +1,4 @@
-// Network IR: a small graph of layers with float parameters (DESIGN.md §12).
+// Network IR: a small graph of layers with float parameters (docs/design.md §12).
 //
 // Tensors are NCHW. Layer parameters stay in float; executors quantize them to the
 // fixed-point format of the ring at load time. The IR is what the ONNX importer

@@ -1,4 +1,4 @@
-// ONNX import and export (DESIGN.md §12), through Debian's libonnx (onnx-ml protobuf).
+// ONNX import and export (docs/design.md §12), through Debian's libonnx (onnx-ml protobuf).
 //
 // Supported on import: Conv, Gemm (any transA=0/transB, alpha=beta=1), MatMul (+ Add of a
 // constant bias), Relu, BatchNormalization (folded into the preceding Conv/Gemm, or kept

@@ -1,4 +1,4 @@
-// Two-process private inference (DESIGN.md §1, §3, §13): the dealer writes one
+// Two-process private inference (docs/design.md §1, §3, §13): the dealer writes one
 // preprocessing file per party ahead of time; then the server (P0, holds the model) and
 // the client (P1, holds the images, and only the public architecture) each run one side
 // over a Channel (TCP). Files are bound to their dealer run (mpc/material_file.h): the

@@ -1,5 +1,5 @@
 // Plaintext executors: float (the trained model as is) and fixed point (the exact twin
-// of the 2PC executor, DESIGN.md §5: with exact truncation the 2PC logits equal these
+// of the 2PC executor, docs/design.md §5: with exact truncation the 2PC logits equal these
 // bit for bit).
 #pragma once
 #include <vector>

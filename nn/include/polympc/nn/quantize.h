@@ -1,4 +1,4 @@
-// Fixed-point form of a network's parameters (DESIGN.md §4): what the server (P0) holds
+// Fixed-point form of a network's parameters (docs/design.md §4): what the server (P0) holds
 // in the ring, and what both the plaintext twin and the 2PC executor compute with.
 //
 // Scales: activations f; Conv/Linear weights f, biases 2f (added before truncation);

@@ -1,4 +1,4 @@
-// The 2PC executor (DESIGN.md §3, §5): one party's side of a private inference, and the
+// The 2PC executor (docs/design.md §3, §5): one party's side of a private inference, and the
 // dealer's matching offline phase. P0 (server) holds the quantized model, P1 (client)
 // the input; P1 learns the logits, or with Reveal::Label only the index of the largest
 // logit of each image (secure argmax, mpc::argmax). Layer i's traffic is counted under the

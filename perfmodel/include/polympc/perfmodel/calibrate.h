@@ -1,4 +1,4 @@
-// Calibration of the software (cpu) backend on this machine (DESIGN.md §9; issue #4 item 6).
+// Calibration of the software (cpu) backend on this machine (docs/design.md §9; issue #4 item 6).
 //
 // Measures, with both parties running at once on two threads as `polympc infer` runs them:
 //  1. every Backend method of cpu::CpuBackend at several sizes -> seconds per call and per

@@ -1,4 +1,4 @@
-// Descriptions as data (DESIGN.md §9): boards, kernels, network presets and calibration
+// Descriptions as data (docs/design.md §9): boards, kernels, network presets and calibration
 // files, read from JSON under perfmodel/data/ (or any path the user gives).
 //
 // Every number in a board, kernel or network file is an object {"value": v, "source": "..."}

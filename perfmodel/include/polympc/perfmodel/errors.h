@@ -1,4 +1,4 @@
-// Typed errors of the performance model (STYLE.md house rule 6): every message names what
+// Typed errors of the performance model (docs/design.md §15, rule 6): every message names what
 // the user asked for, or the description file and field that is wrong.
 #pragma once
 #include <string>

@@ -1,4 +1,4 @@
-// The performance model (DESIGN.md §9; issue #4): latency, communication, energy and
+// The performance model (docs/design.md §9; issue #4): latency, communication, energy and
 // resources of each layer under each protocol choice, and of whole networks.
 //
 // What is exact and what is modelled:

@@ -1,5 +1,5 @@
 // Layer shapes: what the performance model needs to know about a network — kinds and
-// tensor shapes, no weights (DESIGN.md §9). Built from an nn::Network (ONNX models) or
+// tensor shapes, no weights (docs/design.md §9). Built from an nn::Network (ONNX models) or
 // from the built-in zoo of standard architectures, which also covers shapes the IR does
 // not run yet (depthwise/grouped convolution in MobileNetV2, padded max pooling).
 //

@@ -1,4 +1,4 @@
-// Software simulation backend (DESIGN.md §6): runs the kernels/ C++ that would be
+// Software simulation backend (docs/design.md §6): runs the kernels/ C++ that would be
 // synthesized, on the CPU, behind mpc::Backend, and reports modelled device cycles.
 #pragma once
 #include <cstddef>
@@ -22,7 +22,7 @@ struct SimOptions {
   size_t max_channels = 0;
 };
 
-/// mpc::Backend on the kernel cores of kernels/ (SimBackend in DESIGN.md §6).
+/// mpc::Backend on the kernel cores of kernels/ (SimBackend in docs/design.md §6).
 ///
 /// Every method validates its arguments and throws mpc::InvalidArgument naming the method
 /// and the bad value (party not 0/1, bits outside [8, 64], shift outside [0, bits-1],

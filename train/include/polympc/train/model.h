@@ -11,7 +11,7 @@
 
 namespace polympc::train {
 
-/// PASNet polynomial activation (DESIGN.md §11): poly(x) = s*w0*x^2 + w1*x + b with one
+/// PASNet polynomial activation (docs/design.md §11): poly(x) = s*w0*x^2 + w1*x + b with one
 /// trainable (w0, w1, b) per channel (dim 1 of an NCHW or NF tensor), initialised to
 /// w0 = 0.005, w1 = 1, b = 0. `scale` is the fixed s.
 class PolyActImpl : public torch::nn::Module {

@@ -1,5 +1,5 @@
 // Trainer for the shipped Fashion-MNIST CNN with a fixed mix of ReLU and PASNet
-// polynomial activations (DESIGN.md §11), exported as ONNX (DESIGN.md §12).
+// polynomial activations (docs/design.md §11), exported as ONNX (docs/design.md §12).
 //
 // This header does not include LibTorch, so the `polympc train` CLI can call it; the
 // torch module itself is in polympc/train/model.h.
