@@ -258,11 +258,8 @@ struct MaterialWriter::Impl {
 
 MaterialWriter::MaterialWriter(const std::string& path, int party, const RunId& run_id, const MacKey& key,
                                std::string model_hash, std::string plan, size_t segments)
-    : impl_(new Impl) {
-  if (party != 0 && party != 1) {
-    delete impl_;
-    throw InvalidArgument("party must be 0 or 1");
-  }
+    : impl_(std::make_unique<Impl>()) {
+  if (party != 0 && party != 1) throw InvalidArgument("party must be 0 or 1");
   Impl& m = *impl_;
   m.path = path;
   m.tmp = path + ".tmp";
@@ -275,11 +272,7 @@ MaterialWriter::MaterialWriter(const std::string& path, int party, const RunId& 
   m.h.segment_images.assign(segments, 0);
   m.h.segment_bytes.assign(segments, 0);
   m.fd = ::open(m.tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (m.fd < 0) {
-    const std::string err = sys_error();
-    delete impl_;
-    throw MaterialError("cannot create preprocessing file '" + path + ".tmp': " + err);
-  }
+  if (m.fd < 0) throw MaterialError("cannot create preprocessing file '" + path + ".tmp': " + sys_error());
   ::fchmod(m.fd, 0600);  // also when the temporary file existed with other modes
   // Room for the header, written by finish() once the section sizes are known.
   const size_t head = 8 + 4 + encode_header(m.h).size() + 32 + 32;
@@ -289,7 +282,6 @@ MaterialWriter::MaterialWriter(const std::string& path, int party, const RunId& 
 MaterialWriter::~MaterialWriter() {
   if (impl_->fd >= 0) ::close(impl_->fd);
   if (!impl_->finished) ::unlink(impl_->tmp.c_str());
-  delete impl_;
 }
 
 void MaterialWriter::write_fixed(const MaterialStore& store) {

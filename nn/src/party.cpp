@@ -104,6 +104,7 @@ PartyResult run_party(int party, const Network& arch, const std::string& model_h
   mpc::MaterialStore store(party);
   mpc::Session s{party, ring, ch, be, store, plan.protocol};
   PartyResult res;
+  material.load_fixed(store);  // authenticated before the handshake commits the ledger
   {
     mpc::PhaseScope scope(ch, "handshake");
     const mpc::RunAgreement a =
@@ -111,7 +112,6 @@ PartyResult run_party(int party, const Network& arch, const std::string& model_h
     res.first_segment = a.first_segment;
     res.segments = a.segments;
   }
-  material.load_fixed(store);
   SecureParty p(net, model, fc);
   p.setup(s);
   // The client's input-sharing masks: OS CSPRNG.

@@ -26,6 +26,7 @@
 #include <array>
 #include <cstdint>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -74,7 +75,7 @@ class MaterialWriter {
 
  private:
   struct Impl;
-  Impl* impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 /// One party's file, opened for reading: the header is authenticated on open; the fixed
