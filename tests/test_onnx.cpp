@@ -25,6 +25,7 @@
 
 #include "polympc/nn/ir.h"
 #include "polympc/nn/onnx.h"
+#include "ir_compare.h"
 #include "test_util.h"
 
 namespace polympc::nn {
@@ -33,6 +34,8 @@ namespace {
 // ---- double-precision reference forward over the IR (one sample, NCHW) -------------
 
 using Tensor = std::vector<double>;
+using polympc::testing::expect_same_ir;
+using polympc::testing::same_bits;
 
 Tensor conv_forward(const Layer& l, const Tensor& x, const std::vector<int64_t>& in,
                     const std::vector<int64_t>& out) {
@@ -175,10 +178,6 @@ std::vector<std::string> ops(const Network& net) {
   return r;
 }
 
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() &&
-         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
-}
 
 // Expects `f` to throw ModelError with every fragment in its message.
 template <class F>
@@ -411,36 +410,6 @@ Network round_trip_net() {
   return net;
 }
 
-void expect_same_ir(const Network& a, const Network& b) {
-  ASSERT_EQ(a.layers.size(), b.layers.size());
-  EXPECT_EQ(a.input_shape, b.input_shape);
-  for (size_t i = 0; i < a.layers.size(); ++i) {
-    const Layer& x = a.layers[i];
-    const Layer& y = b.layers[i];
-    SCOPED_TRACE("layer " + std::to_string(i) + " " + x.name);
-    EXPECT_EQ(x.name, y.name);
-    EXPECT_EQ(x.op, y.op);
-    EXPECT_EQ(a.producers(i), b.producers(i));
-    EXPECT_EQ(x.weight_shape, y.weight_shape);
-    EXPECT_TRUE(same_bits(x.weight, y.weight));
-    EXPECT_TRUE(same_bits(x.bias, y.bias));
-    EXPECT_TRUE(same_bits(x.poly_a2, y.poly_a2));
-    EXPECT_TRUE(same_bits(x.poly_a1, y.poly_a1));
-    EXPECT_TRUE(same_bits(x.poly_a0, y.poly_a0));
-    if (x.op != OpKind::Linear && x.op != OpKind::Poly && x.op != OpKind::Relu &&
-        x.op != OpKind::Flatten && x.op != OpKind::Add && x.op != OpKind::GlobalAvgPool) {
-      EXPECT_EQ(x.kernel_h, y.kernel_h);
-      EXPECT_EQ(x.kernel_w, y.kernel_w);
-      EXPECT_EQ(x.stride_h, y.stride_h);
-      EXPECT_EQ(x.stride_w, y.stride_w);
-      EXPECT_EQ(x.pad_top, y.pad_top);
-      EXPECT_EQ(x.pad_left, y.pad_left);
-      EXPECT_EQ(x.pad_bottom, y.pad_bottom);
-      EXPECT_EQ(x.pad_right, y.pad_right);
-    }
-    EXPECT_EQ(x.out_shape, y.out_shape);
-  }
-}
 
 TEST(OnnxRoundTrip, ExportImportIsExact) {
   const Network net = round_trip_net();
