@@ -269,12 +269,8 @@ TorchRef read_ref(const std::string& path) {
   return r;
 }
 
-class TorchFixture : public ::testing::TestWithParam<const char*> {};
-
-TEST_P(TorchFixture, PrivateInferenceOfATorchExportEqualsTheTwinAndTracksTorch) {
-  const std::string base = std::string(POLYMPC_TEST_DATA_DIR) + "/" + GetParam();
-  nn::Network net = nn::load_onnx(base + ".onnx");
-  TorchRef ref = read_ref(base + ".ref.txt");
+/// The fixture's input as a one-batch data set (labels unused).
+nn::Dataset dataset_of(const TorchRef& ref) {
   nn::Dataset d;
   d.count = ref.in_dims[0];
   d.channels = ref.in_dims[1];
@@ -282,6 +278,16 @@ TEST_P(TorchFixture, PrivateInferenceOfATorchExportEqualsTheTwinAndTracksTorch) 
   d.width = ref.in_dims[3];
   d.images = ref.input;
   d.labels.assign(static_cast<size_t>(d.count), 0);
+  return d;
+}
+
+class TorchFixture : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(TorchFixture, PrivateInferenceOfATorchExportEqualsTheTwinAndTracksTorch) {
+  const std::string base = std::string(POLYMPC_TEST_DATA_DIR) + "/" + GetParam();
+  nn::Network net = nn::load_onnx(base + ".onnx");
+  TorchRef ref = read_ref(base + ".ref.txt");
+  nn::Dataset d = dataset_of(ref);
   nn::QuantizedModel q = nn::quantize(net, mpc::RingConfig{64, 16});
   cpu::CpuBackend be0(1), be1(1);
   nn::InferenceReport r = nn::run_inproc(q, d, static_cast<size_t>(d.count), be0, be1, {});
@@ -305,13 +311,7 @@ TEST(PerLayerBits, TorchStyleLayerNameTakesTheOverride) {
   ASSERT_NE(relu.find('/'), std::string::npos)
       << relu;  // a name the old first-component rule missed
   TorchRef ref = read_ref(base + ".ref.txt");
-  nn::Dataset d;
-  d.count = ref.in_dims[0];
-  d.channels = ref.in_dims[1];
-  d.height = ref.in_dims[2];
-  d.width = ref.in_dims[3];
-  d.images = ref.input;
-  d.labels.assign(static_cast<size_t>(d.count), 0);
+  nn::Dataset d = dataset_of(ref);
   nn::QuantizedModel q = nn::quantize(net, mpc::RingConfig{64, 16});
   const size_t count = static_cast<size_t>(d.count);
   for (mpc::CompareMode mode : {mpc::CompareMode::Fss, mpc::CompareMode::Gmw}) {
