@@ -14,35 +14,45 @@
 namespace polympc::apps {
 
 void add_party_options(CLI::App& c, PartyArgs& a) {
-  c.add_option("--role", a.role, "run one party over TCP: server (P0, holds the model) | client (P1, holds the images)");
+  c.add_option(
+      "--role", a.role,
+      "run one party over TCP: server (P0, holds the model) | client (P1, holds the images)");
   c.add_option("--host", a.host, "server address (client)")->capture_default_str();
   c.add_option("--port", a.port, "TCP port")->capture_default_str();
   c.add_option("--material", a.material, "this party's preprocessing file from `polympc dealer`");
-  c.add_option("--arch", a.arch, "client: the architecture file from `polympc export-arch` (no weights)");
+  c.add_option("--arch", a.arch,
+               "client: the architecture file from `polympc export-arch` (no weights)");
   c.add_option("--ledger", a.ledger,
-               "file recording consumed material (default $POLYMPC_LEDGER, else ~/.local/state/polympc/ledger)");
-  c.add_option("--first-image", a.first_image, "client: index of the first test image")->capture_default_str();
+               "file recording consumed material (default $POLYMPC_LEDGER, else "
+               "~/.local/state/polympc/ledger)");
+  c.add_option("--first-image", a.first_image, "client: index of the first test image")
+      ->capture_default_str();
   c.add_option("--timeout", a.timeout_ms, "connection / read timeout in ms")->capture_default_str();
 }
 
 void add_insecure_seed_option(CLI::App& c, std::optional<uint64_t>& seed) {
   c.add_option("--insecure-test-seed", seed,
-               "INSECURE, for tests only: fixed seed for the dealer and input-sharing PRGs (default: OS CSPRNG)");
+               "INSECURE, for tests only: fixed seed for the dealer and input-sharing PRGs "
+               "(default: OS CSPRNG)");
   c.add_option_function<std::string>(
        "--seed",
        [](const std::string&) {
          throw mpc::InvalidArgument(
-             "--seed is refused: a chosen seed makes the dealer's material predictable (the peer could regenerate "
-             "it and read weights or inputs); secrets come from the OS CSPRNG. For reproducible tests only: "
+             "--seed is refused: a chosen seed makes the dealer's material predictable (the peer "
+             "could regenerate "
+             "it and read weights or inputs); secrets come from the OS CSPRNG. For reproducible "
+             "tests only: "
              "--insecure-test-seed N");
        },
        "refused (see --insecure-test-seed)")
       ->group("");
 }
 
-void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_given, const std::string& data_dir,
-                     size_t images, const std::string& backend, const BackendArgs& bargs, const mpc::RingConfig& ring,
-                     const mpc::ProtocolOptions& po, nn::Reveal reveal, bool quiet, const std::string& json) {
+void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_given,
+                     const std::string& data_dir, size_t images, const std::string& backend,
+                     const BackendArgs& bargs, const mpc::RingConfig& ring,
+                     const mpc::ProtocolOptions& po, nn::Reveal reveal, bool quiet,
+                     const std::string& json) {
   int party;
   if (pa.role == "server")
     party = 0;
@@ -50,7 +60,8 @@ void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_g
     party = 1;
   else
     throw mpc::InvalidArgument("unknown role '" + pa.role + "' (choose server or client)");
-  if (pa.material.empty()) throw mpc::InvalidArgument("--role needs --material (a file from `polympc dealer`)");
+  if (pa.material.empty())
+    throw mpc::InvalidArgument("--role needs --material (a file from `polympc dealer`)");
   nn::PartyPlan plan;
   plan.images = images;
   plan.protocol = po;
@@ -60,16 +71,19 @@ void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_g
   std::unique_ptr<nn::QuantizedModel> q;
   nn::Dataset data;
   if (party == 0) {
-    if (!pa.arch.empty()) throw mpc::InvalidArgument("the server runs with --model (its ONNX file), not --arch");
+    if (!pa.arch.empty())
+      throw mpc::InvalidArgument("the server runs with --model (its ONNX file), not --arch");
     net = nn::load_onnx(model);
     model_hash = nn::model_hash(net);
     q = std::make_unique<nn::QuantizedModel>(nn::quantize(net, ring));
   } else {
     // The client never reads the model: only the public architecture file.
     if (model_given)
-      throw mpc::InvalidArgument("the client must not read the server's model: pass --arch (from `polympc "
-                                 "export-arch`) instead of --model");
-    if (pa.arch.empty()) throw mpc::InvalidArgument("the client needs --arch (a file from `polympc export-arch`)");
+      throw mpc::InvalidArgument(
+          "the client must not read the server's model: pass --arch (from `polympc "
+          "export-arch`) instead of --model");
+    if (pa.arch.empty())
+      throw mpc::InvalidArgument("the client needs --arch (a file from `polympc export-arch`)");
     nn::ArchFile af = nn::load_arch(pa.arch);
     net = std::move(af.arch);
     model_hash = af.model_hash;
@@ -80,37 +94,44 @@ void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_g
   mpc::Ledger ledger(pa.ledger);
   // Fail before waiting for the peer when this machine's ledger says the file is used up.
   if (ledger.consumed(party, material.header().run_id) >= material.segments())
-    throw mpc::MaterialReuseError("all material of dealer run " + mpc::to_hex(material.header().run_id) + " in '" +
-                                  pa.material + "' was already consumed by earlier runs (ledger '" + ledger.path() +
-                                  "'); material is single-use, ask the dealer for fresh material");
+    throw mpc::MaterialReuseError(
+        "all material of dealer run " + mpc::to_hex(material.header().run_id) + " in '" +
+        pa.material + "' was already consumed by earlier runs (ledger '" + ledger.path() +
+        "'); material is single-use, ask the dealer for fresh material");
   auto be = make_backend(backend, bargs);
-  if (!quiet) std::fprintf(stderr, "polympc infer --role %s: waiting for the peer on port %u\n", pa.role.c_str(), pa.port);
-  std::unique_ptr<mpc::Channel> ch =
-      party == 0 ? mpc::tcp_listen(pa.port, pa.timeout_ms) : mpc::tcp_connect(pa.host, pa.port, pa.timeout_ms);
+  if (!quiet)
+    std::fprintf(stderr, "polympc infer --role %s: waiting for the peer on port %u\n",
+                 pa.role.c_str(), pa.port);
+  std::unique_ptr<mpc::Channel> ch = party == 0 ? mpc::tcp_listen(pa.port, pa.timeout_ms)
+                                                : mpc::tcp_connect(pa.host, pa.port, pa.timeout_ms);
   auto progress = [quiet](size_t d, size_t t) {
     if (!quiet) std::fprintf(stderr, "\r%zu/%zu images%s", d, t, d == t ? "\n" : "");
   };
-  nn::PartyResult r = nn::run_party(party, net, model_hash, q.get(), party == 1 ? &data : nullptr, ring, plan, *ch,
-                                    *be, material, ledger, progress, pa.first_image);
+  nn::PartyResult r =
+      nn::run_party(party, net, model_hash, q.get(), party == 1 ? &data : nullptr, ring, plan, *ch,
+                    *be, material, ledger, progress, pa.first_image);
   std::printf("%-10s %12s %12s %12s\n", "phase", "rounds/batch", "sent/img", "recv/img");
   uint64_t sent = 0, recvd = 0;
   const double n = static_cast<double>(images);
   for (auto& [name, st] : r.stats) {
     const bool once = name == "setup" || name == "handshake";
     const uint64_t per_batch = once ? st.rounds : st.rounds / r.segments;
-    std::printf("%-10s %12llu %12.0f %12.0f\n", name.c_str(), static_cast<unsigned long long>(per_batch),
-                static_cast<double>(st.bytes_sent) / n, static_cast<double>(st.bytes_received) / n);
+    std::printf("%-10s %12llu %12.0f %12.0f\n", name.c_str(),
+                static_cast<unsigned long long>(per_batch), static_cast<double>(st.bytes_sent) / n,
+                static_cast<double>(st.bytes_received) / n);
     if (!once) {
       sent += st.bytes_sent;
       recvd += st.bytes_received;
     }
   }
-  std::printf("%s: %zu images (material batches %llu..%llu of run %s), online %.2f s (%.2f ms per image), sent %.0f "
-              "B/img, received %.0f B/img\n",
-              pa.role.c_str(), images, static_cast<unsigned long long>(r.first_segment),
-              static_cast<unsigned long long>(r.first_segment + r.segments - 1),
-              mpc::to_hex(material.header().run_id).c_str(), r.seconds, 1e3 * r.seconds / n,
-              static_cast<double>(sent) / n, static_cast<double>(recvd) / n);
+  std::printf(
+      "%s: %zu images (material batches %llu..%llu of run %s), online %.2f s (%.2f ms per image), "
+      "sent %.0f "
+      "B/img, received %.0f B/img\n",
+      pa.role.c_str(), images, static_cast<unsigned long long>(r.first_segment),
+      static_cast<unsigned long long>(r.first_segment + r.segments - 1),
+      mpc::to_hex(material.header().run_id).c_str(), r.seconds, 1e3 * r.seconds / n,
+      static_cast<double>(sent) / n, static_cast<double>(recvd) / n);
   if (party == 1) std::printf("2PC accuracy: %.2f %%\n", 100.0 * r.accuracy);
   if (!json.empty()) {
     nlohmann::json j;
@@ -146,23 +167,31 @@ void add_dealer_command(CLI::App& app) {
     ProtocolArgs protocol;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* c = app.add_subcommand("dealer", "write single-use preprocessing files for a two-process run");
-  c->add_option("--arch", a->arch, "architecture file from `polympc export-arch` (the dealer never reads weights)");
-  c->add_option("--model", a->model, "refused: the dealer reads the architecture file only")->group("");
+  CLI::App* c =
+      app.add_subcommand("dealer", "write single-use preprocessing files for a two-process run");
+  c->add_option("--arch", a->arch,
+                "architecture file from `polympc export-arch` (the dealer never reads weights)");
+  c->add_option("--model", a->model, "refused: the dealer reads the architecture file only")
+      ->group("");
   c->add_option("--images", a->images, "images the material is for (may be used over several runs)")
       ->capture_default_str();
-  c->add_option("--batch", a->batch, "images per batch; a run consumes whole batches")->capture_default_str();
+  c->add_option("--batch", a->batch, "images per batch; a run consumes whole batches")
+      ->capture_default_str();
   c->add_option("--p0", a->p0, "server's preprocessing file")->capture_default_str();
   c->add_option("--p1", a->p1, "client's preprocessing file")->capture_default_str();
   add_insecure_seed_option(*c, a->seed);
   add_protocol_options(*c, a->protocol);
-  c->add_option("--reveal", a->reveal, "what the client will learn: logits | label (must match infer)")
+  c->add_option("--reveal", a->reveal,
+                "what the client will learn: logits | label (must match infer)")
       ->capture_default_str();
   c->callback([a] {
     if (!a->model.empty())
-      throw mpc::InvalidArgument("the dealer must not read the model's weights: pass --arch (from `polympc "
-                                 "export-arch --model " + a->model + "`) instead of --model");
-    if (a->arch.empty()) throw mpc::InvalidArgument("the dealer needs --arch (a file from `polympc export-arch`)");
+      throw mpc::InvalidArgument(
+          "the dealer must not read the model's weights: pass --arch (from `polympc "
+          "export-arch --model " +
+          a->model + "`) instead of --model");
+    if (a->arch.empty())
+      throw mpc::InvalidArgument("the dealer needs --arch (a file from `polympc export-arch`)");
     const mpc::RingConfig ring = ring_of(a->protocol);
     nn::PartyPlan plan;
     plan.images = a->images;
@@ -173,10 +202,13 @@ void add_dealer_command(CLI::App& app) {
     check_layer_bits(plan.protocol, af.arch);
     mpc::Seed seed{};
     if (a->seed) seed = mpc::seed_from_u64(*a->seed);
-    const std::string run = nn::deal_to_files(af.arch, af.model_hash, ring, plan, a->p0, a->p1, a->seed ? &seed : nullptr);
-    std::printf("dealer run %s%s: wrote %s (P0, server) and %s (P1, client) for %zu images in batches of %zu\n",
-                run.c_str(), a->seed ? " (INSECURE fixed test seed)" : "", a->p0.c_str(), a->p1.c_str(), a->images,
-                a->batch);
+    const std::string run = nn::deal_to_files(af.arch, af.model_hash, ring, plan, a->p0, a->p1,
+                                              a->seed ? &seed : nullptr);
+    std::printf(
+        "dealer run %s%s: wrote %s (P0, server) and %s (P1, client) for %zu images in batches of "
+        "%zu\n",
+        run.c_str(), a->seed ? " (INSECURE fixed test seed)" : "", a->p0.c_str(), a->p1.c_str(),
+        a->images, a->batch);
   });
 }
 

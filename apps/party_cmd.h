@@ -14,13 +14,13 @@
 namespace polympc::apps {
 
 struct PartyArgs {
-  std::string role;          ///< "", "server" (P0, model owner) or "client" (P1, data owner)
+  std::string role;  ///< "", "server" (P0, model owner) or "client" (P1, data owner)
   std::string host = "127.0.0.1";
   uint16_t port = 7766;
-  std::string material;      ///< this party's preprocessing file from `polympc dealer`
-  std::string arch;          ///< client: architecture file from `polympc export-arch`
-  std::string ledger;        ///< consumed-material ledger ("" = default path)
-  size_t first_image = 0;    ///< client: index of the first test image
+  std::string material;    ///< this party's preprocessing file from `polympc dealer`
+  std::string arch;        ///< client: architecture file from `polympc export-arch`
+  std::string ledger;      ///< consumed-material ledger ("" = default path)
+  size_t first_image = 0;  ///< client: index of the first test image
   int timeout_ms = 60000;
 };
 
@@ -34,9 +34,11 @@ void add_insecure_seed_option(CLI::App& cmd, std::optional<uint64_t>& seed);
 /// Runs one party of `infer --role`; prints the client's accuracy and the per-layer
 /// traffic of this party; writes JSON when `json` is set. `model_given`: whether the user
 /// passed --model (the client must not).
-void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_given, const std::string& data,
-                     size_t images, const std::string& backend, const BackendArgs& bargs, const mpc::RingConfig& ring,
-                     const mpc::ProtocolOptions& po, nn::Reveal reveal, bool quiet, const std::string& json);
+void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_given,
+                     const std::string& data, size_t images, const std::string& backend,
+                     const BackendArgs& bargs, const mpc::RingConfig& ring,
+                     const mpc::ProtocolOptions& po, nn::Reveal reveal, bool quiet,
+                     const std::string& json);
 
 /// Registers `polympc dealer`.
 void add_dealer_command(CLI::App& app);

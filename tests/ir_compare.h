@@ -34,7 +34,8 @@ inline void expect_same_ir(const nn::Network& a, const nn::Network& b) {
     EXPECT_TRUE(same_bits(x.poly_a1, y.poly_a1));
     EXPECT_TRUE(same_bits(x.poly_a0, y.poly_a0));
     if (x.op != nn::OpKind::Linear && x.op != nn::OpKind::Poly && x.op != nn::OpKind::Relu &&
-        x.op != nn::OpKind::Flatten && x.op != nn::OpKind::Add && x.op != nn::OpKind::GlobalAvgPool) {
+        x.op != nn::OpKind::Flatten && x.op != nn::OpKind::Add &&
+        x.op != nn::OpKind::GlobalAvgPool) {
       EXPECT_EQ(x.kernel_h, y.kernel_h);
       EXPECT_EQ(x.kernel_w, y.kernel_w);
       EXPECT_EQ(x.stride_h, y.stride_h);

@@ -8,12 +8,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <iterator>
 #include <mutex>
-#include <cstring>
 #include <string>
 #include <thread>
 
@@ -23,20 +23,18 @@
 #include "two_party.h"
 
 using namespace polympc;
-using polympc::testing::TwoParty;
 using polympc::testing::error_of;
 using polympc::testing::temp_path;
+using polympc::testing::TwoParty;
 
 namespace {
-
-
-
 
 /// A dealer run of `segments` Beaver-triple batches for both parties, as two files.
 struct DealtRun {
   std::string p0, p1;
   mpc::RunId id{};
-  DealtRun(const std::string& name, mpc::Dealer& d, size_t segments, const std::string& model = "m") {
+  DealtRun(const std::string& name, mpc::Dealer& d, size_t segments,
+           const std::string& model = "m") {
     p0 = temp_path(name + ".p0");
     p1 = temp_path(name + ".p1");
     d.prg().bytes(id.data(), id.size());
@@ -64,8 +62,9 @@ struct DealtRun {
 };
 
 /// Runs the handshake of both parties over the in-process channel.
-std::pair<mpc::RunAgreement, mpc::RunAgreement> handshake(const std::string& f0, const std::string& f1,
-                                                          mpc::Ledger& l0, mpc::Ledger& l1, uint64_t images,
+std::pair<mpc::RunAgreement, mpc::RunAgreement> handshake(const std::string& f0,
+                                                          const std::string& f1, mpc::Ledger& l0,
+                                                          mpc::Ledger& l1, uint64_t images,
                                                           const std::string& model1 = "m") {
   auto [c0, c1] = mpc::make_inproc_pair();
   mpc::MaterialFile m0 = mpc::MaterialFile::open(f0, 0);
@@ -146,7 +145,8 @@ TEST(MaterialFile, WrittenOwnerOnlyAndReadBackSegmentBySegment) {
   EXPECT_EQ(s.remaining(), 1u);
   EXPECT_EQ(s.peek()->tag, "mul2");
   EXPECT_NE(error_of([&] { f.load_segment(s, 3); }).find("does not exist"), std::string::npos);
-  EXPECT_NE(error_of([&] { mpc::MaterialFile::open(r.p0, 1); }).find("is for P0"), std::string::npos);
+  EXPECT_NE(error_of([&] { mpc::MaterialFile::open(r.p0, 1); }).find("is for P0"),
+            std::string::npos);
 }
 
 TEST(MaterialFile, EditsTruncationAndOldFormatAreRefused) {
@@ -174,12 +174,14 @@ TEST(MaterialFile, EditsTruncationAndOldFormatAreRefused) {
   }
   // Truncated or extended.
   polympc::testing::write_file(bad, orig.substr(0, orig.size() - 1));
-  EXPECT_NE(error_of([&] { mpc::MaterialFile::open(bad, 0); }).find("truncated"), std::string::npos);
+  EXPECT_NE(error_of([&] { mpc::MaterialFile::open(bad, 0); }).find("truncated"),
+            std::string::npos);
   polympc::testing::write_file(bad, orig + "x");
   EXPECT_THROW(mpc::MaterialFile::open(bad, 0), mpc::MaterialError);
   // The old unauthenticated format.
   polympc::testing::write_file(bad, std::string("PMPCMAT1") + std::string(64, '\0'));
-  EXPECT_NE(error_of([&] { mpc::MaterialFile::open(bad, 0); }).find("old unauthenticated"), std::string::npos);
+  EXPECT_NE(error_of([&] { mpc::MaterialFile::open(bad, 0); }).find("old unauthenticated"),
+            std::string::npos);
   polympc::testing::write_file(bad, "hello");
   EXPECT_THROW(mpc::MaterialFile::open(bad, 0), mpc::MaterialError);
   std::remove(bad.c_str());
@@ -206,11 +208,14 @@ TEST(MaterialFile, OversizedDeclaredSizesAreRefusedBeforeAllocating) {
   std::string t = s;
   t[11] = '\x7f';
   polympc::testing::write_file(p, t);
-  EXPECT_NE(error_of([&] { mpc::MaterialFile::open(p, 0); }).find("truncated or corrupt"), std::string::npos);
+  EXPECT_NE(error_of([&] { mpc::MaterialFile::open(p, 0); }).find("truncated or corrupt"),
+            std::string::npos);
   std::remove(p.c_str());
   // The checked helpers themselves.
-  EXPECT_THROW(mpc::checked_mul<mpc::MaterialError>(uint64_t{1} << 33, uint64_t{1} << 33, "x"), mpc::MaterialError);
-  EXPECT_THROW(mpc::checked_product<mpc::MaterialError>(std::vector<int64_t>{4, -1}, "dims"), mpc::MaterialError);
+  EXPECT_THROW(mpc::checked_mul<mpc::MaterialError>(uint64_t{1} << 33, uint64_t{1} << 33, "x"),
+               mpc::MaterialError);
+  EXPECT_THROW(mpc::checked_product<mpc::MaterialError>(std::vector<int64_t>{4, -1}, "dims"),
+               mpc::MaterialError);
   EXPECT_EQ(mpc::checked_product<mpc::MaterialError>(std::vector<int64_t>{4, 5}, "dims"), 20u);
 }
 
@@ -268,7 +273,8 @@ TEST(Handshake, AgreesThenRefusesCopiesResetsAndReDealtFiles) {
   mpc::Ledger l0(lp0), l1(lp1);
   mpc::Dealer d(mpc::seed_from_u64(5), kRing);
   DealtRun r("hs", d, 3);
-  const std::string copy0 = polympc::testing::read_file(r.p0), copy1 = polympc::testing::read_file(r.p1);
+  const std::string copy0 = polympc::testing::read_file(r.p0),
+                    copy1 = polympc::testing::read_file(r.p1);
   auto [a0, a1] = handshake(r.p0, r.p1, l0, l1, 2);  // one batch of 2 images
   EXPECT_EQ(a0.first_segment, 0u);
   EXPECT_EQ(a1.segments, 1u);
@@ -279,7 +285,8 @@ TEST(Handshake, AgreesThenRefusesCopiesResetsAndReDealtFiles) {
   // Restored from a copy: the ledger remembers.
   polympc::testing::write_file(r.p0, copy0);
   polympc::testing::write_file(r.p1, copy1);
-  EXPECT_NE(error_of([&] { handshake(r.p0, r.p1, l0, l1, 2); }).find("already consumed"), std::string::npos);
+  EXPECT_NE(error_of([&] { handshake(r.p0, r.p1, l0, l1, 2); }).find("already consumed"),
+            std::string::npos);
   // Re-dealt with the same (test) seed: same run ID, refused.
   mpc::Dealer again(mpc::seed_from_u64(5), kRing);
   DealtRun redealt("hs2", again, 3);
@@ -301,7 +308,8 @@ TEST(Handshake, MismatchedPairsWrongModelAndPartialBatchesAreClearErrors) {
   EXPECT_NE(error_of([&] { handshake(a.p0, a.p1, l0, l1, 2, "other"); }).find("dealt for model"),
             std::string::npos);
   // A run must take whole batches (of 2 images).
-  EXPECT_NE(error_of([&] { handshake(a.p0, a.p1, l0, l1, 3); }).find("whole batches"), std::string::npos);
+  EXPECT_NE(error_of([&] { handshake(a.p0, a.p1, l0, l1, 3); }).find("whole batches"),
+            std::string::npos);
   // Nothing of run a was consumed by the failed handshakes.
   mpc::RunId ida = mpc::MaterialFile::open(a.p0, 0).header().run_id;
   EXPECT_EQ(l0.consumed(0, ida), 0u);
@@ -342,7 +350,8 @@ TEST(MaterialFile, LoadingDoesNotMultiplyTheFileInMemory) {
   const unsigned long long peak = vm_kib("VmHWM:");
   const double file_kib = static_cast<double>(words * 8) / 1024.0;
   if (before == 0 || peak == 0) GTEST_SKIP() << "no /proc/self/status";
-  EXPECT_LT(static_cast<double>(peak - before), 1.5 * file_kib) << "peak grew by " << peak - before << " KiB";
+  EXPECT_LT(static_cast<double>(peak - before), 1.5 * file_kib)
+      << "peak grew by " << peak - before << " KiB";
   EXPECT_EQ(s.remaining_words(), words);
   std::remove(p.c_str());
 }

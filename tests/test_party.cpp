@@ -51,7 +51,8 @@ std::pair<std::unique_ptr<mpc::Channel>, std::unique_ptr<mpc::Channel>> tcp_pair
 // named after the test and the process.
 
 struct Files {
-  explicit Files(const std::string& run = "a") : p0(temp_path(run + "p0.mat")), p1(temp_path(run + "p1.mat")) {}
+  explicit Files(const std::string& run = "a")
+      : p0(temp_path(run + "p0.mat")), p1(temp_path(run + "p1.mat")) {}
   std::string p0, p1;
   std::string ledger0 = temp_path("ledger0");  // each party's machine has its own ledger
   std::string ledger1 = temp_path("ledger1");
@@ -65,18 +66,22 @@ struct Files {
 
 const std::string kHash = "model-hash-of-the-test";
 
-
 /// Both parties over TCP loopback; the client holds only the architecture.
 struct Parties {
   nn::Network net;
   mpc::RingConfig ring{64, 12};
   nn::QuantizedModel q;
   nn::Dataset data;
-  Parties() : net(nn::load_onnx(kModel)), q(nn::quantize(net, ring)), data(nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", 12)) {}
+  Parties()
+      : net(nn::load_onnx(kModel)),
+        q(nn::quantize(net, ring)),
+        data(nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", 12)) {}
 
-  std::pair<nn::PartyResult, nn::PartyResult> run(const Files& f, const nn::PartyPlan& plan, size_t first_image = 0,
+  std::pair<nn::PartyResult, nn::PartyResult> run(const Files& f, const nn::PartyPlan& plan,
+                                                  size_t first_image = 0,
                                                   const std::string& client_hash = kHash,
-                                                  const std::string& p0 = "", const std::string& p1 = "") {
+                                                  const std::string& p0 = "",
+                                                  const std::string& p1 = "") {
     mpc::MaterialFile m0 = mpc::MaterialFile::open(p0.empty() ? f.p0 : p0, 0);
     mpc::MaterialFile m1 = mpc::MaterialFile::open(p1.empty() ? f.p1 : p1, 1);
     mpc::Ledger l0(f.ledger0), l1(f.ledger1);
@@ -93,8 +98,8 @@ struct Parties {
     });
     nn::PartyResult client;
     try {
-      client = nn::run_party(1, nn::architecture_only(net), client_hash, nullptr, &data, ring, plan, *ch1, be1, m1, l1,
-                             {}, first_image);
+      client = nn::run_party(1, nn::architecture_only(net), client_hash, nullptr, &data, ring, plan,
+                             *ch1, be1, m1, l1, {}, first_image);
     } catch (...) {
       ch1.reset();
       server.wait();
@@ -103,10 +108,10 @@ struct Parties {
     return {server.get(), client};
   }
   mpc::Words twin(size_t first, size_t n) {
-    return nn::fixed_forward(q, nn::encode_input(ring, data.image(static_cast<int64_t>(first)), n * 784), n);
+    return nn::fixed_forward(
+        q, nn::encode_input(ring, data.image(static_cast<int64_t>(first)), n * 784), n);
   }
 };
-
 
 TEST(TwoProcess, ClientWithTheArchitectureOnlyEqualsTheTwinAndMaterialIsSingleUse) {
   Parties p;
@@ -115,7 +120,8 @@ TEST(TwoProcess, ClientWithTheArchitectureOnlyEqualsTheTwinAndMaterialIsSingleUs
   plan.batch = 5;  // 5, 5, 2
   Files f;
   nn::deal_to_files(nn::architecture_only(p.net), kHash, p.ring, plan, f.p0, f.p1);
-  const std::string copy0 = polympc::testing::read_file(f.p0), copy1 = polympc::testing::read_file(f.p1);
+  const std::string copy0 = polympc::testing::read_file(f.p0),
+                    copy1 = polympc::testing::read_file(f.p1);
 
   // The wrong party's file is refused before anything is used.
   EXPECT_THROW(mpc::MaterialFile::open(f.p1, 0), mpc::MaterialError);
@@ -216,7 +222,8 @@ TEST(TwoProcess, ImagesOfAnotherSizeOrADroppedPeerAreClearErrors) {
   auto [c0, c1] = mpc::make_inproc_pair();
   cpu::CpuBackend be(1);
   const std::string e = error_of([&] {
-    nn::run_party(1, nn::architecture_only(p.net), kHash, nullptr, &wide, p.ring, plan, *c1, be, m1, l1);
+    nn::run_party(1, nn::architecture_only(p.net), kHash, nullptr, &wide, p.ring, plan, *c1, be, m1,
+                  l1);
   });
   EXPECT_NE(e.find("the model's input has 784"), std::string::npos) << e;
 
@@ -225,7 +232,8 @@ TEST(TwoProcess, ImagesOfAnotherSizeOrADroppedPeerAreClearErrors) {
   mpc::Ledger l0(f.ledger0);
   auto [d0, d1] = tcp_pair();
   d1.reset();
-  EXPECT_THROW(nn::run_party(0, p.net, kHash, &p.q, nullptr, p.ring, plan, *d0, be, m0, l0), mpc::ChannelError);
+  EXPECT_THROW(nn::run_party(0, p.net, kHash, &p.q, nullptr, p.ring, plan, *d0, be, m0, l0),
+               mpc::ChannelError);
   // Nothing was consumed: the pair still runs.
   auto [srv, client] = p.run(f, plan);
   EXPECT_EQ(client.logits, p.twin(0, 2));
@@ -265,8 +273,10 @@ TEST(TwoProcess, RolesAreChecked) {
   mpc::MaterialFile m1 = mpc::MaterialFile::open(f.p1, 1);
   mpc::Ledger l(f.ledger0);
   // Client with the model, server with P1's material.
-  EXPECT_THROW(nn::run_party(1, p.net, kHash, &p.q, nullptr, p.ring, plan, *ch1, be, m1, l), mpc::InvalidArgument);
-  EXPECT_THROW(nn::run_party(0, p.net, kHash, &p.q, nullptr, p.ring, plan, *ch0, be, m1, l), mpc::MaterialError);
+  EXPECT_THROW(nn::run_party(1, p.net, kHash, &p.q, nullptr, p.ring, plan, *ch1, be, m1, l),
+               mpc::InvalidArgument);
+  EXPECT_THROW(nn::run_party(0, p.net, kHash, &p.q, nullptr, p.ring, plan, *ch0, be, m1, l),
+               mpc::MaterialError);
 }
 
 }  // namespace

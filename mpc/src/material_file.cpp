@@ -96,7 +96,9 @@ std::unique_ptr<Hmac> section_mac(const MacKey& key, const char* label, const Ru
   return h;
 }
 
-bool equal_digest(const Digest& a, const uint8_t* b) { return CRYPTO_memcmp(a.data(), b, a.size()) == 0; }
+bool equal_digest(const Digest& a, const uint8_t* b) {
+  return CRYPTO_memcmp(a.data(), b, a.size()) == 0;
+}
 
 void put_u32(std::string& s, uint32_t v) { s.append(reinterpret_cast<const char*>(&v), 4); }
 void put_u64(std::string& s, uint64_t v) { s.append(reinterpret_cast<const char*>(&v), 8); }
@@ -128,7 +130,8 @@ struct HeaderReader {
   size_t pos = 0;
   void need(size_t n) {
     if (n > buf.size() - pos)
-      throw MaterialError("preprocessing file '" + path + "': header is truncated at byte " + std::to_string(pos));
+      throw MaterialError("preprocessing file '" + path + "': header is truncated at byte " +
+                          std::to_string(pos));
   }
   uint32_t u32() {
     need(4);
@@ -147,8 +150,9 @@ struct HeaderReader {
   std::string str(const char* field) {
     const uint32_t n = u32();
     if (n > kMaxTagBytes)
-      throw MaterialError("preprocessing file '" + path + "': " + field + " is " + std::to_string(n) +
-                          " bytes (limit " + std::to_string(kMaxTagBytes) + ")");
+      throw MaterialError("preprocessing file '" + path + "': " + field + " is " +
+                          std::to_string(n) + " bytes (limit " + std::to_string(kMaxTagBytes) +
+                          ")");
     need(n);
     std::string s = buf.substr(pos, n);
     pos += n;
@@ -186,14 +190,16 @@ struct SectionReader {
   }
   std::string str(const char* field) {
     const uint32_t n = u32();
-    if (n > kMaxTagBytes) throw MaterialError(where + ": " + field + " of " + std::to_string(n) + " bytes");
+    if (n > kMaxTagBytes)
+      throw MaterialError(where + ": " + field + " of " + std::to_string(n) + " bytes");
     std::string s(n, '\0');
     read(s.data(), n);
     return s;
   }
   std::vector<uint64_t> words() {
     const uint64_t n = u64();
-    checked_mul<MaterialError>(n, 8, where + ": item word count", std::min(left, kMaxTensorElements * 8));
+    checked_mul<MaterialError>(n, 8, where + ": item word count",
+                               std::min(left, kMaxTensorElements * 8));
     std::vector<uint64_t> w(n);
     read(w.data(), n * 8);
     return w;
@@ -256,8 +262,9 @@ struct MaterialWriter::Impl {
   }
 };
 
-MaterialWriter::MaterialWriter(const std::string& path, int party, const RunId& run_id, const MacKey& key,
-                               std::string model_hash, std::string plan, size_t segments)
+MaterialWriter::MaterialWriter(const std::string& path, int party, const RunId& run_id,
+                               const MacKey& key, std::string model_hash, std::string plan,
+                               size_t segments)
     : impl_(std::make_unique<Impl>()) {
   if (party != 0 && party != 1) throw InvalidArgument("party must be 0 or 1");
   Impl& m = *impl_;
@@ -272,7 +279,8 @@ MaterialWriter::MaterialWriter(const std::string& path, int party, const RunId& 
   m.h.segment_images.assign(segments, 0);
   m.h.segment_bytes.assign(segments, 0);
   m.fd = ::open(m.tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (m.fd < 0) throw MaterialError("cannot create preprocessing file '" + path + ".tmp': " + sys_error());
+  if (m.fd < 0)
+    throw MaterialError("cannot create preprocessing file '" + path + ".tmp': " + sys_error());
   ::fchmod(m.fd, 0600);  // also when the temporary file existed with other modes
   // Room for the header, written by finish() once the section sizes are known.
   const size_t head = 8 + 4 + encode_header(m.h).size() + 32 + 32;
@@ -333,7 +341,8 @@ void MaterialWriter::finish() {
   mac.update(head.data(), 8 + 4 + body.size());
   const Digest d = mac.final();
   head.append(reinterpret_cast<const char*>(d.data()), d.size());
-  if (::pwrite(m.fd, head.data(), head.size(), 0) != static_cast<ssize_t>(head.size()) || ::fsync(m.fd) != 0)
+  if (::pwrite(m.fd, head.data(), head.size(), 0) != static_cast<ssize_t>(head.size()) ||
+      ::fsync(m.fd) != 0)
     throw MaterialError("cannot write preprocessing file '" + m.tmp + "': " + sys_error());
   ::close(m.fd);
   m.fd = -1;
@@ -349,8 +358,9 @@ MaterialFile MaterialFile::open(const std::string& path, int expected_party) {
   f.path_ = path;
   f.in_.open(path, std::ios::binary);
   if (!f.in_) throw MaterialError("cannot open preprocessing file '" + path + "'");
-  struct stat st{};
-  if (::stat(path.c_str(), &st) != 0) throw MaterialError("cannot stat preprocessing file '" + path + "'");
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw MaterialError("cannot stat preprocessing file '" + path + "'");
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   char magic[8];
   uint32_t head_len = 0;
@@ -360,11 +370,13 @@ MaterialFile MaterialFile::open(const std::string& path, int expected_party) {
     if (f.in_ && std::memcmp(magic, "PMPCMAT1", 8) == 0)
       throw MaterialError("preprocessing file '" + path +
                           "' has the old unauthenticated format 1; run `polympc dealer` again");
-    throw MaterialError("'" + path + "' is not a polympc preprocessing file (bad magic or too short)");
+    throw MaterialError("'" + path +
+                        "' is not a polympc preprocessing file (bad magic or too short)");
   }
   if (head_len > kMaxHeaderBytes || uint64_t{head_len} + 12 + 64 > file_size)
     throw MaterialError("preprocessing file '" + path + "' is truncated or corrupt (header of " +
-                        std::to_string(head_len) + " bytes in a file of " + std::to_string(file_size) + ")");
+                        std::to_string(head_len) + " bytes in a file of " +
+                        std::to_string(file_size) + ")");
   std::string head(head_len, '\0');
   f.in_.read(head.data(), head_len);
   uint8_t tag[32];
@@ -377,17 +389,18 @@ MaterialFile MaterialFile::open(const std::string& path, int expected_party) {
     mac.update(&head_len, 4);
     mac.update(head.data(), head.size());
     if (!equal_digest(mac.final(), tag))
-      throw MaterialError("preprocessing file '" + path + "' has been edited or is corrupt (header MAC mismatch)");
+      throw MaterialError("preprocessing file '" + path +
+                          "' has been edited or is corrupt (header MAC mismatch)");
   }
   HeaderReader r{head, path};
   const uint32_t version = r.u32();
   if (version != kVersion)
-    throw MaterialError("preprocessing file '" + path + "' has version " + std::to_string(version) + ", expected " +
-                        std::to_string(kVersion));
+    throw MaterialError("preprocessing file '" + path + "' has version " + std::to_string(version) +
+                        ", expected " + std::to_string(kVersion));
   const uint32_t party = r.u32();
   if (party > 1 || static_cast<int>(party) != expected_party)
-    throw MaterialError("preprocessing file '" + path + "' is for P" + std::to_string(party) + " but this is P" +
-                        std::to_string(expected_party));
+    throw MaterialError("preprocessing file '" + path + "' is for P" + std::to_string(party) +
+                        " but this is P" + std::to_string(expected_party));
   f.h_.party = static_cast<int>(party);
   r.bytes(f.h_.run_id.data(), f.h_.run_id.size());
   f.h_.model_hash = r.str("model hash");
@@ -395,13 +408,14 @@ MaterialFile MaterialFile::open(const std::string& path, int expected_party) {
   f.h_.fixed_bytes = r.u64();
   const uint64_t n_seg = r.u64();
   if (n_seg > (head.size() - r.pos) / 16)
-    throw MaterialError("preprocessing file '" + path + "': header declares " + std::to_string(n_seg) +
-                        " segments but holds a table for fewer");
+    throw MaterialError("preprocessing file '" + path + "': header declares " +
+                        std::to_string(n_seg) + " segments but holds a table for fewer");
   const std::string what = "preprocessing file '" + path + "'";
   uint64_t off = checked_add<MaterialError>(12 + head_len, 64, what, kMaxFileBytes);
   f.fixed_offset_ = off;
-  off = checked_add<MaterialError>(off, checked_add<MaterialError>(f.h_.fixed_bytes, 32, what, kMaxFileBytes), what,
-                                   kMaxFileBytes);
+  off = checked_add<MaterialError>(
+      off, checked_add<MaterialError>(f.h_.fixed_bytes, 32, what, kMaxFileBytes), what,
+      kMaxFileBytes);
   for (uint64_t i = 0; i < n_seg; ++i) {
     f.h_.segment_images.push_back(r.u64());
     f.h_.segment_bytes.push_back(r.u64());
@@ -410,12 +424,13 @@ MaterialFile MaterialFile::open(const std::string& path, int expected_party) {
                           std::to_string(f.h_.segment_images.back()) + " images");
     f.segment_offset_.push_back(off);
     off = checked_add<MaterialError>(
-        off, checked_add<MaterialError>(f.h_.segment_bytes.back(), 32, what, kMaxFileBytes), what, kMaxFileBytes);
+        off, checked_add<MaterialError>(f.h_.segment_bytes.back(), 32, what, kMaxFileBytes), what,
+        kMaxFileBytes);
   }
   if (r.pos != head.size()) throw MaterialError(what + ": header has trailing bytes");
   if (off != file_size)
-    throw MaterialError(what + " is truncated or has extra bytes: the header declares " + std::to_string(off) +
-                        " bytes, the file has " + std::to_string(file_size));
+    throw MaterialError(what + " is truncated or has extra bytes: the header declares " +
+                        std::to_string(off) + " bytes, the file has " + std::to_string(file_size));
   return f;
 }
 
@@ -435,7 +450,8 @@ void MaterialFile::load_fixed(MaterialStore& store) {
   if (r.left != 0) throw MaterialError(where + ": trailing bytes");
   uint8_t tag[32];
   read_mac(in_, tag, where);
-  if (!equal_digest(mac->final(), tag)) throw MaterialError(where + " have been edited or are corrupt (MAC mismatch)");
+  if (!equal_digest(mac->final(), tag))
+    throw MaterialError(where + " have been edited or are corrupt (MAC mismatch)");
   for (auto& [t, w] : masks) store.set_fixed(t, std::move(w));
 }
 
@@ -463,7 +479,8 @@ void MaterialFile::load_segment(MaterialStore& store, uint64_t index) {
   if (r.left != 0) throw MaterialError(where + ": trailing bytes");
   uint8_t tag[32];
   read_mac(in_, tag, where);
-  if (!equal_digest(mac->final(), tag)) throw MaterialError(where + " has been edited or is corrupt (MAC mismatch)");
+  if (!equal_digest(mac->final(), tag))
+    throw MaterialError(where + " has been edited or is corrupt (MAC mismatch)");
   for (MaterialItem& it : items) store.push(it.kind, std::move(it.tag), std::move(it.words));
 }
 
@@ -477,7 +494,8 @@ Digest MaterialFile::mac(const std::string& label, const std::string& data) cons
 
 namespace {
 
-using LedgerMap = std::map<std::string, std::pair<uint64_t, uint64_t>>;  // "p0 <hex>" -> (consumed, total)
+using LedgerMap =
+    std::map<std::string, std::pair<uint64_t, uint64_t>>;  // "p0 <hex>" -> (consumed, total)
 
 LedgerMap read_ledger(const std::string& path) {
   LedgerMap m;
@@ -493,10 +511,12 @@ LedgerMap read_ledger(const std::string& path) {
     std::string party, id;
     uint64_t used = 0, total = 0;
     std::string extra;
-    if (!(ls >> party >> id >> used >> total) || (ls >> extra) || (party != "p0" && party != "p1") ||
-        id.size() != 32 || id.find_first_not_of("0123456789abcdef") != std::string::npos || used > total)
-      throw MaterialError("the material ledger '" + path + "' is malformed at line " + std::to_string(no) +
-                          "; it records which material was consumed: repair or restore it, never delete it");
+    if (!(ls >> party >> id >> used >> total) || (ls >> extra) ||
+        (party != "p0" && party != "p1") || id.size() != 32 ||
+        id.find_first_not_of("0123456789abcdef") != std::string::npos || used > total)
+      throw MaterialError(
+          "the material ledger '" + path + "' is malformed at line " + std::to_string(no) +
+          "; it records which material was consumed: repair or restore it, never delete it");
     m[party + " " + id] = {used, total};
   }
   return m;
@@ -512,7 +532,8 @@ void mkdir_p(const std::string& dir) {
     if (part.empty()) continue;
     cur += part + "/";
     if (::mkdir(cur.c_str(), 0700) != 0 && errno != EEXIST)
-      throw MaterialError("cannot create directory '" + cur + "' for the material ledger: " + sys_error());
+      throw MaterialError("cannot create directory '" + cur +
+                          "' for the material ledger: " + sys_error());
   }
 }
 
@@ -527,7 +548,9 @@ class LedgerLock {
   explicit LedgerLock(const std::string& path) {
     mkdir_p(dir_of(path));
     fd_ = ::open((path + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0) throw MaterialError("cannot open the material ledger lock '" + path + ".lock': " + sys_error());
+    if (fd_ < 0)
+      throw MaterialError("cannot open the material ledger lock '" + path +
+                          ".lock': " + sys_error());
     while (::flock(fd_, LOCK_EX) != 0) {
       if (errno != EINTR) {
         ::close(fd_);
@@ -543,7 +566,9 @@ class LedgerLock {
   int fd_ = -1;
 };
 
-std::string ledger_key(int party, const RunId& id) { return "p" + std::to_string(party) + " " + to_hex(id); }
+std::string ledger_key(int party, const RunId& id) {
+  return "p" + std::to_string(party) + " " + to_hex(id);
+}
 
 }  // namespace
 
@@ -551,9 +576,13 @@ Ledger::Ledger(std::string path) : path_(path.empty() ? default_path() : std::mo
 
 std::string Ledger::default_path() {
   if (const char* p = std::getenv("POLYMPC_LEDGER"); p && *p) return p;
-  if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) return std::string(x) + "/polympc/ledger";
-  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.local/state/polympc/ledger";
-  throw MaterialError("no place for the material ledger: set POLYMPC_LEDGER, XDG_STATE_HOME or HOME, or pass --ledger");
+  if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x)
+    return std::string(x) + "/polympc/ledger";
+  if (const char* h = std::getenv("HOME"); h && *h)
+    return std::string(h) + "/.local/state/polympc/ledger";
+  throw MaterialError(
+      "no place for the material ledger: set POLYMPC_LEDGER, XDG_STATE_HOME or HOME, or pass "
+      "--ledger");
 }
 
 uint64_t Ledger::consumed(int party, const RunId& id) const {
@@ -567,16 +596,20 @@ void Ledger::consume(int party, const RunId& id, uint64_t first, uint64_t count,
   LedgerMap m = read_ledger(path_);
   auto& entry = m[ledger_key(party, id)];
   if (entry.first > first)
-    throw MaterialReuseError("P" + std::to_string(party) + ": material of dealer run " + to_hex(id) + " up to segment " +
-                             std::to_string(entry.first) + " was already consumed (ledger '" + path_ +
+    throw MaterialReuseError("P" + std::to_string(party) + ": material of dealer run " +
+                             to_hex(id) + " up to segment " + std::to_string(entry.first) +
+                             " was already consumed (ledger '" + path_ +
                              "'); material is single-use, ask the dealer for fresh material");
   entry = {first + count, total};
-  std::string text = "# polympc material ledger: party, dealer run ID, segments consumed, segments in the run\n";
-  for (auto& [key, v] : m) text += key + " " + std::to_string(v.first) + " " + std::to_string(v.second) + "\n";
+  std::string text =
+      "# polympc material ledger: party, dealer run ID, segments consumed, segments in the run\n";
+  for (auto& [key, v] : m)
+    text += key + " " + std::to_string(v.first) + " " + std::to_string(v.second) + "\n";
   const std::string tmp = path_ + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw MaterialError("cannot write the material ledger '" + tmp + "': " + sys_error());
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path_.c_str()) != 0)
     throw MaterialError("cannot write the material ledger '" + path_ + "': " + sys_error());
@@ -608,7 +641,8 @@ struct Hello {
     put_u32(s, version);
     put_u32(s, party);
     s.append(reinterpret_cast<const char*>(run_id.data()), 16);
-    for (const Digest* d : {&model, &plan, &segments}) s.append(reinterpret_cast<const char*>(d->data()), 32);
+    for (const Digest* d : {&model, &plan, &segments})
+      s.append(reinterpret_cast<const char*>(d->data()), 32);
     put_u64(s, images);
     put_u64(s, first);
     return s;
@@ -649,14 +683,16 @@ Digest sha256(const std::string& s) {
 }  // namespace
 
 RunAgreement run_handshake(Channel& ch, int party, const MaterialFile& file, Ledger& ledger,
-                           const std::string& model_hash, const std::string& plan, uint64_t images) {
+                           const std::string& model_hash, const std::string& plan,
+                           uint64_t images) {
   const MaterialHeader& h = file.header();
   const std::string me = "P" + std::to_string(party);
   if (h.party != party)
-    throw MaterialError(me + ": preprocessing file '" + file.path() + "' is for P" + std::to_string(h.party));
+    throw MaterialError(me + ": preprocessing file '" + file.path() + "' is for P" +
+                        std::to_string(h.party));
   if (h.model_hash != model_hash)
-    throw MaterialError(me + ": preprocessing file '" + file.path() + "' was dealt for model " + h.model_hash +
-                        ", this party's model is " + model_hash);
+    throw MaterialError(me + ": preprocessing file '" + file.path() + "' was dealt for model " +
+                        h.model_hash + ", this party's model is " + model_hash);
   if (h.plan != plan)
     throw MaterialError(me + ": preprocessing file '" + file.path() + "' was dealt for [" + h.plan +
                         "], this run is [" + plan + "]: use the dealer's options");
@@ -678,8 +714,8 @@ RunAgreement run_handshake(Channel& ch, int party, const MaterialFile& file, Led
   ch.exchange(out.data(), out.size(), in.data(), in.size());
   const Hello peer = Hello::parse(in);
   if (peer.version != kVersion)
-    throw MaterialError(me + ": the peer speaks handshake version " + std::to_string(peer.version) + ", this is " +
-                        std::to_string(kVersion));
+    throw MaterialError(me + ": the peer speaks handshake version " + std::to_string(peer.version) +
+                        ", this is " + std::to_string(kVersion));
   if (peer.party != static_cast<uint32_t>(1 - party))
     throw MaterialError(me + ": the peer also claims to be P" + std::to_string(peer.party) +
                         " (one side must be the server, the other the client)");
@@ -690,12 +726,14 @@ RunAgreement run_handshake(Channel& ch, int party, const MaterialFile& file, Led
   if (peer.model != mine.model)
     throw MaterialError(me + ": the peer runs another model (model hash differs)");
   if (peer.plan != mine.plan || peer.segments != mine.segments)
-    throw MaterialError(me + ": the peer's plan or material layout differs from this party's [" + plan + "]");
+    throw MaterialError(me + ": the peer's plan or material layout differs from this party's [" +
+                        plan + "]");
   if (peer.images != images)
     throw MaterialError(me + ": this party runs " + std::to_string(images) + " images, the peer " +
                         std::to_string(peer.images));
   if (!equal_digest(file.mac("polympc-hello", peer.body()), peer.tag.data()))
-    throw MaterialError(me + ": the peer's key confirmation failed: its file is not from dealer run " +
+    throw MaterialError(me +
+                        ": the peer's key confirmation failed: its file is not from dealer run " +
                         to_hex(mine.run_id));
   RunAgreement a;
   a.first_segment = std::max(mine.first, peer.first);
@@ -708,10 +746,11 @@ RunAgreement run_handshake(Channel& ch, int party, const MaterialFile& file, Led
                              " was already consumed by earlier runs (ledger '" + ledger.path() +
                              "'); material is single-use, ask the dealer for fresh material");
   if (covered != images)
-    throw MaterialError(me + ": " + std::to_string(images) + " images do not fit the material left from segment " +
-                        std::to_string(a.first_segment) + " (" + std::to_string(left) +
-                        " images left, dealt in batches of " + std::to_string(h.segment_images[a.first_segment]) +
-                        "): a run takes whole batches");
+    throw MaterialError(
+        me + ": " + std::to_string(images) + " images do not fit the material left from segment " +
+        std::to_string(a.first_segment) + " (" + std::to_string(left) +
+        " images left, dealt in batches of " + std::to_string(h.segment_images[a.first_segment]) +
+        "): a run takes whole batches");
   a.segments = k - a.first_segment;
   ledger.consume(party, h.run_id, a.first_segment, a.segments, file.segments());
   return a;

@@ -18,23 +18,27 @@ std::vector<size_t> PartyPlan::batches() const {
 
 std::string PartyPlan::descriptor(const mpc::RingConfig& ring) const {
   std::ostringstream o;
-  o << "l=" << ring.bits << " f=" << ring.frac << " fc=" << (coef_frac < 0 ? ring.frac + 8 : coef_frac)
+  o << "l=" << ring.bits << " f=" << ring.frac
+    << " fc=" << (coef_frac < 0 ? ring.frac + 8 : coef_frac)
     << " compare=" << mpc::compare_mode_name(protocol.compare)
     << " bits=" << mpc::compare_bits_name(protocol.compare_bits);
-  for (auto& [layer, b] : protocol.layer_compare_bits) o << " bits[" << layer << "]=" << mpc::compare_bits_name(b);
+  for (auto& [layer, b] : protocol.layer_compare_bits)
+    o << " bits[" << layer << "]=" << mpc::compare_bits_name(b);
   o << " trunc=" << (protocol.trunc == mpc::TruncMode::Exact ? "exact" : "prob");
   if (protocol.trunc == mpc::TruncMode::Prob) o << " bound=" << protocol.trunc_bound_bits;
   o << " reveal=" << reveal_name(reveal);
   return o.str();
 }
 
-std::string deal_to_files(const Network& arch_in, const std::string& model_hash, const mpc::RingConfig& ring,
-                          const PartyPlan& plan, const std::string& p0_path, const std::string& p1_path,
+std::string deal_to_files(const Network& arch_in, const std::string& model_hash,
+                          const mpc::RingConfig& ring, const PartyPlan& plan,
+                          const std::string& p0_path, const std::string& p1_path,
                           const mpc::Seed* insecure_test_seed) {
   Network arch = architecture_only(arch_in);
   arch.infer_shapes();
   if (plan.images == 0) throw mpc::InvalidArgument("the dealer needs --images >= 1");
-  mpc::Dealer dealer = insecure_test_seed ? mpc::Dealer(*insecure_test_seed, ring) : mpc::Dealer(ring);
+  mpc::Dealer dealer =
+      insecure_test_seed ? mpc::Dealer(*insecure_test_seed, ring) : mpc::Dealer(ring);
   // Run ID and MAC key from the dealer's PRG: random for a real run; a re-dealt test
   // seed gives the old run ID again, which the ledger refuses.
   mpc::RunId run_id;
@@ -76,9 +80,10 @@ Network architecture_only(const Network& net) {
   return a;
 }
 
-PartyResult run_party(int party, const Network& arch, const std::string& model_hash, const QuantizedModel* model,
-                      const Dataset* data, const mpc::RingConfig& ring, const PartyPlan& plan, mpc::Channel& ch,
-                      mpc::Backend& be, mpc::MaterialFile& material, mpc::Ledger& ledger,
+PartyResult run_party(int party, const Network& arch, const std::string& model_hash,
+                      const QuantizedModel* model, const Dataset* data, const mpc::RingConfig& ring,
+                      const PartyPlan& plan, mpc::Channel& ch, mpc::Backend& be,
+                      mpc::MaterialFile& material, mpc::Ledger& ledger,
                       const std::function<void(size_t, size_t)>& progress, size_t first_image) {
   if (party == 0 && (model == nullptr || data != nullptr))
     throw mpc::InvalidArgument("the server (P0) runs with the model and without data");
@@ -86,7 +91,8 @@ PartyResult run_party(int party, const Network& arch, const std::string& model_h
     throw mpc::InvalidArgument("the client (P1) runs with the data and without the model");
   if (material.header().party != party)
     throw mpc::MaterialError("preprocessing file '" + material.path() + "' is for P" +
-                             std::to_string(material.header().party) + " but this is P" + std::to_string(party));
+                             std::to_string(material.header().party) + " but this is P" +
+                             std::to_string(party));
   if (plan.images == 0) throw mpc::InvalidArgument("no images to run (--images must be >= 1)");
   Network net = architecture_only(arch);
   net.infer_shapes();
@@ -94,7 +100,8 @@ PartyResult run_party(int party, const Network& arch, const std::string& model_h
   if (party == 1) {
     if (static_cast<int64_t>(first_image + plan.images) > data->count)
       throw DatasetError("asked for " + std::to_string(plan.images) + " images from image " +
-                         std::to_string(first_image) + " but the data set has " + std::to_string(data->count));
+                         std::to_string(first_image) + " but the data set has " +
+                         std::to_string(data->count));
     const int64_t image_size = data->channels * data->height * data->width;
     if (image_size != static_cast<int64_t>(in_size))
       throw DatasetError("the data set's images have " + std::to_string(image_size) +
@@ -107,8 +114,8 @@ PartyResult run_party(int party, const Network& arch, const std::string& model_h
   material.load_fixed(store);  // authenticated before the handshake commits the ledger
   {
     mpc::PhaseScope scope(ch, "handshake");
-    const mpc::RunAgreement a =
-        mpc::run_handshake(ch, party, material, ledger, model_hash, plan.descriptor(ring), plan.images);
+    const mpc::RunAgreement a = mpc::run_handshake(ch, party, material, ledger, model_hash,
+                                                   plan.descriptor(ring), plan.images);
     res.first_segment = a.first_segment;
     res.segments = a.segments;
   }
@@ -122,14 +129,16 @@ PartyResult run_party(int party, const Network& arch, const std::string& model_h
     const size_t nb = static_cast<size_t>(material.header().segment_images[seg]);
     material.load_segment(store, seg);
     mpc::Words x;
-    if (party == 1) x = encode_input(ring, data->image(static_cast<int64_t>(first_image + done)), nb * in_size);
+    if (party == 1)
+      x = encode_input(ring, data->image(static_cast<int64_t>(first_image + done)), nb * in_size);
     mpc::Words out = p.run_batch(s, x, nb, prg, plan.reveal);
     if (plan.reveal == Reveal::Label)
       for (uint64_t label : out) res.predictions.push_back(static_cast<int>(label));
     else
       res.logits.insert(res.logits.end(), out.begin(), out.end());
     if (store.remaining() != 0)
-      throw mpc::MaterialError("preprocessing material left over after batch " + std::to_string(seg) +
+      throw mpc::MaterialError("preprocessing material left over after batch " +
+                               std::to_string(seg) +
                                ": the file was dealt for a different architecture or plan");
     done += nb;
     if (progress) progress(done, plan.images);
@@ -142,7 +151,8 @@ PartyResult run_party(int party, const Network& arch, const std::string& model_h
       res.predictions = argmax_rows(d, plan.images);
     }
     size_t correct = 0;
-    for (size_t n = 0; n < plan.images; ++n) correct += res.predictions[n] == data->labels[first_image + n];
+    for (size_t n = 0; n < plan.images; ++n)
+      correct += res.predictions[n] == data->labels[first_image + n];
     res.accuracy = static_cast<double>(correct) / static_cast<double>(plan.images);
   }
   res.stats = ch.stats();

@@ -20,34 +20,37 @@ constexpr uint64_t kMaxFileBytes = uint64_t{1} << 40;
 
 /// a * b, or throws E("<what>: size overflow (a x b)") when the product exceeds `limit`.
 template <class E>
-uint64_t checked_mul(uint64_t a, uint64_t b, const std::string& what, uint64_t limit = kMaxTensorElements) {
+uint64_t checked_mul(uint64_t a, uint64_t b, const std::string& what,
+                     uint64_t limit = kMaxTensorElements) {
   if (a != 0 && b > limit / a)
-    throw E(what + ": size " + std::to_string(a) + " x " + std::to_string(b) + " exceeds the limit of " +
-            std::to_string(limit));
+    throw E(what + ": size " + std::to_string(a) + " x " + std::to_string(b) +
+            " exceeds the limit of " + std::to_string(limit));
   return a * b;
 }
 
 /// a + b, or throws E when the sum exceeds `limit`.
 template <class E>
-uint64_t checked_add(uint64_t a, uint64_t b, const std::string& what, uint64_t limit = kMaxTensorElements) {
+uint64_t checked_add(uint64_t a, uint64_t b, const std::string& what,
+                     uint64_t limit = kMaxTensorElements) {
   if (a > limit || b > limit - a)
-    throw E(what + ": size " + std::to_string(a) + " + " + std::to_string(b) + " exceeds the limit of " +
-            std::to_string(limit));
+    throw E(what + ": size " + std::to_string(a) + " + " + std::to_string(b) +
+            " exceeds the limit of " + std::to_string(limit));
   return a + b;
 }
 
 /// Product of dimensions; every dimension must be >= 0 (>= 1 unless allow_zero) and the
 /// product <= `limit`. Throws E naming `what` and the offending dimension.
 template <class E, class Int>
-uint64_t checked_product(const std::vector<Int>& dims, const std::string& what, uint64_t limit = kMaxTensorElements,
-                         bool allow_zero = false) {
+uint64_t checked_product(const std::vector<Int>& dims, const std::string& what,
+                         uint64_t limit = kMaxTensorElements, bool allow_zero = false) {
   uint64_t p = 1;
   for (size_t i = 0; i < dims.size(); ++i) {
     const auto d = dims[i];
     bool negative = false;
     if constexpr (std::is_signed<Int>::value) negative = d < 0;
     if (negative || (d == 0 && !allow_zero))
-      throw E(what + ": dimension " + std::to_string(i) + " is " + std::to_string(static_cast<long long>(d)) +
+      throw E(what + ": dimension " + std::to_string(i) + " is " +
+              std::to_string(static_cast<long long>(d)) +
               (allow_zero ? " (must be >= 0)" : " (must be >= 1)"));
     p = checked_mul<E>(p, static_cast<uint64_t>(d), what, limit);
   }

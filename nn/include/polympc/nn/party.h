@@ -24,10 +24,10 @@ namespace polympc::nn {
 
 /// What both parties and the dealer must agree on (all public).
 struct PartyPlan {
-  size_t images = 0;  ///< images of the run (dealer: of the whole file)
-  size_t batch = 100; ///< dealer: images per batch (= per segment; the last may be smaller)
+  size_t images = 0;   ///< images of the run (dealer: of the whole file)
+  size_t batch = 100;  ///< dealer: images per batch (= per segment; the last may be smaller)
   mpc::ProtocolOptions protocol{};
-  int coef_frac = -1; ///< polynomial coefficient scale; -1 = f + 8
+  int coef_frac = -1;              ///< polynomial coefficient scale; -1 = f + 8
   Reveal reveal = Reveal::Logits;  ///< what the client learns: logits or only labels
   /// Batch sizes in order.
   std::vector<size_t> batches() const;
@@ -44,8 +44,9 @@ struct PartyPlan {
 /// from the OS CSPRNG; `insecure_test_seed` (tests only) makes them reproducible.
 /// Files are written 0600, one batch of material in memory at a time. Returns the run ID
 /// (hex). Throws MaterialError on I/O failure.
-std::string deal_to_files(const Network& arch, const std::string& model_hash, const mpc::RingConfig& ring,
-                          const PartyPlan& plan, const std::string& p0_path, const std::string& p1_path,
+std::string deal_to_files(const Network& arch, const std::string& model_hash,
+                          const mpc::RingConfig& ring, const PartyPlan& plan,
+                          const std::string& p0_path, const std::string& p1_path,
                           const mpc::Seed* insecure_test_seed = nullptr);
 
 struct PartyResult {
@@ -67,10 +68,12 @@ struct PartyResult {
 /// foreign file, wrong model or plan, material left over), MaterialReuseError (material
 /// already consumed), DatasetError (too few images, image size differs from the model's
 /// input), ChannelError when the peer fails.
-PartyResult run_party(int party, const Network& arch, const std::string& model_hash, const QuantizedModel* model,
-                      const Dataset* data, const mpc::RingConfig& ring, const PartyPlan& plan, mpc::Channel& ch,
-                      mpc::Backend& be, mpc::MaterialFile& material, mpc::Ledger& ledger,
-                      const std::function<void(size_t, size_t)>& progress = {}, size_t first_image = 0);
+PartyResult run_party(int party, const Network& arch, const std::string& model_hash,
+                      const QuantizedModel* model, const Dataset* data, const mpc::RingConfig& ring,
+                      const PartyPlan& plan, mpc::Channel& ch, mpc::Backend& be,
+                      mpc::MaterialFile& material, mpc::Ledger& ledger,
+                      const std::function<void(size_t, size_t)>& progress = {},
+                      size_t first_image = 0);
 
 /// The architecture of a network with every parameter zeroed (sizes kept).
 Network architecture_only(const Network& net);
