@@ -159,7 +159,8 @@ void validate_public(const PublicNet& p, const std::string& prefix) {
     // Every parameter is held (as zeros) by whoever loads the file: bound the total.
     const std::string total = field("weight_shape") + " (parameters of the network so far)";
     for (int64_t n : {weights, l.bias_size, l.poly_sizes[0], l.poly_sizes[1], l.poly_sizes[2]})
-      parameters = mpc::checked_add<ModelError>(parameters, static_cast<uint64_t>(n), total);
+      parameters = mpc::checked_add<ModelError>(parameters, static_cast<uint64_t>(n), total,
+                                                kMaxArchParameters);
   }
 }
 

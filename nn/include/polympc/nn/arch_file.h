@@ -65,6 +65,9 @@ constexpr int kArchFileVersion = 1;
 constexpr uint64_t kMaxArchFileBytes = uint64_t{64} << 20;
 /// Most layers an architecture file may declare.
 constexpr uint64_t kMaxArchLayers = 65536;
+/// Most parameters (all layers) an architecture file may declare: whoever loads it holds
+/// them as zeros. 2^28 floats = 1 GiB (VGG-16 has 1.4 * 10^8, ResNet-50 2.6 * 10^7).
+constexpr uint64_t kMaxArchParameters = uint64_t{1} << 28;
 /// Longest layer name (bytes) an architecture file may hold.
 constexpr uint64_t kMaxLayerNameBytes = 1024;
 
