@@ -145,6 +145,16 @@ TEST(MaterialFile, WrittenOwnerOnlyAndReadBackSegmentBySegment) {
   EXPECT_EQ(s.remaining(), 1u);
   EXPECT_EQ(s.peek()->tag, "mul2");
   EXPECT_NE(error_of([&] { f.load_segment(s, 3); }).find("does not exist"), std::string::npos);
+  // A long plan (many per-layer options) is stored and read back whole.
+  const std::string plan(20000, 'p');
+  {
+    mpc::MaterialWriter w(r.p0, 0, r.id, mpc::MacKey{}, "m", plan, 1);
+    mpc::MaterialStore empty(0);
+    w.write_fixed(empty);
+    w.write_segment(empty, 1);
+    w.finish();
+  }
+  EXPECT_EQ(mpc::MaterialFile::open(r.p0, 0).header().plan, plan);
   EXPECT_NE(error_of([&] { mpc::MaterialFile::open(r.p0, 1); }).find("is for P0"),
             std::string::npos);
 }

@@ -147,12 +147,8 @@ struct HeaderReader {
     pos += 8;
     return v;
   }
-  std::string str(const char* field) {
+  std::string str() {  // bounded by the (checked) header length
     const uint32_t n = u32();
-    if (n > kMaxTagBytes)
-      throw MaterialError("preprocessing file '" + path + "': " + field + " is " +
-                          std::to_string(n) + " bytes (limit " + std::to_string(kMaxTagBytes) +
-                          ")");
     need(n);
     std::string s = buf.substr(pos, n);
     pos += n;
@@ -244,6 +240,12 @@ struct MaterialWriter::Impl {
   }
   void append_u32(uint32_t v, Hmac& mac) { append(&v, 4, mac); }
   void append_u64(uint64_t v, Hmac& mac) { append(&v, 8, mac); }
+  void append_tag(const std::string& s, Hmac& mac) {
+    if (s.size() > kMaxTagBytes)
+      throw MaterialError("material tag '" + s.substr(0, 64) + "...' is longer than " +
+                          std::to_string(kMaxTagBytes) + " bytes");
+    append_str(s, mac);
+  }
   void append_str(const std::string& s, Hmac& mac) {
     append_u32(static_cast<uint32_t>(s.size()), mac);
     append(s.data(), s.size(), mac);
@@ -299,7 +301,7 @@ void MaterialWriter::write_fixed(const MaterialStore& store) {
   auto mac = section_mac(m.key, "polympc-fixed", m.h.run_id, m.h.party, 0);
   m.append_u64(store.fixed_masks().size(), *mac);
   for (auto& [tag, words] : store.fixed_masks()) {
-    m.append_str(tag, *mac);
+    m.append_tag(tag, *mac);
     m.append_words(words, *mac);
   }
   m.h.fixed_bytes = m.written() - start;
@@ -319,7 +321,7 @@ void MaterialWriter::write_segment(const MaterialStore& store, uint64_t images) 
   m.append_u64(store.items().size(), *mac);
   for (const MaterialItem& it : store.items()) {
     m.append_u32(static_cast<uint32_t>(it.kind), *mac);
-    m.append_str(it.tag, *mac);
+    m.append_tag(it.tag, *mac);
     m.append_words(it.words, *mac);
   }
   m.h.segment_images[index] = images;
@@ -403,8 +405,8 @@ MaterialFile MaterialFile::open(const std::string& path, int expected_party) {
                         " but this is P" + std::to_string(expected_party));
   f.h_.party = static_cast<int>(party);
   r.bytes(f.h_.run_id.data(), f.h_.run_id.size());
-  f.h_.model_hash = r.str("model hash");
-  f.h_.plan = r.str("plan");
+  f.h_.model_hash = r.str();
+  f.h_.plan = r.str();
   f.h_.fixed_bytes = r.u64();
   const uint64_t n_seg = r.u64();
   if (n_seg > (head.size() - r.pos) / 16)
