@@ -254,7 +254,7 @@ void add_perf_command(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--compare", args->compare, "secure comparison for ReLU / max pool: gmw | fss")->capture_default_str();
   c->add_option("--compare-bits", args->compare_bits, "reduced-bit comparison: bits LO:HI of every compared value");
-  c->add_option("--trunc", args->trunc, "exact | prob")->capture_default_str();
+  c->add_option("--trunc", args->trunc, "exact | prob | fss")->capture_default_str();
   c->add_option("--acts", args->acts, "activation sites: model | relu | poly | comma list per site")->capture_default_str();
   c->add_option("--pools", args->pools, "pool sites: model | max | avg | comma list per site")->capture_default_str();
   c->add_option("--batch", args->batch, "images per inference (share rounds)")->capture_default_str();
