@@ -15,7 +15,8 @@ void add_protocol_options(CLI::App& c, ProtocolArgs& a) {
   c.add_option(
        "--trunc", a.trunc,
        "exact | prob | fss. fss = SIGMA's 2-round FSS truncation (DCF + B2A), exact for "
-       "|x| < 2^(l-2); needs --bits >= 2f+14. prob = SecureML's 1-round truncation: off by <= 1 ulp and wrong with "
+       "|x| < 2^(l-2); needs --bits >= 2f+14. prob = SecureML's 1-round truncation: off by <= 1 "
+       "ulp and wrong with "
        "probability "
        "~2^(B+1-l) per element for the bound B = min(l-2, 2f+12); refused when that exceeds 2^-20, "
        "i.e. it needs --bits >= 2f+33 (57 for f = 12)")

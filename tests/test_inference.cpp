@@ -165,9 +165,12 @@ TEST_P(FssTruncShipped, LogitsEqualTheTwinBitForBit) {
   EXPECT_LT(r.rounds, e.rounds);
 }
 
+std::string compare_name(const ::testing::TestParamInfo<mpc::CompareMode>& p) {
+  return mpc::compare_mode_name(p.param);
+}
 INSTANTIATE_TEST_SUITE_P(Compare, FssTruncShipped,
                          ::testing::Values(mpc::CompareMode::Gmw, mpc::CompareMode::Fss),
-                         [](const auto& info) { return std::string(mpc::compare_mode_name(info.param)); });
+                         compare_name);
 
 // Shipped model, 20 real images, batches of 10; with the global --relu-bits 0:18 (exact for
 // this model's activations) the argmax must still compare all 64 bits (nn::label_options).

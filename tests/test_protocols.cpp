@@ -254,8 +254,8 @@ TEST_P(FssTruncTest, EqualsTheTwinBitForBitAndCostsWhatItSays) {
     size_t wrong = 0;
     for (size_t i = 0; i < n; ++i)
       if (z[i] != want[i] && wrong++ < 5)
-        ADD_FAILURE() << "l " << bits << " shift " << shift << " x " << r.to_signed(x[i]) << ": got "
-                      << r.to_signed(z[i]) << ", want " << r.to_signed(want[i]);
+        ADD_FAILURE() << "l " << bits << " shift " << shift << " x " << r.to_signed(x[i])
+                      << ": got " << r.to_signed(z[i]) << ", want " << r.to_signed(want[i]);
     EXPECT_EQ(wrong, 0u) << "l " << bits << " shift " << shift;
     const mpc::Cost c = mpc::trunc_cost(r, o, n, shift);
     EXPECT_EQ(c.rounds, 2u);

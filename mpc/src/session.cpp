@@ -126,9 +126,12 @@ std::string compare_bits_name(const CompareBits& b) {
 
 const char* trunc_mode_name(TruncMode m) {
   switch (m) {
-    case TruncMode::Exact: return "exact";
-    case TruncMode::Prob: return "prob";
-    case TruncMode::Fss: return "fss";
+    case TruncMode::Exact:
+      return "exact";
+    case TruncMode::Prob:
+      return "prob";
+    case TruncMode::Fss:
+      return "fss";
   }
   return "unknown";
 }

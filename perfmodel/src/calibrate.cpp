@@ -423,9 +423,9 @@ class Calibrator {
 
   void measure_protocols() {
     const mpc::RingConfig ring{64, 12};
-    mpc::ProtocolOptions exact, prob, fss;
+    mpc::ProtocolOptions exact, prob, fss_trunc;
     prob.trunc = mpc::TruncMode::Prob;
-    fss.trunc = mpc::TruncMode::Fss;
+    fss_trunc.trunc = mpc::TruncMode::Fss;
     prob.trunc_bound_bits = std::min(ring.bits - 2, 2 * ring.frac + 12);
     const std::vector<size_t> sizes = o_.quick ? std::vector<size_t>{1 << 10, 1 << 13, 1 << 15}
                                                : std::vector<size_t>{1 << 10, 1 << 12, 1 << 14, 1 << 16, 1 << 18, 1 << 20};
@@ -443,8 +443,9 @@ class Calibrator {
       fit_protocol("open", mpc::TruncMode::Exact, runs);
     }
     for (mpc::TruncMode mode : {mpc::TruncMode::Exact, mpc::TruncMode::Prob, mpc::TruncMode::Fss}) {
-      const mpc::ProtocolOptions& po =
-          mode == mpc::TruncMode::Exact ? exact : mode == mpc::TruncMode::Prob ? prob : fss;
+      const mpc::ProtocolOptions& po = mode == mpc::TruncMode::Exact  ? exact
+                                       : mode == mpc::TruncMode::Prob ? prob
+                                                                      : fss_trunc;
       Parties P(ring, po, o_.threads);
       std::vector<std::pair<ProtocolCall, double>> runs;
       for (size_t n : sizes) {
