@@ -322,6 +322,38 @@ TEST(FssTruncation, MaterialOfAnotherModeOrShiftIsOutOfStep) {
   }
 }
 
+TEST(FssTruncation, MaterialGoesThroughAFileAndTheTruncationStillMatches) {
+  // The file reader accepts the new kind (FssTruncMasks, the last one) and the material
+  // read back gives the twin's result.
+  const mpc::RingConfig r{64, 12};
+  mpc::ProtocolOptions o;
+  o.trunc = mpc::TruncMode::Fss;
+  TwoParty tp(r, o, 9);
+  Words x = fss_trunc_inputs(r, tp.prg, 12, 100);
+  auto [x0, x1] = tp.share(x);
+  mpc::deal_trunc(tp.dealer, x.size(), 12, o, "t", tp.m0, tp.m1);
+  const std::string base =
+      ::testing::TempDir() + "/polympc_fsstrunc_" + std::to_string(::getpid());
+  polympc::testing::write_material_file(base + "_p0.mat", tp.m0);
+  polympc::testing::write_material_file(base + "_p1.mat", tp.m1);
+  tp.m0 = mpc::MaterialStore(0);
+  tp.m1 = mpc::MaterialStore(1);
+  for (int p = 0; p < 2; ++p) {
+    mpc::MaterialFile f = mpc::MaterialFile::open(base + "_p" + std::to_string(p) + ".mat", p);
+    f.load_segment(p == 0 ? tp.m0 : tp.m1, 0);
+  }
+  ASSERT_EQ(tp.m0.remaining(), 3u);  // DCF keys, masks, B2A pair
+  EXPECT_EQ(tp.m0.items()[1].kind, mpc::MaterialKind::FssTruncMasks);
+  EXPECT_STREQ(mpc::material_kind_name(mpc::MaterialKind::FssTruncMasks), "FSS truncation masks");
+  Words z0, z1;
+  tp.run([&](mpc::Session& s) {
+    (s.party == 0 ? z0 : z1) = mpc::trunc(s, s.party == 0 ? x0 : x1, 12, "t");
+  });
+  EXPECT_EQ(tp.reconstruct(z0, z1), mpc::plain::trunc(r, x, 12));
+  std::remove((base + "_p0.mat").c_str());
+  std::remove((base + "_p1.mat").c_str());
+}
+
 TEST(FssTruncation, ShiftOutsideOneToLMinusTwoIsRefused) {
   const mpc::RingConfig r{32, 12};
   mpc::ProtocolOptions o;
