@@ -332,8 +332,7 @@ TEST(FssTruncation, MaterialGoesThroughAFileAndTheTruncationStillMatches) {
   Words x = fss_trunc_inputs(r, tp.prg, 12, 100);
   auto [x0, x1] = tp.share(x);
   mpc::deal_trunc(tp.dealer, x.size(), 12, o, "t", tp.m0, tp.m1);
-  const std::string base =
-      ::testing::TempDir() + "/polympc_fsstrunc_" + std::to_string(::getpid());
+  const std::string base = ::testing::TempDir() + "/polympc_fsstrunc_" + std::to_string(::getpid());
   polympc::testing::write_material_file(base + "_p0.mat", tp.m0);
   polympc::testing::write_material_file(base + "_p1.mat", tp.m1);
   tp.m0 = mpc::MaterialStore(0);
