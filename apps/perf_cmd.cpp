@@ -123,7 +123,8 @@ void closing_note(const pm::NetworkReport& r, const pm::NetShape& net, const pm:
       " 1. Truncation. %s of the %s each party sends and %llu of the %llu rounds are truncations (after every\n"
       "    conv/linear layer and every polynomial). The default exact truncation (bit-identical to the plaintext\n"
       "    twin) is a GMW carry circuit of ~9 rounds and ~38.5 B per element; a 1-round probabilistic truncation\n"
-      "    (--trunc prob, SecureML) sends 8 B.\n"
+      "    (--trunc prob, SecureML) sends 8 B; the 2-round FSS truncation (--trunc fss, SIGMA) sends 8.125 B\n"
+      "    and stays bit-identical for |x| < 2^(l-2).\n"
       " 2. Max pooling. The stem's 3x3 max pool stays a GMW comparison tree: %s and %llu rounds (--pools avg).\n"
       " 3. Ring width. Every opened element is l = %d bits; --bits 32 halves most of the traffic.\n"
       " 4. Link. At %.0f MB/s, 63 ms moves at most %s per party, and at %.2f ms RTT it fits at most %.0f rounds:\n"
@@ -254,7 +255,7 @@ void add_perf_command(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--compare", args->compare, "secure comparison for ReLU / max pool: gmw | fss")->capture_default_str();
   c->add_option("--compare-bits", args->compare_bits, "reduced-bit comparison: bits LO:HI of every compared value");
-  c->add_option("--trunc", args->trunc, "exact | prob")->capture_default_str();
+  c->add_option("--trunc", args->trunc, "exact | prob | fss")->capture_default_str();
   c->add_option("--acts", args->acts, "activation sites: model | relu | poly | comma list per site")->capture_default_str();
   c->add_option("--pools", args->pools, "pool sites: model | max | avg | comma list per site")->capture_default_str();
   c->add_option("--batch", args->batch, "images per inference (share rounds)")->capture_default_str();

@@ -14,7 +14,9 @@ void add_protocol_options(CLI::App& c, ProtocolArgs& a) {
                "(repeatable, comma-separated)");
   c.add_option(
        "--trunc", a.trunc,
-       "exact | prob. prob = SecureML's 1-round truncation: off by <= 1 ulp and wrong with "
+       "exact | prob | fss. fss = SIGMA's 2-round FSS truncation (DCF + B2A), exact for "
+       "|x| < 2^(l-2); needs --bits >= 2f+14. prob = SecureML's 1-round truncation: off by <= 1 "
+       "ulp and wrong with "
        "probability "
        "~2^(B+1-l) per element for the bound B = min(l-2, 2f+12); refused when that exceeds 2^-20, "
        "i.e. it needs --bits >= 2f+33 (57 for f = 12)")
@@ -32,12 +34,7 @@ mpc::RingConfig ring_of(const ProtocolArgs& a) {
 mpc::ProtocolOptions protocol_of(const ProtocolArgs& a) {
   const mpc::RingConfig ring = ring_of(a);
   mpc::ProtocolOptions po;
-  if (a.trunc == "exact")
-    po.trunc = mpc::TruncMode::Exact;
-  else if (a.trunc == "prob")
-    po.trunc = mpc::TruncMode::Prob;
-  else
-    throw mpc::InvalidArgument("unknown truncation '" + a.trunc + "' (choose exact or prob)");
+  po.trunc = mpc::parse_trunc_mode(a.trunc);
   po.compare = mpc::parse_compare_mode(a.compare);
   // --relu-bits LO:HI (every ReLU / max pool) or NAME=LO:HI (the layer NAME), repeatable
   // or comma-separated.
@@ -57,6 +54,15 @@ mpc::ProtocolOptions protocol_of(const ProtocolArgs& a) {
     }
   }
   po.trunc_bound_bits = std::min(ring.bits - 2, 2 * ring.frac + 12);
+  // FSS truncation is exact for |x| < 2^(l-2); values before a truncation are assumed below
+  // 2^(2f+12) (the headroom of trunc_bound_bits), so it needs l - 2 >= 2f + 12.
+  if (po.trunc == mpc::TruncMode::Fss && ring.bits < 2 * ring.frac + 12 + 2)
+    throw mpc::InvalidArgument(
+        "--trunc fss at --bits " + std::to_string(ring.bits) + " --frac " +
+        std::to_string(ring.frac) + ": FSS truncation is exact only for |x| < 2^(l-2) = 2^" +
+        std::to_string(ring.bits - 2) + ", below the assumed range |x| < 2^(2f+12) = 2^" +
+        std::to_string(2 * ring.frac + 12) + " of values before a truncation: use --bits >= " +
+        std::to_string(2 * ring.frac + 14) + ", a smaller --frac, or --trunc exact");
   try {
     mpc::check_trunc_failure(ring, po);
   } catch (const mpc::InvalidArgument&) {

@@ -134,6 +134,44 @@ const nn::LayerReport& output_phase(const nn::InferenceReport& r) {
   throw std::runtime_error("no output phase in the report");
 }
 
+// --trunc fss on the shipped model, 20 real images, batches of 10: every truncation is
+// exact under its bound |x| < 2^62, so the logits equal the fixed-point twin bit for bit,
+// with GMW and with FSS comparison; it costs 2 rounds and 8 B + 1 bit per truncated element,
+// far less than the exact GMW truncation.
+class FssTruncShipped : public ::testing::TestWithParam<mpc::CompareMode> {};
+
+TEST_P(FssTruncShipped, LogitsEqualTheTwinBitForBit) {
+  nn::QuantizedModel q = nn::quantize(nn::load_onnx(kShippedModel), mpc::RingConfig{64, 12});
+  const size_t count = 20;
+  nn::InferenceOptions opt;
+  opt.batch = 10;
+  opt.protocol.compare = GetParam();
+  opt.protocol.trunc = mpc::TruncMode::Fss;
+  cpu::CpuBackend be0(1), be1(1);
+  const nn::InferenceReport r = nn::run_inproc(q, test_images(), count, be0, be1, opt);
+  EXPECT_EQ(r.trunc, "fss");
+  EXPECT_EQ(r.logits_equal, count);
+  EXPECT_EQ(r.agreement, 1.0);
+  EXPECT_EQ(r.max_logit_error, 0.0);
+  const mpc::Words fx =
+      nn::fixed_forward(q, nn::encode_input(q.ring, test_images().image(0), count * 784), count);
+  EXPECT_EQ(r.logits_raw, fx);
+  // Fewer bytes and rounds than the default exact truncation on the same images.
+  nn::InferenceOptions exact = opt;
+  exact.protocol.trunc = mpc::TruncMode::Exact;
+  const nn::InferenceReport e = nn::run_inproc(q, test_images(), count, be0, be1, exact);
+  EXPECT_EQ(e.logits_raw, r.logits_raw);
+  EXPECT_LT(r.online_bytes, e.online_bytes);
+  EXPECT_LT(r.rounds, e.rounds);
+}
+
+std::string compare_name(const ::testing::TestParamInfo<mpc::CompareMode>& p) {
+  return mpc::compare_mode_name(p.param);
+}
+INSTANTIATE_TEST_SUITE_P(Compare, FssTruncShipped,
+                         ::testing::Values(mpc::CompareMode::Gmw, mpc::CompareMode::Fss),
+                         compare_name);
+
 // Shipped model, 20 real images, batches of 10; with the global --relu-bits 0:18 (exact for
 // this model's activations) the argmax must still compare all 64 bits (nn::label_options).
 class RevealLabel : public ::testing::TestWithParam<std::tuple<mpc::CompareMode, bool>> {};

@@ -107,7 +107,9 @@ void check_against_run(const nn::Network& net, size_t count, size_t batch, const
   // Backend calls of P1: as predicted, kernel by kernel.
   std::map<std::string, mpc::KernelCounters> measured;
   for (auto& [name, kc] : rep.kernels) measured[name] = kc;
-  ASSERT_GE(measured.size(), 6u) << "expected Backend counters from the run";
+  // At least the matmul, polynomial, truncation, B2A and comparison kernels (5 with FSS
+  // truncation and FSS comparison, which need no AND gates or bit slicing).
+  ASSERT_GE(measured.size(), 5u) << "expected Backend counters from the run";
   for (auto& [name, kc] : measured) {
     ASSERT_TRUE(kernels.count(name)) << "the model misses Backend calls to " << name;
     EXPECT_EQ(kernels[name].calls, kc.calls) << name << " calls";
@@ -137,6 +139,14 @@ TEST(PerfModel, FssComparisonAndReducedBitsLayerByLayer) {
     po.layer_compare_bits["pool2"] = mpc::CompareBits{0, 30};
     check_against_run(every_layer_cnn(), 6, 6, po, /*sim=*/true, images());
   }
+}
+
+TEST(PerfModel, FssTruncationLayerByLayer) {
+  // --trunc fss: open x + r, DCF of depth f (dcf_eval cycles checked on the sim backend),
+  // B2A of the carry, exact combine; with GMW and with FSS comparison.
+  for (mpc::CompareMode mode : {mpc::CompareMode::Gmw, mpc::CompareMode::Fss})
+    check_against_run(every_layer_cnn(), 10, 6, protocol(mpc::TruncMode::Fss, mode), /*sim=*/true,
+                      images());
 }
 
 TEST(PerfModel, ProbabilisticTruncationOnTheCpuBackend) {

@@ -207,6 +207,169 @@ TEST(Truncation, ProbabilisticWithinOneUlpAndCountsFailures) {
   expect_cost(tp, mpc::trunc_cost(r, o, n, 12));
 }
 
+// ---- FSS truncation (--trunc fss) -------------------------------------------------------
+// Edge values of the bound |x| < 2^(l-2) and of the shift, and random values within it.
+Words fss_trunc_inputs(const mpc::RingConfig& r, mpc::Prg& prg, int shift, size_t n_random) {
+  const int64_t q = int64_t{1} << (r.bits - 2);
+  const int64_t step = int64_t{1} << shift;
+  std::vector<int64_t> v = {0, 1, -1, 2, -2, q - 1, -q, -q + 1, q - 2, -q + 2, step - 1, -step + 1};
+  for (int64_t k : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{1000}, (q >> shift) - 1}) {
+    for (int64_t sign : {int64_t{1}, int64_t{-1}}) {
+      const int64_t m = sign * k * step;
+      if (m >= q || m < -q) continue;
+      for (int64_t d : {int64_t{-1}, int64_t{0}, int64_t{1}})
+        if (m + d < q && m + d >= -q) v.push_back(m + d);
+    }
+  }
+  Words x;
+  for (int64_t e : v) x.push_back(r.from_signed(e));
+  for (size_t i = 0; i < n_random; ++i) {
+    // Uniform in [-2^(l-2), 2^(l-2)).
+    const uint64_t u = prg.next_u64() >> (64 - (r.bits - 1));
+    x.push_back(r.from_signed(static_cast<int64_t>(u) - q));
+  }
+  return x;
+}
+
+class FssTruncTest : public ::testing::TestWithParam<std::pair<int, int>> {};
+
+TEST_P(FssTruncTest, EqualsTheTwinBitForBitAndCostsWhatItSays) {
+  const auto [bits, mid] = GetParam();
+  const mpc::RingConfig r{bits, bits >= 32 ? 12 : 4};
+  mpc::ProtocolOptions o;
+  o.trunc = mpc::TruncMode::Fss;
+  for (int shift : {1, mid, bits - 2}) {
+    TwoParty tp(r, o, 11 + static_cast<uint64_t>(shift));
+    Words x = fss_trunc_inputs(r, tp.prg, shift, 2000);
+    const size_t n = x.size();
+    auto [x0, x1] = tp.share(x);
+    mpc::deal_trunc(tp.dealer, n, shift, o, "t", tp.m0, tp.m1);
+    EXPECT_EQ(tp.m0.remaining_words(), mpc::trunc_fss_material_words(n, shift));
+    EXPECT_EQ(tp.m1.remaining_words(), mpc::trunc_fss_material_words(n, shift));
+    Words z0, z1;
+    tp.run([&](mpc::Session& s) {
+      (s.party == 0 ? z0 : z1) = mpc::trunc(s, s.party == 0 ? x0 : x1, shift, "t");
+    });
+    const Words z = tp.reconstruct(z0, z1), want = mpc::plain::trunc(r, x, shift);
+    size_t wrong = 0;
+    for (size_t i = 0; i < n; ++i)
+      if (z[i] != want[i] && wrong++ < 5)
+        ADD_FAILURE() << "l " << bits << " shift " << shift << " x " << r.to_signed(x[i])
+                      << ": got " << r.to_signed(z[i]) << ", want " << r.to_signed(want[i]);
+    EXPECT_EQ(wrong, 0u) << "l " << bits << " shift " << shift;
+    const mpc::Cost c = mpc::trunc_cost(r, o, n, shift);
+    EXPECT_EQ(c.rounds, 2u);
+    EXPECT_EQ(c.bytes, n * mpc::wire_bytes(bits) + 8 * mpc::words_for_bits(n));
+    expect_cost(tp, c);
+    EXPECT_EQ(tp.m0.remaining(), 0u);
+    EXPECT_EQ(tp.m1.remaining(), 0u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Rings, FssTruncTest,
+                         ::testing::Values(std::pair<int, int>{64, 12}, std::pair<int, int>{32, 12},
+                                           std::pair<int, int>{17, 4}));
+
+TEST(FssTruncation, OutsideTheBoundTheResultIsWrongByTwoToTheLMinusS) {
+  // |x| >= 2^(l-2) breaks the assumption behind the wrap table: when a + b = 3 but
+  // u0 + v < 2^l, the gate subtracts 2^(l-s) too much. Not exact there, by design.
+  const mpc::RingConfig r{64, 12};
+  mpc::ProtocolOptions o;
+  o.trunc = mpc::TruncMode::Fss;
+  TwoParty tp(r, o, 5);
+  const int shift = 12;
+  const size_t n = 2000;
+  const Words x(n, r.from_signed((int64_t{3} << 61) - 5));  // 3·2^61 - 5 >= 2^62
+  auto [x0, x1] = tp.share(x);
+  mpc::deal_trunc(tp.dealer, n, shift, o, "t", tp.m0, tp.m1);
+  Words z0, z1;
+  tp.run([&](mpc::Session& s) {
+    (s.party == 0 ? z0 : z1) = mpc::trunc(s, s.party == 0 ? x0 : x1, shift, "t");
+  });
+  const Words z = tp.reconstruct(z0, z1), want = mpc::plain::trunc(r, x, shift);
+  size_t wrong = 0, right = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (z[i] == want[i]) {
+      ++right;
+      continue;
+    }
+    ++wrong;
+    EXPECT_EQ((want[i] - z[i]) & r.mask(), uint64_t{1} << (64 - shift));
+  }
+  EXPECT_GT(wrong, 0u);  // the bound is real
+  EXPECT_GT(right, 0u);  // the failure depends on the mask r
+}
+
+TEST(FssTruncation, MaterialOfAnotherModeOrShiftIsOutOfStep) {
+  const mpc::RingConfig r{64, 12};
+  mpc::ProtocolOptions fss, exact;
+  fss.trunc = mpc::TruncMode::Fss;
+  const Words x = {1, 2, 3, 4, 5};
+  auto run = [&](const mpc::ProtocolOptions& deal_with, const mpc::ProtocolOptions& run_with,
+                 int deal_shift, int run_shift) {
+    TwoParty tp(r, run_with);
+    auto [x0, x1] = tp.share(x);
+    mpc::deal_trunc(tp.dealer, x.size(), deal_shift, deal_with, "t", tp.m0, tp.m1);
+    tp.run([&](mpc::Session& s) { mpc::trunc(s, s.party == 0 ? x0 : x1, run_shift, "t"); });
+  };
+  EXPECT_THROW(run(exact, fss, 12, 12), mpc::MaterialError);
+  EXPECT_THROW(run(fss, exact, 12, 12), mpc::MaterialError);
+  try {
+    run(fss, fss, 12, 11);
+    FAIL() << "a shift other than the dealt one must be refused";
+  } catch (const mpc::MaterialError& e) {
+    EXPECT_NE(std::string(e.what()).find("depth 11"), std::string::npos) << e.what();
+  }
+}
+
+TEST(FssTruncation, MaterialGoesThroughAFileAndTheTruncationStillMatches) {
+  // The file reader accepts the new kind (FssTruncMasks, the last one) and the material
+  // read back gives the twin's result.
+  const mpc::RingConfig r{64, 12};
+  mpc::ProtocolOptions o;
+  o.trunc = mpc::TruncMode::Fss;
+  TwoParty tp(r, o, 9);
+  Words x = fss_trunc_inputs(r, tp.prg, 12, 100);
+  auto [x0, x1] = tp.share(x);
+  mpc::deal_trunc(tp.dealer, x.size(), 12, o, "t", tp.m0, tp.m1);
+  const std::string base = ::testing::TempDir() + "/polympc_fsstrunc_" + std::to_string(::getpid());
+  polympc::testing::write_material_file(base + "_p0.mat", tp.m0);
+  polympc::testing::write_material_file(base + "_p1.mat", tp.m1);
+  tp.m0 = mpc::MaterialStore(0);
+  tp.m1 = mpc::MaterialStore(1);
+  for (int p = 0; p < 2; ++p) {
+    mpc::MaterialFile f = mpc::MaterialFile::open(base + "_p" + std::to_string(p) + ".mat", p);
+    f.load_segment(p == 0 ? tp.m0 : tp.m1, 0);
+  }
+  ASSERT_EQ(tp.m0.remaining(), 3u);  // DCF keys, masks, B2A pair
+  EXPECT_EQ(tp.m0.items()[1].kind, mpc::MaterialKind::FssTruncMasks);
+  EXPECT_STREQ(mpc::material_kind_name(mpc::MaterialKind::FssTruncMasks), "FSS truncation masks");
+  Words z0, z1;
+  tp.run([&](mpc::Session& s) {
+    (s.party == 0 ? z0 : z1) = mpc::trunc(s, s.party == 0 ? x0 : x1, 12, "t");
+  });
+  EXPECT_EQ(tp.reconstruct(z0, z1), mpc::plain::trunc(r, x, 12));
+  std::remove((base + "_p0.mat").c_str());
+  std::remove((base + "_p1.mat").c_str());
+}
+
+TEST(FssTruncation, ShiftOutsideOneToLMinusTwoIsRefused) {
+  const mpc::RingConfig r{32, 12};
+  mpc::ProtocolOptions o;
+  o.trunc = mpc::TruncMode::Fss;
+  TwoParty tp(r, o);
+  try {
+    mpc::deal_trunc(tp.dealer, 4, 31, o, "t", tp.m0, tp.m1);
+    FAIL() << "shift l-1 must be refused";
+  } catch (const mpc::InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("[1, l-2]"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(tp.m0.remaining(), 0u);
+  EXPECT_EQ(mpc::parse_trunc_mode("fss"), mpc::TruncMode::Fss);
+  EXPECT_STREQ(mpc::trunc_mode_name(mpc::TruncMode::Fss), "fss");
+  EXPECT_THROW(mpc::parse_trunc_mode("sigma"), mpc::InvalidArgument);
+}
+
 // ---- secure argmax ------------------------------------------------------------------------
 // Rows of a [rows, cols] test matrix, by kind (row % 5): 0 uniform ring words (differences
 // wrap), 1 small values in [-3, 3] (many ties, negatives), 2 one value repeated (all ties),

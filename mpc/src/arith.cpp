@@ -12,6 +12,10 @@ void deal_trunc_exact(Dealer& d, size_t n, int shift, const std::string& tag, Ma
                       MaterialStore& m1);
 Words trunc_exact(Session& s, const Words& x, int shift, const std::string& tag);
 Cost trunc_exact_cost(const RingConfig& r, size_t n, int shift);
+void deal_trunc_fss(Dealer& d, size_t n, int shift, const std::string& tag, MaterialStore& m0,
+                    MaterialStore& m1);
+Words trunc_fss(Session& s, const Words& x, int shift, const std::string& tag);
+Cost trunc_fss_cost(const RingConfig& r, size_t n, int shift);
 }  // namespace detail
 
 namespace {
@@ -107,6 +111,10 @@ void deal_trunc(Dealer& d, size_t n, int shift, const ProtocolOptions& o, const 
     detail::deal_trunc_exact(d, n, shift, tag, m0, m1);
     return;
   }
+  if (o.trunc == TruncMode::Fss) {
+    detail::deal_trunc_fss(d, n, shift, tag, m0, m1);
+    return;
+  }
   check_bound(d.ring(), o, shift, tag);
   Words r = d.random(n), rs(n);
   for (size_t i = 0; i < n; ++i) rs[i] = r[i] >> shift;
@@ -120,6 +128,7 @@ Words trunc(Session& s, const Words& x, int shift, const std::string& tag) {
   check_shift(s.ring, shift, tag);
   if (shift == 0 || x.empty()) return x;
   if (s.options.trunc == TruncMode::Exact) return detail::trunc_exact(s, x, shift, tag);
+  if (s.options.trunc == TruncMode::Fss) return detail::trunc_fss(s, x, shift, tag);
   check_bound(s.ring, s.options, shift, tag);
   const size_t n = x.size();
   const uint64_t m = s.ring.mask();
@@ -137,6 +146,7 @@ Words trunc(Session& s, const Words& x, int shift, const std::string& tag) {
 Cost trunc_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int shift) {
   if (shift == 0 || n == 0) return Cost{};
   if (o.trunc == TruncMode::Exact) return detail::trunc_exact_cost(r, n, shift);
+  if (o.trunc == TruncMode::Fss) return detail::trunc_fss_cost(r, n, shift);
   return Cost{n * wire_bytes(r.bits), 1};
 }
 

@@ -16,6 +16,7 @@ const char* material_kind_name(MaterialKind k) {
     case MaterialKind::DcfKeys: return "DCF keys";
     case MaterialKind::FssDReluMasks: return "FSS DReLU masks";
     case MaterialKind::FssReluMasks: return "FSS ReLU masks";
+    case MaterialKind::FssTruncMasks: return "FSS truncation masks";
   }
   return "unknown material";
 }

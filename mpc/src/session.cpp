@@ -124,6 +124,25 @@ std::string compare_bits_name(const CompareBits& b) {
   return std::to_string(b.lo) + ":" + std::to_string(b.hi);
 }
 
+const char* trunc_mode_name(TruncMode m) {
+  switch (m) {
+    case TruncMode::Exact:
+      return "exact";
+    case TruncMode::Prob:
+      return "prob";
+    case TruncMode::Fss:
+      return "fss";
+  }
+  return "unknown";
+}
+
+TruncMode parse_trunc_mode(const std::string& s) {
+  if (s == "exact") return TruncMode::Exact;
+  if (s == "prob") return TruncMode::Prob;
+  if (s == "fss") return TruncMode::Fss;
+  throw InvalidArgument("unknown truncation '" + s + "' (choose exact, prob or fss)");
+}
+
 void check_trunc_failure(const RingConfig& r, const ProtocolOptions& o) {
   if (o.trunc != TruncMode::Prob) return;
   const int b = o.trunc_bound_bits, log2p = b + 1 - r.bits;

@@ -40,7 +40,7 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
   rep.compare_bits = mpc::compare_bits_name(opt.protocol.compare_bits);
   for (auto& [layer, b] : opt.protocol.layer_compare_bits)
     rep.compare_bits += (rep.compare_bits.empty() ? "" : ",") + layer + "=" + mpc::compare_bits_name(b);
-  rep.trunc = opt.protocol.trunc == mpc::TruncMode::Exact ? "exact" : "prob";
+  rep.trunc = mpc::trunc_mode_name(opt.protocol.trunc);
   rep.reveal = opt.reveal;
   const bool labels_only = opt.reveal == Reveal::Label;
   rep.logits_compared = !labels_only;

@@ -24,7 +24,7 @@ std::string PartyPlan::descriptor(const mpc::RingConfig& ring) const {
     << " bits=" << mpc::compare_bits_name(protocol.compare_bits);
   for (auto& [layer, b] : protocol.layer_compare_bits)
     o << " bits[" << layer << "]=" << mpc::compare_bits_name(b);
-  o << " trunc=" << (protocol.trunc == mpc::TruncMode::Exact ? "exact" : "prob");
+  o << " trunc=" << mpc::trunc_mode_name(protocol.trunc);
   if (protocol.trunc == mpc::TruncMode::Prob) o << " bound=" << protocol.trunc_bound_bits;
   o << " reveal=" << reveal_name(reveal);
   return o.str();

@@ -423,8 +423,9 @@ class Calibrator {
 
   void measure_protocols() {
     const mpc::RingConfig ring{64, 12};
-    mpc::ProtocolOptions exact, prob;
+    mpc::ProtocolOptions exact, prob, fss_trunc;
     prob.trunc = mpc::TruncMode::Prob;
+    fss_trunc.trunc = mpc::TruncMode::Fss;
     prob.trunc_bound_bits = std::min(ring.bits - 2, 2 * ring.frac + 12);
     const std::vector<size_t> sizes = o_.quick ? std::vector<size_t>{1 << 10, 1 << 13, 1 << 15}
                                                : std::vector<size_t>{1 << 10, 1 << 12, 1 << 14, 1 << 16, 1 << 18, 1 << 20};
@@ -441,8 +442,10 @@ class Calibrator {
       }
       fit_protocol("open", mpc::TruncMode::Exact, runs);
     }
-    for (mpc::TruncMode mode : {mpc::TruncMode::Exact, mpc::TruncMode::Prob}) {
-      const mpc::ProtocolOptions& po = mode == mpc::TruncMode::Exact ? exact : prob;
+    for (mpc::TruncMode mode : {mpc::TruncMode::Exact, mpc::TruncMode::Prob, mpc::TruncMode::Fss}) {
+      const mpc::ProtocolOptions& po = mode == mpc::TruncMode::Exact  ? exact
+                                       : mode == mpc::TruncMode::Prob ? prob
+                                                                      : fss_trunc;
       Parties P(ring, po, o_.threads);
       std::vector<std::pair<ProtocolCall, double>> runs;
       for (size_t n : sizes) {
@@ -455,7 +458,7 @@ class Calibrator {
                                  P, [&] { mpc::deal_trunc(P.dealer, n, ring.frac, po, "t", P.m0, P.m1); },
                                  [&](mpc::Session& s) { return mpc::trunc(s, x, ring.frac, "t"); }, n >= (1u << 19)));
       }
-      fit_protocol(mode == mpc::TruncMode::Exact ? "trunc_exact" : "trunc_prob", mode, runs);
+      fit_protocol(std::string("trunc_") + mpc::trunc_mode_name(mode), mode, runs);
     }
     {  // GMW ReLU
       Parties P(ring, exact, o_.threads);

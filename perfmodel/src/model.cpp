@@ -205,6 +205,14 @@ class LayerBuilder {
       host("trunc_prob", n);
       return;
     }
+    if (m_.opt_.protocol.trunc == mpc::TruncMode::Fss) {
+      // trunc_fss.cpp: open x + r, DCF of depth `shift`, B2A of the carry, exact combine.
+      dcf(n, shift);
+      b2a(n);
+      trunc_kernel(n, true);
+      host("trunc_fss", n);
+      return;
+    }
     const uint64_t w = ceil_div(n, 64);
     const int bits = r_.bits;
     bit_slice(bits, n);
@@ -656,7 +664,7 @@ NetworkReport Model::report(const NetShape& net) const {
   r.compare_bits = mpc::compare_bits_name(opt_.protocol.compare_bits);
   for (auto& [layer, bits] : opt_.protocol.layer_compare_bits)
     r.compare_bits += "," + layer + "=" + mpc::compare_bits_name(bits);
-  r.trunc = opt_.protocol.trunc == mpc::TruncMode::Exact ? "exact" : "prob";
+  r.trunc = mpc::trunc_mode_name(opt_.protocol.trunc);
   r.ring_bits = opt_.ring.bits;
   r.frac_bits = opt_.ring.frac;
   r.batch = opt_.batch;

@@ -81,6 +81,32 @@ if(rc EQUAL 0 OR NOT err MATCHES "choose logits or label")
   message(FATAL_ERROR "expected a clear error for --reveal scores, got rc=${rc}: ${err}")
 endif()
 
+# --trunc fss (SIGMA's FSS truncation, exact under its bound): same predictions, agreement
+# 1.0, the twin's logits bit for bit, fewer bytes than the default exact truncation; refused
+# with a clear error where the ring leaves too little headroom (l < 2f + 14).
+execute_process(COMMAND ${POLYMPC} infer --model ${MODEL} --images 20 --batch 10 --backend cpu --trunc fss
+                        --quiet --json ${OUT}.fss.json
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "polympc infer --trunc fss failed (${rc}):\n${out}\n${err}")
+endif()
+file(READ ${OUT}.fss.json jf)
+string(JSON trunc_fss GET "${jf}" trunc)
+string(JSON agreement_fss GET "${jf}" agreement)
+string(JSON ident_fss GET "${jf}" logits_bit_identical)
+string(JSON bytes_fss GET "${jf}" online_bytes)
+string(JSON pred_fss GET "${jf}" predictions)
+if(NOT trunc_fss STREQUAL "fss" OR NOT agreement_fss EQUAL 1 OR NOT ident_fss EQUAL 20 OR
+   NOT pred_fss STREQUAL pred_logits OR NOT bytes_fss LESS bytes_cpu)
+  message(FATAL_ERROR "unexpected --trunc fss report: trunc=${trunc_fss} agreement=${agreement_fss} "
+                      "logits_bit_identical=${ident_fss} bytes=${bytes_fss} (exact ${bytes_cpu})")
+endif()
+execute_process(COMMAND ${POLYMPC} infer --model ${MODEL} --images 1 --trunc fss --bits 32 --quiet
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(rc EQUAL 0 OR NOT err MATCHES "--bits >= 38")
+  message(FATAL_ERROR "expected a clear error for --trunc fss --bits 32, got rc=${rc}: ${err}")
+endif()
+
 execute_process(COMMAND ${POLYMPC} infer --model ${MODEL} --images 10001 --quiet
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(rc EQUAL 0 OR NOT err MATCHES "asked for 10001 images")

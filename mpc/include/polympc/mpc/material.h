@@ -33,6 +33,7 @@ enum class MaterialKind : uint32_t {
   DcfKeys = 9,        ///< n DCF keys of one party, dcf_key_words(depth) each (format: dcf.h)
   FssDReluMasks = 10, ///< [r_in (n) | c bit-sliced (W)], c = msb of r' (fss.cpp)
   FssReluMasks = 11,  ///< [r_in (n) | t (n) | t·r_in (n) | c bit-sliced (W)], c = msb(r') ^ t
+  FssTruncMasks = 12, ///< [r (n) | t bit-sliced (W) | T (4n)], T[4j + a] table (trunc_fss.cpp)
 };
 const char* material_kind_name(MaterialKind k);
 

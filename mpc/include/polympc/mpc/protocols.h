@@ -51,10 +51,22 @@ Cost square_cost(const RingConfig& r, size_t n);
 /// GMW carries of u0 + u1 with u = x + 2^(l-1) (see gmw section; ~9 rounds for l=64).
 /// Prob mode: SecureML (S&P'17) with a dealer pair, 1 round, off by at most 1 ulp; fails
 /// when |x| >= 2^options.trunc_bound_bits or w.p. ~2^(bound+1-l).
+/// Fss mode (SIGMA, Gupta et al., eprint 2023/1269, truncation with slack; DCF of Boyle et
+/// al., EUROCRYPT'21; docs/protocols.md "FSS truncation"): floor(x / 2^shift) exactly, bit
+/// for bit equal to plain::trunc, for signed |x| < 2^(l-2); outside that bound the result is
+/// wrong (off by a multiple of 2^(l-shift)). Needs 1 <= shift <= l-2 (InvalidArgument
+/// otherwise). Online: open x + r (round 1, ceil(l/8) bytes per element), a DCF of depth
+/// shift evaluated locally (Backend::dcf_eval), B2A of the carry bit (round 2, 8 ceil(n/64)
+/// bytes), then Backend::trunc_exact_combine. Material per element and party:
+/// trunc_fss_material_words(n, shift) words (a DCF key of dcf_key_bytes(shift) bytes, r, a
+/// 4-word table, the XOR share of a bit and a B2A pair).
 void deal_trunc(Dealer& d, size_t n, int shift, const ProtocolOptions& o, const std::string& tag,
                 MaterialStore& m0, MaterialStore& m1);
 Words trunc(Session& s, const Words& x, int shift, const std::string& tag);
 Cost trunc_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int shift);
+/// Dealer material of one party for an FSS truncation of n elements by `shift`, in words:
+/// n dcf_key_words(shift) + 6n + 2 ceil(n/64).
+uint64_t trunc_fss_material_words(size_t n, int shift);
 
 // ---- GMW boolean circuits (CrypTen-style with dealer AND triples) -------------------
 /// B2A of bit-sliced boolean shares (n bits in W words) -> arithmetic 0/1 shares.

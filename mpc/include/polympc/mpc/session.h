@@ -18,7 +18,13 @@ namespace polympc::mpc {
 enum class TruncMode {
   Exact,  ///< faithful: floor(x / 2^s) exactly, via GMW carries (bit-identical to plaintext)
   Prob,   ///< SecureML-style dealer pair: 1 round, l bits; off by <= 1 ulp, fails w.p. ~2^(l_x+1-l)
+  Fss,    ///< SIGMA's truncation with slack (DCF of depth s + B2A): 2 rounds, l + 1 bits;
+          ///< exact (bit-identical to plaintext) for |x| < 2^(l-2), wrong outside that bound
 };
+/// "exact", "prob" or "fss".
+const char* trunc_mode_name(TruncMode m);
+/// Parses "exact" / "prob" / "fss"; throws InvalidArgument naming the choices otherwise.
+TruncMode parse_trunc_mode(const std::string& s);
 
 /// Secure comparison protocol of DReLU, ReLU and max (docs/design.md §5). Both give the same
 /// results; they differ in cost (docs/protocols.md).

@@ -71,7 +71,8 @@ struct KernelUse {
 /// Host-side (software) work of one protocol inside a layer: the unit of the calibrated
 /// overhead (masking, packing, lowering, channel) that comes on top of the kernels.
 struct HostUse {
-  std::string protocol;  ///< "matmul", "trunc_exact", "trunc_prob", "relu", "relu_fss", "poly", "open"
+  std::string protocol;  ///< "matmul", "trunc_exact", "trunc_prob", "trunc_fss", "relu",
+                         ///< "relu_fss", "poly", "open"
   uint64_t calls = 0;
   uint64_t units = 0;    ///< elements (matmul: input + 2 lowered + 2 output words)
   std::vector<uint64_t> call_units;  ///< units of each call

@@ -1,0 +1,130 @@
+// FSS truncation with slack (TruncMode::Fss): floor(x / 2^s) exactly for |x| < 2^(l-2),
+// in 2 rounds and l + 1 bits per element and party. The truncation of SIGMA (Gupta et al.,
+// "SIGMA: Secure GPT Inference with Function Secret Sharing", eprint 2023/1269, truncation
+// with slack), with the carry into bit s from a DCF (Boyle et al., EUROCRYPT'21) and the
+// carry out of the ring from a dealer table indexed by the two top bits of the opened value.
+// Derivation, bound and security: docs/protocols.md, "FSS truncation (--trunc fss)".
+//
+// Notation: l ring bits, s the shift (1 <= s <= l-2), r the dealer's uniform mask,
+// v = -r mod 2^l, xh = x + r (opened, round 1), u0 = xh + 2^(l-1) (public), so that
+// u0 + v = u = x + 2^(l-1) (mod 2^l) with u in [2^(l-2), 3·2^(l-2)) under the bound. Then
+//   floor(u / 2^s) = (u0 >> s) + (v >> s) + c - 2^(l-s)·w   (mod 2^l),
+//   c = 1{(xh mod 2^s) + (v mod 2^s) >= 2^s} = t ^ 1{xh mod 2^s < alpha}  (DCF of depth s),
+//       t = 1{v mod 2^s != 0}, alpha = 2^s - (v mod 2^s) if t else 0,
+//   w = 1{a + b >= 3},  a = u0 >> (l-2) (public), b = v >> (l-2) (dealer),
+// and the dealer shares the table T[a] = (v >> s) - 2^(l-s)·1{a + b >= 3} for a = 0..3.
+// The result z_i = [p0]((u0 >> s) - 2^(l-1-s)) + c_i + T_i[a] is the exact-truncation
+// combine (Backend::trunc_exact_combine) with x_0 = xh, x_1 = 0, carry_i = c_i + T_i[a],
+// wrap_i = 0: no new kernel.
+#include <string>
+
+#include "polympc/mpc/dcf.h"
+#include "polympc/mpc/protocols.h"
+
+namespace polympc::mpc::detail {
+namespace {
+
+void check_fss_shift(const RingConfig& r, int shift, const std::string& tag) {
+  if (shift < 1 || shift > r.bits - 2)
+    throw InvalidArgument(tag + ": FSS truncation (--trunc fss) needs a shift in [1, l-2] = [1, " +
+                          std::to_string(r.bits - 2) + "], got " + std::to_string(shift) +
+                          ": use --trunc exact for this shift");
+}
+
+}  // namespace
+
+void deal_trunc_fss(Dealer& d, size_t n, int shift, const std::string& tag, MaterialStore& m0,
+                    MaterialStore& m1) {
+  const RingConfig& ring = d.ring();
+  check_fss_shift(ring, shift, tag);
+  const int l = ring.bits;
+  const uint64_t mask = ring.mask();
+  const uint64_t low = (uint64_t{1} << shift) - 1;
+  const size_t w = words_for_bits(n);
+  // x + r is uniform for uniform r (r = 0 included), so r is not resampled.
+  Words r = d.random(n);
+  Words alpha(n), t(w, 0), table(4 * n);
+  for (size_t j = 0; j < n; ++j) {
+    const uint64_t v = (uint64_t{0} - r[j]) & mask;
+    const uint64_t vl = v & low;
+    alpha[j] = vl != 0 ? (uint64_t{1} << shift) - vl : 0;
+    t[j / 64] |= uint64_t{vl != 0} << (j % 64);
+    const uint64_t b = v >> (l - 2);
+    const uint64_t vs = v >> shift;
+    const uint64_t wrap = uint64_t{1} << (l - shift);  // l - s >= 2: no UB; 2^64 never needed
+    for (uint64_t a = 0; a < 4; ++a) table[4 * j + a] = (vs - (a + b >= 3 ? wrap : 0)) & mask;
+  }
+  const size_t kw = dcf_key_words(shift);
+  Words k0(n * kw), k1(n * kw);
+  dcf_gen(d.prg(), shift, n, alpha.data(), k0.data(), k1.data());
+  m0.push(MaterialKind::DcfKeys, tag + "/dcf", std::move(k0));
+  m1.push(MaterialKind::DcfKeys, tag + "/dcf", std::move(k1));
+  auto [r0, r1] = d.share_arith(r);
+  auto [t0, t1] = d.share_bool(t);
+  auto [q0, q1] = d.share_arith(table);
+  m0.push(MaterialKind::FssTruncMasks, tag, concat({&r0, &t0, &q0}));
+  m1.push(MaterialKind::FssTruncMasks, tag, concat({&r1, &t1, &q1}));
+  deal_b2a(d, n, tag + "/carry", m0, m1);
+}
+
+Words trunc_fss(Session& s, const Words& x, int shift, const std::string& tag) {
+  check_fss_shift(s.ring, shift, tag);
+  const int l = s.ring.bits;
+  const uint64_t mask = s.ring.mask();
+  const size_t n = x.size(), w = words_for_bits(n);
+  const size_t kw = dcf_key_words(shift);
+  const MaterialItem* next = s.material.peek();
+  if (next != nullptr && next->kind == MaterialKind::DcfKeys && next->words.size() != n * kw)
+    throw MaterialError("P" + std::to_string(s.party) + ": " + tag + ": DCF keys '" + next->tag +
+                        "' have " + std::to_string(next->words.size()) + " words, but " +
+                        std::to_string(n) + " keys of depth " + std::to_string(shift) + " need " +
+                        std::to_string(n * kw) +
+                        " (material dealt for another shift, size or truncation mode?)");
+  Words keys = s.material.take(MaterialKind::DcfKeys, n * kw, tag + "/dcf");
+  Words mat = s.material.take(MaterialKind::FssTruncMasks, n + w + 4 * n, tag);
+  const uint64_t* r = mat.data();
+  const uint64_t* t = mat.data() + n;
+  const uint64_t* table = mat.data() + n + w;
+  // Round 1: open xh = x + r.
+  Words y(n);
+  for (size_t j = 0; j < n; ++j) y[j] = (x[j] + r[j]) & mask;
+  const Words xh = open_arith(s, y);
+  // Local: XOR shares of 1{xh mod 2^s < alpha} from the DCF, then c = t ^ that.
+  Words cbits(w, 0);
+  try {
+    s.backend.dcf_eval(s.party, shift, n, keys.data(), xh.data(), cbits.data());
+  } catch (const MaterialError& e) {
+    throw MaterialError("P" + std::to_string(s.party) + ": " + tag + ": " + e.what());
+  }
+  keys = Words();
+  for (size_t i = 0; i < w; ++i) cbits[i] ^= t[i];
+  // Round 2: B2A of c (one bit per element).
+  const Words c = b2a(s, cbits, n, tag + "/carry");
+  // carry_i = c_i + T_i[a], a = (xh + 2^(l-1)) >> (l-2); combine with x_0 = xh, x_1 = 0.
+  const uint64_t half = uint64_t{1} << (l - 1);
+  Words carry(n), xin(n, 0), wrap(n, 0), z(n);
+  for (size_t j = 0; j < n; ++j) {
+    const uint64_t a = ((xh[j] + half) & mask) >> (l - 2);
+    carry[j] = (c[j] + table[4 * j + a]) & mask;
+  }
+  if (s.party == 0) xin = xh;
+  s.backend.trunc_exact_combine(s.party, l, shift, n, xin.data(), carry.data(), wrap.data(),
+                                z.data());
+  return z;
+}
+
+Cost trunc_fss_cost(const RingConfig& r, size_t n, int /*shift*/) {
+  return Cost{n * wire_bytes(r.bits) + 8 * words_for_bits(n), 2};
+}
+
+}  // namespace polympc::mpc::detail
+
+namespace polympc::mpc {
+
+uint64_t trunc_fss_material_words(size_t n, int shift) {
+  const uint64_t w = words_for_bits(n);
+  // DCF keys + [r (n) | t (W) | T (4n)] + B2A pair [bits (W) | arithmetic (n)].
+  return n * dcf_key_words(shift) + (n + w + 4 * n) + (w + n);
+}
+
+}  // namespace polympc::mpc
