@@ -3,10 +3,6 @@
 #include "polympc/mpc/material_file.h"
 
 #include <fcntl.h>
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,18 +16,9 @@
 #include <sstream>
 
 #include "polympc/mpc/checked.h"
+#include "polympc/mpc/file_io.h"
 
 namespace polympc::mpc {
-
-std::string to_hex(const uint8_t* p, size_t n) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string s(2 * n, '0');
-  for (size_t i = 0; i < n; ++i) {
-    s[2 * i] = kDigits[p[i] >> 4];
-    s[2 * i + 1] = kDigits[p[i] & 15];
-  }
-  return s;
-}
 
 namespace {
 
@@ -44,60 +31,21 @@ constexpr uint64_t kMaxFixedMasks = uint64_t{1} << 20;
 
 std::string sys_error() { return std::strerror(errno); }
 
-/// Incremental HMAC-SHA-256.
-class Hmac {
- public:
-  Hmac(const MacKey& key, const std::string& label) {
-    mac_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    ctx_ = mac_ ? EVP_MAC_CTX_new(mac_) : nullptr;
-    char digest[] = "SHA256";
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                           OSSL_PARAM_construct_end()};
-    if (!ctx_ || EVP_MAC_init(ctx_, key.data(), key.size(), params) != 1)
-      throw Error("HMAC-SHA-256: OpenSSL EVP_MAC initialisation failed");
-    update_str(label);
-  }
-  ~Hmac() {
-    EVP_MAC_CTX_free(ctx_);
-    EVP_MAC_free(mac_);
-  }
-  Hmac(const Hmac&) = delete;
-  Hmac& operator=(const Hmac&) = delete;
-  void update(const void* p, size_t n) {
-    if (n && EVP_MAC_update(ctx_, static_cast<const unsigned char*>(p), n) != 1)
-      throw Error("HMAC-SHA-256: OpenSSL EVP_MAC_update failed");
-  }
-  void update_u64(uint64_t v) { update(&v, 8); }
-  /// Length-prefixed, so that label || data is unambiguous.
-  void update_str(const std::string& s) {
-    update_u64(s.size());
-    update(s.data(), s.size());
-  }
-  Digest final() {
-    Digest d{};
-    size_t len = 0;
-    if (EVP_MAC_final(ctx_, d.data(), &len, d.size()) != 1 || len != d.size())
-      throw Error("HMAC-SHA-256: OpenSSL EVP_MAC_final failed");
-    return d;
-  }
-
- private:
-  EVP_MAC* mac_ = nullptr;
-  EVP_MAC_CTX* ctx_ = nullptr;
-};
-
-/// HMAC context of a section: label, run ID, party and index are bound in.
-std::unique_ptr<Hmac> section_mac(const MacKey& key, const char* label, const RunId& id, int party,
-                                  uint64_t index) {
-  auto h = std::make_unique<Hmac>(key, label);
-  h->update(id.data(), id.size());
-  h->update_u64(static_cast<uint64_t>(party));
-  h->update_u64(index);
+/// HMAC-SHA-256 under the run's key with `label` bound in first.
+std::unique_ptr<Hasher> run_mac(const MacKey& key, const std::string& label) {
+  auto h = std::make_unique<Hasher>(key.data(), key.size());
+  h->str(label);
   return h;
 }
 
-bool equal_digest(const Digest& a, const uint8_t* b) {
-  return CRYPTO_memcmp(a.data(), b, a.size()) == 0;
+/// The MAC of a section: label, run ID, party and index are bound in.
+std::unique_ptr<Hasher> section_mac(const MacKey& key, const char* label, const RunId& id,
+                                    int party, uint64_t index) {
+  auto h = run_mac(key, label);
+  h->bytes(id.data(), id.size());
+  h->u64(static_cast<uint64_t>(party));
+  h->u64(index);
+  return h;
 }
 
 void put_u32(std::string& s, uint32_t v) { s.append(reinterpret_cast<const char*>(&v), 4); }
@@ -123,66 +71,60 @@ std::string encode_header(const MaterialHeader& h) {
   return s;
 }
 
+/// Little-endian fields over a reader's read(out, n), which checks the bounds.
+template <class Self>
+struct FieldReader {
+  uint32_t u32() {
+    uint32_t v;
+    static_cast<Self*>(this)->read(&v, 4);
+    return v;
+  }
+  uint64_t u64() {
+    uint64_t v;
+    static_cast<Self*>(this)->read(&v, 8);
+    return v;
+  }
+};
+
 /// Bounds-checked reader over an in-memory header.
-struct HeaderReader {
+struct HeaderReader : FieldReader<HeaderReader> {
+  HeaderReader(const std::string& b, const std::string& p) : buf(b), path(p) {}
   const std::string& buf;
   const std::string& path;
   size_t pos = 0;
-  void need(size_t n) {
+  void need(size_t n) const {
     if (n > buf.size() - pos)
       throw MaterialError("preprocessing file '" + path + "': header is truncated at byte " +
                           std::to_string(pos));
   }
-  uint32_t u32() {
-    need(4);
-    uint32_t v;
-    std::memcpy(&v, buf.data() + pos, 4);
-    pos += 4;
-    return v;
-  }
-  uint64_t u64() {
-    need(8);
-    uint64_t v;
-    std::memcpy(&v, buf.data() + pos, 8);
-    pos += 8;
-    return v;
-  }
-  std::string str() {  // bounded by the (checked) header length
-    const uint32_t n = u32();
-    need(n);
-    std::string s = buf.substr(pos, n);
-    pos += n;
-    return s;
-  }
-  void bytes(uint8_t* out, size_t n) {
+  void read(void* out, size_t n) {
     need(n);
     std::memcpy(out, buf.data() + pos, n);
     pos += n;
   }
+  std::string str() {  // bounded by the (checked) header length, checked before allocating
+    const uint32_t n = u32();
+    need(n);
+    std::string s(n, '\0');
+    read(s.data(), n);
+    return s;
+  }
 };
 
 /// Reads from a stream, feeding the bytes to a MAC, with the section's remaining size checked.
-struct SectionReader {
+struct SectionReader : FieldReader<SectionReader> {
+  SectionReader(std::ifstream& i, Hasher& m, uint64_t l, const std::string& w)
+      : in(i), mac(m), left(l), where(w) {}
   std::ifstream& in;
-  Hmac& mac;
+  Hasher& mac;
   uint64_t left;
   const std::string& where;
   void read(void* out, uint64_t n) {
     if (n > left) throw MaterialError(where + " declares more bytes than the section holds");
     in.read(static_cast<char*>(out), static_cast<std::streamsize>(n));
     if (!in) throw MaterialError(where + " is truncated");
-    mac.update(out, n);
+    mac.bytes(out, n);
     left -= n;
-  }
-  uint32_t u32() {
-    uint32_t v;
-    read(&v, 4);
-    return v;
-  }
-  uint64_t u64() {
-    uint64_t v;
-    read(&v, 8);
-    return v;
   }
   std::string str(const char* field) {
     const uint32_t n = u32();
@@ -233,24 +175,24 @@ struct MaterialWriter::Impl {
     }
     buf.clear();
   }
-  void append(const void* p, size_t n, Hmac& mac) {
-    mac.update(p, n);
+  void append(const void* p, size_t n, Hasher& mac) {
+    mac.bytes(p, n);
     buf.append(static_cast<const char*>(p), n);
     if (buf.size() >= (size_t{1} << 22)) flush();
   }
-  void append_u32(uint32_t v, Hmac& mac) { append(&v, 4, mac); }
-  void append_u64(uint64_t v, Hmac& mac) { append(&v, 8, mac); }
-  void append_tag(const std::string& s, Hmac& mac) {
+  void append_u32(uint32_t v, Hasher& mac) { append(&v, 4, mac); }
+  void append_u64(uint64_t v, Hasher& mac) { append(&v, 8, mac); }
+  void append_tag(const std::string& s, Hasher& mac) {
     if (s.size() > kMaxTagBytes)
       throw MaterialError("material tag '" + s.substr(0, 64) + "...' is longer than " +
                           std::to_string(kMaxTagBytes) + " bytes");
     append_str(s, mac);
   }
-  void append_str(const std::string& s, Hmac& mac) {
+  void append_str(const std::string& s, Hasher& mac) {
     append_u32(static_cast<uint32_t>(s.size()), mac);
     append(s.data(), s.size(), mac);
   }
-  void append_words(const std::vector<uint64_t>& w, Hmac& mac) {
+  void append_words(const std::vector<uint64_t>& w, Hasher& mac) {
     append_u64(w.size(), mac);
     append(w.data(), w.size() * 8, mac);
   }
@@ -258,7 +200,7 @@ struct MaterialWriter::Impl {
     const off_t pos = ::lseek(fd, 0, SEEK_CUR);
     return static_cast<uint64_t>(pos) + buf.size();
   }
-  void end_section(Hmac& mac) {
+  void end_section(Hasher& mac) {
     const Digest d = mac.final();
     buf.append(reinterpret_cast<const char*>(d.data()), d.size());
   }
@@ -271,7 +213,7 @@ MaterialWriter::MaterialWriter(const std::string& path, int party, const RunId& 
   if (party != 0 && party != 1) throw InvalidArgument("party must be 0 or 1");
   Impl& m = *impl_;
   m.path = path;
-  m.tmp = path + ".tmp";
+  m.tmp = temp_path_beside(path);
   m.key = key;
   m.segments = segments;
   m.h.party = party;
@@ -280,10 +222,9 @@ MaterialWriter::MaterialWriter(const std::string& path, int party, const RunId& 
   m.h.plan = std::move(plan);
   m.h.segment_images.assign(segments, 0);
   m.h.segment_bytes.assign(segments, 0);
-  m.fd = ::open(m.tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  m.fd = ::open(m.tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (m.fd < 0)
-    throw MaterialError("cannot create preprocessing file '" + path + ".tmp': " + sys_error());
-  ::fchmod(m.fd, 0600);  // also when the temporary file existed with other modes
+    throw MaterialError("cannot create preprocessing file '" + m.tmp + "': " + sys_error());
   // Room for the header, written by finish() once the section sizes are known.
   const size_t head = 8 + 4 + encode_header(m.h).size() + 32 + 32;
   m.buf.assign(head, '\0');
@@ -339,18 +280,23 @@ void MaterialWriter::finish() {
   put_u32(head, static_cast<uint32_t>(body.size()));
   head += body;
   head.append(reinterpret_cast<const char*>(m.key.data()), m.key.size());
-  Hmac mac(m.key, "polympc-header");
-  mac.update(head.data(), 8 + 4 + body.size());
-  const Digest d = mac.final();
+  const Digest d = [&] {
+    auto mac = run_mac(m.key, "polympc-header");
+    mac->bytes(head.data(), 8 + 4 + body.size());
+    return mac->final();
+  }();
   head.append(reinterpret_cast<const char*>(d.data()), d.size());
   if (::pwrite(m.fd, head.data(), head.size(), 0) != static_cast<ssize_t>(head.size()) ||
       ::fsync(m.fd) != 0)
     throw MaterialError("cannot write preprocessing file '" + m.tmp + "': " + sys_error());
   ::close(m.fd);
   m.fd = -1;
-  if (::rename(m.tmp.c_str(), m.path.c_str()) != 0)
-    throw MaterialError("cannot rename '" + m.tmp + "' to '" + m.path + "': " + sys_error());
-  m.finished = true;
+  m.finished = true;  // rename_durably removes the temporary file if it fails
+  try {
+    rename_durably(m.tmp, m.path);
+  } catch (const Error& e) {
+    throw MaterialError("cannot write preprocessing file '" + m.path + "': " + e.what());
+  }
 }
 
 // ---- reader ------------------------------------------------------------------------
@@ -386,11 +332,11 @@ MaterialFile MaterialFile::open(const std::string& path, int expected_party) {
   f.in_.read(reinterpret_cast<char*>(tag), 32);
   if (!f.in_) throw MaterialError("preprocessing file '" + path + "' is truncated in its header");
   {
-    Hmac mac(f.key_, "polympc-header");
-    mac.update(magic, 8);
-    mac.update(&head_len, 4);
-    mac.update(head.data(), head.size());
-    if (!equal_digest(mac.final(), tag))
+    auto mac = run_mac(f.key_, "polympc-header");
+    mac->bytes(magic, 8);
+    mac->bytes(&head_len, 4);
+    mac->bytes(head.data(), head.size());
+    if (!digest_equal(mac->final(), tag))
       throw MaterialError("preprocessing file '" + path +
                           "' has been edited or is corrupt (header MAC mismatch)");
   }
@@ -404,7 +350,7 @@ MaterialFile MaterialFile::open(const std::string& path, int expected_party) {
     throw MaterialError("preprocessing file '" + path + "' is for P" + std::to_string(party) +
                         " but this is P" + std::to_string(expected_party));
   f.h_.party = static_cast<int>(party);
-  r.bytes(f.h_.run_id.data(), f.h_.run_id.size());
+  r.read(f.h_.run_id.data(), f.h_.run_id.size());
   f.h_.model_hash = r.str();
   f.h_.plan = r.str();
   f.h_.fixed_bytes = r.u64();
@@ -452,7 +398,7 @@ void MaterialFile::load_fixed(MaterialStore& store) {
   if (r.left != 0) throw MaterialError(where + ": trailing bytes");
   uint8_t tag[32];
   read_mac(in_, tag, where);
-  if (!equal_digest(mac->final(), tag))
+  if (!digest_equal(mac->final(), tag))
     throw MaterialError(where + " have been edited or are corrupt (MAC mismatch)");
   for (auto& [t, w] : masks) store.set_fixed(t, std::move(w));
 }
@@ -481,15 +427,15 @@ void MaterialFile::load_segment(MaterialStore& store, uint64_t index) {
   if (r.left != 0) throw MaterialError(where + ": trailing bytes");
   uint8_t tag[32];
   read_mac(in_, tag, where);
-  if (!equal_digest(mac->final(), tag))
+  if (!digest_equal(mac->final(), tag))
     throw MaterialError(where + " has been edited or is corrupt (MAC mismatch)");
   for (MaterialItem& it : items) store.push(it.kind, std::move(it.tag), std::move(it.words));
 }
 
 Digest MaterialFile::mac(const std::string& label, const std::string& data) const {
-  Hmac h(key_, label);
-  h.update_str(data);
-  return h.final();
+  auto h = run_mac(key_, label);
+  h->str(data);
+  return h->final();
 }
 
 // ---- ledger ------------------------------------------------------------------------
@@ -539,16 +485,11 @@ void mkdir_p(const std::string& dir) {
   }
 }
 
-std::string dir_of(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-}
-
 /// Exclusive flock on "<path>.lock" for the lifetime of the object.
 class LedgerLock {
  public:
   explicit LedgerLock(const std::string& path) {
-    mkdir_p(dir_of(path));
+    mkdir_p(directory_of(path));
     fd_ = ::open((path + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd_ < 0)
       throw MaterialError("cannot open the material ledger lock '" + path +
@@ -607,18 +548,10 @@ void Ledger::consume(int party, const RunId& id, uint64_t first, uint64_t count,
       "# polympc material ledger: party, dealer run ID, segments consumed, segments in the run\n";
   for (auto& [key, v] : m)
     text += key + " " + std::to_string(v.first) + " " + std::to_string(v.second) + "\n";
-  const std::string tmp = path_ + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw MaterialError("cannot write the material ledger '" + tmp + "': " + sys_error());
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                  ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path_.c_str()) != 0)
-    throw MaterialError("cannot write the material ledger '" + path_ + "': " + sys_error());
-  const int dfd = ::open(dir_of(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
+  try {
+    write_file_atomically(path_, text, 0600);
+  } catch (const Error& e) {
+    throw MaterialError("cannot write the material ledger '" + path_ + "': " + e.what());
   }
 }
 
@@ -676,12 +609,6 @@ struct Hello {
   }
 };
 
-Digest sha256(const std::string& s) {
-  Digest d{};
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d.data());
-  return d;
-}
-
 }  // namespace
 
 RunAgreement run_handshake(Channel& ch, int party, const MaterialFile& file, Ledger& ledger,
@@ -733,7 +660,7 @@ RunAgreement run_handshake(Channel& ch, int party, const MaterialFile& file, Led
   if (peer.images != images)
     throw MaterialError(me + ": this party runs " + std::to_string(images) + " images, the peer " +
                         std::to_string(peer.images));
-  if (!equal_digest(file.mac("polympc-hello", peer.body()), peer.tag.data()))
+  if (!digest_equal(file.mac("polympc-hello", peer.body()), peer.tag.data()))
     throw MaterialError(me +
                         ": the peer's key confirmation failed: its file is not from dealer run " +
                         to_hex(mine.run_id));

@@ -2,11 +2,9 @@
 #include "polympc/nn/arch_file.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <array>
-#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -20,6 +18,8 @@
 #include <utility>
 
 #include "polympc/mpc/checked.h"
+#include "polympc/mpc/digest.h"
+#include "polympc/mpc/file_io.h"
 
 namespace polympc::nn {
 namespace {
@@ -164,28 +164,16 @@ void validate_public(const PublicNet& p, const std::string& prefix) {
   }
 }
 
-// ---- SHA-256 (OpenSSL EVP) ---------------------------------------------------------------
+// ---- hashing (SHA-256, mpc/digest.h) -----------------------------------------------------
 
-class Sha256 {
+// The encodings the two hashes are defined over (arch_file.h): u64 little-endian, strings
+// and lists length-prefixed, floats as float32 little-endian.
+class NetHash {
  public:
-  Sha256() : ctx_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
-      throw ModelError("cannot hash the network: OpenSSL SHA-256 initialisation failed");
-  }
-  void bytes(const void* data, size_t n) {
-    if (n != 0 && EVP_DigestUpdate(ctx_.get(), data, n) != 1)
-      throw ModelError("cannot hash the network: OpenSSL SHA-256 update failed");
-  }
-  void u64(uint64_t v) {
-    unsigned char b[8];
-    for (int k = 0; k < 8; ++k) b[k] = static_cast<unsigned char>(v >> (8 * k));
-    bytes(b, sizeof b);
-  }
-  void i64(int64_t v) { u64(static_cast<uint64_t>(v)); }
-  void str(const std::string& s) {
-    u64(s.size());
-    bytes(s.data(), s.size());
-  }
+  void bytes(const void* data, size_t n) { h_.bytes(data, n); }
+  void u64(uint64_t v) { h_.u64(v); }
+  void i64(int64_t v) { h_.u64(static_cast<uint64_t>(v)); }
+  void str(const std::string& s) { h_.str(s); }
   void dims(const std::vector<int64_t>& d) {
     u64(d.size());
     for (int64_t x : d) i64(x);
@@ -201,26 +189,14 @@ class Sha256 {
     }
     bytes(buf.data(), buf.size());
   }
-  std::string hex() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (EVP_DigestFinal_ex(ctx_.get(), md, &n) != 1 || n != 32)
-      throw ModelError("cannot hash the network: OpenSSL SHA-256 finalisation failed");
-    static const char* digits = "0123456789abcdef";
-    std::string s;
-    for (unsigned int k = 0; k < n; ++k) {
-      s += digits[md[k] >> 4];
-      s += digits[md[k] & 15];
-    }
-    return s;
-  }
+  std::string hex() { return mpc::to_hex(h_.final()); }
 
  private:
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
+  mpc::Hasher h_;
 };
 
 std::string hash_public(const PublicNet& p) {
-  Sha256 h;
+  NetHash h;
   h.bytes(kArchTag, std::strlen(kArchTag));
   h.dims(p.input_shape);
   h.u64(p.layers.size());
@@ -240,7 +216,7 @@ std::string hash_public(const PublicNet& p) {
 }
 
 std::string hash_model(const std::string& arch_hash, const Network& net) {
-  Sha256 h;
+  NetHash h;
   h.bytes(kModelTag, std::strlen(kModelTag));
   h.bytes(arch_hash.data(), arch_hash.size());
   for (const Layer& l : net.layers)
@@ -301,42 +277,6 @@ std::string render(const PublicNet& p, const std::string& arch_hash, const std::
 }
 
 std::string sys_error() { return std::strerror(errno); }
-
-void write_atomically(const std::string& path, const std::string& text) {
-  static std::atomic<unsigned> counter{0};
-  const std::string tmp =
-      path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd < 0)
-    throw ModelError("cannot write architecture file '" + path + "': cannot create '" + tmp +
-                     "': " + sys_error());
-  const auto fail = [&](const std::string& what) {
-    const std::string err = sys_error();
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw ModelError("cannot write architecture file '" + path + "': " + what + ": " + err);
-  };
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail("write to '" + tmp + "' failed");
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) fail("fsync of '" + tmp + "' failed");
-  if (::close(fd) != 0) {
-    const std::string err = sys_error();
-    ::unlink(tmp.c_str());
-    throw ModelError("cannot write architecture file '" + path + "': close of '" + tmp +
-                     "' failed: " + err);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string err = sys_error();
-    ::unlink(tmp.c_str());
-    throw ModelError("cannot write architecture file '" + path + "': rename from '" + tmp +
-                     "' failed: " + err);
-  }
-}
 
 // ---- reading -------------------------------------------------------------------------------
 
@@ -647,7 +587,12 @@ void save_arch(const Network& net, const std::string& path) {
                        shape_str(l.weight_shape) + " needs " + std::to_string(want));
   }
   const std::string ah = hash_public(p);
-  write_atomically(path, render(p, ah, hash_model(ah, net), prefix));
+  const std::string text = render(p, ah, hash_model(ah, net), prefix);
+  try {
+    mpc::write_file_atomically(path, text, 0666);
+  } catch (const Error& e) {
+    throw ModelError("cannot write architecture file '" + path + "': " + e.what());
+  }
 }
 
 ArchFile load_arch(const std::string& path) {

@@ -31,16 +31,14 @@
 #include <vector>
 
 #include "polympc/mpc/channel.h"
+#include "polympc/mpc/digest.h"
 #include "polympc/mpc/material.h"
 
 namespace polympc::mpc {
 
 using RunId = std::array<uint8_t, 16>;
 using MacKey = std::array<uint8_t, 32>;
-using Digest = std::array<uint8_t, 32>;
 
-/// Lower-case hex of n bytes.
-std::string to_hex(const uint8_t* p, size_t n);
 inline std::string to_hex(const RunId& id) { return to_hex(id.data(), id.size()); }
 
 /// The public, authenticated description of one party's file.
