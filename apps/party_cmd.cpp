@@ -92,12 +92,7 @@ void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_g
   check_layer_bits(po, net);
   mpc::MaterialFile material = mpc::MaterialFile::open(pa.material, party);
   mpc::Ledger ledger(pa.ledger);
-  // Fail before waiting for the peer when this machine's ledger says the file is used up.
-  if (ledger.consumed(party, material.header().run_id) >= material.segments())
-    throw mpc::MaterialReuseError(
-        "all material of dealer run " + mpc::to_hex(material.header().run_id) + " in '" +
-        pa.material + "' was already consumed by earlier runs (ledger '" + ledger.path() +
-        "'); material is single-use, ask the dealer for fresh material");
+  mpc::check_material_left(ledger, material);  // fail before waiting for the peer
   auto be = make_backend(backend, bargs);
   if (!quiet)
     std::fprintf(stderr, "polympc infer --role %s: waiting for the peer on port %u\n",

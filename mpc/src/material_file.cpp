@@ -559,6 +559,13 @@ void Ledger::consume(int party, const RunId& id, uint64_t first, uint64_t count,
 
 namespace {
 
+[[noreturn]] void throw_used_up(int party, const MaterialFile& file, const Ledger& ledger) {
+  throw MaterialReuseError("P" + std::to_string(party) + ": all material of dealer run " +
+                           to_hex(file.header().run_id) + " in '" + file.path() +
+                           "' was already consumed by earlier runs (ledger '" + ledger.path() +
+                           "'); material is single-use, ask the dealer for fresh material");
+}
+
 struct Hello {
   uint32_t version = kVersion;
   uint32_t party = 0;
@@ -610,6 +617,12 @@ struct Hello {
 };
 
 }  // namespace
+
+void check_material_left(const Ledger& ledger, const MaterialFile& file) {
+  const int party = file.header().party;
+  if (ledger.consumed(party, file.header().run_id) >= file.segments())
+    throw_used_up(party, file, ledger);
+}
 
 RunAgreement run_handshake(Channel& ch, int party, const MaterialFile& file, Ledger& ledger,
                            const std::string& model_hash, const std::string& plan,
@@ -670,10 +683,7 @@ RunAgreement run_handshake(Channel& ch, int party, const MaterialFile& file, Led
   while (covered < images && k < file.segments()) covered += h.segment_images[k++];
   uint64_t left = 0;
   for (uint64_t j = a.first_segment; j < file.segments(); ++j) left += h.segment_images[j];
-  if (left == 0)
-    throw MaterialReuseError(me + ": all material of dealer run " + to_hex(h.run_id) +
-                             " was already consumed by earlier runs (ledger '" + ledger.path() +
-                             "'); material is single-use, ask the dealer for fresh material");
+  if (left == 0) throw_used_up(party, file, ledger);
   if (covered != images)
     throw MaterialError(
         me + ": " + std::to_string(images) + " images do not fit the material left from segment " +

@@ -30,7 +30,8 @@ std::string find_file(const std::string& dir, const std::string& base) {
   const std::string plain = dir + "/" + base;
   if (file_exists(plain + ".gz")) return plain + ".gz";
   if (file_exists(plain)) return plain;
-  throw DatasetError("data file not found: " + plain + "[.gz] (install Debian's "
+  throw DatasetError("data file not found: " + plain +
+                     "[.gz] (install Debian's "
                      "dataset-fashion-mnist or pass the directory holding the IDX files)");
 }
 
@@ -192,9 +193,9 @@ Dataset load_idx_dataset(const std::string& dir, const std::string& split, int64
 
   const int64_t n = images.dims[0];
   if (static_cast<int64_t>(labels.dims[0]) != n) {
-    throw DatasetError("image/label count mismatch: " + images_path + " has " +
-                       std::to_string(n) + " images but " + labels_path + " has " +
-                       std::to_string(labels.dims[0]) + " labels");
+    throw DatasetError("image/label count mismatch: " + images_path + " has " + std::to_string(n) +
+                       " images but " + labels_path + " has " + std::to_string(labels.dims[0]) +
+                       " labels");
   }
   if (limit > n) {
     throw DatasetError("asked for " + std::to_string(limit) + " images but " + images_path +
@@ -234,6 +235,17 @@ Dataset load_idx_dataset(const std::string& dir, const std::string& split, int64
     ds.labels[static_cast<size_t>(i)] = lb[i];
   }
   return ds;
+}
+
+void check_images(const Dataset& d, size_t first, size_t count, int64_t input_size) {
+  if (first > static_cast<size_t>(d.count) || count > static_cast<size_t>(d.count) - first)
+    throw DatasetError("asked for " + std::to_string(count) + " images" +
+                       (first ? " from image " + std::to_string(first) : std::string()) +
+                       " but the data set has " + std::to_string(d.count));
+  const int64_t image_size = d.channels * d.height * d.width;
+  if (image_size != input_size)
+    throw DatasetError("the data set's images have " + std::to_string(image_size) +
+                       " elements but the model's input has " + std::to_string(input_size));
 }
 
 }  // namespace polympc::nn

@@ -20,15 +20,10 @@ double now() {
 
 InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t count, mpc::Backend& be0,
                            mpc::Backend& be1, const InferenceOptions& opt) {
-  if (static_cast<int64_t>(count) > data.count)
-    throw DatasetError("asked for " + std::to_string(count) + " images but the data set has " +
-                       std::to_string(data.count));
   if (count == 0) throw mpc::InvalidArgument("no images to run (--images must be >= 1)");
   const Network& net = q.net;
   const size_t in_size = static_cast<size_t>(net.input_size());
-  if (static_cast<int64_t>(in_size) != data.channels * data.height * data.width)
-    throw ModelError("model input has " + std::to_string(in_size) + " elements per image, data set images have " +
-                     std::to_string(data.channels * data.height * data.width));
+  check_images(data, 0, count, net.input_size());
   const size_t classes = static_cast<size_t>(net.out_size(net.layers.size() - 1));
   const size_t batch = std::max<size_t>(1, std::min(opt.batch, count));
 

@@ -97,16 +97,7 @@ PartyResult run_party(int party, const Network& arch, const std::string& model_h
   Network net = architecture_only(arch);
   net.infer_shapes();
   const size_t in_size = static_cast<size_t>(net.input_size());
-  if (party == 1) {
-    if (static_cast<int64_t>(first_image + plan.images) > data->count)
-      throw DatasetError("asked for " + std::to_string(plan.images) + " images from image " +
-                         std::to_string(first_image) + " but the data set has " +
-                         std::to_string(data->count));
-    const int64_t image_size = data->channels * data->height * data->width;
-    if (image_size != static_cast<int64_t>(in_size))
-      throw DatasetError("the data set's images have " + std::to_string(image_size) +
-                         " elements but the model's input has " + std::to_string(in_size));
-  }
+  if (party == 1) check_images(*data, first_image, plan.images, net.input_size());
   const int fc = plan.coef_frac < 0 ? ring.frac + 8 : plan.coef_frac;
   mpc::MaterialStore store(party);
   mpc::Session s{party, ring, ch, be, store, plan.protocol};

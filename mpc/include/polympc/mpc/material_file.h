@@ -139,6 +139,12 @@ struct RunAgreement {
   uint64_t segments = 0;       ///< and consumes this many (covering exactly `images`)
 };
 
+/// Throws MaterialReuseError when this machine's `ledger` records every segment of `file`
+/// as consumed by the file's party (a second run, also on a restored copy). run_handshake
+/// checks the same after agreeing on the position; this lets a party fail before it
+/// connects to its peer.
+void check_material_left(const Ledger& ledger, const MaterialFile& file);
+
 /// The run handshake, before any secret-dependent message: each party sends (version,
 /// party, run ID, model hash, plan digest, segment-table digest, images it wants, first
 /// segment its ledger allows) with an HMAC under the run's key, in one round, and checks

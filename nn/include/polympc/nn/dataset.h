@@ -27,6 +27,11 @@ struct Dataset {
   const float* image(int64_t i) const { return images.data() + i * channels * height * width; }
 };
 
+/// Throws DatasetError unless `d` holds the images [first, first + count) and each has
+/// `input_size` elements (the model's input, without batch), so that reading them stays
+/// inside d.images.
+void check_images(const Dataset& d, size_t first, size_t count, int64_t input_size);
+
 /// Loads split "train" or "t10k" from `dir` (files <split>-images-idx3-ubyte[.gz] and
 /// <split>-labels-idx1-ubyte[.gz]). `limit` < 0 loads all; a limit larger than the set
 /// throws DatasetError saying how many images the set has.

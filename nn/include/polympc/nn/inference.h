@@ -71,8 +71,9 @@ struct InferenceOptions {
 
 /// Runs `count` images of `data` through the 2PC protocol. be0/be1 are the backends of
 /// P0 and P1 (distinct objects: each party owns its device). Throws DatasetError when
-/// count exceeds the data set, and whatever a party threw (the other party is stopped by
-/// closing its channel).
+/// count exceeds the data set or its images are not the model's input size
+/// (check_images), and whatever a party threw (the other party is stopped by closing its
+/// channel).
 InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t count, mpc::Backend& be0,
                            mpc::Backend& be1, const InferenceOptions& opt);
 
