@@ -4,14 +4,10 @@
 # give the same 2PC accuracy and bytes; that --reveal label gives the same predictions with
 # the logit comparisons null; then checks that asking for more images than the test set has
 # is a one-line error with a non-zero exit.
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 foreach(backend cpu sim)
-  execute_process(COMMAND ${POLYMPC} infer --model ${MODEL} --images 20 --batch 10 --backend ${backend}
-                          --quiet --json ${OUT}.${backend}.json
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "polympc infer --backend ${backend} failed (${rc}):\n${out}\n${err}")
-  endif()
-  file(READ ${OUT}.${backend}.json j)
+  polympc_infer_json(j "polympc infer --backend ${backend}" ${OUT}.${backend}.json
+                     --model ${MODEL} --images 20 --batch 10 --backend ${backend})
   foreach(key images accuracy plaintext_accuracy float_accuracy agreement max_logit_error online_bytes
               rounds seconds layers)
     string(JSON v ERROR_VARIABLE e GET "${j}" ${key})
@@ -48,13 +44,8 @@ endif()
 # "output" phase has the argmax's rounds on top of the reveal's one.
 string(JSON out_rounds_logits GET "${j_cpu}" layers ${nlayers_last_cpu} rounds)
 string(JSON pred_logits GET "${j_cpu}" predictions)
-execute_process(COMMAND ${POLYMPC} infer --model ${MODEL} --images 20 --batch 10 --backend cpu --reveal label
-                        --quiet --json ${OUT}.label.json
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "polympc infer --reveal label failed (${rc}):\n${out}\n${err}")
-endif()
-file(READ ${OUT}.label.json jl)
+polympc_infer_json(jl "polympc infer --reveal label" ${OUT}.label.json
+                   --model ${MODEL} --images 20 --batch 10 --backend cpu --reveal label)
 string(JSON reveal GET "${jl}" reveal)
 string(JSON acc_label GET "${jl}" accuracy)
 string(JSON agreement_label GET "${jl}" agreement)
@@ -75,22 +66,14 @@ if(NOT reveal STREQUAL "label" OR NOT acc_label EQUAL acc_cpu OR NOT agreement_l
                       "logits_bit_identical is ${ident_type} predictions=${pred_label} (logits run ${pred_logits}) "
                       "last phase ${last_name} rounds ${out_rounds_label} (logits run ${out_rounds_logits})")
 endif()
-execute_process(COMMAND ${POLYMPC} infer --model ${MODEL} --images 1 --reveal scores --quiet
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(rc EQUAL 0 OR NOT err MATCHES "choose logits or label")
-  message(FATAL_ERROR "expected a clear error for --reveal scores, got rc=${rc}: ${err}")
-endif()
+polympc_expect_fail("--reveal scores" "choose logits or label"
+                    ${POLYMPC} infer --model ${MODEL} --images 1 --reveal scores --quiet)
 
 # --trunc fss (SIGMA's FSS truncation, exact under its bound): same predictions, agreement
 # 1.0, the twin's logits bit for bit, fewer bytes than the default exact truncation; refused
 # with a clear error where the ring leaves too little headroom (l < 2f + 14).
-execute_process(COMMAND ${POLYMPC} infer --model ${MODEL} --images 20 --batch 10 --backend cpu --trunc fss
-                        --quiet --json ${OUT}.fss.json
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "polympc infer --trunc fss failed (${rc}):\n${out}\n${err}")
-endif()
-file(READ ${OUT}.fss.json jf)
+polympc_infer_json(jf "polympc infer --trunc fss" ${OUT}.fss.json
+                   --model ${MODEL} --images 20 --batch 10 --backend cpu --trunc fss)
 string(JSON trunc_fss GET "${jf}" trunc)
 string(JSON agreement_fss GET "${jf}" agreement)
 string(JSON ident_fss GET "${jf}" logits_bit_identical)
@@ -101,21 +84,11 @@ if(NOT trunc_fss STREQUAL "fss" OR NOT agreement_fss EQUAL 1 OR NOT ident_fss EQ
   message(FATAL_ERROR "unexpected --trunc fss report: trunc=${trunc_fss} agreement=${agreement_fss} "
                       "logits_bit_identical=${ident_fss} bytes=${bytes_fss} (exact ${bytes_cpu})")
 endif()
-execute_process(COMMAND ${POLYMPC} infer --model ${MODEL} --images 1 --trunc fss --bits 32 --quiet
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(rc EQUAL 0 OR NOT err MATCHES "--bits >= 38")
-  message(FATAL_ERROR "expected a clear error for --trunc fss --bits 32, got rc=${rc}: ${err}")
-endif()
+polympc_expect_fail("--trunc fss --bits 32" "--bits >= 38"
+                    ${POLYMPC} infer --model ${MODEL} --images 1 --trunc fss --bits 32 --quiet)
 
-execute_process(COMMAND ${POLYMPC} infer --model ${MODEL} --images 10001 --quiet
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(rc EQUAL 0 OR NOT err MATCHES "asked for 10001 images")
-  message(FATAL_ERROR "expected a clear error for 10001 images, got rc=${rc}: ${err}")
-endif()
-execute_process(COMMAND ${POLYMPC} infer --model ${CMAKE_CURRENT_LIST_DIR}/../data/unsupported_leakyrelu.onnx
-                        --images 1 --quiet
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(rc EQUAL 0 OR NOT err MATCHES "LeakyRelu")
-  message(FATAL_ERROR "expected an error naming the unsupported node, got rc=${rc}: ${err}")
-endif()
+polympc_expect_fail("10001 images" "asked for 10001 images"
+                    ${POLYMPC} infer --model ${MODEL} --images 10001 --quiet)
+polympc_expect_fail("unsupported node" "LeakyRelu" ${POLYMPC} infer --model
+                    ${CMAKE_CURRENT_LIST_DIR}/../data/unsupported_leakyrelu.onnx --images 1 --quiet)
 message(STATUS "polympc infer CLI: ok (accuracy on 20 images ${acc_cpu})")

@@ -11,39 +11,27 @@ file(MAKE_DIRECTORY ${OUT}.d)
 set(D ${OUT}.d)
 set(common --images 6 --port ${port} --quiet --timeout 60000)
 
-function(expect_fail what needle)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(rc EQUAL 0 OR NOT err MATCHES "${needle}")
-    message(FATAL_ERROR "${what}: expected a failure matching '${needle}', got rc=${rc}:\n${out}\n${err}")
-  endif()
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 
-function(run_ok what)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "${what} failed (${rc}):\n${out}\n${err}")
-  endif()
-endfunction()
-
-run_ok("export-arch" ${POLYMPC} export-arch --model ${MODEL} --out ${D}/arch.json)
+polympc_run_ok("export-arch" ${POLYMPC} export-arch --model ${MODEL} --out ${D}/arch.json)
 file(READ ${D}/arch.json arch)
 if(arch MATCHES "\"weight\"[ ]*:")
   message(FATAL_ERROR "the architecture file holds weights")
 endif()
 
-expect_fail("dealer --seed" "refused" ${POLYMPC} dealer --arch ${D}/arch.json --seed 5 --p0 ${D}/x0 --p1 ${D}/x1)
-expect_fail("dealer --model" "must not read the model" ${POLYMPC} dealer --model ${MODEL} --p0 ${D}/x0 --p1 ${D}/x1)
-run_ok("dealer" ${POLYMPC} dealer --arch ${D}/arch.json --images 6 --batch 3 --p0 ${D}/p0.mat --p1 ${D}/p1.mat)
-run_ok("dealer (second run)" ${POLYMPC} dealer --arch ${D}/arch.json --images 6 --batch 3 --p0 ${D}/q0.mat
+polympc_expect_fail("dealer --seed" "refused" ${POLYMPC} dealer --arch ${D}/arch.json --seed 5 --p0 ${D}/x0 --p1 ${D}/x1)
+polympc_expect_fail("dealer --model" "must not read the model" ${POLYMPC} dealer --model ${MODEL} --p0 ${D}/x0 --p1 ${D}/x1)
+polympc_run_ok("dealer" ${POLYMPC} dealer --arch ${D}/arch.json --images 6 --batch 3 --p0 ${D}/p0.mat --p1 ${D}/p1.mat)
+polympc_run_ok("dealer (second run)" ${POLYMPC} dealer --arch ${D}/arch.json --images 6 --batch 3 --p0 ${D}/q0.mat
        --p1 ${D}/q1.mat)
 file(COPY_FILE ${D}/p0.mat ${D}/p0.copy)
 file(COPY_FILE ${D}/p1.mat ${D}/p1.copy)
 
-expect_fail("client --model" "must not read the server's model" ${POLYMPC} infer --role client --model ${MODEL}
+polympc_expect_fail("client --model" "must not read the server's model" ${POLYMPC} infer --role client --model ${MODEL}
             --material ${D}/p1.mat ${common} --ledger ${D}/ledger1)
 
 # The one-process run of the same images.
-run_ok("infer (one process)" ${POLYMPC} infer --model ${MODEL} --images 6 --batch 3 --quiet --json ${D}/one.json)
+polympc_run_ok("infer (one process)" ${POLYMPC} infer --model ${MODEL} --images 6 --batch 3 --quiet --json ${D}/one.json)
 
 execute_process(COMMAND ${POLYMPC} infer --role server --model ${MODEL} --material ${D}/p0.mat ${common}
                         --ledger ${D}/ledger0
@@ -67,13 +55,13 @@ if(NOT logits1 STREQUAL logits2)
 endif()
 
 # A second run on the same material, also after restoring the files from a copy.
-expect_fail("second run" "already consumed" ${POLYMPC} infer --role client --arch ${D}/arch.json
+polympc_expect_fail("second run" "already consumed" ${POLYMPC} infer --role client --arch ${D}/arch.json
             --material ${D}/p1.mat ${common} --ledger ${D}/ledger1)
 file(COPY_FILE ${D}/p0.copy ${D}/p0.mat)
 file(COPY_FILE ${D}/p1.copy ${D}/p1.mat)
-expect_fail("restored copy (client)" "already consumed" ${POLYMPC} infer --role client --arch ${D}/arch.json
+polympc_expect_fail("restored copy (client)" "already consumed" ${POLYMPC} infer --role client --arch ${D}/arch.json
             --material ${D}/p1.mat ${common} --ledger ${D}/ledger1)
-expect_fail("restored copy (server)" "already consumed" ${POLYMPC} infer --role server --model ${MODEL}
+polympc_expect_fail("restored copy (server)" "already consumed" ${POLYMPC} infer --role server --model ${MODEL}
             --material ${D}/p0.mat ${common} --ledger ${D}/ledger0)
 
 # A mismatched pair: the server's file from one dealer run, the client's from another.

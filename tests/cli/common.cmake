@@ -1,0 +1,25 @@
+# Helpers of the CLI tests (include()d by tests/cli/check_*.cmake).
+
+# Runs a command; a non-zero exit fails the test, naming `what` and its output.
+function(polympc_run_ok what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${what} failed (${rc}):\n${out}\n${err}")
+  endif()
+endfunction()
+
+# Runs a command that must fail with an error message matching `needle`.
+function(polympc_expect_fail what needle)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(rc EQUAL 0 OR NOT err MATCHES "${needle}")
+    message(FATAL_ERROR "${what}: expected a failure matching '${needle}', got rc=${rc}:\n${out}\n${err}")
+  endif()
+endfunction()
+
+# Runs `polympc infer ... --quiet --json <file>` with the given arguments and sets `var` in
+# the caller's scope to the JSON report.
+function(polympc_infer_json var what file)
+  polympc_run_ok("${what}" ${POLYMPC} infer ${ARGN} --quiet --json ${file})
+  file(READ ${file} j)
+  set(${var} "${j}" PARENT_SCOPE)
+endfunction()
