@@ -66,6 +66,13 @@ struct Files {
 
 const std::string kHash = "model-hash-of-the-test";
 
+nn::PartyPlan plan_of(size_t images, size_t batch) {
+  nn::PartyPlan plan;
+  plan.images = images;
+  plan.batch = batch;
+  return plan;
+}
+
 /// Both parties over TCP loopback; the client holds only the architecture.
 struct Parties {
   nn::Network net;
@@ -107,6 +114,10 @@ struct Parties {
     }
     return {server.get(), client};
   }
+  /// Both parties' files for `plan` on the architecture only (a CSPRNG-keyed dealer).
+  void deal(const Files& f, const nn::PartyPlan& plan) {
+    nn::deal_to_files(nn::architecture_only(net), kHash, ring, plan, f.p0, f.p1);
+  }
   mpc::Words twin(size_t first, size_t n) {
     return nn::fixed_forward(
         q, nn::encode_input(ring, data.image(static_cast<int64_t>(first)), n * 784), n);
@@ -115,11 +126,9 @@ struct Parties {
 
 TEST(TwoProcess, ClientWithTheArchitectureOnlyEqualsTheTwinAndMaterialIsSingleUse) {
   Parties p;
-  nn::PartyPlan plan;
-  plan.images = 12;
-  plan.batch = 5;  // 5, 5, 2
+  nn::PartyPlan plan = plan_of(12, 5);  // 5, 5, 2
   Files f;
-  nn::deal_to_files(nn::architecture_only(p.net), kHash, p.ring, plan, f.p0, f.p1);
+  p.deal(f, plan);
   const std::string copy0 = polympc::testing::read_file(f.p0),
                     copy1 = polympc::testing::read_file(f.p1);
 
@@ -145,11 +154,9 @@ TEST(TwoProcess, ClientWithTheArchitectureOnlyEqualsTheTwinAndMaterialIsSingleUs
 
 TEST(TwoProcess, MaterialIsConsumedInPartsOverSeveralRuns) {
   Parties p;
-  nn::PartyPlan deal;
-  deal.images = 6;
-  deal.batch = 2;
+  nn::PartyPlan deal = plan_of(6, 2);
   Files f;
-  nn::deal_to_files(p.net, kHash, p.ring, deal, f.p0, f.p1);
+  p.deal(f, deal);
   nn::PartyPlan run = deal;
   run.images = 2;
   auto [s1, c1] = p.run(f, run, 0);
@@ -167,12 +174,10 @@ TEST(TwoProcess, MaterialIsConsumedInPartsOverSeveralRuns) {
 
 TEST(TwoProcess, MismatchedPairOtherModelOrPlanAreClearErrors) {
   Parties p;
-  nn::PartyPlan plan;
-  plan.images = 2;
-  plan.batch = 2;
+  nn::PartyPlan plan = plan_of(2, 2);
   Files a("a"), b("b");
-  nn::deal_to_files(p.net, kHash, p.ring, plan, a.p0, a.p1);
-  nn::deal_to_files(p.net, kHash, p.ring, plan, b.p0, b.p1);
+  p.deal(a, plan);
+  p.deal(b, plan);
   // P0's file from one dealer run, P1's from another (before: 0 % accuracy and exit 0).
   std::string e = error_of([&] { p.run(a, plan, 0, kHash, a.p0, b.p1); });
   EXPECT_NE(e.find("mismatched preprocessing files"), std::string::npos) << e;
@@ -191,9 +196,7 @@ TEST(TwoProcess, MismatchedPairOtherModelOrPlanAreClearErrors) {
 
 TEST(TwoProcess, ReDealtTestSeedIsRefusedAndFilesAreOwnerOnly) {
   Parties p;
-  nn::PartyPlan plan;
-  plan.images = 1;
-  plan.batch = 1;
+  nn::PartyPlan plan = plan_of(1, 1);
   Files f;
   const mpc::Seed seed = mpc::seed_from_u64(42);
   const std::string id = nn::deal_to_files(p.net, kHash, p.ring, plan, f.p0, f.p1, &seed);
@@ -209,11 +212,9 @@ TEST(TwoProcess, ReDealtTestSeedIsRefusedAndFilesAreOwnerOnly) {
 
 TEST(TwoProcess, ImagesOfAnotherSizeOrADroppedPeerAreClearErrors) {
   Parties p;
-  nn::PartyPlan plan;
-  plan.images = 2;
-  plan.batch = 2;
+  nn::PartyPlan plan = plan_of(2, 2);
   Files f;
-  nn::deal_to_files(p.net, kHash, p.ring, plan, f.p0, f.p1);
+  p.deal(f, plan);
   // The client's images are larger than the model's input: refused before reading past them.
   nn::Dataset wide = p.data;
   wide.width = 14;  // 28 x 14 = 392 elements per image, the model wants 784
@@ -241,12 +242,10 @@ TEST(TwoProcess, ImagesOfAnotherSizeOrADroppedPeerAreClearErrors) {
 
 TEST(TwoProcess, TheClientCanLearnTheLabelsOnly) {
   Parties p;
-  nn::PartyPlan plan;
-  plan.images = 6;
-  plan.batch = 3;
+  nn::PartyPlan plan = plan_of(6, 3);
   plan.reveal = nn::Reveal::Label;
   Files f;
-  nn::deal_to_files(p.net, kHash, p.ring, plan, f.p0, f.p1);
+  p.deal(f, plan);
   auto [srv, client] = p.run(f, plan);
   EXPECT_TRUE(client.logits.empty());  // no logit reaches the client
   const mpc::Words twin = p.twin(0, 6);
@@ -257,17 +256,15 @@ TEST(TwoProcess, TheClientCanLearnTheLabelsOnly) {
   nn::PartyPlan logits = plan;
   logits.reveal = nn::Reveal::Logits;
   Files g("g");
-  nn::deal_to_files(p.net, kHash, p.ring, plan, g.p0, g.p1);
+  p.deal(g, plan);
   EXPECT_NE(error_of([&] { p.run(g, logits); }).find("reveal=label"), std::string::npos);
 }
 
 TEST(TwoProcess, RolesAreChecked) {
   Parties p;
-  nn::PartyPlan plan;
-  plan.images = 1;
-  plan.batch = 1;
+  nn::PartyPlan plan = plan_of(1, 1);
   Files f;
-  nn::deal_to_files(p.net, kHash, p.ring, plan, f.p0, f.p1);
+  p.deal(f, plan);
   auto [ch0, ch1] = mpc::make_inproc_pair();
   cpu::CpuBackend be(1);
   mpc::MaterialFile m1 = mpc::MaterialFile::open(f.p1, 1);
