@@ -124,6 +124,12 @@ std::string compare_bits_name(const CompareBits& b) {
   return std::to_string(b.lo) + ":" + std::to_string(b.hi);
 }
 
+std::string compare_bits_summary(const ProtocolOptions& o) {
+  std::string s = compare_bits_name(o.compare_bits);
+  for (auto& [layer, bits] : o.layer_compare_bits) s += "," + layer + "=" + compare_bits_name(bits);
+  return s;
+}
+
 const char* trunc_mode_name(TruncMode m) {
   switch (m) {
     case TruncMode::Exact:

@@ -32,9 +32,7 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
   rep.batch = batch;
   rep.backend = be1.name();
   rep.compare = mpc::compare_mode_name(opt.protocol.compare);
-  rep.compare_bits = mpc::compare_bits_name(opt.protocol.compare_bits);
-  for (auto& [layer, b] : opt.protocol.layer_compare_bits)
-    rep.compare_bits += (rep.compare_bits.empty() ? "" : ",") + layer + "=" + mpc::compare_bits_name(b);
+  rep.compare_bits = mpc::compare_bits_summary(opt.protocol);
   rep.trunc = mpc::trunc_mode_name(opt.protocol.trunc);
   rep.reveal = opt.reveal;
   const bool labels_only = opt.reveal == Reveal::Label;
@@ -120,12 +118,7 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
              [&] { out1 = p1.run_batch(s1, x, nb, client_prg, opt.reveal); });
     online += now() - t1;
     if (labels_only) {
-      for (size_t n = 0; n < nb; ++n) {
-        if (out1.size() != nb || out1[n] >= classes)
-          throw mpc::InvalidArgument(
-              "P1 received an invalid label: the parties disagree on the network");
-        labels2pc[start + n] = static_cast<int>(out1[n]);
-      }
+      for (size_t n = 0; n < nb; ++n) labels2pc[start + n] = static_cast<int>(out1[n]);
     } else {
       std::copy(out1.begin(), out1.end(), logits2pc.begin() + static_cast<long>(start * classes));
     }

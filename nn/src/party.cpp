@@ -21,9 +21,7 @@ std::string PartyPlan::descriptor(const mpc::RingConfig& ring) const {
   o << "l=" << ring.bits << " f=" << ring.frac
     << " fc=" << (coef_frac < 0 ? ring.frac + 8 : coef_frac)
     << " compare=" << mpc::compare_mode_name(protocol.compare)
-    << " bits=" << mpc::compare_bits_name(protocol.compare_bits);
-  for (auto& [layer, b] : protocol.layer_compare_bits)
-    o << " bits[" << layer << "]=" << mpc::compare_bits_name(b);
+    << " bits=" << mpc::compare_bits_summary(protocol);
   o << " trunc=" << mpc::trunc_mode_name(protocol.trunc);
   if (protocol.trunc == mpc::TruncMode::Prob) o << " bound=" << protocol.trunc_bound_bits;
   o << " reveal=" << reveal_name(reveal);

@@ -195,8 +195,15 @@ mpc::Words SecureParty::reveal_labels(mpc::Session& s, const mpc::Words& logits_
                                       size_t batch) {
   mpc::PhaseScope scope(s.channel, "output");
   mpc::Session ls{s.party, s.ring, s.channel, s.backend, s.material, label_options(s.options)};
-  const mpc::Words idx = mpc::argmax(ls, logits_share, batch, classes_of(arch_), kArgmaxTag);
-  return mpc::reveal_to(s, idx, 1);
+  const size_t classes = classes_of(arch_);
+  const mpc::Words idx = mpc::argmax(ls, logits_share, batch, classes, kArgmaxTag);
+  mpc::Words labels = mpc::reveal_to(s, idx, 1);
+  for (uint64_t label : labels)
+    if (label >= classes)
+      throw mpc::InvalidArgument("P1 received label " + std::to_string(label) + " of " +
+                                 std::to_string(classes) +
+                                 " classes: the parties disagree on the network");
+  return labels;
 }
 
 mpc::Words SecureParty::run_batch(mpc::Session& s, const mpc::Words& x, size_t batch, mpc::Prg& prg,

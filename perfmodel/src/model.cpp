@@ -661,9 +661,7 @@ NetworkReport Model::report(const NetShape& net) const {
   r.board = board_.name;
   r.preset = net_.name;
   r.compare = mpc::compare_mode_name(opt_.protocol.compare);
-  r.compare_bits = mpc::compare_bits_name(opt_.protocol.compare_bits);
-  for (auto& [layer, bits] : opt_.protocol.layer_compare_bits)
-    r.compare_bits += "," + layer + "=" + mpc::compare_bits_name(bits);
+  r.compare_bits = mpc::compare_bits_summary(opt_.protocol);
   r.trunc = mpc::trunc_mode_name(opt_.protocol.trunc);
   r.ring_bits = opt_.ring.bits;
   r.frac_bits = opt_.ring.frac;

@@ -77,6 +77,10 @@ struct ProtocolOptions {
   CompareBits compare_range(const std::string& tag, int ring_bits) const;
 };
 
+/// The comparison bits of every DReLU as one text: compare_bits_name of the default, then
+/// ",NAME=LO:HI" per layer override (reports and the material plan descriptor).
+std::string compare_bits_summary(const ProtocolOptions& o);
+
 /// Largest accepted per-element failure probability of probabilistic truncation: 2^-20.
 constexpr int kTruncFailureLog2Limit = -20;
 /// Refuses probabilistic truncation that fails too often. SecureML's truncation (Mohassel &

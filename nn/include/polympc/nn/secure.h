@@ -56,7 +56,8 @@ class SecureParty {
   /// the lower class index, as argmax_rows) of the logits shares ([batch, classes]), then
   /// P0 sends its share of the indices. Phase "output". Returns the `batch` labels (class
   /// indices in [0, classes)) at P1, an empty vector at P0. Throws mpc::InvalidArgument
-  /// when logits_share has not batch·classes elements.
+  /// when logits_share has not batch·classes elements, or at P1 when a label is out of
+  /// range (the parties run different networks).
   mpc::Words reveal_labels(mpc::Session& s, const mpc::Words& logits_share, size_t batch);
   /// One whole inference of a batch: share_input, infer, then reveal_output (Logits) or
   /// reveal_labels (Label). x is P1's input ([batch, C, H, W] at scale f; empty at P0).
