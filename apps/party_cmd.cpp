@@ -38,11 +38,9 @@ void add_insecure_seed_option(CLI::App& c, std::optional<uint64_t>& seed) {
        "--seed",
        [](const std::string&) {
          throw mpc::InvalidArgument(
-             "--seed is refused: a chosen seed makes the dealer's material predictable (the peer "
-             "could regenerate "
-             "it and read weights or inputs); secrets come from the OS CSPRNG. For reproducible "
-             "tests only: "
-             "--insecure-test-seed N");
+             "--seed is refused: a chosen seed makes the dealer's material predictable (the "
+             "peer could regenerate it and read weights or inputs); secrets come from the OS "
+             "CSPRNG. For reproducible tests only: --insecure-test-seed N");
        },
        "refused (see --insecure-test-seed)")
       ->group("");
