@@ -16,6 +16,7 @@
 #include "protocol_args.h"
 #include "polympc/nn/dataset.h"
 #include "polympc/nn/inference.h"
+#include "polympc/nn/placement.h"
 #include "polympc/nn/onnx.h"
 
 namespace polympc::apps {
@@ -35,6 +36,7 @@ struct InferArgs {
   bool model_given = false;
   BackendArgs backend_args;
   bool quiet = false;
+  bool explain = false;
 };
 
 void progress_bar(size_t done, size_t total, double t0) {
@@ -72,6 +74,10 @@ void run_infer(const InferArgs& a) {
   nn::Network net = nn::load_onnx(a.model);
   check_layer_bits(po, net);
   nn::QuantizedModel q = nn::quantize(net, ring);
+  if (a.explain) {  // the truncation placement under these options, then stop
+    std::printf("%s", nn::plan_scales(net, ring, po, q.coef_frac).explain(nn::scale_nodes(net)).c_str());
+    return;
+  }
   nn::Dataset data = nn::load_idx_dataset(a.data, "t10k");
   if (static_cast<int64_t>(a.images) > data.count)
     throw nn::DatasetError("asked for " + std::to_string(a.images) + " images but the test set in " + a.data +
@@ -198,6 +204,9 @@ void add_infer_command(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--json", args->json, "write the report as JSON to this file");
   c->add_flag("--quiet", args->quiet, "no progress bar");
+  c->add_flag("--explain", args->explain,
+              "print where the truncations go (scale of every tensor) under the chosen options, "
+              "and stop");
   add_party_options(*c, args->party);
   c->callback([args, model] {
     args->model_given = model->count() > 0;

@@ -12,9 +12,9 @@
 namespace polympc::apps {
 
 struct ProtocolArgs {
-  std::string compare = "gmw";
+  std::string compare = "fss";
   std::vector<std::string> relu_bits;
-  std::string trunc = "exact";
+  std::string trunc = "fss";
   int bits = 64;
   int frac = 12;
 };

@@ -9,6 +9,7 @@
 #include "polympc/cpu/cpu_backend.h"
 #include "polympc/nn/dataset.h"
 #include "polympc/nn/inference.h"
+#include "polympc/nn/placement.h"
 #include "polympc/nn/plain.h"
 #include "polympc/sim/sim_backend.h"
 #include "test_networks.h"
@@ -45,13 +46,19 @@ TEST(PrivateInference, EqualsFixedPointTwinBitForBitOnBothBackends) {
     EXPECT_GT(r.online_bytes, 0.0);
     // The twin itself: check against a direct fixed_forward on the same images.
     mpc::Words x = nn::encode_input(q.ring, test_images().image(0), 24 * 784);
-    mpc::Words fx = nn::fixed_forward(q, x, 24);
+    mpc::Words fx = nn::fixed_forward(q, x, 24, opt.protocol);
     EXPECT_EQ(r.logits_raw, fx);
     logits_by_backend[b] = r.logits_raw;
-    // Every layer shows up with traffic and rounds.
-    for (auto& l : r.layers) {
-      if (l.op == "Flatten") {
-        EXPECT_EQ(l.rounds, 0u);
+    // Every layer that compares, multiplies or truncates shows up with traffic and rounds;
+    // the local ones (flatten, sums of pooling without a truncation) with none.
+    const nn::ScalePlan plan = nn::plan_scales(q.net, q.ring, opt.protocol, q.coef_frac);
+    for (size_t i = 0; i < q.net.layers.size(); ++i) {
+      const nn::LayerReport& l = r.layers.at(i);
+      ASSERT_EQ(l.name, q.net.layers[i].name);
+      const nn::OpKind op = q.net.layers[i].op;
+      if (plan.in_shift[i] == 0 && (op == nn::OpKind::Flatten || op == nn::OpKind::AvgPool ||
+                                    op == nn::OpKind::GlobalAvgPool || op == nn::OpKind::Add)) {
+        EXPECT_EQ(l.rounds, 0u) << l.name;
         continue;
       }
       EXPECT_GT(l.rounds, 0u) << l.name;
@@ -65,7 +72,7 @@ TEST(PrivateInference, FixedPointTwinTracksTheFloatModel) {
   nn::Network net = every_layer_cnn();
   nn::QuantizedModel q = nn::quantize(net, mpc::RingConfig{64, 12});
   mpc::Words x = nn::encode_input(q.ring, test_images().image(0), 8 * 784);
-  mpc::Words fx = nn::fixed_forward(q, x, 8);
+  mpc::Words fx = nn::fixed_forward(q, x, 8, mpc::ProtocolOptions{});
   std::vector<float> fl = nn::float_forward(net, test_images().image(0), 8);
   ASSERT_EQ(fx.size(), fl.size());
   for (size_t j = 0; j < fl.size(); ++j) EXPECT_NEAR(q.ring.decode(fx[j]), fl[j], 0.02) << j;
@@ -76,7 +83,9 @@ TEST(PrivateInference, ProbabilisticTruncationStaysClose) {
   nn::InferenceOptions opt;
   opt.batch = 12;
   opt.protocol.trunc = mpc::TruncMode::Prob;
-  opt.protocol.trunc_bound_bits = 40;  // |x| < 2^40 at scale 2f: fails w.p. ~2^-23 per element
+  // The CLI's bound B = 2f + 12 = 36: |x| < 2^36 at scale 2f; fails w.p. ~2^-27 per element,
+  // about 2^-9 for the ~2^18 truncated elements of this run.
+  opt.protocol.trunc_bound_bits = 36;
   cpu::CpuBackend be0(1), be1(1);
   nn::InferenceReport r = nn::run_inproc(q, test_images(), 12, be0, be1, opt);
   EXPECT_LT(r.max_logit_error, 0.05);
@@ -120,9 +129,10 @@ namespace {
 const std::string kShippedModel = std::string(POLYMPC_SOURCE_DIR) + "/models/fmnist_cnn.onnx";
 
 /// Top-1 of the fixed-point twin's logits (argmax_rows: first maximum).
-std::vector<int> twin_labels(const nn::QuantizedModel& q, size_t count) {
-  mpc::Words fx =
-      nn::fixed_forward(q, nn::encode_input(q.ring, test_images().image(0), count * 784), count);
+std::vector<int> twin_labels(const nn::QuantizedModel& q, size_t count,
+                             const mpc::ProtocolOptions& o) {
+  mpc::Words fx = nn::fixed_forward(
+      q, nn::encode_input(q.ring, test_images().image(0), count * 784), count, o);
   std::vector<double> d(fx.size());
   for (size_t j = 0; j < fx.size(); ++j) d[j] = q.ring.decode(fx[j]);
   return nn::argmax_rows(d, count);
@@ -153,8 +163,8 @@ TEST_P(FssTruncShipped, LogitsEqualTheTwinBitForBit) {
   EXPECT_EQ(r.logits_equal, count);
   EXPECT_EQ(r.agreement, 1.0);
   EXPECT_EQ(r.max_logit_error, 0.0);
-  const mpc::Words fx =
-      nn::fixed_forward(q, nn::encode_input(q.ring, test_images().image(0), count * 784), count);
+  const mpc::Words fx = nn::fixed_forward(
+      q, nn::encode_input(q.ring, test_images().image(0), count * 784), count, opt.protocol);
   EXPECT_EQ(r.logits_raw, fx);
   // Fewer bytes and rounds than the default exact truncation on the same images.
   nn::InferenceOptions exact = opt;
@@ -189,7 +199,7 @@ TEST_P(RevealLabel, RevealedLabelsEqualTheTwinsTopOneAndOnlyTheyAreRevealed) {
   opt.reveal = nn::Reveal::Label;
   nn::InferenceReport label = nn::run_inproc(q, test_images(), count, be0, be1, opt);
 
-  const std::vector<int> twin = twin_labels(q, count);
+  const std::vector<int> twin = twin_labels(q, count, opt.protocol);
   EXPECT_EQ(label.predictions, twin);
   EXPECT_EQ(logits.predictions, twin);
   EXPECT_EQ(label.agreement, 1.0);
@@ -202,8 +212,12 @@ TEST_P(RevealLabel, RevealedLabelsEqualTheTwinsTopOneAndOnlyTheyAreRevealed) {
 
   // "output" = the argmax of each batch (both parties send alike) + P0's index shares; the
   // argmax compares all 64 bits whatever --relu-bits says.
-  const mpc::Cost am =
+  // Before it, the logits are truncated to scale f when the plan leaves them above it.
+  const mpc::Cost amx =
       mpc::argmax_cost(q.ring, nn::label_options(opt.protocol), batch, classes, "output/argmax");
+  mpc::Cost am = amx;
+  const int shift = nn::plan_scales(q.net, q.ring, opt.protocol, q.coef_frac).output_shift;
+  if (shift > 0) am += mpc::trunc_cost(q.ring, opt.protocol, batch * classes, shift);
   const size_t batches = count / batch;
   const nn::LayerReport& out = output_phase(label);
   EXPECT_EQ(out.rounds, am.rounds + 1);
@@ -212,7 +226,7 @@ TEST_P(RevealLabel, RevealedLabelsEqualTheTwinsTopOneAndOnlyTheyAreRevealed) {
   EXPECT_EQ(output_phase(logits).bytes_p0,
             static_cast<double>(classes * 8));     // logits mode: 10 logits
   if (reduced && mode == mpc::CompareMode::Gmw) {  // a reduced-bit argmax would cost less
-    EXPECT_NE(am.bytes,
+    EXPECT_NE(amx.bytes,
               mpc::argmax_cost(q.ring, opt.protocol, batch, classes, "output/argmax").bytes);
   }
   // Every other phase is the same in both modes.
@@ -259,7 +273,7 @@ TEST(RevealLabel, RunBatchGivesP1TheLabelsAndP0NothingAndMaterialMustMatch) {
     }
     run();
     EXPECT_TRUE(out0.empty());
-    const std::vector<int> twin = twin_labels(q, batch);
+    const std::vector<int> twin = twin_labels(q, batch, tp.options);
     ASSERT_EQ(out1.size(), batch);
     for (size_t n = 0; n < batch; ++n) EXPECT_EQ(out1[n], static_cast<uint64_t>(twin[n])) << n;
     EXPECT_EQ(tp.m0.remaining() + tp.m1.remaining(), 0u);

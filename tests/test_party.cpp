@@ -120,7 +120,8 @@ struct Parties {
   }
   mpc::Words twin(size_t first, size_t n) {
     return nn::fixed_forward(
-        q, nn::encode_input(ring, data.image(static_cast<int64_t>(first)), n * 784), n);
+        q, nn::encode_input(ring, data.image(static_cast<int64_t>(first)), n * 784), n,
+        mpc::ProtocolOptions{});
   }
 };
 

@@ -8,15 +8,21 @@
 //   Words matmul(size_t i, const Words& x, size_t m, size_t k, size_t cols, const mpc::Lowering&);
 //   void add_bias(size_t i, Words& y, size_t m, size_t cols);  // [m][cols] += bias (scale 2f)
 //   Words trunc(const std::string& tag, const Words& x, int shift);
-//   Words relu(const std::string& tag, const Words& x);
-//   Words max(const std::string& tag, const Words& a, const Words& b);
+//   Words relu(const std::string& tag, const Words& x, int offset);
+//   Words max(const std::string& tag, const Words& a, const Words& b, int offset);
+//     (offset: bits the compared values are above scale f; see options_at_scale)
 //   Words poly(size_t i, const Words& x, const mpc::PolyShape& shape);
 //   const mpc::RingConfig& ring();
+//
+// Truncations are not hard-wired per op: the ScalePlan (placement.h) says which layer
+// truncates its input and by how much; forward() returns the output at the plan's output
+// scale (plan.output_shift bits above f).
 #pragma once
 #include <string>
 #include <vector>
 
 #include "polympc/nn/lowering.h"
+#include "polympc/nn/placement.h"
 #include "polympc/nn/quantize.h"
 
 namespace polympc::nn::detail {
@@ -28,30 +34,39 @@ inline int log2i(int64_t v) {
   return k;
 }
 
-/// Average of windows: local sum, then a public scale (a shift when the window size is a
-/// power of two, else multiply by round(2^f / k) and shift by f).
-template <class Ops>
-mpc::Words average(Ops& ops, const std::string& tag, const std::vector<mpc::Words>& win) {
-  const mpc::RingConfig& r = ops.ring();
+/// Average of k windows without a truncation: the local sum (its scale grows by log2 k when
+/// k is a power of two) or the sum times round(2^f / k) (scale + f); placement.h leaves the
+/// division to the next truncation.
+inline mpc::Words average(const mpc::RingConfig& r, const std::vector<mpc::Words>& win) {
   mpc::Words sum(win[0].size(), 0);
   for (auto& w : win)
     for (size_t j = 0; j < sum.size(); ++j) sum[j] = (sum[j] + w[j]) & r.mask();
   const int64_t k = static_cast<int64_t>(win.size());
-  if (is_pow2(k)) return ops.trunc(tag + "/trunc", sum, log2i(k));
+  if (is_pow2(k)) return sum;
   const uint64_t c = r.encode(1.0 / static_cast<double>(k));
   for (auto& v : sum) v = (v * c) & r.mask();
-  return ops.trunc(tag + "/trunc", sum, r.frac);
+  return sum;
+}
+
+/// x · 2^k mod 2^l (local and exact on shares).
+inline mpc::Words lift(const mpc::RingConfig& r, mpc::Words x, int k) {
+  for (auto& v : x) v = (v << k) & r.mask();
+  return x;
 }
 
 template <class Ops>
-mpc::Words forward(Ops& ops, const Network& net, size_t batch, const mpc::Words& input) {
+mpc::Words forward(Ops& ops, const Network& net, const ScalePlan& plan, size_t batch,
+                   const mpc::Words& input) {
   const mpc::RingConfig& r = ops.ring();
   std::vector<mpc::Words> outs(net.layers.size());
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const Layer& L = net.layers[i];
     [[maybe_unused]] auto scope = ops.layer_scope(L);
     const std::vector<int> prod = net.producers(i);
-    const mpc::Words& x = prod[0] < 0 ? input : outs[static_cast<size_t>(prod[0])];
+    const mpc::Words& x_in = prod[0] < 0 ? input : outs[static_cast<size_t>(prod[0])];
+    mpc::Words truncated;
+    if (plan.in_shift[i] > 0) truncated = ops.trunc(L.name + "/trunc", x_in, plan.in_shift[i]);
+    const mpc::Words& x = plan.in_shift[i] > 0 ? truncated : x_in;
     const std::vector<int64_t>& in_shape = prod[0] < 0 ? net.input_shape : net.layers[static_cast<size_t>(prod[0])].out_shape;
     mpc::Words y;
     switch (L.op) {
@@ -63,7 +78,6 @@ mpc::Words forward(Ops& ops, const Network& net, size_t batch, const mpc::Words&
         mpc::Lowering lower = [&L, &in_shape, batch](const mpc::Words& v) { return im2col(L, in_shape, batch, v); };
         mpc::Words z = ops.matmul(i, x, m, k, cols, lower);
         ops.add_bias(i, z, m, cols);
-        z = ops.trunc(L.name + "/trunc", z, r.frac);
         y = to_nchw(z, m, batch, s);
         break;
       }
@@ -73,12 +87,11 @@ mpc::Words forward(Ops& ops, const Network& net, size_t batch, const mpc::Words&
         mpc::Lowering lower = [batch, k](const mpc::Words& v) { return transpose(v, batch, k); };
         mpc::Words z = ops.matmul(i, x, m, k, batch, lower);
         ops.add_bias(i, z, m, batch);
-        z = ops.trunc(L.name + "/trunc", z, r.frac);
         y = transpose(z, m, batch);
         break;
       }
       case OpKind::Relu:
-        y = ops.relu(L.name, x);
+        y = ops.relu(L.name, x, plan.out_scale[i] - plan.frac);
         break;
       case OpKind::Poly: {
         mpc::PolyShape s;
@@ -89,14 +102,14 @@ mpc::Words forward(Ops& ops, const Network& net, size_t batch, const mpc::Words&
         break;
       }
       case OpKind::AvgPool:
-        y = average(ops, L.name, pool_windows(L, in_shape, batch, x));
+        y = average(r, pool_windows(L, in_shape, batch, x));
         break;
       case OpKind::GlobalAvgPool: {
         Layer g = L;
         g.kernel_h = static_cast<int>(in_shape[1]);
         g.kernel_w = static_cast<int>(in_shape[2]);
         g.stride_h = g.stride_w = 1;
-        y = average(ops, L.name, pool_windows(g, in_shape, batch, x));
+        y = average(r, pool_windows(g, in_shape, batch, x));
         break;
       }
       case OpKind::MaxPool: {
@@ -110,7 +123,8 @@ mpc::Words forward(Ops& ops, const Network& net, size_t batch, const mpc::Words&
             a.insert(a.end(), cur[2 * p].begin(), cur[2 * p].end());
             b.insert(b.end(), cur[2 * p + 1].begin(), cur[2 * p + 1].end());
           }
-          mpc::Words mx = ops.max(L.name + "/max" + std::to_string(level), a, b);
+          mpc::Words mx =
+              ops.max(L.name + "/max" + std::to_string(level), a, b, plan.out_scale[i] - plan.frac);
           std::vector<mpc::Words> next;
           for (size_t p = 0; p < pairs; ++p)
             next.emplace_back(mx.begin() + static_cast<long>(p * n), mx.begin() + static_cast<long>((p + 1) * n));
@@ -124,8 +138,9 @@ mpc::Words forward(Ops& ops, const Network& net, size_t batch, const mpc::Words&
         y = x;
         break;
       case OpKind::Add: {
-        const mpc::Words& x2 = prod.at(1) < 0 ? input : outs[static_cast<size_t>(prod[1])];
-        y = x;
+        const mpc::Words& x2_in = prod.at(1) < 0 ? input : outs[static_cast<size_t>(prod[1])];
+        const mpc::Words x2 = plan.lift[i] > 0 ? lift(r, x2_in, plan.lift[i]) : x2_in;
+        y = plan.lift[i] < 0 ? lift(r, x, -plan.lift[i]) : x;
         for (size_t j = 0; j < y.size(); ++j) y[j] = (y[j] + x2[j]) & r.mask();
         break;
       }

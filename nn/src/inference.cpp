@@ -101,7 +101,7 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
     const float* img = data.image(static_cast<int64_t>(start));
     mpc::Words x = encode_input(q.ring, img, nb * in_size);
     // Plaintext twins.
-    mpc::Words fx = fixed_forward(q, x, nb);
+    mpc::Words fx = fixed_forward(q, x, nb, opt.protocol);
     std::copy(fx.begin(), fx.end(), logitsfx.begin() + static_cast<long>(start * classes));
     std::vector<float> fl = float_forward(net, img, nb);
     std::copy(fl.begin(), fl.end(), logitsfl.begin() + static_cast<long>(start * classes));

@@ -10,7 +10,7 @@ namespace polympc::nn {
 namespace {
 class PlainOps {
  public:
-  explicit PlainOps(const QuantizedModel& q) : q_(q) {}
+  PlainOps(const QuantizedModel& q, const mpc::ProtocolOptions& o) : q_(q), o_(o) {}
   struct Scope {};
   Scope layer_scope(const Layer&) { return {}; }
   const mpc::RingConfig& ring() { return q_.ring; }
@@ -22,9 +22,31 @@ class PlainOps {
     for (size_t c = 0; c < m; ++c)
       for (size_t j = 0; j < cols; ++j) y[c * cols + j] = (y[c * cols + j] + b[c]) & q_.ring.mask();
   }
-  mpc::Words trunc(const std::string&, const mpc::Words& x, int shift) { return mpc::plain::trunc(q_.ring, x, shift); }
-  mpc::Words relu(const std::string&, const mpc::Words& x) { return mpc::plain::relu(q_.ring, x); }
-  mpc::Words max(const std::string&, const mpc::Words& a, const mpc::Words& b) {
+  /// Floor division by 2^shift, after checking the bound under which the chosen secure
+  /// truncation equals it: |x| < 2^(l-2) for FSS, |x| < 2^trunc_bound_bits for the
+  /// probabilistic one (the exact GMW truncation has none). A value outside is an
+  /// OverflowError naming the truncation, not a silently wrong 2PC result.
+  mpc::Words trunc(const std::string& tag, const mpc::Words& x, int shift) {
+    const int bound = o_.trunc == mpc::TruncMode::Fss    ? q_.ring.bits - 2
+                      : o_.trunc == mpc::TruncMode::Prob ? o_.trunc_bound_bits
+                                                         : q_.ring.bits;
+    if (bound < q_.ring.bits) {
+      const int64_t limit = int64_t{1} << bound;
+      for (uint64_t v : x) {
+        const int64_t sv = q_.ring.to_signed(v);
+        if (sv >= limit || sv < -limit)
+          throw mpc::OverflowError(
+              "truncation '" + tag + "': the ring value " + std::to_string(sv) +
+              " is outside |x| < 2^" +
+              std::to_string(bound) + ", the bound under which --trunc " +
+              mpc::trunc_mode_name(o_.trunc) +
+              " is exact; the 2PC result would be wrong. Use --trunc exact or a larger ring");
+      }
+    }
+    return mpc::plain::trunc(q_.ring, x, shift);
+  }
+  mpc::Words relu(const std::string&, const mpc::Words& x, int) { return mpc::plain::relu(q_.ring, x); }
+  mpc::Words max(const std::string&, const mpc::Words& a, const mpc::Words& b, int) {
     return mpc::plain::max(q_.ring, a, b);
   }
   mpc::Words poly(size_t i, const mpc::Words& x, const mpc::PolyShape& s) {
@@ -33,6 +55,7 @@ class PlainOps {
 
  private:
   const QuantizedModel& q_;
+  const mpc::ProtocolOptions& o_;
 };
 
 // Float twin of the layer walk, in double.
@@ -146,9 +169,11 @@ mpc::Words encode_input(const mpc::RingConfig& r, const float* x, size_t count) 
   return w;
 }
 
-mpc::Words fixed_forward(const QuantizedModel& q, const mpc::Words& x, size_t batch) {
-  PlainOps ops(q);
-  return detail::forward(ops, q.net, batch, x);
+mpc::Words fixed_forward(const QuantizedModel& q, const mpc::Words& x, size_t batch,
+                         const mpc::ProtocolOptions& o) {
+  PlainOps ops(q, o);
+  const ScalePlan plan = plan_scales(q.net, q.ring, o, q.coef_frac);
+  return mpc::plain::trunc(q.ring, detail::forward(ops, q.net, plan, batch, x), plan.output_shift);
 }
 
 std::vector<int> argmax_rows(const std::vector<double>& logits, size_t batch) {

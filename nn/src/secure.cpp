@@ -1,6 +1,7 @@
 #include "polympc/nn/secure.h"
 
 #include "forward.h"
+#include "polympc/mpc/plaintext.h"
 
 namespace polympc::nn {
 
@@ -23,12 +24,12 @@ class DealOps {
     mpc::deal_trunc(d_, x.size(), shift, o_, tag, m0_, m1_);
     return x;
   }
-  mpc::Words relu(const std::string& tag, const mpc::Words& x) {
-    mpc::deal_relu(d_, x.size(), o_, tag, m0_, m1_);
+  mpc::Words relu(const std::string& tag, const mpc::Words& x, int offset) {
+    mpc::deal_relu(d_, x.size(), options_at_scale(o_, tag, offset, d_.ring().bits), tag, m0_, m1_);
     return x;
   }
-  mpc::Words max(const std::string& tag, const mpc::Words& a, const mpc::Words&) {
-    mpc::deal_max(d_, a.size(), o_, tag, m0_, m1_);
+  mpc::Words max(const std::string& tag, const mpc::Words& a, const mpc::Words&, int offset) {
+    mpc::deal_max(d_, a.size(), options_at_scale(o_, tag, offset, d_.ring().bits), tag, m0_, m1_);
     return a;
   }
   mpc::Words poly(size_t i, const mpc::Words& x, const mpc::PolyShape& s) {
@@ -64,8 +65,14 @@ class OnlineOps {
       for (size_t j = 0; j < cols; ++j) y[c * cols + j] = (y[c * cols + j] + b[c]) & s_.ring.mask();
   }
   mpc::Words trunc(const std::string& tag, const mpc::Words& x, int shift) { return mpc::trunc(s_, x, shift, tag); }
-  mpc::Words relu(const std::string& tag, const mpc::Words& x) { return mpc::relu(s_, x, tag); }
-  mpc::Words max(const std::string& tag, const mpc::Words& a, const mpc::Words& b) { return mpc::max(s_, a, b, tag); }
+  mpc::Words relu(const std::string& tag, const mpc::Words& x, int offset) {
+    mpc::Session s = at_scale(tag, offset);
+    return mpc::relu(s, x, tag);
+  }
+  mpc::Words max(const std::string& tag, const mpc::Words& a, const mpc::Words& b, int offset) {
+    mpc::Session s = at_scale(tag, offset);
+    return mpc::max(s, a, b, tag);
+  }
   mpc::Words poly(size_t i, const mpc::Words& x, const mpc::PolyShape& sh) {
     mpc::PolyCoeffs c;
     c.coef_frac = coef_frac_;
@@ -74,6 +81,10 @@ class OnlineOps {
   }
 
  private:
+  mpc::Session at_scale(const std::string& tag, int offset) {
+    return mpc::Session{s_.party, s_.ring, s_.channel, s_.backend, s_.material,
+                        options_at_scale(s_.options, tag, offset, s_.ring.bits)};
+  }
   mpc::Session& s_;
   const Network& net_;
   const QuantizedModel* model_;
@@ -86,6 +97,7 @@ size_t classes_of(const Network& net) {
 }
 
 constexpr const char* kArgmaxTag = "output/argmax";
+constexpr const char* kOutputTruncTag = "output/trunc";
 
 size_t matmul_m(const Layer& L) { return static_cast<size_t>(L.weight_shape[0]); }
 size_t matmul_k(const Layer& L) {
@@ -124,7 +136,10 @@ void deal_inference(mpc::Dealer& d, const Network& arch, size_t batch,
                     mpc::MaterialStore& m1, Reveal reveal) {
   DealOps ops(d, arch, o, coef_frac, m0, m1);
   mpc::Words x(static_cast<size_t>(arch.input_size()) * batch, 0);
-  detail::forward(ops, arch, batch, x);
+  const ScalePlan plan = plan_scales(arch, d.ring(), o, coef_frac);
+  detail::forward(ops, arch, plan, batch, x);
+  if (reveal == Reveal::Label && plan.output_shift > 0)
+    mpc::deal_trunc(d, batch * classes_of(arch), plan.output_shift, o, kOutputTruncTag, m0, m1);
   if (reveal == Reveal::Label)
     mpc::deal_argmax(d, batch, classes_of(arch), label_options(o), kArgmaxTag, m0, m1);
 }
@@ -183,12 +198,17 @@ mpc::Words SecureParty::infer(mpc::Session& s, const mpc::Words& input_share, si
     throw mpc::InvalidArgument("input share has " + std::to_string(input_share.size()) + " elements, batch of " +
                                std::to_string(batch) + " needs " + std::to_string(arch_.input_size() * static_cast<int64_t>(batch)));
   OnlineOps ops(s, arch_, model_, opened_, coef_frac_);
-  return detail::forward(ops, arch_, batch, input_share);
+  return detail::forward(ops, arch_, plan(s), batch, input_share);
+}
+
+ScalePlan SecureParty::plan(const mpc::Session& s) const {
+  return plan_scales(arch_, s.ring, s.options, coef_frac_);
 }
 
 mpc::Words SecureParty::reveal_output(mpc::Session& s, const mpc::Words& logits_share) {
   mpc::PhaseScope scope(s.channel, "output");
-  return mpc::reveal_to(s, logits_share, 1);
+  const mpc::Words logits = mpc::reveal_to(s, logits_share, 1);
+  return mpc::plain::trunc(s.ring, logits, plan(s).output_shift);
 }
 
 mpc::Words SecureParty::reveal_labels(mpc::Session& s, const mpc::Words& logits_share,
@@ -196,7 +216,10 @@ mpc::Words SecureParty::reveal_labels(mpc::Session& s, const mpc::Words& logits_
   mpc::PhaseScope scope(s.channel, "output");
   mpc::Session ls{s.party, s.ring, s.channel, s.backend, s.material, label_options(s.options)};
   const size_t classes = classes_of(arch_);
-  const mpc::Words idx = mpc::argmax(ls, logits_share, batch, classes, kArgmaxTag);
+  const int shift = plan(s).output_shift;
+  const mpc::Words logits =
+      shift > 0 ? mpc::trunc(s, logits_share, shift, kOutputTruncTag) : logits_share;
+  const mpc::Words idx = mpc::argmax(ls, logits, batch, classes, kArgmaxTag);
   mpc::Words labels = mpc::reveal_to(s, idx, 1);
   for (uint64_t label : labels)
     if (label >= classes)

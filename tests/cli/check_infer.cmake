@@ -69,20 +69,25 @@ endif()
 polympc_expect_fail("--reveal scores" "choose logits or label"
                     ${POLYMPC} infer --model ${MODEL} --images 1 --reveal scores --quiet)
 
-# --trunc fss (SIGMA's FSS truncation, exact under its bound): same predictions, agreement
-# 1.0, the twin's logits bit for bit, fewer bytes than the default exact truncation; refused
-# with a clear error where the ring leaves too little headroom (l < 2f + 14).
-polympc_infer_json(jf "polympc infer --trunc fss" ${OUT}.fss.json
-                   --model ${MODEL} --images 20 --batch 10 --backend cpu --trunc fss)
-string(JSON trunc_fss GET "${jf}" trunc)
-string(JSON agreement_fss GET "${jf}" agreement)
-string(JSON ident_fss GET "${jf}" logits_bit_identical)
-string(JSON bytes_fss GET "${jf}" online_bytes)
-string(JSON pred_fss GET "${jf}" predictions)
-if(NOT trunc_fss STREQUAL "fss" OR NOT agreement_fss EQUAL 1 OR NOT ident_fss EQUAL 20 OR
-   NOT pred_fss STREQUAL pred_logits OR NOT bytes_fss LESS bytes_cpu)
-  message(FATAL_ERROR "unexpected --trunc fss report: trunc=${trunc_fss} agreement=${agreement_fss} "
-                      "logits_bit_identical=${ident_fss} bytes=${bytes_fss} (exact ${bytes_cpu})")
+# The defaults are --trunc fss --compare fss (SIGMA's FSS truncation, exact under its
+# bound): against the GMW-exact truncation and GMW comparison (the former defaults) the same
+# predictions, agreement 1.0, the twin's logits bit for bit, and fewer bytes; --trunc fss is
+# refused with a clear error where the ring leaves too little headroom (l < 2f + 14).
+string(JSON trunc_default GET "${j_cpu}" trunc)
+polympc_infer_json(jf "polympc infer --trunc exact --compare gmw" ${OUT}.exact.json
+                   --model ${MODEL} --images 20 --batch 10 --backend cpu --trunc exact
+                   --compare gmw)
+string(JSON trunc_exact GET "${jf}" trunc)
+string(JSON agreement_exact GET "${jf}" agreement)
+string(JSON ident_exact GET "${jf}" logits_bit_identical)
+string(JSON bytes_exact GET "${jf}" online_bytes)
+string(JSON pred_exact GET "${jf}" predictions)
+if(NOT trunc_default STREQUAL "fss" OR NOT trunc_exact STREQUAL "exact" OR
+   NOT agreement_exact EQUAL 1 OR NOT ident_exact EQUAL 20 OR
+   NOT pred_exact STREQUAL pred_logits OR NOT bytes_cpu LESS bytes_exact)
+  message(FATAL_ERROR "unexpected defaults vs --trunc exact: default trunc=${trunc_default} "
+                      "bytes=${bytes_cpu}; exact: trunc=${trunc_exact} agreement=${agreement_exact} "
+                      "logits_bit_identical=${ident_exact} bytes=${bytes_exact}")
 endif()
 polympc_expect_fail("--trunc fss --bits 32" "--bits >= 38"
                     ${POLYMPC} infer --model ${MODEL} --images 1 --trunc fss --bits 32 --quiet)

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "polympc/mpc/ring.h"
+#include "polympc/mpc/session.h"
 #include "polympc/nn/quantize.h"
 
 namespace polympc::nn {
@@ -16,8 +17,11 @@ std::vector<float> float_forward(const Network& net, const float* x, size_t batc
 mpc::Words encode_input(const mpc::RingConfig& r, const float* x, size_t count);
 
 /// Fixed-point forward pass in Z_{2^l}: x is [batch, C, H, W] at scale f; returns
-/// [batch, classes] logits at scale f.
-mpc::Words fixed_forward(const QuantizedModel& q, const mpc::Words& x, size_t batch);
+/// [batch, classes] logits at scale f. The twin of the 2PC executor under the protocol
+/// options `o`: it places its truncations by the same ScalePlan (placement.h) and finishes
+/// the logits as the client does, so the 2PC logits equal these bit for bit.
+mpc::Words fixed_forward(const QuantizedModel& q, const mpc::Words& x, size_t batch,
+                         const mpc::ProtocolOptions& o);
 
 /// Index of the largest logit of each row ([batch, classes]).
 std::vector<int> argmax_rows(const std::vector<double>& logits, size_t batch);

@@ -11,6 +11,7 @@
 
 #include "polympc/mpc/dealer.h"
 #include "polympc/mpc/session.h"
+#include "polympc/nn/placement.h"
 #include "polympc/nn/quantize.h"
 
 namespace polympc::nn {
@@ -48,11 +49,15 @@ class SecureParty {
   /// Input sharing: P1 (owner of x, [batch, C, H, W] at scale f) sends a random share
   /// to P0; returns this party's share. P0 passes an empty x and the element count.
   mpc::Words share_input(mpc::Session& s, const mpc::Words& x, size_t count, mpc::Prg& prg);
-  /// Online inference on this party's input share; returns the logits share.
+  /// Online inference on this party's input share; returns the logits share at the scale
+  /// of the session's ScalePlan (plan(s).output_shift bits above f, placement.h).
   mpc::Words infer(mpc::Session& s, const mpc::Words& input_share, size_t batch);
-  /// Reveals logits to P1: P0 sends its share; P1 returns the logits, P0 an empty vector.
+  /// Reveals logits to P1: P0 sends its share; P1 finishes them in the clear (floor
+  /// division by 2^output_shift, as the twin) and returns them at scale f; P0 returns an
+  /// empty vector.
   mpc::Words reveal_output(mpc::Session& s, const mpc::Words& logits_share);
-  /// Reveals only the labels to P1: secure argmax (mpc::argmax with label_options, ties to
+  /// Reveals only the labels to P1: a secure truncation to scale f (when the plan's
+  /// output_shift > 0), then a secure argmax (mpc::argmax with label_options, ties to
   /// the lower class index, as argmax_rows) of the logits shares ([batch, classes]), then
   /// P0 sends its share of the indices. Phase "output". Returns the `batch` labels (class
   /// indices in [0, classes)) at P1, an empty vector at P0. Throws mpc::InvalidArgument
@@ -64,6 +69,8 @@ class SecureParty {
   /// Returns at P1 the logits ([batch, classes]) or the `batch` labels; empty at P0.
   mpc::Words run_batch(mpc::Session& s, const mpc::Words& x, size_t batch, mpc::Prg& prg,
                        Reveal reveal = Reveal::Logits);
+  /// The truncation placement this party runs under session s's ring and options.
+  ScalePlan plan(const mpc::Session& s) const;
 
  private:
   Network arch_;

@@ -1,0 +1,89 @@
+// Scale-aware placement of fixed-point truncations (docs/protocols.md "Truncation
+// placement"; the idea is LLAMA's compiler, Gupta et al., PETS'22 §5, which moves a
+// convolution's truncation past the following ReLU or max pool).
+//
+// Every tensor carries its fixed-point scale: the number of fractional bits of its ring
+// values. The network input is at scale f. A product with a weight at scale f adds f, a
+// polynomial adds f + coef_frac (one-opening gate) and sum pooling adds log2 of its window.
+// A truncation divides by a power of two and is needed only where an operation requires
+// its input at scale f (matmul and polynomial inputs) or where the headroom bound would be
+// exceeded (a reduced-bit comparison moved past the top of the ring, a sum above
+// max_scale). ReLU and max commute with floor(x / 2^s) exactly (and a reduced-bit
+// comparison moves its bit range with the scale), so moving a truncation past them changes
+// no bit;
+// sums (pooling, Add) merge truncations. The plaintext twin runs the same plan, so the 2PC
+// result stays bit-identical to it. The logits leave the network at their scale; they are
+// finished (floor-divided down to scale f) in the clear by the client, or by one secure
+// truncation before a secure argmax.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "polympc/mpc/session.h"
+#include "polympc/nn/ir.h"
+
+namespace polympc::nn {
+
+/// Integer bits a value may use above its scale before a truncation (|v| < 2^12 in real
+/// terms): the headroom assumption of every truncation mode (docs/protocols.md).
+constexpr int kMagnitudeBits = 12;
+
+/// What the placement needs to know of a layer: kind, producers, pooling window. Built
+/// from an nn::Network (scale_nodes) or from perfmodel's layer shapes, so that both run the
+/// same plan.
+struct ScaleNode {
+  std::string name;
+  OpKind op = OpKind::Relu;
+  std::vector<int> inputs;      ///< producer indices (resolved), -1 = the network input
+  int64_t window = 1;           ///< pools: elements per window (kh·kw, H·W when global)
+  int64_t in_elements = 0;      ///< elements of the first input, per image
+  int64_t out_elements = 0;     ///< elements of the output, per image
+};
+/// The nodes of `net` (shapes inferred).
+std::vector<ScaleNode> scale_nodes(const Network& net);
+
+/// The placement of one network's truncations for one ring and protocol choice.
+struct ScalePlan {
+  int frac = 12;  ///< f
+  /// Largest scale a tensor may reach before it must be truncated: max(2f, bound - 12)
+  /// with bound = l - 2 (exact and FSS truncation) or trunc_bound_bits (prob).
+  int max_scale = 0;
+  /// Per layer: truncation of its (first) input before the op, in bits (0 = none).
+  std::vector<int> in_shift;
+  /// Per layer (Add only): left shift of the second input (multiplication by 2^k, local and
+  /// exact) that brings it to the first input's scale; or, when negative, the first input
+  /// is lifted by -k.
+  std::vector<int> lift;
+  /// Per layer: scale of the output.
+  std::vector<int> out_scale;
+  /// Bits the network's output is above scale f: finished by floor(v / 2^output_shift).
+  int output_shift = 0;
+
+  /// Number of truncated elements per image (for cost and failure accounting).
+  uint64_t truncated_elements(const std::vector<ScaleNode>& nodes) const;
+  /// Human-readable plan, one line per layer ("polympc infer --explain").
+  std::string explain(const std::vector<ScaleNode>& nodes) const;
+};
+
+/// Scale of a polynomial's output given input at scale f: 2f + coef_frac for the
+/// one-opening gate (exact and FSS truncation), f for the probabilistic mode, whose gate
+/// truncates inside.
+int poly_output_scale(const mpc::RingConfig& r, const mpc::ProtocolOptions& o, int coef_frac);
+
+/// The options under which the comparison tagged `tag` runs on values `offset` bits above
+/// scale f: a reduced-bit range [lo, hi) (given at scale f) becomes [lo + offset,
+/// hi + offset) for that tag, which looks at exactly the same bits of the value (bit j of
+/// floor(x / 2^offset) is bit j + offset of x); a full-ring comparison is unchanged.
+mpc::ProtocolOptions options_at_scale(const mpc::ProtocolOptions& o, const std::string& tag,
+                                      int offset, int ring_bits);
+
+/// Plans the truncations of `net` (shapes inferred). Throws mpc::InvalidArgument when a
+/// gate's own output scale does not fit the ring (a polynomial at 2f + coef_frac above
+/// l - 2 - kMagnitudeBits): use a larger ring or a smaller coefficient scale.
+ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig& r,
+                      const mpc::ProtocolOptions& o, int coef_frac);
+/// plan_scales(scale_nodes(net), ...).
+ScalePlan plan_scales(const Network& net, const mpc::RingConfig& r, const mpc::ProtocolOptions& o,
+                      int coef_frac);
+
+}  // namespace polympc::nn

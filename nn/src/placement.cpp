@@ -1,0 +1,189 @@
+#include "polympc/nn/placement.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace polympc::nn {
+
+namespace {
+
+bool is_pow2(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
+int log2i(int64_t v) {
+  int k = 0;
+  while ((int64_t{1} << k) < v) ++k;
+  return k;
+}
+
+/// Scale added by averaging k windows (forward.h `average`): log2 k for a power of two
+/// (the division is left to a later truncation), else f (multiplication by round(2^f / k)).
+int average_scale(int64_t k, int frac) { return is_pow2(k) ? log2i(k) : frac; }
+
+/// Tags of the comparisons of a node (forward.h): the layer name for a ReLU,
+/// "<name>/max<level>" for each level of a max pool.
+std::vector<std::string> compare_tags(const ScaleNode& L) {
+  if (L.op == OpKind::Relu) return {L.name};
+  std::vector<std::string> tags;
+  for (int64_t cur = L.window, level = 0; cur > 1; cur = cur / 2 + cur % 2, ++level)
+    tags.push_back(L.name + "/max" + std::to_string(level));
+  return tags;
+}
+
+/// Whether the comparisons of a node can run on input `offset` bits above scale f: a
+/// full-ring comparison does not depend on the scale; a reduced-bit one [lo, hi) moves to
+/// [lo + offset, hi + offset), which must fit the ring.
+bool compares_at(const ScaleNode& L, const mpc::RingConfig& r, const mpc::ProtocolOptions& o,
+                 int offset) {
+  for (const std::string& tag : compare_tags(L)) {
+    const mpc::CompareBits b = o.compare_range(tag, r.bits);
+    if (!(b.lo == 0 && b.hi == r.bits) && b.hi + offset > r.bits) return false;
+  }
+  return true;
+}
+
+int64_t elements(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+}  // namespace
+
+std::vector<ScaleNode> scale_nodes(const Network& net) {
+  std::vector<ScaleNode> nodes;
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const Layer& L = net.layers[i];
+    ScaleNode n;
+    n.name = L.name;
+    n.op = L.op;
+    n.inputs = net.producers(i);
+    const std::vector<int64_t>& in =
+        n.inputs[0] < 0 ? net.input_shape : net.layers[static_cast<size_t>(n.inputs[0])].out_shape;
+    n.in_elements = elements(in);
+    n.out_elements = net.out_size(i);
+    if (L.op == OpKind::GlobalAvgPool) n.window = in.at(1) * in.at(2);
+    if (L.op == OpKind::AvgPool || L.op == OpKind::MaxPool)
+      n.window = static_cast<int64_t>(L.kernel_h) * L.kernel_w;
+    nodes.push_back(std::move(n));
+  }
+  return nodes;
+}
+
+mpc::ProtocolOptions options_at_scale(const mpc::ProtocolOptions& o, const std::string& tag,
+                                      int offset, int ring_bits) {
+  const mpc::CompareBits b = o.compare_range(tag, ring_bits);
+  if (offset == 0 || (b.lo == 0 && b.hi == ring_bits)) return o;
+  mpc::ProtocolOptions moved = o;
+  moved.layer_compare_bits[tag] = mpc::CompareBits{b.lo + offset, b.hi + offset};
+  return moved;
+}
+
+int poly_output_scale(const mpc::RingConfig& r, const mpc::ProtocolOptions& o, int coef_frac) {
+  (void)o;  // TEMPORARY until the one-opening gate lands: today every mode truncates inside
+  (void)coef_frac;
+  return r.frac;
+}
+
+ScalePlan plan_scales(const Network& net, const mpc::RingConfig& r, const mpc::ProtocolOptions& o,
+                      int coef_frac) {
+  return plan_scales(scale_nodes(net), r, o, coef_frac);
+}
+
+ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig& r,
+                      const mpc::ProtocolOptions& o, int coef_frac) {
+  ScalePlan p;
+  const int f = r.frac;
+  p.frac = f;
+  const int bound = o.trunc == mpc::TruncMode::Prob ? o.trunc_bound_bits : r.bits - 2;
+  p.max_scale = std::max(2 * f, bound - kMagnitudeBits);
+  const size_t n = nodes.size();
+  p.in_shift.assign(n, 0);
+  p.lift.assign(n, 0);
+  p.out_scale.assign(n, f);
+  for (size_t i = 0; i < n; ++i) {
+    const ScaleNode& L = nodes[i];
+    auto scale_of = [&](int q) { return q < 0 ? f : p.out_scale[static_cast<size_t>(q)]; };
+    const int s = scale_of(L.inputs.at(0));
+    auto at_f = [&] { p.in_shift[i] = s - f; };  // the op needs its input at scale f
+    switch (L.op) {
+      case OpKind::Conv:
+      case OpKind::Linear:
+        at_f();
+        p.out_scale[i] = 2 * f;
+        break;
+      case OpKind::Poly: {
+        at_f();
+        p.out_scale[i] = poly_output_scale(r, o, coef_frac);
+        if (p.out_scale[i] > std::max(2 * f, r.bits - 2 - kMagnitudeBits))
+          throw mpc::InvalidArgument(
+              "layer '" + L.name + "' (Poly): the polynomial's output scale 2f + coef_frac = " +
+              std::to_string(p.out_scale[i]) + " bits leaves less than " +
+              std::to_string(kMagnitudeBits) + " integer bits in an l = " + std::to_string(r.bits) +
+              " ring; use a larger ring (--bits) or a smaller coefficient scale");
+        break;
+      }
+      case OpKind::Relu:
+      case OpKind::MaxPool:
+        if (!compares_at(L, r, o, s - f)) at_f();
+        p.out_scale[i] = s - p.in_shift[i];
+        break;
+      case OpKind::AvgPool:
+      case OpKind::GlobalAvgPool: {
+        const int add = average_scale(L.window, f);
+        if (s + add > p.max_scale) at_f();
+        p.out_scale[i] = s - p.in_shift[i] + add;
+        break;
+      }
+      case OpKind::Flatten:
+        p.out_scale[i] = s;
+        break;
+      case OpKind::Add: {
+        const int s2 = scale_of(L.inputs.at(1));
+        p.lift[i] = s - s2;
+        p.out_scale[i] = std::max(s, s2);
+        break;
+      }
+    }
+  }
+  p.output_shift = n ? p.out_scale.back() - f : 0;
+  return p;
+}
+
+uint64_t ScalePlan::truncated_elements(const std::vector<ScaleNode>& nodes) const {
+  uint64_t total = 0;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (in_shift[i] > 0) total += static_cast<uint64_t>(nodes[i].in_elements);
+    // The probabilistic polynomial truncates twice inside (by coef_frac, then by f).
+    if (nodes[i].op == OpKind::Poly && out_scale[i] == frac)
+      total += 2 * static_cast<uint64_t>(nodes[i].out_elements);
+  }
+  return total;
+}
+
+std::string ScalePlan::explain(const std::vector<ScaleNode>& nodes) const {
+  std::ostringstream os;
+  os << "truncation plan (scale = fractional bits; input at scale " << frac
+     << ", sums may grow up to scale " << max_scale << "):\n";
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const ScaleNode& L = nodes[i];
+    const int s_in = L.inputs[0] < 0 ? frac : out_scale[static_cast<size_t>(L.inputs[0])];
+    os << "  " << L.name << " (" << op_name(L.op) << "): ";
+    if (in_shift[i] > 0)
+      os << "truncate input by " << in_shift[i] << " (" << s_in << " -> " << s_in - in_shift[i]
+         << ", " << L.in_elements << " elements per image), ";
+    else
+      os << "input at " << s_in << ", ";
+    if (L.op == OpKind::Add && lift[i] != 0)
+      os << "lift the " << (lift[i] > 0 ? "second" : "first") << " input by "
+         << std::abs(lift[i]) << " bits (local), ";
+    os << "output at " << out_scale[i] << "\n";
+  }
+  os << "  output: ";
+  if (output_shift > 0)
+    os << "logits at scale " << out_scale.back() << ", finished by >> " << output_shift
+       << " in the clear by the client (by a secure truncation before a secure argmax)\n";
+  else
+    os << "logits at scale " << frac << "\n";
+  return os.str();
+}
+
+}  // namespace polympc::nn
