@@ -31,7 +31,12 @@ class Builder {
     cur_ = std::move(input);
   }
   const std::vector<int64_t>& cur() const { return cur_; }
-  void set_cur(std::vector<int64_t> s) { cur_ = std::move(s); }
+  /// Index of the layer whose output is cur() (-1 = the network input).
+  int cur_index() const { return cur_index_; }
+  void set_cur(std::vector<int64_t> s, int index) {
+    cur_ = std::move(s);
+    cur_index_ = index;
+  }
 
   void conv(const std::string& name, int64_t cout, int k, int stride, int pad, int groups = 1) {
     LayerShape L = base(name, LayerKind::Conv);
@@ -66,7 +71,13 @@ class Builder {
     L.out_shape = {out};
     push(L);
   }
-  void add(const std::string& name) { push_same(name, LayerKind::Add); }
+  /// Residual sum of cur() and the output of layer `skip`.
+  void add(const std::string& name, int skip) {
+    LayerShape L = base(name, LayerKind::Add);
+    L.inputs.push_back(skip);
+    L.out_shape = cur_;
+    push(L);
+  }
   NetShape take() { return std::move(net_); }
 
  private:
@@ -75,6 +86,7 @@ class Builder {
     L.name = name;
     L.kind = kind;
     L.in_shape = cur_;
+    L.inputs = {cur_index_};
     return L;
   }
   void push_same(const std::string& name, LayerKind kind) {
@@ -85,35 +97,42 @@ class Builder {
   void push(const LayerShape& L) {
     net_.layers.push_back(L);
     cur_ = L.out_shape;
+    cur_index_ = static_cast<int>(net_.layers.size()) - 1;
   }
   NetShape net_;
   std::vector<int64_t> cur_;
+  int cur_index_ = -1;
 };
 
 /// torchvision BasicBlock (ResNet-18/34): conv3x3(stride) relu conv3x3 (+ 1x1 projection
 /// when the shape changes) add relu. BatchNorm folded into the convolutions.
 void basic_block(Builder& b, const std::string& p, int64_t width, int stride, bool option_a = false) {
   const std::vector<int64_t> in = b.cur();
+  const int in_index = b.cur_index();
   const bool project = stride != 1 || in[0] != width;
   b.conv(p + ".conv1", width, 3, stride, 1);
   b.act(p + ".relu1");
   b.conv(p + ".conv2", width, 3, 1, 1);
   const std::vector<int64_t> out = b.cur();
+  const int out_index = b.cur_index();
+  int skip = in_index;
   if (project && !option_a) {
     // The projection runs on the block input; its output has the block's output shape.
-    b.set_cur(in);
+    b.set_cur(in, in_index);
     b.conv(p + ".downsample", width, 1, stride, 0);
+    skip = b.cur_index();
   }
   // Option A (He et al. 2016, CIFAR): stride-2 subsampling and zero-padded channels of the
   // input: public data movement, local in 2PC, no layer of its own.
-  b.set_cur(out);
-  b.add(p + ".add");
+  b.set_cur(out, out_index);
+  b.add(p + ".add", skip);
   b.act(p + ".relu2");
 }
 
 /// torchvision Bottleneck (ResNet-50 v1.5: stride on the 3x3).
 void bottleneck(Builder& b, const std::string& p, int64_t width, int stride) {
   const std::vector<int64_t> in = b.cur();
+  const int in_index = b.cur_index();
   const int64_t out_ch = width * 4;
   b.conv(p + ".conv1", width, 1, 1, 0);
   b.act(p + ".relu1");
@@ -121,12 +140,15 @@ void bottleneck(Builder& b, const std::string& p, int64_t width, int stride) {
   b.act(p + ".relu2");
   b.conv(p + ".conv3", out_ch, 1, 1, 0);
   const std::vector<int64_t> out = b.cur();
+  const int out_index = b.cur_index();
+  int skip = in_index;
   if (stride != 1 || in[0] != out_ch) {
-    b.set_cur(in);
+    b.set_cur(in, in_index);
     b.conv(p + ".downsample", out_ch, 1, stride, 0);
+    skip = b.cur_index();
   }
-  b.set_cur(out);
-  b.add(p + ".add");
+  b.set_cur(out, out_index);
+  b.add(p + ".add", skip);
   b.act(p + ".relu3");
 }
 
@@ -198,6 +220,7 @@ NetShape mobilenetv2() {
       const std::string p = "features." + std::to_string(idx);
       const int stride = i == 0 ? r.s : 1;
       const std::vector<int64_t> in = b.cur();
+      const int in_index = b.cur_index();
       const int64_t hidden = in[0] * r.t;
       if (r.t != 1) {
         b.conv(p + ".expand", hidden, 1, 1, 0);
@@ -206,7 +229,7 @@ NetShape mobilenetv2() {
       b.conv(p + ".depthwise", hidden, 3, stride, 1, static_cast<int>(hidden));
       b.act(p + ".relu_dw");
       b.conv(p + ".project", r.c, 1, 1, 0);
-      if (stride == 1 && in[0] == r.c) b.add(p + ".add");
+      if (stride == 1 && in[0] == r.c) b.add(p + ".add", in_index);
     }
   b.conv("features.18.conv", 1280, 1, 1, 0);
   b.act("features.18.relu");
@@ -311,7 +334,8 @@ NetShape from_network(const nn::Network& net) {
       throw PerfModelError("layer '" + L.name + "' has no output shape: run nn::Network::infer_shapes() first");
     LayerShape o;
     o.name = L.name;
-    const int p = net.producers(i)[0];
+    o.inputs = net.producers(i);
+    const int p = o.inputs[0];
     o.in_shape = p < 0 ? net.input_shape : net.layers[static_cast<size_t>(p)].out_shape;
     o.out_shape = L.out_shape;
     o.kernel_h = L.kernel_h;
@@ -355,6 +379,36 @@ NetShape from_network(const nn::Network& net) {
     s.layers.push_back(std::move(o));
   }
   return s;
+}
+
+std::vector<nn::ScaleNode> scale_nodes(const NetShape& net) {
+  std::vector<nn::ScaleNode> nodes;
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const LayerShape& L = net.layers[i];
+    nn::ScaleNode n;
+    n.name = L.name;
+    n.inputs = L.inputs.empty() ? std::vector<int>{static_cast<int>(i) - 1} : L.inputs;
+    n.in_elements = L.in_elements();
+    n.out_elements = L.out_elements();
+    n.window = static_cast<int64_t>(L.kernel_h) * L.kernel_w;
+    switch (L.kind) {
+      case LayerKind::Conv: n.op = nn::OpKind::Conv; break;
+      case LayerKind::Linear: n.op = nn::OpKind::Linear; break;
+      case LayerKind::Relu: n.op = nn::OpKind::Relu; break;
+      case LayerKind::Poly: n.op = nn::OpKind::Poly; break;
+      case LayerKind::MaxPool: n.op = nn::OpKind::MaxPool; break;
+      case LayerKind::AvgPool: n.op = nn::OpKind::AvgPool; break;
+      case LayerKind::GlobalAvgPool: n.op = nn::OpKind::GlobalAvgPool; break;
+      case LayerKind::Flatten: n.op = nn::OpKind::Flatten; break;
+      case LayerKind::Add:
+        n.op = nn::OpKind::Add;
+        if (n.inputs.size() < 2)
+          throw PerfModelError("layer '" + L.name + "' (Add) does not name its residual input");
+        break;
+    }
+    nodes.push_back(std::move(n));
+  }
+  return nodes;
 }
 
 NetShape load_model_shape(const std::string& onnx_path) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "polympc/nn/ir.h"
+#include "polympc/nn/placement.h"
 #include "polympc/perfmodel/errors.h"
 
 namespace polympc::perfmodel {
@@ -30,6 +31,9 @@ const char* kind_name(LayerKind k);
 struct LayerShape {
   std::string name;
   LayerKind kind = LayerKind::Relu;
+  /// Producers: indices into NetShape::layers, -1 = the network input; the first is the
+  /// layer's input, an Add's second its residual input.
+  std::vector<int> inputs;
   std::vector<int64_t> in_shape;   ///< first input, [C, H, W] or [F]
   std::vector<int64_t> out_shape;  ///< [C, H, W] or [F]
   int kernel_h = 1, kernel_w = 1;  ///< Conv, pools
@@ -56,6 +60,10 @@ struct NetShape {
 NetShape from_network(const nn::Network& net);
 /// Loads an ONNX model (nn::load_onnx; its ModelError propagates) and takes its shapes.
 NetShape load_model_shape(const std::string& onnx_path);
+
+/// The network as the truncation placement sees it (nn/placement.h), so that the model
+/// prices the very plan the executor runs. A layer without `inputs` reads the previous one.
+std::vector<nn::ScaleNode> scale_nodes(const NetShape& net);
 
 /// Names of the built-in architectures:
 ///   resnet18-imagenet, resnet50-imagenet (224x224x3, 1000 classes, torchvision layout,
