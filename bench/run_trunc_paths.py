@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Online cost and time of the default path against the GMW-exact path (issue #9).
+
+    bench/run_trunc_paths.py --polympc build/apps/polympc [--images 500] [--repeats 3]
+                             [--model models/fmnist_cnn.onnx] [--out DIR]
+
+Runs `polympc infer` on the same images with the defaults (FSS truncation and comparison,
+truncation placement, one-opening polynomial) and with `--trunc exact --compare gmw` (the
+former defaults), alternating the two `--repeats` times so that both see the same machine
+load, and prints per path: agreement, bit-identical logits, online bytes per image (both
+parties), rounds, offline bytes per image, and the median online and offline milliseconds
+per image, then the ratios. The machine is shared and noisy: the ratio of medians taken in
+one run of this script is the figure to quote, not the absolute times.
+Exits 1 when a run fails or its logits differ from the plaintext twin.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+PATHS = [("default (fss trunc + fss compare, placement)", []),
+         ("gmw-exact (--trunc exact --compare gmw)", ["--trunc", "exact", "--compare", "gmw"])]
+
+
+def run(polympc, model, images, extra, path):
+    cmd = [polympc, "infer", "--model", model, "--images", str(images), "--backend", "cpu",
+           "--quiet", "--json", path] + extra
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    with open(path) as f:
+        return json.load(f)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--polympc", default="build/apps/polympc")
+    ap.add_argument("--model", default="models/fmnist_cnn.onnx")
+    ap.add_argument("--images", type=int, default=500)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", default="out/trunc_paths")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    runs = {name: [] for name, _ in PATHS}
+    for rep in range(a.repeats):
+        for k, (name, extra) in enumerate(PATHS):
+            runs[name].append(run(a.polympc, a.model, a.images, extra,
+                                  os.path.join(a.out, f"path{k}_rep{rep}.json")))
+    ok = True
+    summary = {}
+    for name, rs in runs.items():
+        r = rs[0]
+        ms = statistics.median(x["seconds_per_image"] * 1e3 for x in rs)
+        off_ms = statistics.median(x["offline_seconds"] * 1e3 / x["images"] for x in rs)
+        summary[name] = (r["online_bytes"], r["rounds"], ms, r["offline_bytes_per_image"], off_ms)
+        ok &= all(x["agreement"] == 1.0 and x["logits_bit_identical"] == x["images"] for x in rs)
+        print(f"{name}:\n  agreement {r['agreement']:.4f}, logits bit-identical "
+              f"{r['logits_bit_identical']}/{r['images']}, accuracy {r['accuracy']:.2f} %\n"
+              f"  online {r['online_bytes']:.0f} B per image ({r['online_bytes'] / 2**20:.3f} MiB), "
+              f"{r['rounds']} rounds, median {ms:.2f} ms per image over {len(rs)} runs\n"
+              f"  offline {r['offline_bytes_per_image'] / 2**20:.2f} MiB per image, median {off_ms:.2f} ms "
+              f"per image (dealer)")
+    (b0, r0, m0, o0, t0), (b1, r1, m1, o1, t1) = summary.values()
+    print(f"ratios gmw-exact / default: online bytes {b1 / b0:.2f}x, rounds {r1 / r0:.2f}x, "
+          f"online ms {m1 / m0:.2f}x, offline bytes {o1 / o0:.2f}x, offline ms {t1 / t0:.2f}x")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
