@@ -73,6 +73,7 @@ void run_infer(const InferArgs& a) {
 
   nn::Network net = nn::load_onnx(a.model);
   check_layer_bits(po, net);
+  check_trunc_failure_run(a.protocol, ring, po, net, a.images);
   nn::QuantizedModel q = nn::quantize(net, ring);
   if (a.explain) {  // the truncation placement under these options, then stop
     std::printf("%s", nn::plan_scales(net, ring, po, q.coef_frac).explain(nn::scale_nodes(net)).c_str());
@@ -123,6 +124,24 @@ void run_infer(const InferArgs& a) {
         "agreement with plaintext top-1: %.4f   (only the labels were revealed: logits not "
         "compared)\n",
         r.agreement);
+  std::string failure;
+  if (r.failures_checked && !r.failed_images.empty()) {
+    std::string which;
+    for (size_t i = 0; i < r.failed_images.size() && i < 10; ++i) which += (i ? ", " : "") + std::to_string(r.failed_images[i]);
+    if (r.failed_images.size() > 10) which += ", ...";
+    failure = std::to_string(r.failed_images.size()) + " of " + std::to_string(r.images) +
+              " images have a logit further from the plaintext twin than the truncation error budget of " +
+              std::to_string(r.logit_error_budget_ulps) + " ulp (images " + which + "; max logit error " +
+              std::to_string(r.max_logit_error) + "): wrong 2PC results" +
+              (po.trunc == mpc::TruncMode::Prob
+                   ? ", the failures of probabilistic truncation (docs/protocols.md \"Truncation error\"): use "
+                     "--trunc fss or --trunc exact"
+                   : std::string(" (a bug: exact and FSS truncation are bit-identical to the twin)"));
+    std::printf("FAILED: %s\n", failure.c_str());
+  } else if (r.failures_checked) {
+    std::printf("within the truncation error budget: every logit within %llu ulp of the plaintext twin\n",
+                static_cast<unsigned long long>(r.logit_error_budget_ulps));
+  }
   std::printf("online: %s per image (both parties), %llu rounds per inference, %.2f s total, %.2f ms per image\n",
               human_bytes(r.online_bytes).c_str(), static_cast<unsigned long long>(r.rounds), r.seconds,
               r.seconds_per_image * 1e3);
@@ -154,6 +173,14 @@ void run_infer(const InferArgs& a) {
       j["logits_bit_identical"] = nullptr;
       j["max_logit_error"] = nullptr;
     }
+    if (r.failures_checked) {
+      j["logit_error_budget_ulps"] = r.logit_error_budget_ulps;
+      j["failed_images"] = r.failed_images;
+    } else {
+      j["logit_error_budget_ulps"] = nullptr;
+      j["failed_images"] = nullptr;
+    }
+    j["failures"] = r.failed_images.size();
     j["predictions"] = r.predictions;
     j["online_bytes"] = r.online_bytes;
     j["online_bytes_unit"] = "bytes per image, both parties";
@@ -183,6 +210,7 @@ void run_infer(const InferArgs& a) {
     if (!f) throw polympc::Error("cannot write JSON report '" + a.json + "'");
     f << j.dump(2) << "\n";
   }
+  if (!failure.empty()) throw polympc::Error(failure);
 }
 }  // namespace
 

@@ -193,6 +193,7 @@ void add_dealer_command(CLI::App& app) {
     plan.reveal = nn::parse_reveal(a->reveal);
     nn::ArchFile af = nn::load_arch(a->arch);
     check_layer_bits(plan.protocol, af.arch);
+    check_trunc_failure_run(a->protocol, ring, plan.protocol, af.arch, a->images);
     mpc::Seed seed{};
     if (a->seed) seed = mpc::seed_from_u64(*a->seed);
     const std::string run = nn::deal_to_files(af.arch, af.model_hash, ring, plan, a->p0, a->p1,

@@ -29,6 +29,7 @@ struct PerfArgs {
   std::string calibration;
   std::string data_dir;
   std::string json;
+  std::string phase = "online";
   size_t batch = 1;
   int bits = 64;
   int frac = 12;
@@ -75,6 +76,43 @@ mpc::Cost truncation_part(const pm::LayerShape& L, const pm::Options& o) {
     default:
       return mpc::Cost{};
   }
+}
+
+/// Per-layer table and summary of the offline or total phase (the online one is run_perf's).
+void print_phase_tables(const pm::NetworkReport& r, pm::Phase phase) {
+  const bool offline = phase == pm::Phase::Offline;
+  if (offline)
+    std::printf("%-22s %-13s %-9s %14s %13s %10s %10s %11s\n", "layer", "op", "choice", "material/party", "AES blocks",
+                "xfer ms", "keygen ms", "offline ms");
+  else
+    std::printf("%-22s %-13s %-9s %6s %13s %14s %10s %11s %10s\n", "layer", "op", "choice", "rounds", "online/party",
+                "material/party", "online ms", "offline ms", "total ms");
+  auto row = [&](const pm::LayerCost& c, const char* name, const char* op, const char* choice) {
+    if (offline)
+      std::printf("%-22s %-13s %-9s %14s %13llu %10.3f %10.3f %11.3f\n", name, op, choice,
+                  bytes_str(static_cast<double>(c.offline_bytes)).c_str(),
+                  static_cast<unsigned long long>(c.keygen_aes_blocks), c.offline_transfer_s * 1e3, c.keygen_s * 1e3,
+                  c.offline_s * 1e3);
+    else
+      std::printf("%-22s %-13s %-9s %6llu %13s %14s %10.3f %11.3f %10.3f\n", name, op, choice,
+                  static_cast<unsigned long long>(c.rounds),
+                  bytes_str(static_cast<double>(pm::phase_bytes(c, pm::Phase::Online))).c_str(),
+                  bytes_str(static_cast<double>(c.offline_bytes)).c_str(), c.latency_s * 1e3, c.offline_s * 1e3,
+                  c.total_s * 1e3);
+  };
+  for (const pm::LayerCost& c : r.layers) row(c, c.name.c_str(), c.op.c_str(), pm::choice_name(c.choice));
+  std::printf("%s\n", std::string(offline ? 110 : 116, '-').c_str());
+  const pm::LayerCost& t = r.total;
+  row(t, "total", "", "");
+  const double B = static_cast<double>(r.batch);
+  std::printf("\nmodelled offline: %.2f ms per inference (batch %zu), %.2f ms per image = material %s per party over the link "
+              "(%.2f ms) + key generation %llu AES blocks (%.2f ms)\n",
+              t.offline_s * 1e3, r.batch, t.offline_s * 1e3 / B, bytes_str(static_cast<double>(t.offline_bytes)).c_str(),
+              t.offline_transfer_s * 1e3, static_cast<unsigned long long>(t.keygen_aes_blocks), t.keygen_s * 1e3);
+  std::printf("modelled total: online %.2f ms + offline %.2f ms = %.2f ms per inference, %.2f ms per image; dealer "
+              "material (exact): %s per image and party\n",
+              t.latency_s * 1e3, t.offline_s * 1e3, t.total_s * 1e3, t.total_s * 1e3 / B,
+              bytes_str(static_cast<double>(t.offline_bytes) / B).c_str());
 }
 
 /// The closing note: where the modelled time goes; for ResNet-18/ImageNet with every
@@ -162,6 +200,8 @@ void run_perf(const PerfArgs& a) {
   q.lanes = a.lanes;
   q.calibration = a.calibration;
   q.data_dir = a.data_dir;
+  q.phase = a.phase;
+  const pm::Phase phase = pm::query_phase(q);
   const pm::Model m = pm::make_model(q);
   const std::optional<pm::Calibration>& cal = m.calibration();
   const pm::NetworkReport r = m.report(net);
@@ -171,8 +211,18 @@ void run_perf(const PerfArgs& a) {
               net.name.c_str(), net.origin.c_str(), m.board().title.c_str(), m.network().name.c_str(),
               m.network().bandwidth_bytes_per_s / 1e6, m.network().rtt_s * 1e3, r.compare.c_str(), r.compare_bits.c_str(),
               r.trunc.c_str(), r.ring_bits, r.frac_bits, r.batch);
-  std::printf("bytes and rounds: exact (mpc cost formulas); times, energy, resources: MODELLED%s\n\n",
+  std::printf("bytes and rounds: exact (mpc cost formulas); times, energy, resources: MODELLED%s\n",
               cal ? ", cpu column: predicted from the calibration file" : "");
+  if (phase != pm::Phase::Online)
+    std::printf("phase %s: dealer material (bytes per party) and key-generation AES blocks exact (mpc cost formulas); "
+                "offline seconds MODELLED = material / %.0f MB/s (dealer->party link assumed = the %s link) + AES blocks / "
+                "%.3g blocks/s (dealer.aes_blocks_per_s of the board file)\n",
+                pm::phase_name(phase), m.network().bandwidth_bytes_per_s / 1e6, m.network().name.c_str(),
+                m.board().dealer_aes_blocks_per_s);
+  std::printf("\n");
+  if (phase != pm::Phase::Online) {
+    print_phase_tables(r, phase);
+  } else {
   const bool cpu = cal.has_value();
   std::printf("%-22s %-13s %-9s %6s %11s %11s %9s %9s %9s %10s %10s%s\n", "layer", "op", "choice", "rounds", "P0 sent",
               "P1 sent", "device ms", "xfer ms", "net ms", "latency ms", "energy mJ", cpu ? "     cpu ms" : "");
@@ -220,24 +270,30 @@ void run_perf(const PerfArgs& a) {
               "BRAM36 %.1f (%.1f %%), URAM %.0f\n",
               res.lut, 100 * res.lut / capa.lut, res.ff, 100 * res.ff / capa.ff, res.dsp, 100 * res.dsp / capa.dsp, res.bram_36k,
               100 * res.bram_36k / capa.bram_36k, res.uram);
+  }
 
   if (!a.no_sites && !r.sites.empty()) {
-    std::printf("\nactivation and pool sites x choices: latency ms / bytes per party (per inference)\n");
+    if (phase == pm::Phase::Online)
+      std::printf("\nactivation and pool sites x choices: latency ms / bytes per party (per inference)\n");
+    else
+      std::printf("\nactivation and pool sites x choices: %s latency ms / bytes per party (per inference, modelled)\n",
+                  pm::phase_name(phase));
     std::printf("%-22s %-10s %22s %22s %22s %22s\n", "site", "current", "relu-gmw | maxpool", "relu-fss | avgpool", "poly",
                 "identity");
     for (const pm::SiteCosts& s : r.sites) {
       std::printf("%-22s %-10s", s.name.c_str(), pm::choice_name(s.current));
       for (const pm::LayerCost& c : s.choices)
-        std::printf(" %10.3f / %9s", c.latency_s * 1e3, bytes_str(static_cast<double>(c.bytes_p0)).c_str());
+        std::printf(" %10.3f / %9s", pm::phase_seconds(c, phase) * 1e3,
+                    bytes_str(static_cast<double>(pm::phase_bytes(c, phase))).c_str());
       std::printf("\n");
     }
   }
-  closing_note(r, net, m, q);
+  if (phase == pm::Phase::Online) closing_note(r, net, m, q);
 
   if (!a.json.empty()) {
     std::ofstream f(a.json);
     if (!f) throw pm::PerfModelError("cannot write JSON report '" + a.json + "'");
-    nlohmann::json j = pm::report_json(r, m.board());
+    nlohmann::json j = pm::report_json(r, m.board(), phase);
     j["origin"] = net.origin;
     f << j.dump(2) << "\n";
     if (!f) throw pm::PerfModelError("failed writing JSON report '" + a.json + "'");
@@ -264,7 +320,11 @@ void add_perf_command(CLI::App& app) {
   c->add_option("--lanes", args->lanes, "kernel lane overrides, e.g. matmul_combine=256,poly_eval=32");
   c->add_option("--calibration", args->calibration, "calibration file from `polympc bench calibrate` (cpu column)");
   c->add_option("--data-dir", args->data_dir, "directory with boards/, kernels/, networks/");
-  c->add_option("--json", args->json, "write the report as JSON to this file");
+  c->add_option("--phase", args->phase,
+                "which figures the tables show: online (the parties' protocol) | offline (dealer material and key "
+                "generation) | total (both); the JSON has all three")
+      ->capture_default_str();
+  c->add_option("--json", args->json, "write the report as JSON to this file (online, offline and total per layer)");
   c->add_flag("--list", args->list, "list boards, network presets and built-in architectures");
   c->add_flag("--no-sites", args->no_sites, "do not print the site x choice table");
   c->callback([args] { run_perf(*args); });

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "polympc/mpc/protocols.h"
+#include "polympc/nn/secure.h"
 
 namespace polympc::apps {
 
@@ -20,6 +21,10 @@ void add_protocol_options(CLI::App& c, ProtocolArgs& a) {
        "probability "
        "~2^(B+1-l) per element for the bound B = min(l-2, 2f+12); refused when that exceeds 2^-20, "
        "i.e. it needs --bits >= 2f+33 (57 for f = 12)")
+      ->capture_default_str();
+  c.add_option("--trunc-failure-limit", a.trunc_failure_limit,
+               "--trunc prob: largest accepted log2 probability that any truncation of the run fails "
+               "(elements truncated per image x images x 2^(B+1-l)); the run is refused above it")
       ->capture_default_str();
   c.add_option("--bits", a.bits, "ring bits l")->capture_default_str();
   c.add_option("--frac", a.frac, "fractional bits f")->capture_default_str();
@@ -79,6 +84,16 @@ mpc::ProtocolOptions protocol_of(const ProtocolArgs& a) {
                     : std::string(" (no ring of at most 64 bits is large enough at this --frac)")));
   }
   return po;
+}
+
+void check_trunc_failure_run(const ProtocolArgs& a, const mpc::RingConfig& ring, const mpc::ProtocolOptions& po,
+                             const nn::Network& net, size_t images) {
+  if (po.trunc != mpc::TruncMode::Prob) return;
+  const uint64_t per_image = nn::truncated_elements_per_image(net, ring, po, -1);
+  mpc::check_trunc_failure_run(ring, po, per_image * images,
+                               std::to_string(images) + " images x " + std::to_string(per_image) +
+                                   " truncated elements per image",
+                               a.trunc_failure_limit);
 }
 
 void check_layer_bits(const mpc::ProtocolOptions& po, const nn::Network& net) {

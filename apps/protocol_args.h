@@ -17,6 +17,7 @@ struct ProtocolArgs {
   std::string trunc = "fss";
   int bits = 64;
   int frac = 12;
+  int trunc_failure_limit = mpc::kTruncRunFailureLog2Limit;  ///< log2, --trunc-failure-limit
 };
 
 /// Adds --compare, --relu-bits, --trunc, --bits, --frac.
@@ -31,5 +32,13 @@ mpc::ProtocolOptions protocol_of(const ProtocolArgs& a);
 /// reach another such layer is refused); throws mpc::InvalidArgument listing the layers
 /// it could name.
 void check_layer_bits(const mpc::ProtocolOptions& po, const nn::Network& net);
+
+/// --trunc prob over a whole run: counts the elements `net` truncates per image
+/// (nn::truncated_elements_per_image) times `images` and refuses the run when they fail
+/// somewhere with probability above 2^--trunc-failure-limit (mpc::check_trunc_failure_run:
+/// mpc::InvalidArgument stating the expected number of failures and the remedies). Nothing
+/// for the other truncations.
+void check_trunc_failure_run(const ProtocolArgs& a, const mpc::RingConfig& ring, const mpc::ProtocolOptions& po,
+                             const nn::Network& net, size_t images);
 
 }  // namespace polympc::apps

@@ -4,6 +4,11 @@
 //   pp.layer_cost([64, 56, 56], "poly", board="u250", network="lan")["latency_s"]
 //   t = pp.latency_table(arch="resnet18-imagenet", acts="poly")
 //   lat = {s["name"]: {c: v["latency_s"] for c, v in s["choices"].items()} for s in t["sites"]}
+//   t = pp.latency_table(arch="resnet18-imagenet", acts="poly", phase="total")
+//   lat = {s["name"]: {c: v["phase_latency_s"] for c, v in s["choices"].items()} for s in t["sites"]}
+//
+// phase ("online", default, "offline" or "total") selects the figure in "phase_latency_s" and
+// "phase_bytes_per_party"; every dict has all three under "phases" (all seconds modelled).
 //
 // Every function returns plain dicts / lists / numbers built from the same JSON as
 // `polympc perf --json` (perfmodel/json.h), so the numbers are identical. Errors raise
@@ -50,8 +55,9 @@ py::object to_py(const nlohmann::json& j) {
 
 pm::Query query(const std::string& board, const std::string& network, const std::string& compare, const std::string& trunc,
                 int bits, int frac, size_t batch, const std::string& lanes, const std::string& calibration,
-                const std::string& data_dir, const std::string& compare_bits) {
+                const std::string& data_dir, const std::string& compare_bits, const std::string& phase) {
   pm::Query q;
+  q.phase = phase;
   q.board = board;
   q.network = network;
   q.compare = compare;
@@ -72,9 +78,10 @@ pm::Query query(const std::string& board, const std::string& network, const std:
 py::object layer_cost(const std::vector<int64_t>& shape, const std::string& choice, int kernel, int stride,
                       const std::string& board, const std::string& network, const std::string& compare,
                       const std::string& trunc, int bits, int frac, size_t batch, const std::string& lanes,
-                      const std::string& calibration, const std::string& data_dir, const std::string& compare_bits) {
-  const pm::Model m =
-      pm::make_model(query(board, network, compare, trunc, bits, frac, batch, lanes, calibration, data_dir, compare_bits));
+                      const std::string& calibration, const std::string& data_dir, const std::string& compare_bits,
+                      const std::string& phase) {
+  const pm::Query q = query(board, network, compare, trunc, bits, frac, batch, lanes, calibration, data_dir, compare_bits, phase);
+  const pm::Model m = pm::make_model(q);
   const pm::Choice c = pm::parse_choice(
       choice, m.options().protocol.compare == polympc::mpc::CompareMode::Gmw ? pm::Choice::ReluGmw : pm::Choice::ReluFss);
   if (shape.empty() || shape.size() > 3) throw pm::PerfModelError("shape must be [C, H, W] or [F]");
@@ -95,7 +102,7 @@ py::object layer_cost(const std::vector<int64_t>& shape, const std::string& choi
     L.kind = pm::LayerKind::Relu;
     L.out_shape = shape;
   }
-  return to_py(pm::layer_json(m.layer_cost(L, c), m.options().batch));
+  return to_py(pm::layer_json(m.layer_cost(L, c), m.options().batch, pm::query_phase(q)));
 }
 
 /// The whole network: the same dict as `polympc perf --json` (without "origin").
@@ -103,11 +110,11 @@ py::object latency_table(const std::string& arch, const std::string& model, cons
                          const std::string& pools, const std::string& board, const std::string& network,
                          const std::string& compare, const std::string& trunc, int bits, int frac, size_t batch,
                          const std::string& lanes, const std::string& calibration, const std::string& data_dir,
-                         const std::string& compare_bits) {
+                         const std::string& compare_bits, const std::string& phase) {
   const pm::NetShape net = pm::make_net(arch, model, acts, pools);
-  const pm::Model m =
-      pm::make_model(query(board, network, compare, trunc, bits, frac, batch, lanes, calibration, data_dir, compare_bits));
-  return to_py(pm::report_json(m.report(net), m.board()));
+  const pm::Query q = query(board, network, compare, trunc, bits, frac, batch, lanes, calibration, data_dir, compare_bits, phase);
+  const pm::Model m = pm::make_model(q);
+  return to_py(pm::report_json(m.report(net), m.board(), pm::query_phase(q)));
 }
 
 }  // namespace
@@ -121,11 +128,14 @@ PYBIND11_MODULE(polympc_perf, mod) {
           py::arg("board") = "u250", py::arg("network") = "lan", py::arg("compare") = "gmw", py::arg("trunc") = "exact",
           py::arg("bits") = 64, py::arg("frac") = 12, py::arg("batch") = 1, py::arg("lanes") = "",
           py::arg("calibration") = "", py::arg("data_dir") = "", py::arg("compare_bits") = "",
-          "Cost of one activation/pool site (dict: latency_s, energy_j, bytes_p0, rounds, ...). shape: [C, H, W] or [F].");
+          py::arg("phase") = "online",
+          "Cost of one activation/pool site (dict: latency_s, energy_j, bytes_p0, rounds, offline_bytes, phases, phase_latency_s, ...). "
+          "shape: [C, H, W] or [F]. phase: online | offline | total (modelled seconds).");
   mod.def("latency_table", &latency_table, py::arg("arch") = "", py::arg("model") = "", py::arg("acts") = "model",
           py::arg("pools") = "model", py::arg("board") = "u250", py::arg("network") = "lan", py::arg("compare") = "gmw",
           py::arg("trunc") = "exact", py::arg("bits") = 64, py::arg("frac") = 12, py::arg("batch") = 1,
           py::arg("lanes") = "", py::arg("calibration") = "", py::arg("data_dir") = "", py::arg("compare_bits") = "",
+          py::arg("phase") = "online",
           "Whole-network report (dict with layers, sites x choices, total, resources, assumptions).");
   mod.def("boards", [](const std::string& d) { return pm::list_boards(d); }, py::arg("data_dir") = "");
   mod.def("networks", [](const std::string& d) { return pm::list_networks(d); }, py::arg("data_dir") = "");

@@ -92,6 +92,55 @@ TEST(PrivateInference, ProbabilisticTruncationStaysClose) {
   EXPECT_GE(r.agreement, 0.9);
 }
 
+TEST(PrivateInference, ProbabilisticTruncationFailuresAreReportedNotAveragedAway) {
+  // A bound of 2^60 at l = 64 makes each truncation fail w.p. up to 2^-3: many images get a
+  // logit off by ~2^(l-s-f), far beyond the +-1-ulp-per-truncation budget.
+  nn::QuantizedModel q = nn::quantize(every_layer_cnn(), mpc::RingConfig{64, 12});
+  nn::InferenceOptions opt;
+  opt.batch = 12;
+  opt.protocol.trunc = mpc::TruncMode::Prob;
+  opt.protocol.trunc_bound_bits = 60;
+  opt.insecure_test_seed = 5;
+  cpu::CpuBackend be0(1), be1(1);
+  const nn::InferenceReport r = nn::run_inproc(q, test_images(), 12, be0, be1, opt);
+  const mpc::ProtocolOptions count_opt = opt.protocol;
+  EXPECT_TRUE(r.failures_checked);
+  EXPECT_EQ(r.truncated_per_image, nn::truncated_elements_per_image(q.net, q.ring, count_opt, q.coef_frac));
+  EXPECT_EQ(r.logit_error_budget_ulps, r.truncated_per_image);
+  EXPECT_FALSE(r.failed_images.empty());
+  EXPECT_GT(r.max_logit_error, 1e6);
+  // With the bound the CLI uses the same run stays within the budget.
+  opt.protocol.trunc_bound_bits = 36;
+  const nn::InferenceReport ok = nn::run_inproc(q, test_images(), 12, be0, be1, opt);
+  EXPECT_TRUE(ok.failed_images.empty()) << ok.max_logit_error;
+  // Exact truncation: the budget is 0 (bit-identical) and holds.
+  opt.protocol.trunc = mpc::TruncMode::Exact;
+  const nn::InferenceReport ex = nn::run_inproc(q, test_images(), 12, be0, be1, opt);
+  EXPECT_TRUE(ex.failures_checked);
+  EXPECT_EQ(ex.logit_error_budget_ulps, 0u);
+  EXPECT_TRUE(ex.failed_images.empty());
+}
+
+TEST(PrivateInference, TruncatedElementsPerImageAreEveryTruncationOfTheWalk) {
+  const nn::Network net = every_layer_cnn();
+  nn::Network shaped = net;
+  shaped.infer_shapes();
+  // Conv/linear outputs and average pools once; a polynomial twice under --trunc prob.
+  uint64_t want = 0;
+  for (size_t i = 0; i < shaped.layers.size(); ++i) {
+    const nn::Layer& L = shaped.layers[i];
+    const uint64_t n = static_cast<uint64_t>(shaped.out_size(i));
+    if (L.op == nn::OpKind::Conv || L.op == nn::OpKind::Linear || L.op == nn::OpKind::AvgPool ||
+        L.op == nn::OpKind::GlobalAvgPool)
+      want += n;
+    else if (L.op == nn::OpKind::Poly)
+      want += 2 * n;
+  }
+  mpc::ProtocolOptions o;
+  o.trunc = mpc::TruncMode::Prob;
+  EXPECT_EQ(nn::truncated_elements_per_image(net, mpc::RingConfig{64, 12}, o, -1), want);
+}
+
 TEST(PrivateInference, MoreImagesThanTheDataSetIsAClearError) {
   nn::QuantizedModel q = nn::quantize(every_layer_cnn(), mpc::RingConfig{64, 12});
   sim::SimBackend be0, be1;

@@ -76,6 +76,7 @@ void check_against_run(const nn::Network& net, size_t count, size_t batch, const
   std::map<std::string, std::pair<uint64_t, uint64_t>> bytes;  // name -> (p0, p1)
   std::map<std::string, uint64_t> rounds;
   std::map<std::string, pm::KernelUse> kernels;
+  uint64_t offline_bytes = 0;  // dealer material per party, all batches
   for (size_t start = 0; start < count; start += batch) {
     const size_t nb = std::min(batch, count - start);
     const pm::Model m = make_model(nb, po);
@@ -84,6 +85,7 @@ void check_against_run(const nn::Network& net, size_t count, size_t batch, const
     costs.push_back(m.input_cost(shape.input_elements()));
     costs.push_back(m.output_cost(shape.classes()));
     for (const pm::LayerCost& c : costs) {
+      offline_bytes += c.offline_bytes;
       bytes[c.name].first += c.bytes_p0;
       bytes[c.name].second += c.bytes_p1;
       if (start == 0) rounds[c.name] = c.rounds;
@@ -98,6 +100,8 @@ void check_against_run(const nn::Network& net, size_t count, size_t batch, const
   }
   ASSERT_EQ(rep.layers.size(), shape.layers.size() + 2);
   const double N = static_cast<double>(count);
+  // Offline: the material the dealer pushed (both parties, per image) is what the model says.
+  EXPECT_EQ(rep.offline_bytes, static_cast<double>(2 * offline_bytes) / N) << "dealer material per image";
   for (const nn::LayerReport& l : rep.layers) {
     ASSERT_TRUE(bytes.count(l.name)) << l.name;
     EXPECT_EQ(l.bytes_p0, static_cast<double>(bytes[l.name].first) / N) << l.name << " (P0 bytes per image)";
@@ -272,7 +276,7 @@ TEST(PerfModel, DepthwiseConvolutionIsGroupedMatmuls) {
   dw.kernel_h = dw.kernel_w = 3;
   dw.groups = 32;
   const pm::LayerCost c = m.layer_cost(dw);
-  EXPECT_EQ(c.bytes_p0, mpc::matmul_cost(mpc::RingConfig{}, 32 * 256).bytes +
+  EXPECT_EQ(c.bytes_p0, mpc::matmul_cost(mpc::RingConfig{}, 32 * 256, 32 * 256).bytes +
                             mpc::trunc_cost(mpc::RingConfig{}, mpc::ProtocolOptions{}, 32 * 256, 12).bytes);
   for (auto& u : c.kernels)
     if (u.kernel == "matmul_combine") {
@@ -552,3 +556,62 @@ TEST(PerfModel, CalibrationPredictsSoftwareTime) {
 }
 
 }  // namespace
+
+// ---- phases: offline (dealer) and total --------------------------------------------------
+TEST(PerfModel, OfflineAndTotalPhases) {
+  const mpc::RingConfig r{};
+  for (const mpc::CompareMode cm : {mpc::CompareMode::Gmw, mpc::CompareMode::Fss})
+    for (const mpc::TruncMode tm : {mpc::TruncMode::Exact, mpc::TruncMode::Prob, mpc::TruncMode::Fss}) {
+      const mpc::ProtocolOptions po = protocol(tm, cm);
+      const pm::Model m = make_model(2, po);
+      const pm::NetShape net = pm::from_network(every_layer_cnn());
+      const pm::NetworkReport rep = m.report(net);
+      const double bw = m.network().bandwidth_bytes_per_s, aes = m.board().dealer_aes_blocks_per_s;
+      EXPECT_GT(aes, 0);
+      uint64_t bytes = 0, blocks = 0;
+      double off = 0, tot = 0;
+      for (const pm::LayerCost& c : rep.layers) {
+        EXPECT_DOUBLE_EQ(c.offline_transfer_s, static_cast<double>(c.offline_bytes) / bw) << c.name;
+        EXPECT_DOUBLE_EQ(c.keygen_s, static_cast<double>(c.keygen_aes_blocks) / aes) << c.name;
+        EXPECT_DOUBLE_EQ(c.offline_s, c.offline_transfer_s + c.keygen_s) << c.name;
+        EXPECT_DOUBLE_EQ(c.total_s, c.latency_s + c.offline_s) << c.name;
+        EXPECT_EQ(pm::phase_seconds(c, pm::Phase::Offline), c.offline_s);
+        EXPECT_EQ(pm::phase_bytes(c, pm::Phase::Total), std::max(c.bytes_p0, c.bytes_p1) + c.offline_bytes);
+        bytes += c.offline_bytes;
+        blocks += c.keygen_aes_blocks;
+        off += c.offline_s;
+        tot += c.total_s;
+      }
+      EXPECT_EQ(rep.total.offline_bytes, bytes);
+      EXPECT_EQ(rep.total.keygen_aes_blocks, blocks);
+      EXPECT_NEAR(rep.total.offline_s, off, 1e-12);
+      EXPECT_NEAR(rep.total.total_s, tot, 1e-12);
+      EXPECT_GT(rep.total.offline_bytes, 0u);
+      // DCF keys only with an FSS comparison or truncation.
+      EXPECT_EQ(rep.total.keygen_aes_blocks > 0, cm == mpc::CompareMode::Fss || tm == mpc::TruncMode::Fss);
+      // The activation site's ReLU choices carry mpc's material.
+      for (const pm::SiteCosts& site : rep.sites) {
+        if (site.kind != "activation") continue;
+        const pm::LayerCost& fss = site.choices[1];
+        mpc::ProtocolOptions o = po;
+        o.compare = mpc::CompareMode::Fss;
+        const mpc::Cost want = mpc::relu_cost(r, o, 2 * fss.elements, site.name);
+        EXPECT_EQ(fss.offline_bytes, want.offline_bytes) << site.name;
+        EXPECT_EQ(fss.keygen_aes_blocks, want.keygen_aes_blocks) << site.name;
+        EXPECT_EQ(fss.keygen_aes_blocks, 4u * 2 * fss.elements * 63) << site.name;
+        EXPECT_EQ(site.choices[3].total_s, 0.0) << "identity is free in every phase";
+      }
+      // JSON: all three phases per layer and per choice, the chosen one named.
+      const nlohmann::json j = pm::report_json(rep, m.board(), pm::Phase::Total);
+      EXPECT_EQ(j["phase"], "total");
+      for (const auto& l : j["layers"])
+        for (const char* ph : {"online", "offline", "total"}) EXPECT_TRUE(l["phases"].contains(ph)) << l["name"];
+      for (const auto& site : j["sites"])
+        for (const auto& [name, c] : site["choices"].items()) {
+          EXPECT_EQ(c["phase_latency_s"].get<double>(), c["phases"]["total"]["latency_s"].get<double>()) << name;
+          EXPECT_EQ(c["phases"]["offline"]["bytes_per_party"], c["offline_bytes"]) << name;
+        }
+    }
+  EXPECT_EQ(pm::parse_phase("offline"), pm::Phase::Offline);
+  EXPECT_THROW(pm::parse_phase("later"), pm::PerfModelError);
+}

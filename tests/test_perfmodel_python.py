@@ -81,6 +81,10 @@ def main():
          ["--arch", "fmnist-cnn", "--board", "u280", "--network", "wan", "--trunc", "prob", "--batch", "10"]),
         (dict(arch="resnet20-cifar", board="zcu104", compare="fss", lanes="matmul_combine=64"),
          ["--arch", "resnet20-cifar", "--board", "zcu104", "--compare", "fss", "--lanes", "matmul_combine=64"]),
+        (dict(arch="resnet18-imagenet", acts="poly", board="u280", trunc="fss", phase="total"),
+         ["--arch", "resnet18-imagenet", "--acts", "poly", "--board", "u280", "--trunc", "fss", "--phase", "total"]),
+        (dict(arch="fmnist-cnn", compare="fss", phase="offline"),
+         ["--arch", "fmnist-cnn", "--compare", "fss", "--phase", "offline"]),
     ]
     for kwargs, args in cases:
         py = pp.latency_table(**kwargs)
@@ -101,6 +105,26 @@ def main():
     c = pp.layer_cost([64, 56, 56], "relu")
     check("plain types", [] if isinstance(c, dict) and isinstance(c["latency_s"], float)
           and isinstance(c["rounds"], int) and isinstance(c["kernels"], list) else ["not plain dict/float/int/list"])
+
+    # The phase: every dict has all three; phase= picks phase_latency_s; total = online + offline.
+    for phase in ("online", "offline", "total"):
+        c = pp.layer_cost([64, 56, 56], "relu-fss", phase=phase)
+        diffs = []
+        if c["phase"] != phase or c["phase_latency_s"] != c["phases"][phase]["latency_s"]:
+            diffs.append(f"phase {c['phase']}: {c['phase_latency_s']} vs {c['phases'][phase]['latency_s']}")
+        if abs(c["phases"]["total"]["latency_s"] - c["phases"]["online"]["latency_s"]
+               - c["phases"]["offline"]["latency_s"]) > 1e-12:
+            diffs.append("total != online + offline")
+        if c["offline_bytes"] != 64 * 56 * 56 * (1040 + 24) + 8 * ((64 * 56 * 56 + 63) // 64):
+            diffs.append(f"FSS ReLU material {c['offline_bytes']}")
+        if c["keygen_aes_blocks"] != 4 * 63 * 64 * 56 * 56:
+            diffs.append(f"AES blocks {c['keygen_aes_blocks']}")
+        check(f"layer_cost(..., phase={phase!r})", diffs)
+    try:
+        pp.layer_cost([8], "poly", phase="later")
+        check("unknown phase raises", ["no exception"])
+    except RuntimeError as e:
+        check("unknown phase raises", [] if "online, offline or total" in str(e) else [str(e)])
 
     # Errors are exceptions with the model's message.
     try:

@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include "polympc/mpc/dcf.h"
 #include "polympc/mpc/plaintext.h"
 #include "two_party.h"
 
@@ -170,7 +171,7 @@ TEST_P(RingTest, MatmulWithFixedWeightMaskMatchesPlaintext) {
   const Words want = mpc::plain::matmul(tp.ring, w, lower(x), m, k, batch);
   EXPECT_EQ(tp.reconstruct(z0, z1), want);
   EXPECT_EQ(tp.reconstruct(z0b, z1b), want);  // second inference with the same weight mask
-  mpc::Cost c = mpc::matmul_cost(tp.ring, x.size());
+  mpc::Cost c = mpc::matmul_cost(tp.ring, x.size(), m * batch);
   c.bytes *= 2;
   c.rounds *= 2;
   expect_cost(tp, c);
@@ -583,6 +584,33 @@ TEST(Truncation, ProbabilisticIsRefusedWhenItFailsMoreOftenThanTwoToMinus20) {
   EXPECT_THROW(mpc::check_trunc_failure(l64, o), mpc::InvalidArgument);
 }
 
+TEST(Truncation, RunLevelCheckCountsTheTruncatedElementsOfTheWholeRun) {
+  const mpc::RingConfig l64{64, 12};
+  mpc::ProtocolOptions o;
+  o.trunc = mpc::TruncMode::Prob;
+  o.trunc_bound_bits = 36;  // 2^-27 per element
+  // log2(elements) - 27: 2^7 elements reach the 2^-20 limit, one more exceeds it.
+  EXPECT_DOUBLE_EQ(mpc::trunc_failure_run_log2(l64, o, 128), -20.0);
+  EXPECT_NO_THROW(mpc::check_trunc_failure_run(l64, o, 128, "128"));
+  EXPECT_THROW(mpc::check_trunc_failure_run(l64, o, 129, "129"), mpc::InvalidArgument);
+  // The reported case: 500 images x ~30k truncations -> ~0.11 expected failures.
+  try {
+    mpc::check_trunc_failure_run(l64, o, 500 * 30000, "500 images x 30000 truncated elements per image");
+    FAIL() << "expected InvalidArgument";
+  } catch (const mpc::InvalidArgument& e) {
+    const std::string m = e.what();
+    for (const char* part : {"15000000 elements", "500 images x 30000", "2^-27", "up to 0.112 wrong results",
+                             "2^-20", "--trunc fss", "--trunc exact"})
+      EXPECT_NE(m.find(part), std::string::npos) << "'" << part << "' missing in: " << m;
+  }
+  // A documented larger limit accepts it; other truncations are never refused.
+  EXPECT_NO_THROW(mpc::check_trunc_failure_run(l64, o, 500 * 30000, "run", 0));
+  for (const mpc::TruncMode m : {mpc::TruncMode::Exact, mpc::TruncMode::Fss}) {
+    o.trunc = m;
+    EXPECT_NO_THROW(mpc::check_trunc_failure_run(l64, o, uint64_t{1} << 40, "run"));
+  }
+}
+
 // ---- per-layer comparison bits -----------------------------------------------------------
 TEST(ProtocolOptions, PerLayerBitsMatchLayerNamesWithSlashes) {
   mpc::ProtocolOptions o;
@@ -699,3 +727,113 @@ TEST(Ring, OverflowAndBadParametersAreErrors) {
 }
 
 }  // namespace
+
+// ---- offline costs: what *_cost() reports is what the dealer pushes ---------------------
+namespace {
+
+/// Dealer material of each party (bytes of the queued items) and the AES blocks dcf_gen
+/// encrypted for the DCF keys among them (4 per level per key; depth from each key header).
+struct Pushed {
+  uint64_t bytes0 = 0, bytes1 = 0, aes_blocks = 0;
+};
+Pushed pushed(const mpc::MaterialStore& m0, const mpc::MaterialStore& m1) {
+  Pushed p;
+  p.bytes0 = 8 * m0.remaining_words();
+  p.bytes1 = 8 * m1.remaining_words();
+  for (const mpc::MaterialItem& it : m0.items()) {
+    if (it.kind != mpc::MaterialKind::DcfKeys || it.words.empty()) continue;
+    const int depth = static_cast<int>((it.words[0] >> 24) & 0xff);
+    p.aes_blocks += 4 * (it.words.size() / mpc::dcf_key_words(depth)) * static_cast<uint64_t>(depth);
+  }
+  return p;
+}
+
+/// Deals with `deal` into fresh stores and compares with the offline part of `c`.
+void expect_offline(mpc::RingConfig ring, const mpc::Cost& c, const std::string& what,
+                    const std::function<void(mpc::Dealer&, mpc::MaterialStore&, mpc::MaterialStore&)>& deal) {
+  mpc::Dealer d(mpc::seed_from_u64(11), ring);
+  mpc::MaterialStore m0(0), m1(1);
+  deal(d, m0, m1);
+  const Pushed p = pushed(m0, m1);
+  EXPECT_EQ(p.bytes0, c.offline_bytes) << what << " (P0 material)";
+  EXPECT_EQ(p.bytes1, c.offline_bytes) << what << " (P1 material)";
+  EXPECT_EQ(p.aes_blocks, c.keygen_aes_blocks) << what << " (DCF key-generation AES blocks)";
+  EXPECT_GT(c.offline_bytes, 0u) << what;
+}
+
+}  // namespace
+
+TEST(OfflineCost, EveryProtocolAndModeReportsTheMaterialTheDealerPushes) {
+  using D = mpc::Dealer;
+  using S = mpc::MaterialStore;
+  for (const mpc::RingConfig ring : {mpc::RingConfig{64, 12}, mpc::RingConfig{32, 12}, mpc::RingConfig{17, 3}}) {
+    const int f = ring.frac;
+    for (const size_t n : {size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{300}}) {
+      const std::string at = "l=" + std::to_string(ring.bits) + " n=" + std::to_string(n) + ": ";
+      expect_offline(ring, mpc::mul_cost(ring, n), at + "mul", [&](D& d, S& a, S& b) { mpc::deal_mul(d, n, "m", a, b); });
+      expect_offline(ring, mpc::square_cost(ring, n), at + "square",
+                     [&](D& d, S& a, S& b) { mpc::deal_square(d, n, "s", a, b); });
+      expect_offline(ring, mpc::b2a_cost(ring, n), at + "b2a", [&](D& d, S& a, S& b) { mpc::deal_b2a(d, n, "b", a, b); });
+      for (const mpc::TruncMode tm : {mpc::TruncMode::Exact, mpc::TruncMode::Prob, mpc::TruncMode::Fss}) {
+        mpc::ProtocolOptions o;
+        o.trunc = tm;
+        o.trunc_bound_bits = std::min(ring.bits - 2, 2 * f + 12);
+        for (const int shift : {1, f, o.trunc_bound_bits}) {  // prob needs shift <= its bound
+          expect_offline(ring, mpc::trunc_cost(ring, o, n, shift),
+                         at + "trunc " + mpc::trunc_mode_name(tm) + " by " + std::to_string(shift),
+                         [&](D& d, S& a, S& b) { mpc::deal_trunc(d, n, shift, o, "t", a, b); });
+        }
+        // Polynomial (its masks, then its truncations in this mode).
+        const mpc::PolyShape shape{2, 3, (n + 5) / 6};
+        const int fc = f;
+        expect_offline(ring, mpc::poly_cost(ring, o, shape.size(), fc), at + "poly, trunc " + mpc::trunc_mode_name(tm),
+                       [&](D& d, S& a, S& b) {
+                         mpc::deal_poly_setup(d, shape.channels, "p", a, b);
+                         mpc::deal_poly(d, shape, fc, o, "p", a, b);
+                       });
+      }
+      for (const mpc::CompareMode cm : {mpc::CompareMode::Gmw, mpc::CompareMode::Fss}) {
+        for (const mpc::CompareBits bits : {mpc::CompareBits{}, mpc::CompareBits{2, ring.bits - 3}}) {
+          mpc::ProtocolOptions o;
+          o.compare = cm;
+          o.compare_bits = bits;
+          const std::string how = std::string(mpc::compare_mode_name(cm)) + " bits " + mpc::compare_bits_name(bits);
+          expect_offline(ring, mpc::drelu_cost(ring, o, n, "c"), at + "drelu " + how,
+                         [&](D& d, S& a, S& b) { mpc::deal_drelu(d, n, o, "c", a, b); });
+          expect_offline(ring, mpc::relu_cost(ring, o, n, "c"), at + "relu " + how,
+                         [&](D& d, S& a, S& b) { mpc::deal_relu(d, n, o, "c", a, b); });
+          expect_offline(ring, mpc::relu_cost(ring, o, n, "c"), at + "max " + how,
+                         [&](D& d, S& a, S& b) { mpc::deal_max(d, n, o, "c", a, b); });
+          for (const size_t cols : {size_t{2}, size_t{10}}) {
+            const size_t rows = (n + cols - 1) / cols;
+            expect_offline(ring, mpc::argmax_cost(ring, o, rows, cols, "am"),
+                           at + "argmax " + how + " cols " + std::to_string(cols),
+                           [&](D& d, S& a, S& b) { mpc::deal_argmax(d, rows, cols, o, "am", a, b); });
+          }
+        }
+      }
+      // Matmul: Y (m x cols) = W (m x k) · L(X), X of in_size = k cols elements (identity lowering).
+      const size_t m = 3, k = 4, cols = (n + 3) / 4;
+      const mpc::Lowering identity = [](const Words& v) { return v; };
+      expect_offline(ring, mpc::matmul_cost(ring, k * cols, m * cols), at + "matmul", [&](D& d, S& a, S& b) {
+        mpc::deal_matmul_setup(d, m, k, "mm", a, b);
+        mpc::deal_matmul(d, m, k, cols, k * cols, identity, "mm", a, b);
+      });
+    }
+  }
+}
+
+TEST(OfflineCost, FssKeyGenerationIsFourAesBlocksPerLevelPerKey) {
+  const mpc::RingConfig r{64, 12};
+  mpc::ProtocolOptions o;
+  o.compare = mpc::CompareMode::Fss;
+  o.trunc = mpc::TruncMode::Fss;
+  EXPECT_EQ(mpc::relu_cost(r, o, 1000).keygen_aes_blocks, 4u * 1000 * 63);
+  EXPECT_EQ(mpc::trunc_cost(r, o, 1000, 12).keygen_aes_blocks, 4u * 1000 * 12);
+  o.compare = mpc::CompareMode::Gmw;
+  o.trunc = mpc::TruncMode::Exact;
+  EXPECT_EQ(mpc::relu_cost(r, o, 1000).keygen_aes_blocks, 0u);  // GMW: no keys
+  // A ReLU's material: FSS 1040-byte key + 24 bytes + a bit; GMW AND triples + B2A + Beaver.
+  o.compare = mpc::CompareMode::Fss;
+  EXPECT_EQ(mpc::relu_cost(r, o, 64).offline_bytes, 64u * (1040 + 24) + 8);
+}

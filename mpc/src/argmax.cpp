@@ -225,7 +225,8 @@ Cost argmax_cost(const RingConfig& r, const ProtocolOptions& o, size_t rows, siz
   for (int level = 0; cnt > 1; ++level) {
     const size_t pairs = cnt / 2, n = rows * pairs;
     c += drelu_cost(r, o, n, level_tag(tag, level));
-    c += Cost{8 * words_for_bits(n) + 2 * n * wire_bytes(r.bits), 1};  // multiplexer
+    // Multiplexer: open d ^ r and 2n Beaver openings; a B2A pair and a triple of 2n.
+    c += Cost{8 * words_for_bits(n) + 2 * n * wire_bytes(r.bits), 1, 8 * (words_for_bits(n) + n + 3 * 2 * n), 0};
     cnt = pairs + cnt % 2;
   }
   return c;

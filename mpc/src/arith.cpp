@@ -63,7 +63,7 @@ Words mul(Session& s, const Words& x, const Words& y, const std::string& tag) {
   return z;
 }
 
-Cost mul_cost(const RingConfig& r, size_t n) { return Cost{2 * n * wire_bytes(r.bits), 1}; }
+Cost mul_cost(const RingConfig& r, size_t n) { return Cost{2 * n * wire_bytes(r.bits), 1, 8 * 3 * uint64_t{n}, 0}; }
 
 void deal_square(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
   const uint64_t m = d.ring().mask();
@@ -87,7 +87,7 @@ Words square(Session& s, const Words& x, const std::string& tag) {
   return z;
 }
 
-Cost square_cost(const RingConfig& r, size_t n) { return Cost{n * wire_bytes(r.bits), 1}; }
+Cost square_cost(const RingConfig& r, size_t n) { return Cost{n * wire_bytes(r.bits), 1, 8 * 2 * uint64_t{n}, 0}; }
 
 // ---- truncation ----------------------------------------------------------------------
 namespace {
@@ -147,8 +147,10 @@ Cost trunc_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int shi
   if (shift == 0 || n == 0) return Cost{};
   if (o.trunc == TruncMode::Exact) return detail::trunc_exact_cost(r, n, shift);
   if (o.trunc == TruncMode::Fss) return detail::trunc_fss_cost(r, n, shift);
-  return Cost{n * wire_bytes(r.bits), 1};
+  return Cost{n * wire_bytes(r.bits), 1, 8 * trunc_prob_material_words(n), 0};
 }
+
+uint64_t trunc_prob_material_words(size_t n) { return 2 * uint64_t{n}; }  // TruncPair [r | r >> s]
 
 // ---- polynomial activation ---------------------------------------------------------------
 void deal_poly_setup(Dealer& d, size_t channels, const std::string& tag, MaterialStore& m0,
@@ -179,6 +181,8 @@ Words poly_setup(Session& s, const PolyCoeffs& c, size_t channels, const std::st
   for (size_t i = 0; i < channels; ++i) e[i] = s.party == 0 ? (out[i] - in[i]) & m : (in[i] - out[i]) & m;
   return e;
 }
+
+uint64_t poly_mask_words(size_t n) { return 4 * uint64_t{n}; }  // PolyMasks of deal_poly below
 
 void deal_poly(Dealer& d, const PolyShape& shape, int coef_frac, const ProtocolOptions& o,
                const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
@@ -251,7 +255,7 @@ Words poly(Session& s, const Words& x, const PolyShape& shape, const PolyCoeffs&
 }
 
 Cost poly_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int coef_frac) {
-  Cost c{2 * n * wire_bytes(r.bits), 2};
+  Cost c{2 * n * wire_bytes(r.bits), 2, 8 * poly_mask_words(n), 0};
   if (o.trunc == TruncMode::Prob) {
     c += trunc_cost(r, o, n, coef_frac);
     c += trunc_cost(r, o, n, r.frac);
@@ -331,6 +335,8 @@ Words matmul(Session& s, const Words& x, const Words& e_w, size_t m, size_t k, s
   return z;
 }
 
-Cost matmul_cost(const RingConfig& r, size_t in_size) { return Cost{in_size * wire_bytes(r.bits), 1}; }
+Cost matmul_cost(const RingConfig& r, size_t in_size, size_t out_size) {
+  return Cost{in_size * wire_bytes(r.bits), 1, 8 * (uint64_t{in_size} + out_size), 0};  // [B | C]
+}
 
 }  // namespace polympc::mpc

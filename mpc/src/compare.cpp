@@ -31,7 +31,12 @@ Words drelu(Session& s, const Words& x, const std::string& tag) {
 Cost drelu_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, const std::string& tag) {
   const CompareBits b = o.compare_range(tag, r.bits);
   if (n == 0) return Cost{};
-  if (o.compare == CompareMode::Fss) return detail::drelu_fss_cost(r, n);
+  if (o.compare == CompareMode::Fss) {
+    Cost c = detail::drelu_fss_cost(r, n);
+    c.offline_bytes = 8 * fss_material_words(r, o, n, false, tag);
+    c.keygen_aes_blocks = dcf_keygen_aes_blocks(n, b.hi - b.lo - 1);
+    return c;
+  }
   return detail::drelu_gmw_cost(r, n, b);
 }
 
@@ -67,10 +72,14 @@ Words relu(Session& s, const Words& x, const std::string& tag) {
 Cost relu_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, const std::string& tag) {
   const CompareBits b = o.compare_range(tag, r.bits);
   if (n == 0) return Cost{};
-  if (o.compare == CompareMode::Fss) return detail::relu_fss_cost(r, n);
+  if (o.compare == CompareMode::Fss) {
+    Cost c = detail::relu_fss_cost(r, n);
+    c.offline_bytes = 8 * fss_material_words(r, o, n, true, tag);
+    c.keygen_aes_blocks = dcf_keygen_aes_blocks(n, b.hi - b.lo - 1);
+    return c;
+  }
   Cost c = detail::drelu_gmw_cost(r, n, b);
-  c.bytes += 8 * words_for_bits(n);  // B2A
-  c.rounds += 1;
+  c += b2a_cost(r, n);
   c += mul_cost(r, n);
   return c;
 }

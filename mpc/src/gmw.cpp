@@ -254,6 +254,11 @@ void deal_b2a(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, Ma
   detail::deal_b2a_pair(d, n, tag, m0, m1);
 }
 
+Cost b2a_cost(const RingConfig&, size_t n) {
+  const uint64_t w = words_for_bits(n);
+  return Cost{8 * w, 1, 8 * (w + n), 0};  // open r ^ bits; pair [bits (W) | arithmetic (n)]
+}
+
 Words b2a(Session& s, const Words& bits, size_t n, const std::string& tag) {
   const size_t w = words_for_bits(n);
   if (bits.size() != w) throw InvalidArgument(tag + ": b2a expects " + std::to_string(w) + " words");
@@ -291,9 +296,19 @@ Cost drelu_gmw_cost(const RingConfig&, size_t n, CompareBits b) {
   Cost c;
   c.bytes = 8 * w * (input_gates + 2 * tree_gates);
   c.rounds = 1 + levels;
+  c.offline_bytes = 8 * drelu_gmw_material_words(n, b);
   return c;
 }
 }  // namespace detail
+
+uint64_t drelu_gmw_material_words(size_t n, CompareBits b) {
+  const uint64_t w = words_for_bits(n);
+  const int leaves = b.hi - 1 - b.lo;
+  uint64_t tree_gates = 0, levels = 0;
+  tree_shape(leaves, false, tree_gates, levels);
+  // InputAndTriple [mask | gamma] per input word, AndTriple [a | b | c] per gate word.
+  return 2 * w * static_cast<uint64_t>(leaves) + 3 * w * tree_gates;
+}
 
 // ---- exact truncation ------------------------------------------------------------------
 namespace detail {
@@ -346,8 +361,18 @@ Cost trunc_exact_cost(const RingConfig& r, size_t n, int shift) {
   Cost c;
   c.bytes = 8 * w * (static_cast<uint64_t>(r.bits) + 2 * (g_lo + g_hi + 1)) + 8 * 2 * w;
   c.rounds = 1 + std::max(lv_lo, lv_hi) + 1 + 1;
+  c.offline_bytes = 8 * trunc_exact_material_words(r, n, shift);
   return c;
 }
 }  // namespace detail
+
+uint64_t trunc_exact_material_words(const RingConfig& r, size_t n, int shift) {
+  const uint64_t w = words_for_bits(n);
+  uint64_t g_lo = 0, lv_lo = 0, g_hi = 0, lv_hi = 0;
+  tree_shape(shift, false, g_lo, lv_lo);
+  tree_shape(r.bits - shift, true, g_hi, lv_hi);
+  // Input ANDs over all l bits, both trees and P_hi & G_lo, two B2A pairs.
+  return 2 * w * static_cast<uint64_t>(r.bits) + 3 * w * (g_lo + g_hi + 1) + 2 * (w + n);
+}
 
 }  // namespace polympc::mpc

@@ -1,5 +1,7 @@
 #include "polympc/mpc/session.h"
 
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -161,6 +163,27 @@ void check_trunc_failure(const RingConfig& r, const ProtocolOptions& o) {
       ": use exact truncation (--trunc exact), or a larger ring (--bits) with l >= bound + " +
       std::to_string(1 - kTruncFailureLog2Limit) + " = " +
       std::to_string(b + 1 - kTruncFailureLog2Limit));
+}
+
+double trunc_failure_run_log2(const RingConfig& r, const ProtocolOptions& o, uint64_t elements) {
+  if (elements == 0) return -1000.0;
+  return std::log2(static_cast<double>(elements)) + o.trunc_bound_bits + 1 - r.bits;
+}
+
+void check_trunc_failure_run(const RingConfig& r, const ProtocolOptions& o, uint64_t elements,
+                             const std::string& what, int limit_log2) {
+  if (o.trunc != TruncMode::Prob) return;
+  const double log2e = trunc_failure_run_log2(r, o, elements);
+  if (log2e <= limit_log2) return;
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "--trunc prob: this run truncates %llu elements (%s); each fails (is off by 2^(l-s)) with "
+                "probability up to 2^%d (2^(B+1-l), B = %d, l = %d), so the run expects up to %.3g wrong "
+                "results (failure probability ~2^%.1f, above the limit 2^%d): use --trunc fss (2 rounds, exact "
+                "for |x| < 2^(l-2)) or --trunc exact, or run fewer images",
+                static_cast<unsigned long long>(elements), what.c_str(), o.trunc_bound_bits + 1 - r.bits,
+                o.trunc_bound_bits, r.bits, std::exp2(log2e), log2e, limit_log2);
+  throw InvalidArgument(buf);
 }
 
 const std::pair<const std::string, CompareBits>* ProtocolOptions::layer_entry(

@@ -113,8 +113,9 @@ Words trunc_fss(Session& s, const Words& x, int shift, const std::string& tag) {
   return z;
 }
 
-Cost trunc_fss_cost(const RingConfig& r, size_t n, int /*shift*/) {
-  return Cost{n * wire_bytes(r.bits) + 8 * words_for_bits(n), 2};
+Cost trunc_fss_cost(const RingConfig& r, size_t n, int shift) {
+  return Cost{n * wire_bytes(r.bits) + 8 * words_for_bits(n), 2, 8 * trunc_fss_material_words(n, shift),
+              dcf_keygen_aes_blocks(n, shift)};
 }
 
 }  // namespace polympc::mpc::detail

@@ -47,7 +47,7 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
   const double t_setup = now();
   deal_model(dealer, net, m0, m1);
   double offline = now() - t_setup;
-  uint64_t material_words = 0;
+  uint64_t material_words = 0, truncated = 0;
 
   SecureParty p0(net, &q, q.coef_frac);
   SecureParty p1(net, nullptr, q.coef_frac);
@@ -111,6 +111,8 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
     deal_inference(dealer, net, nb, opt.protocol, q.coef_frac, m0, m1, opt.reveal);
     offline += now() - t0;
     material_words += m0.remaining_words() + m1.remaining_words() - before;
+    for (const mpc::MaterialItem& it : m0.items())  // one pair [r | r >> s] per truncated element
+      if (it.kind == mpc::MaterialKind::TruncPair) truncated += it.words.size() / 2;
     // Online.
     mpc::Words out1;
     const double t1 = now();
@@ -142,6 +144,21 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
       rep.logits_equal += std::equal(logits2pc.begin() + static_cast<long>(n * classes),
                                      logits2pc.begin() + static_cast<long>((n + 1) * classes),
                                      logitsfx.begin() + static_cast<long>(n * classes));
+    // Truncation error budget: +-1 ulp per truncated element (prob), none otherwise.
+    const mpc::ProtocolOptions& po = opt.protocol;
+    rep.failures_checked = po.compare_bits == mpc::CompareBits{} && po.layer_compare_bits.empty();
+    rep.truncated_per_image = truncated / count;
+    rep.logit_error_budget_ulps = po.trunc == mpc::TruncMode::Prob ? rep.truncated_per_image : 0;
+    const uint64_t mask = q.ring.mask(), sign = uint64_t{1} << (q.ring.bits - 1);
+    for (size_t n = 0; rep.failures_checked && n < count; ++n)
+      for (size_t c = 0; c < classes; ++c) {
+        const uint64_t d = (logits2pc[n * classes + c] - logitsfx[n * classes + c]) & mask;
+        const uint64_t ulps = (d & sign) ? (~d + 1) & mask : d;
+        if (ulps > rep.logit_error_budget_ulps) {
+          rep.failed_images.push_back(n);
+          break;
+        }
+      }
   }
   auto afx = argmax_rows(dfx, count), afl = argmax_rows(dfl, count);
   size_t c2 = 0, cfx = 0, cfl = 0, agree = 0;

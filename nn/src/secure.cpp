@@ -144,6 +144,24 @@ void deal_inference(mpc::Dealer& d, const Network& arch, size_t batch,
     mpc::deal_argmax(d, batch, classes_of(arch), label_options(o), kArgmaxTag, m0, m1);
 }
 
+uint64_t truncated_elements_per_image(const Network& arch, const mpc::RingConfig& ring,
+                                      const mpc::ProtocolOptions& o, int coef_frac) {
+  Network a = arch;
+  a.infer_shapes();
+  mpc::ProtocolOptions po = o;
+  po.trunc = mpc::TruncMode::Prob;         // one TruncPair item [r | r >> s] per truncation
+  po.trunc_bound_bits = ring.bits - 2;     // any valid bound: only sizes matter here
+  po.compare = mpc::CompareMode::Gmw;      // no DCF keys to generate
+  mpc::Dealer d(ring);
+  mpc::MaterialStore m0(0), m1(1);
+  deal_model(d, a, m0, m1);
+  deal_inference(d, a, 1, po, coef_frac < 0 ? ring.frac + 8 : coef_frac, m0, m1);
+  uint64_t n = 0;
+  for (const mpc::MaterialItem& it : m0.items())
+    if (it.kind == mpc::MaterialKind::TruncPair) n += it.words.size() / 2;
+  return n;
+}
+
 SecureParty::SecureParty(const Network& arch, const QuantizedModel* model, int coef_frac)
     : arch_(arch), model_(model), coef_frac_(coef_frac) {
   arch_.infer_shapes();

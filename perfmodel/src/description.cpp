@@ -202,6 +202,14 @@ Board load_board(const std::string& name_or_path, const std::string& data_dir) {
   b.power_idle_w = p.number("idle_w");
   b.host_power_w = p.number("host_w");
   if (b.power_idle_w > b.power_active_w) p.fail("idle_w", "exceeds active_w");
+  if (r.has("dealer")) {
+    b.dealer_aes_blocks_per_s = r.child("dealer").number("aes_blocks_per_s", 0, true);
+  } else {
+    b.dealer_aes_blocks_per_s = kDefaultDealerAesBlocksPerS;
+    b.sources["dealer.aes_blocks_per_s"] =
+        "default (the board file has no dealer section): kDefaultDealerAesBlocksPerS, dcf_gen measured on the "
+        "development machine";
+  }
   return b;
 }
 

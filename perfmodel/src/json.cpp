@@ -9,7 +9,19 @@ json resources_json(const Resources& r) {
   return {{"lut", r.lut}, {"ff", r.ff}, {"dsp", r.dsp}, {"bram_36k", r.bram_36k}, {"uram", r.uram}};
 }
 
-json layer_json(const LayerCost& c, size_t batch) {
+json phases_json(const LayerCost& c) {
+  const uint64_t online = phase_bytes(c, Phase::Online);
+  return {{"online", {{"bytes_per_party", online}, {"rounds", c.rounds}, {"latency_s", c.latency_s}}},
+          {"offline",
+           {{"bytes_per_party", c.offline_bytes},
+            {"keygen_aes_blocks", c.keygen_aes_blocks},
+            {"transfer_s", c.offline_transfer_s},
+            {"keygen_s", c.keygen_s},
+            {"latency_s", c.offline_s}}},
+          {"total", {{"bytes_per_party", phase_bytes(c, Phase::Total)}, {"rounds", c.rounds}, {"latency_s", c.total_s}}}};
+}
+
+json layer_json(const LayerCost& c, size_t batch, Phase phase) {
   const double B = static_cast<double>(batch == 0 ? 1 : batch);
   json k = json::array();
   for (const KernelUse& u : c.kernels)
@@ -38,6 +50,14 @@ json layer_json(const LayerCost& c, size_t batch) {
             {"launches", c.launches},
             {"latency_s", c.latency_s},
             {"energy_j", c.energy_j},
+            {"offline_bytes", c.offline_bytes},
+            {"keygen_aes_blocks", c.keygen_aes_blocks},
+            {"offline_s", c.offline_s},
+            {"total_s", c.total_s},
+            {"phases", phases_json(c)},
+            {"phase", phase_name(phase)},
+            {"phase_latency_s", phase_seconds(c, phase)},
+            {"phase_bytes_per_party", phase_bytes(c, phase)},
             {"resources", resources_json(c.resources)},
             {"kernels", k}};
   json h = json::array();
@@ -53,13 +73,13 @@ json layer_json(const LayerCost& c, size_t batch) {
   return j;
 }
 
-json report_json(const NetworkReport& r, const Board& board) {
+json report_json(const NetworkReport& r, const Board& board, Phase phase) {
   json layers = json::array();
-  for (const LayerCost& c : r.layers) layers.push_back(layer_json(c, r.batch));
+  for (const LayerCost& c : r.layers) layers.push_back(layer_json(c, r.batch, phase));
   json sites = json::array();
   for (const SiteCosts& s : r.sites) {
     json choices = json::object();
-    for (const LayerCost& c : s.choices) choices[choice_name(c.choice)] = layer_json(c, r.batch);
+    for (const LayerCost& c : s.choices) choices[choice_name(c.choice)] = layer_json(c, r.batch, phase);
     sites.push_back({{"name", s.name}, {"kind", s.kind}, {"current", choice_name(s.current)}, {"choices", choices}});
   }
   json util = json::object();
@@ -69,9 +89,11 @@ json report_json(const NetworkReport& r, const Board& board) {
   util["dsp_pct"] = pct(r.resources.dsp, board.capacity.dsp);
   util["bram_36k_pct"] = pct(r.resources.bram_36k, board.capacity.bram_36k);
   util["uram_pct"] = pct(r.resources.uram, board.capacity.uram);
-  json total = layer_json(r.total, r.batch);
+  json total = layer_json(r.total, r.batch, phase);
   total["latency_s_per_image"] = r.total.latency_s / static_cast<double>(r.batch);
   total["energy_j_per_image"] = r.total.energy_j / static_cast<double>(r.batch);
+  total["offline_s_per_image"] = r.total.offline_s / static_cast<double>(r.batch);
+  total["total_s_per_image"] = r.total.total_s / static_cast<double>(r.batch);
   if (r.total.has_cpu) total["cpu_s_per_image"] = r.total.cpu_s / static_cast<double>(r.batch);
   return {{"network", r.network},
           {"board", r.board},
@@ -84,7 +106,9 @@ json report_json(const NetworkReport& r, const Board& board) {
           {"frac_bits", r.frac_bits},
           {"batch", r.batch},
           {"modelled", true},
-          {"note", "bytes and rounds are exact (mpc cost formulas); seconds, joules and resources are modelled, not measured"},
+          {"phase", phase_name(phase)},
+          {"note", "bytes, rounds, dealer material bytes and key-generation AES blocks are exact (mpc cost formulas); "
+                   "seconds (online, offline, total), joules and resources are modelled, not measured"},
           {"layers", layers},
           {"sites", sites},
           {"total", total},

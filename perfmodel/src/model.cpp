@@ -79,6 +79,33 @@ const char* choice_name(Choice c) {
   return "?";
 }
 
+const char* phase_name(Phase p) {
+  switch (p) {
+    case Phase::Online:
+      return "online";
+    case Phase::Offline:
+      return "offline";
+    case Phase::Total:
+      return "total";
+  }
+  return "?";
+}
+
+Phase parse_phase(const std::string& s) {
+  for (Phase p : {Phase::Online, Phase::Offline, Phase::Total})
+    if (s == phase_name(p)) return p;
+  throw PerfModelError("unknown phase '" + s + "' (online, offline or total)");
+}
+
+double phase_seconds(const LayerCost& c, Phase p) {
+  return p == Phase::Online ? c.latency_s : p == Phase::Offline ? c.offline_s : c.total_s;
+}
+
+uint64_t phase_bytes(const LayerCost& c, Phase p) {
+  const uint64_t online = std::max(c.bytes_p0, c.bytes_p1);
+  return p == Phase::Online ? online : p == Phase::Offline ? c.offline_bytes : online + c.offline_bytes;
+}
+
 Choice parse_choice(const std::string& s, Choice relu_default) {
   for (Choice c : {Choice::ReluGmw, Choice::ReluFss, Choice::Poly, Choice::Identity, Choice::MaxPool, Choice::AvgPool,
                    Choice::Matmul, Choice::Free, Choice::Input, Choice::Output})
@@ -94,11 +121,13 @@ class LayerBuilder {
  public:
   LayerBuilder(const Model& m, LayerCost& c) : m_(m), c_(c), r_(m.opt_.ring), b_(m.opt_.batch) {}
 
-  // ---- communication (exact, from mpc) ------------------------------------------------
+  // ---- communication and dealer material (exact, from mpc) ----------------------------
   void comm(const mpc::Cost& k) {
     c_.bytes_p0 += k.bytes;
     c_.bytes_p1 += k.bytes;
     c_.rounds += k.rounds;
+    c_.offline_bytes += k.offline_bytes;
+    c_.keygen_aes_blocks += k.keygen_aes_blocks;
   }
 
   // ---- Backend calls (per party) -----------------------------------------------------------
@@ -268,7 +297,7 @@ class LayerBuilder {
   }
   /// Conv/Linear: open the input, matmul per group, truncation by f (forward.h).
   void matmul_layer(uint64_t in_size, uint64_t m, uint64_t k, uint64_t cols, uint64_t groups) {
-    comm(mpc::matmul_cost(r_, in_size));
+    comm(mpc::matmul_cost(r_, in_size, m * groups * cols));
     for (uint64_t g = 0; g < groups; ++g) matmul(m, k, cols);
     host_matmul(in_size, m, k, cols, groups);
     const uint64_t n = m * groups * cols;
@@ -389,6 +418,12 @@ class LayerBuilder {
                        : static_cast<double>(c_.rounds) * m_.net_.rtt_s +
                              static_cast<double>(std::max(c_.bytes_p0, c_.bytes_p1)) / m_.net_.bandwidth_bytes_per_s;
     c_.latency_s = c_.device_s + c_.transfer_s + c_.network_s;
+    // Offline (dealer): material over the dealer->party link (assumed = the preset's link),
+    // DCF key generation at the board file's dealer AES rate.
+    c_.offline_transfer_s = static_cast<double>(c_.offline_bytes) / m_.net_.bandwidth_bytes_per_s;
+    c_.keygen_s = static_cast<double>(c_.keygen_aes_blocks) / bd.dealer_aes_blocks_per_s;
+    c_.offline_s = c_.offline_transfer_s + c_.keygen_s;
+    c_.total_s = c_.latency_s + c_.offline_s;
     // Both parties: board active while kernels run, idle (plus the working host) while
     // data moves over PCIe and the network.
     c_.energy_j = 2.0 * (bd.power_active_w * c_.device_s +
@@ -430,6 +465,7 @@ Model::Model(Board board, std::map<std::string, KernelSpec> kernels, NetworkPres
       opt_(std::move(options)),
       cal_(std::move(calibration)) {
   opt_.ring.validate();
+  if (board_.dealer_aes_blocks_per_s <= 0) board_.dealer_aes_blocks_per_s = kDefaultDealerAesBlocksPerS;
   if (opt_.batch == 0) throw PerfModelError("batch must be >= 1");
   for (const char* need :
        {"beaver_mul_combine", "matmul_combine", "poly_eval", "trunc", "gmw_and_level", "b2a_combine", "bit_slice", "dcf_eval"})
@@ -576,7 +612,7 @@ LayerCost Model::protocol_cost(const ProtocolCall& p) const {
     b.host_open(p.n);
   } else if (p.protocol == "matmul") {
     c.choice = Choice::Matmul;
-    b.comm(mpc::matmul_cost(opt_.ring, p.in_size));
+    b.comm(mpc::matmul_cost(opt_.ring, p.in_size, p.m * p.cols));
     b.matmul(p.m, p.k, p.cols);
     b.host_matmul(p.in_size, p.m, p.k, p.cols, 1);
   } else {
@@ -624,6 +660,12 @@ void accumulate(LayerCost& t, const LayerCost& c) {
   t.launches += c.launches;
   t.latency_s += c.latency_s;
   t.energy_j += c.energy_j;
+  t.offline_bytes += c.offline_bytes;
+  t.keygen_aes_blocks += c.keygen_aes_blocks;
+  t.offline_transfer_s += c.offline_transfer_s;
+  t.keygen_s += c.keygen_s;
+  t.offline_s += c.offline_s;
+  t.total_s += c.total_s;
   t.has_cpu = t.has_cpu && c.has_cpu;
   t.cpu_s += c.cpu_s;
   t.cpu_kernel_s += c.cpu_kernel_s;
@@ -718,6 +760,16 @@ std::vector<std::string> Model::assumptions() const {
       "Energy (modelled) = per party: board active power * device time + (board idle + host power) * (transfer + "
       "network time).",
       "Resources = fixed + lanes * per-lane figures of the kernels a layer uses (estimates until csynth reports exist).",
+      "Offline bytes are exact: the dealer material per party that mpc's deal_* functions push (8 bytes per word; "
+      "per-model setup masks excluded). Key-generation work is exact in AES blocks (dcf_gen: 4 per DCF level per key "
+      "pair); the dealer's other PRG output is not counted.",
+      "Offline time (modelled) = material bytes per party / the preset's bandwidth (the dealer->party link is assumed "
+      "to be the same link as the parties', both parties served in parallel) + AES blocks / " +
+          std::to_string(static_cast<long long>(board_.dealer_aes_blocks_per_s)) +
+          " blocks/s (dealer.aes_blocks_per_s: " +
+          (board_.sources.count("dealer.aes_blocks_per_s") ? board_.sources.at("dealer.aes_blocks_per_s")
+                                                             : std::string("set in code")) +
+          "), one dealer core, no overlap; total = online + offline.",
   };
   if (cal_)
     a.push_back("Software time (cpu backend) is predicted from the calibration file " + cal_->file +

@@ -21,7 +21,10 @@ std::map<std::string, uint64_t> parse_lanes(const std::string& spec) {
   return out;
 }
 
+Phase query_phase(const Query& q) { return parse_phase(q.phase); }
+
 Model make_model(const Query& q) {
+  query_phase(q);  // an unknown phase is an error before any file is read
   Options opt;
   opt.ring = mpc::RingConfig{q.bits, q.frac};
   try {

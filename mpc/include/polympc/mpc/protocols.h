@@ -3,7 +3,8 @@
 //   X(session, ...)              online: one party's side; consumes the same items.
 // The dealer half and the online half must be called in the same order with the same
 // sizes; the MaterialStore refuses anything out of step. Each protocol has a plaintext
-// twin in plaintext.h, and cost() gives its analytic online communication.
+// twin in plaintext.h, and X_cost() gives its analytic cost: online communication, the
+// dealer material it consumes and the dealer's key-generation work (Cost).
 //
 // Shapes: flat vectors of n elements (NCHW order where it matters). Boolean values are
 // bit-sliced: element j is bit j%64 of word j/64, W = ceil(n/64) words.
@@ -22,26 +23,45 @@ namespace polympc::mpc {
 
 using Words = std::vector<uint64_t>;
 
-/// Online communication of one protocol call, per party (both parties send the same).
+/// Cost of one protocol call, per party (both parties send the same and hold material of
+/// the same size). Exact: the tests compare each field with the wire (online) and with the
+/// MaterialStore sizes and DCF keys the deal_X half pushes (offline).
 struct Cost {
+  // Online phase.
   uint64_t bytes = 0;   ///< bytes sent by one party
   uint64_t rounds = 0;  ///< rounds
+  // Offline phase (dealer).
+  /// Dealer material this call consumes, bytes per party: 8 x the words deal_X pushes to
+  /// each party's MaterialStore (items only; per-model fixed masks are setup, not counted).
+  uint64_t offline_bytes = 0;
+  /// Key-generation work: AES-128 blocks the dealer encrypts in dcf_gen for this call's DCF
+  /// keys (4 per level per key pair: both children of both seeds, dcf.cpp). The PRG output
+  /// behind the other material (AES-CTR, Prg) is not counted.
+  uint64_t keygen_aes_blocks = 0;
   Cost& operator+=(const Cost& o) {
     bytes += o.bytes;
     rounds += o.rounds;
+    offline_bytes += o.offline_bytes;
+    keygen_aes_blocks += o.keygen_aes_blocks;
     return *this;
   }
 };
 
+/// AES blocks dcf_gen encrypts for n key pairs of the given depth: 4 n depth.
+inline uint64_t dcf_keygen_aes_blocks(size_t n, int depth) {
+  return 4 * static_cast<uint64_t>(n) * static_cast<uint64_t>(depth > 0 ? depth : 0);
+}
+
 inline size_t words_for_bits(size_t n) { return (n + 63) / 64; }
 
 // ---- multiplication (Beaver, CRYPTO'91) ---------------------------------------------
-/// z = x * y elementwise (no truncation). 1 round, 2 n ceil(l/8) bytes.
+/// z = x * y elementwise (no truncation). 1 round, 2 n ceil(l/8) bytes; material: a Beaver
+/// triple, 3n words.
 void deal_mul(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1);
 Words mul(Session& s, const Words& x, const Words& y, const std::string& tag);
 Cost mul_cost(const RingConfig& r, size_t n);
 
-/// z = x^2 with a square pair (a, a^2). 1 round, n ceil(l/8) bytes.
+/// z = x^2 with a square pair (a, a^2). 1 round, n ceil(l/8) bytes; material 2n words.
 void deal_square(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1);
 Words square(Session& s, const Words& x, const std::string& tag);
 Cost square_cost(const RingConfig& r, size_t n);
@@ -67,12 +87,22 @@ Cost trunc_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int shi
 /// Dealer material of one party for an FSS truncation of n elements by `shift`, in words:
 /// n dcf_key_words(shift) + 6n + 2 ceil(n/64).
 uint64_t trunc_fss_material_words(size_t n, int shift);
+/// Dealer material of one party for a probabilistic truncation (a pair [r | r >> s]): 2n.
+uint64_t trunc_prob_material_words(size_t n);
+/// Dealer material of one party for an exact truncation of n elements by `shift` on an
+/// l-bit ring, in words, W = ceil(n/64): input-AND triples 2 W l, AND triples 3 W (gates of
+/// both carry trees + 1), two B2A pairs 2 (W + n).
+uint64_t trunc_exact_material_words(const RingConfig& r, size_t n, int shift);
 
 // ---- GMW boolean circuits (CrypTen-style with dealer AND triples) -------------------
 /// B2A of bit-sliced boolean shares (n bits in W words) -> arithmetic 0/1 shares.
-/// 1 round, 8 W bytes. deal_b2a pushes one B2A pair.
+/// 1 round, 8 W bytes. deal_b2a pushes one B2A pair (W + n words).
 void deal_b2a(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1);
 Words b2a(Session& s, const Words& bits, size_t n, const std::string& tag);
+Cost b2a_cost(const RingConfig& r, size_t n);
+/// Dealer material of one party for a GMW DReLU on the bits b (resolved, hi > lo + 1) of n
+/// elements, in words: input-AND triples 2 W (hi-1-lo) and AND triples 3 W (tree gates).
+uint64_t drelu_gmw_material_words(size_t n, CompareBits b);
 
 // ---- comparison: DReLU, ReLU, max (GMW or FSS; full or reduced-bit) ------------------
 // The protocol is ProtocolOptions::compare (GMW or FSS, identical results) and the bits
@@ -133,7 +163,8 @@ uint64_t fss_material_words(const RingConfig& r, const ProtocolOptions& o, size_
 // plaintext twin, wrap included, is plain::argmax.
 // Levels: ceil(log2 cols); rounds: per level the DReLU's rounds + 1; bytes per party: per
 // level DReLU bytes of n = rows·pairs elements + 8 ceil(n/64) + 2 n ceil(l/8) (argmax_cost).
-// Material per level: the DReLU's, one B2A pair of n bits and one Beaver triple of 2n.
+// Material per level: the DReLU's, one B2A pair of n bits and one Beaver triple of 2n
+// (argmax_cost counts it, with the DCF key generation of an FSS DReLU).
 // The tree reduction is CrypTen's argmax ("log_reduction", Knott et al., NeurIPS'21); the
 // one-round multiplexer by a shared bit opens d ^ r as the FSS ReLU gate opens its bit
 // (Boyle et al., EUROCRYPT'21; derivation in docs/protocols.md).
@@ -153,7 +184,8 @@ Cost argmax_cost(const RingConfig& r, const ProtocolOptions& o, size_t rows, siz
 /// y = a2 x^2 + a1 x + a0 evaluated as x (a2 x + a1) + a0 with coefficients known to P0
 /// only. Fixed point: x and y at scale f; a2 at scale fc (coef_frac), a1 at scale f+fc,
 /// a0 at scale 2f+fc (all per channel). Online: open x - alpha (round 1), open u - beta'
-/// (round 2), truncate by f+fc. 2 n ceil(l/8) bytes + truncation.
+/// (round 2), truncate by f+fc. 2 n ceil(l/8) bytes + truncation. Material: the masks of
+/// poly_mask_words(n) words, then the truncation's.
 struct PolyCoeffs {
   Words a2;  ///< per channel, scale coef_frac; P0 only (empty at P1)
   Words a1;  ///< per channel, scale f + coef_frac; P0 only
@@ -170,6 +202,10 @@ void deal_poly(Dealer& d, const PolyShape& shape, int coef_frac, const ProtocolO
 Words poly(Session& s, const Words& x, const PolyShape& shape, const PolyCoeffs& c,
            const Words& e_a2, const std::string& tag);
 Cost poly_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int coef_frac);
+/// Words of the per-inference masks deal_poly pushes for n elements (PolyMasks
+/// [alpha | gamma | beta' | delta] = 4n), before its truncations. Written beside deal_poly:
+/// change both together.
+uint64_t poly_mask_words(size_t n);
 
 // ---- matrix products with a per-model weight mask ----------------------------------
 /// Y = W · L(X): W (m x k) known to P0, X shared (in_size elements), L a public linear
@@ -177,6 +213,7 @@ Cost poly_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int coef
 /// Model setup: dealer fixes the mask A (m x k), P0 opens E = W - A once.
 /// Per inference: open F = X - B (1 round, in_size ceil(l/8) bytes), then
 /// Y = C + E·L(B) + A·L(F) + [p0] E·L(F) on the backend (matmul_combine). No truncation.
+/// Material per inference: [B | C], in_size + out_size words (out_size = m cols).
 using Lowering = std::function<Words(const Words&)>;
 void deal_matmul_setup(Dealer& d, size_t m, size_t k, const std::string& tag, MaterialStore& m0,
                        MaterialStore& m1);
@@ -185,6 +222,6 @@ void deal_matmul(Dealer& d, size_t m, size_t k, size_t cols, size_t in_size, con
                  const std::string& tag, MaterialStore& m0, MaterialStore& m1);
 Words matmul(Session& s, const Words& x, const Words& e_w, size_t m, size_t k, size_t cols,
              const Lowering& lower, const std::string& tag);
-Cost matmul_cost(const RingConfig& r, size_t in_size);
+Cost matmul_cost(const RingConfig& r, size_t in_size, size_t out_size);
 
 }  // namespace polympc::mpc

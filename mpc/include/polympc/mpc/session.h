@@ -91,6 +91,23 @@ constexpr int kTruncFailureLog2Limit = -20;
 /// o.trunc is Prob and B + 1 - l > kTruncFailureLog2Limit; does nothing otherwise.
 void check_trunc_failure(const RingConfig& r, const ProtocolOptions& o);
 
+/// Largest accepted failure probability of probabilistic truncation over a whole run (every
+/// truncated element of every image): 2^-20.
+constexpr int kTruncRunFailureLog2Limit = -20;
+/// log2 of the union bound on a run's truncation failures: log2(elements) + B + 1 - l, i.e.
+/// log2 of the expected number of wrong results when each of `elements` probabilistic
+/// truncations fails w.p. 2^(B+1-l) (B = o.trunc_bound_bits). -1000 for 0 elements.
+double trunc_failure_run_log2(const RingConfig& r, const ProtocolOptions& o, uint64_t elements);
+/// Refuses a run whose probabilistic truncations fail somewhere with probability above
+/// 2^limit_log2 (union bound, trunc_failure_run_log2). `elements`: truncated elements of the
+/// whole run (per image, e.g. nn::truncated_elements_per_image, times images); `what` names
+/// them in the message ("500 images x 32,786 truncated elements"). Throws InvalidArgument
+/// stating the per-element probability, the expected number of failures and the remedies
+/// (--trunc fss or --trunc exact, fewer images); does nothing unless o.trunc is Prob.
+/// docs/protocols.md "Truncation error".
+void check_trunc_failure_run(const RingConfig& r, const ProtocolOptions& o, uint64_t elements,
+                             const std::string& what, int limit_log2 = kTruncRunFailureLog2Limit);
+
 struct Session {
   int party;  ///< 0 = server (model owner), 1 = client (data owner)
   RingConfig ring;

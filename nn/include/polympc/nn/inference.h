@@ -42,6 +42,17 @@ struct InferenceReport {
   bool logits_compared = true;
   double max_logit_error = 0;     ///< max |2PC logit - fixed-point logit| (real units)
   size_t logits_equal = 0;        ///< images whose 2PC logits equal the twin's bit for bit
+  /// Whether logits were checked against the truncation error budget: with Reveal::Logits
+  /// and full-ring comparisons (a reduced-bit comparison approximates by design).
+  bool failures_checked = false;
+  /// The budget, in ulps (units of 2^-f) per logit: 1 per element one image truncates with
+  /// probabilistic truncation (each is off by at most 1 ulp), 0 with exact and FSS
+  /// truncation (bit-identical to the twin). docs/protocols.md "Truncation error".
+  uint64_t logit_error_budget_ulps = 0;
+  uint64_t truncated_per_image = 0;  ///< --trunc prob: elements one image truncates (from the material)
+  /// Images (indices into the run) with a logit further from the twin than the budget: wrong
+  /// results, e.g. a failed probabilistic truncation (off by 2^(l-f-s) in real units).
+  std::vector<size_t> failed_images;
   std::vector<int>
       predictions;  ///< 2PC top-1 class per image (argmax_rows, or the revealed labels)
   double online_bytes = 0;        ///< per image, both parties, input sharing to output

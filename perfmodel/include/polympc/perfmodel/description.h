@@ -46,6 +46,10 @@ struct Board {
   double power_active_w = 0;       ///< board power while kernels run, W
   double power_idle_w = 0;         ///< board power while it waits (network, host), W
   double host_power_w = 0;         ///< host CPU power attributed to one party, W
+  /// The dealer's key-generation rate: AES-128 blocks per second that dcf_gen (mpc/src/dcf.cpp,
+  /// AES-NI through OpenSSL EVP) encrypts on one core of the dealer's host ("dealer.
+  /// aes_blocks_per_s"; optional in a board file: without it kDefaultDealerAesBlocksPerS).
+  double dealer_aes_blocks_per_s = 0;
   /// Source of every number, by dotted field path ("clock_mhz", "resources.dsp", ...).
   std::map<std::string, std::string> sources;
 };
@@ -80,6 +84,10 @@ struct KernelSpec {
   /// Resources at `lanes` lanes (fixed + lanes * per_lane).
   Resources resources(uint64_t at_lanes) const { return fixed + per_lane.scaled(static_cast<double>(at_lanes)); }
 };
+
+/// Dealer key-generation rate used when a board file has no "dealer" section, blocks/s.
+/// Source: dcf_gen measured on the development machine (docs/perfmodel.md, "Offline phase").
+constexpr double kDefaultDealerAesBlocksPerS = 8.0e7;
 
 /// A network between the two parties.
 struct NetworkPreset {

@@ -18,6 +18,13 @@
 // Backend call moves its online (non-dealer) inputs and its output over the host link;
 // dealer material sits in device memory before the online phase; one protocol round costs
 // one RTT; bytes go over a full-duplex link at the preset bandwidth.
+//
+// Phases (docs/design.md §9): every LayerCost has an online part (the fields above:
+// communication between the parties, device, transfer), an offline part (the dealer's
+// material per party, exact from mpc's *_cost(), and its DCF key generation in AES blocks,
+// exact; their seconds are MODELLED: material over a dealer->party link assumed equal to the
+// network preset's link, AES blocks at the board file's dealer.aes_blocks_per_s) and their
+// total. The per-model setup (weight and coefficient masks, opened once) is in neither.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -35,6 +42,14 @@ namespace polympc::perfmodel {
 /// Identity; pool sites between MaxPool and AvgPool (max pooling compares with
 /// Options::protocol.compare); Conv/Linear are Matmul; Flatten/Add are Free.
 enum class Choice { ReluGmw, ReluFss, Poly, Identity, MaxPool, AvgPool, Matmul, Free, Input, Output };
+
+/// Which part of a cost a query asks for: the online phase (the parties talk), the offline
+/// phase (the dealer produces and ships material), or both added (Total).
+enum class Phase { Online, Offline, Total };
+/// "online", "offline", "total".
+const char* phase_name(Phase p);
+/// Inverse of phase_name. Throws PerfModelError naming the choices.
+Phase parse_phase(const std::string& s);
 /// "relu-gmw", "relu-fss", "poly", "identity", "maxpool", "avgpool", "matmul", "free",
 /// "input", "output".
 const char* choice_name(Choice c);
@@ -98,7 +113,14 @@ struct LayerCost {
   double transfer_s = 0;        ///< launches * launch overhead + link bytes / link bandwidth
   uint64_t launches = 0;
   double latency_s = 0;         ///< device_s + transfer_s + network_s
-  double energy_j = 0;          ///< both parties: boards (active/idle) + hosts, modelled
+  double energy_j = 0;          ///< both parties: boards (active/idle) + hosts, modelled (online)
+  // Offline phase (dealer), per party. Bytes and blocks exact (mpc's *_cost()); seconds modelled.
+  uint64_t offline_bytes = 0;      ///< dealer material per party, whole batch, bytes
+  uint64_t keygen_aes_blocks = 0;  ///< AES-128 blocks the dealer encrypts for DCF keys
+  double offline_transfer_s = 0;   ///< offline_bytes / preset bandwidth (dealer->party link)
+  double keygen_s = 0;             ///< keygen_aes_blocks / board dealer_aes_blocks_per_s
+  double offline_s = 0;            ///< offline_transfer_s + keygen_s
+  double total_s = 0;              ///< latency_s (online) + offline_s
   Resources resources;          ///< kernels this layer needs, at the configured lanes
   std::vector<KernelUse> kernels;
   std::vector<HostUse> host;
@@ -112,6 +134,12 @@ struct LayerCost {
 /// One protocol call as the runtime makes it (for calibration and tests): protocol
 /// "trunc" (n elements, shift), "relu" (GMW or FSS per Options::protocol), "poly" (n =
 /// outer * channels * inner), "open" (n), "matmul" (in_size, m, k, cols; no truncation).
+/// Modelled seconds of `c` in phase p: latency_s (online), offline_s or total_s.
+double phase_seconds(const LayerCost& c, Phase p);
+/// Bytes per party in phase p: max(bytes_p0, bytes_p1) online, offline_bytes offline, their
+/// sum in total.
+uint64_t phase_bytes(const LayerCost& c, Phase p);
+
 struct ProtocolCall {
   std::string protocol;
   uint64_t n = 0;
@@ -134,7 +162,7 @@ struct NetworkReport {
   size_t batch = 1;
   std::vector<LayerCost> layers;  ///< network layers in order, then "input", "output"
   std::vector<SiteCosts> sites;   ///< every activation/pool site x every choice
-  LayerCost total;                ///< sums (sequential critical path)
+  LayerCost total;                ///< sums (sequential critical path), every phase
   Resources resources;            ///< all kernels the network uses, at configured lanes
   std::vector<std::string> assumptions;
 };

@@ -15,7 +15,8 @@ struct Query {
   std::string compare = "gmw";   ///< gmw | fss
   std::string compare_bits;      ///< "" (whole ring) or "LO:HI" for every comparison
   std::string layer_compare_bits;  ///< per layer: "name=LO:HI,name=LO:HI"
-  std::string trunc = "exact";   ///< exact | prob
+  std::string trunc = "exact";   ///< exact | prob | fss
+  std::string phase = "online";  ///< online | offline | total: which figure a query reports
   int bits = 64;                 ///< ring bits l
   int frac = 12;                 ///< fractional bits f
   size_t batch = 1;              ///< images per inference
@@ -30,6 +31,8 @@ std::map<std::string, uint64_t> parse_lanes(const std::string& spec);
 /// truncation uses the bound the CLI's infer uses: min(l - 2, 2f + 12) bits.
 /// Throws PerfModelError / DescriptionError (unknown names, bad files, bad options).
 Model make_model(const Query& q);
+/// The query's phase (parse_phase(q.phase)). Throws PerfModelError naming the choices.
+Phase query_phase(const Query& q);
 /// Network from exactly one of `arch` (zoo name) or `onnx` (file), with activation and
 /// pool specs applied ("model", "relu", "poly", "max", "avg" or per-site lists).
 NetShape make_net(const std::string& arch, const std::string& onnx, const std::string& acts = "model",
