@@ -11,6 +11,7 @@
 //   Words relu(const std::string& tag, const Words& x);
 //   Words max(const std::string& tag, const Words& a, const Words& b);
 //   Words poly(size_t i, const Words& x, const mpc::PolyShape& shape);
+//   int poly_out_scale(size_t i);  // fixed-point scale of poly's result (mpc::poly_out_scale)
 //   const mpc::RingConfig& ring();
 #pragma once
 #include <string>
@@ -86,6 +87,9 @@ mpc::Words forward(Ops& ops, const Network& net, size_t batch, const mpc::Words&
         s.channels = static_cast<size_t>(channels_of(L.out_shape));
         s.inner = static_cast<size_t>(spatial_of(L.out_shape));
         y = ops.poly(i, x, s);
+        // The one-opening gate returns scale 2f + fc untruncated (Prob mode: f already).
+        const int shift = ops.poly_out_scale(i) - r.frac;
+        if (shift > 0) y = ops.trunc(L.name + "/trunc", y, shift);
         break;
       }
       case OpKind::AvgPool:

@@ -27,8 +27,13 @@ class PlainOps {
   mpc::Words max(const std::string&, const mpc::Words& a, const mpc::Words& b) {
     return mpc::plain::max(q_.ring, a, b);
   }
+  // The twin of the one-opening gate (untruncated), then forward's truncation by f + fc:
+  // the same integers as the Exact / Fss executors, and as Prob's twin (plaintext.h).
   mpc::Words poly(size_t i, const mpc::Words& x, const mpc::PolyShape& s) {
-    return mpc::plain::poly(q_.ring, x, s, q_.layers[i].poly);
+    return mpc::plain::poly(q_.ring, x, s, q_.layers[i].poly, mpc::ProtocolOptions{});
+  }
+  int poly_out_scale(size_t i) {
+    return mpc::poly_out_scale(q_.ring, mpc::ProtocolOptions{}, q_.layers[i].poly.coef_frac);
   }
 
  private:
