@@ -227,7 +227,8 @@ TEST_P(XrtVsSim, EveryMethodEqualsSimBitForBit) {
       p.xrt->matmul_combine(party, bits, m, kk, nn, me.data(), mf.data(), ma.data(), mb.data(), mc.data(), mz1.data());
       EXPECT_EQ(mz0, mz1) << "matmul_combine";
 
-      for (mpc::PolyMode mode : {mpc::PolyMode::Quadratic, mpc::PolyMode::LinearChannel, mpc::PolyMode::LinearElement}) {
+      for (mpc::PolyMode mode :
+           {mpc::PolyMode::Quadratic, mpc::PolyMode::LinearChannel, mpc::PolyMode::LinearElement}) {
         const mpc::PolyShape s{3, 5, 37};
         const size_t pn = s.size(), n1 = mode == mpc::PolyMode::LinearElement ? pn : s.channels;
         Words pd = random_words(g, pn), pa = random_words(g, pn), pa2 = random_words(g, pn), pm2a = random_words(g, pn),

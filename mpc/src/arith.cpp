@@ -318,7 +318,8 @@ Words poly(Session& s, const Words& x, const PolyShape& shape, const PolyCoeffs&
     add1 = c.a1;
     add0 = c.a0;
   }
-  if (s.options.trunc == TruncMode::Prob) return poly_prob(s, x, shape, c, setup, std::move(add1), std::move(add0), tag);
+  if (s.options.trunc == TruncMode::Prob)
+    return poly_prob(s, x, shape, c, setup, std::move(add1), std::move(add0), tag);
   const uint64_t m = s.ring.mask();
   const Words& m2 = poly_mask(s.material, tag, kA2Mask, shape.channels);
   const Words& m1 = poly_mask(s.material, tag, kA1Mask, shape.channels);
