@@ -68,9 +68,14 @@ mpc::Cost truncation_part(const pm::LayerShape& L, const pm::Options& o) {
     case pm::LayerKind::Linear:
       return mpc::trunc_cost(o.ring, o.protocol, n, o.ring.frac);
     case pm::LayerKind::Poly: {
+      // Exact/Fss: the gate opens once and the layer truncates by f + fc after it; Prob: two
+      // Horner openings with the truncations inside (protocols.h poly).
+      const bool prob = o.protocol.trunc == mpc::TruncMode::Prob;
+      const uint64_t openings = prob ? 2 : 1;
       mpc::Cost c = mpc::poly_cost(o.ring, o.protocol, n, o.coef());
-      c.bytes -= 2 * n * mpc::wire_bytes(o.ring.bits);  // the two openings of the Horner steps
-      c.rounds -= 2;
+      c.bytes -= openings * n * mpc::wire_bytes(o.ring.bits);
+      c.rounds -= openings;
+      c += mpc::trunc_cost(o.ring, o.protocol, n, mpc::poly_out_scale(o.ring, o.protocol, o.coef()) - o.ring.frac);
       return c;
     }
     default:

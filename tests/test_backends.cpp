@@ -122,7 +122,15 @@ TEST(Backends, MatmulCombineIdentical) {
       }
 }
 
+/// PolyEvalArgs with every array at `p` (for calls whose values do not matter).
+polympc::mpc::PolyEvalArgs poly_args_at(const uint64_t* p) {
+  polympc::mpc::PolyEvalArgs g;
+  g.d = g.alpha = g.a2 = g.m2a = g.m2a2 = g.m1a = g.e1 = g.m1 = g.e2 = g.m2 = g.add = p;
+  return g;
+}
+
 TEST(Backends, PolyEvalIdentical) {
+  using polympc::mpc::PolyMode;
   Backends bk;
   std::mt19937_64 rng(103);
   const PolyShape shapes[] = {{1, 1, 1},    {2, 3, 5},       {4, 16, 49},
@@ -131,20 +139,34 @@ TEST(Backends, PolyEvalIdentical) {
   for (const PolyShape& s : shapes)
     for (int bits : {64, 32, 17})
       for (int party = 0; party < 2; ++party)
-        for (bool per_channel : {true, false}) {
-          const size_t n = s.size(), nbe = per_channel ? s.channels : n;
+        for (PolyMode mode : {PolyMode::Quadratic, PolyMode::LinearChannel, PolyMode::LinearElement}) {
+          const bool quad = mode == PolyMode::Quadratic;
+          const size_t n = s.size(), n1 = mode == PolyMode::LinearElement ? n : s.channels;
           const Words d = random_words(rng, n), a = random_words(rng, n),
-                      c = random_words(rng, n), e = random_words(rng, nbe),
-                      b = random_words(rng, nbe), add = random_words(rng, s.channels);
+                      a2 = quad ? random_words(rng, n) : Words(),
+                      m2a = quad ? random_words(rng, n) : Words(),
+                      m2a2 = quad ? random_words(rng, n) : Words(), m1a = random_words(rng, n),
+                      e1 = random_words(rng, n1), m1 = random_words(rng, n1),
+                      e2 = random_words(rng, s.channels), m2 = random_words(rng, s.channels),
+                      add = random_words(rng, s.channels);
+          polympc::mpc::PolyEvalArgs g;
+          g.d = d.data();
+          g.alpha = a.data();
+          g.a2 = quad ? a2.data() : nullptr;  // arrays the mode does not read may be null
+          g.m2a = quad ? m2a.data() : nullptr;
+          g.m2a2 = quad ? m2a2.data() : nullptr;
+          g.m1a = m1a.data();
+          g.e1 = e1.data();
+          g.m1 = m1.data();
+          g.e2 = quad ? e2.data() : nullptr;
+          g.m2 = quad ? m2.data() : nullptr;
+          g.add = add.data();
           expect_same(bk, n,
                       std::to_string(s.outer) + "x" + std::to_string(s.channels) + "x" +
                           std::to_string(s.inner) + " bits=" + std::to_string(bits) +
                           " party=" + std::to_string(party) +
-                          " per_channel=" + std::to_string(per_channel),
-                      [&](Backend& be, Words& z) {
-                        be.poly_eval(party, bits, s, per_channel, d.data(), e.data(), a.data(),
-                                     b.data(), c.data(), add.data(), z.data());
-                      });
+                          " mode=" + std::to_string(static_cast<int>(mode)),
+                      [&](Backend& be, Words& z) { be.poly_eval(party, bits, s, mode, g, z.data()); });
         }
 }
 
@@ -228,8 +250,8 @@ TEST(Backends, CountersReportCallsElementsAndCycles) {
                            out.data());
     be->matmul_combine(0, 32, 4, 5, 6, in.data(), in.data(), in.data(), in.data(), in.data(),
                        out.data());
-    be->poly_eval(0, 32, PolyShape{2, 3, 4}, true, in.data(), in.data(), in.data(), in.data(),
-                  in.data(), in.data(), out.data());
+    be->poly_eval(0, 32, PolyShape{2, 3, 4}, polympc::mpc::PolyMode::Quadratic,
+                  poly_args_at(in.data()), out.data());
     be->trunc_exact_combine(0, 64, 12, n, in.data(), in.data(), in.data(), out.data());
     be->trunc_prob_combine(0, 64, 12, 62, n, in.data(), in.data(), out.data());
     be->gmw_and_level(0, 7, in.data(), in.data(), in.data(), in.data(), in.data(), out.data());
@@ -293,7 +315,11 @@ TEST(Backends, InvalidArgumentsThrow) {
     EXPECT_THROW(be->beaver_mul_combine(0, 7, 4, p, p, p, p, p, z), InvalidArgument);
     EXPECT_THROW(be->beaver_mul_combine(0, 65, 4, p, p, p, p, p, z), InvalidArgument);
     EXPECT_THROW(be->matmul_combine(-1, 64, 2, 2, 2, p, p, p, p, p, z), InvalidArgument);
-    EXPECT_THROW(be->poly_eval(0, 4, PolyShape{1, 1, 4}, true, p, p, p, p, p, p, z),
+    EXPECT_THROW(be->poly_eval(0, 4, PolyShape{1, 1, 4}, polympc::mpc::PolyMode::Quadratic,
+                               poly_args_at(p), z),
+                 InvalidArgument);
+    EXPECT_THROW(be->poly_eval(0, 64, PolyShape{1, 1, 4}, static_cast<polympc::mpc::PolyMode>(3),
+                               poly_args_at(p), z),
                  InvalidArgument);
     EXPECT_THROW(be->trunc_exact_combine(0, 32, 32, 4, p, p, p, z), InvalidArgument);
     EXPECT_THROW(be->trunc_exact_combine(0, 32, -1, 4, p, p, p, z), InvalidArgument);

@@ -20,8 +20,10 @@ void matmul_combine_top(int party, int bits, uint32_t m, uint32_t k, uint32_t n,
                         const uint64_t* e, const uint64_t* f, const uint64_t* a,
                         const uint64_t* b, const uint64_t* c, uint64_t* z);
 void poly_eval_top(int party, int bits, uint32_t outer, uint32_t channels, uint32_t inner,
-                   int per_channel, const uint64_t* d, const uint64_t* e, const uint64_t* a,
-                   const uint64_t* b, const uint64_t* c, const uint64_t* add, uint64_t* z);
+                   int mode, const uint64_t* d, const uint64_t* a, const uint64_t* a2,
+                   const uint64_t* m2a, const uint64_t* m2a2, const uint64_t* m1a,
+                   const uint64_t* e1, const uint64_t* m1, const uint64_t* e2, const uint64_t* m2,
+                   const uint64_t* add, uint64_t* z);
 void trunc_top(int mode, int party, int bits, int shift, int offset_bits, uint32_t n,
                const uint64_t* in0, const uint64_t* in1, const uint64_t* in2, uint64_t* z);
 void gmw_and_level_top(int party, uint32_t words, const uint64_t* d, const uint64_t* e,
@@ -306,21 +308,48 @@ struct Shape {
   uint32_t outer, channels, inner;
 };
 
-Words ref_poly(int party, int bits, const Shape& s, bool per_channel, const Words& d,
-               const Words& e, const Words& a, const Words& b, const Words& c,
-               const Words& add) {
-  Words z(d.size());
+/// Operands of one poly_eval launch (kernels/poly_eval.h), random for a mode and shape.
+struct PolyOperands {
+  Words d, a, a2, m2a, m2a2, m1a, e1, m1, e2, m2, add;
+};
+
+PolyOperands random_poly(std::mt19937_64& rng, const Shape& s, int mode) {
+  const size_t n = size_t(s.outer) * s.channels * s.inner;
+  const size_t n1 = mode == k::kPolyLinearElement ? n : s.channels;
+  PolyOperands p;
+  for (Words* w : {&p.d, &p.a, &p.a2, &p.m2a, &p.m2a2, &p.m1a}) *w = random_words(rng, n);
+  p.e1 = random_words(rng, n1);
+  p.m1 = random_words(rng, n1);
+  for (Words* w : {&p.e2, &p.m2, &p.add}) *w = random_words(rng, s.channels);
+  return p;
+}
+
+/// Straight from the expanded formula of backend.h (not the kernel's folded lane).
+Words ref_poly(int party, int bits, const Shape& s, int mode, const PolyOperands& p) {
+  Words z(p.d.size());
   size_t j = 0;
   for (uint32_t o = 0; o < s.outer; ++o)
     for (uint32_t ch = 0; ch < s.channels; ++ch)
       for (uint32_t i = 0; i < s.inner; ++i, ++j) {
-        const uint64_t bv = per_channel ? b[ch] : b[j];
-        const uint64_t ev = per_channel ? e[ch] : e[j];
-        uint64_t v = c[j] + d[j] * bv + ev * a[j];
-        if (party == 0) v += d[j] * ev + add[ch];
+        const size_t k1 = mode == k::kPolyLinearElement ? j : ch;
+        const uint64_t d = p.d[j], a = p.a[j], E1 = p.e1[k1], M1 = p.m1[k1];
+        uint64_t v = p.m1a[j] + d * M1 + E1 * a;
+        if (party == 0) v += d * E1 + p.add[ch];
+        if (mode == k::kPolyQuadratic) {
+          const uint64_t E2 = p.e2[ch], M2 = p.m2[ch];
+          v += 2 * E2 * d * a + E2 * p.a2[j] + d * d * M2 + 2 * d * p.m2a[j] + p.m2a2[j];
+          if (party == 0) v += E2 * d * d;
+        }
         z[j] = v & mask_of(bits);
       }
   return z;
+}
+
+template <class Config>
+void run_poly_core(int party, int bits, const Shape& s, int mode, const PolyOperands& p, Words& z) {
+  k::poly_eval<Config>(party, bits, s.outer, s.channels, s.inner, mode, p.d.data(), p.a.data(),
+                       p.a2.data(), p.m2a.data(), p.m2a2.data(), p.m1a.data(), p.e1.data(),
+                       p.m1.data(), p.e2.data(), p.m2.data(), p.add.data(), z.data());
 }
 
 template <class Config>
@@ -330,23 +359,20 @@ void check_poly_core(uint64_t seed) {
                           {1, 16, 3}, {4, 2, 2}, {1, 1, 1001}, {2, 13, 9}};
   for (int bits : kBits)
     for (int party = 0; party < 2; ++party)
-      for (int pc = 0; pc < 2; ++pc)
+      for (int mode = 0; mode < 3; ++mode)
         for (const Shape& s : shapes) {
           const size_t n = size_t(s.outer) * s.channels * s.inner;
-          const size_t nbe = pc ? s.channels : n;
-          const Words d = random_words(rng, n), a = random_words(rng, n),
-                      c = random_words(rng, n), e = random_words(rng, nbe),
-                      b = random_words(rng, nbe), add = random_words(rng, s.channels);
+          const PolyOperands p = random_poly(rng, s, mode);
           Words z(n, 0x77);
-          k::poly_eval<Config>(party, bits, s.outer, s.channels, s.inner, pc != 0, d.data(),
-                               e.data(), a.data(), b.data(), c.data(), add.data(), z.data());
-          ASSERT_EQ(z, ref_poly(party, bits, s, pc != 0, d, e, a, b, c, add))
-              << "bits=" << bits << " party=" << party << " per_channel=" << pc
+          run_poly_core<Config>(party, bits, s, mode, p, z);
+          ASSERT_EQ(z, ref_poly(party, bits, s, mode, p))
+              << "bits=" << bits << " party=" << party << " mode=" << mode
               << " shape=" << s.outer << "x" << s.channels << "x" << s.inner;
           Words zt(n, 0x88);
-          poly_eval_top(party, bits, s.outer, s.channels, s.inner, pc, d.data(), e.data(),
-                        a.data(), b.data(), c.data(), add.data(), zt.data());
-          ASSERT_EQ(zt, z) << "top, bits=" << bits << " per_channel=" << pc;
+          poly_eval_top(party, bits, s.outer, s.channels, s.inner, mode, p.d.data(), p.a.data(),
+                        p.a2.data(), p.m2a.data(), p.m2a2.data(), p.m1a.data(), p.e1.data(),
+                        p.m1.data(), p.e2.data(), p.m2.data(), p.add.data(), zt.data());
+          ASSERT_EQ(zt, z) << "top, bits=" << bits << " mode=" << mode;
         }
 }
 
@@ -356,18 +382,96 @@ TEST(PolyEval, CoreAndTopMatchReference) {
   check_poly_core<PolyLanes1>(33);
 }
 
+TEST(PolyEval, LinearModesReadNoQuadraticOperands) {
+  // The linear (Horner) modes never touch a2, m2a, m2a2, e2, m2: null pointers are fine.
+  std::mt19937_64 rng(35);
+  const Shape s{2, 3, 7};
+  const size_t n = 42;
+  for (int mode : {int(k::kPolyLinearChannel), int(k::kPolyLinearElement)}) {
+    const PolyOperands p = random_poly(rng, s, mode);
+    Words z(n, 0);
+    k::poly_eval(0, 64, s.outer, s.channels, s.inner, mode, p.d.data(), p.a.data(), nullptr,
+                 nullptr, nullptr, p.m1a.data(), p.e1.data(), p.m1.data(), nullptr, nullptr,
+                 p.add.data(), z.data());
+    EXPECT_EQ(z, ref_poly(0, 64, s, mode, p)) << "mode=" << mode;
+  }
+}
+
 TEST(PolyEval, LaunchOutsideBoundsWritesNothing) {
   const uint32_t channels = PolyLanes3::max_channels + 1;
   Words in(channels, 1), z(channels, 99);
-  k::poly_eval<PolyLanes3>(0, 32, 1, channels, 1, true, in.data(), in.data(), in.data(),
-                           in.data(), in.data(), in.data(), z.data());
+  const uint64_t* i = in.data();
+  k::poly_eval<PolyLanes3>(0, 32, 1, channels, 1, k::kPolyQuadratic, i, i, i, i, i, i, i, i, i, i,
+                           i, z.data());
   EXPECT_EQ(z, Words(channels, 99));
-  EXPECT_NE(k::poly_eval_arg_error<PolyLanes3>(0, 32, 1, channels, 1), nullptr);
-  EXPECT_EQ(k::poly_eval_arg_error<PolyLanes3>(0, 32, 1, channels - 1, 1), nullptr);
+  EXPECT_NE(k::poly_eval_arg_error<PolyLanes3>(0, 32, 0, 1, channels, 1), nullptr);
+  EXPECT_EQ(k::poly_eval_arg_error<PolyLanes3>(0, 32, 0, 1, channels - 1, 1), nullptr);
+  // An unknown mode is refused and the launch skipped.
+  k::poly_eval<PolyLanes3>(0, 32, 1, 2, 1, 3, i, i, i, i, i, i, i, i, i, i, i, z.data());
+  EXPECT_EQ(z, Words(channels, 99));
+  EXPECT_NE(k::poly_eval_arg_error<PolyLanes3>(0, 32, 3, 1, 2, 1), nullptr);
+  EXPECT_NE(k::poly_eval_arg_error<PolyLanes3>(0, 32, -1, 1, 2, 1), nullptr);
 }
 
-TEST(PolyEval, SharesComputeActivationStep) {
-  // z0 + z1 = x·y[ch] + add[ch]: one Horner step x·(a2·x + a1) + a0 with y per channel.
+TEST(PolyEval, SharesComputeQuadraticGate) {
+  // z0 + z1 = a2[ch] x² + a1[ch] x + a0[ch] from the one-opening gate's operands: d = x − α
+  // public, E2 = a2 − m2 and E1 = a1 − m1 public, everything else shared.
+  std::mt19937_64 rng(36);
+  const Shape s{2, 3, 10};
+  const size_t n = 60;
+  for (int bits : kBits) {
+    const uint64_t m = mask_of(bits);
+    const Words x = random_words(rng, n), a2c = random_words(rng, s.channels),
+                a1c = random_words(rng, s.channels), a0c = random_words(rng, s.channels),
+                m2 = random_words(rng, s.channels), m1 = random_words(rng, s.channels),
+                alpha = random_words(rng, n);
+    PolyOperands p0, p1;
+    p0.d = p1.d = Words(n);
+    p0.e2 = p1.e2 = Words(s.channels);
+    p0.e1 = p1.e1 = Words(s.channels);
+    p0.add = a0c;
+    p1.add = random_words(rng, s.channels);  // P1's addend is ignored
+    p0.m2 = random_words(rng, s.channels);
+    p0.m1 = random_words(rng, s.channels);
+    p1.m2 = p1.m1 = Words(s.channels);
+    for (uint32_t ch = 0; ch < s.channels; ++ch) {
+      p0.e2[ch] = p1.e2[ch] = (a2c[ch] - m2[ch]) & m;
+      p0.e1[ch] = p1.e1[ch] = (a1c[ch] - m1[ch]) & m;
+      p1.m2[ch] = m2[ch] - p0.m2[ch];
+      p1.m1[ch] = m1[ch] - p0.m1[ch];
+    }
+    auto share = [&](const Words& v, Words& s0, Words& s1) {
+      s0 = random_words(rng, v.size());
+      s1.resize(v.size());
+      for (size_t j = 0; j < v.size(); ++j) s1[j] = v[j] - s0[j];
+    };
+    Words a2(n), m2a(n), m2a2(n), m1a(n);
+    for (size_t j = 0; j < n; ++j) {
+      const uint32_t ch = uint32_t(j / s.inner % s.channels);
+      a2[j] = alpha[j] * alpha[j];
+      m2a[j] = m2[ch] * alpha[j];
+      m2a2[j] = m2[ch] * a2[j];
+      m1a[j] = m1[ch] * alpha[j];
+      p0.d[j] = p1.d[j] = (x[j] - alpha[j]) & m;
+    }
+    share(alpha, p0.a, p1.a);
+    share(a2, p0.a2, p1.a2);
+    share(m2a, p0.m2a, p1.m2a);
+    share(m2a2, p0.m2a2, p1.m2a2);
+    share(m1a, p0.m1a, p1.m1a);
+    Words z0(n), z1(n);
+    run_poly_core<k::PolyEvalDefaultConfig>(0, bits, s, k::kPolyQuadratic, p0, z0);
+    run_poly_core<k::PolyEvalDefaultConfig>(1, bits, s, k::kPolyQuadratic, p1, z1);
+    for (size_t j = 0; j < n; ++j) {
+      const uint32_t ch = uint32_t(j / s.inner % s.channels);
+      ASSERT_EQ((z0[j] + z1[j]) & m, (a2c[ch] * x[j] * x[j] + a1c[ch] * x[j] + a0c[ch]) & m)
+          << "bits=" << bits << " j=" << j;
+    }
+  }
+}
+
+TEST(PolyEval, SharesComputeHornerStep) {
+  // LinearChannel: z0 + z1 = x·y[ch] + add[ch], one Horner step x·(a2·x + a1) + a0.
   std::mt19937_64 rng(34);
   const Shape s{2, 3, 10};
   const size_t n = 60;
@@ -389,10 +493,12 @@ TEST(PolyEval, SharesComputeActivationStep) {
       c1[j] = a[j] * b[ch] - c0[j];
       d[j] = (x[j] - a[j]) & m;
     }
-    k::poly_eval(0, bits, s.outer, s.channels, s.inner, true, d.data(), e.data(), a0.data(),
-                 b0.data(), c0.data(), add.data(), z0.data());
-    k::poly_eval(1, bits, s.outer, s.channels, s.inner, true, d.data(), e.data(), a1.data(),
-                 b1.data(), c1.data(), add.data(), z1.data());
+    k::poly_eval(0, bits, s.outer, s.channels, s.inner, k::kPolyLinearChannel, d.data(), a0.data(),
+                 nullptr, nullptr, nullptr, c0.data(), e.data(), b0.data(), nullptr, nullptr,
+                 add.data(), z0.data());
+    k::poly_eval(1, bits, s.outer, s.channels, s.inner, k::kPolyLinearChannel, d.data(), a1.data(),
+                 nullptr, nullptr, nullptr, c1.data(), e.data(), b1.data(), nullptr, nullptr,
+                 add.data(), z1.data());
     for (size_t j = 0; j < n; ++j) {
       const uint32_t ch = uint32_t(j / s.inner % s.channels);
       ASSERT_EQ((z0[j] + z1[j]) & m, (x[j] * y[ch] + add[ch]) & m) << "bits=" << bits;

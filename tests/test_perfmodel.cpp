@@ -224,8 +224,13 @@ TEST(PerfModel, LayerCommunicationComposesMpcFormulas) {
   EXPECT_EQ(c.bytes_p0, mpc::relu_cost(r, n).bytes);
   EXPECT_EQ(c.rounds, mpc::relu_cost(r, n).rounds);
   c = m.layer_cost(relu, pm::Choice::Poly);
-  EXPECT_EQ(c.bytes_p1, mpc::poly_cost(r, po, n, 20).bytes);
-  EXPECT_EQ(c.rounds, mpc::poly_cost(r, po, n, 20).rounds);
+  // The one-opening gate, then the layer's truncation from scale 2f + fc to f (forward.h).
+  mpc::Cost poly = mpc::poly_cost(r, po, n, 20);
+  EXPECT_EQ(poly.rounds, 1u);
+  EXPECT_EQ(poly.bytes, n * 8);
+  poly += mpc::trunc_cost(r, po, n, mpc::poly_out_scale(r, po, 20) - r.frac);
+  EXPECT_EQ(c.bytes_p1, poly.bytes);
+  EXPECT_EQ(c.rounds, poly.rounds);
   c = m.layer_cost(relu, pm::Choice::ReluFss);
   mpc::ProtocolOptions fss;
   fss.compare = mpc::CompareMode::Fss;
@@ -483,7 +488,7 @@ TEST(PerfModel, ReportTotalsSitesAndJson) {
     if (s.kind != "activation") continue;
     ASSERT_EQ(s.choices.size(), 4u);
     EXPECT_EQ(s.current, pm::Choice::Poly);
-    // GMW ReLU costs more bytes and rounds than the polynomial (exact truncation: 9 + 2).
+    // GMW ReLU costs more bytes and rounds than the polynomial (exact truncation: 1 + 9).
     EXPECT_GT(s.choices[0].rounds, s.choices[1].rounds) << s.name;  // relu-gmw vs relu-fss
     EXPECT_EQ(s.choices[3].latency_s, 0.0);                          // identity
   }

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "polympc/cpu/cpu_backend.h"
+#include "polympc/mpc/protocols.h"
 #include "polympc/nn/dataset.h"
 #include "polympc/nn/inference.h"
 #include "polympc/nn/onnx.h"
@@ -68,7 +69,7 @@ TEST(Placement, ShippedModelPlan) {
   const mpc::RingConfig r{64, 12};
   const int fc = 20;
   const nn::ScalePlan p = nn::plan_scales(net, r, fss_fss(), fc);
-  const int f = 12, poly = nn::poly_output_scale(r, fss_fss(), fc);
+  const int f = 12, poly = mpc::poly_out_scale(r, fss_fss(), fc);
   auto at = [&](const char* name) { return index_of(net, name); };
   EXPECT_EQ(p.in_shift[at("conv1")], 0);
   EXPECT_EQ(p.out_scale[at("conv1")], 2 * f);

@@ -108,41 +108,140 @@ TEST_P(RingTest, DReluReluMaxMatchPlaintext) {
   expect_cost(tp, mpc::relu_cost(tp.ring, n), "relu");
 }
 
-TEST_P(RingTest, PolyWithPrivateCoefficientsMatchesPlaintext) {
-  mpc::RingConfig r = ring();
-  if (r.bits < 48) GTEST_SKIP() << "x(a2 x + a1) at scale 2f+fc needs a wide ring";
-  TwoParty tp(r);
-  mpc::PolyShape shape{3, 4, 7};  // N=3, C=4, H*W=7
-  const size_t n = shape.size();
-  mpc::PolyCoeffs c;
-  c.coef_frac = r.frac + 8;
-  for (size_t ch = 0; ch < shape.channels; ++ch) {
-    c.a2.push_back(r.encode(0.005 * (ch + 1) - 0.01, c.coef_frac));
-    c.a1.push_back(r.encode(1.0 - 0.1 * ch, r.frac + c.coef_frac));
-    c.a0.push_back(r.encode(0.25 * ch - 0.3, 2 * r.frac + c.coef_frac));
+// ---- polynomial activation ----------------------------------------------------------------
+
+/// Edge inputs of the polynomial gate at scale f: 0, ±1 ulp, ±1.0, ±2^(f+k) for k up to the
+/// ring's top, the ring's extremes, then random words of the whole ring.
+Words poly_inputs(const mpc::RingConfig& r, mpc::Prg& prg, size_t n) {
+  Words x = {0, r.from_signed(1), r.from_signed(-1)};
+  for (int k = r.frac; k < r.bits - 1; k += 3) {
+    x.push_back(r.from_signed(int64_t{1} << k));
+    x.push_back(r.from_signed(-(int64_t{1} << k)));
   }
-  Words x(n);
-  for (size_t j = 0; j < n; ++j) x[j] = r.encode((static_cast<double>(tp.prg.next_u64() % 20001) - 10000) / 1000.0);
-  x[0] = 0;
-  x[1] = r.encode(1.0);
-  x[2] = r.encode(-1.0);
+  x.push_back(r.from_signed(r.max_signed()));
+  x.push_back(r.from_signed(r.min_signed()));
+  while (x.size() < n) x.push_back(prg.next_u64() & r.mask());
+  x.resize(n);
+  return x;
+}
+
+/// Per-channel coefficients: `real` = encoded small reals (a2 ~ 0.005..0.02, a1 ~ 1, a0 ~ ±0.3)
+/// when they fit the ring at scales fc, f + fc, 2f + fc; otherwise (and for `real` false)
+/// random ring words — the gate is exact mod 2^l for any coefficients.
+mpc::PolyCoeffs poly_coeffs(const mpc::RingConfig& r, mpc::Prg& prg, size_t channels, int fc, bool real) {
+  mpc::PolyCoeffs c;
+  c.coef_frac = fc;
+  for (size_t ch = 0; ch < channels; ++ch) {
+    if (real && 2 * r.frac + fc + 2 < r.bits) {
+      c.a2.push_back(r.encode(0.005 * static_cast<double>(ch % 5 + 1) - 0.01, fc));
+      c.a1.push_back(r.encode(1.0 - 0.1 * static_cast<double>(ch % 7), r.frac + fc));
+      c.a0.push_back(r.encode(0.25 * static_cast<double>(ch % 3) - 0.3, 2 * r.frac + fc));
+    } else {
+      c.a2.push_back(prg.next_u64() & r.mask());
+      c.a1.push_back(prg.next_u64() & r.mask());
+      c.a0.push_back(prg.next_u64() & r.mask());
+    }
+  }
+  return c;
+}
+
+/// Model setup and one poly call (then, when trunc_shift > 0, the caller's truncation tagged
+/// tag + "/trunc", as nn/src/forward.h does) on shared x; returns the reconstructed result
+/// and checks the measured bytes/rounds of the setup and of the inference against the costs.
+Words run_poly(TwoParty& tp, const mpc::PolyShape& shape, const mpc::PolyCoeffs& c, const Words& x,
+               int trunc_shift = 0) {
+  const size_t n = shape.size();
   auto [x0, x1] = tp.share(x);
   mpc::deal_poly_setup(tp.dealer, shape.channels, "act", tp.m0, tp.m1);
   mpc::deal_poly(tp.dealer, shape, c.coef_frac, tp.options, "act", tp.m0, tp.m1);
+  if (trunc_shift > 0) mpc::deal_trunc(tp.dealer, n, trunc_shift, tp.options, "act/trunc", tp.m0, tp.m1);
   Words y0, y1;
+  mpc::PolySetup e0, e1;
   tp.run([&](mpc::Session& s) {
     mpc::PolyCoeffs mine;
     mine.coef_frac = c.coef_frac;
     if (s.party == 0) mine = c;
-    Words e;
+    mpc::PolySetup e;
     {
       mpc::PhaseScope ps(s.channel, "setup");
       e = mpc::poly_setup(s, mine, shape.channels, "act");
     }
-    (s.party == 0 ? y0 : y1) = mpc::poly(s, s.party == 0 ? x0 : x1, shape, mine, e, "act");
+    Words y = mpc::poly(s, s.party == 0 ? x0 : x1, shape, mine, e, "act");
+    if (trunc_shift > 0) y = mpc::trunc(s, y, trunc_shift, "act/trunc");
+    (s.party == 0 ? y0 : y1) = std::move(y);
+    (s.party == 0 ? e0 : e1) = std::move(e);
   });
-  EXPECT_EQ(tp.reconstruct(y0, y1), mpc::plain::poly(r, x, shape, c));
-  expect_cost(tp, mpc::poly_cost(r, tp.options, n, c.coef_frac));
+  // Both parties hold the same opened coefficients, E2 = a2 - m2 and E1 = a1 - m1.
+  EXPECT_EQ(e0.e_a2, e1.e_a2);
+  EXPECT_EQ(e0.e_a1, e1.e_a1);
+  EXPECT_EQ(e0.e_a2.size(), shape.channels);
+  expect_cost(tp, mpc::Cost{2 * shape.channels * mpc::wire_bytes(tp.ring.bits), 1}, "setup");
+  mpc::Cost want = mpc::poly_cost(tp.ring, tp.options, n, c.coef_frac);
+  want += mpc::trunc_cost(tp.ring, tp.options, n, trunc_shift);
+  expect_cost(tp, want);
+  return tp.reconstruct(y0, y1);
+}
+
+mpc::ProtocolOptions with_trunc(mpc::TruncMode m) {
+  mpc::ProtocolOptions o;
+  o.trunc = m;
+  return o;
+}
+
+TEST_P(RingTest, PolyWithPrivateCoefficientsMatchesPlaintext) {
+  // The one-opening gate (Exact and Fss truncation modes) equals its twin bit for bit, mod
+  // 2^l and untruncated, on every ring: edge and random inputs, per-channel coefficients
+  // (realistic fixed point where it fits, random ring words otherwise), several shapes.
+  const mpc::RingConfig r = ring();
+  const mpc::PolyShape shapes[] = {{3, 4, 7}, {1, 1, 1}, {2, 5, 1}, {1, 3, 64}, {4, 2, 9}};
+  uint64_t seed = 40;
+  for (mpc::TruncMode mode : {mpc::TruncMode::Exact, mpc::TruncMode::Fss})
+    for (const mpc::PolyShape& shape : shapes)
+      for (bool real : {true, false}) {
+        TwoParty tp(r, with_trunc(mode), seed++);
+        const int fc = r.frac + 8;
+        const mpc::PolyCoeffs c = poly_coeffs(r, tp.prg, shape.channels, fc, real);
+        const Words x = poly_inputs(r, tp.prg, shape.size());
+        EXPECT_EQ(mpc::poly_out_scale(r, tp.options, fc), 2 * r.frac + fc);
+        EXPECT_EQ(run_poly(tp, shape, c, x), mpc::plain::poly(r, x, shape, c, tp.options))
+            << "mode " << static_cast<int>(mode) << ", shape " << shape.outer << "x" << shape.channels << "x"
+            << shape.inner << (real ? ", fixed-point" : ", random") << " coefficients";
+        EXPECT_EQ(mpc::poly_cost(r, tp.options, shape.size(), fc).rounds, 1u);
+      }
+}
+
+TEST_P(RingTest, PolyThenTruncationMatchesTwin) {
+  // The layer as nn/src/forward.h runs it: the gate at scale 2f + fc, then a truncation by
+  // f + fc back to scale f — bit for bit plain::trunc(plain::poly) with exact and FSS
+  // truncation whenever |y| < 2^(l-2) at scale 2f + fc (FSS's bound). fc is chosen so that
+  // activations |x| <= 2 fit on every ring (fc = f + 8 where it fits, smaller on small rings).
+  const mpc::RingConfig r = ring();
+  const int fc = std::min(r.frac + 8, r.bits - 2 - 2 * r.frac - 4);
+  ASSERT_GE(fc, 1) << "ring " << r.bits << " has no room for a coefficient scale";
+  const mpc::PolyShape shape{2, 3, 11};
+  for (mpc::TruncMode mode : {mpc::TruncMode::Exact, mpc::TruncMode::Fss}) {
+    TwoParty tp(r, with_trunc(mode), 60 + static_cast<int>(mode));
+    mpc::PolyCoeffs c;
+    c.coef_frac = fc;
+    for (size_t ch = 0; ch < shape.channels; ++ch) {
+      c.a2.push_back(r.encode(0.25 * static_cast<double>(ch) - 0.25, fc));
+      c.a1.push_back(r.encode(1.0 - 0.25 * static_cast<double>(ch), r.frac + fc));
+      c.a0.push_back(r.encode(0.5 * static_cast<double>(ch) - 0.5, 2 * r.frac + fc));
+    }
+    Words x(shape.size());
+    const int64_t two = int64_t{2} << r.frac;
+    for (size_t j = 0; j < x.size(); ++j)
+      x[j] = r.from_signed(static_cast<int64_t>(tp.prg.next_u64() % static_cast<uint64_t>(2 * two + 1)) - two);
+    x[0] = 0;
+    x[1] = r.from_signed(two);
+    x[2] = r.from_signed(-two);
+    x[3] = r.from_signed(1);
+    x[4] = r.from_signed(-1);
+    const int shift = mpc::poly_out_scale(r, tp.options, fc) - r.frac;
+    EXPECT_EQ(shift, r.frac + fc);
+    const Words want = mpc::plain::trunc(r, mpc::plain::poly(r, x, shape, c, tp.options), shift);
+    EXPECT_EQ(run_poly(tp, shape, c, x, shift), want) << "mode " << static_cast<int>(mode);
+  }
 }
 
 TEST_P(RingTest, MatmulWithFixedWeightMaskMatchesPlaintext) {
@@ -698,6 +797,125 @@ TEST(Material, FileRoundTripIsCheckedAndAuthenticated) {
   std::remove(p0.c_str());
   std::remove(p1.c_str());
   std::remove((p1 + ".cut").c_str());
+}
+
+TEST(Poly, ProbModeKeepsTwoOpeningsWithinUlps) {
+  // TruncMode::Prob keeps the two-opening Horner path with its own truncations (scale f):
+  // within 2|x| + 3 ulp of the truncating twin (u = a2 x + a1 is truncated to scale f first,
+  // its error below 2 ulp is multiplied by x). Values stay far below the bound 2^36.
+  const mpc::RingConfig r{64, 12};
+  const mpc::ProtocolOptions o = with_trunc(mpc::TruncMode::Prob);
+  TwoParty tp(r, o, 77);
+  const mpc::PolyShape shape{3, 4, 7};
+  const int fc = r.frac + 8;
+  const mpc::PolyCoeffs c = poly_coeffs(r, tp.prg, shape.channels, fc, true);
+  Words x(shape.size());
+  for (size_t j = 0; j < x.size(); ++j)
+    x[j] = r.encode((static_cast<double>(tp.prg.next_u64() % 20001) - 10000) / 1000.0);
+  x[0] = 0;
+  x[1] = r.encode(1.0);
+  x[2] = r.encode(-1.0);
+  EXPECT_EQ(mpc::poly_out_scale(r, o, fc), r.frac);
+  const Words y = run_poly(tp, shape, c, x);
+  const Words want = mpc::plain::poly(r, x, shape, c, o);
+  for (size_t j = 0; j < x.size(); ++j) {
+    const int64_t err = r.to_signed((y[j] - want[j]) & r.mask());
+    const int64_t bound = 2 * std::abs(r.to_signed(x[j])) / (int64_t{1} << r.frac) + 3;
+    EXPECT_LE(std::abs(err), bound) << "j=" << j;
+  }
+  const mpc::Cost pc = mpc::poly_cost(r, o, shape.size(), fc);
+  EXPECT_EQ(pc.rounds, 4u);  // two openings, two SecureML truncations
+  EXPECT_EQ(pc.bytes, 4 * shape.size() * 8);
+}
+
+TEST(Poly, OneOpeningCostIsOneRoundOfOneRingElement) {
+  for (int bits : {64, 32, 17}) {
+    const mpc::RingConfig r{bits, bits >= 32 ? 12 : 3};
+    for (mpc::TruncMode m : {mpc::TruncMode::Exact, mpc::TruncMode::Fss}) {
+      const mpc::Cost c = mpc::poly_cost(r, with_trunc(m), 1000, 20);
+      EXPECT_EQ(c.rounds, 1u);
+      EXPECT_EQ(c.bytes, 1000 * mpc::wire_bytes(bits));
+    }
+  }
+}
+
+TEST(Poly, MissingOrOutOfStepMaterialIsAMaterialError) {
+  const mpc::RingConfig r{64, 12};
+  const mpc::PolyShape shape{2, 3, 4};
+  const mpc::ProtocolOptions exact, prob = with_trunc(mpc::TruncMode::Prob), fss = with_trunc(mpc::TruncMode::Fss);
+  // deal: the dealer's setup channels, shape and options (setup_channels 0 = no model setup;
+  // deal_calls 0 = no per-inference material); run: what the parties do.
+  auto attempt = [&](size_t setup_channels, const mpc::PolyShape& deal_shape, const mpc::ProtocolOptions& deal_with,
+                     int deal_calls, const mpc::ProtocolOptions& run_with) {
+    TwoParty tp(r, run_with, 91);
+    mpc::Prg prg(mpc::seed_from_u64(5));
+    const mpc::PolyCoeffs c = poly_coeffs(r, prg, shape.channels, 20, true);
+    const Words x = poly_inputs(r, prg, shape.size());
+    auto [x0, x1] = tp.share(x);
+    if (setup_channels > 0) mpc::deal_poly_setup(tp.dealer, setup_channels, "act", tp.m0, tp.m1);
+    for (int i = 0; i < deal_calls; ++i) mpc::deal_poly(tp.dealer, deal_shape, 20, deal_with, "act", tp.m0, tp.m1);
+    tp.run([&](mpc::Session& s) {
+      mpc::PolyCoeffs mine;
+      mine.coef_frac = 20;
+      if (s.party == 0) mine = c;
+      const mpc::PolySetup e = mpc::poly_setup(s, mine, shape.channels, "act");
+      mpc::poly(s, s.party == 0 ? x0 : x1, shape, mine, e, "act");
+      mpc::poly(s, s.party == 0 ? x0 : x1, shape, mine, e, "act");  // a second inference
+    });
+  };
+  EXPECT_NO_THROW(attempt(shape.channels, shape, exact, 2, exact));
+  EXPECT_NO_THROW(attempt(shape.channels, shape, fss, 2, exact));  // same material for Exact and Fss
+  EXPECT_THROW(attempt(shape.channels, shape, exact, 1, exact), mpc::MaterialError);  // used up
+  EXPECT_THROW(attempt(shape.channels, shape, exact, 0, exact), mpc::MaterialError);  // none dealt
+  EXPECT_THROW(attempt(0, shape, exact, 0, exact), mpc::MaterialError);               // no model setup
+  EXPECT_THROW(attempt(shape.channels + 1, shape, exact, 0, exact), mpc::MaterialError);  // other channels
+  EXPECT_THROW(attempt(shape.channels, mpc::PolyShape{2, 3, 5}, exact, 2, exact), mpc::MaterialError);
+  EXPECT_THROW(attempt(shape.channels, shape, prob, 2, exact), mpc::MaterialError);  // Horner material
+  EXPECT_THROW(attempt(shape.channels, shape, exact, 2, prob), mpc::MaterialError);
+  try {
+    attempt(shape.channels, shape, prob, 2, fss);
+    FAIL() << "Prob-mode material must be refused by the one-opening gate";
+  } catch (const mpc::MaterialError& e) {
+    EXPECT_NE(std::string(e.what()).find("one-opening polynomial masks"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Poly, MaterialGoesThroughAFileAndTheGateStillMatches) {
+  // The file reader accepts the new kind (PolyQuadMasks, the last one) and the per-model
+  // masks; the material read back gives the twin's result.
+  const mpc::RingConfig r{64, 12};
+  TwoParty tp(r, {}, 93);
+  const mpc::PolyShape shape{2, 3, 5};
+  const mpc::PolyCoeffs c = poly_coeffs(r, tp.prg, shape.channels, 20, true);
+  const Words x = poly_inputs(r, tp.prg, shape.size());
+  auto [x0, x1] = tp.share(x);
+  mpc::deal_poly_setup(tp.dealer, shape.channels, "act", tp.m0, tp.m1);
+  mpc::deal_poly(tp.dealer, shape, 20, tp.options, "act", tp.m0, tp.m1);
+  const std::string base = ::testing::TempDir() + "/polympc_poly_" + std::to_string(::getpid());
+  polympc::testing::write_material_file(base + "_p0.mat", tp.m0);
+  polympc::testing::write_material_file(base + "_p1.mat", tp.m1);
+  tp.m0 = mpc::MaterialStore(0);
+  tp.m1 = mpc::MaterialStore(1);
+  for (int p = 0; p < 2; ++p) {
+    mpc::MaterialFile f = mpc::MaterialFile::open(base + "_p" + std::to_string(p) + ".mat", p);
+    f.load_fixed(p == 0 ? tp.m0 : tp.m1);
+    f.load_segment(p == 0 ? tp.m0 : tp.m1, 0);
+  }
+  ASSERT_EQ(tp.m0.remaining(), 1u);
+  EXPECT_EQ(tp.m0.items()[0].kind, mpc::MaterialKind::PolyQuadMasks);
+  EXPECT_EQ(tp.m0.items()[0].words.size(), 5 * shape.size());
+  EXPECT_STREQ(mpc::material_kind_name(mpc::MaterialKind::PolyQuadMasks), "one-opening polynomial masks");
+  Words y0, y1;
+  tp.run([&](mpc::Session& s) {
+    mpc::PolyCoeffs mine;
+    mine.coef_frac = 20;
+    if (s.party == 0) mine = c;
+    const mpc::PolySetup e = mpc::poly_setup(s, mine, shape.channels, "act");
+    (s.party == 0 ? y0 : y1) = mpc::poly(s, s.party == 0 ? x0 : x1, shape, mine, e, "act");
+  });
+  EXPECT_EQ(tp.reconstruct(y0, y1), mpc::plain::poly(r, x, shape, c, tp.options));
+  std::remove((base + "_p0.mat").c_str());
+  std::remove((base + "_p1.mat").c_str());
 }
 
 TEST(Session, WrongPartyIsRejected) {

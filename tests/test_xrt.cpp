@@ -227,17 +227,29 @@ TEST_P(XrtVsSim, EveryMethodEqualsSimBitForBit) {
       p.xrt->matmul_combine(party, bits, m, kk, nn, me.data(), mf.data(), ma.data(), mb.data(), mc.data(), mz1.data());
       EXPECT_EQ(mz0, mz1) << "matmul_combine";
 
-      for (bool per_channel : {true, false}) {
+      for (mpc::PolyMode mode :
+           {mpc::PolyMode::Quadratic, mpc::PolyMode::LinearChannel, mpc::PolyMode::LinearElement}) {
         const mpc::PolyShape s{3, 5, 37};
-        const size_t pn = s.size(), nbe = per_channel ? s.channels : pn;
-        Words pd = random_words(g, pn), pa = random_words(g, pn), pc = random_words(g, pn),
-              pe = random_words(g, nbe), pbv = random_words(g, nbe), add = random_words(g, s.channels), pz0(pn),
-              pz1(pn);
-        p.sim->poly_eval(party, bits, s, per_channel, pd.data(), pe.data(), pa.data(), pbv.data(), pc.data(),
-                         add.data(), pz0.data());
-        p.xrt->poly_eval(party, bits, s, per_channel, pd.data(), pe.data(), pa.data(), pbv.data(), pc.data(),
-                         add.data(), pz1.data());
-        EXPECT_EQ(pz0, pz1) << "poly_eval per_channel=" << per_channel;
+        const size_t pn = s.size(), n1 = mode == mpc::PolyMode::LinearElement ? pn : s.channels;
+        Words pd = random_words(g, pn), pa = random_words(g, pn), pa2 = random_words(g, pn), pm2a = random_words(g, pn),
+              pm2a2 = random_words(g, pn), pm1a = random_words(g, pn), pe1 = random_words(g, n1),
+              pm1 = random_words(g, n1), pe2 = random_words(g, s.channels), pm2 = random_words(g, s.channels),
+              add = random_words(g, s.channels), pz0(pn), pz1(pn);
+        mpc::PolyEvalArgs ga;
+        ga.d = pd.data();
+        ga.alpha = pa.data();
+        ga.a2 = pa2.data();
+        ga.m2a = pm2a.data();
+        ga.m2a2 = pm2a2.data();
+        ga.m1a = pm1a.data();
+        ga.e1 = pe1.data();
+        ga.m1 = pm1.data();
+        ga.e2 = pe2.data();
+        ga.m2 = pm2.data();
+        ga.add = add.data();
+        p.sim->poly_eval(party, bits, s, mode, ga, pz0.data());
+        p.xrt->poly_eval(party, bits, s, mode, ga, pz1.data());
+        EXPECT_EQ(pz0, pz1) << "poly_eval mode=" << static_cast<int>(mode);
       }
 
       Words x = random_words(g, n), carry = random_words(g, n), wrap = random_words(g, n);
@@ -525,7 +537,7 @@ TEST(XrtErrors, KernelWhoseArgumentListDoesNotMatch) {
   expect_signature_error(
       "scalar_for_buffer.xclbin",
       [](auto& ks) {
-        auto& a = kernel_named(ks, "poly_eval_top").args[11];  // add: buffer -> scalar
+        auto& a = kernel_named(ks, "poly_eval_top").args[16];  // add: buffer -> scalar
         a.type = "uint64_t";
         a.kind = hls::ArgKind::kScalar;
         a.size = 8;

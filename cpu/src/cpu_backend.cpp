@@ -143,30 +143,38 @@ void CpuBackend::matmul_combine(int party, int bits, size_t m, size_t kk, size_t
   }
 }
 
-void CpuBackend::poly_eval(int party, int bits, const mpc::PolyShape& s, bool per_channel,
-                           const uint64_t* d, const uint64_t* e, const uint64_t* a,
-                           const uint64_t* b, const uint64_t* c, const uint64_t* add,
-                           uint64_t* z) {
-  check("poly_eval", k::poly_eval_arg_error(party, bits, 0, 0, 0), pb(party, bits));
+void CpuBackend::poly_eval(int party, int bits, const mpc::PolyShape& s, mpc::PolyMode mode,
+                           const mpc::PolyEvalArgs& g, uint64_t* z) {
+  const int kmode = static_cast<int>(mode);
+  check("poly_eval", k::poly_eval_arg_error(party, bits, kmode, 0, 0, 0),
+        pb(party, bits) + ", mode=" + std::to_string(kmode));
   const uint64_t mask = mask_of(bits);
   const size_t n = s.size();
   const bool p0 = party == 0;
-  // Elements [lo, hi) as runs of constant channel.
+  const bool quad = mode == mpc::PolyMode::Quadratic;
+  const bool per_element = mode == mpc::PolyMode::LinearElement;
+  // Elements [lo, hi) as runs of constant channel; the channel's coefficients folded with
+  // the party once per run (kernels/poly_eval.h poly_fold), the lane formula per element.
   auto range = [&](size_t lo, size_t hi) {
-    size_t run = lo / s.inner;                  // index of the (outer, channel) run
+    size_t run = lo / s.inner;  // index of the (outer, channel) run
     size_t ch = run % s.channels;
     for (size_t j = lo; j < hi; ++run) {
       const size_t end = std::min(hi, (run + 1) * s.inner);
-      const uint64_t addv = p0 ? add[ch] : 0;
-      if (per_channel) {
-        const uint64_t ev = e[ch];
-        const uint64_t bv = b[ch] + (p0 ? ev : 0);  // d·B + [p0] d·E = d·(B + [p0] E)
-        for (size_t i = j; i < end; ++i) z[i] = (c[i] + d[i] * bv + ev * a[i] + addv) & mask;
-      } else if (p0) {
+      const k::PolyCoef kc = k::poly_fold(p0, quad ? g.e2[ch] : 0, quad ? g.m2[ch] : 0,
+                                          per_element ? 0 : g.e1[ch], per_element ? 0 : g.m1[ch],
+                                          g.add[ch]);
+      if (quad) {
         for (size_t i = j; i < end; ++i)
-          z[i] = (c[i] + d[i] * (b[i] + e[i]) + e[i] * a[i] + addv) & mask;
+          z[i] = k::poly_eval_lane(mask, kc, g.d[i], g.alpha[i], g.a2[i], g.m2a[i], g.m2a2[i],
+                                   g.m1a[i]);
+      } else if (per_element) {
+        for (size_t i = j; i < end; ++i) {
+          const uint64_t m1p = g.m1[i] + (p0 ? g.e1[i] : 0);
+          z[i] = (g.m1a[i] + g.d[i] * m1p + g.e1[i] * g.alpha[i] + kc.addp) & mask;
+        }
       } else {
-        for (size_t i = j; i < end; ++i) z[i] = (c[i] + d[i] * b[i] + e[i] * a[i]) & mask;
+        for (size_t i = j; i < end; ++i)
+          z[i] = (g.m1a[i] + g.d[i] * kc.m1p + kc.e1 * g.alpha[i] + kc.addp) & mask;
       }
       j = end;
       if (++ch == s.channels) ch = 0;

@@ -50,6 +50,10 @@ using hls::ArgKind;
 using BeaverCfg = k::BeaverMulDefaultConfig;
 using MatmulCfg = k::MatmulDefaultConfig;
 using PolyCfg = k::PolyEvalDefaultConfig;
+static_assert(int(mpc::PolyMode::Quadratic) == k::kPolyQuadratic &&
+                  int(mpc::PolyMode::LinearChannel) == k::kPolyLinearChannel &&
+                  int(mpc::PolyMode::LinearElement) == k::kPolyLinearElement,
+              "mpc::PolyMode and the poly_eval kernel's modes differ");
 using TruncCfg = k::TruncDefaultConfig;
 using GmwCfg = k::GmwAndDefaultConfig;
 using B2aCfg = k::B2aDefaultConfig;
@@ -527,33 +531,43 @@ void XrtBackend::matmul_combine(int party, int bits, size_t m, size_t kk, size_t
   impl_->record("matmul_combine", uint64_t(m) * kk * n, cycles);
 }
 
-void XrtBackend::poly_eval(int party, int bits, const mpc::PolyShape& s, bool per_channel, const uint64_t* d,
-                           const uint64_t* e, const uint64_t* a, const uint64_t* b, const uint64_t* c,
-                           const uint64_t* add, uint64_t* z) {
-  check("poly_eval", k::poly_eval_arg_error<PolyCfg>(party, bits, 0, 0, 0), pb(party, bits));
+void XrtBackend::poly_eval(int party, int bits, const mpc::PolyShape& s, mpc::PolyMode mode,
+                           const mpc::PolyEvalArgs& args, uint64_t* z) {
+  const int kmode = static_cast<int>(mode);
+  check("poly_eval", k::poly_eval_arg_error<PolyCfg>(party, bits, kmode, 0, 0, 0),
+        pb(party, bits) + ", mode=" + std::to_string(kmode));
   const size_t n = s.size();
+  const bool quad = mode == mpc::PolyMode::Quadratic;
+  const bool per_element = mode == mpc::PolyMode::LinearElement;
   std::vector<Launch> launches;
   uint64_t cycles = 0;
   // One launch on the channel range [c0, c0 + cn) of outer rows [o0, o0 + on) when
   // inner_len == s.inner, or on inner elements [i0, i0 + inner_len) of one (o0, c0):
-  // the same launches as sim::SimBackend.
+  // the same launches as sim::SimBackend. Buffers the mode does not read are bound empty.
   auto launch = [&](size_t o0, size_t on, size_t c0, size_t cn, size_t i0, size_t inner_len) {
     const size_t off = (o0 * s.channels + c0) * s.inner + i0;
     const size_t len = on * cn * inner_len;
-    const size_t be_words = per_channel ? cn : len;
+    const size_t quad_words = quad ? len : 0, quad_ch = quad ? cn : 0;
+    const size_t w1 = per_element ? len : cn;
+    const mpc::PolyEvalArgs a = mpc::poly_eval_offset(args, mode, off, c0);
     launches.push_back(impl_->launch(kPoly)
                            .scalar("party", party)
                            .scalar("bits", bits)
                            .scalar("outer", static_cast<int64_t>(on))
                            .scalar("channels", static_cast<int64_t>(cn))
                            .scalar("inner", static_cast<int64_t>(inner_len))
-                           .scalar("per_channel", per_channel ? 1 : 0)
-                           .input("d", d + off, len)
-                           .input("e", per_channel ? e + c0 : e + off, be_words)
-                           .input("a", a + off, len)
-                           .input("b", per_channel ? b + c0 : b + off, be_words)
-                           .input("c", c + off, len)
-                           .input("add", add + c0, cn)
+                           .scalar("mode", kmode)
+                           .input("d", a.d, len)
+                           .input("a", a.alpha, len)
+                           .input("a2", a.a2, quad_words)
+                           .input("m2a", a.m2a, quad_words)
+                           .input("m2a2", a.m2a2, quad_words)
+                           .input("m1a", a.m1a, len)
+                           .input("e1", a.e1, w1)
+                           .input("m1", a.m1, w1)
+                           .input("e2", a.e2, quad_ch)
+                           .input("m2", a.m2, quad_ch)
+                           .input("add", a.add, cn)
                            .output("z", z + off, len));
     cycles += k::poly_eval_cycles<PolyCfg>(cn, uint64_t(on) * cn * inner_len);
   };

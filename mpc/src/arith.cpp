@@ -153,47 +153,103 @@ Cost trunc_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int shi
 uint64_t trunc_prob_material_words(size_t n) { return 2 * uint64_t{n}; }  // TruncPair [r | r >> s]
 
 // ---- polynomial activation ---------------------------------------------------------------
-void deal_poly_setup(Dealer& d, size_t channels, const std::string& tag, MaterialStore& m0,
-                     MaterialStore& m1) {
-  Words beta = d.random(channels);
-  auto [b0, b1] = d.share_arith(beta);
-  m0.set_fixed(tag + "/a2mask", b0);
-  m1.set_fixed(tag + "/a2mask", b1);
-  d.keep_fixed(tag + "/a2mask", std::move(beta));
-}
+// One-opening gate (Exact / Fss), docs/protocols.md "One-opening polynomial": with x = d + alpha,
+// a2 = E2 + m2, a1 = E1 + m1,
+//   y = E2 d² + 2 E2 d [alpha] + E2 [alpha²] + d² [m2] + 2 d [m2 alpha] + [m2 alpha²]
+//     + E1 d + E1 [alpha] + d [m1] + [m1 alpha] + [p0] a0,
+// every term public·share or public·public (P0 only), so one opening suffices.
+namespace {
+constexpr const char* kA2Mask = "/a2mask";
+constexpr const char* kA1Mask = "/a1mask";
 
-Words poly_setup(Session& s, const PolyCoeffs& c, size_t channels, const std::string& tag) {
-  const Words& mask = s.material.fixed(tag + "/a2mask");
+const Words& poly_mask(const MaterialStore& m, const std::string& tag, const char* which,
+                       size_t channels) {
+  const Words& mask = m.fixed(tag + which);
   if (mask.size() != channels)
     throw MaterialError(tag + ": per-model coefficient mask has " + std::to_string(mask.size()) +
                         " channels, layer has " + std::to_string(channels));
-  const uint64_t m = s.ring.mask();
-  // P0 sends a2 - mask0, P1 sends mask1; both compute E = (a2 - mask0) - mask1.
-  Words out(channels);
-  if (s.party == 0) {
-    if (c.a2.size() != channels) throw InvalidArgument(tag + ": P0 needs " + std::to_string(channels) + " a2 coefficients");
-    for (size_t i = 0; i < channels; ++i) out[i] = (c.a2[i] - mask[i]) & m;
-  } else {
-    out = mask;
+  return mask;
+}
+}  // namespace
+
+void deal_poly_setup(Dealer& d, size_t channels, const std::string& tag, MaterialStore& m0,
+                     MaterialStore& m1) {
+  for (const char* which : {kA2Mask, kA1Mask}) {
+    Words mask = d.random(channels);
+    auto [s0, s1] = d.share_arith(mask);
+    m0.set_fixed(tag + which, s0);
+    m1.set_fixed(tag + which, s1);
+    d.keep_fixed(tag + which, std::move(mask));
   }
-  Words in = exchange_ring(s, out);
-  Words e(channels);
-  for (size_t i = 0; i < channels; ++i) e[i] = s.party == 0 ? (out[i] - in[i]) & m : (in[i] - out[i]) & m;
-  return e;
 }
 
-uint64_t poly_mask_words(size_t n) { return 4 * uint64_t{n}; }  // PolyMasks of deal_poly below
+PolySetup poly_setup(Session& s, const PolyCoeffs& c, size_t channels, const std::string& tag) {
+  const Words& m2 = poly_mask(s.material, tag, kA2Mask, channels);
+  const Words& m1 = poly_mask(s.material, tag, kA1Mask, channels);
+  const uint64_t m = s.ring.mask();
+  // P0 sends [a2 - m2_0 | a1 - m1_0], P1 sends [m2_1 | m1_1]; both compute E = first - second.
+  Words out(2 * channels);
+  if (s.party == 0) {
+    if (c.a2.size() != channels || c.a1.size() != channels)
+      throw InvalidArgument(tag + ": P0 needs " + std::to_string(channels) + " a2 and a1 coefficients");
+    for (size_t i = 0; i < channels; ++i) {
+      out[i] = (c.a2[i] - m2[i]) & m;
+      out[channels + i] = (c.a1[i] - m1[i]) & m;
+    }
+  } else {
+    std::copy(m2.begin(), m2.end(), out.begin());
+    std::copy(m1.begin(), m1.end(), out.begin() + static_cast<long>(channels));
+  }
+  Words in = exchange_ring(s, out);
+  PolySetup r;
+  r.e_a2.resize(channels);
+  r.e_a1.resize(channels);
+  for (size_t i = 0; i < 2 * channels; ++i) {
+    const uint64_t e = s.party == 0 ? (out[i] - in[i]) & m : (in[i] - out[i]) & m;
+    (i < channels ? r.e_a2[i] : r.e_a1[i - channels]) = e;
+  }
+  return r;
+}
+
+int poly_out_scale(const RingConfig& r, const ProtocolOptions& o, int coef_frac) {
+  return o.trunc == TruncMode::Prob ? r.frac : 2 * r.frac + coef_frac;
+}
+
+uint64_t poly_mask_words(const ProtocolOptions& o, size_t n) {  // what deal_poly below pushes
+  return (o.trunc == TruncMode::Prob ? 4 : 5) * uint64_t{n};  // PolyMasks : PolyQuadMasks
+}
 
 void deal_poly(Dealer& d, const PolyShape& shape, int coef_frac, const ProtocolOptions& o,
                const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
   const size_t n = shape.size();
   const uint64_t m = d.ring().mask();
-  const Words& beta_c = d.fixed(tag + "/a2mask");
-  if (beta_c.size() != shape.channels) throw MaterialError(tag + ": coefficient mask size differs from channels");
+  const Words& m2c = d.fixed(tag + kA2Mask);
+  if (m2c.size() != shape.channels) throw MaterialError(tag + ": coefficient mask size differs from channels");
+  if (o.trunc != TruncMode::Prob) {
+    const Words& m1c = d.fixed(tag + kA1Mask);
+    if (m1c.size() != shape.channels) throw MaterialError(tag + ": coefficient mask size differs from channels");
+    Words alpha = d.random(n), alpha2(n), m2a(n), m2a2(n), m1a(n);
+    for (size_t j = 0; j < n; ++j) {
+      const size_t ch = (j / shape.inner) % shape.channels;
+      alpha2[j] = (alpha[j] * alpha[j]) & m;
+      m2a[j] = (m2c[ch] * alpha[j]) & m;
+      m2a2[j] = (m2c[ch] * alpha2[j]) & m;
+      m1a[j] = (m1c[ch] * alpha[j]) & m;
+    }
+    auto [a0, a1] = d.share_arith(alpha);
+    auto [q0, q1] = d.share_arith(alpha2);
+    auto [g0, g1] = d.share_arith(m2a);
+    auto [h0, h1] = d.share_arith(m2a2);
+    auto [c0, c1] = d.share_arith(m1a);
+    m0.push(MaterialKind::PolyQuadMasks, tag, concat({&a0, &q0, &g0, &h0, &c0}));
+    m1.push(MaterialKind::PolyQuadMasks, tag, concat({&a1, &q1, &g1, &h1, &c1}));
+    return;
+  }
+  // Prob: two Horner openings (see poly_prob).
   Words alpha = d.random(n), beta2 = d.random(n), gamma(n), delta(n);
   for (size_t j = 0; j < n; ++j) {
     const size_t ch = (j / shape.inner) % shape.channels;
-    gamma[j] = (alpha[j] * beta_c[ch]) & m;
+    gamma[j] = (alpha[j] * m2c[ch]) & m;
     delta[j] = (alpha[j] * beta2[j]) & m;
   }
   auto [a0, a1] = d.share_arith(alpha);
@@ -202,66 +258,105 @@ void deal_poly(Dealer& d, const PolyShape& shape, int coef_frac, const ProtocolO
   auto [e0, e1] = d.share_arith(delta);
   m0.push(MaterialKind::PolyMasks, tag, concat({&a0, &g0, &b0, &e0}));
   m1.push(MaterialKind::PolyMasks, tag, concat({&a1, &g1, &b1, &e1}));
-  if (o.trunc == TruncMode::Prob) {
-    deal_trunc(d, n, coef_frac, o, tag + "/trunc_u", m0, m1);
-    deal_trunc(d, n, d.ring().frac, o, tag + "/trunc", m0, m1);
-  } else {
-    deal_trunc(d, n, d.ring().frac + coef_frac, o, tag + "/trunc", m0, m1);
-  }
+  deal_trunc(d, n, coef_frac, o, tag + "/trunc_u", m0, m1);
+  deal_trunc(d, n, d.ring().frac, o, tag + "/trunc", m0, m1);
 }
 
-Words poly(Session& s, const Words& x, const PolyShape& shape, const PolyCoeffs& c, const Words& e_a2,
-           const std::string& tag) {
+namespace {
+/// Prob mode: x (a2 x + a1) + a0 with two openings and two probabilistic truncations.
+Words poly_prob(Session& s, const Words& x, const PolyShape& shape, const PolyCoeffs& c,
+                const PolySetup& setup, Words add1, Words add0, const std::string& tag) {
   const size_t n = shape.size();
-  if (x.size() != n) throw InvalidArgument(tag + ": input has " + std::to_string(x.size()) + " elements, shape says " + std::to_string(n));
-  if (e_a2.size() != shape.channels) throw InvalidArgument(tag + ": opened coefficient has wrong channel count");
   const uint64_t m = s.ring.mask();
-  const Words& beta_c = s.material.fixed(tag + "/a2mask");
+  const Words& beta_c = poly_mask(s.material, tag, kA2Mask, shape.channels);
   Words t = s.material.take(MaterialKind::PolyMasks, 4 * n, tag);
   const uint64_t* alpha = t.data();
   const uint64_t* gamma = t.data() + n;
   const uint64_t* beta2 = t.data() + 2 * n;
   const uint64_t* delta = t.data() + 3 * n;
-  Words add1(shape.channels, 0), add0(shape.channels, 0);
-  if (s.party == 0) {
-    if (c.a1.size() != shape.channels || c.a0.size() != shape.channels)
-      throw InvalidArgument(tag + ": P0 needs per-channel a1 and a0");
-    add1 = c.a1;
-    add0 = c.a0;
-  }
-  // Round 1: D = x - alpha. u = a2 * x + a1 (scale f + fc).
+  // Round 1: D = x - alpha. u = a2 x + a1 (scale f + fc): a Beaver product by the masked
+  // per-channel a2 (E2 = a2 - m2 public, [m2] shared, gamma = m2 alpha), P0 adds a1.
   Words dx(n);
   for (size_t j = 0; j < n; ++j) dx[j] = (x[j] - alpha[j]) & m;
   Words dopen = open_arith(s, dx);
   Words u(n);
-  s.backend.poly_eval(s.party, s.ring.bits, shape, true, dopen.data(), e_a2.data(), alpha, beta_c.data(),
-                      gamma, add1.data(), u.data());
+  PolyEvalArgs a1;
+  a1.d = dopen.data();
+  a1.alpha = alpha;
+  a1.m1a = gamma;
+  a1.e1 = setup.e_a2.data();
+  a1.m1 = beta_c.data();
+  a1.add = add1.data();
+  s.backend.poly_eval(s.party, s.ring.bits, shape, PolyMode::LinearChannel, a1, u.data());
   // Probabilistic truncation needs headroom: |x| < 2^trunc_bound_bits. A single shift by
-  // f + fc from scale 2f + fc would leave too little of it, so Prob mode truncates u to
-  // scale f first (one more truncation, a0 rescaled by P0) and the product by f.
-  const bool two_step = s.options.trunc == TruncMode::Prob;
-  if (two_step) {
-    u = trunc(s, u, c.coef_frac, tag + "/trunc_u");
-    for (auto& v : add0) v = s.ring.arith_shift(v, c.coef_frac);
-  }
-  // Round 2: F = u - beta'. y' = x * u + a0 (scale 2f + fc).
+  // f + fc from scale 2f + fc would leave too little of it, so u goes to scale f first (a0
+  // rescaled by P0) and the product is truncated by f.
+  u = trunc(s, u, c.coef_frac, tag + "/trunc_u");
+  for (auto& v : add0) v = s.ring.arith_shift(v, c.coef_frac);
+  // Round 2: F = u - beta'. y' = x u + a0 (scale 2f): LinearElement with E1 = F, [m1] = beta'.
   Words fu(n);
   for (size_t j = 0; j < n; ++j) fu[j] = (u[j] - beta2[j]) & m;
   Words fopen = open_arith(s, fu);
   Words y(n);
-  s.backend.poly_eval(s.party, s.ring.bits, shape, false, dopen.data(), fopen.data(), alpha, beta2, delta,
-                      add0.data(), y.data());
-  return trunc(s, y, two_step ? s.ring.frac : s.ring.frac + c.coef_frac, tag + "/trunc");
+  PolyEvalArgs a2;
+  a2.d = dopen.data();
+  a2.alpha = alpha;
+  a2.m1a = delta;
+  a2.e1 = fopen.data();
+  a2.m1 = beta2;
+  a2.add = add0.data();
+  s.backend.poly_eval(s.party, s.ring.bits, shape, PolyMode::LinearElement, a2, y.data());
+  return trunc(s, y, s.ring.frac, tag + "/trunc");
+}
+}  // namespace
+
+Words poly(Session& s, const Words& x, const PolyShape& shape, const PolyCoeffs& c,
+           const PolySetup& setup, const std::string& tag) {
+  const size_t n = shape.size();
+  if (x.size() != n) throw InvalidArgument(tag + ": input has " + std::to_string(x.size()) + " elements, shape says " + std::to_string(n));
+  if (setup.e_a2.size() != shape.channels || setup.e_a1.size() != shape.channels)
+    throw InvalidArgument(tag + ": opened coefficients have " + std::to_string(setup.e_a2.size()) + " and " +
+                          std::to_string(setup.e_a1.size()) + " channels, layer has " + std::to_string(shape.channels));
+  Words add1(shape.channels, 0), add0(shape.channels, 0);
+  if (s.party == 0) {
+    if (c.a2.size() != shape.channels || c.a1.size() != shape.channels || c.a0.size() != shape.channels)
+      throw InvalidArgument(tag + ": P0 needs per-channel a2, a1 and a0");
+    add1 = c.a1;
+    add0 = c.a0;
+  }
+  if (s.options.trunc == TruncMode::Prob)
+    return poly_prob(s, x, shape, c, setup, std::move(add1), std::move(add0), tag);
+  const uint64_t m = s.ring.mask();
+  const Words& m2 = poly_mask(s.material, tag, kA2Mask, shape.channels);
+  const Words& m1 = poly_mask(s.material, tag, kA1Mask, shape.channels);
+  Words t = s.material.take(MaterialKind::PolyQuadMasks, 5 * n, tag);
+  // The one opening: d = x - alpha.
+  Words dx(n);
+  for (size_t j = 0; j < n; ++j) dx[j] = (x[j] - t[j]) & m;
+  Words d = open_arith(s, dx);
+  PolyEvalArgs a;
+  a.d = d.data();
+  a.alpha = t.data();
+  a.a2 = t.data() + n;
+  a.m2a = t.data() + 2 * n;
+  a.m2a2 = t.data() + 3 * n;
+  a.m1a = t.data() + 4 * n;
+  a.e1 = setup.e_a1.data();
+  a.m1 = m1.data();
+  a.e2 = setup.e_a2.data();
+  a.m2 = m2.data();
+  a.add = add0.data();
+  Words y(n);
+  s.backend.poly_eval(s.party, s.ring.bits, shape, PolyMode::Quadratic, a, y.data());
+  return y;
 }
 
 Cost poly_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int coef_frac) {
-  Cost c{2 * n * wire_bytes(r.bits), 2, 8 * poly_mask_words(n), 0};
-  if (o.trunc == TruncMode::Prob) {
-    c += trunc_cost(r, o, n, coef_frac);
-    c += trunc_cost(r, o, n, r.frac);
-  } else {
-    c += trunc_cost(r, o, n, r.frac + coef_frac);
-  }
+  const uint64_t material = 8 * poly_mask_words(o, n);
+  if (o.trunc != TruncMode::Prob) return Cost{n * wire_bytes(r.bits), 1, material, 0};
+  Cost c{2 * n * wire_bytes(r.bits), 2, material, 0};
+  c += trunc_cost(r, o, n, coef_frac);
+  c += trunc_cost(r, o, n, r.frac);
   return c;
 }
 

@@ -17,6 +17,7 @@ const char* material_kind_name(MaterialKind k) {
     case MaterialKind::FssDReluMasks: return "FSS DReLU masks";
     case MaterialKind::FssReluMasks: return "FSS ReLU masks";
     case MaterialKind::FssTruncMasks: return "FSS truncation masks";
+    case MaterialKind::PolyQuadMasks: return "one-opening polynomial masks";
   }
   return "unknown material";
 }

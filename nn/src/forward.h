@@ -98,7 +98,7 @@ mpc::Words forward(Ops& ops, const Network& net, const ScalePlan& plan, size_t b
         s.outer = batch;
         s.channels = static_cast<size_t>(channels_of(L.out_shape));
         s.inner = static_cast<size_t>(spatial_of(L.out_shape));
-        y = ops.poly(i, x, s);
+        y = ops.poly(i, x, s);  // at plan.out_scale[i] (mpc::poly_out_scale)
         break;
       }
       case OpKind::AvgPool:

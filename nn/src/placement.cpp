@@ -1,5 +1,7 @@
 #include "polympc/nn/placement.h"
 
+#include "polympc/mpc/protocols.h"
+
 #include <algorithm>
 #include <sstream>
 
@@ -77,12 +79,6 @@ mpc::ProtocolOptions options_at_scale(const mpc::ProtocolOptions& o, const std::
   return moved;
 }
 
-int poly_output_scale(const mpc::RingConfig& r, const mpc::ProtocolOptions& o, int coef_frac) {
-  (void)o;  // TEMPORARY until the one-opening gate lands: today every mode truncates inside
-  (void)coef_frac;
-  return r.frac;
-}
-
 ScalePlan plan_scales(const Network& net, const mpc::RingConfig& r, const mpc::ProtocolOptions& o,
                       int coef_frac) {
   return plan_scales(scale_nodes(net), r, o, coef_frac);
@@ -112,7 +108,7 @@ ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig
         break;
       case OpKind::Poly: {
         at_f();
-        p.out_scale[i] = poly_output_scale(r, o, coef_frac);
+        p.out_scale[i] = mpc::poly_out_scale(r, o, coef_frac);
         if (p.out_scale[i] > std::max(2 * f, r.bits - 2 - kMagnitudeBits))
           throw mpc::InvalidArgument(
               "layer '" + L.name + "' (Poly): the polynomial's output scale 2f + coef_frac = " +

@@ -49,8 +49,10 @@ class PlainOps {
   mpc::Words max(const std::string&, const mpc::Words& a, const mpc::Words& b, int) {
     return mpc::plain::max(q_.ring, a, b);
   }
+  // The twin of the gate the options choose (the one-opening gate untruncated, or Prob's
+  // two truncating openings), at the scale the plan expects (mpc::poly_out_scale).
   mpc::Words poly(size_t i, const mpc::Words& x, const mpc::PolyShape& s) {
-    return mpc::plain::poly(q_.ring, x, s, q_.layers[i].poly);
+    return mpc::plain::poly(q_.ring, x, s, q_.layers[i].poly, o_);
   }
 
  private:

@@ -50,8 +50,8 @@ class DealOps {
 class OnlineOps {
  public:
   OnlineOps(mpc::Session& s, const Network& net, const QuantizedModel* model, const std::vector<mpc::Words>& opened,
-            int coef_frac)
-      : s_(s), net_(net), model_(model), opened_(opened), coef_frac_(coef_frac) {}
+            const std::vector<mpc::PolySetup>& poly_opened, int coef_frac)
+      : s_(s), net_(net), model_(model), opened_(opened), poly_opened_(poly_opened), coef_frac_(coef_frac) {}
   using Scope = std::unique_ptr<mpc::PhaseScope>;
   Scope layer_scope(const Layer& L) { return std::make_unique<mpc::PhaseScope>(s_.channel, L.name); }
   const mpc::RingConfig& ring() { return s_.ring; }
@@ -77,7 +77,7 @@ class OnlineOps {
     mpc::PolyCoeffs c;
     c.coef_frac = coef_frac_;
     if (s_.party == 0) c = model_->layers[i].poly;
-    return mpc::poly(s_, x, sh, c, opened_[i], net_.layers[i].name);
+    return mpc::poly(s_, x, sh, c, poly_opened_[i], net_.layers[i].name);
   }
 
  private:
@@ -89,6 +89,7 @@ class OnlineOps {
   const Network& net_;
   const QuantizedModel* model_;
   const std::vector<mpc::Words>& opened_;
+  const std::vector<mpc::PolySetup>& poly_opened_;
   int coef_frac_;
 };
 
@@ -174,6 +175,7 @@ void SecureParty::setup(mpc::Session& s) {
   if (s.party == 1 && model_ != nullptr) throw mpc::InvalidArgument("P1 (client) must not hold the model parameters");
   mpc::PhaseScope scope(s.channel, "setup");
   opened_.assign(arch_.layers.size(), {});
+  poly_opened_.assign(arch_.layers.size(), {});
   for (size_t i = 0; i < arch_.layers.size(); ++i) {
     const Layer& L = arch_.layers[i];
     if (L.op == OpKind::Conv || L.op == OpKind::Linear) {
@@ -182,7 +184,7 @@ void SecureParty::setup(mpc::Session& s) {
     } else if (L.op == OpKind::Poly) {
       mpc::PolyCoeffs c;
       if (s.party == 0) c = model_->layers[i].poly;
-      opened_[i] = mpc::poly_setup(s, c, static_cast<size_t>(channels_of(L.out_shape)), L.name);
+      poly_opened_[i] = mpc::poly_setup(s, c, static_cast<size_t>(channels_of(L.out_shape)), L.name);
     }
   }
   ready_ = true;
@@ -215,7 +217,7 @@ mpc::Words SecureParty::infer(mpc::Session& s, const mpc::Words& input_share, si
   if (input_share.size() != static_cast<size_t>(arch_.input_size()) * batch)
     throw mpc::InvalidArgument("input share has " + std::to_string(input_share.size()) + " elements, batch of " +
                                std::to_string(batch) + " needs " + std::to_string(arch_.input_size() * static_cast<int64_t>(batch)));
-  OnlineOps ops(s, arch_, model_, opened_, coef_frac_);
+  OnlineOps ops(s, arch_, model_, opened_, poly_opened_, coef_frac_);
   return detail::forward(ops, arch_, plan(s), batch, input_share);
 }
 

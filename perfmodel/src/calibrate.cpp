@@ -276,17 +276,24 @@ class Calibrator {
     });
     elementwise("b2a_combine", [&](int p, size_t n) { be(p).b2a_combine(p, 64, n, d.data(), a.data(), z(p)); });
     {
-      // poly_eval: half the points per channel (first Horner step), half not (second).
+      // poly_eval: the one-opening gate (PolyMode::Quadratic, the Exact/Fss path); the Prob
+      // path's two linear Horner steps read fewer words and are modelled with the same fit.
       std::vector<std::pair<double, double>> pts;
       const size_t ch = 16;
-      for (size_t n : sizes)
-        for (bool per_channel : {true, false}) {
-          mpc::PolyShape s{1, ch, n / ch};
-          pts.emplace_back(static_cast<double>(s.size()), time_duo([&](int p) {
-                             be(p).poly_eval(p, 64, s, per_channel, d.data(), e.data(), a.data(), b.data(), c.data(),
-                                             e.data(), z(p));
-                           }));
-        }
+      const Words coef = random_words(ch, 6);
+      for (size_t n : sizes) {
+        mpc::PolyShape s{1, ch, n / ch};
+        mpc::PolyEvalArgs g;
+        g.d = d.data();
+        g.alpha = a.data();
+        g.a2 = b.data();
+        g.m2a = c.data();
+        g.m2a2 = e.data();
+        g.m1a = d.data();
+        g.e1 = g.m1 = g.e2 = g.m2 = g.add = coef.data();
+        pts.emplace_back(static_cast<double>(s.size()),
+                         time_duo([&](int p) { be(p).poly_eval(p, 64, s, mpc::PolyMode::Quadratic, g, z(p)); }));
+      }
       cal_.kernels["poly_eval"] = fit(pts, "element");
       points("poly_eval", pts);
       say("kernel poly_eval");
@@ -503,7 +510,7 @@ class Calibrator {
       mpc::PolyCoeffs c1;
       c1.coef_frac = fc;
       mpc::deal_poly_setup(P.dealer, ch, "p", P.m0, P.m1);
-      Words e0, e1;
+      mpc::PolySetup e0, e1;
       duo_.run([&](int p) {
         if (p == 0)
           e0 = mpc::poly_setup(P.s0, c0, ch, "p");
@@ -511,6 +518,7 @@ class Calibrator {
           e1 = mpc::poly_setup(P.s1, c1, ch, "p");
       });
       std::vector<std::pair<ProtocolCall, double>> runs;
+      const int shift = mpc::poly_out_scale(ring, exact, fc) - ring.frac;
       for (size_t n : sizes) {
         const mpc::PolyShape sh{1, ch, std::max<size_t>(1, n / ch)};
         const Words x = random_words(sh.size(), 23);
@@ -520,9 +528,15 @@ class Calibrator {
         c.channels = sh.channels;
         c.inner = sh.inner;
         runs.emplace_back(c, time_protocol(
-                                 P, [&] { mpc::deal_poly(P.dealer, sh, fc, exact, "p", P.m0, P.m1); },
+                                 P,
+                                 [&] {
+                                   // The layer: the gate, then the truncation to scale f (forward.h).
+                                   mpc::deal_poly(P.dealer, sh, fc, exact, "p", P.m0, P.m1);
+                                   mpc::deal_trunc(P.dealer, sh.size(), shift, exact, "p/trunc", P.m0, P.m1);
+                                 },
                                  [&](mpc::Session& s) {
-                                   return mpc::poly(s, x, sh, s.party == 0 ? c0 : c1, s.party == 0 ? e0 : e1, "p");
+                                   Words y = mpc::poly(s, x, sh, s.party == 0 ? c0 : c1, s.party == 0 ? e0 : e1, "p");
+                                   return mpc::trunc(s, y, shift, "p/trunc");
                                  },
                                  n >= (1u << 19)));
       }

@@ -174,7 +174,7 @@ class LayerBuilder {
                              2.0 * static_cast<double>(m * k));
     u.link_bytes += 8.0 * static_cast<double>(k * cols + m * cols);
   }
-  void poly_eval(const mpc::PolyShape& sh, bool per_channel) {
+  void poly_eval(const mpc::PolyShape& sh, mpc::PolyMode mode) {
     const KernelSpec& k = spec("poly_eval");
     const uint64_t lanes = m_.lanes("poly_eval");
     KernelUse& u = use("poly_eval");
@@ -201,9 +201,26 @@ class LayerBuilder {
           for_chunks(sh.inner, max_batch, [&](uint64_t len) { launch(1, 1, len); });
       }
     }
+    // Words read and written (kernels/poly_eval.h): Quadratic reads d, alpha, alpha², m2·alpha,
+    // m2·alpha², m1·alpha and 5 per-channel words, writes z; LinearChannel reads d, alpha,
+    // m1·alpha and 3 per-channel words; LinearElement also e1 and m1 per element, 1 per channel.
+    // Link bytes count the opened values in, the result out and the public per-channel
+    // words (E2, E1, add); dealer material and the mask shares stay on the device.
     const double ch = static_cast<double>(sh.channels), dn = static_cast<double>(n);
-    u.memory_bytes += 8 * (per_channel ? 4 * dn + 3 * ch : 6 * dn + ch);
-    u.link_bytes += 8 * (per_channel ? 2 * dn + 2 * ch : 3 * dn + ch);
+    switch (mode) {
+      case mpc::PolyMode::Quadratic:
+        u.memory_bytes += 8 * (7 * dn + 5 * ch);
+        u.link_bytes += 8 * (2 * dn + 3 * ch);
+        break;
+      case mpc::PolyMode::LinearChannel:
+        u.memory_bytes += 8 * (4 * dn + 3 * ch);
+        u.link_bytes += 8 * (2 * dn + 2 * ch);
+        break;
+      case mpc::PolyMode::LinearElement:
+        u.memory_bytes += 8 * (6 * dn + ch);
+        u.link_bytes += 8 * (3 * dn + ch);
+        break;
+    }
   }
   /// FSS: DCF evaluation of n keys of `depth` levels (kernels/dcf_eval.h), chunked on
   /// 64-key boundaries as the simulation backend launches it.
@@ -280,20 +297,25 @@ class LayerBuilder {
       host("relu_fss", n);
     }
   }
+  /// Polynomial layer (arith.cpp poly, then forward.h's truncation to scale f): Exact/Fss
+  /// open x - alpha, one poly_eval (Quadratic), truncation by f + fc; Prob two Horner
+  /// openings with their truncations inside.
   void poly(const mpc::PolyShape& sh) {
     const uint64_t n = sh.size();
     const int fc = m_.opt_.coef();
     comm(mpc::poly_cost(r_, m_.opt_.protocol, n, fc));
-    poly_eval(sh, true);
     host("poly", n);
     if (m_.opt_.protocol.trunc == mpc::TruncMode::Prob) {
+      poly_eval(sh, mpc::PolyMode::LinearChannel);
       trunc(n, fc);
-      poly_eval(sh, false);
+      poly_eval(sh, mpc::PolyMode::LinearElement);
       trunc(n, r_.frac);
-    } else {
-      poly_eval(sh, false);
-      trunc(n, r_.frac + fc);
+      return;
     }
+    poly_eval(sh, mpc::PolyMode::Quadratic);
+    const int shift = mpc::poly_out_scale(r_, m_.opt_.protocol, fc) - r_.frac;
+    comm(mpc::trunc_cost(r_, m_.opt_.protocol, n, shift));
+    trunc(n, shift);
   }
   /// Conv/Linear: open the input, matmul per group, truncation by f (forward.h).
   void matmul_layer(uint64_t in_size, uint64_t m, uint64_t k, uint64_t cols, uint64_t groups) {

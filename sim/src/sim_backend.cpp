@@ -20,6 +20,10 @@ namespace k = polympc::kernels;
 using BeaverCfg = k::BeaverMulDefaultConfig;
 using MatmulCfg = k::MatmulDefaultConfig;
 using PolyCfg = k::PolyEvalDefaultConfig;
+static_assert(int(mpc::PolyMode::Quadratic) == k::kPolyQuadratic &&
+                  int(mpc::PolyMode::LinearChannel) == k::kPolyLinearChannel &&
+                  int(mpc::PolyMode::LinearElement) == k::kPolyLinearElement,
+              "mpc::PolyMode and the poly_eval kernel's modes differ");
 using TruncCfg = k::TruncDefaultConfig;
 using GmwCfg = k::GmwAndDefaultConfig;
 using B2aCfg = k::B2aDefaultConfig;
@@ -96,21 +100,21 @@ void SimBackend::matmul_combine(int party, int bits, size_t m, size_t kk, size_t
   record("matmul_combine", uint64_t(m) * kk * n, cycles);
 }
 
-void SimBackend::poly_eval(int party, int bits, const mpc::PolyShape& s, bool per_channel,
-                           const uint64_t* d, const uint64_t* e, const uint64_t* a,
-                           const uint64_t* b, const uint64_t* c, const uint64_t* add,
-                           uint64_t* z) {
-  check("poly_eval", k::poly_eval_arg_error<PolyCfg>(party, bits, 0, 0, 0), pb(party, bits));
+void SimBackend::poly_eval(int party, int bits, const mpc::PolyShape& s, mpc::PolyMode mode,
+                           const mpc::PolyEvalArgs& args, uint64_t* z) {
+  const int kmode = static_cast<int>(mode);
+  check("poly_eval", k::poly_eval_arg_error<PolyCfg>(party, bits, kmode, 0, 0, 0),
+        pb(party, bits) + ", mode=" + std::to_string(kmode));
   const size_t n = s.size();
   uint64_t cycles = 0;
   // One launch on the channel range [c0, c0 + cn) of outer rows [o0, o0 + on) when
   // inner_len == s.inner, or on inner elements [i0, i0 + inner_len) of one (o0, c0).
   auto launch = [&](size_t o0, size_t on, size_t c0, size_t cn, size_t i0, size_t inner_len) {
     const size_t off = (o0 * s.channels + c0) * s.inner + i0;
-    const uint64_t* bb = per_channel ? b + c0 : b + off;
-    const uint64_t* ee = per_channel ? e + c0 : e + off;
-    k::poly_eval<PolyCfg>(party, bits, uint32_t(on), uint32_t(cn), uint32_t(inner_len), per_channel,
-                          d + off, ee, a + off, bb, c + off, add + c0, z + off);
+    const mpc::PolyEvalArgs a = mpc::poly_eval_offset(args, mode, off, c0);
+    k::poly_eval<PolyCfg>(party, bits, uint32_t(on), uint32_t(cn), uint32_t(inner_len), kmode,
+                          a.d, a.alpha, a.a2, a.m2a, a.m2a2, a.m1a, a.e1, a.m1, a.e2, a.m2, a.add,
+                          z + off);
     cycles += k::poly_eval_cycles<PolyCfg>(cn, uint64_t(on) * cn * inner_len);
   };
   if (n > 0) {

@@ -33,6 +33,51 @@ struct PolyShape {
   size_t size() const { return outer * channels * inner; }
 };
 
+/// What Backend::poly_eval computes (values = kernels/poly_eval.h PolyEvalMode).
+enum class PolyMode : int {
+  Quadratic = 0,      ///< the one-opening gate a2 x² + a1 x + a0 (Exact / Fss truncation)
+  LinearChannel = 1,  ///< Horner step x·a2 + a1, coefficient per channel (Prob truncation)
+  LinearElement = 2,  ///< Horner step x·u + a0, u per element (Prob truncation)
+};
+
+/// Operands of Backend::poly_eval. n = s.size(); "element" arrays have n words,
+/// "channel" arrays s.channels words. Arrays a mode does not read may be null.
+struct PolyEvalArgs {
+  const uint64_t* d = nullptr;     ///< element: opened x - alpha (public)
+  const uint64_t* alpha = nullptr; ///< element: [alpha]
+  const uint64_t* a2 = nullptr;    ///< element: [alpha²]            (Quadratic only)
+  const uint64_t* m2a = nullptr;   ///< element: [m2·alpha]          (Quadratic only)
+  const uint64_t* m2a2 = nullptr;  ///< element: [m2·alpha²]         (Quadratic only)
+  const uint64_t* m1a = nullptr;   ///< element: [m1·alpha]
+  const uint64_t* e1 = nullptr;    ///< channel (element in LinearElement): E1 = a1 - m1, public
+  const uint64_t* m1 = nullptr;    ///< channel (element in LinearElement): [m1]
+  const uint64_t* e2 = nullptr;    ///< channel: E2 = a2 - m2, public (Quadratic only)
+  const uint64_t* m2 = nullptr;    ///< channel: [m2]                (Quadratic only)
+  const uint64_t* add = nullptr;   ///< channel: addend of party 0 (a0, or a1 in LinearChannel)
+};
+
+/// The operands of the sub-launch starting at element `elem` and channel `ch` (a launch
+/// on a block of whole channel runs or a piece of one): element arrays advance by elem,
+/// channel arrays by ch; null arrays stay null.
+inline PolyEvalArgs poly_eval_offset(const PolyEvalArgs& a, PolyMode mode, size_t elem,
+                                     size_t ch) {
+  auto at = [](const uint64_t* p, size_t off) { return p ? p + off : p; };
+  const size_t k1 = mode == PolyMode::LinearElement ? elem : ch;
+  PolyEvalArgs r;
+  r.d = at(a.d, elem);
+  r.alpha = at(a.alpha, elem);
+  r.a2 = at(a.a2, elem);
+  r.m2a = at(a.m2a, elem);
+  r.m2a2 = at(a.m2a2, elem);
+  r.m1a = at(a.m1a, elem);
+  r.e1 = at(a.e1, k1);
+  r.m1 = at(a.m1, k1);
+  r.e2 = at(a.e2, ch);
+  r.m2 = at(a.m2, ch);
+  r.add = at(a.add, ch);
+  return r;
+}
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -54,16 +99,23 @@ class Backend {
                               const uint64_t* e, const uint64_t* f, const uint64_t* a,
                               const uint64_t* b, const uint64_t* c, uint64_t* z) = 0;
 
-  /// One Horner step of the polynomial activation x·(a2·x + a1) + a0 on shares
-  /// (PASNet / PolyMPCNet), a Beaver product with a fused public-by-P0 addend:
-  ///   z[j] = c[j] + d[j]*B + E*a[j] + [p0] (d[j]*E + add[ch(j)])   (mod 2^bits)
-  /// where d, a, c, z have s.size() words; `add` has s.channels words; B = b[ch(j)] and
-  /// E = e[ch(j)] when per_channel (b, e have s.channels words), else B = b[j], E = e[j].
-  /// ch(j) = (j / s.inner) % s.channels. Kernel: kernels/poly_eval.h.
-  virtual void poly_eval(int party, int bits, const PolyShape& s, bool per_channel,
-                         const uint64_t* d, const uint64_t* e, const uint64_t* a,
-                         const uint64_t* b, const uint64_t* c, const uint64_t* add,
-                         uint64_t* z) = 0;
+  /// Local step of the polynomial activation with private coefficients (PASNet /
+  /// PolyMPCNet; Beaver-style masking; docs/protocols.md "One-opening polynomial"), after
+  /// d = x - alpha was opened (and, in LinearElement, u - beta'):
+  ///   z[j] = m2a2[j] + m1a[j] + E1·alpha[j] + E2·a2[j]
+  ///          + d[j]·(2·E2·alpha[j] + d[j]·([m2] + [p0] E2) + 2·m2a[j] + [m1] + [p0] E1)
+  ///          + [p0] add[ch(j)]                                         (mod 2^bits)
+  /// ch(j) = (j / s.inner) % s.channels. By mode (PolyEvalArgs says which arrays are read):
+  ///  - Quadratic: the whole formula, = a2 x² + a1 x + a0 summed over both parties when
+  ///    E2 = a2 - m2, E1 = a1 - m1 (per channel, public), add = a0 (P0), alpha, a2 = alpha²,
+  ///    m2a = m2·alpha, m2a2 = m2·alpha², m1a = m1·alpha shared;
+  ///  - LinearChannel: E2 = m2 = a2 = m2a = m2a2 = 0, E1, m1 per channel (a Beaver product
+  ///    by a masked per-channel coefficient plus add: the first Horner step);
+  ///  - LinearElement: as LinearChannel with E1, m1 per element (the Beaver product x·u).
+  /// z has s.size() words. Errors: InvalidArgument on a bad party, bits or mode.
+  /// Kernel: kernels/poly_eval.h.
+  virtual void poly_eval(int party, int bits, const PolyShape& s, PolyMode mode,
+                         const PolyEvalArgs& args, uint64_t* z) = 0;
 
   /// Exact (faithful) truncation by `shift` bits, final local step. With
   /// u_i = x_i + [p0] 2^(bits-1) and arithmetic shares carry_i, wrap_i of the carry into

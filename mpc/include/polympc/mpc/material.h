@@ -29,11 +29,12 @@ enum class MaterialKind : uint32_t {
   AndTriple = 5,      ///< [a | b | c], c = a & b, bit-sliced (3W words)
   InputAndTriple = 6, ///< P0: [alpha | gamma0], P1: [beta | gamma1] (2W words)
   B2APair = 7,        ///< [r bit-sliced (W words) | r arithmetic (n words)]
-  PolyMasks = 8,      ///< [alpha | gamma | beta' | delta]  (4n words)
+  PolyMasks = 8,      ///< [alpha | gamma | beta' | delta]  (4n words; Prob-mode poly)
   DcfKeys = 9,        ///< n DCF keys of one party, dcf_key_words(depth) each (format: dcf.h)
   FssDReluMasks = 10, ///< [r_in (n) | c bit-sliced (W)], c = msb of r' (fss.cpp)
   FssReluMasks = 11,  ///< [r_in (n) | t (n) | t·r_in (n) | c bit-sliced (W)], c = msb(r') ^ t
   FssTruncMasks = 12, ///< [r (n) | t bit-sliced (W) | T (4n)], T[4j + a] table (trunc_fss.cpp)
+  PolyQuadMasks = 13, ///< [alpha | alpha^2 | m2·alpha | m2·alpha^2 | m1·alpha] (5n words; arith.cpp)
 };
 const char* material_kind_name(MaterialKind k);
 

@@ -98,14 +98,19 @@ inline Words argmax(const RingConfig& r, const Words& x, size_t rows, size_t col
   }
   return out;
 }
-/// x (a2 x + a1) + a0, truncated by f + coef_frac (scales as in PolyCoeffs).
-inline Words poly(const RingConfig& r, const Words& x, const PolyShape& s, const PolyCoeffs& c) {
+/// Twin of mpc::poly (protocols.h), at scale poly_out_scale(r, o, c.coef_frac):
+/// Exact / Fss: a2 x² + a1 x + a0 mod 2^l, untruncated (scale 2f + fc), bit for bit the
+/// one-opening gate; Prob: x (a2 x + a1) + a0 truncated by f + coef_frac (scale f), which the
+/// two-opening Prob protocol matches within a few ulp. Shapes as in mpc::poly.
+inline Words poly(const RingConfig& r, const Words& x, const PolyShape& s, const PolyCoeffs& c,
+                  const ProtocolOptions& o) {
+  const bool truncate = o.trunc == TruncMode::Prob;
   Words z(x.size());
   for (size_t j = 0; j < x.size(); ++j) {
     const size_t ch = (j / s.inner) % s.channels;
     const uint64_t u = (c.a2[ch] * x[j] + c.a1[ch]) & r.mask();
     const uint64_t y = (x[j] * u + c.a0[ch]) & r.mask();
-    z[j] = r.arith_shift(y, r.frac + c.coef_frac);
+    z[j] = truncate ? r.arith_shift(y, r.frac + c.coef_frac) : y;
   }
   return z;
 }

@@ -180,32 +180,68 @@ Words argmax(Session& s, const Words& x, size_t rows, size_t cols, const std::st
 Cost argmax_cost(const RingConfig& r, const ProtocolOptions& o, size_t rows, size_t cols,
                  const std::string& tag = "");
 
-// ---- polynomial activation with private coefficients (PASNet / PolyMPCNet) ---------
-/// y = a2 x^2 + a1 x + a0 evaluated as x (a2 x + a1) + a0 with coefficients known to P0
-/// only. Fixed point: x and y at scale f; a2 at scale fc (coef_frac), a1 at scale f+fc,
-/// a0 at scale 2f+fc (all per channel). Online: open x - alpha (round 1), open u - beta'
-/// (round 2), truncate by f+fc. 2 n ceil(l/8) bytes + truncation. Material: the masks of
-/// poly_mask_words(n) words, then the truncation's.
+// ---- polynomial activation with private coefficients --------------------------------
+// y = a2 x² + a1 x + a0 elementwise with per-channel coefficients known to P0 only: the
+// activation of PASNet / PolyMPCNet, evaluated with Beaver-style masking (Beaver, CRYPTO'91)
+// and per-model coefficient masks opened once (the derivation is in docs/protocols.md,
+// "One-opening polynomial").
+// Shapes: x and y have shape.size() elements in [outer][channels][inner] order (NCHW:
+// outer = N, channels = C, inner = H·W); the channel of element j is
+// (j / shape.inner) % shape.channels; coefficient vectors have shape.channels words.
+// Fixed point: x at scale f; a2 at scale fc = coef_frac, a1 at f + fc, a0 at 2f + fc.
+// The result's scale is poly_out_scale(ring, options, fc):
+//  - TruncMode::Exact and TruncMode::Fss: the one-opening gate. Online: open d = x - alpha
+//    (1 round, ceil(l/8) bytes per element and party), then one local Backend::poly_eval
+//    (PolyMode::Quadratic). y = a2 x² + a1 x + a0 exactly mod 2^l at scale 2f + fc, NOT
+//    truncated: the caller truncates (by f + fc to get back to scale f; the twin is
+//    plain::poly with the same options). Material per element and party: 5 words
+//    (MaterialKind::PolyQuadMasks: alpha, alpha², m2·alpha, m2·alpha², m1·alpha).
+//  - TruncMode::Prob: two Horner openings, x (a2 x + a1) + a0: open x - alpha (round 1),
+//    u = a2 x + a1 (PolyMode::LinearChannel), u truncated by fc, open u - beta' (round 2),
+//    x·u + a0 (PolyMode::LinearElement), truncated by f: y at scale f, within a few ulp of
+//    plain::poly with Prob options (a single probabilistic truncation of a value at scale
+//    2f + fc would exceed its bound 2^trunc_bound_bits). Material: MaterialKind::PolyMasks
+//    (4n words) and the two truncations'.
+// Dealer material per call: poly_mask_words(o, n) words, then (Prob) the truncations'.
+// Errors: InvalidArgument when x, the opened coefficients or P0's coefficients have the
+// wrong size; MaterialError when the per-model masks are missing or have another channel
+// count, or the per-inference material is missing or out of step (deal_poly must be called
+// with the same shape, coef_frac, options and tag); ChannelError if the peer fails.
 struct PolyCoeffs {
   Words a2;  ///< per channel, scale coef_frac; P0 only (empty at P1)
   Words a1;  ///< per channel, scale f + coef_frac; P0 only
   Words a0;  ///< per channel, scale 2f + coef_frac; P0 only
   int coef_frac = 20;
 };
-/// Model setup: per-model mask of a2 (fixed, reused by design); P0 opens a2 - mask once.
+/// The coefficients' public one-time-padded values, opened once per model.
+struct PolySetup {
+  Words e_a2;  ///< E2 = a2 - m2, per channel (public to both parties)
+  Words e_a1;  ///< E1 = a1 - m1, per channel (public to both parties)
+};
+/// Model setup: the dealer fixes per-channel masks m2, m1 (fixed per model, reused by
+/// design; shares stored as the fixed material tag + "/a2mask", tag + "/a1mask").
 void deal_poly_setup(Dealer& d, size_t channels, const std::string& tag, MaterialStore& m0,
                      MaterialStore& m1);
-/// Returns E = a2 - mask (public to both). P1 passes coefficients with empty vectors.
-Words poly_setup(Session& s, const PolyCoeffs& c, size_t channels, const std::string& tag);
+/// Opens E2 = a2 - m2 and E1 = a1 - m1 (P0 sends its masked coefficients, P1 its mask
+/// shares; one round, 2 channels ceil(l/8) bytes per party). P1 passes coefficients with
+/// empty vectors. Returns the same PolySetup at both parties.
+PolySetup poly_setup(Session& s, const PolyCoeffs& c, size_t channels, const std::string& tag);
+/// Per inference: pushes the material of one poly call (see above) for both parties.
 void deal_poly(Dealer& d, const PolyShape& shape, int coef_frac, const ProtocolOptions& o,
                const std::string& tag, MaterialStore& m0, MaterialStore& m1);
+/// One party's shares of y (scale poly_out_scale(s.ring, s.options, c.coef_frac)).
 Words poly(Session& s, const Words& x, const PolyShape& shape, const PolyCoeffs& c,
-           const Words& e_a2, const std::string& tag);
+           const PolySetup& setup, const std::string& tag);
+/// Fixed-point scale of poly's result: 2f + coef_frac for Exact/Fss (untruncated), f for Prob.
+int poly_out_scale(const RingConfig& r, const ProtocolOptions& o, int coef_frac);
+/// Online cost of poly on n elements, per party: Exact/Fss 1 round, n ceil(l/8) bytes (no
+/// truncation inside); Prob 2 rounds, 2 n ceil(l/8) bytes + truncations by coef_frac and f.
 Cost poly_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int coef_frac);
-/// Words of the per-inference masks deal_poly pushes for n elements (PolyMasks
-/// [alpha | gamma | beta' | delta] = 4n), before its truncations. Written beside deal_poly:
-/// change both together.
-uint64_t poly_mask_words(size_t n);
+/// Words of the per-inference masks deal_poly pushes for n elements, before any
+/// truncation: Exact/Fss 5n (PolyQuadMasks [alpha | alpha² | m2·alpha | m2·alpha² |
+/// m1·alpha]), Prob 4n (PolyMasks [alpha | gamma | beta' | delta]). Written beside
+/// deal_poly: change both together.
+uint64_t poly_mask_words(const ProtocolOptions& o, size_t n);
 
 // ---- matrix products with a per-model weight mask ----------------------------------
 /// Y = W · L(X): W (m x k) known to P0, X shared (in_size elements), L a public linear

@@ -65,11 +65,6 @@ struct ScalePlan {
   std::string explain(const std::vector<ScaleNode>& nodes) const;
 };
 
-/// Scale of a polynomial's output given input at scale f: 2f + coef_frac for the
-/// one-opening gate (exact and FSS truncation), f for the probabilistic mode, whose gate
-/// truncates inside.
-int poly_output_scale(const mpc::RingConfig& r, const mpc::ProtocolOptions& o, int coef_frac);
-
 /// The options under which the comparison tagged `tag` runs on values `offset` bits above
 /// scale f: a reduced-bit range [lo, hi) (given at scale f) becomes [lo + offset,
 /// hi + offset) for that tag, which looks at exactly the same bits of the value (bit j of

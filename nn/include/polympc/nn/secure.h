@@ -84,7 +84,8 @@ class SecureParty {
   Network arch_;
   const QuantizedModel* model_;
   int coef_frac_;
-  std::vector<mpc::Words> opened_;  // per layer: E = W - A or E = a2 - mask
+  std::vector<mpc::Words> opened_;             // per Conv/Linear layer: E = W - A
+  std::vector<mpc::PolySetup> poly_opened_;    // per Poly layer: E2 = a2 - m2, E1 = a1 - m1
   bool ready_ = false;
 };
 

@@ -53,9 +53,8 @@ class SimBackend final : public mpc::Backend {
   void matmul_combine(int party, int bits, size_t m, size_t k, size_t n, const uint64_t* e,
                       const uint64_t* f, const uint64_t* a, const uint64_t* b, const uint64_t* c,
                       uint64_t* z) override;
-  void poly_eval(int party, int bits, const mpc::PolyShape& s, bool per_channel,
-                 const uint64_t* d, const uint64_t* e, const uint64_t* a, const uint64_t* b,
-                 const uint64_t* c, const uint64_t* add, uint64_t* z) override;
+  void poly_eval(int party, int bits, const mpc::PolyShape& s, mpc::PolyMode mode,
+                 const mpc::PolyEvalArgs& args, uint64_t* z) override;
   void trunc_exact_combine(int party, int bits, int shift, size_t n, const uint64_t* x,
                            const uint64_t* carry, const uint64_t* wrap, uint64_t* z) override;
   void trunc_prob_combine(int party, int bits, int shift, int offset_bits, size_t n,
