@@ -125,19 +125,13 @@ TEST(PrivateInference, TruncatedElementsPerImageAreEveryTruncationOfTheWalk) {
   const nn::Network net = every_layer_cnn();
   nn::Network shaped = net;
   shaped.infer_shapes();
-  // Conv/linear outputs and average pools once; a polynomial twice under --trunc prob.
-  uint64_t want = 0;
-  for (size_t i = 0; i < shaped.layers.size(); ++i) {
-    const nn::Layer& L = shaped.layers[i];
-    const uint64_t n = static_cast<uint64_t>(shaped.out_size(i));
-    if (L.op == nn::OpKind::Conv || L.op == nn::OpKind::Linear || L.op == nn::OpKind::AvgPool ||
-        L.op == nn::OpKind::GlobalAvgPool)
-      want += n;
-    else if (L.op == nn::OpKind::Poly)
-      want += 2 * n;
-  }
+  // Every truncation the placement plans (a polynomial twice more inside under --trunc
+  // prob), counted from the plan rather than from the dealt material.
   mpc::ProtocolOptions o;
   o.trunc = mpc::TruncMode::Prob;
+  const uint64_t want = nn::plan_scales(shaped, mpc::RingConfig{64, 12}, o, 20)
+                            .truncated_elements(nn::scale_nodes(shaped));
+  EXPECT_GT(want, 0u);
   EXPECT_EQ(nn::truncated_elements_per_image(net, mpc::RingConfig{64, 12}, o, -1), want);
 }
 
@@ -418,6 +412,10 @@ TEST(PerLayerBits, TorchStyleLayerNameTakesTheOverride) {
   for (mpc::CompareMode mode : {mpc::CompareMode::Fss, mpc::CompareMode::Gmw}) {
     nn::InferenceOptions full, reduced;
     full.protocol.compare = reduced.protocol.compare = mode;
+    // A reduced-bit layer sees its input at scale f (the placement truncates before it):
+    // against a 63-bit range, which is exact for every value here, only the comparison
+    // differs and the truncations stay where they are.
+    full.protocol.layer_compare_bits[relu] = mpc::CompareBits{0, 63};
     reduced.protocol.layer_compare_bits[relu] = mpc::CompareBits{0, 40};
     cpu::CpuBackend be0(1), be1(1);
     nn::InferenceReport rf = nn::run_inproc(q, d, count, be0, be1, full);
@@ -433,10 +431,11 @@ TEST(PerLayerBits, TorchStyleLayerNameTakesTheOverride) {
       }
     ASSERT_GT(relu_bytes_full, 0.0);
     if (mode == mpc::CompareMode::Fss) {
-      // DCF depth 39 instead of 63 for the ReLU: 16 bytes less key per element and party.
+      // DCF depth 39 instead of 62 for the ReLU: 16 bytes less key per level, element and
+      // party. The layer also truncates its input (GMW-exact truncation, 38.5 B).
       EXPECT_LT(rr.offline_bytes, rf.offline_bytes);
-      const double relus = relu_bytes_full / 8.125;  // FSS ReLU: 8.125 bytes per element and party
-      EXPECT_DOUBLE_EQ(rf.offline_bytes - rr.offline_bytes, 2 * relus * 16 * (63 - 39));
+      const double relus = relu_bytes_full / (8.125 + 38.5);
+      EXPECT_DOUBLE_EQ(rf.offline_bytes - rr.offline_bytes, 2 * relus * 16 * (62 - 39));
     } else {
       EXPECT_LT(relu_bytes_reduced, relu_bytes_full);  // fewer AND gates
     }
@@ -452,7 +451,9 @@ TEST(PerLayerBits, SlashNamedReluAndMaxPoolTakeTheirOverrides) {
     if (L.name == "pool2") L.name = "/features/features.5/MaxPool";
   }
   nn::QuantizedModel q = nn::quantize(net, mpc::RingConfig{64, 12});
-  nn::InferenceOptions full, reduced;
+  nn::InferenceOptions full, reduced;  // full: 63 bits, exact here, at the same placement
+  full.protocol.layer_compare_bits["/features/features.4/Relu"] = mpc::CompareBits{0, 63};
+  full.protocol.layer_compare_bits["/features/features.5/MaxPool"] = mpc::CompareBits{0, 63};
   reduced.protocol.layer_compare_bits["/features/features.4/Relu"] = mpc::CompareBits{0, 36};
   reduced.protocol.layer_compare_bits["/features/features.5/MaxPool"] = mpc::CompareBits{0, 34};
   sim::SimBackend be0, be1;

@@ -97,20 +97,21 @@ TEST(Placement, ShippedModelPlan) {
   EXPECT_EQ(pp.in_shift[at("pool2")], f);  // the sum would reach 2f + 2
 }
 
-// A reduced-bit comparison given at scale f looks at the same bits of a value `offset` bits
-// above it; it moves only while it fits the ring, else the plan truncates first.
-TEST(Placement, ReducedBitComparisonMovesWithTheScale) {
-  mpc::ProtocolOptions o;
-  o.layer_compare_bits["act2"] = mpc::CompareBits{0, 30};
-  const mpc::ProtocolOptions moved = nn::options_at_scale(o, "act2", 12, 64);
-  EXPECT_EQ(moved.compare_range("act2", 64), (mpc::CompareBits{12, 42}));
-  EXPECT_EQ(nn::options_at_scale(o, "act1", 12, 64).compare_range("act1", 64),
-            (mpc::CompareBits{0, 64}));  // full ring: unchanged
+// A reduced-bit comparison's range is given at scale f: its layer gets its input truncated
+// to f first; a full-ring comparison runs at whatever scale its input has.
+TEST(Placement, ReducedBitComparisonSeesItsInputAtScaleF) {
   nn::Network net = nn::load_onnx(kShippedModel);
   const mpc::RingConfig r{64, 12};
-  EXPECT_EQ(nn::plan_scales(net, r, o, 20).in_shift[index_of(net, "act2")], 0);
-  o.layer_compare_bits["act2"] = mpc::CompareBits{0, 60};  // 60 + 12 > 64
-  EXPECT_EQ(nn::plan_scales(net, r, o, 20).in_shift[index_of(net, "act2")], 12);
+  mpc::ProtocolOptions o;
+  const size_t act2 = index_of(net, "act2");
+  EXPECT_EQ(nn::plan_scales(net, r, o, 20).in_shift[act2], 0);
+  o.layer_compare_bits["act2"] = mpc::CompareBits{0, 30};
+  const nn::ScalePlan p = nn::plan_scales(net, r, o, 20);
+  EXPECT_EQ(p.in_shift[act2], 12);
+  EXPECT_EQ(p.out_scale[act2], 12);
+  o.layer_compare_bits.clear();
+  o.compare_bits = mpc::CompareBits{0, 30};  // every comparison
+  EXPECT_EQ(nn::plan_scales(net, r, o, 20).in_shift[act2], 12);
 }
 
 // 2PC = twin bit for bit under the plan, for every truncation and comparison mode, on the

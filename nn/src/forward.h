@@ -8,9 +8,8 @@
 //   Words matmul(size_t i, const Words& x, size_t m, size_t k, size_t cols, const mpc::Lowering&);
 //   void add_bias(size_t i, Words& y, size_t m, size_t cols);  // [m][cols] += bias (scale 2f)
 //   Words trunc(const std::string& tag, const Words& x, int shift);
-//   Words relu(const std::string& tag, const Words& x, int offset);
-//   Words max(const std::string& tag, const Words& a, const Words& b, int offset);
-//     (offset: bits the compared values are above scale f; see options_at_scale)
+//   Words relu(const std::string& tag, const Words& x);
+//   Words max(const std::string& tag, const Words& a, const Words& b);
 //   Words poly(size_t i, const Words& x, const mpc::PolyShape& shape);
 //   const mpc::RingConfig& ring();
 //
@@ -91,7 +90,7 @@ mpc::Words forward(Ops& ops, const Network& net, const ScalePlan& plan, size_t b
         break;
       }
       case OpKind::Relu:
-        y = ops.relu(L.name, x, plan.out_scale[i] - plan.frac);
+        y = ops.relu(L.name, x);
         break;
       case OpKind::Poly: {
         mpc::PolyShape s;
@@ -123,8 +122,7 @@ mpc::Words forward(Ops& ops, const Network& net, const ScalePlan& plan, size_t b
             a.insert(a.end(), cur[2 * p].begin(), cur[2 * p].end());
             b.insert(b.end(), cur[2 * p + 1].begin(), cur[2 * p + 1].end());
           }
-          mpc::Words mx =
-              ops.max(L.name + "/max" + std::to_string(level), a, b, plan.out_scale[i] - plan.frac);
+          mpc::Words mx = ops.max(L.name + "/max" + std::to_string(level), a, b);
           std::vector<mpc::Words> next;
           for (size_t p = 0; p < pairs; ++p)
             next.emplace_back(mx.begin() + static_cast<long>(p * n), mx.begin() + static_cast<long>((p + 1) * n));

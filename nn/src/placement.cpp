@@ -30,16 +30,16 @@ std::vector<std::string> compare_tags(const ScaleNode& L) {
   return tags;
 }
 
-/// Whether the comparisons of a node can run on input `offset` bits above scale f: a
-/// full-ring comparison does not depend on the scale; a reduced-bit one [lo, hi) moves to
-/// [lo + offset, hi + offset), which must fit the ring.
-bool compares_at(const ScaleNode& L, const mpc::RingConfig& r, const mpc::ProtocolOptions& o,
-                 int offset) {
+/// Whether a node compares on reduced bits. Those are given at scale f and must see their
+/// input there: moving [lo, hi) up with the scale would drop the sub-ulp bits of a value
+/// that a later sum still adds (the reduced-bit DReLU may call [0, 2^lo) negative).
+bool compares_reduced_bits(const ScaleNode& L, const mpc::RingConfig& r,
+                           const mpc::ProtocolOptions& o) {
   for (const std::string& tag : compare_tags(L)) {
     const mpc::CompareBits b = o.compare_range(tag, r.bits);
-    if (!(b.lo == 0 && b.hi == r.bits) && b.hi + offset > r.bits) return false;
+    if (!(b.lo == 0 && b.hi == r.bits)) return true;
   }
-  return true;
+  return false;
 }
 
 int64_t elements(const std::vector<int64_t>& shape) {
@@ -68,15 +68,6 @@ std::vector<ScaleNode> scale_nodes(const Network& net) {
     nodes.push_back(std::move(n));
   }
   return nodes;
-}
-
-mpc::ProtocolOptions options_at_scale(const mpc::ProtocolOptions& o, const std::string& tag,
-                                      int offset, int ring_bits) {
-  const mpc::CompareBits b = o.compare_range(tag, ring_bits);
-  if (offset == 0 || (b.lo == 0 && b.hi == ring_bits)) return o;
-  mpc::ProtocolOptions moved = o;
-  moved.layer_compare_bits[tag] = mpc::CompareBits{b.lo + offset, b.hi + offset};
-  return moved;
 }
 
 ScalePlan plan_scales(const Network& net, const mpc::RingConfig& r, const mpc::ProtocolOptions& o,
@@ -109,17 +100,16 @@ ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig
       case OpKind::Poly: {
         at_f();
         p.out_scale[i] = mpc::poly_out_scale(r, o, coef_frac);
-        if (p.out_scale[i] > std::max(2 * f, r.bits - 2 - kMagnitudeBits))
+        if (p.out_scale[i] >= r.bits - 2)
           throw mpc::InvalidArgument(
               "layer '" + L.name + "' (Poly): the polynomial's output scale 2f + coef_frac = " +
-              std::to_string(p.out_scale[i]) + " bits leaves less than " +
-              std::to_string(kMagnitudeBits) + " integer bits in an l = " + std::to_string(r.bits) +
-              " ring; use a larger ring (--bits) or a smaller coefficient scale");
+              std::to_string(p.out_scale[i]) + " bits leaves no integer bits below 2^(l-2) in an l = " +
+              std::to_string(r.bits) + " ring; use a larger ring (--bits) or a smaller coefficient scale");
         break;
       }
       case OpKind::Relu:
       case OpKind::MaxPool:
-        if (!compares_at(L, r, o, s - f)) at_f();
+        if (compares_reduced_bits(L, r, o)) at_f();
         p.out_scale[i] = s - p.in_shift[i];
         break;
       case OpKind::AvgPool:

@@ -45,8 +45,8 @@ class PlainOps {
     }
     return mpc::plain::trunc(q_.ring, x, shift);
   }
-  mpc::Words relu(const std::string&, const mpc::Words& x, int) { return mpc::plain::relu(q_.ring, x); }
-  mpc::Words max(const std::string&, const mpc::Words& a, const mpc::Words& b, int) {
+  mpc::Words relu(const std::string&, const mpc::Words& x) { return mpc::plain::relu(q_.ring, x); }
+  mpc::Words max(const std::string&, const mpc::Words& a, const mpc::Words& b) {
     return mpc::plain::max(q_.ring, a, b);
   }
   // The twin of the gate the options choose (the one-opening gate untruncated, or Prob's

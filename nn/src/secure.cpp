@@ -24,12 +24,12 @@ class DealOps {
     mpc::deal_trunc(d_, x.size(), shift, o_, tag, m0_, m1_);
     return x;
   }
-  mpc::Words relu(const std::string& tag, const mpc::Words& x, int offset) {
-    mpc::deal_relu(d_, x.size(), options_at_scale(o_, tag, offset, d_.ring().bits), tag, m0_, m1_);
+  mpc::Words relu(const std::string& tag, const mpc::Words& x) {
+    mpc::deal_relu(d_, x.size(), o_, tag, m0_, m1_);
     return x;
   }
-  mpc::Words max(const std::string& tag, const mpc::Words& a, const mpc::Words&, int offset) {
-    mpc::deal_max(d_, a.size(), options_at_scale(o_, tag, offset, d_.ring().bits), tag, m0_, m1_);
+  mpc::Words max(const std::string& tag, const mpc::Words& a, const mpc::Words&) {
+    mpc::deal_max(d_, a.size(), o_, tag, m0_, m1_);
     return a;
   }
   mpc::Words poly(size_t i, const mpc::Words& x, const mpc::PolyShape& s) {
@@ -65,14 +65,8 @@ class OnlineOps {
       for (size_t j = 0; j < cols; ++j) y[c * cols + j] = (y[c * cols + j] + b[c]) & s_.ring.mask();
   }
   mpc::Words trunc(const std::string& tag, const mpc::Words& x, int shift) { return mpc::trunc(s_, x, shift, tag); }
-  mpc::Words relu(const std::string& tag, const mpc::Words& x, int offset) {
-    mpc::Session s = at_scale(tag, offset);
-    return mpc::relu(s, x, tag);
-  }
-  mpc::Words max(const std::string& tag, const mpc::Words& a, const mpc::Words& b, int offset) {
-    mpc::Session s = at_scale(tag, offset);
-    return mpc::max(s, a, b, tag);
-  }
+  mpc::Words relu(const std::string& tag, const mpc::Words& x) { return mpc::relu(s_, x, tag); }
+  mpc::Words max(const std::string& tag, const mpc::Words& a, const mpc::Words& b) { return mpc::max(s_, a, b, tag); }
   mpc::Words poly(size_t i, const mpc::Words& x, const mpc::PolyShape& sh) {
     mpc::PolyCoeffs c;
     c.coef_frac = coef_frac_;
@@ -81,10 +75,6 @@ class OnlineOps {
   }
 
  private:
-  mpc::Session at_scale(const std::string& tag, int offset) {
-    return mpc::Session{s_.party, s_.ring, s_.channel, s_.backend, s_.material,
-                        options_at_scale(s_.options, tag, offset, s_.ring.bits)};
-  }
   mpc::Session& s_;
   const Network& net_;
   const QuantizedModel* model_;
@@ -150,8 +140,8 @@ uint64_t truncated_elements_per_image(const Network& arch, const mpc::RingConfig
   Network a = arch;
   a.infer_shapes();
   mpc::ProtocolOptions po = o;
-  po.trunc = mpc::TruncMode::Prob;         // one TruncPair item [r | r >> s] per truncation
-  po.trunc_bound_bits = ring.bits - 2;     // any valid bound: only sizes matter here
+  po.trunc = mpc::TruncMode::Prob;  // one TruncPair item [r | r >> s] per truncation; the
+                                    // bound is o's: it decides the placement (placement.h)
   po.compare = mpc::CompareMode::Gmw;      // no DCF keys to generate
   mpc::Dealer d(ring);
   mpc::MaterialStore m0(0), m1(1);

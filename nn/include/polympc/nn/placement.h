@@ -6,11 +6,10 @@
 // values. The network input is at scale f. A product with a weight at scale f adds f, a
 // polynomial adds f + coef_frac (one-opening gate) and sum pooling adds log2 of its window.
 // A truncation divides by a power of two and is needed only where an operation requires
-// its input at scale f (matmul and polynomial inputs) or where the headroom bound would be
-// exceeded (a reduced-bit comparison moved past the top of the ring, a sum above
-// max_scale). ReLU and max commute with floor(x / 2^s) exactly (and a reduced-bit
-// comparison moves its bit range with the scale), so moving a truncation past them changes
-// no bit;
+// its input at scale f (matmul and polynomial inputs; comparisons on reduced bits, whose
+// ranges are given at scale f) or where the headroom bound would be exceeded (a sum above
+// max_scale). ReLU and max commute with floor(x / 2^s) exactly, so moving a truncation
+// past them changes no bit;
 // sums (pooling, Add) merge truncations. The plaintext twin runs the same plan, so the 2PC
 // result stays bit-identical to it. The logits leave the network at their scale; they are
 // finished (floor-divided down to scale f) in the clear by the client, or by one secure
@@ -65,16 +64,10 @@ struct ScalePlan {
   std::string explain(const std::vector<ScaleNode>& nodes) const;
 };
 
-/// The options under which the comparison tagged `tag` runs on values `offset` bits above
-/// scale f: a reduced-bit range [lo, hi) (given at scale f) becomes [lo + offset,
-/// hi + offset) for that tag, which looks at exactly the same bits of the value (bit j of
-/// floor(x / 2^offset) is bit j + offset of x); a full-ring comparison is unchanged.
-mpc::ProtocolOptions options_at_scale(const mpc::ProtocolOptions& o, const std::string& tag,
-                                      int offset, int ring_bits);
-
 /// Plans the truncations of `net` (shapes inferred). Throws mpc::InvalidArgument when a
-/// gate's own output scale does not fit the ring (a polynomial at 2f + coef_frac above
-/// l - 2 - kMagnitudeBits): use a larger ring or a smaller coefficient scale.
+/// gate's own output scale does not fit the ring (a polynomial at 2f + coef_frac >= l - 2;
+/// below that its output must stay under 2^(l-2-scale) in real units, as it had to inside
+/// the two-opening gate): use a larger ring or a smaller coefficient scale.
 ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig& r,
                       const mpc::ProtocolOptions& o, int coef_frac);
 /// plan_scales(scale_nodes(net), ...).

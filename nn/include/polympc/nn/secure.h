@@ -39,9 +39,9 @@ void deal_inference(mpc::Dealer& d, const Network& arch, size_t batch,
                     const mpc::ProtocolOptions& o, int coef_frac, mpc::MaterialStore& m0,
                     mpc::MaterialStore& m1, Reveal reveal = Reveal::Logits);
 
-/// Elements one image truncates (every truncation of the layer walk: conv/linear outputs,
-/// average pools, the polynomials' one or two), counted from the dealer's material for one
-/// image with the options `o` (TruncPair items under --trunc prob): exact by construction,
+/// Elements one image truncates under the probabilistic truncation of `o` (every
+/// truncation the ScalePlan places, and the polynomials' two inside), counted from the
+/// dealer's material for one image (TruncPair items): exact by construction,
 /// whatever the protocols' internals. The count of mpc::check_trunc_failure_run. Deals the
 /// material of one image (GMW comparison, discarded): cheap next to a run.
 uint64_t truncated_elements_per_image(const Network& arch, const mpc::RingConfig& ring,
