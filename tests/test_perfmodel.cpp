@@ -80,10 +80,9 @@ void check_against_run(const nn::Network& net, size_t count, size_t batch, const
   for (size_t start = 0; start < count; start += batch) {
     const size_t nb = std::min(batch, count - start);
     const pm::Model m = make_model(nb, po);
-    std::vector<pm::LayerCost> costs;
-    for (const auto& L : shape.layers) costs.push_back(m.layer_cost(L));
-    costs.push_back(m.input_cost(shape.input_elements()));
-    costs.push_back(m.output_cost(shape.classes()));
+    // The whole network: layers (each with the truncation the placement puts before it),
+    // then input and output.
+    const std::vector<pm::LayerCost> costs = m.report(shape).layers;
     for (const pm::LayerCost& c : costs) {
       offline_bytes += c.offline_bytes;
       bytes[c.name].first += c.bytes_p0;
@@ -224,11 +223,13 @@ TEST(PerfModel, LayerCommunicationComposesMpcFormulas) {
   EXPECT_EQ(c.bytes_p0, mpc::relu_cost(r, n).bytes);
   EXPECT_EQ(c.rounds, mpc::relu_cost(r, n).rounds);
   c = m.layer_cost(relu, pm::Choice::Poly);
-  // The one-opening gate, then the layer's truncation from scale 2f + fc to f (forward.h).
+  // Priced alone, the site's input is at scale 2f: the placement truncates it by f, then
+  // the one-opening gate (its output's truncation belongs to the next layer).
+  EXPECT_EQ(m.standalone_shift(relu, pm::Choice::Poly), 12);
   mpc::Cost poly = mpc::poly_cost(r, po, n, 20);
   EXPECT_EQ(poly.rounds, 1u);
   EXPECT_EQ(poly.bytes, n * 8);
-  poly += mpc::trunc_cost(r, po, n, mpc::poly_out_scale(r, po, 20) - r.frac);
+  poly += mpc::trunc_cost(r, po, n, r.frac);
   EXPECT_EQ(c.bytes_p1, poly.bytes);
   EXPECT_EQ(c.rounds, poly.rounds);
   c = m.layer_cost(relu, pm::Choice::ReluFss);
@@ -253,9 +254,12 @@ TEST(PerfModel, LayerCommunicationComposesMpcFormulas) {
   const size_t o = 3 * 18;
   EXPECT_EQ(c.bytes_p0, mpc::relu_cost(r, 4 * o).bytes + mpc::relu_cost(r, 2 * o).bytes + 2 * mpc::relu_cost(r, o).bytes);
   EXPECT_EQ(c.rounds, 4 * mpc::relu_cost(r, o).rounds);
-  // Avg pool 3x3 (not a power of two): x round(2^f / 9), truncation by f.
+  // Avg pool 3x3 (not a power of two): x round(2^f / 9), local; the truncation by f joins
+  // the next one the placement puts; with an explicit input truncation it is priced.
   c = m.layer_cost(mp, pm::Choice::AvgPool);
-  EXPECT_EQ(c.bytes_p0, mpc::trunc_cost(r, po, o, 12).bytes);
+  EXPECT_EQ(c.bytes_p0 + c.rounds, 0u);
+  c = m.layer_cost(mp, pm::Choice::AvgPool, 12);
+  EXPECT_EQ(c.bytes_p0, mpc::trunc_cost(r, po, 3 * 162, 12).bytes);
   // Wrong choices are errors naming the layer.
   pm::LayerShape cv;
   cv.name = "convX";

@@ -518,7 +518,6 @@ class Calibrator {
           e1 = mpc::poly_setup(P.s1, c1, ch, "p");
       });
       std::vector<std::pair<ProtocolCall, double>> runs;
-      const int shift = mpc::poly_out_scale(ring, exact, fc) - ring.frac;
       for (size_t n : sizes) {
         const mpc::PolyShape sh{1, ch, std::max<size_t>(1, n / ch)};
         const Words x = random_words(sh.size(), 23);
@@ -530,13 +529,12 @@ class Calibrator {
         runs.emplace_back(c, time_protocol(
                                  P,
                                  [&] {
-                                   // The layer: the gate, then the truncation to scale f (forward.h).
+                                   // The gate alone: its output's truncation is placed
+                                   // elsewhere (nn/placement.h) and calibrated as "trunc".
                                    mpc::deal_poly(P.dealer, sh, fc, exact, "p", P.m0, P.m1);
-                                   mpc::deal_trunc(P.dealer, sh.size(), shift, exact, "p/trunc", P.m0, P.m1);
                                  },
                                  [&](mpc::Session& s) {
-                                   Words y = mpc::poly(s, x, sh, s.party == 0 ? c0 : c1, s.party == 0 ? e0 : e1, "p");
-                                   return mpc::trunc(s, y, shift, "p/trunc");
+                                   return mpc::poly(s, x, sh, s.party == 0 ? c0 : c1, s.party == 0 ? e0 : e1, "p");
                                  },
                                  n >= (1u << 19)));
       }

@@ -15,12 +15,6 @@ namespace {
 uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 uint64_t u64(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
 
-bool is_pow2(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
-int log2i(int64_t v) {
-  int k = 0;
-  while ((int64_t{1} << k) < v) ++k;
-  return k;
-}
 
 /// Shape of one level of the (generate, propagate) tree of gmw.cpp: whether the merge of
 /// nodes (j, j+1) among cnt nodes also produces P (2 AND gates) or only G (1 gate).
@@ -297,9 +291,16 @@ class LayerBuilder {
       host("relu_fss", n);
     }
   }
-  /// Polynomial layer (arith.cpp poly, then forward.h's truncation to scale f): Exact/Fss
-  /// open x - alpha, one poly_eval (Quadratic), truncation by f + fc; Prob two Horner
-  /// openings with their truncations inside.
+  /// The truncation the placement puts before a layer (nn/placement.h, forward.h): n
+  /// elements by `shift` bits, nothing when shift is 0.
+  void trunc_input(uint64_t n, int shift) {
+    if (shift <= 0 || n == 0) return;
+    comm(mpc::trunc_cost(r_, m_.opt_.protocol, n, shift));
+    trunc(n, shift);
+  }
+  /// Polynomial layer (arith.cpp poly): Exact/Fss open x - alpha and one poly_eval
+  /// (Quadratic), output at 2f + fc left to the next truncation; Prob two Horner openings
+  /// with their truncations inside.
   void poly(const mpc::PolyShape& sh) {
     const uint64_t n = sh.size();
     const int fc = m_.opt_.coef();
@@ -313,24 +314,13 @@ class LayerBuilder {
       return;
     }
     poly_eval(sh, mpc::PolyMode::Quadratic);
-    const int shift = mpc::poly_out_scale(r_, m_.opt_.protocol, fc) - r_.frac;
-    comm(mpc::trunc_cost(r_, m_.opt_.protocol, n, shift));
-    trunc(n, shift);
   }
-  /// Conv/Linear: open the input, matmul per group, truncation by f (forward.h).
+  /// Conv/Linear: open the input, matmul per group; no truncation (the placement puts it
+  /// before the next layer that needs scale f).
   void matmul_layer(uint64_t in_size, uint64_t m, uint64_t k, uint64_t cols, uint64_t groups) {
     comm(mpc::matmul_cost(r_, in_size, m * groups * cols));
     for (uint64_t g = 0; g < groups; ++g) matmul(m, k, cols);
     host_matmul(in_size, m, k, cols, groups);
-    const uint64_t n = m * groups * cols;
-    comm(mpc::trunc_cost(r_, m_.opt_.protocol, n, r_.frac));
-    trunc(n, r_.frac);
-  }
-  /// Local sum of k windows, public scale, truncation (forward.h `average`).
-  void average(uint64_t n, int64_t k) {
-    const int shift = is_pow2(k) ? log2i(k) : r_.frac;
-    comm(mpc::trunc_cost(r_, m_.opt_.protocol, n, shift));
-    trunc(n, shift);
   }
   /// Max pooling: ceil(log2 k) levels of max on the concatenated pairs (forward.h), tags
   /// "<layer>/max<level>".
@@ -508,28 +498,49 @@ uint64_t Model::lanes(const std::string& name) const {
   return it != opt_.lanes.end() ? it->second : kernels_.at(name).lanes;
 }
 
-LayerCost Model::layer_cost(const LayerShape& L) const {
+Choice Model::default_choice(const LayerShape& L) const {
   switch (L.kind) {
     case LayerKind::Conv:
     case LayerKind::Linear:
-      return layer_cost(L, Choice::Matmul);
+      return Choice::Matmul;
     case LayerKind::Relu:
-      return layer_cost(L, opt_.protocol.compare == mpc::CompareMode::Gmw ? Choice::ReluGmw : Choice::ReluFss);
+      return opt_.protocol.compare == mpc::CompareMode::Gmw ? Choice::ReluGmw : Choice::ReluFss;
     case LayerKind::Poly:
-      return layer_cost(L, Choice::Poly);
+      return Choice::Poly;
     case LayerKind::MaxPool:
-      return layer_cost(L, Choice::MaxPool);
+      return Choice::MaxPool;
     case LayerKind::AvgPool:
     case LayerKind::GlobalAvgPool:
-      return layer_cost(L, Choice::AvgPool);
+      return Choice::AvgPool;
     case LayerKind::Flatten:
     case LayerKind::Add:
-      return layer_cost(L, Choice::Free);
+      return Choice::Free;
   }
-  return layer_cost(L, Choice::Free);
+  return Choice::Free;
+}
+
+LayerCost Model::layer_cost(const LayerShape& L) const { return layer_cost(L, default_choice(L)); }
+
+int Model::standalone_shift(const LayerShape& L, Choice choice) const {
+  // Input at scale 2f (a conv or linear output); see the header.
+  const int f = opt_.ring.frac;
+  if (choice == Choice::Matmul || choice == Choice::Poly) return f;
+  if (choice == Choice::ReluGmw || choice == Choice::ReluFss || choice == Choice::MaxPool) {
+    std::vector<std::string> tags{L.name};
+    if (choice == Choice::MaxPool) tags = {L.name + "/max0"};
+    for (const std::string& t : tags) {
+      const mpc::CompareBits b = opt_.protocol.compare_range(t, opt_.ring.bits);
+      if (!(b.lo == 0 && b.hi == opt_.ring.bits)) return f;  // reduced bits: at scale f
+    }
+  }
+  return 0;
 }
 
 LayerCost Model::layer_cost(const LayerShape& L, Choice choice) const {
+  return layer_cost(L, choice, standalone_shift(L, choice));
+}
+
+LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) const {
   LayerCost c;
   c.name = L.name;
   c.op = kind_name(L.kind);
@@ -542,6 +553,7 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice) const {
                           "' (choose " + allowed + ")");
   };
   const uint64_t n = B * u64(L.out_elements());
+  b.trunc_input(B * u64(L.in_elements()), in_shift);
   switch (L.kind) {
     case LayerKind::Conv:
     case LayerKind::Linear: {
@@ -585,7 +597,7 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice) const {
       if (choice == Choice::MaxPool && L.kind != LayerKind::GlobalAvgPool)
         b.maxpool(n, k, L.name);
       else if (choice == Choice::AvgPool)
-        b.average(n, k);
+        (void)k;  // a local sum (forward.h `average`); its division joins the next truncation
       else
         throw bad(L.kind == LayerKind::GlobalAvgPool ? "avgpool" : "maxpool or avgpool");
       break;
@@ -733,8 +745,26 @@ NetworkReport Model::report(const NetShape& net) const {
   r.total.name = "total";
   r.total.op = "";
   r.total.has_cpu = cal_.has_value();
-  for (const LayerShape& L : net.layers) {
-    r.layers.push_back(layer_cost(L));
+  // The truncation placement the executor runs (nn/placement.h), and per site the one it
+  // would run with that site realised otherwise.
+  const std::vector<nn::ScaleNode> nodes = scale_nodes(net);
+  const nn::ScalePlan plan = nn::plan_scales(nodes, opt_.ring, opt_.protocol, opt_.coef());
+  auto shift_as = [&](size_t i, Choice c) {
+    std::vector<nn::ScaleNode> alt = nodes;
+    switch (c) {
+      case Choice::ReluGmw:
+      case Choice::ReluFss: alt[i].op = nn::OpKind::Relu; break;
+      case Choice::Poly: alt[i].op = nn::OpKind::Poly; break;
+      case Choice::Identity: alt[i].op = nn::OpKind::Flatten; break;
+      case Choice::MaxPool: alt[i].op = nn::OpKind::MaxPool; break;
+      case Choice::AvgPool: alt[i].op = nn::OpKind::AvgPool; break;
+      default: break;
+    }
+    return nn::plan_scales(alt, opt_.ring, opt_.protocol, opt_.coef()).in_shift[i];
+  };
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const LayerShape& L = net.layers[i];
+    r.layers.push_back(layer_cost(L, default_choice(L), plan.in_shift[i]));
     if (L.is_activation_site() || L.is_pool_site()) {
       SiteCosts s;
       s.name = L.name;
@@ -743,7 +773,7 @@ NetworkReport Model::report(const NetShape& net) const {
       const std::vector<Choice> cs = L.is_activation_site()
                                          ? std::vector<Choice>{Choice::ReluGmw, Choice::ReluFss, Choice::Poly, Choice::Identity}
                                          : std::vector<Choice>{Choice::MaxPool, Choice::AvgPool};
-      for (Choice c : cs) s.choices.push_back(layer_cost(L, c));
+      for (Choice c : cs) s.choices.push_back(layer_cost(L, c, shift_as(i, c)));
       r.sites.push_back(std::move(s));
     }
   }
@@ -766,7 +796,9 @@ NetworkReport Model::report(const NetShape& net) const {
 std::vector<std::string> Model::assumptions() const {
   std::vector<std::string> a = {
       "Bytes and rounds are exact: mpc's *_cost() formulas (checked against the wire by the protocol tests), composed "
-      "as nn/src/forward.h composes the protocols.",
+      "as nn/src/forward.h composes the protocols, with the truncations where nn::plan_scales places them (a layer's "
+      "row includes the truncation of its input; a site's row in the choice table is priced with the placement that "
+      "choice would get; a layer priced alone assumes its input at scale 2f).",
       "ReLU-FSS is mpc's FSS gate (Boyle et al. EUROCRYPT'21): open x + r_in (1 round, ceil(l/8) bytes per element), "
       "a DCF of depth hi-lo-1 evaluated locally (dcf_eval kernel, one AES block per level), one more round of 1 bit per "
       "element; dealer keys are staged in device memory.",

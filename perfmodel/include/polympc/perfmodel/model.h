@@ -187,6 +187,16 @@ class Model {
   LayerCost layer_cost(const LayerShape& layer, Choice choice) const;
   /// Cost of `layer` as it is (Relu -> relu with the model's compare protocol, ...).
   LayerCost layer_cost(const LayerShape& layer) const;
+  /// Cost of `layer` realised with `choice` after a truncation of its input by `in_shift`
+  /// bits (0 = none), as nn::plan_scales places truncations (nn/placement.h). The
+  /// two-argument form prices a layer alone: its input is assumed at scale 2f (a conv or
+  /// linear output), so Matmul and Poly truncate it by f first, a reduced-bit comparison
+  /// too, and ReLU, max and average pooling run on it as it is.
+  LayerCost layer_cost(const LayerShape& layer, Choice choice, int in_shift) const;
+  /// The choice a layer has as it is (Relu -> the model's compare protocol, ...).
+  Choice default_choice(const LayerShape& layer) const;
+  /// in_shift of the two-argument layer_cost.
+  int standalone_shift(const LayerShape& layer, Choice choice) const;
   /// Activation site of `channels` x `spatial` elements per image (spatial = H*W, 1 for a
   /// flat vector) under `choice` (ReluGmw, ReluFss, Poly, Identity).
   LayerCost activation_cost(int64_t channels, int64_t spatial, Choice choice) const;
