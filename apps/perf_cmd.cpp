@@ -20,9 +20,9 @@ struct PerfArgs {
   std::string arch;
   std::string board = "u250";
   std::string network = "lan";
-  std::string compare = "gmw";
+  std::string compare = "fss";
   std::string compare_bits;
-  std::string trunc = "exact";
+  std::string trunc = "fss";
   std::string acts = "model";
   std::string pools = "model";
   std::string lanes;
@@ -60,27 +60,23 @@ void list_everything(const std::string& data_dir) {
   std::printf("\n");
 }
 
-/// Bytes per party and rounds of the truncations inside a layer (exact, from mpc).
-mpc::Cost truncation_part(const pm::LayerShape& L, const pm::Options& o) {
-  const uint64_t n = static_cast<uint64_t>(L.out_elements()) * o.batch;
-  switch (L.kind) {
-    case pm::LayerKind::Conv:
-    case pm::LayerKind::Linear:
-      return mpc::trunc_cost(o.ring, o.protocol, n, o.ring.frac);
-    case pm::LayerKind::Poly: {
-      // Exact/Fss: the gate opens once and the layer truncates by f + fc after it; Prob: two
-      // Horner openings with the truncations inside (protocols.h poly).
-      const bool prob = o.protocol.trunc == mpc::TruncMode::Prob;
-      const uint64_t openings = prob ? 2 : 1;
-      mpc::Cost c = mpc::poly_cost(o.ring, o.protocol, n, o.coef());
-      c.bytes -= openings * n * mpc::wire_bytes(o.ring.bits);
-      c.rounds -= openings;
-      c += mpc::trunc_cost(o.ring, o.protocol, n, mpc::poly_out_scale(o.ring, o.protocol, o.coef()) - o.ring.frac);
-      return c;
+/// Bytes per party and rounds of every truncation of the network (exact, from mpc): those
+/// nn::plan_scales places before layers, and the two inside each polynomial under
+/// --trunc prob (protocols.h poly).
+mpc::Cost truncation_part(const pm::NetShape& net, const pm::Options& o) {
+  const nn::ScalePlan plan = nn::plan_scales(pm::scale_nodes(net), o.ring, o.protocol, o.coef());
+  mpc::Cost c;
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const pm::LayerShape& L = net.layers[i];
+    if (plan.in_shift[i] > 0)
+      c += mpc::trunc_cost(o.ring, o.protocol, static_cast<uint64_t>(L.in_elements()) * o.batch, plan.in_shift[i]);
+    if (L.kind == pm::LayerKind::Poly && o.protocol.trunc == mpc::TruncMode::Prob) {
+      const uint64_t n = static_cast<uint64_t>(L.out_elements()) * o.batch;
+      c += mpc::trunc_cost(o.ring, o.protocol, n, o.coef());
+      c += mpc::trunc_cost(o.ring, o.protocol, n, o.ring.frac);
     }
-    default:
-      return mpc::Cost{};
   }
+  return c;
 }
 
 /// Per-layer table and summary of the offline or total phase (the online one is run_perf's).
@@ -142,11 +138,10 @@ void closing_note(const pm::NetworkReport& r, const pm::NetShape& net, const pm:
   if (net.name != "resnet18-imagenet" || !all_poly || !any_act) return;
 
   // Exact shares of truncation and max pooling in bytes and rounds.
-  mpc::Cost trunc, maxpool;
-  for (size_t i = 0; i < net.layers.size(); ++i) {
-    trunc += truncation_part(net.layers[i], m.options());
+  const mpc::Cost trunc = truncation_part(net, m.options());
+  mpc::Cost maxpool;
+  for (size_t i = 0; i < net.layers.size(); ++i)
     if (net.layers[i].kind == pm::LayerKind::MaxPool) maxpool += mpc::Cost{r.layers[i].bytes_p0, r.layers[i].rounds};
-  }
   const double budget = 0.063 * bw;
   // The same network with every knob this repository offers turned towards PASNet's setting.
   pm::Query best = q;
@@ -163,12 +158,12 @@ void closing_note(const pm::NetworkReport& r, const pm::NetShape& net, const pm:
       "\nPASNet-A (Peng et al., DAC'23) reports 63 ms for all-polynomial ResNet-18 on ImageNet on its FPGA design.\n"
       "Modelled here: %.1f ms and %.1f J (both parties) on the %s with the %s preset, %.1fx the reported figure.\n"
       "Why the figures differ:\n"
-      " 1. Truncation. %s of the %s each party sends and %llu of the %llu rounds are truncations (after every\n"
-      "    conv/linear layer and every polynomial). The default exact truncation (bit-identical to the plaintext\n"
-      "    twin) is a GMW carry circuit of ~9 rounds and ~38.5 B per element; a 1-round probabilistic truncation\n"
-      "    (--trunc prob, SecureML) sends 8 B; the 2-round FSS truncation (--trunc fss, SIGMA) sends 8.125 B\n"
-      "    and stays bit-identical for |x| < 2^(l-2).\n"
-      " 2. Max pooling. The stem's 3x3 max pool stays a GMW comparison tree: %s and %llu rounds (--pools avg).\n"
+      " 1. Truncation. %s of the %s each party sends and %llu of the %llu rounds are truncations (--trunc %s;\n"
+      "    placed before each conv/linear and polynomial input, past ReLU and max pool, merged through sums:\n"
+      "    polympc infer --explain). The FSS truncation (default, SIGMA) sends 8.125 B in 2 rounds and is\n"
+      "    bit-identical for |x| < 2^(l-2); the GMW-exact one ~38.5 B in ~9 rounds; the probabilistic one\n"
+      "    (SecureML) 8 B in 1 round but fails now and then.\n"
+      " 2. Max pooling. The stem's 3x3 max pool stays a %s comparison tree: %s and %llu rounds (--pools avg).\n"
       " 3. Ring width. Every opened element is l = %d bits; --bits 32 halves most of the traffic.\n"
       " 4. Link. At %.0f MB/s, 63 ms moves at most %s per party, and at %.2f ms RTT it fits at most %.0f rounds:\n"
       "    the reported figure implies a faster link, fewer bytes and rounds, or communication hidden behind\n"
@@ -179,8 +174,8 @@ void closing_note(const pm::NetworkReport& r, const pm::NetShape& net, const pm:
       "%.1f ms (network %.1f ms, device %.1f ms, PCIe %.1f ms) and %.1f J: still communication-bound at this preset.\n",
       t.latency_s * 1e3, t.energy_j, m.board().title.c_str(), m.network().name.c_str(), t.latency_s / 0.063,
       bytes_str(static_cast<double>(trunc.bytes)).c_str(), bytes_str(per_party).c_str(),
-      static_cast<unsigned long long>(trunc.rounds), static_cast<unsigned long long>(t.rounds),
-      bytes_str(static_cast<double>(maxpool.bytes)).c_str(), static_cast<unsigned long long>(maxpool.rounds), r.ring_bits,
+      static_cast<unsigned long long>(trunc.rounds), static_cast<unsigned long long>(t.rounds), r.trunc.c_str(),
+      r.compare.c_str(), bytes_str(static_cast<double>(maxpool.bytes)).c_str(), static_cast<unsigned long long>(maxpool.rounds), r.ring_bits,
       bw / 1e6, bytes_str(budget).c_str(), rtt * 1e3, rtt > 0 ? 0.063 / rtt : 0.0,
       static_cast<unsigned long long>(m.lanes("matmul_combine")),
       t.device_s * 1e3, rb.total.latency_s * 1e3, rb.total.network_s * 1e3, rb.total.device_s * 1e3,
