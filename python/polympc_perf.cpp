@@ -125,15 +125,15 @@ PYBIND11_MODULE(polympc_perf, mod) {
       "(same numbers as `polympc perf --json`).";
   py::register_exception<pm::PerfModelError>(mod, "PerfModelError", PyExc_RuntimeError);
   mod.def("layer_cost", &layer_cost, py::arg("shape"), py::arg("choice"), py::arg("kernel") = 2, py::arg("stride") = 0,
-          py::arg("board") = "u250", py::arg("network") = "lan", py::arg("compare") = "gmw", py::arg("trunc") = "exact",
+          py::arg("board") = "u250", py::arg("network") = "lan", py::arg("compare") = "fss", py::arg("trunc") = "fss",
           py::arg("bits") = 64, py::arg("frac") = 12, py::arg("batch") = 1, py::arg("lanes") = "",
           py::arg("calibration") = "", py::arg("data_dir") = "", py::arg("compare_bits") = "",
           py::arg("phase") = "online",
           "Cost of one activation/pool site (dict: latency_s, energy_j, bytes_p0, rounds, offline_bytes, phases, phase_latency_s, ...). "
           "shape: [C, H, W] or [F]. phase: online | offline | total (modelled seconds).");
   mod.def("latency_table", &latency_table, py::arg("arch") = "", py::arg("model") = "", py::arg("acts") = "model",
-          py::arg("pools") = "model", py::arg("board") = "u250", py::arg("network") = "lan", py::arg("compare") = "gmw",
-          py::arg("trunc") = "exact", py::arg("bits") = 64, py::arg("frac") = 12, py::arg("batch") = 1,
+          py::arg("pools") = "model", py::arg("board") = "u250", py::arg("network") = "lan", py::arg("compare") = "fss",
+          py::arg("trunc") = "fss", py::arg("bits") = 64, py::arg("frac") = 12, py::arg("batch") = 1,
           py::arg("lanes") = "", py::arg("calibration") = "", py::arg("data_dir") = "", py::arg("compare_bits") = "",
           py::arg("phase") = "online",
           "Whole-network report (dict with layers, sites x choices, total, resources, assumptions).");

@@ -12,10 +12,10 @@ namespace polympc::perfmodel {
 struct Query {
   std::string board = "u250";    ///< board name or JSON path
   std::string network = "lan";   ///< preset name or JSON path
-  std::string compare = "gmw";   ///< gmw | fss
+  std::string compare = "fss";   ///< gmw | fss (the CLI defaults)
   std::string compare_bits;      ///< "" (whole ring) or "LO:HI" for every comparison
   std::string layer_compare_bits;  ///< per layer: "name=LO:HI,name=LO:HI"
-  std::string trunc = "exact";   ///< exact | prob | fss
+  std::string trunc = "fss";     ///< exact | prob | fss
   std::string phase = "online";  ///< online | offline | total: which figure a query reports
   int bits = 64;                 ///< ring bits l
   int frac = 12;                 ///< fractional bits f
