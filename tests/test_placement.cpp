@@ -13,6 +13,7 @@
 #include "polympc/nn/placement.h"
 #include "polympc/nn/plain.h"
 #include "test_networks.h"
+#include "torch_ref.h"
 
 using namespace polympc;
 using namespace polympc::testing;
@@ -37,26 +38,6 @@ mpc::ProtocolOptions fss_fss() {
   o.trunc = mpc::TruncMode::Fss;
   o.compare = mpc::CompareMode::Fss;
   return o;
-}
-
-/// The fixture's input (tests/data/<name>.ref.txt, first block) as a data set.
-nn::Dataset fixture_inputs(const std::string& name) {
-  std::ifstream f(std::string(POLYMPC_TEST_DATA_DIR) + "/" + name + ".ref.txt");
-  EXPECT_TRUE(f.good()) << name;
-  std::string tag;
-  int rank = 0;
-  f >> tag >> rank;
-  std::vector<int64_t> dims(static_cast<size_t>(rank));
-  for (auto& d : dims) f >> d;
-  nn::Dataset d;
-  d.count = dims[0];
-  d.channels = dims[1];
-  d.height = dims[2];
-  d.width = dims[3];
-  d.images.resize(static_cast<size_t>(d.count * d.channels * d.height * d.width));
-  for (auto& v : d.images) f >> v;
-  d.labels.assign(static_cast<size_t>(d.count), 0);
-  return d;
 }
 
 }  // namespace
@@ -148,9 +129,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(std::make_pair(mpc::TruncMode::Fss, mpc::CompareMode::Fss),
                       std::make_pair(mpc::TruncMode::Fss, mpc::CompareMode::Gmw),
                       std::make_pair(mpc::TruncMode::Exact, mpc::CompareMode::Gmw)),
-    [](const auto& info) {
-      return std::string(mpc::trunc_mode_name(info.param.first)) + "_" +
-             mpc::compare_mode_name(info.param.second);
+    [](const auto& p) {
+      return std::string(mpc::trunc_mode_name(p.param.first)) + "_" +
+             mpc::compare_mode_name(p.param.second);
     });
 
 // A value outside the bound of the chosen truncation is a clear error naming the

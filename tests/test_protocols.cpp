@@ -432,15 +432,7 @@ TEST(FssTruncation, MaterialGoesThroughAFileAndTheTruncationStillMatches) {
   Words x = fss_trunc_inputs(r, tp.prg, 12, 100);
   auto [x0, x1] = tp.share(x);
   mpc::deal_trunc(tp.dealer, x.size(), 12, o, "t", tp.m0, tp.m1);
-  const std::string base = ::testing::TempDir() + "/polympc_fsstrunc_" + std::to_string(::getpid());
-  polympc::testing::write_material_file(base + "_p0.mat", tp.m0);
-  polympc::testing::write_material_file(base + "_p1.mat", tp.m1);
-  tp.m0 = mpc::MaterialStore(0);
-  tp.m1 = mpc::MaterialStore(1);
-  for (int p = 0; p < 2; ++p) {
-    mpc::MaterialFile f = mpc::MaterialFile::open(base + "_p" + std::to_string(p) + ".mat", p);
-    f.load_segment(p == 0 ? tp.m0 : tp.m1, 0);
-  }
+  polympc::testing::reload_through_files(tp, "fsstrunc");
   ASSERT_EQ(tp.m0.remaining(), 3u);  // DCF keys, masks, B2A pair
   EXPECT_EQ(tp.m0.items()[1].kind, mpc::MaterialKind::FssTruncMasks);
   EXPECT_STREQ(mpc::material_kind_name(mpc::MaterialKind::FssTruncMasks), "FSS truncation masks");
@@ -449,8 +441,6 @@ TEST(FssTruncation, MaterialGoesThroughAFileAndTheTruncationStillMatches) {
     (s.party == 0 ? z0 : z1) = mpc::trunc(s, s.party == 0 ? x0 : x1, 12, "t");
   });
   EXPECT_EQ(tp.reconstruct(z0, z1), mpc::plain::trunc(r, x, 12));
-  std::remove((base + "_p0.mat").c_str());
-  std::remove((base + "_p1.mat").c_str());
 }
 
 TEST(FssTruncation, ShiftOutsideOneToLMinusTwoIsRefused) {
@@ -891,16 +881,7 @@ TEST(Poly, MaterialGoesThroughAFileAndTheGateStillMatches) {
   auto [x0, x1] = tp.share(x);
   mpc::deal_poly_setup(tp.dealer, shape.channels, "act", tp.m0, tp.m1);
   mpc::deal_poly(tp.dealer, shape, 20, tp.options, "act", tp.m0, tp.m1);
-  const std::string base = ::testing::TempDir() + "/polympc_poly_" + std::to_string(::getpid());
-  polympc::testing::write_material_file(base + "_p0.mat", tp.m0);
-  polympc::testing::write_material_file(base + "_p1.mat", tp.m1);
-  tp.m0 = mpc::MaterialStore(0);
-  tp.m1 = mpc::MaterialStore(1);
-  for (int p = 0; p < 2; ++p) {
-    mpc::MaterialFile f = mpc::MaterialFile::open(base + "_p" + std::to_string(p) + ".mat", p);
-    f.load_fixed(p == 0 ? tp.m0 : tp.m1);
-    f.load_segment(p == 0 ? tp.m0 : tp.m1, 0);
-  }
+  polympc::testing::reload_through_files(tp, "poly");
   ASSERT_EQ(tp.m0.remaining(), 1u);
   EXPECT_EQ(tp.m0.items()[0].kind, mpc::MaterialKind::PolyQuadMasks);
   EXPECT_EQ(tp.m0.items()[0].words.size(), 5 * shape.size());
@@ -914,8 +895,6 @@ TEST(Poly, MaterialGoesThroughAFileAndTheGateStillMatches) {
     (s.party == 0 ? y0 : y1) = mpc::poly(s, s.party == 0 ? x0 : x1, shape, mine, e, "act");
   });
   EXPECT_EQ(tp.reconstruct(y0, y1), mpc::plain::poly(r, x, shape, c, tp.options));
-  std::remove((base + "_p0.mat").c_str());
-  std::remove((base + "_p1.mat").c_str());
 }
 
 TEST(Session, WrongPartyIsRejected) {

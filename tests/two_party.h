@@ -1,9 +1,14 @@
 // Test harness: runs P0 and P1 of a protocol on two threads over the in-process channel,
 // after the dealer has filled both material stores. Failures in either party propagate.
 #pragma once
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -79,6 +84,23 @@ inline void write_material_file(const std::string& path, const mpc::MaterialStor
   w.write_fixed(store);
   w.write_segment(store, 1);
   w.finish();
+}
+
+/// Sends both parties' material of `tp` through preprocessing files (write, read back the
+/// fixed masks and the one segment) and removes the files: what a deployment does.
+inline void reload_through_files(TwoParty& tp, const std::string& name) {
+  const std::string base = ::testing::TempDir() + "/polympc_" + name + "_" + std::to_string(::getpid());
+  write_material_file(base + "_p0.mat", tp.m0);
+  write_material_file(base + "_p1.mat", tp.m1);
+  tp.m0 = mpc::MaterialStore(0);
+  tp.m1 = mpc::MaterialStore(1);
+  for (int p = 0; p < 2; ++p) {
+    const std::string path = base + "_p" + std::to_string(p) + ".mat";
+    mpc::MaterialFile f = mpc::MaterialFile::open(path, p);
+    f.load_fixed(p == 0 ? tp.m0 : tp.m1);
+    f.load_segment(p == 0 ? tp.m0 : tp.m1, 0);
+    std::remove(path.c_str());
+  }
 }
 
 /// Values that exercise the edges: 0, +-1, largest and smallest representable, and
