@@ -287,6 +287,18 @@ void run_perf(const PerfArgs& a) {
                     bytes_str(static_cast<double>(pm::phase_bytes(c, phase))).c_str());
       std::printf("\n");
     }
+    if (phase == pm::Phase::Total) {  // the three phases side by side
+      std::printf("\nthe same sites, online + offline = total latency ms (modelled)\n");
+      std::printf("%-22s %-10s %22s %22s %22s %22s\n", "site", "current", "relu-gmw | maxpool",
+                  "relu-fss | avgpool", "poly", "identity");
+      for (const pm::SiteCosts& s : r.sites) {
+        std::printf("%-22s %-10s", s.name.c_str(), pm::choice_name(s.current));
+        for (const pm::LayerCost& c : s.choices)
+          std::printf(" %6.1f +%7.1f =%7.1f", pm::phase_seconds(c, pm::Phase::Online) * 1e3,
+                      pm::phase_seconds(c, pm::Phase::Offline) * 1e3, pm::phase_seconds(c, pm::Phase::Total) * 1e3);
+        std::printf("\n");
+      }
+    }
   }
   if (phase == pm::Phase::Online) closing_note(r, net, m, q);
 
