@@ -413,12 +413,14 @@ nn::Network every_layer_cnn() {
   return net;
 }
 
-void expect_inference_identical(mpc::CompareMode compare, size_t images) {
+void expect_inference_identical(mpc::CompareMode compare, size_t images,
+                                mpc::TruncMode trunc = mpc::TruncMode::Exact) {
   const nn::Dataset data = nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", static_cast<int64_t>(images));
   const nn::QuantizedModel q = nn::quantize(every_layer_cnn(), mpc::RingConfig{64, 12});
   nn::InferenceOptions opt;
   opt.batch = 10;
   opt.protocol.compare = compare;
+  opt.protocol.trunc = trunc;
   sim::SimBackend s0, s1;
   const nn::InferenceReport rs = nn::run_inproc(q, data, images, s0, s1, opt);
   // Each party its own XrtBackend (own xrt::device, BOs and runs), as in `polympc infer`.
@@ -452,6 +454,13 @@ TEST(XrtInference, TwentyFashionMnistImagesGmwEqualSimLogits) {
 TEST(XrtInference, TwentyFashionMnistImagesFssEqualSimLogits) {
   REQUIRE_NOOP();
   expect_inference_identical(mpc::CompareMode::Fss, 20);
+}
+
+// The CLI's defaults: FSS truncation (dcf_eval, b2a_combine, trunc_exact_combine) placed by
+// nn/placement.h, the one-opening polynomial (poly_eval, Quadratic) and FSS comparison.
+TEST(XrtInference, TwentyFashionMnistImagesWithTheDefaultsEqualSimLogits) {
+  REQUIRE_NOOP();
+  expect_inference_identical(mpc::CompareMode::Fss, 20, mpc::TruncMode::Fss);
 }
 
 // ---- errors ----------------------------------------------------------------------------------
