@@ -244,6 +244,83 @@ TEST_P(RingTest, PolyThenTruncationMatchesTwin) {
   }
 }
 
+TEST_P(RingTest, TruncatePolynomialGateEqualsTruncThenPoly) {
+  // The truncate-then-polynomial gate (FSS truncation) equals plain::poly(plain::trunc(x))
+  // bit for bit for |x| < 2^(l-2): edges 0, ±1, ±2^k up to the bound, the bound itself minus
+  // one, random values within it; random ring-word coefficients (the gate is exact mod 2^l);
+  // the truncation's two rounds and l + 1 bits, and the material the cost names.
+  const mpc::RingConfig r = ring();
+  const mpc::ProtocolOptions o = with_trunc(mpc::TruncMode::Fss);
+  const mpc::PolyShape shape{2, 3, 13};
+  const int shift = r.frac;
+  TwoParty tp(r, o, 77);
+  const mpc::PolyCoeffs c = poly_coeffs(r, tp.prg, shape.channels, 5, false);
+  const int64_t bound = int64_t{1} << (r.bits - 2);
+  Words x = {0, r.from_signed(1), r.from_signed(-1), r.from_signed(bound - 1), r.from_signed(-bound + 1),
+             r.from_signed(-bound)};
+  for (int k = 1; k < r.bits - 2; k += 5) {
+    x.push_back(r.from_signed(int64_t{1} << k));
+    x.push_back(r.from_signed(-(int64_t{1} << k) - 1));
+  }
+  while (x.size() < shape.size())
+    x.push_back(r.from_signed(static_cast<int64_t>(tp.prg.next_u64() % static_cast<uint64_t>(2 * bound)) - bound));
+  x.resize(shape.size());
+  auto [x0, x1] = tp.share(x);
+  mpc::deal_poly_setup(tp.dealer, shape.channels, "act", tp.m0, tp.m1);
+  const uint64_t before = tp.m0.remaining_words();
+  mpc::deal_trunc_poly(tp.dealer, shape, shift, "act", tp.m0, tp.m1);
+  const mpc::Cost cost = mpc::trunc_poly_cost(r, shape.size(), shift);
+  EXPECT_EQ(8 * (tp.m0.remaining_words() - before), cost.offline_bytes);
+  EXPECT_EQ(cost.rounds, 2u);
+  EXPECT_EQ(cost.bytes, shape.size() * mpc::wire_bytes(r.bits) + 8 * mpc::words_for_bits(shape.size()));
+  Words y0, y1;
+  tp.run([&](mpc::Session& s) {
+    mpc::PolyCoeffs mine;
+    mine.coef_frac = c.coef_frac;
+    if (s.party == 0) mine = c;
+    mpc::PolySetup e;
+    {
+      mpc::PhaseScope ps(s.channel, "setup");
+      e = mpc::poly_setup(s, mine, shape.channels, "act");
+    }
+    (s.party == 0 ? y0 : y1) = mpc::trunc_poly(s, s.party == 0 ? x0 : x1, shift, shape, mine, e, "act");
+  });
+  const Words want = mpc::plain::poly(r, mpc::plain::trunc(r, x, shift), shape, c, o);
+  EXPECT_EQ(tp.reconstruct(y0, y1), want);
+  expect_cost(tp, cost);
+  EXPECT_EQ(tp.m0.remaining() + tp.m1.remaining(), 0u);
+}
+
+TEST(TruncatePolynomialGate, WrongModeOrMaterialIsAClearError) {
+  const mpc::RingConfig r{64, 12};
+  const mpc::PolyShape shape{1, 2, 5};
+  for (int k = 0; k < 3; ++k) {
+    // k = 0: session not in FSS truncation; 1: the one-opening gate's material; 2: a
+    // truncate-then-polynomial gate dealt for another shift.
+    TwoParty tp(r, with_trunc(k == 0 ? mpc::TruncMode::Exact : mpc::TruncMode::Fss), 90 + k);
+    const mpc::PolyCoeffs c = poly_coeffs(r, tp.prg, shape.channels, 20, true);
+    mpc::deal_poly_setup(tp.dealer, shape.channels, "act", tp.m0, tp.m1);
+    if (k == 1)
+      mpc::deal_poly(tp.dealer, shape, 20, tp.options, "act", tp.m0, tp.m1);
+    else
+      mpc::deal_trunc_poly(tp.dealer, shape, k == 2 ? 9 : 12, "act", tp.m0, tp.m1);
+    const Words x(shape.size(), 0);
+    auto run = [&] {
+      tp.run([&](mpc::Session& s) {
+        mpc::PolyCoeffs mine;
+        mine.coef_frac = 20;
+        if (s.party == 0) mine = c;
+        const mpc::PolySetup e = mpc::poly_setup(s, mine, shape.channels, "act");
+        mpc::trunc_poly(s, x, 12, shape, mine, e, "act");
+      });
+    };
+    if (k == 0)
+      EXPECT_THROW(run(), mpc::InvalidArgument);
+    else
+      EXPECT_THROW(run(), mpc::MaterialError) << k;
+  }
+}
+
 TEST_P(RingTest, MatmulWithFixedWeightMaskMatchesPlaintext) {
   TwoParty tp(ring());
   const size_t m = 5, k = 7, batch = 3;

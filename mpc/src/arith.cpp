@@ -3,6 +3,8 @@
 // coefficients, and matrix products with a per-model weight mask. docs/design.md §5.
 #include <algorithm>
 
+#include "compare_internal.h"
+#include "polympc/mpc/dcf.h"
 #include "polympc/mpc/protocols.h"
 
 namespace polympc::mpc {
@@ -310,37 +312,41 @@ Words poly_prob(Session& s, const Words& x, const PolyShape& shape, const PolyCo
 }
 }  // namespace
 
-Words poly(Session& s, const Words& x, const PolyShape& shape, const PolyCoeffs& c,
-           const PolySetup& setup, const std::string& tag) {
+namespace {
+/// Checks poly's arguments; returns a0 at P0 (add0) and, in add1, a1 at P0 (zeros at P1).
+Words poly_coefficients(const Session& s, size_t n_in, const PolyShape& shape, const PolyCoeffs& c,
+                        const PolySetup& setup, Words& add1, const std::string& tag) {
   const size_t n = shape.size();
-  if (x.size() != n) throw InvalidArgument(tag + ": input has " + std::to_string(x.size()) + " elements, shape says " + std::to_string(n));
+  if (n_in != n) throw InvalidArgument(tag + ": input has " + std::to_string(n_in) + " elements, shape says " + std::to_string(n));
   if (setup.e_a2.size() != shape.channels || setup.e_a1.size() != shape.channels)
     throw InvalidArgument(tag + ": opened coefficients have " + std::to_string(setup.e_a2.size()) + " and " +
                           std::to_string(setup.e_a1.size()) + " channels, layer has " + std::to_string(shape.channels));
-  Words add1(shape.channels, 0), add0(shape.channels, 0);
+  add1.assign(shape.channels, 0);
+  Words add0(shape.channels, 0);
   if (s.party == 0) {
     if (c.a2.size() != shape.channels || c.a1.size() != shape.channels || c.a0.size() != shape.channels)
       throw InvalidArgument(tag + ": P0 needs per-channel a2, a1 and a0");
     add1 = c.a1;
     add0 = c.a0;
   }
-  if (s.options.trunc == TruncMode::Prob)
-    return poly_prob(s, x, shape, c, setup, std::move(add1), std::move(add0), tag);
-  const uint64_t m = s.ring.mask();
+  return add0;
+}
+
+/// The local step of both quadratic gates: y = a2·x² + a1·x + a0 for x = d + X with d
+/// public and `blocks` this party's shares of [X | X² | m2·X | m2·X² | m1·X] (5n words).
+Words quadratic_local(Session& s, const PolyShape& shape, const PolySetup& setup,
+                      const Words& add0, const Words& d, const uint64_t* blocks,
+                      const std::string& tag) {
+  const size_t n = shape.size();
   const Words& m2 = poly_mask(s.material, tag, kA2Mask, shape.channels);
   const Words& m1 = poly_mask(s.material, tag, kA1Mask, shape.channels);
-  Words t = s.material.take(MaterialKind::PolyQuadMasks, 5 * n, tag);
-  // The one opening: d = x - alpha.
-  Words dx(n);
-  for (size_t j = 0; j < n; ++j) dx[j] = (x[j] - t[j]) & m;
-  Words d = open_arith(s, dx);
   PolyEvalArgs a;
   a.d = d.data();
-  a.alpha = t.data();
-  a.a2 = t.data() + n;
-  a.m2a = t.data() + 2 * n;
-  a.m2a2 = t.data() + 3 * n;
-  a.m1a = t.data() + 4 * n;
+  a.alpha = blocks;
+  a.a2 = blocks + n;
+  a.m2a = blocks + 2 * n;
+  a.m2a2 = blocks + 3 * n;
+  a.m1a = blocks + 4 * n;
   a.e1 = setup.e_a1.data();
   a.m1 = m1.data();
   a.e2 = setup.e_a2.data();
@@ -349,6 +355,137 @@ Words poly(Session& s, const Words& x, const PolyShape& shape, const PolyCoeffs&
   Words y(n);
   s.backend.poly_eval(s.party, s.ring.bits, shape, PolyMode::Quadratic, a, y.data());
   return y;
+}
+}  // namespace
+
+Words poly(Session& s, const Words& x, const PolyShape& shape, const PolyCoeffs& c,
+           const PolySetup& setup, const std::string& tag) {
+  const size_t n = shape.size();
+  Words add1;
+  Words add0 = poly_coefficients(s, x.size(), shape, c, setup, add1, tag);
+  if (s.options.trunc == TruncMode::Prob)
+    return poly_prob(s, x, shape, c, setup, std::move(add1), std::move(add0), tag);
+  const uint64_t m = s.ring.mask();
+  poly_mask(s.material, tag, kA2Mask, shape.channels);  // missing setup: before any take
+  Words t = s.material.take(MaterialKind::PolyQuadMasks, 5 * n, tag);
+  // The one opening: d = x - alpha.
+  Words dx(n);
+  for (size_t j = 0; j < n; ++j) dx[j] = (x[j] - t[j]) & m;
+  Words d = open_arith(s, dx);
+  return quadratic_local(s, shape, setup, add0, d, t.data(), tag);
+}
+
+// ---- truncate-then-polynomial (docs/protocols.md "Truncate-then-polynomial gate") --------
+// The FSS truncation t = floor(x / 2^s) = P + c + T[a] (trunc_fss.cpp) with the carry c
+// turned arithmetic by the B2A opening e = c ^ rho: c = e + sigma·rho, sigma = 1 - 2e. So
+// t = Q + X with Q = P + e public and X = sigma·rho + T[a] (rho² = rho, sigma² = 1):
+//   X² = rho + 2 sigma (rho T[a]) + T[a]²,  m2 X = sigma (m2 rho) + m2 T[a],
+//   m2 X² = m2 rho + 2 sigma (m2 rho T[a]) + m2 T[a]²,  m1 X = sigma (m1 rho) + m1 T[a],
+// all public combinations of dealer shares: the one-opening gate's local step with d = Q.
+namespace {
+constexpr size_t kTruncPolyBlocks = 31;  // words per element of FssTruncPolyMasks (+ W)
+}  // namespace
+
+uint64_t trunc_poly_material_words(size_t n, int shift) {
+  const uint64_t w = words_for_bits(n);
+  // DCF keys + B2A pair [rho bits (W) | rho (n)] + FssTruncPolyMasks (31n + W).
+  return n * dcf_key_words(shift) + (w + n) + (kTruncPolyBlocks * n + w);
+}
+
+void deal_trunc_poly(Dealer& d, const PolyShape& shape, int shift, const std::string& tag,
+                     MaterialStore& m0, MaterialStore& m1) {
+  const size_t n = shape.size();
+  const uint64_t m = d.ring().mask();
+  const Words& m2c = d.fixed(tag + kA2Mask);
+  const Words& m1c = d.fixed(tag + kA1Mask);
+  if (m2c.size() != shape.channels || m1c.size() != shape.channels)
+    throw MaterialError(tag + ": coefficient mask size differs from channels");
+  const detail::FssTruncDeal v = detail::deal_fss_trunc_values(d, n, shift, tag + "/trunc", m0, m1);
+  const Words rho = detail::deal_b2a_pair(d, n, tag + "/carry", m0, m1);
+  Words rt(4 * n), t2(4 * n), m2r(n), m2t(4 * n), m2rt(4 * n), m2t2(4 * n), m1r(n), m1t(4 * n);
+  for (size_t j = 0; j < n; ++j) {
+    const size_t ch = (j / shape.inner) % shape.channels;
+    m2r[j] = (m2c[ch] * rho[j]) & m;
+    m1r[j] = (m1c[ch] * rho[j]) & m;
+    for (size_t a = 0; a < 4; ++a) {
+      const size_t k = 4 * j + a;
+      const uint64_t T = v.table[k];
+      rt[k] = (rho[j] * T) & m;
+      t2[k] = (T * T) & m;
+      m2t[k] = (m2c[ch] * T) & m;
+      m2rt[k] = (m2c[ch] * rt[k]) & m;
+      m2t2[k] = (m2c[ch] * t2[k]) & m;
+      m1t[k] = (m1c[ch] * T) & m;
+    }
+  }
+  std::vector<Words> sh0, sh1;
+  auto share = [&](const Words& w) {
+    auto [a0, a1] = d.share_arith(w);
+    sh0.push_back(std::move(a0));
+    sh1.push_back(std::move(a1));
+  };
+  share(v.r);
+  {
+    auto [b0, b1] = d.share_bool(v.t);
+    sh0.push_back(std::move(b0));
+    sh1.push_back(std::move(b1));
+  }
+  const Words* blocks[] = {&v.table, &rt, &t2, &m2r, &m2t, &m2rt, &m2t2, &m1r, &m1t};
+  for (const Words* blk : blocks) share(*blk);
+  Words all0, all1;
+  for (size_t i = 0; i < sh0.size(); ++i) {
+    all0.insert(all0.end(), sh0[i].begin(), sh0[i].end());
+    all1.insert(all1.end(), sh1[i].begin(), sh1[i].end());
+  }
+  m0.push(MaterialKind::FssTruncPolyMasks, tag, std::move(all0));
+  m1.push(MaterialKind::FssTruncPolyMasks, tag, std::move(all1));
+}
+
+Words trunc_poly(Session& s, const Words& x, int shift, const PolyShape& shape,
+                 const PolyCoeffs& c, const PolySetup& setup, const std::string& tag) {
+  if (s.options.trunc != TruncMode::Fss)
+    throw InvalidArgument(tag + ": the truncate-then-polynomial gate needs --trunc fss");
+  const size_t n = shape.size(), w = words_for_bits(n);
+  const int l = s.ring.bits;
+  const uint64_t m = s.ring.mask();
+  Words add1;
+  const Words add0 = poly_coefficients(s, x.size(), shape, c, setup, add1, tag);
+  poly_mask(s.material, tag, kA2Mask, shape.channels);  // missing setup: before any take
+  Words keys = detail::fss_trunc_keys(s, n, shift, tag + "/trunc");
+  const Words pair = s.material.take(MaterialKind::B2APair, w + n, tag + "/carry");
+  const Words mat = s.material.take(MaterialKind::FssTruncPolyMasks, kTruncPolyBlocks * n + w, tag);
+  const uint64_t* r = mat.data();
+  const uint64_t* tb = mat.data() + n;
+  const uint64_t* T = tb + w;
+  const uint64_t *rt = T + 4 * n, *t2 = rt + 4 * n, *m2r = t2 + 4 * n, *m2t = m2r + n;
+  const uint64_t *m2rt = m2t + 4 * n, *m2t2 = m2rt + 4 * n, *m1r = m2t2 + 4 * n, *m1t = m1r + n;
+  // Round 1: open x + r; the DCF gives XOR shares of the carry c.
+  Words cbits;
+  const Words xh = detail::fss_trunc_open(s, x, shift, keys, r, tb, cbits, tag + "/trunc");
+  // Round 2: open e = c ^ rho.
+  for (size_t i = 0; i < w; ++i) cbits[i] ^= pair[i];
+  const Words e = open_bool(s, cbits);
+  const uint64_t* rho = pair.data() + w;
+  const uint64_t half = uint64_t{1} << (l - 1), base = uint64_t{1} << (l - 1 - shift);
+  Words q(n), blocks(5 * n);
+  for (size_t j = 0; j < n; ++j) {
+    const uint64_t ej = (e[j / 64] >> (j % 64)) & 1;
+    const uint64_t sg = ej ? m : 1;  // sigma = 1 - 2e
+    const size_t k = 4 * j + detail::fss_trunc_table_index(s.ring, xh[j]);
+    q[j] = ((((xh[j] + half) & m) >> shift) - base + ej) & m;
+    blocks[j] = (sg * rho[j] + T[k]) & m;
+    blocks[n + j] = (rho[j] + 2 * sg * rt[k] + t2[k]) & m;
+    blocks[2 * n + j] = (sg * m2r[j] + m2t[k]) & m;
+    blocks[3 * n + j] = (m2r[j] + 2 * sg * m2rt[k] + m2t2[k]) & m;
+    blocks[4 * n + j] = (sg * m1r[j] + m1t[k]) & m;
+  }
+  return quadratic_local(s, shape, setup, add0, q, blocks.data(), tag);
+}
+
+Cost trunc_poly_cost(const RingConfig& r, size_t n, int shift) {
+  const uint64_t w = words_for_bits(n);
+  return Cost{n * wire_bytes(r.bits) + 8 * w, 2, 8 * trunc_poly_material_words(n, shift),
+              dcf_keygen_aes_blocks(n, shift)};
 }
 
 Cost poly_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int coef_frac) {

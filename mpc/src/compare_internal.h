@@ -30,4 +30,20 @@ Words relu_fss(Session& s, const Words& x, CompareBits b, const std::string& tag
 Cost drelu_fss_cost(const RingConfig& r, size_t n);
 Cost relu_fss_cost(const RingConfig& r, size_t n);
 
+// FSS truncation (trunc_fss.cpp), shared by --trunc fss and the truncate-then-polynomial
+// gate (arith.cpp). The dealer draws the mask r, pushes the DCF keys (tag + "/dcf") and
+// returns its clear values: r, the bits t (W words) and the 4-entry tables T (4n words).
+struct FssTruncDeal {
+  Words r, t, table;
+};
+FssTruncDeal deal_fss_trunc_values(Dealer& d, size_t n, int shift, const std::string& tag,
+                                   MaterialStore& m0, MaterialStore& m1);
+// Online: takes the DCF keys; then round 1 opens xh = x + r (returned) and leaves in `cbits`
+// this party's XOR shares of the carry c into bit `shift` (W words).
+Words fss_trunc_keys(Session& s, size_t n, int shift, const std::string& tag);
+Words fss_trunc_open(Session& s, const Words& x, int shift, Words& keys, const uint64_t* r,
+                     const uint64_t* t, Words& cbits, const std::string& tag);
+// Index a of the table entry T[a] for the opened xh: the two top bits of xh + 2^(l-1).
+uint64_t fss_trunc_table_index(const RingConfig& r, uint64_t xh);
+
 }  // namespace polympc::mpc::detail

@@ -18,6 +18,7 @@ const char* material_kind_name(MaterialKind k) {
     case MaterialKind::FssReluMasks: return "FSS ReLU masks";
     case MaterialKind::FssTruncMasks: return "FSS truncation masks";
     case MaterialKind::PolyQuadMasks: return "one-opening polynomial masks";
+    case MaterialKind::FssTruncPolyMasks: return "truncate-then-polynomial masks";
   }
   return "unknown material";
 }

@@ -18,6 +18,7 @@
 // wrap_i = 0: no new kernel.
 #include <string>
 
+#include "compare_internal.h"
 #include "polympc/mpc/dcf.h"
 #include "polympc/mpc/protocols.h"
 
@@ -33,45 +34,50 @@ void check_fss_shift(const RingConfig& r, int shift, const std::string& tag) {
 
 }  // namespace
 
-void deal_trunc_fss(Dealer& d, size_t n, int shift, const std::string& tag, MaterialStore& m0,
-                    MaterialStore& m1) {
+FssTruncDeal deal_fss_trunc_values(Dealer& d, size_t n, int shift, const std::string& tag,
+                                   MaterialStore& m0, MaterialStore& m1) {
   const RingConfig& ring = d.ring();
   check_fss_shift(ring, shift, tag);
   const int l = ring.bits;
   const uint64_t mask = ring.mask();
   const uint64_t low = (uint64_t{1} << shift) - 1;
-  const size_t w = words_for_bits(n);
   // x + r is uniform for uniform r (r = 0 included), so r is not resampled.
-  Words r = d.random(n);
-  Words alpha(n), t(w, 0), table(4 * n);
+  FssTruncDeal v;
+  v.r = d.random(n);
+  v.t.assign(words_for_bits(n), 0);
+  v.table.resize(4 * n);
+  Words alpha(n);
   for (size_t j = 0; j < n; ++j) {
-    const uint64_t v = (uint64_t{0} - r[j]) & mask;
-    const uint64_t vl = v & low;
+    const uint64_t vv = (uint64_t{0} - v.r[j]) & mask;
+    const uint64_t vl = vv & low;
     alpha[j] = vl != 0 ? (uint64_t{1} << shift) - vl : 0;
-    t[j / 64] |= uint64_t{vl != 0} << (j % 64);
-    const uint64_t b = v >> (l - 2);
-    const uint64_t vs = v >> shift;
+    v.t[j / 64] |= uint64_t{vl != 0} << (j % 64);
+    const uint64_t b = vv >> (l - 2);
+    const uint64_t vs = vv >> shift;
     const uint64_t wrap = uint64_t{1} << (l - shift);  // l - s >= 2: no UB; 2^64 never needed
-    for (uint64_t a = 0; a < 4; ++a) table[4 * j + a] = (vs - (a + b >= 3 ? wrap : 0)) & mask;
+    for (uint64_t a = 0; a < 4; ++a) v.table[4 * j + a] = (vs - (a + b >= 3 ? wrap : 0)) & mask;
   }
   const size_t kw = dcf_key_words(shift);
   Words k0(n * kw), k1(n * kw);
   dcf_gen(d.prg(), shift, n, alpha.data(), k0.data(), k1.data());
   m0.push(MaterialKind::DcfKeys, tag + "/dcf", std::move(k0));
   m1.push(MaterialKind::DcfKeys, tag + "/dcf", std::move(k1));
-  auto [r0, r1] = d.share_arith(r);
-  auto [t0, t1] = d.share_bool(t);
-  auto [q0, q1] = d.share_arith(table);
+  return v;
+}
+
+void deal_trunc_fss(Dealer& d, size_t n, int shift, const std::string& tag, MaterialStore& m0,
+                    MaterialStore& m1) {
+  const FssTruncDeal v = deal_fss_trunc_values(d, n, shift, tag, m0, m1);
+  auto [r0, r1] = d.share_arith(v.r);
+  auto [t0, t1] = d.share_bool(v.t);
+  auto [q0, q1] = d.share_arith(v.table);
   m0.push(MaterialKind::FssTruncMasks, tag, concat({&r0, &t0, &q0}));
   m1.push(MaterialKind::FssTruncMasks, tag, concat({&r1, &t1, &q1}));
   deal_b2a(d, n, tag + "/carry", m0, m1);
 }
 
-Words trunc_fss(Session& s, const Words& x, int shift, const std::string& tag) {
+Words fss_trunc_keys(Session& s, size_t n, int shift, const std::string& tag) {
   check_fss_shift(s.ring, shift, tag);
-  const int l = s.ring.bits;
-  const uint64_t mask = s.ring.mask();
-  const size_t n = x.size(), w = words_for_bits(n);
   const size_t kw = dcf_key_words(shift);
   const MaterialItem* next = s.material.peek();
   if (next != nullptr && next->kind == MaterialKind::DcfKeys && next->words.size() != n * kw)
@@ -80,17 +86,19 @@ Words trunc_fss(Session& s, const Words& x, int shift, const std::string& tag) {
                         std::to_string(n) + " keys of depth " + std::to_string(shift) + " need " +
                         std::to_string(n * kw) +
                         " (material dealt for another shift, size or truncation mode?)");
-  Words keys = s.material.take(MaterialKind::DcfKeys, n * kw, tag + "/dcf");
-  Words mat = s.material.take(MaterialKind::FssTruncMasks, n + w + 4 * n, tag);
-  const uint64_t* r = mat.data();
-  const uint64_t* t = mat.data() + n;
-  const uint64_t* table = mat.data() + n + w;
+  return s.material.take(MaterialKind::DcfKeys, n * kw, tag + "/dcf");
+}
+
+Words fss_trunc_open(Session& s, const Words& x, int shift, Words& keys, const uint64_t* r,
+                     const uint64_t* t, Words& cbits, const std::string& tag) {
+  const uint64_t mask = s.ring.mask();
+  const size_t n = x.size(), w = words_for_bits(n);
   // Round 1: open xh = x + r.
   Words y(n);
   for (size_t j = 0; j < n; ++j) y[j] = (x[j] + r[j]) & mask;
-  const Words xh = open_arith(s, y);
+  Words xh = open_arith(s, y);
   // Local: XOR shares of 1{xh mod 2^s < alpha} from the DCF, then c = t ^ that.
-  Words cbits(w, 0);
+  cbits.assign(w, 0);
   try {
     s.backend.dcf_eval(s.party, shift, n, keys.data(), xh.data(), cbits.data());
   } catch (const MaterialError& e) {
@@ -98,15 +106,28 @@ Words trunc_fss(Session& s, const Words& x, int shift, const std::string& tag) {
   }
   keys = Words();
   for (size_t i = 0; i < w; ++i) cbits[i] ^= t[i];
+  return xh;
+}
+
+uint64_t fss_trunc_table_index(const RingConfig& r, uint64_t xh) {
+  return ((xh + (uint64_t{1} << (r.bits - 1))) & r.mask()) >> (r.bits - 2);
+}
+
+Words trunc_fss(Session& s, const Words& x, int shift, const std::string& tag) {
+  const int l = s.ring.bits;
+  const uint64_t mask = s.ring.mask();
+  const size_t n = x.size(), w = words_for_bits(n);
+  Words keys = fss_trunc_keys(s, n, shift, tag);
+  Words mat = s.material.take(MaterialKind::FssTruncMasks, n + w + 4 * n, tag);
+  const uint64_t* table = mat.data() + n + w;
+  Words cbits;
+  const Words xh = fss_trunc_open(s, x, shift, keys, mat.data(), mat.data() + n, cbits, tag);
   // Round 2: B2A of c (one bit per element).
   const Words c = b2a(s, cbits, n, tag + "/carry");
   // carry_i = c_i + T_i[a], a = (xh + 2^(l-1)) >> (l-2); combine with x_0 = xh, x_1 = 0.
-  const uint64_t half = uint64_t{1} << (l - 1);
   Words carry(n), xin(n, 0), wrap(n, 0), z(n);
-  for (size_t j = 0; j < n; ++j) {
-    const uint64_t a = ((xh[j] + half) & mask) >> (l - 2);
-    carry[j] = (c[j] + table[4 * j + a]) & mask;
-  }
+  for (size_t j = 0; j < n; ++j)
+    carry[j] = (c[j] + table[4 * j + fss_trunc_table_index(s.ring, xh[j])]) & mask;
   if (s.party == 0) xin = xh;
   s.backend.trunc_exact_combine(s.party, l, shift, n, xin.data(), carry.data(), wrap.data(),
                                 z.data());

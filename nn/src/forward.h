@@ -11,6 +11,8 @@
 //   Words relu(const std::string& tag, const Words& x);
 //   Words max(const std::string& tag, const Words& a, const Words& b);
 //   Words poly(size_t i, const Words& x, const mpc::PolyShape& shape);
+//   Words trunc_poly(size_t i, const Words& x, int shift, const mpc::PolyShape& shape);
+//     (the plan's fused layers: truncate by shift, then the polynomial, as one gate)
 //   const mpc::RingConfig& ring();
 //
 // Truncations are not hard-wired per op: the ScalePlan (placement.h) says which layer
@@ -63,9 +65,10 @@ mpc::Words forward(Ops& ops, const Network& net, const ScalePlan& plan, size_t b
     [[maybe_unused]] auto scope = ops.layer_scope(L);
     const std::vector<int> prod = net.producers(i);
     const mpc::Words& x_in = prod[0] < 0 ? input : outs[static_cast<size_t>(prod[0])];
+    const bool truncate = plan.in_shift[i] > 0 && !plan.fused[i];
     mpc::Words truncated;
-    if (plan.in_shift[i] > 0) truncated = ops.trunc(L.name + "/trunc", x_in, plan.in_shift[i]);
-    const mpc::Words& x = plan.in_shift[i] > 0 ? truncated : x_in;
+    if (truncate) truncated = ops.trunc(L.name + "/trunc", x_in, plan.in_shift[i]);
+    const mpc::Words& x = truncate ? truncated : x_in;
     const std::vector<int64_t>& in_shape = prod[0] < 0 ? net.input_shape : net.layers[static_cast<size_t>(prod[0])].out_shape;
     mpc::Words y;
     switch (L.op) {
@@ -97,7 +100,8 @@ mpc::Words forward(Ops& ops, const Network& net, const ScalePlan& plan, size_t b
         s.outer = batch;
         s.channels = static_cast<size_t>(channels_of(L.out_shape));
         s.inner = static_cast<size_t>(spatial_of(L.out_shape));
-        y = ops.poly(i, x, s);  // at plan.out_scale[i] (mpc::poly_out_scale)
+        // At plan.out_scale[i] (mpc::poly_out_scale).
+        y = plan.fused[i] ? ops.trunc_poly(i, x, plan.in_shift[i], s) : ops.poly(i, x, s);
         break;
       }
       case OpKind::AvgPool:

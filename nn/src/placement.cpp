@@ -86,6 +86,7 @@ ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig
   p.in_shift.assign(n, 0);
   p.lift.assign(n, 0);
   p.out_scale.assign(n, f);
+  p.fused.assign(n, false);
   for (size_t i = 0; i < n; ++i) {
     const ScaleNode& L = nodes[i];
     auto scale_of = [&](int q) { return q < 0 ? f : p.out_scale[static_cast<size_t>(q)]; };
@@ -99,6 +100,7 @@ ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig
         break;
       case OpKind::Poly: {
         at_f();
+        p.fused[i] = fuses_trunc_poly(o, p.in_shift[i]);
         p.out_scale[i] = mpc::poly_out_scale(r, o, coef_frac);
         if (p.out_scale[i] >= r.bits - 2)
           throw mpc::InvalidArgument(
@@ -155,7 +157,8 @@ std::string ScalePlan::explain(const std::vector<ScaleNode>& nodes) const {
     os << "  " << L.name << " (" << op_name(L.op) << "): ";
     if (in_shift[i] > 0)
       os << "truncate input by " << in_shift[i] << " (" << s_in << " -> " << s_in - in_shift[i]
-         << ", " << L.in_elements << " elements per image), ";
+         << ", " << L.in_elements << " elements per image" << (fused[i] ? ", fused with the polynomial" : "")
+         << "), ";
     else
       os << "input at " << s_in << ", ";
     if (L.op == OpKind::Add && lift[i] != 0)

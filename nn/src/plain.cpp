@@ -54,6 +54,10 @@ class PlainOps {
   mpc::Words poly(size_t i, const mpc::Words& x, const mpc::PolyShape& s) {
     return mpc::plain::poly(q_.ring, x, s, q_.layers[i].poly, o_);
   }
+  // The fused gate equals the truncation (bound checked) followed by the polynomial.
+  mpc::Words trunc_poly(size_t i, const mpc::Words& x, int shift, const mpc::PolyShape& s) {
+    return poly(i, trunc(q_.net.layers[i].name + "/trunc", x, shift), s);
+  }
 
  private:
   const QuantizedModel& q_;

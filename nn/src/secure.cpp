@@ -36,6 +36,10 @@ class DealOps {
     mpc::deal_poly(d_, s, coef_frac_, o_, net_.layers[i].name, m0_, m1_);
     return x;
   }
+  mpc::Words trunc_poly(size_t i, const mpc::Words& x, int shift, const mpc::PolyShape& s) {
+    mpc::deal_trunc_poly(d_, s, shift, net_.layers[i].name, m0_, m1_);
+    return x;
+  }
 
  private:
   mpc::Dealer& d_;
@@ -72,6 +76,12 @@ class OnlineOps {
     c.coef_frac = coef_frac_;
     if (s_.party == 0) c = model_->layers[i].poly;
     return mpc::poly(s_, x, sh, c, poly_opened_[i], net_.layers[i].name);
+  }
+  mpc::Words trunc_poly(size_t i, const mpc::Words& x, int shift, const mpc::PolyShape& sh) {
+    mpc::PolyCoeffs c;
+    c.coef_frac = coef_frac_;
+    if (s_.party == 0) c = model_->layers[i].poly;
+    return mpc::trunc_poly(s_, x, shift, sh, c, poly_opened_[i], net_.layers[i].name);
   }
 
  private:

@@ -315,6 +315,16 @@ class LayerBuilder {
     }
     poly_eval(sh, mpc::PolyMode::Quadratic);
   }
+  /// The truncate-then-polynomial gate (arith.cpp trunc_poly): open x + r, a DCF of depth
+  /// `shift`, open e (1 bit), one poly_eval (Quadratic).
+  void trunc_poly(const mpc::PolyShape& sh, int shift) {
+    const uint64_t n = sh.size();
+    comm(mpc::trunc_poly_cost(r_, n, shift));
+    dcf(n, shift);
+    poly_eval(sh, mpc::PolyMode::Quadratic);
+    host("trunc_fss", n);
+    host("poly", n);
+  }
   /// Conv/Linear: open the input, matmul per group; no truncation (the placement puts it
   /// before the next layer that needs scale f).
   void matmul_layer(uint64_t in_size, uint64_t m, uint64_t k, uint64_t cols, uint64_t groups) {
@@ -553,7 +563,8 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) co
                           "' (choose " + allowed + ")");
   };
   const uint64_t n = B * u64(L.out_elements());
-  b.trunc_input(B * u64(L.in_elements()), in_shift);
+  const bool fused = choice == Choice::Poly && nn::fuses_trunc_poly(opt_.protocol, in_shift);
+  if (!fused) b.trunc_input(B * u64(L.in_elements()), in_shift);
   switch (L.kind) {
     case LayerKind::Conv:
     case LayerKind::Linear: {
@@ -584,6 +595,8 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) co
       sh.inner = u64(L.out_elements()) / std::max<uint64_t>(1, sh.channels);
       if (choice == Choice::ReluGmw || choice == Choice::ReluFss)
         b.relu(n, choice, L.name);
+      else if (choice == Choice::Poly && fused)
+        b.trunc_poly(sh, in_shift);
       else if (choice == Choice::Poly)
         b.poly(sh);
       else if (choice != Choice::Identity)

@@ -35,6 +35,8 @@ enum class MaterialKind : uint32_t {
   FssReluMasks = 11,  ///< [r_in (n) | t (n) | t·r_in (n) | c bit-sliced (W)], c = msb(r') ^ t
   FssTruncMasks = 12, ///< [r (n) | t bit-sliced (W) | T (4n)], T[4j + a] table (trunc_fss.cpp)
   PolyQuadMasks = 13, ///< [alpha | alpha^2 | m2·alpha | m2·alpha^2 | m1·alpha] (5n words; arith.cpp)
+  FssTruncPolyMasks = 14,  ///< truncate-then-polynomial: [r | t | T | rho·T | T² | m2·rho | m2·T |
+                           ///< m2·rho·T | m2·T² | m1·rho | m1·T] (31n + W words; arith.cpp)
 };
 const char* material_kind_name(MaterialKind k);
 

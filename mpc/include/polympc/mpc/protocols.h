@@ -243,6 +243,23 @@ Cost poly_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int coef
 /// deal_poly: change both together.
 uint64_t poly_mask_words(const ProtocolOptions& o, size_t n);
 
+/// Truncate-then-polynomial (TruncMode::Fss only; docs/protocols.md "Truncate-then-polynomial
+/// gate"): y = a2·t² + a1·t + a0 for t = floor(x / 2^shift), bit for bit trunc then poly
+/// (scale 2f + fc, untruncated) for signed |x| < 2^(l-2), in the FSS truncation's two
+/// rounds and l + 1 bits per element and party: open x + r (a DCF of depth `shift` gives
+/// the carry c), open e = c ^ rho (1 bit), then the one-opening gate's local step
+/// (Backend::poly_eval, Quadratic) on t = Q + X with Q public. Needs poly's per-model setup
+/// under `tag`. Material per element and party: trunc_poly_material_words(n, shift) words
+/// (a DCF key, a B2A pair, FssTruncPolyMasks). Errors as poly and trunc; InvalidArgument
+/// unless the session's truncation is Fss or when 1 <= shift <= l-2 fails.
+void deal_trunc_poly(Dealer& d, const PolyShape& shape, int shift, const std::string& tag,
+                     MaterialStore& m0, MaterialStore& m1);
+Words trunc_poly(Session& s, const Words& x, int shift, const PolyShape& shape,
+                 const PolyCoeffs& c, const PolySetup& setup, const std::string& tag);
+Cost trunc_poly_cost(const RingConfig& r, size_t n, int shift);
+/// n dcf_key_words(shift) + (W + n) + (31n + W).
+uint64_t trunc_poly_material_words(size_t n, int shift);
+
 // ---- matrix products with a per-model weight mask ----------------------------------
 /// Y = W · L(X): W (m x k) known to P0, X shared (in_size elements), L a public linear
 /// lowering (im2col for conv, a transpose for linear) producing a k x cols matrix.

@@ -41,6 +41,13 @@ struct ScaleNode {
 /// The nodes of `net` (shapes inferred).
 std::vector<ScaleNode> scale_nodes(const Network& net);
 
+/// Whether a polynomial whose input is truncated by `in_shift` bits runs as one
+/// truncate-then-polynomial gate (mpc::trunc_poly): under FSS truncation, whenever it
+/// truncates at all.
+inline bool fuses_trunc_poly(const mpc::ProtocolOptions& o, int in_shift) {
+  return in_shift > 0 && o.trunc == mpc::TruncMode::Fss;
+}
+
 /// The placement of one network's truncations for one ring and protocol choice.
 struct ScalePlan {
   int frac = 12;  ///< f
@@ -55,6 +62,9 @@ struct ScalePlan {
   std::vector<int> lift;
   /// Per layer: scale of the output.
   std::vector<int> out_scale;
+  /// Per layer (Poly only): the input truncation and the polynomial run as one
+  /// truncate-then-polynomial gate (mpc::trunc_poly; FSS truncation only).
+  std::vector<bool> fused;
   /// Bits the network's output is above scale f: finished by floor(v / 2^output_shift).
   int output_shift = 0;
 
