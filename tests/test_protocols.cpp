@@ -145,6 +145,17 @@ mpc::PolyCoeffs poly_coeffs(const mpc::RingConfig& r, mpc::Prg& prg, size_t chan
   return c;
 }
 
+/// This party's coefficients (P0: c; P1: none at c's scale) and the model setup "act" run
+/// in its own phase "setup".
+mpc::PolySetup setup_in_phase(mpc::Session& s, const mpc::PolyCoeffs& c, size_t channels,
+                              mpc::PolyCoeffs& mine) {
+  mine = mpc::PolyCoeffs{};
+  mine.coef_frac = c.coef_frac;
+  if (s.party == 0) mine = c;
+  mpc::PhaseScope ps(s.channel, "setup");
+  return mpc::poly_setup(s, mine, channels, "act");
+}
+
 /// Model setup and one poly call (then, when trunc_shift > 0, the caller's truncation tagged
 /// tag + "/trunc", as nn/src/forward.h does) on shared x; returns the reconstructed result
 /// and checks the measured bytes/rounds of the setup and of the inference against the costs.
@@ -159,13 +170,7 @@ Words run_poly(TwoParty& tp, const mpc::PolyShape& shape, const mpc::PolyCoeffs&
   mpc::PolySetup e0, e1;
   tp.run([&](mpc::Session& s) {
     mpc::PolyCoeffs mine;
-    mine.coef_frac = c.coef_frac;
-    if (s.party == 0) mine = c;
-    mpc::PolySetup e;
-    {
-      mpc::PhaseScope ps(s.channel, "setup");
-      e = mpc::poly_setup(s, mine, shape.channels, "act");
-    }
+    mpc::PolySetup e = setup_in_phase(s, c, shape.channels, mine);
     Words y = mpc::poly(s, s.party == 0 ? x0 : x1, shape, mine, e, "act");
     if (trunc_shift > 0) y = mpc::trunc(s, y, trunc_shift, "act/trunc");
     (s.party == 0 ? y0 : y1) = std::move(y);
@@ -276,13 +281,7 @@ TEST_P(RingTest, TruncatePolynomialGateEqualsTruncThenPoly) {
   Words y0, y1;
   tp.run([&](mpc::Session& s) {
     mpc::PolyCoeffs mine;
-    mine.coef_frac = c.coef_frac;
-    if (s.party == 0) mine = c;
-    mpc::PolySetup e;
-    {
-      mpc::PhaseScope ps(s.channel, "setup");
-      e = mpc::poly_setup(s, mine, shape.channels, "act");
-    }
+    mpc::PolySetup e = setup_in_phase(s, c, shape.channels, mine);
     (s.party == 0 ? y0 : y1) = mpc::trunc_poly(s, s.party == 0 ? x0 : x1, shift, shape, mine, e, "act");
   });
   const Words want = mpc::plain::poly(r, mpc::plain::trunc(r, x, shift), shape, c, o);
