@@ -64,7 +64,10 @@ TEST(Placement, ShippedModelPlan) {
   EXPECT_EQ(p.in_shift[at("pool2")], 0);
   EXPECT_EQ(p.in_shift[at("fc1")], f + 2);
   EXPECT_EQ(p.output_shift, f);
-  const uint64_t truncated = p.truncated_elements(nn::scale_nodes(net));
+  const std::vector<nn::ScaleNode> nodes = nn::scale_nodes(net);
+  uint64_t truncated = 0;
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (p.in_shift[i] > 0) truncated += static_cast<uint64_t>(nodes[i].in_elements);
   EXPECT_EQ(truncated, 9216u + 2304u + 512u + 128u + (poly > f ? 128u : 0u));
   const std::string text = p.explain(nn::scale_nodes(net));
   EXPECT_NE(text.find("act1 (Poly): truncate input by 12 (24 -> 12, 9216 elements"), std::string::npos)

@@ -28,13 +28,6 @@
 
 namespace polympc::nn::detail {
 
-inline bool is_pow2(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
-inline int log2i(int64_t v) {
-  int k = 0;
-  while ((int64_t{1} << k) < v) ++k;
-  return k;
-}
-
 /// Average of k windows without a truncation: the local sum (its scale grows by log2 k when
 /// k is a power of two) or the sum times round(2^f / k) (scale + f); placement.h leaves the
 /// division to the next truncation.

@@ -9,7 +9,6 @@ namespace polympc::nn {
 
 namespace {
 
-bool is_pow2(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 int log2i(int64_t v) {
   int k = 0;
   while ((int64_t{1} << k) < v) ++k;
@@ -134,17 +133,6 @@ ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig
   }
   p.output_shift = n ? p.out_scale.back() - f : 0;
   return p;
-}
-
-uint64_t ScalePlan::truncated_elements(const std::vector<ScaleNode>& nodes) const {
-  uint64_t total = 0;
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    if (in_shift[i] > 0) total += static_cast<uint64_t>(nodes[i].in_elements);
-    // The probabilistic polynomial truncates twice inside (by coef_frac, then by f).
-    if (nodes[i].op == OpKind::Poly && out_scale[i] == frac)
-      total += 2 * static_cast<uint64_t>(nodes[i].out_elements);
-  }
-  return total;
 }
 
 std::string ScalePlan::explain(const std::vector<ScaleNode>& nodes) const {

@@ -531,19 +531,36 @@ Choice Model::default_choice(const LayerShape& L) const {
 
 LayerCost Model::layer_cost(const LayerShape& L) const { return layer_cost(L, default_choice(L)); }
 
-int Model::standalone_shift(const LayerShape& L, Choice choice) const {
-  // Input at scale 2f (a conv or linear output); see the header.
-  const int f = opt_.ring.frac;
-  if (choice == Choice::Matmul || choice == Choice::Poly) return f;
-  if (choice == Choice::ReluGmw || choice == Choice::ReluFss || choice == Choice::MaxPool) {
-    std::vector<std::string> tags{L.name};
-    if (choice == Choice::MaxPool) tags = {L.name + "/max0"};
-    for (const std::string& t : tags) {
-      const mpc::CompareBits b = opt_.protocol.compare_range(t, opt_.ring.bits);
-      if (!(b.lo == 0 && b.hi == opt_.ring.bits)) return f;  // reduced bits: at scale f
-    }
+namespace {
+/// The input truncation nn::plan_scales gives layer i of `nodes` when it is realised with
+/// `choice` (the executor's placement; nothing here restates its rules).
+int planned_shift(std::vector<nn::ScaleNode> nodes, size_t i, Choice choice, const Options& o) {
+  switch (choice) {
+    case Choice::ReluGmw:
+    case Choice::ReluFss: nodes[i].op = nn::OpKind::Relu; break;
+    case Choice::Poly: nodes[i].op = nn::OpKind::Poly; break;
+    case Choice::Identity: nodes[i].op = nn::OpKind::Flatten; break;
+    case Choice::MaxPool: nodes[i].op = nn::OpKind::MaxPool; break;
+    case Choice::AvgPool:
+      if (nodes[i].op != nn::OpKind::GlobalAvgPool) nodes[i].op = nn::OpKind::AvgPool;
+      break;
+    default: break;
   }
-  return 0;
+  return nn::plan_scales(nodes, o.ring, o.protocol, o.coef()).in_shift[i];
+}
+}  // namespace
+
+int Model::standalone_shift(const LayerShape& L, Choice choice) const {
+  // The layer after a conv whose output (scale 2f) is its input (and residual input).
+  NetShape two;
+  LayerShape producer;
+  producer.name = "producer";
+  producer.kind = LayerKind::Conv;
+  producer.in_shape = producer.out_shape = L.in_shape;
+  LayerShape layer = L;
+  layer.inputs = L.kind == LayerKind::Add ? std::vector<int>{0, 0} : std::vector<int>{0};
+  two.layers = {producer, layer};
+  return planned_shift(scale_nodes(two), 1, choice, opt_);
 }
 
 LayerCost Model::layer_cost(const LayerShape& L, Choice choice) const {
@@ -762,19 +779,6 @@ NetworkReport Model::report(const NetShape& net) const {
   // would run with that site realised otherwise.
   const std::vector<nn::ScaleNode> nodes = scale_nodes(net);
   const nn::ScalePlan plan = nn::plan_scales(nodes, opt_.ring, opt_.protocol, opt_.coef());
-  auto shift_as = [&](size_t i, Choice c) {
-    std::vector<nn::ScaleNode> alt = nodes;
-    switch (c) {
-      case Choice::ReluGmw:
-      case Choice::ReluFss: alt[i].op = nn::OpKind::Relu; break;
-      case Choice::Poly: alt[i].op = nn::OpKind::Poly; break;
-      case Choice::Identity: alt[i].op = nn::OpKind::Flatten; break;
-      case Choice::MaxPool: alt[i].op = nn::OpKind::MaxPool; break;
-      case Choice::AvgPool: alt[i].op = nn::OpKind::AvgPool; break;
-      default: break;
-    }
-    return nn::plan_scales(alt, opt_.ring, opt_.protocol, opt_.coef()).in_shift[i];
-  };
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const LayerShape& L = net.layers[i];
     r.layers.push_back(layer_cost(L, default_choice(L), plan.in_shift[i]));
@@ -786,7 +790,7 @@ NetworkReport Model::report(const NetShape& net) const {
       const std::vector<Choice> cs = L.is_activation_site()
                                          ? std::vector<Choice>{Choice::ReluGmw, Choice::ReluFss, Choice::Poly, Choice::Identity}
                                          : std::vector<Choice>{Choice::MaxPool, Choice::AvgPool};
-      for (Choice c : cs) s.choices.push_back(layer_cost(L, c, shift_as(i, c)));
+      for (Choice c : cs) s.choices.push_back(layer_cost(L, c, planned_shift(nodes, i, c, opt_)));
       r.sites.push_back(std::move(s));
     }
   }

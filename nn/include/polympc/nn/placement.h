@@ -23,6 +23,10 @@
 
 namespace polympc::nn {
 
+/// Whether a pooling window of v elements is a power of two (its average is then a sum
+/// whose division joins the next truncation, else a multiplication by round(2^f / v)).
+inline bool is_pow2(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
+
 /// Integer bits a value may use above its scale before a truncation (|v| < 2^12 in real
 /// terms): the headroom assumption of every truncation mode (docs/protocols.md).
 constexpr int kMagnitudeBits = 12;
@@ -68,8 +72,6 @@ struct ScalePlan {
   /// Bits the network's output is above scale f: finished by floor(v / 2^output_shift).
   int output_shift = 0;
 
-  /// Number of truncated elements per image (for cost and failure accounting).
-  uint64_t truncated_elements(const std::vector<ScaleNode>& nodes) const;
   /// Human-readable plan, one line per layer ("polympc infer --explain").
   std::string explain(const std::vector<ScaleNode>& nodes) const;
 };

@@ -195,7 +195,8 @@ class Model {
   LayerCost layer_cost(const LayerShape& layer, Choice choice, int in_shift) const;
   /// The choice a layer has as it is (Relu -> the model's compare protocol, ...).
   Choice default_choice(const LayerShape& layer) const;
-  /// in_shift of the two-argument layer_cost.
+  /// in_shift of the two-argument layer_cost: nn::plan_scales' truncation for the layer
+  /// after a conv output.
   int standalone_shift(const LayerShape& layer, Choice choice) const;
   /// Activation site of `channels` x `spatial` elements per image (spatial = H*W, 1 for a
   /// flat vector) under `choice` (ReluGmw, ReluFss, Poly, Identity).
