@@ -126,6 +126,18 @@ std::string compare_bits_name(const CompareBits& b) {
   return std::to_string(b.lo) + ":" + std::to_string(b.hi);
 }
 
+int trunc_exact_below_bits(const RingConfig& r, const ProtocolOptions& o) {
+  switch (o.trunc) {
+    case TruncMode::Exact:
+      return r.bits;
+    case TruncMode::Fss:
+      return r.bits - 2;
+    case TruncMode::Prob:
+      return o.trunc_bound_bits;
+  }
+  return r.bits;
+}
+
 std::string compare_bits_summary(const ProtocolOptions& o) {
   std::string s = compare_bits_name(o.compare_bits);
   for (auto& [layer, bits] : o.layer_compare_bits) s += "," + layer + "=" + compare_bits_name(bits);

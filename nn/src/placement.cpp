@@ -79,7 +79,8 @@ ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig
   ScalePlan p;
   const int f = r.frac;
   p.frac = f;
-  const int bound = o.trunc == mpc::TruncMode::Prob ? o.trunc_bound_bits : r.bits - 2;
+  // Values must also stay below 2^(l-2) in the ring (for the exact truncation too).
+  const int bound = std::min(mpc::trunc_exact_below_bits(r, o), r.bits - 2);
   p.max_scale = std::max(2 * f, bound - kMagnitudeBits);
   const size_t n = nodes.size();
   p.in_shift.assign(n, 0);

@@ -27,9 +27,7 @@ class PlainOps {
   /// probabilistic one (the exact GMW truncation has none). A value outside is an
   /// OverflowError naming the truncation, not a silently wrong 2PC result.
   mpc::Words trunc(const std::string& tag, const mpc::Words& x, int shift) {
-    const int bound = o_.trunc == mpc::TruncMode::Fss    ? q_.ring.bits - 2
-                      : o_.trunc == mpc::TruncMode::Prob ? o_.trunc_bound_bits
-                                                         : q_.ring.bits;
+    const int bound = mpc::trunc_exact_below_bits(q_.ring, o_);
     if (bound < q_.ring.bits) {
       const int64_t limit = int64_t{1} << bound;
       for (uint64_t v : x) {

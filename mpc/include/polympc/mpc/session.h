@@ -77,6 +77,11 @@ struct ProtocolOptions {
   CompareBits compare_range(const std::string& tag, int ring_bits) const;
 };
 
+/// Bits B such that the truncation o.trunc returns floor(x / 2^s) exactly for every signed
+/// |x| < 2^B: l for the exact (GMW) truncation (every value), l - 2 for FSS truncation
+/// (SIGMA's slack), trunc_bound_bits for the probabilistic one (which is also off by 1 ulp).
+int trunc_exact_below_bits(const RingConfig& r, const ProtocolOptions& o);
+
 /// The comparison bits of every DReLU as one text: compare_bits_name of the default, then
 /// ",NAME=LO:HI" per layer override (reports and the material plan descriptor).
 std::string compare_bits_summary(const ProtocolOptions& o);
