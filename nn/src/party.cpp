@@ -19,7 +19,7 @@ std::vector<size_t> PartyPlan::batches() const {
 std::string PartyPlan::descriptor(const mpc::RingConfig& ring) const {
   std::ostringstream o;
   o << "l=" << ring.bits << " f=" << ring.frac
-    << " fc=" << (coef_frac < 0 ? ring.frac + 8 : coef_frac)
+    << " fc=" << resolve_coef_frac(ring, coef_frac)
     << " compare=" << mpc::compare_mode_name(protocol.compare)
     << " bits=" << mpc::compare_bits_summary(protocol);
   o << " trunc=" << mpc::trunc_mode_name(protocol.trunc);
@@ -47,7 +47,7 @@ std::string deal_to_files(const Network& arch_in, const std::string& model_hash,
   const std::string desc = plan.descriptor(ring);
   mpc::MaterialWriter w0(p0_path, 0, run_id, key, model_hash, desc, batches.size());
   mpc::MaterialWriter w1(p1_path, 1, run_id, key, model_hash, desc, batches.size());
-  const int fc = plan.coef_frac < 0 ? ring.frac + 8 : plan.coef_frac;
+  const int fc = resolve_coef_frac(ring, plan.coef_frac);
   {
     mpc::MaterialStore m0(0), m1(1);
     deal_model(dealer, arch, m0, m1);
@@ -96,7 +96,7 @@ PartyResult run_party(int party, const Network& arch, const std::string& model_h
   net.infer_shapes();
   const size_t in_size = static_cast<size_t>(net.input_size());
   if (party == 1) check_images(*data, first_image, plan.images, net.input_size());
-  const int fc = plan.coef_frac < 0 ? ring.frac + 8 : plan.coef_frac;
+  const int fc = resolve_coef_frac(ring, plan.coef_frac);
   mpc::MaterialStore store(party);
   mpc::Session s{party, ring, ch, be, store, plan.protocol};
   PartyResult res;

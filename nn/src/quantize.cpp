@@ -33,7 +33,7 @@ QuantizedModel quantize(const Network& net, const mpc::RingConfig& ring, int coe
   q.net = net;
   q.net.infer_shapes();
   q.ring = ring;
-  q.coef_frac = coef_frac < 0 ? ring.frac + 8 : coef_frac;
+  q.coef_frac = resolve_coef_frac(ring, coef_frac);
   if (2 * ring.frac + q.coef_frac >= ring.bits - 1)
     throw mpc::InvalidArgument("polynomial coefficient scale 2f+" + std::to_string(q.coef_frac) +
                                " leaves no integer bits in a " + std::to_string(ring.bits) + "-bit ring");

@@ -156,7 +156,7 @@ uint64_t truncated_elements_per_image(const Network& arch, const mpc::RingConfig
   mpc::Dealer d(ring);
   mpc::MaterialStore m0(0), m1(1);
   deal_model(d, a, m0, m1);
-  deal_inference(d, a, 1, po, coef_frac < 0 ? ring.frac + 8 : coef_frac, m0, m1);
+  deal_inference(d, a, 1, po, resolve_coef_frac(ring, coef_frac), m0, m1);
   uint64_t n = 0;
   for (const mpc::MaterialItem& it : m0.items())
     if (it.kind == mpc::MaterialKind::TruncPair) n += it.words.size() / 2;

@@ -500,7 +500,7 @@ class Calibrator {
     }
     {  // polynomial activation (exact truncation by f + fc, as `polympc infer` runs it)
       Parties P(ring, exact, o_.threads);
-      const int fc = ring.frac + 8;
+      const int fc = nn::resolve_coef_frac(ring, -1);
       const size_t ch = 16;
       mpc::PolyCoeffs c0;
       c0.coef_frac = fc;

@@ -27,6 +27,12 @@ struct QuantizedModel {
   std::vector<QuantizedLayer> layers;  ///< one per net.layers entry
 };
 
+/// The polynomial coefficient scale in use: coef_frac, or f + 8 when it is negative (the
+/// default, see the file comment).
+inline int resolve_coef_frac(const mpc::RingConfig& ring, int coef_frac) {
+  return coef_frac < 0 ? ring.frac + 8 : coef_frac;
+}
+
 /// Quantizes every parameter (round to nearest). Throws mpc::OverflowError naming the
 /// layer if a parameter does not fit, InvalidArgument for a bad ring.
 QuantizedModel quantize(const Network& net, const mpc::RingConfig& ring, int coef_frac = -1);

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "polympc/mpc/protocols.h"
+#include "polympc/nn/quantize.h"
 #include "polympc/perfmodel/description.h"
 #include "polympc/perfmodel/shape.h"
 
@@ -66,7 +67,7 @@ struct Options {
   int coef_frac = -1;                                ///< polynomial coefficient scale; -1 = f + 8
   size_t batch = 1;                                  ///< images per inference (share rounds)
   std::map<std::string, uint64_t> lanes;             ///< per-kernel lane overrides
-  int coef() const { return coef_frac < 0 ? ring.frac + 8 : coef_frac; }
+  int coef() const { return nn::resolve_coef_frac(ring, coef_frac); }
 };
 
 /// One Backend method's share of a layer, per party.
