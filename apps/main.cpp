@@ -6,9 +6,11 @@
 
 #include "commands.h"
 #include "party_cmd.h"
+#include "polympc/mpc/allocator.h"
 #include "polympc/mpc/errors.h"
 
 int main(int argc, char** argv) {
+  polympc::mpc::keep_large_allocations_in_heap();
   CLI::App app{"polympc: private inference of neural networks under secure two-party computation"};
   app.require_subcommand(1);
   polympc::apps::add_infer_command(app);

@@ -677,7 +677,10 @@ TEST(FssMaterial, TruncatedWrongPartyAndOutOfStepKeysAreClearErrors) {
     file.load_fixed(loaded);
     file.load_segment(loaded, 0);
     EXPECT_EQ(loaded.remaining_words(), tp.m1.remaining_words());
-    EXPECT_EQ(loaded.remaining_words(), mpc::fss_material_words(r, o, n, true));
+    // Counted (mpc::relu_cost) and as docs/protocols.md states it: a DCF key, r_in, t, t·r_in, W mask words.
+    EXPECT_EQ(8 * loaded.remaining_words(), mpc::relu_cost(r, o, n).offline_bytes);
+    EXPECT_EQ(loaded.remaining_words(),
+              n * mpc::dcf_key_words(mpc::fss_dcf_depth(r, o)) + 3 * n + mpc::words_for_bits(n));
     std::remove(p.c_str());
     std::remove((p + ".cut").c_str());
   }

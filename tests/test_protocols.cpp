@@ -346,7 +346,7 @@ TEST_P(RingTest, MatmulWithFixedWeightMaskMatchesPlaintext) {
   const Words want = mpc::plain::matmul(tp.ring, w, lower(x), m, k, batch);
   EXPECT_EQ(tp.reconstruct(z0, z1), want);
   EXPECT_EQ(tp.reconstruct(z0b, z1b), want);  // second inference with the same weight mask
-  mpc::Cost c = mpc::matmul_cost(tp.ring, x.size(), m * batch);
+  mpc::Cost c = mpc::matmul_cost(tp.ring, m, k, batch, x.size());
   c.bytes *= 2;
   c.rounds *= 2;
   expect_cost(tp, c);
@@ -420,8 +420,12 @@ TEST_P(FssTruncTest, EqualsTheTwinBitForBitAndCostsWhatItSays) {
     const size_t n = x.size();
     auto [x0, x1] = tp.share(x);
     mpc::deal_trunc(tp.dealer, n, shift, o, "t", tp.m0, tp.m1);
-    EXPECT_EQ(tp.m0.remaining_words(), mpc::trunc_fss_material_words(n, shift));
-    EXPECT_EQ(tp.m1.remaining_words(), mpc::trunc_fss_material_words(n, shift));
+    // Counted (mpc::trunc_cost) and as docs/protocols.md states it: a DCF key of depth shift,
+    // [r | t | T] and a B2A pair.
+    const uint64_t words = n * mpc::dcf_key_words(shift) + 6 * n + 2 * mpc::words_for_bits(n);
+    EXPECT_EQ(tp.m0.remaining_words(), words);
+    EXPECT_EQ(tp.m1.remaining_words(), words);
+    EXPECT_EQ(8 * words, mpc::trunc_cost(r, o, n, shift).offline_bytes);
     Words z0, z1;
     tp.run([&](mpc::Session& s) {
       (s.party == 0 ? z0 : z1) = mpc::trunc(s, s.party == 0 ? x0 : x1, shift, "t");
@@ -1088,7 +1092,7 @@ TEST(OfflineCost, EveryProtocolAndModeReportsTheMaterialTheDealerPushes) {
       // Matmul: Y (m x cols) = W (m x k) · L(X), X of in_size = k cols elements (identity lowering).
       const size_t m = 3, k = 4, cols = (n + 3) / 4;
       const mpc::Lowering identity = [](const Words& v) { return v; };
-      expect_offline(ring, mpc::matmul_cost(ring, k * cols, m * cols), at + "matmul", [&](D& d, S& a, S& b) {
+      expect_offline(ring, mpc::matmul_cost(ring, m, k, cols, k * cols), at + "matmul", [&](D& d, S& a, S& b) {
         mpc::deal_matmul_setup(d, m, k, "mm", a, b);
         mpc::deal_matmul(d, m, k, cols, k * cols, identity, "mm", a, b);
       });

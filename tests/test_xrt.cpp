@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "kernels/dcf_eval.h"
+#include "polympc/mpc/allocator.h"
 #include "polympc/host/errors.h"
 #include "polympc/host/xclbin_writer.h"
 #include "polympc/host/xrt_backend.h"
@@ -604,6 +605,7 @@ TEST(XrtCli, ModelForTheCliTest) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  polympc::mpc::keep_large_allocations_in_heap();  // as the CLI and tests/main.cpp
   ::testing::InitGoogleTest(&argc, argv);
   const int rc = RUN_ALL_TESTS();
   std::fflush(nullptr);

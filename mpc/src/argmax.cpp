@@ -216,20 +216,5 @@ Words argmax(Session& s, const Words& x, size_t rows, size_t cols, const std::st
   return tournament(st, s.ring, s.party, x, rows, cols, tag);
 }
 
-Cost argmax_cost(const RingConfig& r, const ProtocolOptions& o, size_t rows, size_t cols,
-                 const std::string& tag) {
-  checked_size(rows, cols, tag);
-  Cost c;
-  if (rows == 0) return c;
-  size_t cnt = cols;
-  for (int level = 0; cnt > 1; ++level) {
-    const size_t pairs = cnt / 2, n = rows * pairs;
-    c += drelu_cost(r, o, n, level_tag(tag, level));
-    // Multiplexer: open d ^ r and 2n Beaver openings; a B2A pair and a triple of 2n.
-    c += Cost{8 * words_for_bits(n) + 2 * n * wire_bytes(r.bits), 1, 8 * (words_for_bits(n) + n + 3 * 2 * n), 0};
-    cnt = pairs + cnt % 2;
-  }
-  return c;
-}
 
 }  // namespace polympc::mpc

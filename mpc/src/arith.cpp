@@ -13,11 +13,9 @@ namespace detail {
 void deal_trunc_exact(Dealer& d, size_t n, int shift, const std::string& tag, MaterialStore& m0,
                       MaterialStore& m1);
 Words trunc_exact(Session& s, const Words& x, int shift, const std::string& tag);
-Cost trunc_exact_cost(const RingConfig& r, size_t n, int shift);
 void deal_trunc_fss(Dealer& d, size_t n, int shift, const std::string& tag, MaterialStore& m0,
                     MaterialStore& m1);
 Words trunc_fss(Session& s, const Words& x, int shift, const std::string& tag);
-Cost trunc_fss_cost(const RingConfig& r, size_t n, int shift);
 }  // namespace detail
 
 namespace {
@@ -65,7 +63,6 @@ Words mul(Session& s, const Words& x, const Words& y, const std::string& tag) {
   return z;
 }
 
-Cost mul_cost(const RingConfig& r, size_t n) { return Cost{2 * n * wire_bytes(r.bits), 1, 8 * 3 * uint64_t{n}, 0}; }
 
 void deal_square(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
   const uint64_t m = d.ring().mask();
@@ -89,7 +86,6 @@ Words square(Session& s, const Words& x, const std::string& tag) {
   return z;
 }
 
-Cost square_cost(const RingConfig& r, size_t n) { return Cost{n * wire_bytes(r.bits), 1, 8 * 2 * uint64_t{n}, 0}; }
 
 // ---- truncation ----------------------------------------------------------------------
 namespace {
@@ -145,14 +141,7 @@ Words trunc(Session& s, const Words& x, int shift, const std::string& tag) {
   return z;
 }
 
-Cost trunc_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int shift) {
-  if (shift == 0 || n == 0) return Cost{};
-  if (o.trunc == TruncMode::Exact) return detail::trunc_exact_cost(r, n, shift);
-  if (o.trunc == TruncMode::Fss) return detail::trunc_fss_cost(r, n, shift);
-  return Cost{n * wire_bytes(r.bits), 1, 8 * trunc_prob_material_words(n), 0};
-}
 
-uint64_t trunc_prob_material_words(size_t n) { return 2 * uint64_t{n}; }  // TruncPair [r | r >> s]
 
 // ---- polynomial activation ---------------------------------------------------------------
 // One-opening gate (Exact / Fss), docs/protocols.md "One-opening polynomial": with x = d + alpha,
@@ -217,9 +206,6 @@ int poly_out_scale(const RingConfig& r, const ProtocolOptions& o, int coef_frac)
   return o.trunc == TruncMode::Prob ? r.frac : 2 * r.frac + coef_frac;
 }
 
-uint64_t poly_mask_words(const ProtocolOptions& o, size_t n) {  // what deal_poly below pushes
-  return (o.trunc == TruncMode::Prob ? 4 : 5) * uint64_t{n};  // PolyMasks : PolyQuadMasks
-}
 
 void deal_poly(Dealer& d, const PolyShape& shape, int coef_frac, const ProtocolOptions& o,
                const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
@@ -386,11 +372,6 @@ namespace {
 constexpr size_t kTruncPolyBlocks = 31;  // words per element of FssTruncPolyMasks (+ W)
 }  // namespace
 
-uint64_t trunc_poly_material_words(size_t n, int shift) {
-  const uint64_t w = words_for_bits(n);
-  // DCF keys + B2A pair [rho bits (W) | rho (n)] + FssTruncPolyMasks (31n + W).
-  return n * dcf_key_words(shift) + (w + n) + (kTruncPolyBlocks * n + w);
-}
 
 void deal_trunc_poly(Dealer& d, const PolyShape& shape, int shift, const std::string& tag,
                      MaterialStore& m0, MaterialStore& m1) {
@@ -482,20 +463,7 @@ Words trunc_poly(Session& s, const Words& x, int shift, const PolyShape& shape,
   return quadratic_local(s, shape, setup, add0, q, blocks.data(), tag);
 }
 
-Cost trunc_poly_cost(const RingConfig& r, size_t n, int shift) {
-  const uint64_t w = words_for_bits(n);
-  return Cost{n * wire_bytes(r.bits) + 8 * w, 2, 8 * trunc_poly_material_words(n, shift),
-              dcf_keygen_aes_blocks(n, shift)};
-}
 
-Cost poly_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int coef_frac) {
-  const uint64_t material = 8 * poly_mask_words(o, n);
-  if (o.trunc != TruncMode::Prob) return Cost{n * wire_bytes(r.bits), 1, material, 0};
-  Cost c{2 * n * wire_bytes(r.bits), 2, material, 0};
-  c += trunc_cost(r, o, n, coef_frac);
-  c += trunc_cost(r, o, n, r.frac);
-  return c;
-}
 
 // ---- matrix products ---------------------------------------------------------------------
 void deal_matmul_setup(Dealer& d, size_t m, size_t k, const std::string& tag, MaterialStore& m0,
@@ -567,8 +535,5 @@ Words matmul(Session& s, const Words& x, const Words& e_w, size_t m, size_t k, s
   return z;
 }
 
-Cost matmul_cost(const RingConfig& r, size_t in_size, size_t out_size) {
-  return Cost{in_size * wire_bytes(r.bits), 1, 8 * (uint64_t{in_size} + out_size), 0};  // [B | C]
-}
 
 }  // namespace polympc::mpc

@@ -28,19 +28,7 @@ Words drelu(Session& s, const Words& x, const std::string& tag) {
   return detail::drelu_gmw(s, x, b, tag);
 }
 
-Cost drelu_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, const std::string& tag) {
-  const CompareBits b = o.compare_range(tag, r.bits);
-  if (n == 0) return Cost{};
-  if (o.compare == CompareMode::Fss) {
-    Cost c = detail::drelu_fss_cost(r, n);
-    c.offline_bytes = 8 * fss_material_words(r, o, n, false, tag);
-    c.keygen_aes_blocks = dcf_keygen_aes_blocks(n, b.hi - b.lo - 1);
-    return c;
-  }
-  return detail::drelu_gmw_cost(r, n, b);
-}
 
-Cost drelu_cost(const RingConfig& r, size_t n) { return drelu_cost(r, ProtocolOptions{}, n); }
 
 // ---- ReLU -------------------------------------------------------------------------------
 void deal_relu(Dealer& d, size_t n, const ProtocolOptions& o, const std::string& tag, MaterialStore& m0,
@@ -69,22 +57,7 @@ Words relu(Session& s, const Words& x, const std::string& tag) {
   return mul(s, x, a, tag + "/mux");
 }
 
-Cost relu_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, const std::string& tag) {
-  const CompareBits b = o.compare_range(tag, r.bits);
-  if (n == 0) return Cost{};
-  if (o.compare == CompareMode::Fss) {
-    Cost c = detail::relu_fss_cost(r, n);
-    c.offline_bytes = 8 * fss_material_words(r, o, n, true, tag);
-    c.keygen_aes_blocks = dcf_keygen_aes_blocks(n, b.hi - b.lo - 1);
-    return c;
-  }
-  Cost c = detail::drelu_gmw_cost(r, n, b);
-  c += b2a_cost(r, n);
-  c += mul_cost(r, n);
-  return c;
-}
 
-Cost relu_cost(const RingConfig& r, size_t n) { return relu_cost(r, ProtocolOptions{}, n); }
 
 // ---- max ----------------------------------------------------------------------------------
 void deal_max(Dealer& d, size_t n, const ProtocolOptions& o, const std::string& tag, MaterialStore& m0,
@@ -110,12 +83,6 @@ Words max(Session& s, const Words& a, const Words& b, const std::string& tag) {
 int fss_dcf_depth(const RingConfig& r, const ProtocolOptions& o, const std::string& tag) {
   const CompareBits b = o.compare_range(tag, r.bits);
   return b.hi - b.lo - 1;
-}
-
-uint64_t fss_material_words(const RingConfig& r, const ProtocolOptions& o, size_t n, bool relu,
-                            const std::string& tag) {
-  const uint64_t key = dcf_key_words(fss_dcf_depth(r, o, tag));
-  return n * key + (relu ? 3 * n : n) + words_for_bits(n);
 }
 
 }  // namespace polympc::mpc

@@ -13,7 +13,6 @@ namespace polympc::mpc::detail {
 void deal_drelu_gmw(Dealer& d, size_t n, CompareBits b, const std::string& tag, MaterialStore& m0,
                     MaterialStore& m1);
 Words drelu_gmw(Session& s, const Words& x, CompareBits b, const std::string& tag);
-Cost drelu_gmw_cost(const RingConfig& r, size_t n, CompareBits b);
 
 // B2A (gmw.cpp): pushes one B2A pair [r bits (W) | r (n)] for n fresh uniform bits r and
 // returns r (one 0/1 word per element) for material that must be correlated with it.
@@ -27,8 +26,6 @@ Words drelu_fss(Session& s, const Words& x, CompareBits b, const std::string& ta
 void deal_relu_fss(Dealer& d, size_t n, CompareBits b, const std::string& tag, MaterialStore& m0,
                    MaterialStore& m1);
 Words relu_fss(Session& s, const Words& x, CompareBits b, const std::string& tag);
-Cost drelu_fss_cost(const RingConfig& r, size_t n);
-Cost relu_fss_cost(const RingConfig& r, size_t n);
 
 // FSS truncation (trunc_fss.cpp), shared by --trunc fss and the truncate-then-polynomial
 // gate (arith.cpp). The dealer draws the mask r, pushes the DCF keys (tag + "/dcf") and

@@ -161,7 +161,6 @@ Words drelu_fss(Session& s, const Words& x, CompareBits b, const std::string& ta
   return out;
 }
 
-Cost drelu_fss_cost(const RingConfig& r, size_t n) { return Cost{n * wire_bytes(r.bits), 1}; }
 
 // ---- ReLU -------------------------------------------------------------------------------
 void deal_relu_fss(Dealer& d, size_t n, CompareBits b, const std::string& tag, MaterialStore& m0,
@@ -213,8 +212,5 @@ Words relu_fss(Session& s, const Words& x, CompareBits b, const std::string& tag
   return z;
 }
 
-Cost relu_fss_cost(const RingConfig& r, size_t n) {
-  return Cost{n * wire_bytes(r.bits) + 8 * words_for_bits(n), 2};
-}
 
 }  // namespace polympc::mpc::detail

@@ -110,16 +110,6 @@ bool merge_needs_p(bool need_p, size_t cnt, size_t j) {
   return cnt > 2 && j != 0;
 }
 
-/// Shape of the tree over `len` leaves: shared AND gates and levels (rounds).
-void tree_shape(int len, bool need_p, uint64_t& gates, uint64_t& levels) {
-  gates = 0;
-  levels = 0;
-  for (size_t cnt = static_cast<size_t>(len > 0 ? len : 0); cnt > 1; cnt = (cnt + 1) / 2) {
-    for (size_t j = 0; j + 1 < cnt; j += 2) gates += merge_needs_p(need_p, cnt, j) ? 2 : 1;
-    ++levels;
-  }
-}
-
 /// A contiguous bit range [lo, hi) whose (generate, propagate) pair is wanted.
 struct Segment {
   int lo, hi;
@@ -254,10 +244,6 @@ void deal_b2a(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, Ma
   detail::deal_b2a_pair(d, n, tag, m0, m1);
 }
 
-Cost b2a_cost(const RingConfig&, size_t n) {
-  const uint64_t w = words_for_bits(n);
-  return Cost{8 * w, 1, 8 * (w + n), 0};  // open r ^ bits; pair [bits (W) | arithmetic (n)]
-}
 
 Words b2a(Session& s, const Words& bits, size_t n, const std::string& tag) {
   const size_t w = words_for_bits(n);
@@ -287,28 +273,8 @@ Words drelu_gmw(Session& s, const Words& x, CompareBits b, const std::string& ta
   return drelu_circuit(ag, s.backend, b.lo, b.hi, x.size(), x);
 }
 
-Cost drelu_gmw_cost(const RingConfig&, size_t n, CompareBits b) {
-  const uint64_t w = words_for_bits(n);
-  const int leaves = b.hi - 1 - b.lo;
-  const uint64_t input_gates = static_cast<uint64_t>(leaves);
-  uint64_t tree_gates = 0, levels = 0;
-  tree_shape(leaves, false, tree_gates, levels);
-  Cost c;
-  c.bytes = 8 * w * (input_gates + 2 * tree_gates);
-  c.rounds = 1 + levels;
-  c.offline_bytes = 8 * drelu_gmw_material_words(n, b);
-  return c;
-}
 }  // namespace detail
 
-uint64_t drelu_gmw_material_words(size_t n, CompareBits b) {
-  const uint64_t w = words_for_bits(n);
-  const int leaves = b.hi - 1 - b.lo;
-  uint64_t tree_gates = 0, levels = 0;
-  tree_shape(leaves, false, tree_gates, levels);
-  // InputAndTriple [mask | gamma] per input word, AndTriple [a | b | c] per gate word.
-  return 2 * w * static_cast<uint64_t>(leaves) + 3 * w * tree_gates;
-}
 
 // ---- exact truncation ------------------------------------------------------------------
 namespace detail {
@@ -351,28 +317,7 @@ Words trunc_exact(Session& s, const Words& x, int shift, const std::string& tag)
   return z;
 }
 
-Cost trunc_exact_cost(const RingConfig& r, size_t n, int shift) {
-  const uint64_t w = words_for_bits(n);
-  uint64_t g_lo = 0, lv_lo = 0, g_hi = 0, lv_hi = 0;
-  tree_shape(shift, false, g_lo, lv_lo);
-  tree_shape(r.bits - shift, true, g_hi, lv_hi);
-  // input ANDs over all l bits (one word each way), both trees, the final P_hi & G_lo,
-  // then two B2As in one round.
-  Cost c;
-  c.bytes = 8 * w * (static_cast<uint64_t>(r.bits) + 2 * (g_lo + g_hi + 1)) + 8 * 2 * w;
-  c.rounds = 1 + std::max(lv_lo, lv_hi) + 1 + 1;
-  c.offline_bytes = 8 * trunc_exact_material_words(r, n, shift);
-  return c;
-}
 }  // namespace detail
 
-uint64_t trunc_exact_material_words(const RingConfig& r, size_t n, int shift) {
-  const uint64_t w = words_for_bits(n);
-  uint64_t g_lo = 0, lv_lo = 0, g_hi = 0, lv_hi = 0;
-  tree_shape(shift, false, g_lo, lv_lo);
-  tree_shape(r.bits - shift, true, g_hi, lv_hi);
-  // Input ANDs over all l bits, both trees and P_hi & G_lo, two B2A pairs.
-  return 2 * w * static_cast<uint64_t>(r.bits) + 3 * w * (g_lo + g_hi + 1) + 2 * (w + n);
-}
 
 }  // namespace polympc::mpc

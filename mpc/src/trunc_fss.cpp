@@ -134,19 +134,4 @@ Words trunc_fss(Session& s, const Words& x, int shift, const std::string& tag) {
   return z;
 }
 
-Cost trunc_fss_cost(const RingConfig& r, size_t n, int shift) {
-  return Cost{n * wire_bytes(r.bits) + 8 * words_for_bits(n), 2, 8 * trunc_fss_material_words(n, shift),
-              dcf_keygen_aes_blocks(n, shift)};
-}
-
 }  // namespace polympc::mpc::detail
-
-namespace polympc::mpc {
-
-uint64_t trunc_fss_material_words(size_t n, int shift) {
-  const uint64_t w = words_for_bits(n);
-  // DCF keys + [r (n) | t (W) | T (4n)] + B2A pair [bits (W) | arithmetic (n)].
-  return n * dcf_key_words(shift) + (n + w + 4 * n) + (w + n);
-}
-
-}  // namespace polympc::mpc

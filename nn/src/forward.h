@@ -110,8 +110,8 @@ mpc::Words forward(Ops& ops, const Network& net, const ScalePlan& plan, size_t b
       }
       case OpKind::MaxPool: {
         std::vector<mpc::Words> cur = pool_windows(L, in_shape, batch, x);
-        for (int level = 0; cur.size() > 1; ++level) {
-          const size_t n = cur[0].size(), pairs = cur.size() / 2;
+        for (const MaxLevel& level : max_tree(L.name, static_cast<int64_t>(cur.size()))) {
+          const size_t n = cur[0].size(), pairs = level.pairs;
           mpc::Words a, b;
           a.reserve(pairs * n);
           b.reserve(pairs * n);
@@ -119,7 +119,7 @@ mpc::Words forward(Ops& ops, const Network& net, const ScalePlan& plan, size_t b
             a.insert(a.end(), cur[2 * p].begin(), cur[2 * p].end());
             b.insert(b.end(), cur[2 * p + 1].begin(), cur[2 * p + 1].end());
           }
-          mpc::Words mx = ops.max(L.name + "/max" + std::to_string(level), a, b);
+          mpc::Words mx = ops.max(level.tag, a, b);
           std::vector<mpc::Words> next;
           for (size_t p = 0; p < pairs; ++p)
             next.emplace_back(mx.begin() + static_cast<long>(p * n), mx.begin() + static_cast<long>((p + 1) * n));

@@ -15,6 +15,17 @@ int log2i(int64_t v) {
   return k;
 }
 
+}  // namespace
+
+std::vector<MaxLevel> max_tree(const std::string& layer, int64_t windows) {
+  std::vector<MaxLevel> levels;
+  for (int64_t cur = windows, level = 0; cur > 1; cur = cur / 2 + cur % 2, ++level)
+    levels.push_back(MaxLevel{static_cast<size_t>(cur / 2), layer + "/max" + std::to_string(level)});
+  return levels;
+}
+
+namespace {
+
 /// Scale added by averaging k windows (forward.h `average`): log2 k for a power of two
 /// (the division is left to a later truncation), else f (multiplication by round(2^f / k)).
 int average_scale(int64_t k, int frac) { return is_pow2(k) ? log2i(k) : frac; }
@@ -24,8 +35,7 @@ int average_scale(int64_t k, int frac) { return is_pow2(k) ? log2i(k) : frac; }
 std::vector<std::string> compare_tags(const ScaleNode& L) {
   if (L.op == OpKind::Relu) return {L.name};
   std::vector<std::string> tags;
-  for (int64_t cur = L.window, level = 0; cur > 1; cur = cur / 2 + cur % 2, ++level)
-    tags.push_back(L.name + "/max" + std::to_string(level));
+  for (const MaxLevel& lv : max_tree(L.name, L.window)) tags.push_back(lv.tag);
   return tags;
 }
 

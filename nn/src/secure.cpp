@@ -190,7 +190,7 @@ void SecureParty::setup(mpc::Session& s) {
   ready_ = true;
 }
 
-mpc::Words SecureParty::share_input(mpc::Session& s, const mpc::Words& x, size_t count, mpc::Prg& prg) {
+mpc::Words share_input(mpc::Session& s, const mpc::Words& x, size_t count, mpc::Prg& prg) {
   mpc::PhaseScope scope(s.channel, "input");
   const size_t wb = mpc::wire_bytes(s.ring.bits);
   if (s.party == 1) {

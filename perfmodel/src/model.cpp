@@ -1,11 +1,19 @@
-// The performance model (model.h). Communication comes from mpc's cost functions, composed
-// as nn/src/forward.h composes the protocols; device work is the list of Backend calls the
-// protocols make (mpc/src/arith.cpp, mpc/src/gmw.cpp), each priced with its kernel's cycle
+// The performance model (model.h). Each layer's protocols run in mpc's counting context
+// (mpc/counting.h) for both parties, with the truncations nn::plan_scales places: the bytes,
+// rounds, dealer material and DCF key generation are what the protocols themselves do, and
+// device work is the list of Backend calls they made, each priced with its kernel's cycle
 // model and split into launches as sim/src/sim_backend.cpp splits them.
 #include "polympc/perfmodel/model.h"
 
+#include "polympc/mpc/counting.h"
+#include "polympc/nn/placement.h"
+#include "polympc/nn/secure.h"
+
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <mutex>
+#include <sstream>
 #include <set>
 
 namespace polympc::perfmodel {
@@ -15,30 +23,6 @@ namespace {
 uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 uint64_t u64(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
 
-
-/// Shape of one level of the (generate, propagate) tree of gmw.cpp: whether the merge of
-/// nodes (j, j+1) among cnt nodes also produces P (2 AND gates) or only G (1 gate).
-bool merge_needs_p(bool need_p, uint64_t cnt, uint64_t j) { return need_p || (cnt > 2 && j != 0); }
-
-struct Segment {
-  uint64_t cnt;
-  bool need_p;
-};
-
-/// AND gates per tree level (all segments level by level in the same rounds).
-std::vector<uint64_t> tree_levels(std::vector<Segment> segs) {
-  std::vector<uint64_t> levels;
-  for (;;) {
-    uint64_t gates = 0;
-    for (auto& s : segs)
-      for (uint64_t j = 0; j + 1 < s.cnt; j += 2) gates += merge_needs_p(s.need_p, s.cnt, j) ? 2 : 1;
-    if (gates == 0) break;
-    levels.push_back(gates);
-    for (auto& s : segs)
-      if (s.cnt > 1) s.cnt = (s.cnt + 1) / 2;
-  }
-  return levels;
-}
 
 const char* spec_of(const std::string& method) {
   if (method == "trunc_exact_combine" || method == "trunc_prob_combine") return "trunc";
@@ -115,13 +99,28 @@ class LayerBuilder {
  public:
   LayerBuilder(const Model& m, LayerCost& c) : m_(m), c_(c), r_(m.opt_.ring), b_(m.opt_.batch) {}
 
-  // ---- communication and dealer material (exact, from mpc) ----------------------------
-  void comm(const mpc::Cost& k) {
-    c_.bytes_p0 += k.bytes;
-    c_.bytes_p1 += k.bytes;
-    c_.rounds += k.rounds;
-    c_.offline_bytes += k.offline_bytes;
-    c_.keygen_aes_blocks += k.keygen_aes_blocks;
+  // ---- what the counting context saw (exact) ----------------------------------------------
+  /// Adds both parties' counted traffic, party 0's material and key generation (both parties
+  /// hold material of the same size; the dealer generates each DCF key pair once) and prices
+  /// party 0's Backend calls (both parties run the same calls on their boards in parallel).
+  void add(const mpc::Counted& p0, const mpc::Counted& p1) {
+    c_.bytes_p0 += p0.bytes;
+    c_.bytes_p1 += p1.bytes;
+    c_.rounds += std::max(p0.rounds, p1.rounds);
+    c_.offline_bytes += 8 * std::max(p0.material_words, p1.material_words);
+    c_.keygen_aes_blocks += p0.keygen_aes_blocks;
+    for (const mpc::BackendCall& call : p0.calls) price(call);
+  }
+  /// Host overhead (software time) of one protocol call, by its calibration name.
+  void host(const std::string& protocol, uint64_t units) {
+    for (auto& h : c_.host)
+      if (h.protocol == protocol) {
+        h.calls += 1;
+        h.units += units;
+        h.call_units.push_back(units);
+        return;
+      }
+    c_.host.push_back(HostUse{protocol, 1, units, {units}});
   }
 
   // ---- Backend calls (per party) -----------------------------------------------------------
@@ -237,123 +236,32 @@ class LayerBuilder {
     u.link_bytes += 8.0 * (static_cast<double>(n) + w);
   }
 
-  // ---- protocols: Backend calls + host overhead, mirroring mpc ---------------------------
-  void trunc(uint64_t n, int shift) {
-    if (shift == 0 || n == 0) return;
-    if (m_.opt_.protocol.trunc == mpc::TruncMode::Prob) {
-      trunc_kernel(n, false);
-      host("trunc_prob", n);
-      return;
-    }
-    if (m_.opt_.protocol.trunc == mpc::TruncMode::Fss) {
-      // trunc_fss.cpp: open x + r, DCF of depth `shift`, B2A of the carry, exact combine.
-      dcf(n, shift);
-      b2a(n);
-      trunc_kernel(n, true);
-      host("trunc_fss", n);
-      return;
-    }
-    const uint64_t w = ceil_div(n, 64);
-    const int bits = r_.bits;
-    bit_slice(bits, n);
-    gmw_and(static_cast<uint64_t>(bits) * w);  // input ANDs over all l bits
-    for (uint64_t g : tree_levels({{static_cast<uint64_t>(shift), false}, {static_cast<uint64_t>(bits - shift), true}}))
-      gmw_and(g * w);
-    gmw_and(w);  // P_hi & G_lo
-    b2a(n);
-    b2a(n);
-    trunc_kernel(n, true);
-    host("trunc_exact", n);
-  }
-  /// GMW DReLU on bits [lo, hi) (gmw.cpp drelu_circuit): slice hi planes, input ANDs
-  /// over bits [lo, hi-1), then the (generate) tree.
-  void drelu_gmw(uint64_t n, mpc::CompareBits b) {
-    const uint64_t w = ceil_div(n, 64);
-    const uint64_t leaves = static_cast<uint64_t>(b.hi - 1 - b.lo);
-    bit_slice(b.hi, n);
-    gmw_and(leaves * w);
-    for (uint64_t g : tree_levels({{leaves, false}})) gmw_and(g * w);
-  }
-  /// ReLU (or one level of max) tagged `tag` (its layer name first), GMW or FSS.
-  void relu(uint64_t n, Choice c, const std::string& tag) {
-    if (n == 0) return;
-    mpc::ProtocolOptions o = m_.opt_.protocol;
-    o.compare = c == Choice::ReluGmw ? mpc::CompareMode::Gmw : mpc::CompareMode::Fss;
-    comm(mpc::relu_cost(r_, o, n, tag));
-    const mpc::CompareBits b = o.compare_range(tag, r_.bits);
-    if (c == Choice::ReluGmw) {
-      drelu_gmw(n, b);
-      b2a(n);
-      beaver_mul(n);
-      host("relu", n);
+  /// One Backend call priced with its kernel's model.
+  void price(const mpc::BackendCall& c) {
+    const uint64_t n = c.n;
+    if (c.kernel == "beaver_mul_combine") {
+      elementwise(c.kernel, n, 6 * n, 3 * n);
+    } else if (c.kernel == "trunc_exact_combine") {
+      elementwise(c.kernel, n, 4 * n, 4 * n);
+    } else if (c.kernel == "trunc_prob_combine") {
+      elementwise(c.kernel, n, 3 * n, 2 * n);
+    } else if (c.kernel == "gmw_and_level") {
+      elementwise(c.kernel, n, 6 * n, 3 * n);
+    } else if (c.kernel == "b2a_combine") {
+      const uint64_t w = ceil_div(n, 64);
+      elementwise(c.kernel, n, w + 2 * n, w + n, /*block64=*/true);
+    } else if (c.kernel == "bit_slice") {
+      bit_slice(c.bits, n);
+    } else if (c.kernel == "matmul_combine") {
+      matmul(c.m, c.k, c.cols);
+    } else if (c.kernel == "poly_eval") {
+      poly_eval(c.shape, c.mode);
+    } else if (c.kernel == "dcf_eval") {
+      dcf(n, c.shift);
     } else {
-      dcf(n, b.hi - b.lo - 1);
-      host("relu_fss", n);
+      throw PerfModelError("no cycle model for Backend call '" + c.kernel + "'");
     }
   }
-  /// The truncation the placement puts before a layer (nn/placement.h, forward.h): n
-  /// elements by `shift` bits, nothing when shift is 0.
-  void trunc_input(uint64_t n, int shift) {
-    if (shift <= 0 || n == 0) return;
-    comm(mpc::trunc_cost(r_, m_.opt_.protocol, n, shift));
-    trunc(n, shift);
-  }
-  /// Polynomial layer (arith.cpp poly): Exact/Fss open x - alpha and one poly_eval
-  /// (Quadratic), output at 2f + fc left to the next truncation; Prob two Horner openings
-  /// with their truncations inside.
-  void poly(const mpc::PolyShape& sh) {
-    const uint64_t n = sh.size();
-    const int fc = m_.opt_.coef();
-    comm(mpc::poly_cost(r_, m_.opt_.protocol, n, fc));
-    host("poly", n);
-    if (m_.opt_.protocol.trunc == mpc::TruncMode::Prob) {
-      poly_eval(sh, mpc::PolyMode::LinearChannel);
-      trunc(n, fc);
-      poly_eval(sh, mpc::PolyMode::LinearElement);
-      trunc(n, r_.frac);
-      return;
-    }
-    poly_eval(sh, mpc::PolyMode::Quadratic);
-  }
-  /// The truncate-then-polynomial gate (arith.cpp trunc_poly): open x + r, a DCF of depth
-  /// `shift`, open e (1 bit), one poly_eval (Quadratic).
-  void trunc_poly(const mpc::PolyShape& sh, int shift) {
-    const uint64_t n = sh.size();
-    comm(mpc::trunc_poly_cost(r_, n, shift));
-    dcf(n, shift);
-    poly_eval(sh, mpc::PolyMode::Quadratic);
-    host("trunc_fss", n);
-    host("poly", n);
-  }
-  /// Conv/Linear: open the input, matmul per group; no truncation (the placement puts it
-  /// before the next layer that needs scale f).
-  void matmul_layer(uint64_t in_size, uint64_t m, uint64_t k, uint64_t cols, uint64_t groups) {
-    comm(mpc::matmul_cost(r_, in_size, m * groups * cols));
-    for (uint64_t g = 0; g < groups; ++g) matmul(m, k, cols);
-    host_matmul(in_size, m, k, cols, groups);
-  }
-  /// Max pooling: ceil(log2 k) levels of max on the concatenated pairs (forward.h), tags
-  /// "<layer>/max<level>".
-  void maxpool(uint64_t n, int64_t k, const std::string& name) {
-    const Choice c = m_.opt_.protocol.compare == mpc::CompareMode::Gmw ? Choice::ReluGmw : Choice::ReluFss;
-    int level = 0;
-    for (uint64_t cur = u64(k); cur > 1; ++level) {
-      const uint64_t pairs = cur / 2;
-      relu(pairs * n, c, name + "/max" + std::to_string(level));
-      cur = pairs + cur % 2;
-    }
-  }
-  void host_matmul(uint64_t in_size, uint64_t m, uint64_t k, uint64_t cols, uint64_t groups) {
-    host("matmul", in_size + 2 * k * cols * groups + 2 * m * cols * groups);
-  }
-  void host_open(uint64_t n) { host("open", n); }
-  void open_phase(uint64_t n, bool p1_sends) {
-    const uint64_t bytes = n * mpc::wire_bytes(r_.bits);
-    (p1_sends ? c_.bytes_p1 : c_.bytes_p0) += bytes;
-    c_.rounds += 1;
-    host("open", n);
-  }
-
 
  private:
   const KernelSpec& spec(const std::string& method) const {
@@ -390,17 +298,6 @@ class LayerBuilder {
     u.memory_bytes += 8.0 * static_cast<double>(mem_words);
     u.link_bytes += 8.0 * static_cast<double>(link_words);
   }
-  void host(const std::string& protocol, uint64_t units) {
-    for (auto& h : c_.host)
-      if (h.protocol == protocol) {
-        h.calls += 1;
-        h.units += units;
-        h.call_units.push_back(units);
-        return;
-      }
-    c_.host.push_back(HostUse{protocol, 1, units, {units}});
-  }
-
   const Model& m_;
   LayerCost& c_;
   const mpc::RingConfig& r_;
@@ -479,9 +376,15 @@ class LayerBuilder {
   }
 };
 
+struct Model::CountCache {
+  std::mutex mu;
+  std::map<std::string, mpc::Counted> by_key;
+};
+
 Model::Model(Board board, std::map<std::string, KernelSpec> kernels, NetworkPreset network, Options options,
              std::optional<Calibration> calibration)
-    : board_(std::move(board)),
+    : counts_(std::make_shared<CountCache>()),
+      board_(std::move(board)),
       kernels_(std::move(kernels)),
       net_(std::move(network)),
       opt_(std::move(options)),
@@ -567,6 +470,35 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice) const {
   return layer_cost(L, choice, standalone_shift(L, choice));
 }
 
+namespace {
+/// Runs `f` (setup on the CountingSession, start(), then protocol calls) for party 0 and
+/// party 1 in mpc's counting context and adds what each did to the layer.
+template <class F>
+void count_both(LayerBuilder& b, const mpc::RingConfig& r, const mpc::ProtocolOptions& o, F&& f) {
+  mpc::Counted c[2];
+  for (int p : {0, 1}) {
+    mpc::CountingSession cs(r, o, p);
+    f(cs);
+    c[p] = cs.result();
+  }
+  b.add(c[0], c[1]);
+}
+
+/// Per-model coefficient masks of a polynomial layer (setup, not counted).
+void poly_setup(mpc::CountingSession& cs, const std::string& tag, size_t channels) {
+  mpc::MaterialStore other(1 - cs.session().party);
+  mpc::deal_poly_setup(cs.setup_dealer(), channels, tag, cs.material(), other);
+}
+/// P0's coefficients (zeros) and the opened masks of a polynomial layer.
+mpc::PolyCoeffs zero_coeffs(int party, size_t channels, int coef_frac) {
+  mpc::PolyCoeffs c;
+  if (party == 0) c.a2 = c.a1 = c.a0 = mpc::Words(channels, 0);
+  c.coef_frac = coef_frac;
+  return c;
+}
+mpc::PolySetup zero_setup(size_t channels) { return mpc::PolySetup{mpc::Words(channels, 0), mpc::Words(channels, 0)}; }
+}  // namespace
+
 LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) const {
   LayerCost c;
   c.name = L.name;
@@ -575,13 +507,21 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) co
   c.elements = u64(L.out_elements());
   LayerBuilder b(*this, c);
   const uint64_t B = opt_.batch;
+  const mpc::RingConfig& r = opt_.ring;
   auto bad = [&](const char* allowed) {
     return PerfModelError("layer '" + L.name + "' (" + kind_name(L.kind) + ") cannot be realised as '" + choice_name(choice) +
                           "' (choose " + allowed + ")");
   };
-  const uint64_t n = B * u64(L.out_elements());
+  const size_t n_in = B * u64(L.in_elements()), n = B * u64(L.out_elements());
   const bool fused = choice == Choice::Poly && nn::fuses_trunc_poly(opt_.protocol, in_shift);
-  if (!fused) b.trunc_input(B * u64(L.in_elements()), in_shift);
+  const bool truncate = in_shift > 0 && !fused && n_in > 0;
+  mpc::ProtocolOptions o = opt_.protocol;
+  if (choice == Choice::ReluGmw) o.compare = mpc::CompareMode::Gmw;
+  if (choice == Choice::ReluFss) o.compare = mpc::CompareMode::Fss;
+  // The layer's protocols as forward.h (nn/src) calls them, after the truncation the plan
+  // puts before the layer (its tag "<layer>/trunc").
+  std::function<void(mpc::CountingSession&)> setup = [](mpc::CountingSession&) {};
+  std::function<void(mpc::Session&)> protocols = [](mpc::Session&) {};
   switch (L.kind) {
     case LayerKind::Conv:
     case LayerKind::Linear: {
@@ -601,7 +541,19 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) co
         k = u64(L.in_elements());
         cols = B;
       }
-      b.matmul_layer(B * u64(L.in_elements()), m, k, cols, groups);
+      // A grouped convolution (no 2PC executor yet) is priced as one product of a group's
+      // weight shape by the lowered columns of all groups: the same input opening, MACs
+      // and material as `groups` products after one opening (model.h).
+      const uint64_t all_cols = cols * groups;
+      setup = [&, m, k](mpc::CountingSession& cs) {
+        mpc::MaterialStore other(1 - cs.session().party);
+        mpc::deal_matmul_setup(cs.setup_dealer(), m, k, L.name, cs.material(), other);
+      };
+      protocols = [&, m, k, all_cols](mpc::Session& s) {
+        const mpc::Lowering lower = [k, all_cols](const mpc::Words&) { return mpc::Words(k * all_cols, 0); };
+        mpc::matmul(s, mpc::Words(n_in), mpc::Words(m * k), m, k, all_cols, lower, L.name);
+      };
+      b.host("matmul", n_in + 2 * k * all_cols + 2 * m * all_cols);
       break;
     }
     case LayerKind::Relu:
@@ -610,26 +562,43 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) co
       sh.outer = B;
       sh.channels = u64(L.out_shape.empty() ? 1 : L.out_shape[0]);
       sh.inner = u64(L.out_elements()) / std::max<uint64_t>(1, sh.channels);
-      if (choice == Choice::ReluGmw || choice == Choice::ReluFss)
-        b.relu(n, choice, L.name);
-      else if (choice == Choice::Poly && fused)
-        b.trunc_poly(sh, in_shift);
-      else if (choice == Choice::Poly)
-        b.poly(sh);
-      else if (choice != Choice::Identity)
+      if (choice == Choice::ReluGmw || choice == Choice::ReluFss) {
+        protocols = [&](mpc::Session& s) { mpc::relu(s, mpc::Words(n), L.name); };
+        b.host(choice == Choice::ReluGmw ? "relu" : "relu_fss", n);
+      } else if (choice == Choice::Poly) {
+        const int fc = opt_.coef();
+        setup = [&, sh](mpc::CountingSession& cs) { poly_setup(cs, L.name, sh.channels); };
+        protocols = [&, sh, fc](mpc::Session& s) {
+          const mpc::PolyCoeffs co = zero_coeffs(s.party, sh.channels, fc);
+          if (fused)
+            mpc::trunc_poly(s, mpc::Words(n), in_shift, sh, co, zero_setup(sh.channels), L.name);
+          else
+            mpc::poly(s, mpc::Words(n), sh, co, zero_setup(sh.channels), L.name);
+        };
+        if (fused) b.host("trunc_fss", n);
+        b.host("poly", n);
+        if (o.trunc == mpc::TruncMode::Prob)  // the Horner steps' truncations (host part)
+          for (int t = 0; t < 2; ++t) b.host("trunc_prob", n);
+      } else if (choice != Choice::Identity) {
         throw bad("relu-gmw, relu-fss, poly or identity");
+      }
       break;
     }
     case LayerKind::MaxPool:
     case LayerKind::AvgPool:
     case LayerKind::GlobalAvgPool: {
       const int64_t k = static_cast<int64_t>(L.kernel_h) * L.kernel_w;
-      if (choice == Choice::MaxPool && L.kind != LayerKind::GlobalAvgPool)
-        b.maxpool(n, k, L.name);
-      else if (choice == Choice::AvgPool)
-        (void)k;  // a local sum (forward.h `average`); its division joins the next truncation
-      else
+      if (choice == Choice::MaxPool && L.kind != LayerKind::GlobalAvgPool) {
+        const std::vector<nn::MaxLevel> tree = nn::max_tree(L.name, k);
+        protocols = [&, tree](mpc::Session& s) {
+          for (const nn::MaxLevel& lv : tree) mpc::max(s, mpc::Words(lv.pairs * n), mpc::Words(lv.pairs * n), lv.tag);
+        };
+        for (const nn::MaxLevel& lv : tree)
+          b.host(o.compare == mpc::CompareMode::Gmw ? "relu" : "relu_fss", lv.pairs * n);
+      } else if (choice != Choice::AvgPool) {
+        // AvgPool: a local sum (forward.h `average`); its division joins the next truncation.
         throw bad(L.kind == LayerKind::GlobalAvgPool ? "avgpool" : "maxpool or avgpool");
+      }
       break;
     }
     case LayerKind::Flatten:
@@ -637,6 +606,41 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) co
       if (choice != Choice::Free) throw bad("free");
       break;
   }
+  if (truncate) b.host(std::string("trunc_") + mpc::trunc_mode_name(o.trunc), n_in);
+  // Party 0 in the counting context; party 1 runs the same layer protocols, which are
+  // symmetric (every protocol test checks both parties' wire against the counted cost).
+  // Layers of equal shape, choice and comparison bits count once per Model.
+  std::ostringstream key;
+  key << static_cast<int>(L.kind) << '|' << choice_name(choice) << '|' << in_shift << '|' << n_in << '|' << n << '|'
+      << L.kernel_h << 'x' << L.kernel_w << '|' << L.groups << '|' << mpc::trunc_mode_name(o.trunc) << '|'
+      << mpc::compare_mode_name(o.compare) << '|' << o.trunc_bound_bits << '|' << r.bits << '.' << r.frac << '|'
+      << opt_.coef() << '|' << mpc::compare_bits_name(o.compare_range(L.name, r.bits));
+  for (int64_t d : L.in_shape) key << ',' << d;
+  key << '|';
+  for (int64_t d : L.out_shape) key << ',' << d;
+  for (const nn::MaxLevel& lv : nn::max_tree(L.name, static_cast<int64_t>(L.kernel_h) * L.kernel_w))
+    key << '|' << mpc::compare_bits_name(o.compare_range(lv.tag, r.bits));
+  mpc::Counted p0;
+  bool cached = false;
+  {
+    std::lock_guard<std::mutex> lock(counts_->mu);
+    auto it = counts_->by_key.find(key.str());
+    if (it != counts_->by_key.end()) {
+      p0 = it->second;
+      cached = true;
+    }
+  }
+  if (!cached) {
+    mpc::CountingSession cs(r, o, 0);
+    setup(cs);
+    cs.start();
+    if (truncate) mpc::trunc(cs.session(), mpc::Words(n_in), in_shift, L.name + "/trunc");
+    protocols(cs.session());
+    p0 = cs.result();
+    std::lock_guard<std::mutex> lock(counts_->mu);
+    counts_->by_key.emplace(key.str(), p0);
+  }
+  b.add(p0, p0);
   b.finish();
   return c;
 }
@@ -657,12 +661,17 @@ LayerCost Model::protocol_cost(const ProtocolCall& p) const {
   c.op = "Protocol";
   c.elements = p.n;
   LayerBuilder b(*this, c);
+  const mpc::RingConfig& r = opt_.ring;
+  const mpc::ProtocolOptions& o = opt_.protocol;
   if (p.protocol == "trunc") {
-    b.comm(mpc::trunc_cost(opt_.ring, opt_.protocol, p.n, p.shift));
-    b.trunc(p.n, p.shift);
+    if (p.shift > 0 && p.n > 0) {
+      count_both(b, r, o, [&](mpc::CountingSession& cs) { mpc::trunc(cs.session(), mpc::Words(p.n), p.shift, "trunc"); });
+      b.host(std::string("trunc_") + mpc::trunc_mode_name(o.trunc), p.n);
+    }
   } else if (p.protocol == "relu") {
-    c.choice = opt_.protocol.compare == mpc::CompareMode::Gmw ? Choice::ReluGmw : Choice::ReluFss;
-    b.relu(p.n, c.choice, "relu");
+    c.choice = o.compare == mpc::CompareMode::Gmw ? Choice::ReluGmw : Choice::ReluFss;
+    count_both(b, r, o, [&](mpc::CountingSession& cs) { mpc::relu(cs.session(), mpc::Words(p.n), "relu"); });
+    b.host(o.compare == mpc::CompareMode::Gmw ? "relu" : "relu_fss", p.n);
   } else if (p.protocol == "poly") {
     mpc::PolyShape sh;
     sh.outer = p.outer;
@@ -670,15 +679,29 @@ LayerCost Model::protocol_cost(const ProtocolCall& p) const {
     sh.inner = p.inner;
     c.elements = sh.size();
     c.choice = Choice::Poly;
-    b.poly(sh);
+    const int fc = opt_.coef();
+    count_both(b, r, o, [&](mpc::CountingSession& cs) {
+      poly_setup(cs, "poly", sh.channels);
+      cs.start();
+      mpc::poly(cs.session(), mpc::Words(sh.size()), sh, zero_coeffs(cs.session().party, sh.channels, fc),
+                zero_setup(sh.channels), "poly");
+    });
+    b.host("poly", sh.size());
+    if (o.trunc == mpc::TruncMode::Prob)
+      for (int t = 0; t < 2; ++t) b.host("trunc_prob", sh.size());
   } else if (p.protocol == "open") {
-    b.comm(mpc::Cost{p.n * mpc::wire_bytes(opt_.ring.bits), 1});
-    b.host_open(p.n);
+    count_both(b, r, o, [&](mpc::CountingSession& cs) { mpc::open_arith(cs.session(), mpc::Words(p.n)); });
+    b.host("open", p.n);
   } else if (p.protocol == "matmul") {
     c.choice = Choice::Matmul;
-    b.comm(mpc::matmul_cost(opt_.ring, p.in_size, p.m * p.cols));
-    b.matmul(p.m, p.k, p.cols);
-    b.host_matmul(p.in_size, p.m, p.k, p.cols, 1);
+    count_both(b, r, o, [&](mpc::CountingSession& cs) {
+      mpc::MaterialStore other(1 - cs.session().party);
+      mpc::deal_matmul_setup(cs.setup_dealer(), p.m, p.k, "matmul", cs.material(), other);
+      cs.start();
+      const mpc::Lowering lower = [&](const mpc::Words&) { return mpc::Words(p.k * p.cols, 0); };
+      mpc::matmul(cs.session(), mpc::Words(p.in_size), mpc::Words(p.m * p.k), p.m, p.k, p.cols, lower, "matmul");
+    });
+    b.host("matmul", p.in_size + 2 * p.k * p.cols + 2 * p.m * p.cols);
   } else {
     throw PerfModelError("unknown protocol '" + p.protocol + "' (trunc, relu, poly, open, matmul)");
   }
@@ -693,7 +716,12 @@ LayerCost Model::input_cost(int64_t elements_per_image) const {
   c.choice = Choice::Input;
   c.elements = u64(elements_per_image);
   LayerBuilder b(*this, c);
-  b.open_phase(opt_.batch * u64(elements_per_image), true);
+  const size_t n = opt_.batch * u64(elements_per_image);
+  count_both(b, opt_.ring, opt_.protocol, [&](mpc::CountingSession& cs) {
+    mpc::Prg prg(mpc::random_seed());
+    nn::share_input(cs.session(), cs.session().party == 1 ? mpc::Words(n) : mpc::Words(), n, prg);
+  });
+  b.host("open", n);
   b.finish();
   return c;
 }
@@ -705,7 +733,10 @@ LayerCost Model::output_cost(int64_t classes) const {
   c.choice = Choice::Output;
   c.elements = u64(classes);
   LayerBuilder b(*this, c);
-  b.open_phase(opt_.batch * u64(classes), false);
+  const size_t n = opt_.batch * u64(classes);
+  count_both(b, opt_.ring, opt_.protocol,
+             [&](mpc::CountingSession& cs) { mpc::reveal_to(cs.session(), mpc::Words(n), 1); });
+  b.host("open", n);
   b.finish();
   return c;
 }

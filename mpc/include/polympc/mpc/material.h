@@ -50,6 +50,12 @@ class MaterialStore {
  public:
   /// party: 0 (server, P0) or 1 (client, P1). Throws InvalidArgument otherwise.
   explicit MaterialStore(int party);
+  /// A store for the counting context (counting.h): take() hands out zeros of the asked
+  /// kind and size without any item being queued (DCF keys: an empty vector, since only
+  /// Backend::dcf_eval reads keys and the counting backend does not) and counts the words.
+  /// Never use it with a real backend: its material is not random.
+  static MaterialStore counting(int party);
+  bool is_counting() const { return counting_; }
   MaterialStore(MaterialStore&&) = default;
   MaterialStore& operator=(MaterialStore&&) = default;
   MaterialStore(const MaterialStore&) = delete;
@@ -88,6 +94,7 @@ class MaterialStore {
   std::deque<MaterialItem> items_;
   std::map<std::string, std::vector<uint64_t>> fixed_;
   uint64_t consumed_words_ = 0;
+  bool counting_ = false;
 };
 
 }  // namespace polympc::mpc

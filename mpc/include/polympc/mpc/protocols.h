@@ -3,8 +3,9 @@
 //   X(session, ...)              online: one party's side; consumes the same items.
 // The dealer half and the online half must be called in the same order with the same
 // sizes; the MaterialStore refuses anything out of step. Each protocol has a plaintext
-// twin in plaintext.h, and X_cost() gives its analytic cost: online communication, the
-// dealer material it consumes and the dealer's key-generation work (Cost).
+// twin in plaintext.h, and X_cost() gives its cost (online communication, the dealer
+// material it consumes and the dealer's key-generation work: Cost) by running the online
+// half in the counting context (counting.h, costs.cpp): no formula restates a protocol.
 //
 // Shapes: flat vectors of n elements (NCHW order where it matters). Boolean values are
 // bit-sliced: element j is bit j%64 of word j/64, W = ceil(n/64) words.
@@ -24,8 +25,9 @@ namespace polympc::mpc {
 using Words = std::vector<uint64_t>;
 
 /// Cost of one protocol call, per party (both parties send the same and hold material of
-/// the same size). Exact: the tests compare each field with the wire (online) and with the
-/// MaterialStore sizes and DCF keys the deal_X half pushes (offline).
+/// the same size). Exact: counted (counting.h), and the tests compare each field with a real
+/// run's wire (online) and with the MaterialStore sizes and DCF keys the deal_X half pushes
+/// (offline).
 struct Cost {
   // Online phase.
   uint64_t bytes = 0;   ///< bytes sent by one party
@@ -78,21 +80,12 @@ Cost square_cost(const RingConfig& r, size_t n);
 /// otherwise). Online: open x + r (round 1, ceil(l/8) bytes per element), a DCF of depth
 /// shift evaluated locally (Backend::dcf_eval), B2A of the carry bit (round 2, 8 ceil(n/64)
 /// bytes), then Backend::trunc_exact_combine. Material per element and party:
-/// trunc_fss_material_words(n, shift) words (a DCF key of dcf_key_bytes(shift) bytes, r, a
+/// trunc_cost(...).offline_bytes / 8 words (a DCF key of dcf_key_bytes(shift) bytes, r, a
 /// 4-word table, the XOR share of a bit and a B2A pair).
 void deal_trunc(Dealer& d, size_t n, int shift, const ProtocolOptions& o, const std::string& tag,
                 MaterialStore& m0, MaterialStore& m1);
 Words trunc(Session& s, const Words& x, int shift, const std::string& tag);
 Cost trunc_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int shift);
-/// Dealer material of one party for an FSS truncation of n elements by `shift`, in words:
-/// n dcf_key_words(shift) + 6n + 2 ceil(n/64).
-uint64_t trunc_fss_material_words(size_t n, int shift);
-/// Dealer material of one party for a probabilistic truncation (a pair [r | r >> s]): 2n.
-uint64_t trunc_prob_material_words(size_t n);
-/// Dealer material of one party for an exact truncation of n elements by `shift` on an
-/// l-bit ring, in words, W = ceil(n/64): input-AND triples 2 W l, AND triples 3 W (gates of
-/// both carry trees + 1), two B2A pairs 2 (W + n).
-uint64_t trunc_exact_material_words(const RingConfig& r, size_t n, int shift);
 
 // ---- GMW boolean circuits (CrypTen-style with dealer AND triples) -------------------
 /// B2A of bit-sliced boolean shares (n bits in W words) -> arithmetic 0/1 shares.
@@ -100,9 +93,6 @@ uint64_t trunc_exact_material_words(const RingConfig& r, size_t n, int shift);
 void deal_b2a(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1);
 Words b2a(Session& s, const Words& bits, size_t n, const std::string& tag);
 Cost b2a_cost(const RingConfig& r, size_t n);
-/// Dealer material of one party for a GMW DReLU on the bits b (resolved, hi > lo + 1) of n
-/// elements, in words: input-AND triples 2 W (hi-1-lo) and AND triples 3 W (tree gates).
-uint64_t drelu_gmw_material_words(size_t n, CompareBits b);
 
 // ---- comparison: DReLU, ReLU, max (GMW or FSS; full or reduced-bit) ------------------
 // The protocol is ProtocolOptions::compare (GMW or FSS, identical results) and the bits
@@ -146,10 +136,6 @@ Words max(Session& s, const Words& a, const Words& b, const std::string& tag);
 /// Depth of the DCF (= AES blocks per element and party) of an FSS comparison tagged `tag`:
 /// hi - lo - 1 (63 for a full 64-bit ring).
 int fss_dcf_depth(const RingConfig& r, const ProtocolOptions& o, const std::string& tag = "");
-/// Dealer material of one party for an FSS DReLU (relu = false) or ReLU/max (relu = true)
-/// on n elements, in words: n DCF keys + r_in (+ t, t·r_in) + ceil(n/64) mask words.
-uint64_t fss_material_words(const RingConfig& r, const ProtocolOptions& o, size_t n, bool relu,
-                            const std::string& tag = "");
 
 // ---- secure argmax (label-only output; docs/protocols.md "Secure argmax") -------------
 // Index of the largest element of each row, as a tournament tree over the columns: at each
@@ -202,7 +188,7 @@ Cost argmax_cost(const RingConfig& r, const ProtocolOptions& o, size_t rows, siz
 //    plain::poly with Prob options (a single probabilistic truncation of a value at scale
 //    2f + fc would exceed its bound 2^trunc_bound_bits). Material: MaterialKind::PolyMasks
 //    (4n words) and the two truncations'.
-// Dealer material per call: poly_mask_words(o, n) words, then (Prob) the truncations'.
+// Dealer material per call: the masks above, then (Prob) the truncations' (poly_cost).
 // Errors: InvalidArgument when x, the opened coefficients or P0's coefficients have the
 // wrong size; MaterialError when the per-model masks are missing or have another channel
 // count, or the per-inference material is missing or out of step (deal_poly must be called
@@ -237,11 +223,6 @@ int poly_out_scale(const RingConfig& r, const ProtocolOptions& o, int coef_frac)
 /// Online cost of poly on n elements, per party: Exact/Fss 1 round, n ceil(l/8) bytes (no
 /// truncation inside); Prob 2 rounds, 2 n ceil(l/8) bytes + truncations by coef_frac and f.
 Cost poly_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int coef_frac);
-/// Words of the per-inference masks deal_poly pushes for n elements, before any
-/// truncation: Exact/Fss 5n (PolyQuadMasks [alpha | alpha² | m2·alpha | m2·alpha² |
-/// m1·alpha]), Prob 4n (PolyMasks [alpha | gamma | beta' | delta]). Written beside
-/// deal_poly: change both together.
-uint64_t poly_mask_words(const ProtocolOptions& o, size_t n);
 
 /// Truncate-then-polynomial (TruncMode::Fss only; docs/protocols.md "Truncate-then-polynomial
 /// gate"): y = a2·t² + a1·t + a0 for t = floor(x / 2^shift), bit for bit trunc then poly
@@ -249,7 +230,7 @@ uint64_t poly_mask_words(const ProtocolOptions& o, size_t n);
 /// rounds and l + 1 bits per element and party: open x + r (a DCF of depth `shift` gives
 /// the carry c), open e = c ^ rho (1 bit), then the one-opening gate's local step
 /// (Backend::poly_eval, Quadratic) on t = Q + X with Q public. Needs poly's per-model setup
-/// under `tag`. Material per element and party: trunc_poly_material_words(n, shift) words
+/// under `tag`. Material per element and party: trunc_poly_cost(...).offline_bytes / 8 words
 /// (a DCF key, a B2A pair, FssTruncPolyMasks). Errors as poly and trunc; InvalidArgument
 /// unless the session's truncation is Fss or when 1 <= shift <= l-2 fails.
 void deal_trunc_poly(Dealer& d, const PolyShape& shape, int shift, const std::string& tag,
@@ -257,8 +238,6 @@ void deal_trunc_poly(Dealer& d, const PolyShape& shape, int shift, const std::st
 Words trunc_poly(Session& s, const Words& x, int shift, const PolyShape& shape,
                  const PolyCoeffs& c, const PolySetup& setup, const std::string& tag);
 Cost trunc_poly_cost(const RingConfig& r, size_t n, int shift);
-/// n dcf_key_words(shift) + (W + n) + (31n + W).
-uint64_t trunc_poly_material_words(size_t n, int shift);
 
 // ---- matrix products with a per-model weight mask ----------------------------------
 /// Y = W · L(X): W (m x k) known to P0, X shared (in_size elements), L a public linear
@@ -275,6 +254,7 @@ void deal_matmul(Dealer& d, size_t m, size_t k, size_t cols, size_t in_size, con
                  const std::string& tag, MaterialStore& m0, MaterialStore& m1);
 Words matmul(Session& s, const Words& x, const Words& e_w, size_t m, size_t k, size_t cols,
              const Lowering& lower, const std::string& tag);
-Cost matmul_cost(const RingConfig& r, size_t in_size, size_t out_size);
+/// Cost of matmul for W (m x k) and an input of in_size elements lowered to k x cols.
+Cost matmul_cost(const RingConfig& r, size_t m, size_t k, size_t cols, size_t in_size);
 
 }  // namespace polympc::mpc

@@ -27,6 +27,17 @@ namespace polympc::nn {
 /// whose division joins the next truncation, else a multiplication by round(2^f / v)).
 inline bool is_pow2(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 
+/// One level of a max pool's comparison tree (forward.h): `pairs` pairwise maxima of
+/// candidate vectors, the comparisons tagged `tag` = "<layer>/max<level>".
+struct MaxLevel {
+  size_t pairs;
+  std::string tag;
+};
+/// The levels of the max-pooling tree over `windows` candidates: level j pairs up
+/// floor(c_j / 2) of its c_j candidates, an odd last one passes through, c_0 = windows;
+/// ceil(log2 windows) levels, none for windows <= 1.
+std::vector<MaxLevel> max_tree(const std::string& layer, int64_t windows);
+
 /// Integer bits a value may use above its scale before a truncation (|v| < 2^12 in real
 /// terms): the headroom assumption of every truncation mode (docs/protocols.md).
 constexpr int kMagnitudeBits = 12;

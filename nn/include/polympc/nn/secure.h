@@ -47,6 +47,12 @@ void deal_inference(mpc::Dealer& d, const Network& arch, size_t batch,
 uint64_t truncated_elements_per_image(const Network& arch, const mpc::RingConfig& ring,
                                       const mpc::ProtocolOptions& o, int coef_frac);
 
+/// Input sharing: P1 (owner of x, [batch, C, H, W] at scale f) sends P0 a random share
+/// from `prg` (count ring elements packed to ceil(l/8) bytes, one round, phase "input");
+/// returns this party's share. P0 passes an empty x. Throws InvalidArgument when P1's x
+/// has not `count` elements; ChannelError if the peer fails.
+mpc::Words share_input(mpc::Session& s, const mpc::Words& x, size_t count, mpc::Prg& prg);
+
 class SecureParty {
  public:
   /// arch: the public architecture (shapes, ops); model: the quantized model at P0,
@@ -54,9 +60,6 @@ class SecureParty {
   SecureParty(const Network& arch, const QuantizedModel* model, int coef_frac);
   /// Model setup: P0 opens W - A (and a2 - mask) once; phase "setup".
   void setup(mpc::Session& s);
-  /// Input sharing: P1 (owner of x, [batch, C, H, W] at scale f) sends a random share
-  /// to P0; returns this party's share. P0 passes an empty x and the element count.
-  mpc::Words share_input(mpc::Session& s, const mpc::Words& x, size_t count, mpc::Prg& prg);
   /// Online inference on this party's input share; returns the logits share at the scale
   /// of the session's ScalePlan (plan(s).output_shift bits above f, placement.h).
   mpc::Words infer(mpc::Session& s, const mpc::Words& input_share, size_t batch);

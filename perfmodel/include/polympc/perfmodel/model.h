@@ -28,6 +28,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -218,6 +219,9 @@ class Model {
 
  private:
   friend class LayerBuilder;
+  /// Party 0's counted protocols of a layer, by everything that decides them (model.cpp).
+  struct CountCache;
+  std::shared_ptr<CountCache> counts_;
   Board board_;
   std::map<std::string, KernelSpec> kernels_;
   NetworkPreset net_;
