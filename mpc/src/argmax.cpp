@@ -8,7 +8,6 @@
 // which only pushes material, and an online context, which runs the protocol (as gmw.cpp's
 // AndGates / DealAnd / OnlineAnd): the order and sizes of the material are the same by
 // construction.
-#include <cstring>
 #include <string>
 
 #include "compare_internal.h"
@@ -54,32 +53,21 @@ Words bit_mux(Session& s, const Words& bits, size_t n, const Words& y, size_t k,
     throw InvalidArgument(tag + ": multiplexer expects " + std::to_string(w) + " bit words and " +
                           std::to_string(kn) + " values, got " + std::to_string(bits.size()) +
                           " and " + std::to_string(y.size()));
-  const Words pair = s.material.take(MaterialKind::B2APair, w + n, tag + "/bit");
+  // One round: the bit half of a B2A (e = d ^ r) and the first half of a Beaver product
+  // (f = y - a), opened together.
+  Opening op(s);
+  const B2aStep bit = b2a_prepare(s, op, bits, n, tag + "/bit");
   const Words t = s.material.take(MaterialKind::BeaverTriple, 3 * kn, tag);
   const uint64_t* a = t.data();
   const uint64_t* b = t.data() + kn;
   const uint64_t* c = t.data() + 2 * kn;
   const uint64_t m = s.ring.mask();
-  const size_t wb = wire_bytes(s.ring.bits);
-  // One message: e share (W words) then f share (k·n ring elements, ceil(l/8) bytes each).
-  std::vector<uint8_t> out(8 * w + kn * wb), in(out.size());
-  Words e(w), f(kn);
-  for (size_t i = 0; i < w; ++i) e[i] = bits[i] ^ pair[i];
-  for (size_t j = 0; j < kn; ++j) f[j] = (y[j] - a[j]) & m;
-  std::memcpy(out.data(), e.data(), 8 * w);
-  for (size_t j = 0; j < kn; ++j)
-    std::memcpy(out.data() + 8 * w + j * wb, &f[j], wb);  // little endian
-  s.channel.exchange(out.data(), out.size(), in.data(), in.size());
-  for (size_t i = 0; i < w; ++i) {
-    uint64_t v;
-    std::memcpy(&v, in.data() + 8 * i, 8);
-    e[i] ^= v;
-  }
-  for (size_t j = 0; j < kn; ++j) {
-    uint64_t v = 0;
-    std::memcpy(&v, in.data() + 8 * w + j * wb, wb);
-    f[j] = (f[j] + v) & m;
-  }
+  Words fs(kn);
+  for (size_t j = 0; j < kn; ++j) fs[j] = (y[j] - a[j]) & m;
+  const size_t f_slot = op.arith(std::move(fs));
+  op.exchange();
+  const Words& e = op.opened(bit.slot);
+  const Words& f = op.opened(f_slot);
   // r·y = c + f·b: Beaver's combine with the second opening e = 0.
   const Words zero(kn, 0);
   Words ry(kn);

@@ -245,16 +245,29 @@ void deal_b2a(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, Ma
 }
 
 
-Words b2a(Session& s, const Words& bits, size_t n, const std::string& tag) {
+B2aStep b2a_prepare(Session& s, Opening& op, const Words& bits, size_t n, const std::string& tag) {
   const size_t w = words_for_bits(n);
   if (bits.size() != w) throw InvalidArgument(tag + ": b2a expects " + std::to_string(w) + " words");
-  Words t = s.material.take(MaterialKind::B2APair, w + n, tag);
+  B2aStep st;
+  st.pair = s.material.take(MaterialKind::B2APair, w + n, tag);
+  st.n = n;
   Words masked(w);
-  for (size_t i = 0; i < w; ++i) masked[i] = bits[i] ^ t[i];
-  Words e = open_bool(s, masked);
-  Words z(n);
-  s.backend.b2a_combine(s.party, s.ring.bits, n, e.data(), t.data() + w, z.data());
+  for (size_t i = 0; i < w; ++i) masked[i] = bits[i] ^ st.pair[i];
+  st.slot = op.boolean(std::move(masked));
+  return st;
+}
+
+Words b2a_finish(Session& s, const Opening& op, const B2aStep& st) {
+  Words z(st.n);
+  s.backend.b2a_combine(s.party, s.ring.bits, st.n, op.opened(st.slot).data(), st.r(), z.data());
   return z;
+}
+
+Words b2a(Session& s, const Words& bits, size_t n, const std::string& tag) {
+  Opening op(s);
+  const B2aStep st = b2a_prepare(s, op, bits, n, tag);
+  op.exchange();
+  return b2a_finish(s, op, st);
 }
 
 // ---- DReLU (GMW), dispatched from compare.cpp ------------------------------------------------
@@ -301,18 +314,12 @@ Words trunc_exact(Session& s, const Words& x, int shift, const std::string& tag)
   OnlineAnd ag(s, tag);
   auto [carry_b, wrap_b] = trunc_carries(ag, s.backend, bits, shift, n, u);
   // Both B2As in one round.
-  const size_t w = words_for_bits(n);
-  Words tc = s.material.take(MaterialKind::B2APair, w + n, tag + "/carry");
-  Words tw = s.material.take(MaterialKind::B2APair, w + n, tag + "/wrap");
-  Words masked(2 * w);
-  for (size_t i = 0; i < w; ++i) {
-    masked[i] = carry_b[i] ^ tc[i];
-    masked[w + i] = wrap_b[i] ^ tw[i];
-  }
-  Words e = open_bool(s, masked);
-  Words carry(n), wrap(n), z(n);
-  s.backend.b2a_combine(s.party, bits, n, e.data(), tc.data() + w, carry.data());
-  s.backend.b2a_combine(s.party, bits, n, e.data() + w, tw.data() + w, wrap.data());
+  Opening op(s);
+  const B2aStep carry_step = b2a_prepare(s, op, carry_b, n, tag + "/carry");
+  const B2aStep wrap_step = b2a_prepare(s, op, wrap_b, n, tag + "/wrap");
+  op.exchange();
+  const Words carry = b2a_finish(s, op, carry_step), wrap = b2a_finish(s, op, wrap_step);
+  Words z(n);
   s.backend.trunc_exact_combine(s.party, bits, shift, n, x.data(), carry.data(), wrap.data(), z.data());
   return z;
 }

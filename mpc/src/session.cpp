@@ -28,29 +28,56 @@ void unpack(const uint8_t* in, size_t n, size_t wb, uint64_t* w) {
 }
 }  // namespace
 
+size_t Opening::arith(std::vector<uint64_t> share) {
+  entries_.push_back(Entry{true, std::move(share)});
+  return entries_.size() - 1;
+}
+
+size_t Opening::boolean(std::vector<uint64_t> share) {
+  entries_.push_back(Entry{false, std::move(share)});
+  return entries_.size() - 1;
+}
+
+void Opening::exchange() {
+  if (exchanged_) throw InvalidArgument("Opening::exchange called twice");
+  exchanged_ = true;
+  const size_t wb = wire_bytes(s_.ring.bits);
+  size_t bytes = 0;
+  for (const Entry& e : entries_) bytes += e.values.size() * (e.arith ? wb : 8);
+  std::vector<uint8_t> out(bytes), in(bytes);
+  size_t off = 0;
+  for (const Entry& e : entries_) {
+    const size_t eb = e.arith ? wb : 8;
+    pack(e.values.data(), e.values.size(), eb, out.data() + off);
+    off += e.values.size() * eb;
+  }
+  s_.channel.exchange(out.data(), out.size(), in.data(), in.size());
+  const uint64_t m = s_.ring.mask();
+  off = 0;
+  std::vector<uint64_t> peer;
+  for (Entry& e : entries_) {
+    const size_t eb = e.arith ? wb : 8;
+    peer.resize(e.values.size());
+    unpack(in.data() + off, peer.size(), eb, peer.data());
+    off += peer.size() * eb;
+    for (size_t i = 0; i < peer.size(); ++i) e.values[i] = e.arith ? (e.values[i] + peer[i]) & m : e.values[i] ^ peer[i];
+  }
+}
+
+const std::vector<uint64_t>& Opening::opened(size_t slot) const {
+  if (!exchanged_) throw InvalidArgument("Opening::opened before exchange()");
+  if (slot >= entries_.size()) throw InvalidArgument("Opening::opened: no slot " + std::to_string(slot));
+  return entries_[slot].values;
+}
+
 std::vector<std::vector<uint64_t>> open_arith_many(
     Session& s, const std::vector<const std::vector<uint64_t>*>& shares) {
-  const size_t wb = wire_bytes(s.ring.bits);
-  size_t n = 0;
-  for (auto* v : shares) n += v->size();
-  std::vector<uint8_t> out(n * wb), in(n * wb);
-  size_t off = 0;
-  for (auto* v : shares) {
-    pack(v->data(), v->size(), wb, out.data() + off * wb);
-    off += v->size();
-  }
-  s.channel.exchange(out.data(), out.size(), in.data(), in.size());
+  Opening op(s);
+  for (auto* v : shares) op.arith(*v);
+  op.exchange();
   std::vector<std::vector<uint64_t>> res;
   res.reserve(shares.size());
-  const uint64_t m = s.ring.mask();
-  off = 0;
-  for (auto* v : shares) {
-    std::vector<uint64_t> peer(v->size());
-    unpack(in.data() + off * wb, v->size(), wb, peer.data());
-    for (size_t i = 0; i < v->size(); ++i) peer[i] = ((*v)[i] + peer[i]) & m;
-    off += v->size();
-    res.push_back(std::move(peer));
-  }
+  for (size_t i = 0; i < shares.size(); ++i) res.push_back(op.take(i));
   return res;
 }
 
@@ -70,10 +97,10 @@ std::vector<uint64_t> open_arith(Session& s, const std::vector<uint64_t>& share)
 }
 
 std::vector<uint64_t> open_bool(Session& s, const std::vector<uint64_t>& share) {
-  std::vector<uint64_t> peer(share.size());
-  s.channel.exchange(share.data(), share.size() * 8, peer.data(), peer.size() * 8);
-  for (size_t i = 0; i < share.size(); ++i) peer[i] ^= share[i];
-  return peer;
+  Opening op(s);
+  op.boolean(share);
+  op.exchange();
+  return op.take(0);
 }
 
 std::vector<uint64_t> reveal_to(Session& s, const std::vector<uint64_t>& share, int to) {

@@ -93,6 +93,18 @@ Cost trunc_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int shi
 void deal_b2a(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, MaterialStore& m1);
 Words b2a(Session& s, const Words& bits, size_t n, const std::string& tag);
 Cost b2a_cost(const RingConfig& r, size_t n);
+/// B2A in two halves around a shared Opening, for protocols that open other values in the
+/// same round: b2a_prepare takes the B2A pair (r bits | r) and queues bits ^ r (W words,
+/// boolean) on `op`; after op.exchange(), b2a_finish returns the arithmetic 0/1 shares
+/// (Backend::b2a_combine). b2a() is these two around its own Opening.
+struct B2aStep {
+  Words pair;  ///< the B2A pair [r bits (W) | r (n)]
+  size_t n = 0;
+  size_t slot = 0;  ///< the slot of bits ^ r in the Opening
+  const uint64_t* r() const { return pair.data() + words_for_bits(n); }
+};
+B2aStep b2a_prepare(Session& s, Opening& op, const Words& bits, size_t n, const std::string& tag);
+Words b2a_finish(Session& s, const Opening& op, const B2aStep& step);
 
 // ---- comparison: DReLU, ReLU, max (GMW or FSS; full or reduced-bit) ------------------
 // The protocol is ProtocolOptions::compare (GMW or FSS, identical results) and the bits

@@ -125,6 +125,35 @@ struct Session {
 /// Bytes one ring element takes on the wire: ceil(l / 8).
 inline size_t wire_bytes(int bits) { return static_cast<size_t>((bits + 7) / 8); }
 
+/// Openings of several protocol steps in ONE round (composition as MP-SPDZ's protocols do
+/// it: each step prepares what it opens, one exchange, each step finishes on the opened
+/// values). Arithmetic shares go on the wire as ceil(l/8) bytes per element, boolean (XOR)
+/// words as 8 bytes, in the order queued; both parties must queue the same sizes.
+class Opening {
+ public:
+  explicit Opening(Session& s) : s_(s) {}
+  /// Queues this party's arithmetic shares; returns their slot.
+  size_t arith(std::vector<uint64_t> share);
+  /// Queues this party's XOR shares (bit-sliced words); returns their slot.
+  size_t boolean(std::vector<uint64_t> share);
+  /// One round: sends every queued share in one message, receives the peer's and opens
+  /// them (x0 + x1 mod 2^l, or x0 ^ x1). InvalidArgument when called twice.
+  void exchange();
+  /// The opened values of a slot. InvalidArgument before exchange() or for a bad slot.
+  const std::vector<uint64_t>& opened(size_t slot) const;
+  /// Moves the opened values of a slot out (the slot is empty afterwards).
+  std::vector<uint64_t> take(size_t slot) { return std::move(const_cast<std::vector<uint64_t>&>(opened(slot))); }
+
+ private:
+  struct Entry {
+    bool arith;
+    std::vector<uint64_t> values;  // this party's share, then the opened value
+  };
+  Session& s_;
+  std::vector<Entry> entries_;
+  bool exchanged_ = false;
+};
+
 /// Opens arithmetic shares: both parties send their share (packed to ceil(l/8) bytes per
 /// element) and return x = x0 + x1 mod 2^l. One round, n * ceil(l/8) bytes per party.
 std::vector<uint64_t> open_arith(Session& s, const std::vector<uint64_t>& share);
