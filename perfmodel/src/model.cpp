@@ -843,10 +843,11 @@ NetworkReport Model::report(const NetShape& net) const {
 
 std::vector<std::string> Model::assumptions() const {
   std::vector<std::string> a = {
-      "Bytes and rounds are exact: mpc's *_cost() formulas (checked against the wire by the protocol tests), composed "
-      "as nn/src/forward.h composes the protocols, with the truncations where nn::plan_scales places them (a layer's "
-      "row includes the truncation of its input; a site's row in the choice table is priced with the placement that "
-      "choice would get; a layer priced alone assumes its input at scale 2f).",
+      "Bytes, rounds, dealer material and Backend calls are exact: each layer's protocols run in mpc's counting "
+      "context (mpc/counting.h; checked against real runs by the tests), with the truncations where nn::plan_scales "
+      "places them (a layer's row includes the truncation of its input; a site's row in the choice table is priced "
+      "with the placement that choice would get; a layer priced alone assumes its input at scale 2f). A grouped "
+      "convolution is priced as one product of a group's weight shape by all groups' lowered columns.",
       "ReLU-FSS is mpc's FSS gate (Boyle et al. EUROCRYPT'21): open x + r_in (1 round, ceil(l/8) bytes per element), "
       "a DCF of depth hi-lo-1 evaluated locally (dcf_eval kernel, one AES block per level), one more round of 1 bit per "
       "element; dealer keys are staged in device memory.",

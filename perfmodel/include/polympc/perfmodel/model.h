@@ -2,12 +2,13 @@
 // resources of each layer under each protocol choice, and of whole networks.
 //
 // What is exact and what is modelled:
-//  * bytes and rounds are EXACT: they come from mpc's *_cost() functions (the formulas the
-//    protocol tests check against the wire), composed exactly as nn/src/forward.h
-//    composes the protocols, for GMW and FSS comparison (Boyle et al. EUROCRYPT'21) and
-//    the reduced-bit comparison ranges of mpc::ProtocolOptions.
+//  * bytes and rounds are EXACT: each layer's protocols run in mpc's counting context
+//    (mpc/counting.h: a channel, backend and material store that compute nothing and count
+//    everything), with the truncations nn::plan_scales places, for GMW and FSS comparison
+//    (Boyle et al. EUROCRYPT'21) and the reduced-bit comparison ranges of
+//    mpc::ProtocolOptions. Nothing here restates a protocol's messages.
 //  * device cycles follow the kernels' own cycle models (kernels/*.h:
-//    depth + ceil(n / lanes) * II, ...), call by call as the protocols call the Backend;
+//    depth + ceil(n / lanes) * II, ...), for each Backend call the counted protocols made;
 //    for the implemented kernels they equal SimBackend's modelled_cycles (tested).
 //  * seconds, joules and resources are MODELLED from the board, kernel and network files;
 //    software (cpu backend) seconds are predicted from a calibration file measured on this
@@ -21,7 +22,7 @@
 //
 // Phases (docs/design.md §9): every LayerCost has an online part (the fields above:
 // communication between the parties, device, transfer), an offline part (the dealer's
-// material per party, exact from mpc's *_cost(), and its DCF key generation in AES blocks,
+// material per party, exact (counted), and its DCF key generation in AES blocks,
 // exact; their seconds are MODELLED: material over a dealer->party link assumed equal to the
 // network preset's link, AES blocks at the board file's dealer.aes_blocks_per_s) and their
 // total. The per-model setup (weight and coefficient masks, opened once) is in neither.
@@ -116,7 +117,7 @@ struct LayerCost {
   uint64_t launches = 0;
   double latency_s = 0;         ///< device_s + transfer_s + network_s
   double energy_j = 0;          ///< both parties: boards (active/idle) + hosts, modelled (online)
-  // Offline phase (dealer), per party. Bytes and blocks exact (mpc's *_cost()); seconds modelled.
+  // Offline phase (dealer), per party. Bytes and blocks exact (counted); seconds modelled.
   uint64_t offline_bytes = 0;      ///< dealer material per party, whole batch, bytes
   uint64_t keygen_aes_blocks = 0;  ///< AES-128 blocks the dealer encrypts for DCF keys
   double offline_transfer_s = 0;   ///< offline_bytes / preset bandwidth (dealer->party link)
