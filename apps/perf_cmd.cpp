@@ -211,10 +211,10 @@ void run_perf(const PerfArgs& a) {
               net.name.c_str(), net.origin.c_str(), m.board().title.c_str(), m.network().name.c_str(),
               m.network().bandwidth_bytes_per_s / 1e6, m.network().rtt_s * 1e3, r.compare.c_str(), r.compare_bits.c_str(),
               r.trunc.c_str(), r.ring_bits, r.frac_bits, r.batch);
-  std::printf("bytes and rounds: exact (mpc cost formulas); times, energy, resources: MODELLED%s\n",
+  std::printf("bytes and rounds: exact (the protocols counted); times, energy, resources: MODELLED%s\n",
               cal ? ", cpu column: predicted from the calibration file" : "");
   if (phase != pm::Phase::Online)
-    std::printf("phase %s: dealer material (bytes per party) and key-generation AES blocks exact (mpc cost formulas); "
+    std::printf("phase %s: dealer material (bytes per party) and key-generation AES blocks exact (the protocols counted); "
                 "offline seconds MODELLED = material / %.0f MB/s (dealer->party link assumed = the %s link) + AES blocks / "
                 "%.3g blocks/s (dealer.aes_blocks_per_s of the board file)\n",
                 pm::phase_name(phase), m.network().bandwidth_bytes_per_s / 1e6, m.network().name.c_str(),
@@ -323,7 +323,7 @@ void add_perf_command(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--compare", args->compare, "secure comparison for ReLU / max pool: gmw | fss")->capture_default_str();
   c->add_option("--compare-bits", args->compare_bits, "reduced-bit comparison: bits LO:HI of every compared value");
-  c->add_option("--trunc", args->trunc, "exact | prob | fss")->capture_default_str();
+  c->add_option("--trunc", args->trunc, "exact | prob | fss | slack (docs/protocols.md)")->capture_default_str();
   c->add_option("--acts", args->acts, "activation sites: model | relu | poly | comma list per site")->capture_default_str();
   c->add_option("--pools", args->pools, "pool sites: model | max | avg | comma list per site")->capture_default_str();
   c->add_option("--batch", args->batch, "images per inference (share rounds)")->capture_default_str();

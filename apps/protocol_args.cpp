@@ -15,8 +15,11 @@ void add_protocol_options(CLI::App& c, ProtocolArgs& a) {
                "(repeatable, comma-separated)");
   c.add_option(
        "--trunc", a.trunc,
-       "exact | prob | fss. fss = SIGMA's 2-round FSS truncation (DCF + B2A), exact for "
-       "|x| < 2^(l-2); needs --bits >= 2f+14. prob = SecureML's 1-round truncation: off by <= 1 "
+       "exact | prob | fss | slack. fss = SIGMA's 2-round FSS truncation (DCF + B2A), exact for "
+       "|x| < 2^(l-2); needs --bits >= 2f+14. slack = GMW carries over the low s bits with the wrap "
+       "from the MSBs (Cheetah's truncation with known MSB): exact for |x| < 2^(l-2) like fss, "
+       "more rounds (~log2(s) + 3), fewer bytes and far less dealer material; needs --bits >= 2f+14. "
+       "exact = GMW carries over all l bits, exact for every value. prob = SecureML's 1-round truncation: off by <= 1 "
        "ulp and wrong with "
        "probability "
        "~2^(B+1-l) per element for the bound B = min(l-2, 2f+12); refused when that exceeds 2^-20, "
@@ -59,12 +62,12 @@ mpc::ProtocolOptions protocol_of(const ProtocolArgs& a) {
     }
   }
   po.trunc_bound_bits = std::min(ring.bits - 2, 2 * ring.frac + 12);
-  // FSS truncation is exact for |x| < 2^(l-2); values before a truncation are assumed below
-  // 2^(2f+12) (the headroom of trunc_bound_bits), so it needs l - 2 >= 2f + 12.
-  if (po.trunc == mpc::TruncMode::Fss && ring.bits < 2 * ring.frac + 12 + 2)
+  // FSS and slack truncation are exact for |x| < 2^(l-2); values before a truncation are
+  // assumed below 2^(2f+12) (the headroom of trunc_bound_bits), so they need l - 2 >= 2f + 12.
+  if ((po.trunc == mpc::TruncMode::Fss || po.trunc == mpc::TruncMode::Slack) && ring.bits < 2 * ring.frac + 12 + 2)
     throw mpc::InvalidArgument(
-        "--trunc fss at --bits " + std::to_string(ring.bits) + " --frac " +
-        std::to_string(ring.frac) + ": FSS truncation is exact only for |x| < 2^(l-2) = 2^" +
+        std::string("--trunc ") + mpc::trunc_mode_name(po.trunc) + " at --bits " + std::to_string(ring.bits) + " --frac " +
+        std::to_string(ring.frac) + ": this truncation is exact only for |x| < 2^(l-2) = 2^" +
         std::to_string(ring.bits - 2) + ", below the assumed range |x| < 2^(2f+12) = 2^" +
         std::to_string(2 * ring.frac + 12) + " of values before a truncation: use --bits >= " +
         std::to_string(2 * ring.frac + 14) + ", a smaller --frac, or --trunc exact");

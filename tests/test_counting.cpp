@@ -102,7 +102,7 @@ std::vector<Case> cases(const mpc::RingConfig& r) {
                [=](mpc::Session& s, auto in) { mpc::square(s, in(n), "q"); }});
   v.push_back({"b2a", {}, {}, {}, [=](D& d, S& a, S& b) { mpc::deal_b2a(d, n, "b", a, b); },
                [=](mpc::Session& s, auto in) { mpc::b2a(s, in(mpc::words_for_bits(n)), n, "b"); }});
-  for (const auto t : {E, P, F}) {
+  for (const auto t : {E, P, F, mpc::TruncMode::Slack}) {
     const mpc::ProtocolOptions o = opts(r, t, G);
     v.push_back({std::string("trunc ") + mpc::trunc_mode_name(t), o, {}, {},
                  [=](D& d, S& a, S& b) { mpc::deal_trunc(d, n, f, o, "t", a, b); },

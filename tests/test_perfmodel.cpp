@@ -152,6 +152,11 @@ TEST(PerfModel, FssTruncationLayerByLayer) {
                       images());
 }
 
+TEST(PerfModel, SlackTruncationLayerByLayer) {
+  // --trunc slack: the carry tree over the low s bits, the wrap from the MSBs, two B2As.
+  check_against_run(every_layer_cnn(), 10, 6, protocol(mpc::TruncMode::Slack), /*sim=*/true, images());
+}
+
 TEST(PerfModel, ProbabilisticTruncationOnTheCpuBackend) {
   check_against_run(every_layer_cnn(), 8, 8, protocol(mpc::TruncMode::Prob), /*sim=*/false, images());
 }
@@ -575,7 +580,7 @@ TEST(PerfModel, CalibrationPredictsSoftwareTime) {
 TEST(PerfModel, OfflineAndTotalPhases) {
   const mpc::RingConfig r{};
   for (const mpc::CompareMode cm : {mpc::CompareMode::Gmw, mpc::CompareMode::Fss})
-    for (const mpc::TruncMode tm : {mpc::TruncMode::Exact, mpc::TruncMode::Prob, mpc::TruncMode::Fss}) {
+    for (const mpc::TruncMode tm : {mpc::TruncMode::Exact, mpc::TruncMode::Prob, mpc::TruncMode::Fss, mpc::TruncMode::Slack}) {
       const mpc::ProtocolOptions po = protocol(tm, cm);
       const pm::Model m = make_model(2, po);
       const pm::NetShape net = pm::from_network(every_layer_cnn());

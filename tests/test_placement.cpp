@@ -131,7 +131,9 @@ INSTANTIATE_TEST_SUITE_P(
     Modes, PlacementTwin,
     ::testing::Values(std::make_pair(mpc::TruncMode::Fss, mpc::CompareMode::Fss),
                       std::make_pair(mpc::TruncMode::Fss, mpc::CompareMode::Gmw),
-                      std::make_pair(mpc::TruncMode::Exact, mpc::CompareMode::Gmw)),
+                      std::make_pair(mpc::TruncMode::Exact, mpc::CompareMode::Gmw),
+                      std::make_pair(mpc::TruncMode::Slack, mpc::CompareMode::Fss),
+                      std::make_pair(mpc::TruncMode::Slack, mpc::CompareMode::Gmw)),
     [](const auto& p) {
       return std::string(mpc::trunc_mode_name(p.param.first)) + "_" +
              mpc::compare_mode_name(p.param.second);
@@ -150,7 +152,7 @@ TEST(Placement, ValueOutsideTheTruncationBoundIsAClearError) {
   net.layers.push_back(simple("flatten", nn::OpKind::Flatten));
   net.layers.push_back(linear("fc", 4 * 24 * 24, 10, g));
   net.infer_shapes();
-  for (auto [trunc, bits] : {std::make_pair(mpc::TruncMode::Fss, 40),
+  for (auto [trunc, bits] : {std::make_pair(mpc::TruncMode::Fss, 40), std::make_pair(mpc::TruncMode::Slack, 40),
                              std::make_pair(mpc::TruncMode::Prob, 64)}) {
     nn::QuantizedModel q = nn::quantize(net, mpc::RingConfig{bits, 12}, 8);
     nn::InferenceOptions opt;

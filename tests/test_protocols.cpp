@@ -200,7 +200,7 @@ TEST_P(RingTest, PolyWithPrivateCoefficientsMatchesPlaintext) {
   const mpc::RingConfig r = ring();
   const mpc::PolyShape shapes[] = {{3, 4, 7}, {1, 1, 1}, {2, 5, 1}, {1, 3, 64}, {4, 2, 9}};
   uint64_t seed = 40;
-  for (mpc::TruncMode mode : {mpc::TruncMode::Exact, mpc::TruncMode::Fss})
+  for (mpc::TruncMode mode : {mpc::TruncMode::Exact, mpc::TruncMode::Fss, mpc::TruncMode::Slack})
     for (const mpc::PolyShape& shape : shapes)
       for (bool real : {true, false}) {
         TwoParty tp(r, with_trunc(mode), seed++);
@@ -224,7 +224,7 @@ TEST_P(RingTest, PolyThenTruncationMatchesTwin) {
   const int fc = std::min(r.frac + 8, r.bits - 2 - 2 * r.frac - 4);
   ASSERT_GE(fc, 1) << "ring " << r.bits << " has no room for a coefficient scale";
   const mpc::PolyShape shape{2, 3, 11};
-  for (mpc::TruncMode mode : {mpc::TruncMode::Exact, mpc::TruncMode::Fss}) {
+  for (mpc::TruncMode mode : {mpc::TruncMode::Exact, mpc::TruncMode::Fss, mpc::TruncMode::Slack}) {
     TwoParty tp(r, with_trunc(mode), 60 + static_cast<int>(mode));
     mpc::PolyCoeffs c;
     c.coef_frac = fc;
@@ -449,6 +449,64 @@ TEST_P(FssTruncTest, EqualsTheTwinBitForBitAndCostsWhatItSays) {
 INSTANTIATE_TEST_SUITE_P(Rings, FssTruncTest,
                          ::testing::Values(std::pair<int, int>{64, 12}, std::pair<int, int>{32, 12},
                                            std::pair<int, int>{17, 4}));
+
+// Truncation with slack over GMW carries (TruncMode::Slack): the same bound as FSS, the
+// carry tree over the low s bits only and the wrap from the two MSBs.
+class SlackTruncTest : public ::testing::TestWithParam<std::pair<int, int>> {};
+
+TEST_P(SlackTruncTest, EqualsTheTwinBitForBitWithinTheBoundAndCostsLessThanExact) {
+  const auto [bits, mid] = GetParam();
+  const mpc::RingConfig r{bits, bits >= 32 ? 12 : 4};
+  mpc::ProtocolOptions o, exact;
+  o.trunc = mpc::TruncMode::Slack;
+  for (int shift : {1, 2, mid, bits - 2}) {
+    TwoParty tp(r, o, 41 + static_cast<uint64_t>(shift));
+    const Words x = fss_trunc_inputs(r, tp.prg, shift, 2000);  // edges 0, ±1, ±2, ±2^(l-2), multiples of 2^s
+    const size_t n = x.size();
+    auto [x0, x1] = tp.share(x);
+    mpc::deal_trunc(tp.dealer, n, shift, o, "t", tp.m0, tp.m1);
+    Words z0, z1;
+    tp.run([&](mpc::Session& s) { (s.party == 0 ? z0 : z1) = mpc::trunc(s, s.party == 0 ? x0 : x1, shift, "t"); });
+    const Words z = tp.reconstruct(z0, z1), want = mpc::plain::trunc(r, x, shift);
+    size_t wrong = 0;
+    for (size_t i = 0; i < n; ++i)
+      if (z[i] != want[i] && wrong++ < 5)
+        ADD_FAILURE() << "l " << bits << " shift " << shift << " x " << r.to_signed(x[i]) << ": got "
+                      << r.to_signed(z[i]) << ", want " << r.to_signed(want[i]);
+    EXPECT_EQ(wrong, 0u) << "l " << bits << " shift " << shift;
+    const mpc::Cost c = mpc::trunc_cost(r, o, n, shift), e = mpc::trunc_cost(r, exact, n, shift);
+    expect_cost(tp, c);
+    EXPECT_EQ(tp.m0.remaining(), 0u);
+    EXPECT_LT(c.bytes, e.bytes) << "shift " << shift;
+    EXPECT_LE(c.rounds, e.rounds) << "shift " << shift;
+    EXPECT_LT(c.offline_bytes, e.offline_bytes) << "shift " << shift;
+    EXPECT_EQ(c.keygen_aes_blocks, 0u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Rings, SlackTruncTest,
+                         ::testing::Values(std::pair<int, int>{64, 12}, std::pair<int, int>{32, 12},
+                                           std::pair<int, int>{17, 4}));
+
+TEST(SlackTruncation, OutsideTheBoundTheResultIsWrongAndTheShiftIsChecked) {
+  const mpc::RingConfig r{64, 12};
+  mpc::ProtocolOptions o;
+  o.trunc = mpc::TruncMode::Slack;
+  TwoParty tp(r, o, 5);
+  const Words x(500, r.from_signed((int64_t{3} << 61) - 5));  // >= 2^62: the MSB of x + 2^62 is 1
+  auto [x0, x1] = tp.share(x);
+  mpc::deal_trunc(tp.dealer, x.size(), 12, o, "t", tp.m0, tp.m1);
+  Words z0, z1;
+  tp.run([&](mpc::Session& s) { (s.party == 0 ? z0 : z1) = mpc::trunc(s, s.party == 0 ? x0 : x1, 12, "t"); });
+  const Words z = tp.reconstruct(z0, z1), want = mpc::plain::trunc(r, x, 12);
+  size_t wrong = 0;
+  for (size_t i = 0; i < x.size(); ++i) wrong += z[i] != want[i];
+  EXPECT_GT(wrong, 0u);  // the bound is real
+  EXPECT_EQ(mpc::trunc_exact_below_bits(r, o), 62);
+  mpc::MaterialStore a(0), b(1);
+  EXPECT_THROW(mpc::deal_trunc(tp.dealer, 4, 63, o, "t", a, b), mpc::InvalidArgument);
+  EXPECT_EQ(mpc::parse_trunc_mode("slack"), mpc::TruncMode::Slack);
+}
 
 TEST(FssTruncation, OutsideTheBoundTheResultIsWrongByTwoToTheLMinusS) {
   // |x| >= 2^(l-2) breaks the assumption behind the wrap table: when a + b = 3 but
@@ -774,7 +832,7 @@ TEST(Truncation, RunLevelCheckCountsTheTruncatedElementsOfTheWholeRun) {
   }
   // A documented larger limit accepts it; other truncations are never refused.
   EXPECT_NO_THROW(mpc::check_trunc_failure_run(l64, o, 500 * 30000, "run", 0));
-  for (const mpc::TruncMode m : {mpc::TruncMode::Exact, mpc::TruncMode::Fss}) {
+  for (const mpc::TruncMode m : {mpc::TruncMode::Exact, mpc::TruncMode::Fss, mpc::TruncMode::Slack}) {
     o.trunc = m;
     EXPECT_NO_THROW(mpc::check_trunc_failure_run(l64, o, uint64_t{1} << 40, "run"));
   }
@@ -901,7 +959,7 @@ TEST(Poly, ProbModeKeepsTwoOpeningsWithinUlps) {
 TEST(Poly, OneOpeningCostIsOneRoundOfOneRingElement) {
   for (int bits : {64, 32, 17}) {
     const mpc::RingConfig r{bits, bits >= 32 ? 12 : 3};
-    for (mpc::TruncMode m : {mpc::TruncMode::Exact, mpc::TruncMode::Fss}) {
+    for (mpc::TruncMode m : {mpc::TruncMode::Exact, mpc::TruncMode::Fss, mpc::TruncMode::Slack}) {
       const mpc::Cost c = mpc::poly_cost(r, with_trunc(m), 1000, 20);
       EXPECT_EQ(c.rounds, 1u);
       EXPECT_EQ(c.bytes, 1000 * mpc::wire_bytes(bits));
@@ -1051,7 +1109,7 @@ TEST(OfflineCost, EveryProtocolAndModeReportsTheMaterialTheDealerPushes) {
       expect_offline(ring, mpc::square_cost(ring, n), at + "square",
                      [&](D& d, S& a, S& b) { mpc::deal_square(d, n, "s", a, b); });
       expect_offline(ring, mpc::b2a_cost(ring, n), at + "b2a", [&](D& d, S& a, S& b) { mpc::deal_b2a(d, n, "b", a, b); });
-      for (const mpc::TruncMode tm : {mpc::TruncMode::Exact, mpc::TruncMode::Prob, mpc::TruncMode::Fss}) {
+      for (const mpc::TruncMode tm : {mpc::TruncMode::Exact, mpc::TruncMode::Prob, mpc::TruncMode::Fss, mpc::TruncMode::Slack}) {
         mpc::ProtocolOptions o;
         o.trunc = tm;
         o.trunc_bound_bits = std::min(ring.bits - 2, 2 * f + 12);

@@ -10,9 +10,9 @@
 namespace polympc::mpc {
 
 namespace detail {
-void deal_trunc_exact(Dealer& d, size_t n, int shift, const std::string& tag, MaterialStore& m0,
-                      MaterialStore& m1);
-Words trunc_exact(Session& s, const Words& x, int shift, const std::string& tag);
+void deal_trunc_carries(Dealer& d, size_t n, int shift, bool slack, const std::string& tag, MaterialStore& m0,
+                        MaterialStore& m1);
+Words trunc_with_carries(Session& s, const Words& x, int shift, bool slack, const std::string& tag);
 void deal_trunc_fss(Dealer& d, size_t n, int shift, const std::string& tag, MaterialStore& m0,
                     MaterialStore& m1);
 Words trunc_fss(Session& s, const Words& x, int shift, const std::string& tag);
@@ -99,14 +99,21 @@ void check_bound(const RingConfig& r, const ProtocolOptions& o, int shift, const
     throw InvalidArgument(tag + ": probabilistic truncation bound 2^" + std::to_string(o.trunc_bound_bits) +
                           " must lie in [2^shift, 2^(l-2)]");
 }
+/// Truncation with slack needs 1 <= shift <= l - 2 (the offset 2^(l-2) keeps the MSB 0).
+void check_slack_shift(const RingConfig& r, const ProtocolOptions& o, int shift, const std::string& tag) {
+  if (o.trunc == TruncMode::Slack && shift > r.bits - 2)
+    throw InvalidArgument(tag + ": truncation with slack needs 1 <= shift <= l-2, got shift " +
+                          std::to_string(shift) + " at l = " + std::to_string(r.bits));
+}
 }  // namespace
 
 void deal_trunc(Dealer& d, size_t n, int shift, const ProtocolOptions& o, const std::string& tag,
                 MaterialStore& m0, MaterialStore& m1) {
   check_shift(d.ring(), shift, tag);
   if (shift == 0 || n == 0) return;
-  if (o.trunc == TruncMode::Exact) {
-    detail::deal_trunc_exact(d, n, shift, tag, m0, m1);
+  if (o.trunc == TruncMode::Exact || o.trunc == TruncMode::Slack) {
+    check_slack_shift(d.ring(), o, shift, tag);
+    detail::deal_trunc_carries(d, n, shift, o.trunc == TruncMode::Slack, tag, m0, m1);
     return;
   }
   if (o.trunc == TruncMode::Fss) {
@@ -125,7 +132,10 @@ void deal_trunc(Dealer& d, size_t n, int shift, const ProtocolOptions& o, const 
 Words trunc(Session& s, const Words& x, int shift, const std::string& tag) {
   check_shift(s.ring, shift, tag);
   if (shift == 0 || x.empty()) return x;
-  if (s.options.trunc == TruncMode::Exact) return detail::trunc_exact(s, x, shift, tag);
+  if (s.options.trunc == TruncMode::Exact || s.options.trunc == TruncMode::Slack) {
+    check_slack_shift(s.ring, s.options, shift, tag);
+    return detail::trunc_with_carries(s, x, shift, s.options.trunc == TruncMode::Slack, tag);
+  }
   if (s.options.trunc == TruncMode::Fss) return detail::trunc_fss(s, x, shift, tag);
   check_bound(s.ring, s.options, shift, tag);
   const size_t n = x.size();

@@ -207,16 +207,31 @@ Words drelu_circuit(AndGates& ag, Backend& be, int lo, int hi, size_t n, const W
   return d;
 }
 
-/// Shares of (carry into bit `shift`, carry out of bit l-1) of u0 + u1.
-std::pair<Words, Words> trunc_carries(AndGates& ag, Backend& be, int bits, int shift, size_t n,
-                                      const Words& u) {
-  const size_t w = words_for_bits(n);
-  Words planes(static_cast<size_t>(bits) * w);
-  be.bit_slice(bits, n, u.data(), planes.data());
-  std::vector<GP> gp = segment_gp(ag, planes, w, {Segment{0, shift, false}, Segment{shift, bits, true}});
-  Words t = ag.and_shared(gp[1].p, gp[0].g);
-  Words wrap = gp[1].g;
-  for (size_t i = 0; i < w; ++i) wrap[i] ^= t[i];
+/// XOR shares of (carry into bit `shift`, carry out of bit l-1 = wrap) of u0 + u1, from this
+/// party's `bits` bit planes of u (W words each; zeros when dealing).
+/// Exact: two (G, P) trees, over bits [0, shift) and [shift, l), then
+///   wrap = G_hi ^ (P_hi & G_lo).
+/// Slack (u = x + 2^(l-2) with |x| < 2^(l-2), so the MSB of u is 0): only the tree over
+/// [0, shift); the wrap is msb(u0) OR msb(u1) (SIRNN's MSB-to-wrap; Cheetah's truncation
+/// with known MSB): with msb(u) = 0 the carry into bit l-1 is a ^ b for a = msb(u0),
+/// b = msb(u1), so wrap = maj(a, b, a ^ b) = a | b = (a ^ b) ^ (a & b): one input AND,
+/// computed in the same round as the tree's input ANDs.
+std::pair<Words, Words> trunc_carries(AndGates& ag, const Words& planes, int bits, int shift, size_t w,
+                                      bool slack) {
+  if (!slack) {
+    std::vector<GP> gp = segment_gp(ag, planes, w, {Segment{0, shift, false}, Segment{shift, bits, true}});
+    Words t = ag.and_shared(gp[1].p, gp[0].g);
+    Words wrap = gp[1].g;
+    for (size_t i = 0; i < w; ++i) wrap[i] ^= t[i];
+    return {std::move(gp[0].g), std::move(wrap)};
+  }
+  // Planes [0, shift) then the MSB plane as plane `shift`.
+  Words sel(planes.begin(), planes.begin() + static_cast<long>(static_cast<size_t>(shift) * w));
+  const Words msb = slice_plane(planes, bits - 1, w);
+  sel.insert(sel.end(), msb.begin(), msb.end());
+  std::vector<GP> gp = segment_gp(ag, sel, w, {Segment{0, shift, false}, Segment{shift, shift + 1, false}});
+  Words wrap = msb;  // own MSB plane: this party's XOR share of a ^ b
+  for (size_t i = 0; i < w; ++i) wrap[i] ^= gp[1].g[i];
   return {std::move(gp[0].g), std::move(wrap)};
 }
 
@@ -289,38 +304,48 @@ Words drelu_gmw(Session& s, const Words& x, CompareBits b, const std::string& ta
 }  // namespace detail
 
 
-// ---- exact truncation ------------------------------------------------------------------
+// ---- exact truncation (GMW carries; with or without slack) ----------------------------------
 namespace detail {
-void deal_trunc_exact(Dealer& d, size_t n, int shift, const std::string& tag, MaterialStore& m0,
-                      MaterialStore& m1) {
+void deal_trunc_carries(Dealer& d, size_t n, int shift, bool slack, const std::string& tag, MaterialStore& m0,
+                        MaterialStore& m1) {
   DealAnd ag(d, tag, m0, m1);
+  // The circuit's shape depends on sizes only: run it on zero planes.
   const size_t w = words_for_bits(n);
   const int bits = d.ring().bits;
-  Words planes(static_cast<size_t>(bits) * w, 0);
-  std::vector<GP> gp = segment_gp(ag, planes, w, {Segment{0, shift, false}, Segment{shift, bits, true}});
-  ag.and_shared(gp[1].p, gp[0].g);
+  trunc_carries(ag, Words(static_cast<size_t>(bits) * w, 0), bits, shift, w, slack);
   deal_b2a(d, n, tag + "/carry", m0, m1);
   deal_b2a(d, n, tag + "/wrap", m0, m1);
 }
 
-Words trunc_exact(Session& s, const Words& x, int shift, const std::string& tag) {
-  const size_t n = x.size();
+Words trunc_with_carries(Session& s, const Words& x, int shift, bool slack, const std::string& tag) {
+  const size_t n = x.size(), w = words_for_bits(n);
   const int bits = s.ring.bits;
   const uint64_t m = s.ring.mask();
-  const uint64_t half = uint64_t{1} << (bits - 1);
+  // u = x + 2^(l-1) (exact: u's carries give floor(x / 2^s) for every x) or x + 2^(l-2)
+  // (slack: |x| < 2^(l-2) makes the MSB of u 0). Bit planes of this party's share of u.
+  const uint64_t offset = uint64_t{1} << (bits - (slack ? 2 : 1));
   Words u(x);
   if (s.party == 0)
-    for (auto& v : u) v = (v + half) & m;
+    for (auto& v : u) v = (v + offset) & m;
+  Words planes(static_cast<size_t>(bits) * w);
+  s.backend.bit_slice(bits, n, u.data(), planes.data());
   OnlineAnd ag(s, tag);
-  auto [carry_b, wrap_b] = trunc_carries(ag, s.backend, bits, shift, n, u);
+  auto [carry_b, wrap_b] = trunc_carries(ag, planes, bits, shift, w, slack);
   // Both B2As in one round.
   Opening op(s);
   const B2aStep carry_step = b2a_prepare(s, op, carry_b, n, tag + "/carry");
   const B2aStep wrap_step = b2a_prepare(s, op, wrap_b, n, tag + "/wrap");
   op.exchange();
   const Words carry = b2a_finish(s, op, carry_step), wrap = b2a_finish(s, op, wrap_step);
+  // The combine adds 2^(l-1) to P0's share and subtracts 2^(l-1-s); with slack P0 passes
+  // x0 - 2^(l-2) (so the combine's u is x + 2^(l-2)) and adds back 2^(l-2-s).
+  Words xin(x);
+  if (slack && s.party == 0)
+    for (auto& v : xin) v = (v - offset) & m;
   Words z(n);
-  s.backend.trunc_exact_combine(s.party, bits, shift, n, x.data(), carry.data(), wrap.data(), z.data());
+  s.backend.trunc_exact_combine(s.party, bits, shift, n, xin.data(), carry.data(), wrap.data(), z.data());
+  if (slack && s.party == 0)
+    for (auto& v : z) v = (v + (uint64_t{1} << (bits - 2 - shift))) & m;
   return z;
 }
 

@@ -158,6 +158,7 @@ int trunc_exact_below_bits(const RingConfig& r, const ProtocolOptions& o) {
     case TruncMode::Exact:
       return r.bits;
     case TruncMode::Fss:
+    case TruncMode::Slack:
       return r.bits - 2;
     case TruncMode::Prob:
       return o.trunc_bound_bits;
@@ -179,6 +180,8 @@ const char* trunc_mode_name(TruncMode m) {
       return "prob";
     case TruncMode::Fss:
       return "fss";
+    case TruncMode::Slack:
+      return "slack";
   }
   return "unknown";
 }
@@ -187,7 +190,8 @@ TruncMode parse_trunc_mode(const std::string& s) {
   if (s == "exact") return TruncMode::Exact;
   if (s == "prob") return TruncMode::Prob;
   if (s == "fss") return TruncMode::Fss;
-  throw InvalidArgument("unknown truncation '" + s + "' (choose exact, prob or fss)");
+  if (s == "slack") return TruncMode::Slack;
+  throw InvalidArgument("unknown truncation '" + s + "' (choose exact, prob, fss or slack)");
 }
 
 void check_trunc_failure(const RingConfig& r, const ProtocolOptions& o) {

@@ -430,9 +430,8 @@ class Calibrator {
 
   void measure_protocols() {
     const mpc::RingConfig ring{64, 12};
-    mpc::ProtocolOptions exact, prob, fss_trunc;
+    mpc::ProtocolOptions exact, prob;
     prob.trunc = mpc::TruncMode::Prob;
-    fss_trunc.trunc = mpc::TruncMode::Fss;
     prob.trunc_bound_bits = std::min(ring.bits - 2, 2 * ring.frac + 12);
     const std::vector<size_t> sizes = o_.quick ? std::vector<size_t>{1 << 10, 1 << 13, 1 << 15}
                                                : std::vector<size_t>{1 << 10, 1 << 12, 1 << 14, 1 << 16, 1 << 18, 1 << 20};
@@ -449,10 +448,9 @@ class Calibrator {
       }
       fit_protocol("open", mpc::TruncMode::Exact, runs);
     }
-    for (mpc::TruncMode mode : {mpc::TruncMode::Exact, mpc::TruncMode::Prob, mpc::TruncMode::Fss}) {
-      const mpc::ProtocolOptions& po = mode == mpc::TruncMode::Exact  ? exact
-                                       : mode == mpc::TruncMode::Prob ? prob
-                                                                      : fss_trunc;
+    for (mpc::TruncMode mode : {mpc::TruncMode::Exact, mpc::TruncMode::Prob, mpc::TruncMode::Fss, mpc::TruncMode::Slack}) {
+      mpc::ProtocolOptions po = mode == mpc::TruncMode::Prob ? prob : exact;
+      po.trunc = mode;
       Parties P(ring, po, o_.threads);
       std::vector<std::pair<ProtocolCall, double>> runs;
       for (size_t n : sizes) {

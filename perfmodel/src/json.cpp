@@ -107,7 +107,7 @@ json report_json(const NetworkReport& r, const Board& board, Phase phase) {
           {"batch", r.batch},
           {"modelled", true},
           {"phase", phase_name(phase)},
-          {"note", "bytes, rounds, dealer material bytes and key-generation AES blocks are exact (mpc cost formulas); "
+          {"note", "bytes, rounds, dealer material bytes and key-generation AES blocks are exact (the protocols counted); "
                    "seconds (online, offline, total), joules and resources are modelled, not measured"},
           {"layers", layers},
           {"sites", sites},

@@ -32,14 +32,11 @@ Model make_model(const Query& q) {
   } catch (const mpc::InvalidArgument& e) {
     throw PerfModelError(e.what());
   }
-  if (q.trunc == "exact")
-    opt.protocol.trunc = mpc::TruncMode::Exact;
-  else if (q.trunc == "prob")
-    opt.protocol.trunc = mpc::TruncMode::Prob;
-  else if (q.trunc == "fss")
-    opt.protocol.trunc = mpc::TruncMode::Fss;
-  else
-    throw PerfModelError("unknown truncation '" + q.trunc + "' (exact, prob or fss)");
+  try {
+    opt.protocol.trunc = mpc::parse_trunc_mode(q.trunc);
+  } catch (const mpc::InvalidArgument& e) {
+    throw PerfModelError(e.what());
+  }
   opt.protocol.trunc_bound_bits = std::min(q.bits - 2, 2 * q.frac + 12);
   try {
     opt.protocol.compare = mpc::parse_compare_mode(q.compare);

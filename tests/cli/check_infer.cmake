@@ -91,6 +91,23 @@ if(NOT trunc_default STREQUAL "fss" OR NOT trunc_exact STREQUAL "exact" OR
 endif()
 polympc_expect_fail("--trunc fss --bits 32" "--bits >= 38"
                     ${POLYMPC} infer --model ${MODEL} --images 1 --trunc fss --bits 32 --quiet)
+polympc_expect_fail("--trunc slack --bits 32" "--bits >= 38"
+                    ${POLYMPC} infer --model ${MODEL} --images 1 --trunc slack --bits 32 --quiet)
+# --trunc slack (GMW carries with the FSS bound): agreement 1.0, the twin's logits bit for
+# bit, the same predictions, and less dealer material than the default.
+polympc_infer_json(js "polympc infer --trunc slack" ${OUT}.slack.json
+                   --model ${MODEL} --images 20 --batch 10 --backend cpu --trunc slack)
+string(JSON trunc_slack GET "${js}" trunc)
+string(JSON agreement_slack GET "${js}" agreement)
+string(JSON ident_slack GET "${js}" logits_bit_identical)
+string(JSON pred_slack GET "${js}" predictions)
+string(JSON offline_slack GET "${js}" offline_bytes_per_image)
+string(JSON offline_default GET "${j_cpu}" offline_bytes_per_image)
+if(NOT trunc_slack STREQUAL "slack" OR NOT agreement_slack EQUAL 1 OR NOT ident_slack EQUAL 20 OR
+   NOT pred_slack STREQUAL pred_logits OR NOT offline_slack LESS offline_default)
+  message(FATAL_ERROR "unexpected --trunc slack: trunc=${trunc_slack} agreement=${agreement_slack} "
+                      "logits_bit_identical=${ident_slack} offline=${offline_slack} (default ${offline_default})")
+endif()
 
 polympc_expect_fail("10001 images" "asked for 10001 images"
                     ${POLYMPC} infer --model ${MODEL} --images 10001 --quiet)

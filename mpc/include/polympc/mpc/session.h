@@ -20,10 +20,13 @@ enum class TruncMode {
   Prob,   ///< SecureML-style dealer pair: 1 round, l bits; off by <= 1 ulp, fails w.p. ~2^(l_x+1-l)
   Fss,    ///< SIGMA's truncation with slack (DCF of depth s + B2A): 2 rounds, l + 1 bits;
           ///< exact (bit-identical to plaintext) for |x| < 2^(l-2), wrong outside that bound
+  Slack,  ///< GMW carries with slack: the carry tree over the low s bits only, the wrap from
+          ///< the MSBs (Cheetah's truncation with known MSB); exact for |x| < 2^(l-2), wrong
+          ///< outside; ~log2(s) + 3 rounds, about 2s + 4 bits, little dealer material
 };
-/// "exact", "prob" or "fss".
+/// "exact", "prob", "fss" or "slack".
 const char* trunc_mode_name(TruncMode m);
-/// Parses "exact" / "prob" / "fss"; throws InvalidArgument naming the choices otherwise.
+/// Parses "exact" / "prob" / "fss" / "slack"; throws InvalidArgument naming the choices otherwise.
 TruncMode parse_trunc_mode(const std::string& s);
 
 /// Secure comparison protocol of DReLU, ReLU and max (docs/design.md §5). Both give the same
@@ -78,8 +81,8 @@ struct ProtocolOptions {
 };
 
 /// Bits B such that the truncation o.trunc returns floor(x / 2^s) exactly for every signed
-/// |x| < 2^B: l for the exact (GMW) truncation (every value), l - 2 for FSS truncation
-/// (SIGMA's slack), trunc_bound_bits for the probabilistic one (which is also off by 1 ulp).
+/// |x| < 2^B: l for the exact (GMW) truncation (every value), l - 2 for FSS and slack
+/// truncation, trunc_bound_bits for the probabilistic one (which is also off by 1 ulp).
 int trunc_exact_below_bits(const RingConfig& r, const ProtocolOptions& o);
 
 /// The comparison bits of every DReLU as one text: compare_bits_name of the default, then

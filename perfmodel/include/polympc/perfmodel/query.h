@@ -15,7 +15,7 @@ struct Query {
   std::string compare = "fss";   ///< gmw | fss (the CLI defaults)
   std::string compare_bits;      ///< "" (whole ring) or "LO:HI" for every comparison
   std::string layer_compare_bits;  ///< per layer: "name=LO:HI,name=LO:HI"
-  std::string trunc = "fss";     ///< exact | prob | fss
+  std::string trunc = "fss";     ///< exact | prob | fss | slack
   std::string phase = "online";  ///< online | offline | total: which figure a query reports
   int bits = 64;                 ///< ring bits l
   int frac = 12;                 ///< fractional bits f
