@@ -22,6 +22,7 @@
 #include "polympc/nn/dataset.h"
 #include "polympc/nn/inference.h"
 #include "polympc/nn/onnx.h"
+#include "polympc/mpc/allocator.h"
 #include "polympc/perfmodel/calibrate.h"
 #include "polympc/perfmodel/model.h"
 
@@ -166,6 +167,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  polympc::mpc::keep_large_allocations_in_heap();  // as the CLI that calibrates
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

@@ -6,8 +6,9 @@
                              [--baseline OTHER/polympc]
 
 Runs `polympc infer` on the same images with the defaults (FSS truncation and comparison,
-truncation placement, one-opening polynomial) and with `--trunc exact --compare gmw` (the
-former defaults), alternating the two `--repeats` times so that both see the same machine
+truncation placement, one-opening polynomial), with `--trunc exact --compare gmw` (the
+former defaults) and with `--trunc slack` (GMW carries with the FSS bound), alternating the
+paths `--repeats` times so that both see the same machine
 load, and prints per path: agreement, bit-identical logits, online bytes per image (both
 parties), rounds, offline bytes per image, and the median online and offline milliseconds
 per image, then the ratios against the default path. --baseline adds a third path: another
@@ -23,7 +24,8 @@ import subprocess
 import sys
 
 PATHS = [("default (fss trunc + fss compare, placement)", None, []),
-         ("gmw-exact (--trunc exact --compare gmw)", None, ["--trunc", "exact", "--compare", "gmw"])]
+         ("gmw-exact (--trunc exact --compare gmw)", None, ["--trunc", "exact", "--compare", "gmw"]),
+         ("slack (--trunc slack)", None, ["--trunc", "slack"])]
 
 
 def run(polympc, model, images, extra, path):
