@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages polympc needs, only those missing (apt-get, as root or
-# through sudo). Usage: scripts/install-deps.sh [--torch] [--bench] [--xrt] [--python]
+# through sudo). Usage: scripts/install-deps.sh [--torch] [--torch-python] [--bench] [--xrt] [--python]
+# --torch-python: Debian's python3-torch, for python/examples/latency_aware_search.py.
 # --xrt: Debian's XRT 2.13 (libxrt-dev, which brings libxrt1 with the noop shim) and
 # libuuid's headers, for the XRT host driver (-DPOLYMPC_WITH_XRT=ON, docs/fpga.md).
 set -euo pipefail
@@ -9,6 +10,7 @@ pkgs=(g++ cmake make pkg-config libssl-dev libgtest-dev libasio-dev nlohmann-jso
 for arg in "$@"; do
   case "$arg" in
     --torch) pkgs+=(libtorch-dev) ;;
+    --torch-python) pkgs+=(python3-torch) ;;
     --bench) pkgs+=(libbenchmark-dev) ;;
     --xrt) pkgs+=(libxrt-dev uuid-dev) ;;
     --python) pkgs+=(pybind11-dev python3-dev) ;;
