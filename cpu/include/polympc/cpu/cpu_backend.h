@@ -1,4 +1,4 @@
-// Optimized CPU backend (docs/design.md §6): Eigen for matrix products, std::thread
+// Optimized CPU backend (docs/design.md §6): Eigen for matrix products, OpenMP
 // partitioning for large batches, word-parallel bit tricks for bit slicing. Results are
 // bit-identical to sim::SimBackend (tests/test_backends.cpp checks every method).
 #pragma once
@@ -14,8 +14,8 @@ namespace polympc::cpu {
 
 /// mpc::Backend for users without an FPGA (CpuBackend in docs/design.md §6).
 ///
-/// Threads: a call is split over up to `threads` std::threads (the calling thread takes
-/// one part) once it holds at least kMinElementsPerThread elements per part (bit_slice and
+/// Threads: a call is split over up to `threads` threads of the calling thread's OpenMP
+/// team (kept alive between calls; the calling thread takes one part) once it holds at least kMinElementsPerThread elements per part (bit_slice and
 /// b2a_combine split on 64-element boundaries; matmul_combine splits output column blocks,
 /// or rows when n < 64 per part, once m·k·n >= kMinMacsPerThread per part). Smaller calls
 /// run on the calling thread only.
