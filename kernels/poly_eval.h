@@ -99,6 +99,44 @@ constexpr uint64_t poly_eval_cycles(uint64_t channels, uint64_t n) {
   return Config::depth + channels + hls::ceil_div(n, Config::lanes) * Config::ii;
 }
 
+/// Launch rule of a Backend poly_eval call on [outer][channels][inner] elements with
+/// launches of at most max_batch elements and max_channels channels: calls
+/// fn(o0, on, c0, cn, i0, inner_len) for each launch, which covers outer rows [o0, o0 + on)
+/// and channels [c0, c0 + cn) when inner_len == inner, else inner elements
+/// [i0, i0 + inner_len) of one (o0, c0). In order of preference: whole [channels][inner]
+/// slabs, as many outer rows as fit; channel blocks of one outer row; pieces of one
+/// channel run. Its element offset is ((o0 * channels + c0) * inner + i0).
+template <class F>
+void poly_eval_launches(uint64_t outer, uint64_t channels, uint64_t inner, uint64_t max_batch,
+                        uint64_t max_channels, F&& fn) {
+  if (outer == 0 || channels == 0 || inner == 0) return;
+  const uint64_t per_outer = channels * inner;
+  if (channels <= max_channels && per_outer <= max_batch) {
+    const uint64_t rows = max_batch / per_outer;
+  poly_launch_slabs:
+    for (uint64_t o0 = 0; o0 < outer; o0 += rows)
+      fn(o0, outer - o0 < rows ? outer - o0 : rows, uint64_t(0), channels, uint64_t(0), inner);
+  } else if (inner <= max_batch) {
+    const uint64_t cb = max_channels < max_batch / inner ? max_channels : max_batch / inner;
+  poly_launch_rows:
+    for (uint64_t o = 0; o < outer; ++o) {
+    poly_launch_channel_blocks:
+      for (uint64_t c0 = 0; c0 < channels; c0 += cb)
+        fn(o, uint64_t(1), c0, channels - c0 < cb ? channels - c0 : cb, uint64_t(0), inner);
+    }
+  } else {
+  poly_launch_piece_rows:
+    for (uint64_t o = 0; o < outer; ++o) {
+    poly_launch_piece_channels:
+      for (uint64_t ch = 0; ch < channels; ++ch) {
+      poly_launch_pieces:
+        for (uint64_t i0 = 0; i0 < inner; i0 += max_batch)
+          fn(o, uint64_t(1), ch, uint64_t(1), i0, inner - i0 < max_batch ? inner - i0 : max_batch);
+      }
+    }
+  }
+}
+
 /// Null when the arguments are valid for one launch, else a static message.
 template <class Config = PolyEvalDefaultConfig>
 inline const char* poly_eval_arg_error(int party, int bits, int mode, uint64_t outer,

@@ -11,6 +11,7 @@
 #include "kernels/matmul_combine.h"
 #include "kernels/poly_eval.h"
 #include "kernels/trunc.h"
+#include "polympc/hls/launch.h"
 
 extern "C" {
 void beaver_mul_combine_top(int party, int bits, uint32_t n, const uint64_t* d,
@@ -823,3 +824,45 @@ TEST(CycleModel, DepthPlusGroupsTimesII) {
 }
 
 }  // namespace
+
+// ---- launch rules (hls/launch.h, kernels/poly_eval.h), read by sim/, host/ and perfmodel/ ----
+TEST(LaunchRule, PolyEvalLaunchesCoverEveryElementOnceWithinTheLimits) {
+  struct Case {
+    uint64_t outer, channels, inner, max_batch, max_channels;
+  };
+  // Whole slabs; channel blocks (too many channels, or a slab above max_batch); pieces of
+  // one channel run (inner above max_batch).
+  for (const Case c : {Case{5, 3, 7, 64, 8}, Case{3, 20, 4, 64, 8}, Case{2, 6, 9, 20, 100},
+                       Case{2, 3, 50, 16, 8}, Case{1, 1, 1, 1, 1}}) {
+    const uint64_t n = c.outer * c.channels * c.inner;
+    std::vector<int> hits(n, 0);
+    uint64_t launches = 0;
+    k::poly_eval_launches(c.outer, c.channels, c.inner, c.max_batch, c.max_channels,
+                          [&](uint64_t o0, uint64_t on, uint64_t c0, uint64_t cn, uint64_t i0, uint64_t len) {
+                            ++launches;
+                            EXPECT_LE(on * cn * len, c.max_batch);
+                            EXPECT_LE(cn, c.max_channels);
+                            EXPECT_TRUE(len == c.inner || (on == 1 && cn == 1));
+                            for (uint64_t o = o0; o < o0 + on; ++o)
+                              for (uint64_t ch = c0; ch < c0 + cn; ++ch)
+                                for (uint64_t i = i0; i < i0 + len; ++i) ++hits[(o * c.channels + ch) * c.inner + i];
+                          });
+    for (uint64_t j = 0; j < n; ++j) ASSERT_EQ(hits[j], 1) << "element " << j;
+    EXPECT_GE(launches, (n + c.max_batch - 1) / c.max_batch);
+  }
+}
+
+TEST(LaunchRule, ElementwiseAndBitSlicedLaunches) {
+  std::vector<std::pair<uint64_t, uint64_t>> got;
+  polympc::hls::for_each_launch(10, 4, [&](uint64_t o, uint64_t len) { got.emplace_back(o, len); });
+  EXPECT_EQ(got, (std::vector<std::pair<uint64_t, uint64_t>>{{0, 4}, {4, 4}, {8, 2}}));
+  got.clear();
+  polympc::hls::for_each_launch(10, 0, [&](uint64_t o, uint64_t len) { got.emplace_back(o, len); });
+  EXPECT_EQ(got, (std::vector<std::pair<uint64_t, uint64_t>>{{0, 10}}));
+  got.clear();
+  polympc::hls::for_each_launch(0, 4, [&](uint64_t o, uint64_t len) { got.emplace_back(o, len); });
+  EXPECT_TRUE(got.empty());
+  EXPECT_EQ(polympc::hls::block64_limit(1), 64u);
+  EXPECT_EQ(polympc::hls::block64_limit(127), 64u);
+  EXPECT_EQ(polympc::hls::block64_limit(200), 192u);
+}

@@ -18,6 +18,7 @@
 #include "kernels/gmw_and_level.h"
 #include "kernels/matmul_combine.h"
 #include "kernels/poly_eval.h"
+#include "polympc/hls/launch.h"
 #include "kernels/trunc.h"
 #include "polympc/hls/kernel_signatures.h"
 #include "polympc/host/errors.h"
@@ -85,11 +86,6 @@ void check(const char* method, const char* err, const std::string& detail) {
 }
 
 std::string pb(int party, int bits) { return "party=" + std::to_string(party) + ", bits=" + std::to_string(bits); }
-
-template <class F>
-void for_each_chunk(size_t n, size_t limit, F&& fn) {
-  for (size_t off = 0; off < n; off += limit) fn(off, std::min(limit, n - off));
-}
 
 std::string state_name(ert_cmd_state s) {
   switch (s) {
@@ -485,7 +481,7 @@ void XrtBackend::beaver_mul_combine(int party, int bits, size_t n, const uint64_
   check("beaver_mul_combine", k::beaver_mul_combine_arg_error(party, bits), pb(party, bits));
   std::vector<Launch> launches;
   uint64_t cycles = 0;
-  for_each_chunk(n, impl_->batch_limit(BeaverCfg::max_batch), [&](size_t o, size_t len) {
+  hls::for_each_launch(n, impl_->batch_limit(BeaverCfg::max_batch), [&](size_t o, size_t len) {
     launches.push_back(impl_->launch(kBeaver)
                            .scalar("party", party)
                            .scalar("bits", bits)
@@ -543,7 +539,8 @@ void XrtBackend::poly_eval(int party, int bits, const mpc::PolyShape& s, mpc::Po
   uint64_t cycles = 0;
   // One launch on the channel range [c0, c0 + cn) of outer rows [o0, o0 + on) when
   // inner_len == s.inner, or on inner elements [i0, i0 + inner_len) of one (o0, c0):
-  // the same launches as sim::SimBackend. Buffers the mode does not read are bound empty.
+  // launches by kernels/poly_eval.h poly_eval_launches (as sim and perfmodel). Buffers the
+  // mode does not read are bound empty.
   auto launch = [&](size_t o0, size_t on, size_t c0, size_t cn, size_t i0, size_t inner_len) {
     const size_t off = (o0 * s.channels + c0) * s.inner + i0;
     const size_t len = on * cn * inner_len;
@@ -576,19 +573,7 @@ void XrtBackend::poly_eval(int party, int bits, const mpc::PolyShape& s, mpc::Po
     const size_t max_ch = impl_->options.max_channels == 0
                               ? size_t(PolyCfg::max_channels)
                               : std::min(impl_->options.max_channels, size_t(PolyCfg::max_channels));
-    const size_t per_outer = s.channels * s.inner;
-    if (s.channels <= max_ch && per_outer <= max_batch) {
-      const size_t rows = max_batch / per_outer;
-      for_each_chunk(s.outer, rows, [&](size_t o0, size_t on) { launch(o0, on, 0, s.channels, 0, s.inner); });
-    } else if (s.inner <= max_batch) {
-      const size_t cb = std::min(max_ch, max_batch / s.inner);
-      for (size_t o = 0; o < s.outer; ++o)
-        for_each_chunk(s.channels, cb, [&](size_t c0, size_t cn) { launch(o, 1, c0, cn, 0, s.inner); });
-    } else {
-      for (size_t o = 0; o < s.outer; ++o)
-        for (size_t ch = 0; ch < s.channels; ++ch)
-          for_each_chunk(s.inner, max_batch, [&](size_t i0, size_t len) { launch(o, 1, ch, 1, i0, len); });
-    }
+    k::poly_eval_launches(s.outer, s.channels, s.inner, max_batch, max_ch, launch);
     impl_->execute(kPoly, launches);
   }
   impl_->record("poly_eval", n, cycles);
@@ -600,7 +585,7 @@ void XrtBackend::trunc_exact_combine(int party, int bits, int shift, size_t n, c
         pb(party, bits) + ", shift=" + std::to_string(shift));
   std::vector<Launch> launches;
   uint64_t cycles = 0;
-  for_each_chunk(n, impl_->batch_limit(TruncCfg::max_batch), [&](size_t o, size_t len) {
+  hls::for_each_launch(n, impl_->batch_limit(TruncCfg::max_batch), [&](size_t o, size_t len) {
     launches.push_back(impl_->launch(kTrunc)
                            .scalar("mode", k::kTruncExact)
                            .scalar("party", party)
@@ -624,7 +609,7 @@ void XrtBackend::trunc_prob_combine(int party, int bits, int shift, int offset_b
         pb(party, bits) + ", shift=" + std::to_string(shift) + ", offset_bits=" + std::to_string(offset_bits));
   std::vector<Launch> launches;
   uint64_t cycles = 0;
-  for_each_chunk(n, impl_->batch_limit(TruncCfg::max_batch), [&](size_t o, size_t len) {
+  hls::for_each_launch(n, impl_->batch_limit(TruncCfg::max_batch), [&](size_t o, size_t len) {
     launches.push_back(impl_->launch(kTrunc)
                            .scalar("mode", k::kTruncProb)
                            .scalar("party", party)
@@ -647,7 +632,7 @@ void XrtBackend::gmw_and_level(int party, size_t words, const uint64_t* d, const
   check("gmw_and_level", k::gmw_and_level_arg_error(party), "party=" + std::to_string(party));
   std::vector<Launch> launches;
   uint64_t cycles = 0;
-  for_each_chunk(words, impl_->batch_limit(GmwCfg::max_batch), [&](size_t o, size_t len) {
+  hls::for_each_launch(words, impl_->batch_limit(GmwCfg::max_batch), [&](size_t o, size_t len) {
     launches.push_back(impl_->launch(kGmwAnd)
                            .scalar("party", party)
                            .scalar("words", static_cast<int64_t>(len))
@@ -667,10 +652,10 @@ void XrtBackend::b2a_combine(int party, int bits, size_t n, const uint64_t* e_pa
                              uint64_t* z) {
   check("b2a_combine", k::b2a_combine_arg_error(party, bits), pb(party, bits));
   // Launches start on packed-word boundaries.
-  const size_t limit = std::max<size_t>(64, impl_->batch_limit(B2aCfg::max_batch) / 64 * 64);
+  const size_t limit = size_t(hls::block64_limit(impl_->batch_limit(B2aCfg::max_batch)));
   std::vector<Launch> launches;
   uint64_t cycles = 0;
-  for_each_chunk(n, limit, [&](size_t o, size_t len) {
+  hls::for_each_launch(n, limit, [&](size_t o, size_t len) {
     launches.push_back(impl_->launch(kB2a)
                            .scalar("party", party)
                            .scalar("bits", bits)
@@ -690,11 +675,11 @@ void XrtBackend::bit_slice(int bits, size_t n, const uint64_t* x, uint64_t* plan
   if (words >= (size_t(1) << 31)) check("bit_slice", "n too large", "n=" + std::to_string(n));
   // Launches start on block boundaries; each writes `bits` rows of its own width into its
   // BO (plane_stride = its width), copied out into the full-width rows of `planes`.
-  const size_t limit = std::max<size_t>(64, impl_->batch_limit(BitSliceCfg::max_batch) / 64 * 64);
+  const size_t limit = size_t(hls::block64_limit(impl_->batch_limit(BitSliceCfg::max_batch)));
   const size_t rows = static_cast<size_t>(std::clamp(bits, 0, 64));
   std::vector<Launch> launches;
   uint64_t cycles = 0;
-  for_each_chunk(n, limit, [&](size_t o, size_t len) {
+  hls::for_each_launch(n, limit, [&](size_t o, size_t len) {
     const size_t w = (len + 63) / 64;
     launches.push_back(impl_->launch(kBitSlice)
                            .scalar("bits", bits)
@@ -715,10 +700,10 @@ void XrtBackend::dcf_eval(int party, int depth, size_t n, const uint64_t* keys, 
   mpc::dcf_check_keys(party, depth, n, keys, "xrt backend: dcf_eval");
   const size_t kw = k::dcf_key_words(depth);
   // Launches start on packed-word boundaries.
-  const size_t limit = std::max<size_t>(64, impl_->batch_limit(DcfCfg::max_batch) / 64 * 64);
+  const size_t limit = size_t(hls::block64_limit(impl_->batch_limit(DcfCfg::max_batch)));
   std::vector<Launch> launches;
   uint64_t cycles = 0;
-  for_each_chunk(n, limit, [&](size_t o, size_t len) {
+  hls::for_each_launch(n, limit, [&](size_t o, size_t len) {
     launches.push_back(impl_->launch(kDcf)
                            .scalar("party", party)
                            .scalar("depth", depth)

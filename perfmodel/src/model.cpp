@@ -5,6 +5,8 @@
 // model and split into launches as sim/src/sim_backend.cpp splits them.
 #include "polympc/perfmodel/model.h"
 
+#include "kernels/poly_eval.h"
+#include "polympc/hls/launch.h"
 #include "polympc/mpc/counting.h"
 #include "polympc/nn/placement.h"
 #include "polympc/nn/secure.h"
@@ -139,12 +141,12 @@ class LayerBuilder {
   void bit_slice(int bits, uint64_t n) {
     const KernelSpec& k = spec("bit_slice");
     const uint64_t lanes = m_.lanes("bit_slice");
-    const uint64_t limit = k.max_batch ? std::max<uint64_t>(64, k.max_batch / 64 * 64) : n;
+    const uint64_t limit = k.max_batch ? hls::block64_limit(k.max_batch) : 0;
     KernelUse& u = use("bit_slice");
     u.calls += 1;
     u.elements += n;
     u.call_elements.push_back(n);
-    for_chunks(n, limit, [&](uint64_t len) {
+    hls::for_each_launch(n, limit, [&](uint64_t, uint64_t len) {
       u.launches += 1;
       u.cycles += k.depth + ceil_div(len, 64) * (64 / lanes + static_cast<uint64_t>(bits)) * k.ii;
     });
@@ -179,21 +181,12 @@ class LayerBuilder {
       u.launches += 1;
       u.cycles += k.depth + cn + ceil_div(on * cn * inner_len, lanes) * k.ii;
     };
-    if (n > 0) {
-      const uint64_t max_batch = k.max_batch ? k.max_batch : n;
-      const uint64_t max_ch = k.max_channels;
-      const uint64_t per_outer = sh.channels * sh.inner;
-      if (sh.channels <= max_ch && per_outer <= max_batch) {
-        const uint64_t rows = max_batch / per_outer;
-        for_chunks(sh.outer, rows, [&](uint64_t on) { launch(on, sh.channels, sh.inner); });
-      } else if (sh.inner <= max_batch) {
-        const uint64_t cb = std::min(max_ch, max_batch / sh.inner);
-        for (uint64_t o = 0; o < sh.outer; ++o) for_chunks(sh.channels, cb, [&](uint64_t cn) { launch(1, cn, sh.inner); });
-      } else {
-        for (uint64_t o = 0; o < sh.outer * sh.channels; ++o)
-          for_chunks(sh.inner, max_batch, [&](uint64_t len) { launch(1, 1, len); });
-      }
-    }
+    // The kernel's own launch rule (kernels/poly_eval.h), as sim/ and host/ launch it.
+    if (n > 0)
+      kernels::poly_eval_launches(sh.outer, sh.channels, sh.inner, k.max_batch ? k.max_batch : n, k.max_channels,
+                                  [&](uint64_t, uint64_t on, uint64_t, uint64_t cn, uint64_t, uint64_t inner_len) {
+                                    launch(on, cn, inner_len);
+                                  });
     // Words read and written (kernels/poly_eval.h): Quadratic reads d, alpha, alpha², m2·alpha,
     // m2·alpha², m1·alpha and 5 per-channel words, writes z; LinearChannel reads d, alpha,
     // m1·alpha and 3 per-channel words; LinearElement also e1 and m1 per element, 1 per channel.
@@ -225,8 +218,8 @@ class LayerBuilder {
     u.calls += 1;
     u.elements += n;
     u.call_elements.push_back(n * static_cast<uint64_t>(depth));  // calibrated per AES block
-    const uint64_t limit = k.max_batch ? std::max<uint64_t>(64, k.max_batch / 64 * 64) : n;
-    for_chunks(n, limit, [&](uint64_t len) {
+    const uint64_t limit = k.max_batch ? hls::block64_limit(k.max_batch) : 0;
+    hls::for_each_launch(n, limit, [&](uint64_t, uint64_t len) {
       u.launches += 1;
       u.cycles += k.depth + ceil_div(len, group) * ceil_div(group, cores) * static_cast<uint64_t>(depth + 1) * k.ii;
     });
@@ -275,23 +268,17 @@ class LayerBuilder {
     c_.kernels.back().kernel = method;
     return c_.kernels.back();
   }
-  template <class F>
-  static void for_chunks(uint64_t n, uint64_t limit, F&& f) {
-    if (limit == 0) limit = n;
-    for (uint64_t o = 0; o < n; o += limit) f(std::min(limit, n - o));
-  }
   void elementwise(const std::string& method, uint64_t n, uint64_t mem_words, uint64_t link_words,
                    bool block64 = false) {
     const KernelSpec& k = spec(method);
     const char* s = spec_of(method);
     const uint64_t lanes = m_.lanes(s ? s : method);
-    uint64_t limit = k.max_batch ? k.max_batch : n;
-    if (block64) limit = std::max<uint64_t>(64, limit / 64 * 64);
+    const uint64_t limit = k.max_batch ? (block64 ? hls::block64_limit(k.max_batch) : k.max_batch) : 0;
     KernelUse& u = use(method);
     u.calls += 1;
     u.elements += n;
     u.call_elements.push_back(n);
-    for_chunks(n, limit, [&](uint64_t len) {
+    hls::for_each_launch(n, limit, [&](uint64_t, uint64_t len) {
       u.launches += 1;
       u.cycles += k.depth + ceil_div(len, lanes) * k.ii;
     });

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "polympc/hls/launch.h"
 #include "kernels/beaver_mul_combine.h"
 #include "kernels/dcf_eval.h"
 #include "kernels/gmw_and_level.h"
@@ -41,12 +42,6 @@ std::string pb(int party, int bits) {
   return "party=" + std::to_string(party) + ", bits=" + std::to_string(bits);
 }
 
-/// Calls fn(offset, count) over [0, n) in pieces of at most `limit` elements.
-template <class F>
-void for_each_chunk(size_t n, size_t limit, F&& fn) {
-  for (size_t off = 0; off < n; off += limit) fn(off, std::min(limit, n - off));
-}
-
 }  // namespace
 
 SimBackend::SimBackend(SimOptions options) : options_(options) {}
@@ -75,7 +70,7 @@ void SimBackend::beaver_mul_combine(int party, int bits, size_t n, const uint64_
                                     const uint64_t* c, uint64_t* z) {
   check("beaver_mul_combine", k::beaver_mul_combine_arg_error(party, bits), pb(party, bits));
   uint64_t cycles = 0;
-  for_each_chunk(n, batch_limit(BeaverCfg::max_batch), [&](size_t o, size_t len) {
+  hls::for_each_launch(n, batch_limit(BeaverCfg::max_batch), [&](size_t o, size_t len) {
     k::beaver_mul_combine<BeaverCfg>(party, bits, uint32_t(len), d + o, e + o, a + o, b + o,
                                      c + o, z + o);
     cycles += k::beaver_mul_combine_cycles<BeaverCfg>(len);
@@ -122,25 +117,7 @@ void SimBackend::poly_eval(int party, int bits, const mpc::PolyShape& s, mpc::Po
     const size_t max_ch = options_.max_channels == 0
                               ? size_t(PolyCfg::max_channels)
                               : std::min(options_.max_channels, size_t(PolyCfg::max_channels));
-    const size_t per_outer = s.channels * s.inner;
-    if (s.channels <= max_ch && per_outer <= max_batch) {
-      // Whole [channels][inner] slabs, as many outer rows as fit.
-      const size_t rows = max_batch / per_outer;
-      for_each_chunk(s.outer, rows,
-                     [&](size_t o0, size_t on) { launch(o0, on, 0, s.channels, 0, s.inner); });
-    } else if (s.inner <= max_batch) {
-      // Channel blocks of one outer row.
-      const size_t cb = std::min(max_ch, max_batch / s.inner);
-      for (size_t o = 0; o < s.outer; ++o)
-        for_each_chunk(s.channels, cb,
-                       [&](size_t c0, size_t cn) { launch(o, 1, c0, cn, 0, s.inner); });
-    } else {
-      // Pieces of one channel run (a single channel per launch).
-      for (size_t o = 0; o < s.outer; ++o)
-        for (size_t ch = 0; ch < s.channels; ++ch)
-          for_each_chunk(s.inner, max_batch,
-                         [&](size_t i0, size_t len) { launch(o, 1, ch, 1, i0, len); });
-    }
+    k::poly_eval_launches(s.outer, s.channels, s.inner, max_batch, max_ch, launch);
   }
   record("poly_eval", n, cycles);
 }
@@ -151,7 +128,7 @@ void SimBackend::trunc_exact_combine(int party, int bits, int shift, size_t n,
   check("trunc_exact_combine", k::trunc_exact_arg_error(party, bits, shift),
         pb(party, bits) + ", shift=" + std::to_string(shift));
   uint64_t cycles = 0;
-  for_each_chunk(n, batch_limit(TruncCfg::max_batch), [&](size_t o, size_t len) {
+  hls::for_each_launch(n, batch_limit(TruncCfg::max_batch), [&](size_t o, size_t len) {
     k::trunc_exact_combine<TruncCfg>(party, bits, shift, uint32_t(len), x + o, carry + o,
                                      wrap + o, z + o);
     cycles += k::trunc_cycles<TruncCfg>(len);
@@ -165,7 +142,7 @@ void SimBackend::trunc_prob_combine(int party, int bits, int shift, int offset_b
         pb(party, bits) + ", shift=" + std::to_string(shift) +
             ", offset_bits=" + std::to_string(offset_bits));
   uint64_t cycles = 0;
-  for_each_chunk(n, batch_limit(TruncCfg::max_batch), [&](size_t o, size_t len) {
+  hls::for_each_launch(n, batch_limit(TruncCfg::max_batch), [&](size_t o, size_t len) {
     k::trunc_prob_combine<TruncCfg>(party, bits, shift, offset_bits, uint32_t(len), c + o,
                                     r_shr + o, z + o);
     cycles += k::trunc_cycles<TruncCfg>(len);
@@ -178,7 +155,7 @@ void SimBackend::gmw_and_level(int party, size_t words, const uint64_t* d, const
                                uint64_t* z) {
   check("gmw_and_level", k::gmw_and_level_arg_error(party), "party=" + std::to_string(party));
   uint64_t cycles = 0;
-  for_each_chunk(words, batch_limit(GmwCfg::max_batch), [&](size_t o, size_t len) {
+  hls::for_each_launch(words, batch_limit(GmwCfg::max_batch), [&](size_t o, size_t len) {
     k::gmw_and_level<GmwCfg>(party, uint32_t(len), d + o, e + o, a + o, b + o, c + o, z + o);
     cycles += k::gmw_and_level_cycles<GmwCfg>(len);
   });
@@ -189,9 +166,9 @@ void SimBackend::b2a_combine(int party, int bits, size_t n, const uint64_t* e_pa
                              const uint64_t* r, uint64_t* z) {
   check("b2a_combine", k::b2a_combine_arg_error(party, bits), pb(party, bits));
   // Launches start on packed-word boundaries.
-  const size_t limit = std::max<size_t>(64, batch_limit(B2aCfg::max_batch) / 64 * 64);
+  const size_t limit = size_t(hls::block64_limit(batch_limit(B2aCfg::max_batch)));
   uint64_t cycles = 0;
-  for_each_chunk(n, limit, [&](size_t o, size_t len) {
+  hls::for_each_launch(n, limit, [&](size_t o, size_t len) {
     k::b2a_combine<B2aCfg>(party, bits, uint32_t(len), e_packed + o / 64, r + o, z + o);
     cycles += k::b2a_combine_cycles<B2aCfg>(len);
   });
@@ -204,9 +181,9 @@ void SimBackend::bit_slice(int bits, size_t n, const uint64_t* x, uint64_t* plan
   if (words >= (size_t(1) << 31))
     check("bit_slice", "n too large", "n=" + std::to_string(n));
   // Launches start on block boundaries and write into the full-width plane rows.
-  const size_t limit = std::max<size_t>(64, batch_limit(BitSliceCfg::max_batch) / 64 * 64);
+  const size_t limit = size_t(hls::block64_limit(batch_limit(BitSliceCfg::max_batch)));
   uint64_t cycles = 0;
-  for_each_chunk(n, limit, [&](size_t o, size_t len) {
+  hls::for_each_launch(n, limit, [&](size_t o, size_t len) {
     k::bit_slice<BitSliceCfg>(bits, uint32_t(len), x + o, planes + o / 64, uint32_t(words));
     cycles += k::bit_slice_cycles<BitSliceCfg>(bits, len);
   });
@@ -221,9 +198,9 @@ void SimBackend::dcf_eval(int party, int depth, size_t n, const uint64_t* keys, 
   mpc::dcf_check_keys(party, depth, n, keys, "sim backend: dcf_eval");
   const size_t kw = k::dcf_key_words(depth);
   // Launches start on packed-word boundaries.
-  const size_t limit = std::max<size_t>(64, batch_limit(DcfCfg::max_batch) / 64 * 64);
+  const size_t limit = size_t(hls::block64_limit(batch_limit(DcfCfg::max_batch)));
   uint64_t cycles = 0;
-  for_each_chunk(n, limit, [&](size_t o, size_t len) {
+  hls::for_each_launch(n, limit, [&](size_t o, size_t len) {
     k::dcf_eval<DcfCfg>(party, depth, uint32_t(len), keys + o * kw, x + o, out + o / 64);
     cycles += k::dcf_eval_cycles<DcfCfg>(len, depth);
   });
