@@ -1,8 +1,9 @@
 // The performance model (model.h). Each layer's protocols run in mpc's counting context
-// (mpc/counting.h) for both parties, with the truncations nn::plan_scales places: the bytes,
+// (mpc/counting.h), with the truncations nn::plan_scales places: the bytes,
 // rounds, dealer material and DCF key generation are what the protocols themselves do, and
 // device work is the list of Backend calls they made, each priced with its kernel's cycle
-// model and split into launches as sim/src/sim_backend.cpp splits them.
+// model and split into launches by the kernels' own launch rules (hls/launch.h,
+// kernels/poly_eval.h), which sim/ and host/ use too.
 #include "polympc/perfmodel/model.h"
 
 #include "kernels/poly_eval.h"
@@ -209,7 +210,7 @@ class LayerBuilder {
     }
   }
   /// FSS: DCF evaluation of n keys of `depth` levels (kernels/dcf_eval.h), chunked on
-  /// 64-key boundaries as the simulation backend launches it.
+  /// 64-key boundaries (hls::block64_limit), as sim/ and host/ launch it.
   void dcf(uint64_t n, int depth) {
     const KernelSpec& k = spec("dcf_eval");
     const uint64_t cores = m_.lanes("dcf_eval");
