@@ -305,7 +305,10 @@ TEST(PerfModel, DepthwiseConvolutionIsOneProductOverAllGroups) {
 }
 
 // ---- descriptions ----------------------------------------------------------------------------
-TEST(PerfModel, KernelFilesMatchTheKernelHeaders) {
+// Timing (lanes, II, depth, launch limits) has one source, the kernel headers: the model
+// reads them (perfmodel/src/kernel_timing.cpp), and a kernel file that restates them for
+// an implemented kernel is refused.
+TEST(PerfModel, KernelTimingComesFromTheKernelHeaders) {
   const auto ks = pm::load_kernels();
   namespace k = polympc::kernels;
   auto check = [&](const std::string& name, unsigned lanes, unsigned ii, unsigned depth, uint64_t max_batch) {
@@ -333,8 +336,34 @@ TEST(PerfModel, KernelFilesMatchTheKernelHeaders) {
   check("dcf_eval", k::DcfEvalDefaultConfig::aes_cores, k::DcfEvalDefaultConfig::ii, k::DcfEvalDefaultConfig::depth,
         k::DcfEvalDefaultConfig::max_batch);
   EXPECT_EQ(ks.at("dcf_eval").group_words, uint64_t{k::DcfEvalDefaultConfig::group_words});
-  // Every number carries its source.
-  for (auto& [name, s] : ks) EXPECT_GE(s.sources.size(), 9u) << name;
+  // Every number carries its source; the timing's is its header.
+  for (auto& [name, s] : ks) {
+    EXPECT_GE(s.sources.size(), 9u) << name;
+    EXPECT_EQ(s.sources.at("lanes").rfind("kernels/", 0), 0u) << name << ": " << s.sources.at("lanes");
+  }
+  // A kernel file that restates the header's timing is refused, naming the header.
+  const std::string dir = ::testing::TempDir() + "/polympc_kernel_timing";
+  std::filesystem::create_directories(dir + "/kernels");
+  for (const auto& e : std::filesystem::directory_iterator(pm::default_data_dir() + "/kernels"))
+    std::filesystem::copy_file(e.path(), dir + "/kernels/" + e.path().filename().string(),
+                               std::filesystem::copy_options::overwrite_existing);
+  nlohmann::json j;
+  {
+    std::ifstream in(dir + "/kernels/poly_eval.json");
+    j = nlohmann::json::parse(in);
+  }
+  j["lanes"] = {{"value", 32}, {"source", "a copy"}};
+  {
+    std::ofstream out(dir + "/kernels/poly_eval.json");
+    out << j.dump();
+  }
+  try {
+    pm::load_kernels(dir);
+    FAIL() << "a restated lanes must be refused";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("kernels/poly_eval.h"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(PerfModel, BoardsAndPresetsLoadWithSources) {

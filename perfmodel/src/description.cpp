@@ -1,6 +1,8 @@
 // Loading board, kernel, network and calibration files (see description.h).
 #include "polympc/perfmodel/description.h"
 
+#include "kernel_timing.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -234,15 +236,33 @@ KernelSpec load_kernel(const std::string& path) {
   k.name = r.text("name");
   k.model = parse_cycle_model(r);
   k.implemented = r.flag_or("implemented", true);
-  k.lanes = r.integer("lanes", 1);
-  k.ii = r.integer("ii", 1);
-  k.depth = r.integer("depth", 0);
-  k.max_batch = r.integer("max_batch", 0);
-  if (k.model == CycleModel::PolyEval) k.max_channels = r.integer("max_channels", 1);
-  if (k.model == CycleModel::Dcf) {
-    k.group_words = r.integer("group_words", 1);
-    if ((64 * k.group_words) % k.lanes != 0) r.fail("lanes.value", "AES cores must divide the group of 64 * group_words keys");
+  if (k.implemented) {
+    // Timing comes from the kernel's header, the one source sim/ and host/ read too.
+    detail::HeaderTiming t;
+    if (!detail::header_timing(k.name, t))
+      r.fail("name", "no kernel header describes '" + k.name + "' (set \"implemented\": false to model a kernel "
+                     "that does not exist yet, with its timing in this file)");
+    for (const char* key : {"lanes", "ii", "depth", "max_batch", "max_channels", "group_words"})
+      if (r.has(key)) r.fail(key, std::string("comes from ") + t.source + "; remove it from the kernel file");
+    k.lanes = t.lanes;
+    k.ii = t.ii;
+    k.depth = t.depth;
+    k.max_batch = t.max_batch;
+    k.max_channels = t.max_channels;
+    k.group_words = t.group_words;
+    for (const char* key : {"lanes", "ii", "depth", "max_batch"}) k.sources[key] = t.source + "::" + key;
+    if (k.model == CycleModel::PolyEval) k.sources["max_channels"] = t.source + "::max_channels";
+    if (k.model == CycleModel::Dcf) k.sources["group_words"] = t.source + "::group_words";
+  } else {
+    k.lanes = r.integer("lanes", 1);
+    k.ii = r.integer("ii", 1);
+    k.depth = r.integer("depth", 0);
+    k.max_batch = r.integer("max_batch", 0);
+    if (k.model == CycleModel::PolyEval) k.max_channels = r.integer("max_channels", 1);
+    if (k.model == CycleModel::Dcf) k.group_words = r.integer("group_words", 1);
   }
+  if (k.model == CycleModel::Dcf && (64 * k.group_words) % k.lanes != 0)
+    r.fail("lanes.value", "AES cores must divide the group of 64 * group_words keys");
   if (k.model == CycleModel::BitSlice && 64 % k.lanes != 0) r.fail("lanes.value", "bit_slice lanes must divide 64");
   k.per_lane = read_resources(r.child("resources_per_lane"));
   k.fixed = read_resources(r.child("resources_fixed"));
