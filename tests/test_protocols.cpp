@@ -268,7 +268,7 @@ TEST_P(RingTest, TruncatePolynomialGateEqualsTruncThenPoly) {
     x.push_back(r.from_signed(-(int64_t{1} << k) - 1));
   }
   while (x.size() < shape.size())
-    x.push_back(r.from_signed(static_cast<int64_t>(tp.prg.next_u64() % static_cast<uint64_t>(2 * bound)) - bound));
+    x.push_back(r.from_signed(static_cast<int64_t>(tp.prg.next_u64() % (2 * static_cast<uint64_t>(bound))) - bound));
   x.resize(shape.size());
   auto [x0, x1] = tp.share(x);
   mpc::deal_poly_setup(tp.dealer, shape.channels, "act", tp.m0, tp.m1);
@@ -390,6 +390,7 @@ Words fss_trunc_inputs(const mpc::RingConfig& r, mpc::Prg& prg, int shift, size_
   const int64_t step = int64_t{1} << shift;
   std::vector<int64_t> v = {0, 1, -1, 2, -2, q - 1, -q, -q + 1, q - 2, -q + 2, step - 1, -step + 1};
   for (int64_t k : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{1000}, (q >> shift) - 1}) {
+    if (k > (q >> shift)) continue;  // k·2^s >= 2^(l-2): outside the bound (and k·step may overflow)
     for (int64_t sign : {int64_t{1}, int64_t{-1}}) {
       const int64_t m = sign * k * step;
       if (m >= q || m < -q) continue;
