@@ -96,11 +96,11 @@ std::vector<Case> cases(const mpc::RingConfig& r) {
   std::vector<Case> v;
   const auto E = mpc::TruncMode::Exact, P = mpc::TruncMode::Prob, F = mpc::TruncMode::Fss;
   const auto G = mpc::CompareMode::Gmw, Fc = mpc::CompareMode::Fss;
-  v.push_back({"mul", {}, {}, {}, [=](D& d, S& a, S& b) { mpc::deal_mul(d, n, "m", a, b); },
+  v.push_back({"mul", mpc::ProtocolOptions(), nullptr, nullptr, [=](D& d, S& a, S& b) { mpc::deal_mul(d, n, "m", a, b); },
                [=](mpc::Session& s, auto in) { mpc::mul(s, in(n), in(n), "m"); }});
-  v.push_back({"square", {}, {}, {}, [=](D& d, S& a, S& b) { mpc::deal_square(d, n, "q", a, b); },
+  v.push_back({"square", mpc::ProtocolOptions(), nullptr, nullptr, [=](D& d, S& a, S& b) { mpc::deal_square(d, n, "q", a, b); },
                [=](mpc::Session& s, auto in) { mpc::square(s, in(n), "q"); }});
-  v.push_back({"b2a", {}, {}, {}, [=](D& d, S& a, S& b) { mpc::deal_b2a(d, n, "b", a, b); },
+  v.push_back({"b2a", mpc::ProtocolOptions(), nullptr, nullptr, [=](D& d, S& a, S& b) { mpc::deal_b2a(d, n, "b", a, b); },
                [=](mpc::Session& s, auto in) { mpc::b2a(s, in(mpc::words_for_bits(n)), n, "b"); }});
   for (const auto t : {E, P, F, mpc::TruncMode::Slack}) {
     const mpc::ProtocolOptions o = opts(r, t, G);
@@ -150,12 +150,12 @@ std::vector<Case> cases(const mpc::RingConfig& r) {
   const size_t m = 3, k = 4, cols = 7;
   const mpc::Lowering identity = [](const Words& x) { return x; };
   auto e_w = std::make_shared<Words>();
-  v.push_back({"matmul", {}, [=](D& d, S& a, S& b) { mpc::deal_matmul_setup(d, m, k, "w", a, b); },
+  v.push_back({"matmul", mpc::ProtocolOptions(), [=](D& d, S& a, S& b) { mpc::deal_matmul_setup(d, m, k, "w", a, b); },
                [=](mpc::Session& s) { *e_w = mpc::matmul_setup(s, s.party == 0 ? Words(m * k, 2) : Words(), m, k, "w"); },
                [=](D& d, S& a, S& b) { mpc::deal_matmul(d, m, k, cols, k * cols, identity, "w", a, b); },
                [=](mpc::Session& s, auto in) { mpc::matmul(s, in(k * cols), *e_w, m, k, cols, identity, "w"); }});
   // Asymmetric messages: only one party sends.
-  v.push_back({"reveal_to P1", {}, {}, {}, [](D&, S&, S&) {},
+  v.push_back({"reveal_to P1", mpc::ProtocolOptions(), nullptr, nullptr, [](D&, S&, S&) {},
                [=](mpc::Session& s, auto in) { mpc::reveal_to(s, in(n), 1); }});
   return v;
 }

@@ -39,11 +39,7 @@ void deal_bit_mux(Dealer& d, size_t n, size_t k, const std::string& tag, Materia
       b[blk * n + j] = r[j];
       c[blk * n + j] = (a[blk * n + j] * r[j]) & m;
     }
-  auto [a0, a1] = d.share_arith(a);
-  auto [b0, b1] = d.share_arith(b);
-  auto [c0, c1] = d.share_arith(c);
-  m0.push(MaterialKind::BeaverTriple, tag, concat({&a0, &b0, &c0}));
-  m1.push(MaterialKind::BeaverTriple, tag, concat({&a1, &b1, &c1}));
+  push_arith_shares(d, MaterialKind::BeaverTriple, tag, {&a, &b, &c}, m0, m1);
 }
 
 Words bit_mux(Session& s, const Words& bits, size_t n, const Words& y, size_t k,

@@ -39,11 +39,7 @@ void deal_mul(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0, Ma
   const uint64_t m = d.ring().mask();
   Words a = d.random(n), b = d.random(n), c(n);
   for (size_t i = 0; i < n; ++i) c[i] = (a[i] * b[i]) & m;
-  auto [a0, a1] = d.share_arith(a);
-  auto [b0, b1] = d.share_arith(b);
-  auto [c0, c1] = d.share_arith(c);
-  m0.push(MaterialKind::BeaverTriple, tag, concat({&a0, &b0, &c0}));
-  m1.push(MaterialKind::BeaverTriple, tag, concat({&a1, &b1, &c1}));
+  push_arith_shares(d, MaterialKind::BeaverTriple, tag, {&a, &b, &c}, m0, m1);
 }
 
 Words mul(Session& s, const Words& x, const Words& y, const std::string& tag) {
@@ -68,10 +64,7 @@ void deal_square(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0,
   const uint64_t m = d.ring().mask();
   Words a = d.random(n), c(n);
   for (size_t i = 0; i < n; ++i) c[i] = (a[i] * a[i]) & m;
-  auto [a0, a1] = d.share_arith(a);
-  auto [c0, c1] = d.share_arith(c);
-  m0.push(MaterialKind::SquarePair, tag, concat({&a0, &c0}));
-  m1.push(MaterialKind::SquarePair, tag, concat({&a1, &c1}));
+  push_arith_shares(d, MaterialKind::SquarePair, tag, {&a, &c}, m0, m1);
 }
 
 Words square(Session& s, const Words& x, const std::string& tag) {
@@ -123,10 +116,7 @@ void deal_trunc(Dealer& d, size_t n, int shift, const ProtocolOptions& o, const 
   check_bound(d.ring(), o, shift, tag);
   Words r = d.random(n), rs(n);
   for (size_t i = 0; i < n; ++i) rs[i] = r[i] >> shift;
-  auto [r0, r1] = d.share_arith(r);
-  auto [s0, s1] = d.share_arith(rs);
-  m0.push(MaterialKind::TruncPair, tag, concat({&r0, &s0}));
-  m1.push(MaterialKind::TruncPair, tag, concat({&r1, &s1}));
+  push_arith_shares(d, MaterialKind::TruncPair, tag, {&r, &rs}, m0, m1);
 }
 
 Words trunc(Session& s, const Words& x, int shift, const std::string& tag) {
@@ -234,13 +224,7 @@ void deal_poly(Dealer& d, const PolyShape& shape, int coef_frac, const ProtocolO
       m2a2[j] = (m2c[ch] * alpha2[j]) & m;
       m1a[j] = (m1c[ch] * alpha[j]) & m;
     }
-    auto [a0, a1] = d.share_arith(alpha);
-    auto [q0, q1] = d.share_arith(alpha2);
-    auto [g0, g1] = d.share_arith(m2a);
-    auto [h0, h1] = d.share_arith(m2a2);
-    auto [c0, c1] = d.share_arith(m1a);
-    m0.push(MaterialKind::PolyQuadMasks, tag, concat({&a0, &q0, &g0, &h0, &c0}));
-    m1.push(MaterialKind::PolyQuadMasks, tag, concat({&a1, &q1, &g1, &h1, &c1}));
+    push_arith_shares(d, MaterialKind::PolyQuadMasks, tag, {&alpha, &alpha2, &m2a, &m2a2, &m1a}, m0, m1);
     return;
   }
   // Prob: two Horner openings (see poly_prob).
@@ -250,12 +234,7 @@ void deal_poly(Dealer& d, const PolyShape& shape, int coef_frac, const ProtocolO
     gamma[j] = (alpha[j] * m2c[ch]) & m;
     delta[j] = (alpha[j] * beta2[j]) & m;
   }
-  auto [a0, a1] = d.share_arith(alpha);
-  auto [g0, g1] = d.share_arith(gamma);
-  auto [b0, b1] = d.share_arith(beta2);
-  auto [e0, e1] = d.share_arith(delta);
-  m0.push(MaterialKind::PolyMasks, tag, concat({&a0, &g0, &b0, &e0}));
-  m1.push(MaterialKind::PolyMasks, tag, concat({&a1, &g1, &b1, &e1}));
+  push_arith_shares(d, MaterialKind::PolyMasks, tag, {&alpha, &gamma, &beta2, &delta}, m0, m1);
   deal_trunc(d, n, coef_frac, o, tag + "/trunc_u", m0, m1);
   deal_trunc(d, n, d.ring().frac, o, tag + "/trunc", m0, m1);
 }
@@ -522,10 +501,7 @@ void deal_matmul(Dealer& d, size_t m, size_t k, size_t cols, size_t in_size, con
       for (size_t j = 0; j < cols; ++j) crow[j] += av * brow[j];
     }
   for (auto& v : c) v &= mm;
-  auto [b0, b1] = d.share_arith(b);
-  auto [c0, c1] = d.share_arith(c);
-  m0.push(MaterialKind::MatrixTriple, tag, concat({&b0, &c0}));
-  m1.push(MaterialKind::MatrixTriple, tag, concat({&b1, &c1}));
+  push_arith_shares(d, MaterialKind::MatrixTriple, tag, {&b, &c}, m0, m1);
 }
 
 Words matmul(Session& s, const Words& x, const Words& e_w, size_t m, size_t k, size_t cols,

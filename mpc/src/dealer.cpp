@@ -39,4 +39,12 @@ std::vector<uint64_t> concat(std::initializer_list<const std::vector<uint64_t>*>
   return out;
 }
 
+void push_arith_shares(Dealer& d, MaterialKind kind, const std::string& tag,
+                       std::initializer_list<const std::vector<uint64_t>*> parts, MaterialStore& m0,
+                       MaterialStore& m1) {
+  auto [s0, s1] = d.share_arith(concat(parts));
+  m0.push(kind, tag, std::move(s0));
+  m1.push(kind, tag, std::move(s1));
+}
+
 }  // namespace polympc::mpc

@@ -48,4 +48,10 @@ class Dealer {
 /// Concatenates vectors (material items are stored flat).
 std::vector<uint64_t> concat(std::initializer_list<const std::vector<uint64_t>*> parts);
 
+/// Pushes one item of `kind` made of the clear vectors `parts` (concatenated in order) as
+/// arithmetic shares: m0 gets the P0 shares, m1 the P1 shares (Dealer::share_arith).
+void push_arith_shares(Dealer& d, MaterialKind kind, const std::string& tag,
+                       std::initializer_list<const std::vector<uint64_t>*> parts, MaterialStore& m0,
+                       MaterialStore& m1);
+
 }  // namespace polympc::mpc
