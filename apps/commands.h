@@ -10,6 +10,8 @@ void add_infer_command(CLI::App& app);
 void add_devices_command(CLI::App& app);
 /// Registers `polympc perf` (performance model, perf_cmd.cpp).
 void add_perf_command(CLI::App& app);
+/// Registers `polympc schedule` (schedule_cmd.cpp): the scheduler's kernel allocation.
+void add_schedule_command(CLI::App& app);
 /// Registers `polympc bench` with `bench calibrate` (calibrate_cmd.cpp).
 void add_bench_command(CLI::App& app);
 /// Registers `polympc bench relu` under the `bench` subcommand (bench_relu_cmd.cpp).

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   polympc::apps::add_export_arch_command(app);
   polympc::apps::add_devices_command(app);
   polympc::apps::add_perf_command(app);
+  polympc::apps::add_schedule_command(app);
   polympc::apps::add_bench_command(app);
   polympc::apps::add_bench_relu_command(*app.get_subcommand("bench"));
   int rc = 0;

@@ -6,6 +6,9 @@
 #include <string>
 
 #include "commands.h"
+#include "model_args.h"
+#include "polympc/scheduler/allocate.h"
+#include "polympc/scheduler/plan.h"
 #include "polympc/perfmodel/json.h"
 #include "polympc/perfmodel/model.h"
 #include "polympc/perfmodel/query.h"
@@ -16,23 +19,13 @@ namespace {
 namespace pm = polympc::perfmodel;
 
 struct PerfArgs {
-  std::string model;
-  std::string arch;
-  std::string board = "u250";
-  std::string network = "lan";
-  std::string compare = "fss";
-  std::string compare_bits;
-  std::string trunc = "fss";
-  std::string acts = "model";
-  std::string pools = "model";
-  std::string lanes;
+  ModelArgs m;
+  std::string kernels = "auto";
+  std::string plan;
+  double budget = 0.8;
   std::string calibration;
-  std::string data_dir;
   std::string json;
   std::string phase = "online";
-  size_t batch = 1;
-  int bits = 64;
-  int frac = 12;
   bool list = false;
   bool no_sites = false;
 };
@@ -149,10 +142,10 @@ void closing_note(const pm::NetworkReport& r, const pm::NetShape& net, const pm:
   best.bits = 32;
   best.frac = 10;
   best.board = "u280";
-  best.lanes = "matmul_combine=256";
+  best.lanes.clear();
   pm::NetShape avg = net;
   pm::set_pools(avg, "avg");
-  const pm::Model mb = pm::make_model(best);
+  const pm::Model mb = pm::make_model(best).with_kernels(m.options().lanes, m.options().rows);
   const pm::NetworkReport rb = mb.report(avg);
   std::printf(
       "\nPASNet-A (Peng et al., DAC'23) reports 63 ms for all-polynomial ResNet-18 on ImageNet on its FPGA design.\n"
@@ -168,43 +161,58 @@ void closing_note(const pm::NetworkReport& r, const pm::NetShape& net, const pm:
       " 4. Link. At %.0f MB/s, 63 ms moves at most %s per party, and at %.2f ms RTT it fits at most %.0f rounds:\n"
       "    the reported figure implies a faster link, fewer bytes and rounds, or communication hidden behind\n"
       "    compute, none of which this sequential model assumes.\n"
-      " 5. Device. matmul_combine at its %llu default lanes streams 16 B from device memory per multiply-accumulate\n"
-      "    (output-stationary, no on-chip reuse of the lowered input): %.1f ms of device time here.\n"
-      "With --trunc prob --pools avg --bits 32 --frac 10 --board u280 --lanes matmul_combine=256 the model gives\n"
+      " 5. Device. matmul_combine as a %llu x %llu (lanes x rows) array, dcf_eval with %llu AES cores: %.1f ms of\n"
+      "    device time here (--kernels default: the headers' 16 x 1 array and 4 cores).\n"
+      "With --trunc prob --pools avg --bits 32 --frac 10 --board u280 and the same kernels the model gives\n"
       "%.1f ms (network %.1f ms, device %.1f ms, PCIe %.1f ms) and %.1f J: still communication-bound at this preset.\n",
       t.latency_s * 1e3, t.energy_j, m.board().title.c_str(), m.network().name.c_str(), t.latency_s / 0.063,
       bytes_str(static_cast<double>(trunc.bytes)).c_str(), bytes_str(per_party).c_str(),
       static_cast<unsigned long long>(trunc.rounds), static_cast<unsigned long long>(t.rounds), r.trunc.c_str(),
       r.compare.c_str(), bytes_str(static_cast<double>(maxpool.bytes)).c_str(), static_cast<unsigned long long>(maxpool.rounds), r.ring_bits,
       bw / 1e6, bytes_str(budget).c_str(), rtt * 1e3, rtt > 0 ? 0.063 / rtt : 0.0,
-      static_cast<unsigned long long>(m.lanes("matmul_combine")),
-      t.device_s * 1e3, rb.total.latency_s * 1e3, rb.total.network_s * 1e3, rb.total.device_s * 1e3,
+      static_cast<unsigned long long>(m.lanes("matmul_combine")), static_cast<unsigned long long>(m.rows("matmul_combine")),
+      static_cast<unsigned long long>(m.lanes("dcf_eval")), t.device_s * 1e3, rb.total.latency_s * 1e3, rb.total.network_s * 1e3, rb.total.device_s * 1e3,
       rb.total.transfer_s * 1e3, rb.total.energy_j);
+}
+
+/// The model `polympc perf` prices with: the kernel configuration of --plan, or of the
+/// scheduler's allocation for this network (--kernels auto), or the headers' defaults
+/// (--kernels default); --lanes overrides last. Prints which one.
+pm::Model perf_model(const PerfArgs& a, const pm::NetShape& net, pm::Phase phase) {
+  pm::Query q = a.m.q;
+  q.calibration = a.calibration;
+  q.phase = a.phase;
+  scheduler::KernelSource src;
+  src.kernels = a.kernels;
+  src.plan = a.plan;
+  src.budget = a.budget;
+  src.lanes = q.lanes;
+  q.lanes.clear();
+  std::string how;
+  const pm::Model m = scheduler::configure(pm::make_model(q), net, src, phase, &how);
+  std::printf("kernels (%s):", how.c_str());
+  for (const std::string& k : scheduler::kernels_used(m, net)) {
+    std::printf(" %s %llu", k.c_str(), static_cast<unsigned long long>(m.lanes(k)));
+    if (k == "matmul_combine") std::printf("x%llu", static_cast<unsigned long long>(m.rows(k)));
+  }
+  std::printf("\n");
+  return m;
 }
 
 void run_perf(const PerfArgs& a) {
   if (a.list) {
-    list_everything(a.data_dir);
+    list_everything(a.m.q.data_dir);
     return;
   }
-  const pm::NetShape net = pm::make_net(a.arch, a.model, a.acts, a.pools);
-  pm::Query q;
-  q.board = a.board;
-  q.network = a.network;
-  q.compare = a.compare;
-  q.compare_bits = a.compare_bits;
-  q.trunc = a.trunc;
-  q.bits = a.bits;
-  q.frac = a.frac;
-  q.batch = a.batch;
-  q.lanes = a.lanes;
+  const pm::NetShape net = a.m.net();
+  pm::Query q = a.m.q;
   q.calibration = a.calibration;
-  q.data_dir = a.data_dir;
   q.phase = a.phase;
   const pm::Phase phase = pm::query_phase(q);
-  const pm::Model m = pm::make_model(q);
-  const std::optional<pm::Calibration>& cal = m.calibration();
+  const pm::Model m = perf_model(a, net, phase);
   const pm::NetworkReport r = m.report(net);
+
+  const std::optional<pm::Calibration>& cal = m.calibration();
 
   std::printf("polympc perf: %s (%s), board %s, network %s (%.0f MB/s, %.2f ms RTT), compare %s (bits %s), trunc %s, l=%d f=%d, "
               "batch %zu\n",
@@ -316,22 +324,15 @@ void run_perf(const PerfArgs& a) {
 void add_perf_command(CLI::App& app) {
   auto args = std::make_shared<PerfArgs>();
   CLI::App* c = app.add_subcommand("perf", "modelled latency, communication, energy and resources per layer");
-  c->add_option("--model", args->model, "ONNX model");
-  c->add_option("--arch", args->arch, "built-in architecture (see --list)");
-  c->add_option("--board", args->board, "board name or board JSON file")->capture_default_str();
-  c->add_option("--network", args->network, "network preset: lan | wan | lan-cheetah | wan-cheetah | JSON file")
+  add_model_options(c, args->m);
+  c->add_option("--kernels", args->kernels,
+                "kernel configuration: auto (sized to the board by the scheduler, as polympc schedule) | default (the "
+                "kernel headers' configurations)")
       ->capture_default_str();
-  c->add_option("--compare", args->compare, "secure comparison for ReLU / max pool: gmw | fss")->capture_default_str();
-  c->add_option("--compare-bits", args->compare_bits, "reduced-bit comparison: bits LO:HI of every compared value");
-  c->add_option("--trunc", args->trunc, "exact | prob | fss | slack (docs/protocols.md)")->capture_default_str();
-  c->add_option("--acts", args->acts, "activation sites: model | relu | poly | comma list per site")->capture_default_str();
-  c->add_option("--pools", args->pools, "pool sites: model | max | avg | comma list per site")->capture_default_str();
-  c->add_option("--batch", args->batch, "images per inference (share rounds)")->capture_default_str();
-  c->add_option("--bits", args->bits, "ring bits l")->capture_default_str();
-  c->add_option("--frac", args->frac, "fractional bits f")->capture_default_str();
-  c->add_option("--lanes", args->lanes, "kernel lane overrides, e.g. matmul_combine=256,poly_eval=32");
+  c->add_option("--plan", args->plan, "kernel configuration from a plan file written by polympc schedule");
+  c->add_option("--budget", args->budget, "--kernels auto: fraction of the board's resources the kernels may use")
+      ->capture_default_str();
   c->add_option("--calibration", args->calibration, "calibration file from `polympc bench calibrate` (cpu column)");
-  c->add_option("--data-dir", args->data_dir, "directory with boards/, kernels/, networks/");
   c->add_option("--phase", args->phase,
                 "which figures the tables show: online (the parties' protocol) | offline (dealer material and key "
                 "generation) | total (both); the JSON has all three")

@@ -1,6 +1,12 @@
 // extern "C" top of the Beaver multiplication combine kernel (see beaver_mul_combine.h).
 #include "kernels/beaver_mul_combine.h"
 
+#include "polympc/hls/plan_config.h"
+
+#ifndef POLYMPC_BEAVER_MUL_CONFIG
+#define POLYMPC_BEAVER_MUL_CONFIG polympc::kernels::BeaverMulDefaultConfig
+#endif
+
 /// Device entry point. Same semantics as polympc::kernels::beaver_mul_combine():
 /// d, e, a, b, c, z have n words (n <= BeaverMulDefaultConfig::max_batch), z masked to bits.
 extern "C" void beaver_mul_combine_top(int party, int bits, uint32_t n, const uint64_t* d,
@@ -17,7 +23,7 @@ extern "C" void beaver_mul_combine_top(int party, int bits, uint32_t n, const ui
   POLYMPC_HLS(INTERFACE s_axilite port=n)
   POLYMPC_HLS(INTERFACE s_axilite port=return)
   POLYMPC_HLS(DATAFLOW)
-  typedef polympc::kernels::BeaverMulDefaultConfig Config;
+  typedef POLYMPC_BEAVER_MUL_CONFIG Config;
   typedef polympc::hls::Stream<polympc::hls::Packet<Config::lanes>, 32> S;
   S sd("d"), se("e"), sa("a"), sb("b"), sc("c"), sz("z");
   polympc::kernels::internal::beaver_mul_load<Config>(n, d, e, a, b, c, sd, se, sa, sb, sc);

@@ -1,6 +1,12 @@
 // extern "C" top of the DCF evaluation kernel (see dcf_eval.h): load -> compute -> store.
 #include "kernels/dcf_eval.h"
 
+#include "polympc/hls/plan_config.h"
+
+#ifndef POLYMPC_DCF_EVAL_CONFIG
+#define POLYMPC_DCF_EVAL_CONFIG polympc::kernels::DcfEvalDefaultConfig
+#endif
+
 /// Evaluates n DCF keys of this party at n public points (polympc::kernels::dcf_eval()).
 /// keys: n·(2·depth + 4) words; x: n words; out: ceil(n/64) packed share bits.
 extern "C" void dcf_eval_top(int party, int depth, uint32_t n, const uint64_t* keys,
@@ -13,7 +19,7 @@ extern "C" void dcf_eval_top(int party, int depth, uint32_t n, const uint64_t* k
   POLYMPC_HLS(INTERFACE s_axilite port=n)
   POLYMPC_HLS(INTERFACE s_axilite port=return)
   POLYMPC_HLS(DATAFLOW)
-  typedef polympc::kernels::DcfEvalDefaultConfig Config;
+  typedef POLYMPC_DCF_EVAL_CONFIG Config;
   typedef polympc::hls::Stream<polympc::kernels::DcfState, 2 * 64 * Config::group_words> SS;
   typedef polympc::hls::Stream<polympc::kernels::internal::CwPacket<Config::aes_cores>, 32> SC;
   typedef polympc::hls::Stream<uint64_t, 8> SW;

@@ -93,6 +93,26 @@ struct DcfEvalDefaultConfig {
   static const uint32_t max_batch = uint32_t(1) << 24;
 };
 
+/// Smallest group_words, a power of two of at least `at_least`, with which `aes_cores` cores
+/// divide the group and keep II = 1 (the static_asserts of dcf_eval()); 0 when none does
+/// (aes_cores not a power of two). Plans size the group with the cores.
+constexpr unsigned dcf_group_words_for(unsigned aes_cores, unsigned at_least) {
+  if (aes_cores == 0 || (aes_cores & (aes_cores - 1)) != 0 || aes_cores > (1u << 20)) return 0;
+  // At least at_least, cores / 64 (cores divide the group) and kAes128Latency·cores / 64.
+  unsigned need = at_least < 1 ? 1 : at_least;
+  const unsigned hide = (kAes128Latency * aes_cores + 63) / 64, divide = (aes_cores + 63) / 64;
+  need = need < hide ? hide : need;
+  need = need < divide ? divide : need;
+  // Round up to a power of two (32-bit).
+  need -= 1;
+  need |= need >> 1;
+  need |= need >> 2;
+  need |= need >> 4;
+  need |= need >> 8;
+  need |= need >> 16;
+  return need + 1;
+}
+
 /// Modelled device cycles of one launch on n keys of the given depth.
 template <class Config = DcfEvalDefaultConfig>
 constexpr uint64_t dcf_eval_cycles(uint64_t n, int depth) {

@@ -2,6 +2,18 @@
 // B2A of opened bits, and bit slicing. Three separate kernels in one xclbin.
 #include "kernels/gmw_and_level.h"
 
+#include "polympc/hls/plan_config.h"
+
+#ifndef POLYMPC_GMW_AND_CONFIG
+#define POLYMPC_GMW_AND_CONFIG polympc::kernels::GmwAndDefaultConfig
+#endif
+#ifndef POLYMPC_B2A_CONFIG
+#define POLYMPC_B2A_CONFIG polympc::kernels::B2aDefaultConfig
+#endif
+#ifndef POLYMPC_BIT_SLICE_CONFIG
+#define POLYMPC_BIT_SLICE_CONFIG polympc::kernels::BitSliceDefaultConfig
+#endif
+
 /// AND level on `words` words of bit-sliced shares (polympc::kernels::gmw_and_level()).
 extern "C" void gmw_and_level_top(int party, uint32_t words, const uint64_t* d,
                                   const uint64_t* e, const uint64_t* a, const uint64_t* b,
@@ -16,7 +28,7 @@ extern "C" void gmw_and_level_top(int party, uint32_t words, const uint64_t* d,
   POLYMPC_HLS(INTERFACE s_axilite port=words)
   POLYMPC_HLS(INTERFACE s_axilite port=return)
   POLYMPC_HLS(DATAFLOW)
-  typedef polympc::kernels::GmwAndDefaultConfig Config;
+  typedef POLYMPC_GMW_AND_CONFIG Config;
   typedef polympc::hls::Stream<polympc::hls::Packet<Config::lanes>, 32> S;
   S sd("d"), se("e"), sa("a"), sb("b"), sc("c"), sz("z");
   polympc::kernels::internal::gmw_and_load<Config>(words, d, e, a, b, c, sd, se, sa, sb, sc);
@@ -35,7 +47,7 @@ extern "C" void b2a_combine_top(int party, int bits, uint32_t n, const uint64_t*
   POLYMPC_HLS(INTERFACE s_axilite port=n)
   POLYMPC_HLS(INTERFACE s_axilite port=return)
   POLYMPC_HLS(DATAFLOW)
-  typedef polympc::kernels::B2aDefaultConfig Config;
+  typedef POLYMPC_B2A_CONFIG Config;
   typedef polympc::hls::Stream<uint64_t, 32> SE;
   typedef polympc::hls::Stream<polympc::hls::Packet<Config::lanes>, 32> S;
   SE se("e_bits");
@@ -56,7 +68,7 @@ extern "C" void bit_slice_top(int bits, uint32_t n, uint32_t plane_stride, const
   POLYMPC_HLS(INTERFACE s_axilite port=plane_stride)
   POLYMPC_HLS(INTERFACE s_axilite port=return)
   POLYMPC_HLS(DATAFLOW)
-  typedef polympc::kernels::BitSliceDefaultConfig Config;
+  typedef POLYMPC_BIT_SLICE_CONFIG Config;
   typedef polympc::hls::Stream<polympc::hls::Packet<Config::lanes>, 16> S;
   typedef polympc::hls::Stream<uint64_t, 64> SW;
   S sx("x");

@@ -1,6 +1,12 @@
 // extern "C" top of the polynomial-activation kernel (see poly_eval.h).
 #include "kernels/poly_eval.h"
 
+#include "polympc/hls/plan_config.h"
+
+#ifndef POLYMPC_POLY_EVAL_CONFIG
+#define POLYMPC_POLY_EVAL_CONFIG polympc::kernels::PolyEvalDefaultConfig
+#endif
+
 /// Device entry point. Same semantics as polympc::kernels::poly_eval(); the launch is
 /// skipped (z untouched) when mode is unknown, channels > max_channels or n > max_batch
 /// (poly_eval_arg_error()). Buffers a mode does not read (poly_eval.h) are never accessed.
@@ -30,7 +36,7 @@ extern "C" void poly_eval_top(int party, int bits, uint32_t outer, uint32_t chan
   POLYMPC_HLS(INTERFACE s_axilite port=mode)
   POLYMPC_HLS(INTERFACE s_axilite port=return)
   POLYMPC_HLS(DATAFLOW)
-  typedef polympc::kernels::PolyEvalDefaultConfig Config;
+  typedef POLYMPC_POLY_EVAL_CONFIG Config;
   typedef polympc::hls::Stream<polympc::hls::Packet<5>, 4> ST;
   typedef polympc::hls::Stream<polympc::hls::Packet<Config::lanes>, 32> SP;
   ST st("tables");

@@ -1,6 +1,12 @@
 // extern "C" top of the truncation kernel, both modes (see trunc.h).
 #include "kernels/trunc.h"
 
+#include "polympc/hls/plan_config.h"
+
+#ifndef POLYMPC_TRUNC_CONFIG
+#define POLYMPC_TRUNC_CONFIG polympc::kernels::TruncDefaultConfig
+#endif
+
 /// Device entry point. mode = kTruncExact (0): in0 = x, in1 = carry, in2 = wrap;
 /// mode = kTruncProb (1): in0 = c, in1 = r_shr, in2 not read (bind any buffer),
 /// offset_bits used only in this mode. n words each; z masked to bits.
@@ -19,7 +25,7 @@ extern "C" void trunc_top(int mode, int party, int bits, int shift, int offset_b
   POLYMPC_HLS(INTERFACE s_axilite port=n)
   POLYMPC_HLS(INTERFACE s_axilite port=return)
   POLYMPC_HLS(DATAFLOW)
-  typedef polympc::kernels::TruncDefaultConfig Config;
+  typedef POLYMPC_TRUNC_CONFIG Config;
   typedef polympc::hls::Stream<polympc::hls::Packet<Config::lanes>, 32> S;
   S s0("in0"), s1("in1"), s2("in2"), sz("z");
   polympc::kernels::internal::trunc_load<Config>(mode, n, in0, in1, in2, s0, s1, s2);

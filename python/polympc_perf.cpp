@@ -18,6 +18,7 @@
 
 #include "polympc/perfmodel/json.h"
 #include "polympc/perfmodel/query.h"
+#include "polympc/scheduler/allocate.h"
 
 namespace py = pybind11;
 namespace pm = polympc::perfmodel;
@@ -110,10 +111,16 @@ py::object latency_table(const std::string& arch, const std::string& model, cons
                          const std::string& pools, const std::string& board, const std::string& network,
                          const std::string& compare, const std::string& trunc, int bits, int frac, size_t batch,
                          const std::string& lanes, const std::string& calibration, const std::string& data_dir,
-                         const std::string& compare_bits, const std::string& phase) {
+                         const std::string& compare_bits, const std::string& phase, const std::string& kernels,
+                         const std::string& plan, double budget) {
   const pm::NetShape net = pm::make_net(arch, model, acts, pools);
-  const pm::Query q = query(board, network, compare, trunc, bits, frac, batch, lanes, calibration, data_dir, compare_bits, phase);
-  const pm::Model m = pm::make_model(q);
+  const pm::Query q = query(board, network, compare, trunc, bits, frac, batch, "", calibration, data_dir, compare_bits, phase);
+  polympc::scheduler::KernelSource src;
+  src.kernels = kernels;
+  src.plan = plan;
+  src.budget = budget;
+  src.lanes = lanes;
+  const pm::Model m = polympc::scheduler::configure(pm::make_model(q), net, src, pm::query_phase(q));
   return to_py(pm::report_json(m.report(net), m.board(), pm::query_phase(q)));
 }
 
@@ -129,14 +136,16 @@ PYBIND11_MODULE(polympc_perf, mod) {
           py::arg("bits") = 64, py::arg("frac") = 12, py::arg("batch") = 1, py::arg("lanes") = "",
           py::arg("calibration") = "", py::arg("data_dir") = "", py::arg("compare_bits") = "",
           py::arg("phase") = "online",
-          "Cost of one activation/pool site (dict: latency_s, energy_j, bytes_p0, rounds, offline_bytes, phases, phase_latency_s, ...). "
+          "Cost of one activation/pool site at the kernel headers' default configuration (lanes overrides) (dict: latency_s, energy_j, bytes_p0, rounds, offline_bytes, phases, phase_latency_s, ...). "
           "shape: [C, H, W] or [F]. phase: online | offline | total (modelled seconds).");
   mod.def("latency_table", &latency_table, py::arg("arch") = "", py::arg("model") = "", py::arg("acts") = "model",
           py::arg("pools") = "model", py::arg("board") = "u250", py::arg("network") = "lan", py::arg("compare") = "fss",
           py::arg("trunc") = "fss", py::arg("bits") = 64, py::arg("frac") = 12, py::arg("batch") = 1,
           py::arg("lanes") = "", py::arg("calibration") = "", py::arg("data_dir") = "", py::arg("compare_bits") = "",
-          py::arg("phase") = "online",
-          "Whole-network report (dict with layers, sites x choices, total, resources, assumptions).");
+          py::arg("phase") = "online", py::arg("kernels") = "auto", py::arg("plan") = "", py::arg("budget") = 0.8,
+          "Whole-network report (dict with layers, sites x choices, total, resources, assumptions). Kernels as "
+          "`polympc perf`: kernels='auto' sizes them to the board for this network (the scheduler), 'default' keeps the "
+          "kernel headers' configurations, plan=FILE reads a plan from `polympc schedule`; lanes overrides last.");
   mod.def("boards", [](const std::string& d) { return pm::list_boards(d); }, py::arg("data_dir") = "");
   mod.def("networks", [](const std::string& d) { return pm::list_networks(d); }, py::arg("data_dir") = "");
   mod.def("archs", &pm::zoo_names);

@@ -102,6 +102,18 @@ struct BeaverLanes3 : k::BeaverMulDefaultConfig {
 struct MatmulSmall : k::MatmulDefaultConfig {
   static const unsigned lanes = 4;
   static const unsigned tile_n = 8;
+  static const unsigned k_chunk = 8;
+};
+/// An array of 3 rows: blocks that end short of m, B/F packets shared by rows.
+struct MatmulRows3 : k::MatmulDefaultConfig {
+  static const unsigned lanes = 2;
+  static const unsigned rows = 3;
+  static const unsigned tile_n = 6;
+  static const unsigned k_chunk = 16;
+};
+struct MatmulRows8 : k::MatmulDefaultConfig {
+  static const unsigned lanes = 8;
+  static const unsigned rows = 8;
 };
 struct PolyLanes3 : k::PolyEvalDefaultConfig {
   static const unsigned lanes = 3;
@@ -244,7 +256,8 @@ struct Dims {
 template <class Config>
 void check_matmul_core(uint64_t seed, bool with_top) {
   std::mt19937_64 rng(seed);
-  const Dims dims[] = {{1, 1, 1}, {3, 5, 7}, {2, 0, 3}, {4, 3, 1030}, {5, 17, 33}, {1, 9, 16}};
+  const Dims dims[] = {{1, 1, 1}, {3, 5, 7},  {2, 0, 3},   {4, 3, 1030},
+                       {5, 17, 33}, {1, 9, 16}, {7, 41, 13}, {9, 1030, 5}};
   for (int bits : kBits)
     for (int party = 0; party < 2; ++party)
       for (const Dims& s : dims) {
@@ -270,6 +283,32 @@ void check_matmul_core(uint64_t seed, bool with_top) {
 TEST(MatmulCombine, CoreAndTopMatchReference) {
   check_matmul_core<k::MatmulDefaultConfig>(21, true);
   check_matmul_core<MatmulSmall>(22, false);
+  check_matmul_core<MatmulRows3>(24, false);
+  check_matmul_core<MatmulRows8>(25, false);
+}
+
+// The DATAFLOW processes at a multi-row configuration (the top runs the default one).
+TEST(MatmulCombine, DataflowProcessesMatchCoreWithRows) {
+  std::mt19937_64 rng(26);
+  const Dims dims[] = {{7, 41, 13}, {3, 17, 6}, {1, 0, 4}, {6, 3, 1}};
+  for (const Dims& s : dims) {
+    const Words e = random_words(rng, size_t(s.m) * s.k), a = random_words(rng, e.size());
+    const Words f = random_words(rng, size_t(s.k) * s.n), b = random_words(rng, f.size());
+    const Words c = random_words(rng, size_t(s.m) * s.n);
+    for (int party = 0; party < 2; ++party) {
+      using C = MatmulRows3;
+      polympc::hls::Stream<polympc::hls::Packet<k::kMatmulEaWords>, 4> se("e"), sa("a");
+      polympc::hls::Stream<polympc::hls::Packet<C::lanes>, 64> sb("b"), sf("f"), sc("c"), sz("z");
+      Words z(c.size(), 0x77);
+      k::internal::matmul_load<C>(s.m, s.k, s.n, e.data(), f.data(), a.data(), b.data(), c.data(),
+                                  se, sa, sb, sf, sc);
+      k::internal::matmul_compute<C>(party, 40, s.m, s.k, s.n, se, sa, sb, sf, sc, sz);
+      k::internal::matmul_store<C>(s.m, s.n, sz, z.data());
+      EXPECT_TRUE(se.empty() && sa.empty() && sb.empty() && sf.empty() && sc.empty() && sz.empty());
+      ASSERT_EQ(z, ref_matmul(party, 40, s.m, s.k, s.n, e, f, a, b, c))
+          << "party=" << party << " m=" << s.m << " k=" << s.k << " n=" << s.n;
+    }
+  }
 }
 
 TEST(MatmulCombine, SharesReconstructProduct) {
@@ -803,9 +842,18 @@ TEST(CycleModel, DepthPlusGroupsTimesII) {
   EXPECT_EQ(k::beaver_mul_combine_cycles<BeaverLanes3>(10), uint64_t(BC::depth) + 4);
   EXPECT_GT(uint64_t(BC::depth), uint64_t(polympc::hls::kAxiReadLatency));
 
+  // matmul at one row: k MAC passes + init + write-back per row, plus the E/A slices
+  // (8 words per cycle, per tile: 3000 columns are 3 tiles of 1024).
   using MC = k::MatmulDefaultConfig;
   EXPECT_EQ(k::matmul_combine_cycles(16, 400, 3000),
-            uint64_t(MC::depth) + 16u * 402u * ((3000u + MC::lanes - 1) / MC::lanes));
+            uint64_t(MC::depth) + 16u * 402u * ((3000u + MC::lanes - 1) / MC::lanes) + 3u * 16u * 50u);
+  // Three rows share each B/F packet: MAC passes per block of 3 rows (ceil(7/3) = 3 blocks);
+  // k = 41 in chunks of 16: slices of 2 + 2 + 2 beats; 13 columns in tiles of 6 = 3 + 3 + 1
+  // groups of 2 lanes.
+  EXPECT_EQ(k::matmul_combine_cycles<MatmulRows3>(7, 41, 13),
+            uint64_t(MC::depth) + 3u * 7u * 6u + (2u * 7u + 3u * 41u) * 7u);
+  EXPECT_EQ(k::matmul_array_memory_words(k::matmul_geometry<MatmulRows3>(), 7, 41, 13),
+            uint64_t(2 * 7 * 41 * 3 + 2 * 41 * 13 * 3 + 2 * 7 * 13));
 
   using PC = k::PolyEvalDefaultConfig;
   EXPECT_EQ(k::poly_eval_cycles(3, 17), uint64_t(PC::depth) + 3 + 3);

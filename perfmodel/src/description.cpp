@@ -242,7 +242,7 @@ KernelSpec load_kernel(const std::string& path) {
     if (!detail::header_timing(k.name, t))
       r.fail("name", "no kernel header describes '" + k.name + "' (set \"implemented\": false to model a kernel "
                      "that does not exist yet, with its timing in this file)");
-    for (const char* key : {"lanes", "ii", "depth", "max_batch", "max_channels", "group_words"})
+    for (const char* key : {"lanes", "ii", "depth", "max_batch", "max_channels", "group_words", "rows", "tile_n", "k_chunk"})
       if (r.has(key)) r.fail(key, std::string("comes from ") + t.source + "; remove it from the kernel file");
     k.lanes = t.lanes;
     k.ii = t.ii;
@@ -250,9 +250,14 @@ KernelSpec load_kernel(const std::string& path) {
     k.max_batch = t.max_batch;
     k.max_channels = t.max_channels;
     k.group_words = t.group_words;
+    k.rows = t.rows;
+    k.tile_n = t.tile_n;
+    k.k_chunk = t.k_chunk;
     for (const char* key : {"lanes", "ii", "depth", "max_batch"}) k.sources[key] = t.source + "::" + key;
     if (k.model == CycleModel::PolyEval) k.sources["max_channels"] = t.source + "::max_channels";
     if (k.model == CycleModel::Dcf) k.sources["group_words"] = t.source + "::group_words";
+    if (k.model == CycleModel::Matmul)
+      for (const char* key : {"rows", "tile_n", "k_chunk"}) k.sources[key] = t.source + "::" + key;
   } else {
     k.lanes = r.integer("lanes", 1);
     k.ii = r.integer("ii", 1);
@@ -260,12 +265,18 @@ KernelSpec load_kernel(const std::string& path) {
     k.max_batch = r.integer("max_batch", 0);
     if (k.model == CycleModel::PolyEval) k.max_channels = r.integer("max_channels", 1);
     if (k.model == CycleModel::Dcf) k.group_words = r.integer("group_words", 1);
+    if (k.model == CycleModel::Matmul) {
+      k.rows = r.integer("rows", 1);
+      k.tile_n = r.integer("tile_n", 1);
+      k.k_chunk = r.integer("k_chunk", 8);
+    }
   }
   if (k.model == CycleModel::Dcf && (64 * k.group_words) % k.lanes != 0)
     r.fail("lanes.value", "AES cores must divide the group of 64 * group_words keys");
   if (k.model == CycleModel::BitSlice && 64 % k.lanes != 0) r.fail("lanes.value", "bit_slice lanes must divide 64");
   k.per_lane = read_resources(r.child("resources_per_lane"));
   k.fixed = read_resources(r.child("resources_fixed"));
+  if (r.has("resources_per_row")) k.per_row = read_resources(r.child("resources_per_row"));
   const Reader w = r.child("work_per_element");
   k.work_per_element = r.number("work_per_element");
   k.work_unit = w.text("unit");

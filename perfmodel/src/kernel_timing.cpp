@@ -30,6 +30,9 @@ bool header_timing(const std::string& name, HeaderTiming& t) {
   } else if (name == "matmul_combine") {
     using C = k::MatmulDefaultConfig;
     t = of<C>("kernels/matmul_combine.h", "MatmulDefaultConfig", C::lanes, 0);  // one launch per call
+    t.rows = C::rows;
+    t.tile_n = C::tile_n;
+    t.k_chunk = C::k_chunk;
   } else if (name == "poly_eval") {
     using C = k::PolyEvalDefaultConfig;
     t = of<C>("kernels/poly_eval.h", "PolyEvalDefaultConfig", C::lanes, C::max_batch);

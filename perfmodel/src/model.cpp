@@ -6,6 +6,8 @@
 // kernels/poly_eval.h), which sim/ and host/ use too.
 #include "polympc/perfmodel/model.h"
 
+#include "kernels/dcf_eval.h"
+#include "kernels/matmul_combine.h"
 #include "kernels/poly_eval.h"
 #include "polympc/hls/launch.h"
 #include "polympc/mpc/counting.h"
@@ -163,11 +165,10 @@ class LayerBuilder {
     u.call_elements.push_back(m * k * cols);
     if (m > 0 && cols > 0) {
       u.launches += 1;
-      u.cycles += s.depth + m * (k + 2) * ceil_div(cols, m_.lanes("matmul_combine")) * s.ii;
+      u.cycles += kernels::matmul_array_cycles(geometry(s), m, k, cols);
     }
-    // Output-stationary: B and F rows are streamed once per output row (matmul_combine.h).
-    u.memory_bytes += 8.0 * (static_cast<double>(m) * (2.0 * static_cast<double>(k * cols) + 2.0 * static_cast<double>(cols)) +
-                             2.0 * static_cast<double>(m * k));
+    // The array's traffic (matmul_combine.h): B and F once per block of rows.
+    u.memory_bytes += 8.0 * static_cast<double>(kernels::matmul_array_memory_words(geometry(s), m, k, cols));
     u.link_bytes += 8.0 * static_cast<double>(k * cols + m * cols);
   }
   void poly_eval(const mpc::PolyShape& sh, mpc::PolyMode mode) {
@@ -214,7 +215,7 @@ class LayerBuilder {
   void dcf(uint64_t n, int depth) {
     const KernelSpec& k = spec("dcf_eval");
     const uint64_t cores = m_.lanes("dcf_eval");
-    const uint64_t group = 64 * k.group_words;
+    const uint64_t group = 64 * m_.dcf_group_words();
     KernelUse& u = use("dcf_eval");
     u.calls += 1;
     u.elements += n;
@@ -258,6 +259,9 @@ class LayerBuilder {
   }
 
  private:
+  kernels::MatmulGeometry geometry(const KernelSpec& s) const {
+    return kernels::MatmulGeometry{m_.lanes(s.name), m_.rows(s.name), s.tile_n, s.k_chunk, s.ii, s.depth};
+  }
   const KernelSpec& spec(const std::string& method) const {
     const char* s = spec_of(method);
     return m_.kernels_.at(s ? s : method);
@@ -336,7 +340,7 @@ class LayerBuilder {
     c_.energy_j = 2.0 * (bd.power_active_w * c_.device_s +
                          (bd.power_idle_w + bd.host_power_w) * (c_.transfer_s + c_.network_s));
     c_.resources = Resources{};
-    for (const std::string& s : specs) c_.resources += m_.kernels_.at(s).resources(m_.lanes(s));
+    for (const std::string& s : specs) c_.resources += m_.kernel_resources(s);
     // Software backend: calibrated kernels and host overheads; has_cpu only when every
     // piece is calibrated (and the protocol exists in software: not FSS yet).
     c_.has_cpu = false;
@@ -386,8 +390,18 @@ Model::Model(Board board, std::map<std::string, KernelSpec> kernels, NetworkPres
   for (auto& [name, l] : opt_.lanes) {
     if (!kernels_.count(name)) throw PerfModelError("lane override for unknown kernel '" + name + "'");
     if (l == 0) throw PerfModelError("lane override for '" + name + "' must be >= 1");
+    if (name == "dcf_eval" && kernels_.at(name).implemented &&
+        (l > 4096 || kernels::dcf_group_words_for(static_cast<unsigned>(l), static_cast<unsigned>(kernels_.at(name).group_words)) == 0))
+      throw PerfModelError("AES cores of 'dcf_eval' must be a power of two up to 4096, got " + std::to_string(l));
     if ((name == "bit_slice" || name == "b2a_combine") && 64 % l != 0)
       throw PerfModelError("lanes of '" + name + "' must divide 64, got " + std::to_string(l));
+    if (name == "matmul_combine" && kernels_.at(name).tile_n % l != 0)
+      throw PerfModelError("lanes of 'matmul_combine' must divide its tile of " + std::to_string(kernels_.at(name).tile_n) +
+                           " columns, got " + std::to_string(l));
+  }
+  for (auto& [name, rr] : opt_.rows) {
+    if (name != "matmul_combine") throw PerfModelError("rows override for '" + name + "': only matmul_combine has rows");
+    if (rr == 0) throw PerfModelError("rows of 'matmul_combine' must be >= 1");
   }
   if (opt_.protocol.trunc == mpc::TruncMode::Prob &&
       (opt_.protocol.trunc_bound_bits > opt_.ring.bits - 2 || opt_.protocol.trunc_bound_bits < opt_.ring.frac + opt_.coef()))
@@ -397,6 +411,29 @@ Model::Model(Board board, std::map<std::string, KernelSpec> kernels, NetworkPres
 uint64_t Model::lanes(const std::string& name) const {
   auto it = opt_.lanes.find(name);
   return it != opt_.lanes.end() ? it->second : kernels_.at(name).lanes;
+}
+
+uint64_t Model::dcf_group_words() const {
+  return kernels::dcf_group_words_for(static_cast<unsigned>(lanes("dcf_eval")),
+                                      static_cast<unsigned>(kernels_.at("dcf_eval").group_words));
+}
+
+uint64_t Model::rows(const std::string& name) const {
+  auto it = opt_.rows.find(name);
+  return it != opt_.rows.end() ? it->second : kernels_.at(name).rows;
+}
+
+Resources Model::kernel_resources(const std::string& name) const {
+  return kernels_.at(name).resources(lanes(name), rows(name));
+}
+
+Model Model::with_kernels(std::map<std::string, uint64_t> lanes, std::map<std::string, uint64_t> rows) const {
+  Options o = opt_;
+  o.lanes = std::move(lanes);
+  o.rows = std::move(rows);
+  Model m(board_, kernels_, net_, std::move(o), cal_);
+  m.counts_ = counts_;
+  return m;
 }
 
 Choice Model::default_choice(const LayerShape& L) const {
@@ -780,7 +817,7 @@ void accumulate(LayerCost& t, const LayerCost& c) {
 }
 }  // namespace
 
-NetworkReport Model::report(const NetShape& net) const {
+NetworkReport Model::report(const NetShape& net, bool sites) const {
   NetworkReport r;
   r.network = net.name;
   r.board = board_.name;
@@ -801,7 +838,7 @@ NetworkReport Model::report(const NetShape& net) const {
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const LayerShape& L = net.layers[i];
     r.layers.push_back(layer_cost(L, default_choice(L), plan.in_shift[i]));
-    if (L.is_activation_site() || L.is_pool_site()) {
+    if (sites && (L.is_activation_site() || L.is_pool_site())) {
       SiteCosts s;
       s.name = L.name;
       s.kind = L.is_activation_site() ? "activation" : "pool";
@@ -823,7 +860,7 @@ NetworkReport Model::report(const NetShape& net) const {
       specs.insert(s ? s : u.kernel);
     }
   }
-  for (const std::string& s : specs) r.resources += kernels_.at(s).resources(lanes(s));
+  for (const std::string& s : specs) r.resources += kernel_resources(s);
   r.total.resources = r.resources;
   r.assumptions = assumptions();
   return r;

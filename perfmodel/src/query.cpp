@@ -5,18 +5,23 @@
 
 namespace polympc::perfmodel {
 
-std::map<std::string, uint64_t> parse_lanes(const std::string& spec) {
-  std::map<std::string, uint64_t> out;
+KernelOverrides parse_lanes(const std::string& spec) {
+  KernelOverrides out;
   std::stringstream ss(spec);
   std::string item;
+  auto number = [&](const std::string& num) {
+    if (num.empty() || num.size() > 9 || num.find_first_not_of("0123456789") != std::string::npos)
+      throw PerfModelError("lanes entry '" + item + "' must be KERNEL=LANES or KERNEL=LANESxROWS (positive integers)");
+    return static_cast<uint64_t>(std::stoull(num));
+  };
   while (std::getline(ss, item, ',')) {
     if (item.empty()) continue;
     const auto eq = item.find('=');
     if (eq == std::string::npos || eq == 0) throw PerfModelError("lanes entry '" + item + "' must be KERNEL=N");
-    const std::string num = item.substr(eq + 1);
-    if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos)
-      throw PerfModelError("lanes entry '" + item + "': N must be a positive integer");
-    out[item.substr(0, eq)] = std::stoull(num);
+    const std::string kernel = item.substr(0, eq), value = item.substr(eq + 1);
+    const auto x = value.find('x');
+    out.lanes[kernel] = number(value.substr(0, x));
+    if (x != std::string::npos) out.rows[kernel] = number(value.substr(x + 1));
   }
   return out;
 }
@@ -54,7 +59,9 @@ Model make_model(const Query& q) {
     throw PerfModelError(e.what());
   }
   opt.batch = q.batch;
-  opt.lanes = parse_lanes(q.lanes);
+  KernelOverrides k = parse_lanes(q.lanes);
+  opt.lanes = std::move(k.lanes);
+  opt.rows = std::move(k.rows);
   std::optional<Calibration> cal;
   if (!q.calibration.empty()) cal = load_calibration(q.calibration);
   return Model(load_board(q.board, q.data_dir), load_kernels(q.data_dir), load_network(q.network, q.data_dir), opt, cal);

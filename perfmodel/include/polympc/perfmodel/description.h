@@ -57,7 +57,7 @@ struct Board {
 /// How a kernel's cycles follow from its work (the formulas of the kernels/*.h headers).
 enum class CycleModel {
   Elementwise,  ///< depth + ceil(n / lanes) * II                    (n elements or words)
-  Matmul,       ///< depth + m (k + 2) ceil(cols / lanes) * II        (matmul_combine.h)
+  Matmul,       ///< rows x lanes MAC array, kernels::matmul_array_cycles (matmul_combine.h)
   PolyEval,     ///< depth + channels + ceil(n / lanes) * II          (poly_eval.h)
   BitSlice,     ///< depth + ceil(n / 64) (64 / lanes + bits) * II    (gmw_and_level.h)
   Dcf,          ///< depth + ceil(n / g) (g / lanes) (d + 1) II, g = 64 group_words,
@@ -76,13 +76,20 @@ struct KernelSpec {
   uint64_t max_batch = 0;    ///< largest n per launch (0 = unbounded)
   uint64_t max_channels = 0; ///< poly_eval: per-channel table entries per launch
   uint64_t group_words = 0;  ///< dcf_eval: keys interleaved per group = 64 group_words
-  Resources per_lane;        ///< resources of one lane
+  uint64_t rows = 1;         ///< matmul_combine: output rows sharing each input packet
+  uint64_t tile_n = 0;       ///< matmul_combine: accumulator row width (columns)
+  uint64_t k_chunk = 0;      ///< matmul_combine: E/A columns buffered on chip per pass
+  Resources per_lane;        ///< resources of one lane (one MAC unit of matmul's array)
+  Resources per_row;         ///< matmul_combine: per array row (E/A slice buffers); else 0
   Resources fixed;           ///< control, AXI adapters, tables: independent of lanes
   double work_per_element = 0;  ///< e.g. 64-bit multiplies per element (see work_unit)
   std::string work_unit;
   std::map<std::string, std::string> sources;
-  /// Resources at `lanes` lanes (fixed + lanes * per_lane).
-  Resources resources(uint64_t at_lanes) const { return fixed + per_lane.scaled(static_cast<double>(at_lanes)); }
+  /// Resources at `lanes` lanes and `rows` rows: fixed + rows (per_row + lanes per_lane)
+  /// (rows = 1 for every kernel but matmul_combine).
+  Resources resources(uint64_t at_lanes, uint64_t at_rows = 1) const {
+    return fixed + (per_row + per_lane.scaled(static_cast<double>(at_lanes))).scaled(static_cast<double>(at_rows));
+  }
 };
 
 /// Dealer key-generation rate used when a board file has no "dealer" section, blocks/s.

@@ -69,6 +69,7 @@ struct Options {
   int coef_frac = -1;                                ///< polynomial coefficient scale; -1 = f + 8
   size_t batch = 1;                                  ///< images per inference (share rounds)
   std::map<std::string, uint64_t> lanes;             ///< per-kernel lane overrides
+  std::map<std::string, uint64_t> rows;              ///< array rows (matmul_combine only)
   int coef() const { return nn::resolve_coef_frac(ring, coef_frac); }
 };
 
@@ -183,6 +184,17 @@ class Model {
   const std::optional<Calibration>& calibration() const { return cal_; }
   /// Lanes kernel `name` runs with (Options::lanes override, else its file).
   uint64_t lanes(const std::string& name) const;
+  /// Array rows of kernel `name` (Options::rows override, else its header; 1 for kernels
+  /// without rows).
+  uint64_t rows(const std::string& name) const;
+  /// dcf_eval's keys per group / 64 at its configured AES cores: the header's group_words,
+  /// doubled until the cores hide the AES latency (kernels::dcf_group_words_for).
+  uint64_t dcf_group_words() const;
+  /// Resources of kernel `name` at its configured lanes and rows.
+  Resources kernel_resources(const std::string& name) const;
+  /// This model with other kernel lanes and rows (the counted protocols are shared: only
+  /// the pricing changes). Throws PerfModelError as the constructor does.
+  Model with_kernels(std::map<std::string, uint64_t> lanes, std::map<std::string, uint64_t> rows) const;
 
   /// Cost of `layer` realised with `choice`. Throws PerfModelError when the choice does not
   /// fit the layer (activation choices for Relu/Poly sites, pool choices for pool sites,
@@ -212,8 +224,9 @@ class Model {
   /// Cost of one protocol call on Options::ring (batch is not applied: sizes are as given).
   LayerCost protocol_cost(const ProtocolCall& call) const;
 
-  /// Whole network: every layer as it is, input and output, the site table, totals.
-  NetworkReport report(const NetShape& net) const;
+  /// Whole network: every layer as it is, input and output, the site table (unless
+  /// `sites` is false: the scheduler's search prices only the network as it is), totals.
+  NetworkReport report(const NetShape& net, bool sites = true) const;
 
   /// The assumptions behind every modelled figure, one sentence each.
   std::vector<std::string> assumptions() const;

@@ -20,13 +20,18 @@ struct Query {
   int bits = 64;                 ///< ring bits l
   int frac = 12;                 ///< fractional bits f
   size_t batch = 1;              ///< images per inference
-  std::string lanes;             ///< "kernel=N,kernel=N" overrides
+  std::string lanes;             ///< "kernel=N,matmul_combine=LxR" overrides (parse_lanes)
   std::string calibration;       ///< calibration file ("" = none)
   std::string data_dir;          ///< "" = default_data_dir()
 };
 
-/// Parses "matmul_combine=256,poly_eval=32". Throws PerfModelError on a bad entry.
-std::map<std::string, uint64_t> parse_lanes(const std::string& spec);
+/// Kernel configuration overrides: lanes per kernel, array rows (matmul_combine).
+struct KernelOverrides {
+  std::map<std::string, uint64_t> lanes, rows;
+};
+/// Parses "poly_eval=32,matmul_combine=16x8" (KERNEL=LANES or KERNEL=LANESxROWS).
+/// Throws PerfModelError on a bad entry (the Model checks which kernels take rows).
+KernelOverrides parse_lanes(const std::string& spec);
 /// Loads board, kernels, preset (and calibration) and builds the model. Probabilistic
 /// truncation uses the bound the CLI's infer uses: min(l - 2, 2f + 12) bits.
 /// Throws PerfModelError / DescriptionError (unknown names, bad files, bad options).

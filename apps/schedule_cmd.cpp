@@ -1,0 +1,97 @@
+// `polympc schedule`: sizes the kernels to a board's budget for a network (scheduler/,
+// docs/scheduler.md), prints the allocation with its modelled latency against the kernel
+// headers' defaults and an equal split of the budget, and writes plan.json and the
+// configuration header for synthesis.
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "commands.h"
+#include "model_args.h"
+#include "polympc/scheduler/allocate.h"
+#include "polympc/scheduler/plan.h"
+
+namespace polympc::apps {
+
+namespace {
+namespace pm = polympc::perfmodel;
+namespace sc = polympc::scheduler;
+
+struct ScheduleArgs {
+  ModelArgs m;
+  double budget = 0.8;
+  std::string objective = "online";
+  std::string out;
+  std::string hls_config;
+};
+
+std::string config_str(const std::string& kernel, const sc::KernelConfig& c) {
+  char buf[64];
+  if (kernel == "matmul_combine")
+    std::snprintf(buf, sizeof buf, "%llu lanes x %llu rows", static_cast<unsigned long long>(c.lanes),
+                  static_cast<unsigned long long>(c.rows));
+  else
+    std::snprintf(buf, sizeof buf, "%llu %s", static_cast<unsigned long long>(c.lanes),
+                  kernel == "dcf_eval" ? "AES cores" : "lanes");
+  return buf;
+}
+
+void run_schedule(const ScheduleArgs& a) {
+  const pm::NetShape net = a.m.net();
+  const pm::Model model = pm::make_model(a.m.q);
+  sc::AllocationOptions o;
+  o.budget = a.budget;
+  o.objective = pm::parse_phase(a.objective);
+  const sc::Plan plan = sc::make_plan(model, net, o);
+  const sc::Allocation& al = plan.allocation;
+
+  std::printf("polympc schedule: %s on %s, network %s, compare %s, trunc %s, l=%d f=%d, batch %zu\n", net.name.c_str(),
+              model.board().title.c_str(), model.network().name.c_str(), plan.compare.c_str(), plan.trunc.c_str(),
+              plan.ring_bits, plan.frac_bits, plan.batch);
+  std::printf("budget %.0f %% of every resource; objective: %s latency; all latencies MODELLED\n\n", a.budget * 100,
+              a.objective.c_str());
+  std::printf("%-20s %-22s %-22s %10s %10s %8s %8s %6s\n", "kernel", "plan", "equal split", "LUT", "FF", "DSP", "BRAM36",
+              "URAM");
+  for (const auto& [k, c] : al.kernels) {
+    const pm::Resources r = model.kernels().at(k).resources(c.lanes, c.rows);
+    std::printf("%-20s %-22s %-22s %10.0f %10.0f %8.0f %8.1f %6.0f\n", k.c_str(), config_str(k, c).c_str(),
+                config_str(k, al.naive.at(k)).c_str(), r.lut, r.ff, r.dsp, r.bram_36k, r.uram);
+  }
+  const pm::Resources& u = al.used;
+  const pm::Resources& b = al.budget;
+  std::printf("%-20s %-22s %-22s %10.0f %10.0f %8.0f %8.1f %6.0f\n", "used", "", "", u.lut, u.ff, u.dsp, u.bram_36k, u.uram);
+  std::printf("%-20s %-22s %-22s %10.0f %10.0f %8.0f %8.1f %6.0f\n\n", "budget", "", "", b.lut, b.ff, b.dsp, b.bram_36k,
+              b.uram);
+  std::printf("modelled latency: plan %.1f ms; headers' defaults %.1f ms (%.2fx the plan); equal split %.1f ms (%.2fx)\n",
+              al.latency_s * 1e3, al.default_latency_s * 1e3, al.default_latency_s / al.latency_s,
+              al.naive_latency_s * 1e3, al.naive_latency_s / al.latency_s);
+  std::printf("search: greedy, %llu configurations priced in %.2f s (measured)\n",
+              static_cast<unsigned long long>(al.evaluations), al.search_s);
+  if (!a.out.empty()) {
+    sc::write_plan(plan, model, a.out);
+    std::printf("plan: %s (polympc perf --plan %s)\n", a.out.c_str(), a.out.c_str());
+  }
+  if (!a.hls_config.empty()) {
+    std::ofstream f(a.hls_config);
+    if (!f) throw pm::PerfModelError("cannot write '" + a.hls_config + "'");
+    f << sc::hls_config_header(al.kernels, model, "plan for " + net.name + " on " + plan.board + ", " + plan.preset);
+    if (!f) throw pm::PerfModelError("failed writing '" + a.hls_config + "'");
+    std::printf("configuration header: %s (cmake -DPOLYMPC_HLS_PLAN_CONFIG=%s, hls/)\n", a.hls_config.c_str(),
+                a.hls_config.c_str());
+  }
+}
+}  // namespace
+
+void add_schedule_command(CLI::App& app) {
+  auto args = std::make_shared<ScheduleArgs>();
+  CLI::App* c = app.add_subcommand("schedule", "size the kernels to a board for a network (modelled), write plan.json");
+  add_model_options(c, args->m);
+  c->add_option("--budget", args->budget, "fraction of every board resource the kernels may use")->capture_default_str();
+  c->add_option("--objective", args->objective, "latency to minimise: online | offline | total")->capture_default_str();
+  c->add_option("--out", args->out, "write the plan (JSON) to this file");
+  c->add_option("--hls-config", args->hls_config, "write the kernel configuration header for synthesis (hls/)");
+  c->callback([args] { run_schedule(*args); });
+}
+
+}  // namespace polympc::apps

@@ -1,0 +1,48 @@
+// The scheduler's plan as a file (docs/scheduler.md): the kernel configuration chosen for a
+// network, board, network preset and protocol options, with its modelled figures, as JSON
+// (plan.json, format "polympc-plan" version 1), and the same configuration as the C++
+// header the hls/ flow synthesises (hls/include/polympc/hls/plan_config.h).
+#pragma once
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "polympc/scheduler/allocate.h"
+
+namespace polympc::scheduler {
+
+struct Plan {
+  std::string network;   ///< network name
+  std::string board;     ///< board name (file stem)
+  std::string preset;    ///< network preset name
+  std::string compare, trunc;
+  int ring_bits = 64, frac_bits = 12;
+  size_t batch = 1;
+  double budget_fraction = 0.8;
+  perfmodel::Phase objective = perfmodel::Phase::Online;
+  Allocation allocation;
+};
+
+/// A plan for `net` on `model` (allocate() with `opt`, plus what the plan records).
+Plan make_plan(const perfmodel::Model& model, const perfmodel::NetShape& net, const AllocationOptions& opt = {});
+
+/// JSON of a plan: format, version, network, board, preset, options, "kernels" {name:
+/// {lanes, rows, resources}}, "resources" {used, budget}, "modelled" {latency_s,
+/// default_latency_s, naive_latency_s} (all MODELLED), "naive", "search" {method,
+/// evaluations, seconds}.
+nlohmann::json plan_json(const Plan& p, const perfmodel::Model& model);
+/// Writes plan_json to `path`. Throws PerfModelError on I/O failure.
+void write_plan(const Plan& p, const perfmodel::Model& model, const std::string& path);
+
+/// The kernel configuration of a plan file, checked: format "polympc-plan", version 1,
+/// every kernel known to `model`, lanes and rows positive integers up to 2^20 (rows only
+/// for matmul_combine). `board` (non-empty): the plan must have been made for it.
+/// Throws PerfModelError naming the file and the field.
+KernelConfigs read_plan_kernels(const std::string& path, const perfmodel::Model& model, const std::string& board = "");
+
+/// The configuration header for synthesis: per kernel of `configs`, a configuration derived
+/// from the kernel's DefaultConfig with the plan's lanes (and rows; dcf_eval: aes_cores and
+/// the group_words the cores need) and the POLYMPC_<KERNEL>_CONFIG macro its top reads.
+std::string hls_config_header(const KernelConfigs& configs, const perfmodel::Model& model, const std::string& title);
+
+}  // namespace polympc::scheduler

@@ -1,0 +1,171 @@
+// Plan files and the synthesis configuration header (plan.h).
+#include "polympc/scheduler/plan.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "kernels/dcf_eval.h"
+#include "polympc/mpc/session.h"
+#include "polympc/perfmodel/json.h"
+
+namespace polympc::scheduler {
+
+namespace pm = polympc::perfmodel;
+using nlohmann::json;
+
+Plan make_plan(const pm::Model& model, const pm::NetShape& net, const AllocationOptions& opt) {
+  Plan p;
+  p.network = net.name;
+  p.board = model.board().name;
+  p.preset = model.network().name;
+  p.compare = mpc::compare_mode_name(model.options().protocol.compare);
+  p.trunc = mpc::trunc_mode_name(model.options().protocol.trunc);
+  p.ring_bits = model.options().ring.bits;
+  p.frac_bits = model.options().ring.frac;
+  p.batch = model.options().batch;
+  p.budget_fraction = opt.budget;
+  p.objective = opt.objective;
+  p.allocation = allocate(model, net, opt);
+  return p;
+}
+
+namespace {
+json configs_json(const KernelConfigs& c, const pm::Model& model) {
+  json j = json::object();
+  for (const auto& [name, k] : c) {
+    json e = {{"lanes", k.lanes}, {"rows", k.rows}, {"resources", pm::resources_json(model.kernels().at(name).resources(k.lanes, k.rows))}};
+    if (name == "dcf_eval")
+      e["group_words"] = kernels::dcf_group_words_for(static_cast<unsigned>(k.lanes),
+                                                      static_cast<unsigned>(model.kernels().at(name).group_words));
+    j[name] = e;
+  }
+  return j;
+}
+}  // namespace
+
+json plan_json(const Plan& p, const pm::Model& model) {
+  const Allocation& a = p.allocation;
+  json j;
+  j["format"] = "polympc-plan";
+  j["version"] = 1;
+  j["network"] = p.network;
+  j["board"] = p.board;
+  j["preset"] = p.preset;
+  j["options"] = {{"compare", p.compare}, {"trunc", p.trunc}, {"ring_bits", p.ring_bits}, {"frac_bits", p.frac_bits},
+                  {"batch", p.batch}};
+  j["budget_fraction"] = p.budget_fraction;
+  j["objective"] = pm::phase_name(p.objective);
+  j["kernels"] = configs_json(a.kernels, model);
+  j["resources"] = {{"used", pm::resources_json(a.used)}, {"budget", pm::resources_json(a.budget)},
+                    {"capacity", pm::resources_json(model.board().capacity)}};
+  j["modelled"] = {{"latency_s", a.latency_s},
+                   {"default_latency_s", a.default_latency_s},
+                   {"naive_latency_s", a.naive_latency_s},
+                   {"note", "MODELLED by polympc's performance model (docs/perfmodel.md), not measured"}};
+  j["defaults"] = configs_json(a.defaults, model);
+  j["naive"] = configs_json(a.naive, model);
+  j["search"] = {{"method", "greedy doubling by modelled seconds saved per unit of budget (docs/scheduler.md)"},
+                 {"evaluations", a.evaluations},
+                 {"seconds", a.search_s}};
+  return j;
+}
+
+void write_plan(const Plan& p, const pm::Model& model, const std::string& path) {
+  std::ofstream f(path);
+  if (!f) throw pm::PerfModelError("cannot write plan '" + path + "'");
+  f << plan_json(p, model).dump(2) << "\n";
+  if (!f) throw pm::PerfModelError("failed writing plan '" + path + "'");
+}
+
+KernelConfigs read_plan_kernels(const std::string& path, const pm::Model& model, const std::string& board) {
+  auto fail = [&](const std::string& field, const std::string& why) {
+    return pm::PerfModelError("plan '" + path + "': " + field + ": " + why);
+  };
+  std::ifstream f(path);
+  if (!f) throw pm::PerfModelError("cannot read plan '" + path + "'");
+  json j;
+  try {
+    j = json::parse(f);
+  } catch (const json::exception& e) {
+    throw pm::PerfModelError("plan '" + path + "' is not valid JSON: " + e.what());
+  }
+  if (!j.is_object() || j.value("format", "") != "polympc-plan") throw fail("format", "not \"polympc-plan\"");
+  if (!j.contains("version") || j["version"] != 1) throw fail("version", "only version 1 is known");
+  if (!board.empty()) {
+    if (!j.contains("board") || !j["board"].is_string()) throw fail("board", "missing");
+    if (j["board"].get<std::string>() != board)
+      throw fail("board", "made for " + j["board"].get<std::string>() + ", used with " + board);
+  }
+  if (!j.contains("kernels") || !j["kernels"].is_object()) throw fail("kernels", "missing or not an object");
+  KernelConfigs out;
+  for (const auto& [name, e] : j["kernels"].items()) {
+    const std::string at = "kernels." + name;
+    if (!model.kernels().count(name)) throw fail(at, "unknown kernel");
+    if (!e.is_object()) throw fail(at, "not an object");
+    auto count = [&](const char* key, bool required) -> uint64_t {
+      if (!e.contains(key)) {
+        if (required) throw fail(at + "." + key, "missing");
+        return 1;
+      }
+      const json& v = e[key];
+      if (!v.is_number_unsigned() || v.get<uint64_t>() == 0 || v.get<uint64_t>() > (uint64_t(1) << 20))
+        throw fail(at + "." + key, "must be an integer in [1, 2^20]");
+      return v.get<uint64_t>();
+    };
+    KernelConfig c{count("lanes", true), count("rows", false)};
+    if (name != "matmul_combine" && c.rows != 1) throw fail(at + ".rows", "only matmul_combine has rows");
+    out[name] = c;
+  }
+  configured(model, out);  // the model's own checks (lanes rules of each kernel)
+  return out;
+}
+
+std::string hls_config_header(const KernelConfigs& configs, const pm::Model& model, const std::string& title) {
+  struct Entry {
+    const char* kernel;
+    const char* header;
+    const char* base;
+    const char* macro;
+  };
+  static const Entry entries[] = {
+      {"beaver_mul_combine", "kernels/beaver_mul_combine.h", "BeaverMulDefaultConfig", "POLYMPC_BEAVER_MUL_CONFIG"},
+      {"matmul_combine", "kernels/matmul_combine.h", "MatmulDefaultConfig", "POLYMPC_MATMUL_CONFIG"},
+      {"poly_eval", "kernels/poly_eval.h", "PolyEvalDefaultConfig", "POLYMPC_POLY_EVAL_CONFIG"},
+      {"trunc", "kernels/trunc.h", "TruncDefaultConfig", "POLYMPC_TRUNC_CONFIG"},
+      {"gmw_and_level", "kernels/gmw_and_level.h", "GmwAndDefaultConfig", "POLYMPC_GMW_AND_CONFIG"},
+      {"b2a_combine", "kernels/gmw_and_level.h", "B2aDefaultConfig", "POLYMPC_B2A_CONFIG"},
+      {"bit_slice", "kernels/gmw_and_level.h", "BitSliceDefaultConfig", "POLYMPC_BIT_SLICE_CONFIG"},
+      {"dcf_eval", "kernels/dcf_eval.h", "DcfEvalDefaultConfig", "POLYMPC_DCF_EVAL_CONFIG"},
+  };
+  std::ostringstream h;
+  h << "// Generated by `polympc schedule` (docs/scheduler.md): " << title << ".\n"
+    << "// Kernel configuration for synthesis: cmake -DPOLYMPC_HLS_PLAN_CONFIG=<this file> (hls/).\n"
+    << "#pragma once\n";
+  std::set<std::string> headers;
+  for (const Entry& e : entries)
+    if (configs.count(e.kernel) && headers.insert(e.header).second) h << "#include \"" << e.header << "\"\n";
+  for (const Entry& e : entries) {
+    auto it = configs.find(e.kernel);
+    if (it == configs.end()) continue;
+    const KernelConfig& c = it->second;
+    std::string base = e.base;
+    base = base.substr(0, base.find("DefaultConfig")) + "Config";
+    const std::string name = "PolympcPlan" + base;
+    h << "\nstruct " << name << " : polympc::kernels::" << e.base << " {\n";
+    if (std::string(e.kernel) == "dcf_eval") {
+      h << "  static const unsigned aes_cores = " << c.lanes << ";\n"
+        << "  static const unsigned group_words = "
+        << kernels::dcf_group_words_for(static_cast<unsigned>(c.lanes),
+                                        static_cast<unsigned>(model.kernels().at("dcf_eval").group_words))
+        << ";\n";
+    } else {
+      h << "  static const unsigned lanes = " << c.lanes << ";\n";
+      if (std::string(e.kernel) == "matmul_combine") h << "  static const unsigned rows = " << c.rows << ";\n";
+    }
+    h << "};\n#define " << e.macro << " " << name << "\n";
+  }
+  return h.str();
+}
+
+}  // namespace polympc::scheduler

@@ -1,0 +1,58 @@
+# CLI test of `polympc schedule` (called by CTest with -DPOLYMPC=... -DMODEL=... -DOUT=...
+# and $ENV{CXX}):
+#  * on the shipped model it prints the allocation with MODELLED latencies against the
+#    headers' defaults and the equal split, writes plan.json and a configuration header;
+#  * the header compiles with every kernel top (as the hls/ flow compiles them with
+#    -DPOLYMPC_PLAN_CONFIG), so the kernels' static checks accept the plan's configuration;
+#  * `polympc perf --plan` prices with the plan's kernels and gives the plan's latency;
+#    a plan made for another board and infeasible requests are one-line errors.
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
+get_filename_component(SRC ${CMAKE_CURRENT_LIST_DIR}/../.. ABSOLUTE)
+file(MAKE_DIRECTORY ${OUT})
+
+execute_process(COMMAND ${POLYMPC} schedule --model ${MODEL} --board u280 --network lan --out ${OUT}/plan.json
+                        --hls-config ${OUT}/polympc_plan_config.h
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "polympc schedule failed (${rc}):\n${out}\n${err}")
+endif()
+foreach(needle "MODELLED" "matmul_combine" "lanes x [0-9]+ rows" "modelled latency: plan [0-9.]+ ms"
+               "equal split" "configurations priced")
+  if(NOT out MATCHES "${needle}")
+    message(FATAL_ERROR "polympc schedule: output lacks '${needle}':\n${out}")
+  endif()
+endforeach()
+
+# The configuration header compiles with every kernel top.
+file(GLOB tops ${SRC}/kernels/*.cpp)
+foreach(top ${tops})
+  execute_process(COMMAND $ENV{CXX} -std=c++14 -fsyntax-only -fno-exceptions -fno-rtti -Wno-unknown-pragmas
+                          -DPOLYMPC_PLAN_CONFIG -I${OUT} -I${SRC} -I${SRC}/hls/include ${top}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE cout ERROR_VARIABLE cerr)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${top} does not compile with the plan's configuration header:\n${cerr}")
+  endif()
+endforeach()
+
+# perf --plan gives the plan's modelled latency.
+file(READ ${OUT}/plan.json plan)
+string(JSON planned GET "${plan}" modelled latency_s)
+polympc_run_ok("polympc perf --plan" ${POLYMPC} perf --model ${MODEL} --board u280 --network lan --plan ${OUT}/plan.json
+               --json ${OUT}/perf.json --no-sites)
+file(READ ${OUT}/perf.json report)
+string(JSON got GET "${report}" total latency_s)
+string(REGEX MATCH "^([0-9]+\\.[0-9][0-9][0-9][0-9][0-9])" a "${planned}")
+string(REGEX MATCH "^([0-9]+\\.[0-9][0-9][0-9][0-9][0-9])" b "${got}")
+if(NOT a STREQUAL b)
+  message(FATAL_ERROR "perf --plan latency ${got} s differs from the plan's ${planned} s")
+endif()
+
+polympc_expect_fail("perf --plan on another board" "made for u280, used with u250"
+                    ${POLYMPC} perf --model ${MODEL} --board u250 --plan ${OUT}/plan.json)
+polympc_expect_fail("schedule with a tiny budget" "cannot hold one lane of every kernel"
+                    ${POLYMPC} schedule --model ${MODEL} --board zcu104 --budget 0.001)
+polympc_expect_fail("schedule on an unknown board" "unknown board|no board"
+                    ${POLYMPC} schedule --model ${MODEL} --board u999)
+polympc_expect_fail("schedule with an unknown preset" "preset|network"
+                    ${POLYMPC} schedule --model ${MODEL} --network moon)
+message(STATUS "schedule: plan ${planned} s, perf --plan ${got} s (modelled)")

@@ -1,0 +1,214 @@
+// The scheduler's resource allocation and plan files (scheduler/, docs/scheduler.md).
+// Latencies here are MODELLED (perfmodel); the tests check the search and the files, not
+// hard-coded figures.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "polympc/perfmodel/query.h"
+#include "polympc/scheduler/allocate.h"
+#include "polympc/scheduler/plan.h"
+
+using namespace polympc;
+namespace pm = polympc::perfmodel;
+namespace sc = polympc::scheduler;
+
+namespace {
+
+const std::string kShipped = std::string(POLYMPC_SOURCE_DIR) + "/models/fmnist_cnn.onnx";
+
+pm::Model model_for(const std::string& board, const std::string& network = "lan", const std::string& compare = "fss") {
+  pm::Query q;
+  q.board = board;
+  q.network = network;
+  q.compare = compare;
+  return pm::make_model(q);
+}
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("polympc_test_scheduler_" + name)).string();
+}
+
+// The acceptance networks on every board file: the plan fits the budget, is never slower
+// than the headers' defaults when those fit, and beats (or ties) the equal split.
+TEST(Allocate, PlanFitsTheBudgetOnEveryBoard) {
+  const std::vector<pm::NetShape> nets = {pm::make_net("resnet18-cifar", ""), pm::make_net("", kShipped)};
+  for (const std::string& board : pm::list_boards()) {
+    for (const char* preset : {"lan", "wan"}) {
+      const pm::Model m = model_for(board, preset);
+      for (const pm::NetShape& net : nets) {
+        const sc::Allocation a = sc::allocate(m, net);
+        SCOPED_TRACE(board + " " + preset + " " + net.name);
+        EXPECT_TRUE(sc::fits(a.used, a.budget));
+        EXPECT_TRUE(sc::fits(sc::resources_of(m, a.kernels), m.board().capacity.scaled(0.8)));
+        EXPECT_EQ(a.kernels.size(), sc::kernels_used(m, net).size());
+        EXPECT_LE(a.latency_s, a.naive_latency_s * (1 + 1e-9));
+        if (sc::fits(sc::resources_of(m, a.defaults), a.budget)) {
+          EXPECT_LE(a.latency_s, a.default_latency_s * (1 + 1e-9));
+        }
+        // The recorded latency is the model's answer at the chosen configuration.
+        EXPECT_DOUBLE_EQ(a.latency_s, sc::objective_s(sc::configured(m, a.kernels), net, pm::Phase::Online));
+        EXPECT_GT(a.evaluations, 0u);
+      }
+    }
+  }
+}
+
+// Greedy against the exhaustive optimum over a small space (every kernel at 1, 2 or 4
+// lanes, matmul rows 1, 2 or 4) where the budget binds: within 10 %.
+TEST(Allocate, GreedyIsNearTheExhaustiveOptimumOnASmallSpace) {
+  const pm::Model m = model_for("zcu104");
+  const pm::NetShape net = pm::make_net("", kShipped);
+  const std::vector<std::string> kernels = sc::kernels_used(m, net);
+  ASSERT_GE(kernels.size(), 3u);
+  for (double budget : {0.5, 0.65, 0.8}) {
+    sc::AllocationOptions o;
+    o.budget = budget;
+    o.max_lanes = 4;
+    const pm::Resources cap = m.board().capacity.scaled(budget);
+    double best = 1e300;
+    size_t feasible = 0;
+    sc::KernelConfigs cur;
+    std::function<void(size_t)> walk = [&](size_t i) {
+      if (i == kernels.size()) {
+        if (!sc::fits(sc::resources_of(m, cur), cap)) return;
+        ++feasible;
+        best = std::min(best, sc::objective_s(sc::configured(m, cur), net, pm::Phase::Online));
+        return;
+      }
+      for (const sc::KernelConfig& c : sc::candidate_configs(m, kernels[i], o.max_lanes)) {
+        cur[kernels[i]] = c;
+        walk(i + 1);
+      }
+    };
+    walk(0);
+    ASSERT_GT(feasible, 0u);
+    const sc::Allocation a = sc::allocate(m, net, o);
+    EXPECT_TRUE(sc::fits(a.used, cap));
+    EXPECT_LE(a.latency_s, best * 1.10) << "budget " << budget << ": greedy " << a.latency_s << " s, optimum " << best
+                                        << " s over " << feasible << " feasible configurations";
+    EXPECT_GE(a.latency_s, best * (1 - 1e-9));
+  }
+}
+
+TEST(Allocate, InfeasibleRequestsAreClearErrors) {
+  const pm::Model m = model_for("zcu104");
+  const pm::NetShape net = pm::make_net("resnet18-cifar", "");
+  sc::AllocationOptions o;
+  o.budget = 0.001;
+  try {
+    sc::allocate(m, net, o);
+    FAIL() << "a budget of 0.1 % of a ZCU104 holds no lane of every kernel";
+  } catch (const pm::PerfModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot hold one lane of every kernel"), std::string::npos) << e.what();
+  }
+  for (double b : {0.0, -0.5, 1.5}) {
+    o.budget = b;
+    EXPECT_THROW(sc::allocate(m, net, o), pm::PerfModelError) << b;
+  }
+  EXPECT_THROW(model_for("no-such-board"), pm::PerfModelError);
+  EXPECT_THROW(model_for("u280", "no-such-preset"), pm::PerfModelError);
+}
+
+TEST(Allocate, KernelRulesAreEnforced) {
+  const pm::Model m = model_for("u280");
+  EXPECT_THROW(m.with_kernels({{"dcf_eval", 3}}, {}), pm::PerfModelError);        // AES cores: powers of two
+  EXPECT_THROW(m.with_kernels({{"matmul_combine", 3}}, {}), pm::PerfModelError);  // lanes divide the tile
+  EXPECT_THROW(m.with_kernels({}, {{"poly_eval", 2}}), pm::PerfModelError);       // only matmul has rows
+  EXPECT_THROW(m.with_kernels({}, {{"matmul_combine", 0}}), pm::PerfModelError);
+  EXPECT_NO_THROW(m.with_kernels({{"dcf_eval", 64}, {"matmul_combine", 32}}, {{"matmul_combine", 8}}));
+  // More AES cores need larger groups to hide the AES latency (kernels/dcf_eval.h).
+  EXPECT_GT(m.with_kernels({{"dcf_eval", 64}}, {}).dcf_group_words(), m.dcf_group_words());
+  for (const sc::KernelConfig& c : sc::candidate_configs(m, "bit_slice", 1024)) EXPECT_EQ(64 % c.lanes, 0u);
+}
+
+// More rows share each input packet: device memory traffic falls, cycles do not rise.
+TEST(Allocate, MatmulRowsReuseTheLoweredInput) {
+  const pm::Model m = model_for("u280");
+  pm::LayerShape conv;
+  conv.name = "conv";
+  conv.kind = pm::LayerKind::Conv;
+  conv.in_shape = {64, 56, 56};
+  conv.out_shape = {64, 56, 56};
+  conv.kernel_h = conv.kernel_w = 3;
+  double last_mem = 1e300;
+  uint64_t last_cycles = ~uint64_t(0);
+  for (uint64_t rows : {1, 2, 4, 8, 16}) {
+    const pm::LayerCost c = m.with_kernels({}, {{"matmul_combine", rows}}).layer_cost(conv, pm::Choice::Matmul);
+    double mem = 0;
+    uint64_t cycles = 0;
+    for (const pm::KernelUse& u : c.kernels)
+      if (u.kernel == "matmul_combine") {
+        mem = u.memory_bytes;
+        cycles = u.cycles;
+      }
+    EXPECT_LT(mem, last_mem) << rows;
+    EXPECT_LT(cycles, last_cycles) << rows;
+    last_mem = mem;
+    last_cycles = cycles;
+  }
+}
+
+TEST(Plan, FileRoundTripsAndIsChecked) {
+  const pm::Model m = model_for("u250");
+  const pm::NetShape net = pm::make_net("", kShipped);
+  const sc::Plan p = sc::make_plan(m, net);
+  const std::string path = temp_path("plan.json");
+  sc::write_plan(p, m, path);
+  EXPECT_EQ(sc::read_plan_kernels(path, m, "u250"), p.allocation.kernels);
+  std::ifstream in(path);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["format"], "polympc-plan");
+  EXPECT_DOUBLE_EQ(j["modelled"]["latency_s"].get<double>(), p.allocation.latency_s);
+  try {
+    sc::read_plan_kernels(path, m, "u280");
+    FAIL() << "a plan made for u250 was accepted for u280";
+  } catch (const pm::PerfModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("made for u250"), std::string::npos) << e.what();
+  }
+  // Malformed plans name the field.
+  const std::vector<std::pair<std::function<void(nlohmann::json&)>, std::string>> bad = {
+      {[](nlohmann::json& x) { x["format"] = "other"; }, "format"},
+      {[](nlohmann::json& x) { x["version"] = 2; }, "version"},
+      {[](nlohmann::json& x) { x.erase("kernels"); }, "kernels"},
+      {[](nlohmann::json& x) { x["kernels"]["no_such_kernel"] = {{"lanes", 1}}; }, "kernels.no_such_kernel"},
+      {[](nlohmann::json& x) { x["kernels"]["poly_eval"] = {{"lanes", 0}}; }, "kernels.poly_eval.lanes"},
+      {[](nlohmann::json& x) { x["kernels"]["poly_eval"] = {{"lanes", -4}}; }, "kernels.poly_eval.lanes"},
+      {[](nlohmann::json& x) { x["kernels"]["poly_eval"] = {{"lanes", 4}, {"rows", 2}}; }, "kernels.poly_eval.rows"},
+      {[](nlohmann::json& x) { x["kernels"]["matmul_combine"] = {{"rows", 2}}; }, "kernels.matmul_combine.lanes"},
+      {[](nlohmann::json& x) { x["kernels"]["dcf_eval"] = {{"lanes", 3}}; }, "AES cores"},
+  };
+  for (const auto& [mutate, needle] : bad) {
+    nlohmann::json x = j;
+    mutate(x);
+    const std::string bad_path = temp_path("bad_plan.json");
+    std::ofstream(bad_path) << x.dump();
+    try {
+      sc::read_plan_kernels(bad_path, m);
+      ADD_FAILURE() << "accepted a plan with a bad " << needle;
+    } catch (const pm::PerfModelError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  }
+  std::ofstream(temp_path("truncated_plan.json")) << j.dump().substr(0, 40);
+  EXPECT_THROW(sc::read_plan_kernels(temp_path("truncated_plan.json"), m), pm::PerfModelError);
+  EXPECT_THROW(sc::read_plan_kernels(temp_path("missing_plan.json"), m), pm::PerfModelError);
+}
+
+TEST(Plan, ConfigHeaderDefinesEveryPlannedKernel) {
+  const pm::Model m = model_for("u280");
+  const sc::KernelConfigs c = {{"matmul_combine", {32, 8}}, {"dcf_eval", {64, 1}}, {"poly_eval", {16, 1}}};
+  const std::string h = sc::hls_config_header(c, m, "test");
+  for (const char* needle : {"#define POLYMPC_MATMUL_CONFIG PolympcPlanMatmulConfig", "static const unsigned rows = 8;",
+                             "#define POLYMPC_DCF_EVAL_CONFIG", "static const unsigned aes_cores = 64;",
+                             "#define POLYMPC_POLY_EVAL_CONFIG", "#include \"kernels/matmul_combine.h\""})
+    EXPECT_NE(h.find(needle), std::string::npos) << needle << "\n" << h;
+  EXPECT_EQ(h.find("POLYMPC_TRUNC_CONFIG"), std::string::npos);  // not planned: the kernel's default
+  EXPECT_NE(h.find("group_words = " + std::to_string(m.with_kernels({{"dcf_eval", 64}}, {}).dcf_group_words()) + ";"),
+            std::string::npos);
+}
+
+}  // namespace
