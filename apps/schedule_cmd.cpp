@@ -24,6 +24,8 @@ struct ScheduleArgs {
   std::string objective = "online";
   std::string out;
   std::string hls_config;
+  std::string trace;
+  bool layers = false;
 };
 
 std::string config_str(const std::string& kernel, const sc::KernelConfig& c) {
@@ -68,6 +70,28 @@ void run_schedule(const ScheduleArgs& a) {
               al.naive_latency_s * 1e3, al.naive_latency_s / al.latency_s);
   std::printf("search: greedy, %llu configurations priced in %.2f s (measured)\n",
               static_cast<unsigned long long>(al.evaluations), al.search_s);
+  const sc::Timeline& tl = plan.timeline;
+  std::printf("\nwith tiling and overlap (modelled; tile k's transfers and link time overlap tile k+1's compute):\n"
+              "  plan %.1f ms vs sequential %.1f ms (%.2fx); naive plan (equal split, no overlap) %.1f ms: %.2fx the plan\n",
+              tl.makespan_s * 1e3, al.latency_s * 1e3, al.latency_s / tl.makespan_s, al.naive_latency_s * 1e3,
+              al.naive_latency_s / tl.makespan_s);
+  std::printf("  utilisation:");
+  for (const auto& [res, busy] : tl.busy_s) std::printf(" %s %.0f %%", res.c_str(), 100 * busy / tl.makespan_s);
+  std::printf("\n  critical path: %zu tasks\n", tl.critical_path.size());
+  if (a.layers) {
+    std::printf("\n%-22s %6s %14s %14s  %s\n", "layer", "tiles", "sequential ms", "overlapped ms", "bottleneck");
+    for (const sc::LayerTiming& l : tl.layers)
+      std::printf("%-22s %6d %14.3f %14.3f  %s\n", l.name.c_str(), l.tiles, l.sequential_s * 1e3,
+                  (l.end_s - l.start_s) * 1e3, l.end_s > l.start_s ? l.bottleneck.c_str() : "-");
+  }
+  if (!a.trace.empty()) {
+    std::ofstream f(a.trace);
+    if (!f) throw pm::PerfModelError("cannot write '" + a.trace + "'");
+    f << sc::trace_json(tl, "polympc schedule: " + net.name + " on " + plan.board + ", " + plan.preset + " (modelled)").dump()
+      << "\n";
+    if (!f) throw pm::PerfModelError("failed writing '" + a.trace + "'");
+    std::printf("trace: %s (Chrome trace JSON: open in https://ui.perfetto.dev)\n", a.trace.c_str());
+  }
   if (!a.out.empty()) {
     sc::write_plan(plan, model, a.out);
     std::printf("plan: %s (polympc perf --plan %s)\n", a.out.c_str(), a.out.c_str());
@@ -91,6 +115,8 @@ void add_schedule_command(CLI::App& app) {
   c->add_option("--objective", args->objective, "latency to minimise: online | offline | total")->capture_default_str();
   c->add_option("--out", args->out, "write the plan (JSON) to this file");
   c->add_option("--hls-config", args->hls_config, "write the kernel configuration header for synthesis (hls/)");
+  c->add_option("--trace", args->trace, "write the plan's modelled timeline as Chrome trace JSON (Perfetto)");
+  c->add_flag("--layers", args->layers, "print each layer's tiles, sequential and overlapped time and bottleneck");
   c->callback([args] { run_schedule(*args); });
 }
 

@@ -11,6 +11,7 @@
 #include "polympc/perfmodel/query.h"
 #include "polympc/scheduler/allocate.h"
 #include "polympc/scheduler/plan.h"
+#include "polympc/scheduler/timeline.h"
 
 using namespace polympc;
 namespace pm = polympc::perfmodel;
@@ -209,6 +210,67 @@ TEST(Plan, ConfigHeaderDefinesEveryPlannedKernel) {
   EXPECT_EQ(h.find("POLYMPC_TRUNC_CONFIG"), std::string::npos);  // not planned: the kernel's default
   EXPECT_NE(h.find("group_words = " + std::to_string(m.with_kernels({{"dcf_eval", 64}}, {}).dcf_group_words()) + ";"),
             std::string::npos);
+}
+
+// With one tile per layer the timeline is the sequential model: its makespan is the
+// report's online latency.
+TEST(Timeline, OneTilePerLayerIsTheSequentialModel) {
+  for (const std::string& board : pm::list_boards()) {
+    const pm::Model m = model_for(board);
+    for (const pm::NetShape& net : {pm::make_net("resnet18-cifar", ""), pm::make_net("", kShipped)}) {
+      const sc::Timeline t = sc::build_timeline(m, net);
+      EXPECT_NEAR(t.makespan_s, m.report(net, false).total.latency_s, 1e-9 * t.makespan_s) << board << " " << net.name;
+    }
+  }
+}
+
+/// Checks a Chrome trace: tasks on one resource (thread) never overlap, every task starts
+/// after its dependencies finished (plus their lag), the critical path ends the makespan.
+void check_trace(const nlohmann::json& j, double makespan_s) {
+  ASSERT_TRUE(j.contains("traceEvents"));
+  std::map<int, std::vector<std::pair<double, double>>> by_tid;
+  std::map<int, std::pair<double, double>> by_id;  // id -> (start, end) us
+  std::vector<nlohmann::json> tasks;
+  for (const auto& e : j["traceEvents"]) {
+    ASSERT_TRUE(e.contains("ph"));
+    if (e["ph"] != "X") continue;
+    const double ts = e["ts"].get<double>(), dur = e["dur"].get<double>();
+    ASSERT_GE(dur, 0);
+    by_tid[e["tid"].get<int>()].push_back({ts, ts + dur});
+    by_id[e["args"]["id"].get<int>()] = {ts, ts + dur};
+    tasks.push_back(e);
+  }
+  ASSERT_FALSE(tasks.empty());
+  const double eps = 1e-6 * (makespan_s * 1e6) + 1e-6;
+  for (auto& [tid, spans] : by_tid) {
+    std::sort(spans.begin(), spans.end());
+    for (size_t i = 1; i < spans.size(); ++i) EXPECT_LE(spans[i - 1].second, spans[i].first + eps) << "thread " << tid;
+  }
+  for (const auto& e : tasks)
+    for (int d : e["args"]["deps"]) {
+      ASSERT_TRUE(by_id.count(d));
+      EXPECT_LE(by_id[d].second + e["args"]["lag_us"].get<double>(), e["ts"].get<double>() + eps) << e["name"];
+    }
+  const auto& path = j["otherData"]["critical_path"];
+  ASSERT_FALSE(path.empty());
+  EXPECT_LE(by_id[path.back().get<int>()].second, makespan_s * 1e6 + eps);
+  EXPECT_NEAR(j["otherData"]["makespan_us"].get<double>(), makespan_s * 1e6, eps);
+}
+
+TEST(Timeline, TiledTraceIsValidAndNoSlowerThanSequential) {
+  for (const char* preset : {"lan", "wan"}) {
+    const pm::Model m = model_for("u280", preset);
+    for (const pm::NetShape& net : {pm::make_net("resnet18-cifar", ""), pm::make_net("", kShipped)}) {
+      const sc::Plan p = sc::make_plan(m, net);
+      SCOPED_TRACE(std::string(preset) + " " + net.name);
+      EXPECT_LE(p.timeline.makespan_s, p.allocation.latency_s * (1 + 1e-9));
+      EXPECT_EQ(p.tiles.size(), p.timeline.layers.size());
+      check_trace(sc::trace_json(p.timeline, "test"), p.timeline.makespan_s);
+      for (const sc::Task& t : p.timeline.tasks) EXPECT_FALSE(t.resource.empty());
+    }
+  }
+  const pm::Model m = model_for("u280");
+  EXPECT_THROW(sc::build_timeline(m, pm::make_net("", kShipped), {1, 2}), pm::PerfModelError);
 }
 
 }  // namespace

@@ -27,6 +27,9 @@ Plan make_plan(const pm::Model& model, const pm::NetShape& net, const Allocation
   p.budget_fraction = opt.budget;
   p.objective = opt.objective;
   p.allocation = allocate(model, net, opt);
+  const pm::Model planned = configured(model, p.allocation.kernels);
+  p.tiles = choose_tiles(planned, net);
+  p.timeline = build_timeline(planned, net, p.tiles);
   return p;
 }
 
@@ -62,9 +65,18 @@ json plan_json(const Plan& p, const pm::Model& model) {
   j["modelled"] = {{"latency_s", a.latency_s},
                    {"default_latency_s", a.default_latency_s},
                    {"naive_latency_s", a.naive_latency_s},
+                   {"overlapped_latency_s", p.timeline.makespan_s},
                    {"note", "MODELLED by polympc's performance model (docs/perfmodel.md), not measured"}};
   j["defaults"] = configs_json(a.defaults, model);
   j["naive"] = configs_json(a.naive, model);
+  json layers = json::array();
+  for (const LayerTiming& l : p.timeline.layers)
+    layers.push_back({{"name", l.name},
+                      {"tiles", l.tiles},
+                      {"sequential_s", l.sequential_s},
+                      {"overlapped_end_s", l.end_s},
+                      {"bottleneck", l.bottleneck}});
+  j["layers"] = layers;
   j["search"] = {{"method", "greedy doubling by modelled seconds saved per unit of budget (docs/scheduler.md)"},
                  {"evaluations", a.evaluations},
                  {"seconds", a.search_s}};

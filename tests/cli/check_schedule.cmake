@@ -11,17 +11,24 @@ get_filename_component(SRC ${CMAKE_CURRENT_LIST_DIR}/../.. ABSOLUTE)
 file(MAKE_DIRECTORY ${OUT})
 
 execute_process(COMMAND ${POLYMPC} schedule --model ${MODEL} --board u280 --network lan --out ${OUT}/plan.json
-                        --hls-config ${OUT}/polympc_plan_config.h
+                        --hls-config ${OUT}/polympc_plan_config.h --trace ${OUT}/trace.json --layers
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "polympc schedule failed (${rc}):\n${out}\n${err}")
 endif()
 foreach(needle "MODELLED" "matmul_combine" "lanes x [0-9]+ rows" "modelled latency: plan [0-9.]+ ms"
-               "equal split" "configurations priced")
+               "equal split" "configurations priced" "with tiling and overlap" "naive plan \\(equal split, no overlap\\)"
+               "bottleneck" "trace: ")
   if(NOT out MATCHES "${needle}")
     message(FATAL_ERROR "polympc schedule: output lacks '${needle}':\n${out}")
   endif()
 endforeach()
+
+file(READ ${OUT}/trace.json trace)
+string(JSON nev LENGTH "${trace}" traceEvents)
+if(nev LESS 10)
+  message(FATAL_ERROR "trace.json has ${nev} events")
+endif()
 
 # The configuration header compiles with every kernel top.
 file(GLOB tops ${SRC}/kernels/*.cpp)

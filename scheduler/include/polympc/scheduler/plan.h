@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "polympc/scheduler/allocate.h"
+#include "polympc/scheduler/timeline.h"
 
 namespace polympc::scheduler {
 
@@ -21,6 +22,10 @@ struct Plan {
   double budget_fraction = 0.8;
   perfmodel::Phase objective = perfmodel::Phase::Online;
   Allocation allocation;
+  /// Tiles per layer (input, the network's layers, output) at the allocation, and the
+  /// modelled timeline they give (overlapped); sequential = allocation.latency_s.
+  std::vector<int> tiles;
+  Timeline timeline;
 };
 
 /// A plan for `net` on `model` (allocate() with `opt`, plus what the plan records).
@@ -28,7 +33,8 @@ Plan make_plan(const perfmodel::Model& model, const perfmodel::NetShape& net, co
 
 /// JSON of a plan: format, version, network, board, preset, options, "kernels" {name:
 /// {lanes, rows, resources}}, "resources" {used, budget}, "modelled" {latency_s,
-/// default_latency_s, naive_latency_s} (all MODELLED), "naive", "search" {method,
+/// default_latency_s, naive_latency_s, overlapped_latency_s} (all MODELLED), "naive",
+/// "layers" [{name, tiles, sequential_s, overlapped_end_s, bottleneck}], "search" {method,
 /// evaluations, seconds}.
 nlohmann::json plan_json(const Plan& p, const perfmodel::Model& model);
 /// Writes plan_json to `path`. Throws PerfModelError on I/O failure.

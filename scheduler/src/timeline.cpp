@@ -1,0 +1,264 @@
+// Modelled tiling, overlap and timeline (timeline.h).
+#include "polympc/scheduler/timeline.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace polympc::scheduler {
+
+namespace pm = polympc::perfmodel;
+
+namespace {
+
+const char* spec_of(const std::string& method) {
+  if (method == "trunc_exact_combine" || method == "trunc_prob_combine") return "trunc";
+  return nullptr;
+}
+
+/// Costs in timeline order: input, the network's layers, output (report() puts input and
+/// output last).
+std::vector<pm::LayerCost> ordered(const pm::NetworkReport& r) {
+  std::vector<pm::LayerCost> out;
+  const size_t n = r.layers.size();
+  out.push_back(r.layers[n - 2]);
+  for (size_t i = 0; i + 2 < n; ++i) out.push_back(r.layers[i]);
+  out.push_back(r.layers[n - 1]);
+  return out;
+}
+
+/// Appends the tasks of one layer at `tiles` tiles; `after` are the tasks it waits for
+/// (with lag `after_lag`). Returns the layer's last tasks and their lag.
+std::pair<std::vector<int>, double> add_layer(std::vector<Task>& tasks, const pm::LayerCost& c, const pm::Model& m,
+                                              int tiles, const std::vector<int>& after, double after_lag) {
+  const pm::Board& b = m.board();
+  const double T = tiles;
+  const double launch = static_cast<double>(c.launches) * b.launch_overhead_s;
+  const double data = std::max(0.0, c.transfer_s - launch);
+  const double mem_scale = c.device_compute_s > 0 ? c.device_s / c.device_compute_s : 1.0;
+  const double bw = m.network().bandwidth_bytes_per_s;
+  const double lag = static_cast<double>(c.rounds) * m.network().rtt_s;
+  std::vector<int> last;
+  auto add = [&](int tile, const std::string& what, const std::string& res, double dur, std::vector<int> deps, double l) {
+    Task t;
+    t.id = static_cast<int>(tasks.size());
+    t.name = c.name + " t" + std::to_string(tile) + " " + what;
+    t.layer = c.name;
+    t.tile = tile;
+    t.resource = res;
+    t.duration_s = dur;
+    t.deps = std::move(deps);
+    t.lag_s = l;
+    tasks.push_back(t);
+    return t.id;
+  };
+  for (int i = 0; i < tiles; ++i) {
+    std::vector<int> prev = after;
+    double l = after_lag;
+    if (c.transfer_s > 0) {
+      prev = {add(i, "pcie in", "pcie", launch / 2 + data / 2 / T, prev, l)};
+      l = 0;
+    }
+    for (const pm::KernelUse& u : c.kernels) {
+      const char* s = spec_of(u.kernel);
+      const double dur = static_cast<double>(u.cycles) / b.clock_hz * mem_scale / T;
+      prev = {add(i, u.kernel, "kernel " + std::string(s ? s : u.kernel), dur, prev, l)};
+      l = 0;
+    }
+    if (c.transfer_s > 0) {
+      prev = {add(i, "pcie out", "pcie", launch / 2 + data / 2 / T, prev, l)};
+      l = 0;
+    }
+    if (c.bytes_p0 > 0 || c.bytes_p1 > 0 || c.rounds > 0) {
+      const int a = add(i, "send", "link p0->p1", static_cast<double>(c.bytes_p0) / T / bw, prev, l);
+      const int z = add(i, "send", "link p1->p0", static_cast<double>(c.bytes_p1) / T / bw, prev, l);
+      prev = {a, z};
+      l = 0;
+    }
+    if (prev == after) continue;  // a free layer: nothing to wait for
+    last.insert(last.end(), prev.begin(), prev.end());
+  }
+  if (last.empty()) return {after, after_lag};
+  return {last, lag};
+}
+
+/// List scheduling: repeatedly the ready task with the earliest possible start.
+void schedule(std::vector<Task>& tasks) {
+  std::map<std::string, double> free_at;
+  std::vector<bool> done(tasks.size(), false);
+  std::vector<size_t> pending;
+  for (size_t i = 0; i < tasks.size(); ++i) pending.push_back(i);
+  while (!pending.empty()) {
+    size_t best = SIZE_MAX, at = 0;
+    double best_start = 0;
+    // Layers are ordered (a layer waits for the one before): only the first pending
+    // task's layer can have ready tasks.
+    const std::string& layer = tasks[pending.front()].layer;
+    for (size_t p = 0; p < pending.size() && tasks[pending[p]].layer == layer; ++p) {
+      const Task& t = tasks[pending[p]];
+      bool ready = true;
+      double est = 0;
+      for (int d : t.deps) {
+        if (!done[d]) {
+          ready = false;
+          break;
+        }
+        est = std::max(est, tasks[d].end_s + t.lag_s);
+      }
+      if (!ready) continue;
+      if (t.deps.empty()) est = t.lag_s;
+      est = std::max(est, free_at[t.resource]);
+      if (best == SIZE_MAX || est < best_start) {
+        best = pending[p];
+        at = p;
+        best_start = est;
+      }
+    }
+    Task& t = tasks[best];
+    t.start_s = best_start;
+    t.end_s = best_start + t.duration_s;
+    free_at[t.resource] = t.end_s;
+    done[best] = true;
+    pending.erase(pending.begin() + static_cast<long>(at));
+  }
+}
+
+}  // namespace
+
+Timeline build_timeline(const pm::Model& model, const pm::NetShape& net, const std::vector<int>& tiles) {
+  const pm::NetworkReport r = model.report(net, /*sites=*/false);
+  const std::vector<pm::LayerCost> layers = ordered(r);
+  if (!tiles.empty() && tiles.size() != layers.size())
+    throw pm::PerfModelError("tiling has " + std::to_string(tiles.size()) + " entries for " + std::to_string(layers.size()) +
+                             " layers (input, layers, output)");
+  Timeline tl;
+  std::vector<int> after;
+  double lag = 0;
+  std::vector<std::pair<size_t, size_t>> spans;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const int T = tiles.empty() ? 1 : tiles[i];
+    if (T < 1 || T > 4096) throw pm::PerfModelError("tiles of layer '" + layers[i].name + "' must be in [1, 4096]");
+    const size_t first = tl.tasks.size();
+    std::tie(after, lag) = add_layer(tl.tasks, layers[i], model, T, after, lag);
+    spans.emplace_back(first, tl.tasks.size());
+    LayerTiming lt;
+    lt.name = layers[i].name;
+    lt.tiles = T;
+    lt.sequential_s = layers[i].latency_s;
+    tl.layers.push_back(lt);
+  }
+  // The output's rounds end the inference.
+  schedule(tl.tasks);
+  double end = 0;
+  for (int id : after) end = std::max(end, tl.tasks[id].end_s);
+  tl.makespan_s = after.empty() ? 0 : end + lag;
+  for (const Task& t : tl.tasks) tl.busy_s[t.resource] += t.duration_s;
+  // Per layer: span and bottleneck (rtt = the layer's rounds x RTT).
+  double prev_end = 0;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    LayerTiming& lt = tl.layers[i];
+    std::map<std::string, double> busy;
+    lt.start_s = prev_end;
+    lt.end_s = prev_end;
+    for (size_t k = spans[i].first; k < spans[i].second; ++k) {
+      const Task& t = tl.tasks[k];
+      busy[t.resource] += t.duration_s;
+      lt.start_s = k == spans[i].first ? t.start_s : std::min(lt.start_s, t.start_s);
+      lt.end_s = std::max(lt.end_s, t.end_s);
+    }
+    busy["rtt"] = static_cast<double>(layers[i].rounds) * model.network().rtt_s;
+    lt.end_s += busy["rtt"];
+    prev_end = lt.end_s;
+    double most = -1;
+    for (const auto& [res, s] : busy)
+      if (s > most) {
+        most = s;
+        lt.bottleneck = res;
+      }
+  }
+  // Critical path: back from the last task through whatever made each task wait.
+  if (!tl.tasks.empty()) {
+    int cur = 0;
+    for (const Task& t : tl.tasks)
+      if (t.end_s >= tl.tasks[cur].end_s) cur = t.id;
+    const double eps = 1e-12;
+    for (;;) {
+      tl.critical_path.push_back(cur);
+      const Task& t = tl.tasks[cur];
+      int next = -1;
+      for (int d : t.deps)
+        if (std::abs(tl.tasks[d].end_s + t.lag_s - t.start_s) <= eps + 1e-9 * t.start_s) next = d;
+      if (next < 0)
+        for (const Task& o : tl.tasks)
+          if (o.resource == t.resource && o.id != t.id && std::abs(o.end_s - t.start_s) <= eps + 1e-9 * t.start_s &&
+              o.start_s < t.start_s)
+            next = o.id;
+      if (next < 0) break;
+      cur = next;
+    }
+    std::reverse(tl.critical_path.begin(), tl.critical_path.end());
+  }
+  return tl;
+}
+
+std::vector<int> choose_tiles(const pm::Model& model, const pm::NetShape& net, int max_tiles) {
+  const pm::NetworkReport r = model.report(net, /*sites=*/false);
+  const std::vector<pm::LayerCost> layers = ordered(r);
+  std::vector<int> out;
+  for (const pm::LayerCost& c : layers) {
+    int best_t = 1;
+    double best = 0;
+    for (int T = 1; T <= max_tiles; T *= 2) {
+      std::vector<Task> tasks;
+      auto last = add_layer(tasks, c, model, T, {}, 0);
+      schedule(tasks);
+      double end = 0;
+      for (int id : last.first) end = std::max(end, tasks[id].end_s);
+      end += last.second;
+      if (T == 1 || end < best * (1 - 1e-9)) {
+        best = end;
+        best_t = T;
+      }
+    }
+    out.push_back(best_t);
+  }
+  return out;
+}
+
+nlohmann::json trace_json(const Timeline& t, const std::string& title) {
+  using nlohmann::json;
+  std::map<std::string, int> tid;
+  for (const Task& k : t.tasks)
+    if (!tid.count(k.resource)) tid.emplace(k.resource, static_cast<int>(tid.size()) + 1);
+  json ev = json::array();
+  ev.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", 1}, {"args", {{"name", title}}}});
+  for (const auto& [res, id] : tid)
+    ev.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", id}, {"args", {{"name", res}}}});
+  for (const Task& k : t.tasks) {
+    ev.push_back({{"name", k.name},
+                  {"cat", k.layer},
+                  {"ph", "X"},
+                  {"pid", 1},
+                  {"tid", tid[k.resource]},
+                  {"ts", k.start_s * 1e6},
+                  {"dur", k.duration_s * 1e6},
+                  {"args", {{"id", k.id}, {"layer", k.layer}, {"tile", k.tile}, {"deps", k.deps}, {"lag_us", k.lag_s * 1e6}}}});
+  }
+  json layers = json::array();
+  for (const LayerTiming& l : t.layers)
+    layers.push_back({{"name", l.name},
+                      {"tiles", l.tiles},
+                      {"sequential_us", l.sequential_s * 1e6},
+                      {"start_us", l.start_s * 1e6},
+                      {"end_us", l.end_s * 1e6},
+                      {"bottleneck", l.bottleneck}});
+  return json{{"traceEvents", ev},
+              {"displayTimeUnit", "ms"},
+              {"otherData",
+               {{"title", title},
+                {"modelled", true},
+                {"makespan_us", t.makespan_s * 1e6},
+                {"critical_path", t.critical_path},
+                {"layers", layers}}}};
+}
+
+}  // namespace polympc::scheduler
