@@ -179,7 +179,17 @@ double Timing::seconds(double u) const {
 
 std::string default_data_dir() {
   if (const char* e = std::getenv("POLYMPC_PERFMODEL_DATA"); e != nullptr && *e != '\0') return e;
-  return POLYMPC_PERFMODEL_DATA_DIR;
+  // The source tree's copy when this binary runs from its build tree, else the installed one.
+  // An installed binary looks beside itself (<prefix>/bin/.. /share/polympc/perfmodel/data),
+  // so a relocated installation (cmake --install --prefix P) finds its data.
+  std::error_code ec;
+  if (std::filesystem::is_directory(POLYMPC_PERFMODEL_DATA_DIR, ec)) return POLYMPC_PERFMODEL_DATA_DIR;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const std::filesystem::path beside = exe.parent_path().parent_path() / "share/polympc/perfmodel/data";
+    if (std::filesystem::is_directory(beside, ec)) return beside.string();
+  }
+  return POLYMPC_PERFMODEL_INSTALLED_DATA_DIR;
 }
 
 Board load_board(const std::string& name_or_path, const std::string& data_dir) {
