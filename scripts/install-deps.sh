@@ -14,6 +14,7 @@ for arg in "$@"; do
     --bench) pkgs+=(libbenchmark-dev) ;;
     --xrt) pkgs+=(libxrt-dev uuid-dev) ;;
     --python) pkgs+=(pybind11-dev python3-dev) ;;
+    --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac
 done

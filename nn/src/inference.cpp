@@ -38,7 +38,9 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
   const bool labels_only = opt.reveal == Reveal::Label;
   rep.logits_compared = !labels_only;
 
-  auto [ch0, ch1] = mpc::make_inproc_pair();
+  auto channels = mpc::make_inproc_pair();  // (not a structured binding: the lambdas below capture them)
+  std::unique_ptr<mpc::Channel>& ch0 = channels.first;
+  std::unique_ptr<mpc::Channel>& ch1 = channels.second;
   mpc::Dealer dealer = opt.insecure_test_seed ? mpc::Dealer(mpc::seed_from_u64(*opt.insecure_test_seed), q.ring)
                                               : mpc::Dealer(q.ring);
   mpc::Prg client_prg(opt.insecure_test_seed ? mpc::seed_from_u64(*opt.insecure_test_seed ^ 0x9e3779b97f4a7c15ULL)
@@ -187,7 +189,9 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
   phases.emplace_back("input", "Input");
   phases.emplace_back("output", "Output");
   const double B = static_cast<double>(batches);
-  for (auto& [name, op] : phases) {
+  for (const auto& phase : phases) {
+    const std::string& name = phase.first;
+    const std::string& op = phase.second;
     LayerReport lr;
     lr.name = name;
     lr.op = op;
