@@ -18,6 +18,7 @@
 #include "polympc/nn/inference.h"
 #include "polympc/nn/placement.h"
 #include "polympc/nn/onnx.h"
+#include "polympc/perfmodel/description.h"
 
 namespace polympc::apps {
 
@@ -37,7 +38,21 @@ struct InferArgs {
   BackendArgs backend_args;
   bool quiet = false;
   bool explain = false;
+  std::string link;     ///< --link: emulated link (preset name or BW,RTT)
+  size_t workers = 1;   ///< --workers: batches whose online phases overlap
 };
+
+/// --link: a network preset of the performance model (lan, wan, ...; its bandwidth and
+/// RTT) or "BW,RTT" in MB/s and ms.
+mpc::LinkSpec link_of(const std::string& s) {
+  if (s.find(',') != std::string::npos) return mpc::parse_link(s);
+  const perfmodel::NetworkPreset p = perfmodel::load_network(s);
+  mpc::LinkSpec l;
+  l.name = p.name;
+  l.bytes_per_s = p.bandwidth_bytes_per_s;
+  l.rtt_s = p.rtt_s;
+  return l;
+}
 
 void progress_bar(size_t done, size_t total, double t0) {
   const int width = 30;
@@ -65,6 +80,8 @@ void run_infer(const InferArgs& a) {
   const mpc::RingConfig ring = ring_of(a.protocol);
   const mpc::ProtocolOptions po = protocol_of(a.protocol);
   const nn::Reveal reveal = nn::parse_reveal(a.reveal);
+  if (!a.party.role.empty() && (!a.link.empty() || a.workers != 1))
+    throw mpc::InvalidArgument("--link and --workers apply to in-process runs (without --role)");
   if (!a.party.role.empty()) {  // one party of a two-process run over TCP
     run_infer_party(a.party, a.model, a.model_given, a.data, a.images, a.backend, a.backend_args, ring, po, reveal,
                     a.quiet, a.json);
@@ -91,6 +108,10 @@ void run_infer(const InferArgs& a) {
   opt.protocol = po;
   opt.insecure_test_seed = a.seed;
   opt.reveal = reveal;
+  if (!a.link.empty()) opt.link = link_of(a.link);
+  if (a.workers == 0) throw mpc::InvalidArgument("--workers must be >= 1");
+  opt.workers = a.workers;
+  opt.make_backend = [&a](int) { return make_backend(a.backend, a.backend_args); };
   const double t0 = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   if (!a.quiet) opt.progress = [t0](size_t d, size_t t) { progress_bar(d, t, t0); };
   if (!a.quiet)
@@ -112,6 +133,8 @@ void run_infer(const InferArgs& a) {
               human_bytes(r.online_bytes).c_str(), r.seconds_per_image * 1e3);
   std::printf("\nimages %zu (batch %zu)   backend %s   compare %s (bits %s)   truncation %s\n", r.images, r.batch,
               r.backend.c_str(), r.compare.c_str(), r.compare_bits.c_str(), r.trunc.c_str());
+  if (!r.link.empty() || r.workers > 1)
+    std::printf("emulated link: %s   concurrent batches: %zu\n", r.link.empty() ? "none" : r.link.c_str(), r.workers);
   std::printf("accuracy: 2PC %.2f %%   fixed-point plaintext %.2f %%   float %.2f %%\n", 100 * r.accuracy,
               100 * r.plaintext_accuracy, 100 * r.float_accuracy);
   if (r.logits_compared)
@@ -154,6 +177,8 @@ void run_infer(const InferArgs& a) {
     j["model"] = a.model;
     j["images"] = r.images;
     j["batch"] = r.batch;
+    j["workers"] = r.workers;
+    j["link"] = r.link;
     j["backend"] = r.backend;
     j["compare"] = r.compare;
     j["compare_bits"] = r.compare_bits;
@@ -231,6 +256,13 @@ void add_infer_command(CLI::App& app) {
        "secure argmax; the report then has no logit comparisons)")
       ->capture_default_str();
   c->add_option("--json", args->json, "write the report as JSON to this file");
+  c->add_option("--link", args->link,
+                "in-process run: the parties talk over an emulated link, a network preset (lan, wan, lan-cheetah, "
+                "wan-cheetah: their bandwidth and RTT) or BW,RTT in MB/s and ms (docs/scheduler.md)");
+  c->add_option("--workers", args->workers,
+                "in-process run: batches whose online phases run at the same time, each on its own channels and "
+                "backends (the communication of one overlaps the computation of another)")
+      ->capture_default_str();
   c->add_flag("--quiet", args->quiet, "no progress bar");
   c->add_flag("--explain", args->explain,
               "print where the truncations go (scale of every tensor) under the chosen options, "

@@ -78,6 +78,36 @@ TEST(PrivateInference, FixedPointTwinTracksTheFloatModel) {
   for (size_t j = 0; j < fl.size(); ++j) EXPECT_NEAR(q.ring.decode(fx[j]), fl[j], 0.02) << j;
 }
 
+// Overlapped batches (InferenceOptions::workers) over an emulated link: every worker has
+// its own dealer, channels, backends and per-model setup; the logits equal the twin's and
+// the one-at-a-time run's bit for bit, and the traffic is the same per image.
+TEST(PrivateInference, OverlappedBatchesOverAnEmulatedLinkEqualTheSequentialRun) {
+  nn::QuantizedModel q = nn::quantize(every_layer_cnn(), mpc::RingConfig{64, 12});
+  nn::InferenceOptions opt;
+  opt.batch = 5;  // 24 images: 5 batches, 3 workers -> groups of 3 and 2 batches
+  opt.link = mpc::parse_link("2000,0.2");
+  opt.make_backend = [](int) { return std::make_unique<cpu::CpuBackend>(1); };
+  cpu::CpuBackend be0(1), be1(1);
+  const nn::InferenceReport one = nn::run_inproc(q, test_images(), 24, be0, be1, opt);
+  opt.workers = 3;
+  cpu::CpuBackend fresh0(1), fresh1(1);  // (backends count calls across runs)
+  const nn::InferenceReport three = nn::run_inproc(q, test_images(), 24, fresh0, fresh1, opt);
+  EXPECT_EQ(one.logits_equal, 24u);
+  EXPECT_EQ(three.logits_equal, 24u);
+  EXPECT_EQ(three.logits_raw, one.logits_raw);
+  EXPECT_EQ(three.workers, 3u);
+  EXPECT_NE(three.link.find("2000 MB/s"), std::string::npos) << three.link;
+  EXPECT_DOUBLE_EQ(three.online_bytes, one.online_bytes);
+  EXPECT_EQ(three.rounds, one.rounds);
+  uint64_t calls1 = 0, calls3 = 0;  // the workers' kernel counters are all reported
+  for (auto& kv : one.kernels) calls1 += kv.second.calls;
+  for (auto& kv : three.kernels) calls3 += kv.second.calls;
+  EXPECT_EQ(calls3, calls1);
+  // Without a backend factory more workers are a clear error.
+  opt.make_backend = nullptr;
+  EXPECT_THROW(nn::run_inproc(q, test_images(), 24, be0, be1, opt), mpc::InvalidArgument);
+}
+
 TEST(PrivateInference, ProbabilisticTruncationStaysClose) {
   nn::QuantizedModel q = nn::quantize(every_layer_cnn(), mpc::RingConfig{64, 12});
   nn::InferenceOptions opt;

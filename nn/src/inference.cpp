@@ -4,6 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <cstdio>
+#include <map>
+#include <memory>
 #include <thread>
 
 #include "polympc/mpc/dealer.h"
@@ -38,41 +41,53 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
   const bool labels_only = opt.reveal == Reveal::Label;
   rep.logits_compared = !labels_only;
 
-  auto channels = mpc::make_inproc_pair();  // (not a structured binding: the lambdas below capture them)
-  std::unique_ptr<mpc::Channel>& ch0 = channels.first;
-  std::unique_ptr<mpc::Channel>& ch1 = channels.second;
-  mpc::Dealer dealer = opt.insecure_test_seed ? mpc::Dealer(mpc::seed_from_u64(*opt.insecure_test_seed), q.ring)
-                                              : mpc::Dealer(q.ring);
-  mpc::Prg client_prg(opt.insecure_test_seed ? mpc::seed_from_u64(*opt.insecure_test_seed ^ 0x9e3779b97f4a7c15ULL)
-                                             : mpc::random_seed());
-  mpc::MaterialStore m0(0), m1(1);
-  const double t_setup = now();
-  deal_model(dealer, net, m0, m1);
-  double offline = now() - t_setup;
-  uint64_t material_words = 0, truncated = 0;
+  const size_t W = std::max<size_t>(1, opt.workers);
+  if (W > 1 && !opt.make_backend) throw mpc::InvalidArgument("workers > 1 needs a backend factory (InferenceOptions::make_backend)");
+  rep.workers = W;
+  std::shared_ptr<mpc::EmulatedLink> p0_to_p1, p1_to_p0;
+  if (opt.link) {
+    p0_to_p1 = std::make_shared<mpc::EmulatedLink>(*opt.link);
+    p1_to_p0 = std::make_shared<mpc::EmulatedLink>(*opt.link);
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%s (%.0f MB/s, %.3g ms RTT)", opt.link->name.c_str(), opt.link->bytes_per_s / 1e6,
+                  opt.link->rtt_s * 1e3);
+    rep.link = buf;
+  }
 
-  SecureParty p0(net, &q, q.coef_frac);
-  SecureParty p1(net, nullptr, q.coef_frac);
-  mpc::Session s0{0, q.ring, *ch0, be0, m0, opt.protocol};
-  mpc::Session s1{1, q.ring, *ch1, be1, m1, opt.protocol};
-
-  // Runs f0 at P0 and f1 at P1 on two threads; if one throws, its channel end is closed
-  // so the other stops with a ChannelError; the first error is rethrown.
-  auto run_both = [&](const std::function<void()>& f0, const std::function<void()>& f1) {
+  // One pair of parties per worker: channels, backends, material, per-model setup.
+  // Each has its own dealer: a dealer keeps the per-model masks it dealt for the
+  // inference material that follows.
+  struct Worker {
+    std::unique_ptr<mpc::Dealer> dealer;
+    std::unique_ptr<mpc::Channel> ch0, ch1;
+    std::unique_ptr<mpc::Backend> own0, own1;
+    mpc::Backend* be0 = nullptr;
+    mpc::Backend* be1 = nullptr;
+    mpc::MaterialStore m0{0}, m1{1};
+    std::unique_ptr<SecureParty> p0, p1;
+    std::unique_ptr<mpc::Session> s0, s1;
+    std::unique_ptr<mpc::Prg> client_prg;
+    // The batch this worker runs next.
+    size_t start = 0, nb = 0;
+    mpc::Words x, out1;
+  };
+  // Runs f0 at P0 and f1 at P1 of worker w on two threads; if one throws, its channel end
+  // is closed so the other stops with a ChannelError; the first error is rethrown.
+  auto run_both = [](Worker& w, const std::function<void()>& f0, const std::function<void()>& f1) {
     std::exception_ptr e0, e1;
     std::thread t0([&] {
       try {
         f0();
       } catch (...) {
         e0 = std::current_exception();
-        ch0.reset();  // P1 now fails with "peer closed" instead of waiting forever
+        w.ch0.reset();  // P1 now fails with "peer closed" instead of waiting forever
       }
     });
     try {
       f1();
     } catch (...) {
       e1 = std::current_exception();
-      ch1.reset();
+      w.ch1.reset();
     }
     t0.join();
     if (e0 && e1) {
@@ -86,50 +101,120 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
     if (e0) std::rethrow_exception(e0);
     if (e1) std::rethrow_exception(e1);
   };
-  run_both([&] { p0.setup(s0); }, [&] { p1.setup(s1); });
-  for (auto& kv : ch0->stats()) rep.setup_bytes += kv.second.bytes_sent;
-  for (auto& kv : ch1->stats()) rep.setup_bytes += kv.second.bytes_sent;
-  rep.setup_rounds = ch1->stats().count("setup") ? ch1->stats().at("setup").rounds : 0;
-  ch0->reset_stats();
-  ch1->reset_stats();
+  // Runs fn(worker) for the first n workers at the same time; rethrows the first error.
+  std::vector<std::unique_ptr<Worker>> workers;
+  auto on_workers = [&](size_t n, const std::function<void(Worker&)>& fn) {
+    std::vector<std::exception_ptr> errors(n);
+    std::vector<std::thread> threads;
+    for (size_t i = 1; i < n; ++i)
+      threads.emplace_back([&, i] {
+        try {
+          fn(*workers[i]);
+        } catch (...) {
+          errors[i] = std::current_exception();
+        }
+      });
+    try {
+      fn(*workers[0]);
+    } catch (...) {
+      errors[0] = std::current_exception();
+    }
+    for (auto& t : threads) t.join();
+    for (auto& e : errors)
+      if (e) std::rethrow_exception(e);
+  };
+
+  double offline = 0;
+  for (size_t i = 0; i < W; ++i) {
+    auto w = std::make_unique<Worker>();
+    auto pair = mpc::make_inproc_pair();
+    if (opt.link) pair = mpc::emulate_link(std::move(pair), p0_to_p1, p1_to_p0);
+    w->ch0 = std::move(pair.first);
+    w->ch1 = std::move(pair.second);
+    if (i == 0) {
+      w->be0 = &be0;
+      w->be1 = &be1;
+    } else {
+      w->own0 = opt.make_backend(0);
+      w->own1 = opt.make_backend(1);
+      w->be0 = w->own0.get();
+      w->be1 = w->own1.get();
+    }
+    w->dealer = std::make_unique<mpc::Dealer>(
+        opt.insecure_test_seed ? mpc::Dealer(mpc::seed_from_u64(*opt.insecure_test_seed + i), q.ring) : mpc::Dealer(q.ring));
+    w->client_prg = std::make_unique<mpc::Prg>(
+        opt.insecure_test_seed ? mpc::seed_from_u64(*opt.insecure_test_seed ^ (0x9e3779b97f4a7c15ULL + i)) : mpc::random_seed());
+    const double t_setup = now();
+    deal_model(*w->dealer, net, w->m0, w->m1);
+    offline += now() - t_setup;
+    w->p0 = std::make_unique<SecureParty>(net, &q, q.coef_frac);
+    w->p1 = std::make_unique<SecureParty>(net, nullptr, q.coef_frac);
+    w->s0.reset(new mpc::Session{0, q.ring, *w->ch0, *w->be0, w->m0, opt.protocol});
+    w->s1.reset(new mpc::Session{1, q.ring, *w->ch1, *w->be1, w->m1, opt.protocol});
+    workers.push_back(std::move(w));
+  }
+  on_workers(W, [&](Worker& w) { run_both(w, [&] { w.p0->setup(*w.s0); }, [&] { w.p1->setup(*w.s1); }); });
+  {
+    const Worker& w = *workers[0];  // the per-model setup of one pair of parties
+    for (auto& kv : w.ch0->stats()) rep.setup_bytes += kv.second.bytes_sent;
+    for (auto& kv : w.ch1->stats()) rep.setup_bytes += kv.second.bytes_sent;
+    rep.setup_rounds = w.ch1->stats().count("setup") ? w.ch1->stats().at("setup").rounds : 0;
+  }
+  for (auto& w : workers) {
+    w->ch0->reset_stats();
+    w->ch1->reset_stats();
+  }
+  uint64_t material_words = 0, truncated = 0;
 
   std::vector<uint64_t> logits2pc(labels_only ? 0 : count * classes), logitsfx(count * classes);
   std::vector<int> labels2pc(labels_only ? count : 0);
   std::vector<float> logitsfl(count * classes);
   size_t batches = 0;
   double online = 0;
-  for (size_t start = 0; start < count; start += batch, ++batches) {
-    const size_t nb = std::min(batch, count - start);
-    const float* img = data.image(static_cast<int64_t>(start));
-    mpc::Words x = encode_input(q.ring, img, nb * in_size);
-    // Plaintext twins.
-    mpc::Words fx = fixed_forward(q, x, nb, opt.protocol);
-    std::copy(fx.begin(), fx.end(), logitsfx.begin() + static_cast<long>(start * classes));
-    std::vector<float> fl = float_forward(net, img, nb);
-    std::copy(fl.begin(), fl.end(), logitsfl.begin() + static_cast<long>(start * classes));
-    // Offline: the dealer prepares this batch's material.
-    const double t0 = now();
-    const uint64_t before = m0.remaining_words() + m1.remaining_words();
-    deal_inference(dealer, net, nb, opt.protocol, q.coef_frac, m0, m1, opt.reveal);
-    offline += now() - t0;
-    material_words += m0.remaining_words() + m1.remaining_words() - before;
-    for (const mpc::MaterialItem& it : m0.items())  // one pair [r | r >> s] per truncated element
-      if (it.kind == mpc::MaterialKind::TruncPair) truncated += it.words.size() / 2;
-    // Online.
-    mpc::Words out1;
-    const double t1 = now();
-    run_both([&] { p0.run_batch(s0, {}, nb, client_prg, opt.reveal); },
-             [&] { out1 = p1.run_batch(s1, x, nb, client_prg, opt.reveal); });
-    online += now() - t1;
-    if (labels_only) {
-      for (size_t n = 0; n < nb; ++n) labels2pc[start + n] = static_cast<int>(out1[n]);
-    } else {
-      std::copy(out1.begin(), out1.end(), logits2pc.begin() + static_cast<long>(start * classes));
+  for (size_t group = 0; group < count; group += W * batch) {
+    // The dealer prepares up to W batches, one per worker; then their online phases run
+    // at the same time.
+    size_t active = 0;
+    for (size_t start = group; start < count && active < W; start += batch, ++active, ++batches) {
+      Worker& w = *workers[active];
+      w.start = start;
+      w.nb = std::min(batch, count - start);
+      const float* img = data.image(static_cast<int64_t>(start));
+      w.x = encode_input(q.ring, img, w.nb * in_size);
+      // Plaintext twins.
+      mpc::Words fx = fixed_forward(q, w.x, w.nb, opt.protocol);
+      std::copy(fx.begin(), fx.end(), logitsfx.begin() + static_cast<long>(start * classes));
+      std::vector<float> fl = float_forward(net, img, w.nb);
+      std::copy(fl.begin(), fl.end(), logitsfl.begin() + static_cast<long>(start * classes));
+      // Offline: the dealer prepares this batch's material.
+      const double t0 = now();
+      const uint64_t before = w.m0.remaining_words() + w.m1.remaining_words();
+      deal_inference(*w.dealer, net, w.nb, opt.protocol, q.coef_frac, w.m0, w.m1, opt.reveal);
+      offline += now() - t0;
+      material_words += w.m0.remaining_words() + w.m1.remaining_words() - before;
+      for (const mpc::MaterialItem& it : w.m0.items())  // one pair [r | r >> s] per truncated element
+        if (it.kind == mpc::MaterialKind::TruncPair) truncated += it.words.size() / 2;
     }
-    if (opt.progress) opt.progress(start + nb, count);
+    // Online.
+    const double t1 = now();
+    on_workers(active, [&](Worker& w) {
+      run_both(w, [&] { w.p0->run_batch(*w.s0, {}, w.nb, *w.client_prg, opt.reveal); },
+               [&] { w.out1 = w.p1->run_batch(*w.s1, w.x, w.nb, *w.client_prg, opt.reveal); });
+    });
+    online += now() - t1;
+    for (size_t i = 0; i < active; ++i) {
+      const Worker& w = *workers[i];
+      if (labels_only) {
+        for (size_t n = 0; n < w.nb; ++n) labels2pc[w.start + n] = static_cast<int>(w.out1[n]);
+      } else {
+        std::copy(w.out1.begin(), w.out1.end(), logits2pc.begin() + static_cast<long>(w.start * classes));
+      }
+      if (opt.progress) opt.progress(w.start + w.nb, count);
+    }
   }
-  if (m0.remaining() || m1.remaining())
-    throw mpc::MaterialError("preprocessing material left over after the run: dealer and online phase out of step");
+  for (const auto& w : workers)
+    if (w->m0.remaining() || w->m1.remaining())
+      throw mpc::MaterialError("preprocessing material left over after the run: dealer and online phase out of step");
 
   // Accuracy and agreement; logit errors only where P1 received logits.
   std::vector<double> dfx(count * classes), dfl(logitsfl.begin(), logitsfl.end());
@@ -199,7 +284,11 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
       auto it = ch.stats().find(name);
       return it == ch.stats().end() ? mpc::PhaseStats{} : it->second;
     };
-    const mpc::PhaseStats a = get(*ch0), b = get(*ch1);
+    mpc::PhaseStats a, b;  // all workers
+    for (const auto& w : workers) {
+      a += get(*w->ch0);
+      b += get(*w->ch1);
+    }
     lr.rounds = static_cast<uint64_t>(std::llround(static_cast<double>(std::max(a.rounds, b.rounds)) / B));
     lr.bytes_p0 = static_cast<double>(a.bytes_sent) / N;
     lr.bytes_p1 = static_cast<double>(b.bytes_sent) / N;
@@ -208,7 +297,15 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
     rep.rounds += lr.rounds;
     rep.layers.push_back(lr);
   }
-  for (auto& kv : be1.counters()) rep.kernels.emplace_back(kv.first, kv.second);
+  std::map<std::string, mpc::KernelCounters> kernels;
+  for (const auto& w : workers)
+    for (auto& kv : w->be1->counters()) {
+      mpc::KernelCounters& k = kernels[kv.first];
+      k.calls += kv.second.calls;
+      k.elements += kv.second.elements;
+      k.modelled_cycles += kv.second.modelled_cycles;
+    }
+  for (auto& kv : kernels) rep.kernels.emplace_back(kv.first, kv.second);
   return rep;
 }
 

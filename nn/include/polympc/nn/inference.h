@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "polympc/mpc/backend.h"
+#include "polympc/mpc/link.h"
 #include "polympc/mpc/session.h"
 #include "polympc/nn/dataset.h"
 #include "polympc/nn/quantize.h"
@@ -66,7 +67,9 @@ struct InferenceReport {
   std::vector<LayerReport> layers;   ///< network layers, then "input" and "output"
   std::vector<uint64_t>
       logits_raw;  ///< 2PC logits [images, classes], ring words (scale f); empty with Label
-  std::vector<std::pair<std::string, mpc::KernelCounters>> kernels;  ///< P1 backend counters
+  std::vector<std::pair<std::string, mpc::KernelCounters>> kernels;  ///< P1 backend counters (all workers)
+  size_t workers = 1;        ///< concurrent batches (InferenceOptions::workers)
+  std::string link;          ///< the emulated link ("" = none): name, bandwidth, RTT
 };
 
 struct InferenceOptions {
@@ -78,6 +81,17 @@ struct InferenceOptions {
   Reveal reveal = Reveal::Logits;  ///< what P1 learns: the logits, or only the top-1 labels
   /// Called after each batch with (images done, images total).
   std::function<void(size_t, size_t)> progress;
+  /// The two parties talk over an emulated link of this bandwidth and RTT (mpc/link.h)
+  /// instead of the bare in-process channel.
+  std::optional<mpc::LinkSpec> link;
+  /// Batches whose online phases run at the same time, each pair of parties on its own
+  /// channels (sharing the link's bandwidth), its own per-model setup and backends: the
+  /// communication of one batch overlaps the computation of another. 1 = one at a time.
+  /// The dealer prepares the material of `workers` batches, then their online phases run.
+  size_t workers = 1;
+  /// Backends of the workers after the first (party 0 and 1 of each); required when
+  /// workers > 1. The first worker uses be0 and be1.
+  std::function<std::unique_ptr<mpc::Backend>(int party)> make_backend;
 };
 
 /// Runs `count` images of `data` through the 2PC protocol. be0/be1 are the backends of
