@@ -146,6 +146,20 @@ inline uint32_t matmul_chunk_len(uint32_t k, uint32_t k0) {
   return (k - k0 < Config::k_chunk) ? k - k0 : uint32_t(Config::k_chunk);
 }
 
+/// Column q of the block's E and A slices (R array rows, S slots of W words), one word per
+/// array row (0 past the block's nr rows).
+template <unsigned R, unsigned S, unsigned W>
+inline void matmul_slice_column(const uint64_t (&ebuf)[R][S][W], const uint64_t (&abuf)[R][S][W], uint32_t nr,
+                                uint32_t q, uint64_t (&ek)[R], uint64_t (&ak)[R]) {
+  POLYMPC_HLS(INLINE)
+matmul_slice_column_rows:
+  for (unsigned r = 0; r < R; ++r) {
+    POLYMPC_HLS(UNROLL)
+    ek[r] = (r < nr) ? ebuf[r][q / W][q % W] : uint64_t(0);
+    ak[r] = (r < nr) ? abuf[r][q / W][q % W] : uint64_t(0);
+  }
+}
+
 }  // namespace internal
 
 /// Core (memory-mapped form). Shapes: e, a: m×k; f, b: k×n; c, z: m×n; row-major.
@@ -221,12 +235,7 @@ matmul_blocks:
           uint64_t ek[Config::rows], ak[Config::rows];
           POLYMPC_HLS(ARRAY_PARTITION variable=ek complete)
           POLYMPC_HLS(ARRAY_PARTITION variable=ak complete)
-        matmul_reduce_rows:
-          for (unsigned r = 0; r < Config::rows; ++r) {
-            POLYMPC_HLS(UNROLL)
-            ek[r] = (r < nr) ? ebuf[r][q / kMatmulEaWords][q % kMatmulEaWords] : uint64_t(0);
-            ak[r] = (r < nr) ? abuf[r][q / kMatmulEaWords][q % kMatmulEaWords] : uint64_t(0);
-          }
+          internal::matmul_slice_column(ebuf, abuf, nr, q, ek, ak);
         matmul_mac_groups:
           for (uint32_t g = 0; g < groups; ++g) {
             POLYMPC_HLS(PIPELINE II=1)
@@ -422,12 +431,7 @@ matmul_compute_blocks:
           uint64_t ek[Config::rows], ak[Config::rows];
           POLYMPC_HLS(ARRAY_PARTITION variable=ek complete)
           POLYMPC_HLS(ARRAY_PARTITION variable=ak complete)
-        matmul_compute_k_rows:
-          for (unsigned r = 0; r < Config::rows; ++r) {
-            POLYMPC_HLS(UNROLL)
-            ek[r] = (r < nr) ? ebuf[r][q / kMatmulEaWords][q % kMatmulEaWords] : uint64_t(0);
-            ak[r] = (r < nr) ? abuf[r][q / kMatmulEaWords][q % kMatmulEaWords] : uint64_t(0);
-          }
+          matmul_slice_column(ebuf, abuf, nr, q, ek, ak);
         matmul_compute_mac:
           for (uint32_t g = 0; g < groups; ++g) {
             POLYMPC_HLS(PIPELINE II=1)

@@ -29,12 +29,13 @@ uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 uint64_t u64(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
 
 
-const char* spec_of(const std::string& method) {
-  if (method == "trunc_exact_combine" || method == "trunc_prob_combine") return "trunc";
-  return nullptr;
-}
 
 }  // namespace
+
+std::string kernel_of(const std::string& method) {
+  if (method == "trunc_exact_combine" || method == "trunc_prob_combine") return "trunc";
+  return method;
+}
 
 const char* choice_name(Choice c) {
   switch (c) {
@@ -263,8 +264,7 @@ class LayerBuilder {
     return kernels::MatmulGeometry{m_.lanes(s.name), m_.rows(s.name), s.tile_n, s.k_chunk, s.ii, s.depth};
   }
   const KernelSpec& spec(const std::string& method) const {
-    const char* s = spec_of(method);
-    return m_.kernels_.at(s ? s : method);
+    return m_.kernels_.at(kernel_of(method));
   }
   KernelUse& use(const std::string& method) {
     for (auto& u : c_.kernels)
@@ -276,8 +276,7 @@ class LayerBuilder {
   void elementwise(const std::string& method, uint64_t n, uint64_t mem_words, uint64_t link_words,
                    bool block64 = false) {
     const KernelSpec& k = spec(method);
-    const char* s = spec_of(method);
-    const uint64_t lanes = m_.lanes(s ? s : method);
+    const uint64_t lanes = m_.lanes(kernel_of(method));
     const uint64_t limit = k.max_batch ? (block64 ? hls::block64_limit(k.max_batch) : k.max_batch) : 0;
     KernelUse& u = use(method);
     u.calls += 1;
@@ -317,8 +316,7 @@ class LayerBuilder {
       c_.launches += u.launches;
       mem += u.memory_bytes;
       link += u.link_bytes;
-      const char* s = spec_of(u.kernel);
-      specs.insert(s ? s : u.kernel);
+      specs.insert(kernel_of(u.kernel));
     }
     c_.device_compute_s = static_cast<double>(c_.device_cycles) / bd.clock_hz;
     c_.device_memory_s = mem / bd.memory_bytes_per_s;
@@ -856,8 +854,7 @@ NetworkReport Model::report(const NetShape& net, bool sites) const {
   for (const LayerCost& c : r.layers) {
     accumulate(r.total, c);
     for (auto& u : c.kernels) {
-      const char* s = spec_of(u.kernel);
-      specs.insert(s ? s : u.kernel);
+      specs.insert(kernel_of(u.kernel));
     }
   }
   for (const std::string& s : specs) r.resources += kernel_resources(s);

@@ -17,10 +17,6 @@ namespace pm = polympc::perfmodel;
 
 namespace {
 
-const char* spec_of(const std::string& method) {
-  if (method == "trunc_exact_combine" || method == "trunc_prob_combine") return "trunc";
-  return nullptr;
-}
 
 /// Normalised size of a resource vector against the budget: the sum of its fractions.
 double weight(const pm::Resources& r, const pm::Resources& b) {
@@ -56,8 +52,7 @@ std::vector<std::string> kernels_used(const pm::Model& model, const pm::NetShape
   std::set<std::string> names;
   for (const pm::LayerCost& c : model.report(net, /*sites=*/false).layers)
     for (const pm::KernelUse& u : c.kernels) {
-      const char* s = spec_of(u.kernel);
-      names.insert(s ? s : u.kernel);
+      names.insert(pm::kernel_of(u.kernel));
     }
   return std::vector<std::string>(names.begin(), names.end());
 }

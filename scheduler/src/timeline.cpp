@@ -10,10 +10,6 @@ namespace pm = polympc::perfmodel;
 
 namespace {
 
-const char* spec_of(const std::string& method) {
-  if (method == "trunc_exact_combine" || method == "trunc_prob_combine") return "trunc";
-  return nullptr;
-}
 
 /// Costs in timeline order: input, the network's layers, output (report() puts input and
 /// output last).
@@ -59,9 +55,8 @@ std::pair<std::vector<int>, double> add_layer(std::vector<Task>& tasks, const pm
       l = 0;
     }
     for (const pm::KernelUse& u : c.kernels) {
-      const char* s = spec_of(u.kernel);
       const double dur = static_cast<double>(u.cycles) / b.clock_hz * mem_scale / T;
-      prev = {add(i, u.kernel, "kernel " + std::string(s ? s : u.kernel), dur, prev, l)};
+      prev = {add(i, u.kernel, "kernel " + pm::kernel_of(u.kernel), dur, prev, l)};
       l = 0;
     }
     if (c.transfer_s > 0) {

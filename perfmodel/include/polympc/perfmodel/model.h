@@ -73,6 +73,10 @@ struct Options {
   int coef() const { return nn::resolve_coef_frac(ring, coef_frac); }
 };
 
+/// The kernel description (data/kernels/<name>.json) a Backend method runs on: "trunc"
+/// for trunc_exact_combine and trunc_prob_combine, else the method's own name.
+std::string kernel_of(const std::string& backend_method);
+
 /// One Backend method's share of a layer, per party.
 struct KernelUse {
   std::string kernel;      ///< Backend method name
