@@ -874,17 +874,19 @@ std::vector<std::string> Model::assumptions() const {
       "a DCF of depth hi-lo-1 evaluated locally (dcf_eval kernel, one AES block per level), one more round of 1 bit per "
       "element; dealer keys are staged in device memory.",
       "Layers run one after another (critical path = sum of layers); within a layer device time, host<->device transfer "
-      "and network time add up with no overlap. The scheduler refines this with tiling.",
+      "and network time add up with no overlap (polympc schedule models tiling and overlap).",
       "Both parties run the same board in parallel; per-party device time is on the critical path once; energy counts "
       "both parties.",
       "Device time = max(kernel cycles / clock, device memory traffic / memory bandwidth); kernel cycles follow each "
-      "kernel header's model depth + ceil(n / lanes) * II (matmul: m (k + 2) ceil(cols / lanes)).",
+      "kernel header's model depth + ceil(n / lanes) * II (matmul: its rows x lanes array, "
+      "kernels::matmul_array_cycles).",
       "Each Backend call is one launch (split at max_batch) that moves its online inputs and its output over the host "
       "link; dealer material is staged in device memory in the offline phase.",
       "Network time = rounds * RTT + max(bytes P0, bytes P1) / bandwidth (full duplex).",
       "Energy (modelled) = per party: board active power * device time + (board idle + host power) * (transfer + "
       "network time).",
-      "Resources = fixed + lanes * per-lane figures of the kernels a layer uses (estimates until csynth reports exist).",
+      "Resources = fixed + rows * (per-row + lanes * per-lane) figures of the kernels a layer uses, at the configured "
+      "lanes and rows (estimates until csynth reports exist).",
       "Offline bytes are exact: the dealer material per party that mpc's deal_* functions push (8 bytes per word; "
       "per-model setup masks excluded). Key-generation work is exact in AES blocks (dcf_gen: 4 per DCF level per key "
       "pair); the dealer's other PRG output is not counted.",
