@@ -177,8 +177,8 @@ void closing_note(const pm::NetworkReport& r, const pm::NetShape& net, const pm:
 
 /// The model `polympc perf` prices with: the kernel configuration of --plan, or of the
 /// scheduler's allocation for this network (--kernels auto), or the headers' defaults
-/// (--kernels default); --lanes overrides last. Prints which one.
-pm::Model perf_model(const PerfArgs& a, const pm::NetShape& net, pm::Phase phase) {
+/// (--kernels default); --lanes overrides last. `how` says which, for the report.
+pm::Model perf_model(const PerfArgs& a, const pm::NetShape& net, pm::Phase phase, std::string& how) {
   pm::Query q = a.m.q;
   q.calibration = a.calibration;
   q.phase = a.phase;
@@ -188,15 +188,7 @@ pm::Model perf_model(const PerfArgs& a, const pm::NetShape& net, pm::Phase phase
   src.budget = a.budget;
   src.lanes = q.lanes;
   q.lanes.clear();
-  std::string how;
-  const pm::Model m = scheduler::configure(pm::make_model(q), net, src, phase, &how);
-  std::printf("kernels (%s):", how.c_str());
-  for (const std::string& k : scheduler::kernels_used(m, net)) {
-    std::printf(" %s %llu", k.c_str(), static_cast<unsigned long long>(m.lanes(k)));
-    if (k == "matmul_combine") std::printf("x%llu", static_cast<unsigned long long>(m.rows(k)));
-  }
-  std::printf("\n");
-  return m;
+  return scheduler::configure(pm::make_model(q), net, src, phase, &how);
 }
 
 void run_perf(const PerfArgs& a) {
@@ -209,7 +201,8 @@ void run_perf(const PerfArgs& a) {
   q.calibration = a.calibration;
   q.phase = a.phase;
   const pm::Phase phase = pm::query_phase(q);
-  const pm::Model m = perf_model(a, net, phase);
+  std::string how;
+  const pm::Model m = perf_model(a, net, phase, how);
   const pm::NetworkReport r = m.report(net);
 
   const std::optional<pm::Calibration>& cal = m.calibration();
@@ -219,6 +212,12 @@ void run_perf(const PerfArgs& a) {
               net.name.c_str(), net.origin.c_str(), m.board().title.c_str(), m.network().name.c_str(),
               m.network().bandwidth_bytes_per_s / 1e6, m.network().rtt_s * 1e3, r.compare.c_str(), r.compare_bits.c_str(),
               r.trunc.c_str(), r.ring_bits, r.frac_bits, r.batch);
+  std::printf("kernels (%s):", how.c_str());
+  for (const std::string& k : scheduler::kernels_used(m, net)) {
+    std::printf(" %s %llu", k.c_str(), static_cast<unsigned long long>(m.lanes(k)));
+    if (k == "matmul_combine") std::printf("x%llu", static_cast<unsigned long long>(m.rows(k)));
+  }
+  std::printf("\n");
   std::printf("bytes and rounds: exact (the protocols counted); times, energy, resources: MODELLED%s\n",
               cal ? ", cpu column: predicted from the calibration file" : "");
   if (phase != pm::Phase::Online)

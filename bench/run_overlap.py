@@ -17,19 +17,16 @@ overlapped runs equal the sequential ones). Exits 1 when a run fails or differs.
 The machine is shared and noisy: quote the ratio of medians from one run of this script.
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
+
+from infer_json import infer_json
 
 
 def run(a, link, workers, path):
-    cmd = [a.polympc, "infer", "--model", a.model, "--images", str(a.images), "--batch", str(a.batch),
-           "--backend", "cpu", "--quiet", "--json", path, "--link", link, "--workers", str(workers)]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    with open(path) as f:
-        return json.load(f)
+    return infer_json(a.polympc, a.model, a.images, path,
+                      ["--batch", str(a.batch), "--link", link, "--workers", str(workers)])
 
 
 def main():

@@ -17,23 +17,15 @@ one run of this script is the figure to quote, not the absolute times.
 Exits 1 when a run fails or its logits differ from the plaintext twin.
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
+
+from infer_json import infer_json
 
 PATHS = [("default (fss trunc + fss compare, placement)", None, []),
          ("gmw-exact (--trunc exact --compare gmw)", None, ["--trunc", "exact", "--compare", "gmw"]),
          ("slack (--trunc slack)", None, ["--trunc", "slack"])]
-
-
-def run(polympc, model, images, extra, path):
-    cmd = [polympc, "infer", "--model", model, "--images", str(images), "--backend", "cpu",
-           "--quiet", "--json", path] + extra
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    with open(path) as f:
-        return json.load(f)
 
 
 def main():
@@ -52,8 +44,8 @@ def main():
     runs = {name: [] for name, _, _ in paths}
     for rep in range(a.repeats):
         for k, (name, binary, extra) in enumerate(paths):
-            runs[name].append(run(binary or a.polympc, a.model, a.images, extra,
-                                  os.path.join(a.out, f"path{k}_rep{rep}.json")))
+            runs[name].append(infer_json(binary or a.polympc, a.model, a.images,
+                                         os.path.join(a.out, f"path{k}_rep{rep}.json"), extra))
     ok = True
     summary = {}
     for name, rs in runs.items():

@@ -18,7 +18,7 @@
 
 #include "polympc/perfmodel/json.h"
 #include "polympc/perfmodel/query.h"
-#include "polympc/scheduler/allocate.h"
+#include "polympc/scheduler/plan.h"
 
 namespace py = pybind11;
 namespace pm = polympc::perfmodel;

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "polympc/perfmodel/query.h"
@@ -271,6 +273,27 @@ TEST(Timeline, TiledTraceIsValidAndNoSlowerThanSequential) {
   }
   const pm::Model m = model_for("u280");
   EXPECT_THROW(sc::build_timeline(m, pm::make_net("", kShipped), {1, 2}), pm::PerfModelError);
+}
+
+// The macros the configuration header defines are the ones the kernel tops read, and every
+// kernel the model can size has one.
+TEST(Plan, ConfigMacrosAreTheOnesTheTopsRead) {
+  const pm::Model m = model_for("u280");
+  std::set<std::string> named;
+  for (const sc::HlsConfigEntry& e : sc::hls_config_entries()) {
+    std::ifstream f(std::string(POLYMPC_SOURCE_DIR) + "/" + e.top);
+    ASSERT_TRUE(f) << e.top;
+    const std::string src((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    EXPECT_NE(src.find(std::string("typedef ") + e.macro + " Config;"), std::string::npos) << e.macro << " in " << e.top;
+    EXPECT_NE(src.find(std::string("#define ") + e.macro + " polympc::kernels::" + e.base), std::string::npos)
+        << e.macro << " in " << e.top;
+    EXPECT_TRUE(m.kernels().count(e.kernel)) << e.kernel;
+    named.insert(e.kernel);
+  }
+  for (const auto& [name, spec] : m.kernels())
+    if (spec.implemented) {
+      EXPECT_TRUE(named.count(name)) << name << " has no configuration macro";
+    }
 }
 
 }  // namespace

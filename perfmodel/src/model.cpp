@@ -389,7 +389,7 @@ Model::Model(Board board, std::map<std::string, KernelSpec> kernels, NetworkPres
     if (!kernels_.count(name)) throw PerfModelError("lane override for unknown kernel '" + name + "'");
     if (l == 0) throw PerfModelError("lane override for '" + name + "' must be >= 1");
     if (name == "dcf_eval" && kernels_.at(name).implemented &&
-        (l > 4096 || kernels::dcf_group_words_for(static_cast<unsigned>(l), static_cast<unsigned>(kernels_.at(name).group_words)) == 0))
+        (l > 4096 || dcf_group_words(l) == 0))
       throw PerfModelError("AES cores of 'dcf_eval' must be a power of two up to 4096, got " + std::to_string(l));
     if ((name == "bit_slice" || name == "b2a_combine") && 64 % l != 0)
       throw PerfModelError("lanes of '" + name + "' must divide 64, got " + std::to_string(l));
@@ -411,8 +411,10 @@ uint64_t Model::lanes(const std::string& name) const {
   return it != opt_.lanes.end() ? it->second : kernels_.at(name).lanes;
 }
 
-uint64_t Model::dcf_group_words() const {
-  return kernels::dcf_group_words_for(static_cast<unsigned>(lanes("dcf_eval")),
+uint64_t Model::dcf_group_words() const { return dcf_group_words(lanes("dcf_eval")); }
+
+uint64_t Model::dcf_group_words(uint64_t aes_cores) const {
+  return kernels::dcf_group_words_for(static_cast<unsigned>(aes_cores),
                                       static_cast<unsigned>(kernels_.at("dcf_eval").group_words));
 }
 

@@ -5,11 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <set>
-#include <cstdio>
 #include <sstream>
-
-#include "polympc/perfmodel/query.h"
-#include "polympc/scheduler/plan.h"
 
 namespace polympc::scheduler {
 
@@ -219,41 +215,6 @@ Allocation allocate(const pm::Model& model, const pm::NetShape& net, const Alloc
 
   a.search_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return a;
-}
-
-pm::Model configure(const pm::Model& base, const pm::NetShape& net, const KernelSource& src, pm::Phase phase,
-                    std::string* how) {
-  KernelConfigs configs;
-  std::string text;
-  if (!src.plan.empty()) {
-    configs = read_plan_kernels(src.plan, base, base.board().name);
-    text = "from plan " + src.plan;
-  } else if (src.kernels == "auto") {
-    AllocationOptions o;
-    o.budget = src.budget;
-    o.objective = phase;
-    const Allocation al = allocate(base, net, o);
-    configs = al.kernels;
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "sized by the scheduler within %.0f %% of the board; %.1f ms at the headers' defaults",
-                  src.budget * 100, al.default_latency_s * 1e3);
-    text = buf;
-  } else if (src.kernels == "default") {
-    text = "the kernel headers' default configurations";
-  } else {
-    throw pm::PerfModelError("kernels must be auto or default, got '" + src.kernels + "'");
-  }
-  pm::Model m = configured(base, configs);
-  if (!src.lanes.empty()) {
-    const pm::KernelOverrides k = pm::parse_lanes(src.lanes);
-    std::map<std::string, uint64_t> lanes = m.options().lanes, rows = m.options().rows;
-    for (auto& [n, l] : k.lanes) lanes[n] = l;
-    for (auto& [n, r] : k.rows) rows[n] = r;
-    m = m.with_kernels(lanes, rows);
-    text += ", --lanes " + src.lanes;
-  }
-  if (how) *how = text;
-  return m;
 }
 
 }  // namespace polympc::scheduler

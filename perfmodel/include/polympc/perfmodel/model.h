@@ -194,6 +194,8 @@ class Model {
   /// dcf_eval's keys per group / 64 at its configured AES cores: the header's group_words,
   /// doubled until the cores hide the AES latency (kernels::dcf_group_words_for).
   uint64_t dcf_group_words() const;
+  /// The same at `aes_cores` cores (0 when the cores cannot keep II = 1).
+  uint64_t dcf_group_words(uint64_t aes_cores) const;
   /// Resources of kernel `name` at its configured lanes and rows.
   Resources kernel_resources(const std::string& name) const;
   /// This model with other kernel lanes and rows (the counted protocols are shared: only

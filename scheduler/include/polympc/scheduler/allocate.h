@@ -74,21 +74,4 @@ Allocation allocate(const perfmodel::Model& model, const perfmodel::NetShape& ne
 /// lanes dividing matmul's tile, rows up to max_lanes).
 std::vector<KernelConfig> candidate_configs(const perfmodel::Model& model, const std::string& kernel, uint64_t max_lanes);
 
-/// Where a model's kernel configuration comes from, as `polympc perf` and the Python
-/// module take it: a plan file (`plan`), else the allocation above for the network
-/// (kernels "auto", within `budget`, minimising the query's phase) or the kernel headers'
-/// defaults (kernels "default"); `lanes` ("poly_eval=32,matmul_combine=16x8") overrides last.
-struct KernelSource {
-  std::string kernels = "auto";
-  std::string plan;
-  double budget = 0.8;
-  std::string lanes;
-};
-
-/// `base` (a model whose Options carry no lane overrides) configured from `src` for `net`;
-/// `how` (if not null) receives a one-line description ("sized by the scheduler within
-/// 80 % of the board", "from plan P", ...). Throws PerfModelError on a bad source.
-perfmodel::Model configure(const perfmodel::Model& base, const perfmodel::NetShape& net, const KernelSource& src,
-                           perfmodel::Phase phase, std::string* how = nullptr);
-
 }  // namespace polympc::scheduler

@@ -46,6 +46,35 @@ void write_plan(const Plan& p, const perfmodel::Model& model, const std::string&
 /// Throws PerfModelError naming the file and the field.
 KernelConfigs read_plan_kernels(const std::string& path, const perfmodel::Model& model, const std::string& board = "");
 
+/// Where a model's kernel configuration comes from, as `polympc perf` and the Python
+/// module take it: a plan file (`plan`), else the allocation above for the network
+/// (kernels "auto", within `budget`, minimising the query's phase) or the kernel headers'
+/// defaults (kernels "default"); `lanes` ("poly_eval=32,matmul_combine=16x8") overrides last.
+struct KernelSource {
+  std::string kernels = "auto";
+  std::string plan;
+  double budget = 0.8;
+  std::string lanes;
+};
+
+/// `base` (a model whose Options carry no lane overrides) configured from `src` for `net`;
+/// `how` (if not null) receives a one-line description ("sized by the scheduler within
+/// 80 % of the board", "from plan P", ...). Throws PerfModelError on a bad source.
+perfmodel::Model configure(const perfmodel::Model& base, const perfmodel::NetShape& net, const KernelSource& src,
+                           perfmodel::Phase phase, std::string* how = nullptr);
+
+/// How a kernel's configuration reaches synthesis: its header and DefaultConfig, the macro
+/// its extern "C" top reads (`typedef <macro> Config;`) and the top's source.
+struct HlsConfigEntry {
+  const char* kernel;
+  const char* header;
+  const char* base;
+  const char* macro;
+  const char* top;
+};
+/// Every sizable kernel's entry (tests/test_scheduler.cpp checks them against the tops).
+const std::vector<HlsConfigEntry>& hls_config_entries();
+
 /// The configuration header for synthesis: per kernel of `configs`, a configuration derived
 /// from the kernel's DefaultConfig with the plan's lanes (and rows; dcf_eval: aes_cores and
 /// the group_words the cores need) and the POLYMPC_<KERNEL>_CONFIG macro its top reads.
