@@ -85,6 +85,9 @@ class Channel {
   }
   PhaseStats& stats_of(const std::string& name) { return stats_[name]; }
   void reset_stats() { stats_.clear(); }
+  /// Who is at the other end, for messages and logs (e.g. "P1 (client) at 127.0.0.1:40312
+  /// [/CN=client]").
+  virtual std::string peer() const { return "the peer"; }
 
  protected:
   /// Writes all n bytes or throws ChannelError. Must not block on the peer's reads for
@@ -125,10 +128,10 @@ class PhaseScope {
 /// on the other throw ChannelError ("peer closed").
 std::pair<std::unique_ptr<Channel>, std::unique_ptr<Channel>> make_inproc_pair();
 
-/// TCP channel over standalone Asio. P0 (server role) listens, P1 connects.
-/// `timeout_ms` bounds connection setup and each blocking read; exceeded -> ChannelError.
-/// Writes go through a background writer so exchange() cannot deadlock on full socket
-/// buffers.
+/// Plaintext TCP on loopback (net.h): P0 listens on 127.0.0.1:`port` for one peer, P1
+/// connects. `timeout_ms` bounds connection setup and each read as a whole; exceeded ->
+/// ChannelError. tcp_connect refuses a host that is not loopback (net.h: TLS between
+/// machines).
 std::unique_ptr<Channel> tcp_listen(uint16_t port, int timeout_ms = 30000);
 std::unique_ptr<Channel> tcp_connect(const std::string& host, uint16_t port,
                                      int timeout_ms = 30000);
