@@ -20,4 +20,8 @@ void add_bench_relu_command(CLI::App& bench);
 /// file (nn/arch_file.h) of an ONNX model and prints its hashes and layer count.
 void add_export_arch_command(CLI::App& app);
 
+/// Registers `polympc serve` and `polympc query` (serve_cmd.cpp): the two parties as
+/// services over TLS.
+void add_serve_commands(CLI::App& app);
+
 }  // namespace polympc::apps

@@ -103,6 +103,12 @@ void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_g
   nn::PartyResult r =
       nn::run_party(party, net, model_hash, q.get(), party == 1 ? &data : nullptr, ring, plan, *ch,
                     *be, material, ledger, progress, pa.first_image);
+  report_party(pa.role, images, r, material, reveal, json);
+}
+
+void report_party(const std::string& role, size_t images, const nn::PartyResult& r,
+                  const mpc::MaterialFile& material, nn::Reveal reveal, const std::string& json) {
+  const bool client = role == "client";
   std::printf("%-10s %12s %12s %12s\n", "phase", "rounds/batch", "sent/img", "recv/img");
   uint64_t sent = 0, recvd = 0;
   const double n = static_cast<double>(images);
@@ -121,14 +127,19 @@ void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_g
       "%s: %zu images (material batches %llu..%llu of run %s), online %.2f s (%.2f ms per image), "
       "sent %.0f "
       "B/img, received %.0f B/img\n",
-      pa.role.c_str(), images, static_cast<unsigned long long>(r.first_segment),
+      role.c_str(), images, static_cast<unsigned long long>(r.first_segment),
       static_cast<unsigned long long>(r.first_segment + r.segments - 1),
       mpc::to_hex(material.header().run_id).c_str(), r.seconds, 1e3 * r.seconds / n,
       static_cast<double>(sent) / n, static_cast<double>(recvd) / n);
-  if (party == 1) std::printf("2PC accuracy: %.2f %%\n", 100.0 * r.accuracy);
+  if (client && r.labelled) std::printf("2PC accuracy: %.2f %%\n", 100.0 * r.accuracy);
+  if (client && !r.labelled) {
+    std::printf("predicted classes:");
+    for (int c : r.predictions) std::printf(" %d", c);
+    std::printf("\n");
+  }
   if (!json.empty()) {
     nlohmann::json j;
-    j["role"] = pa.role;
+    j["role"] = role;
     j["images"] = images;
     j["run_id"] = mpc::to_hex(material.header().run_id);
     j["first_segment"] = r.first_segment;
@@ -136,9 +147,12 @@ void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_g
     j["seconds"] = r.seconds;
     j["bytes_sent_per_image"] = static_cast<double>(sent) / n;
     j["bytes_received_per_image"] = static_cast<double>(recvd) / n;
-    if (party == 1) {
+    if (client) {
       j["reveal"] = nn::reveal_name(reveal);
-      j["accuracy"] = r.accuracy;
+      if (r.labelled)
+        j["accuracy"] = r.accuracy;
+      else
+        j["accuracy"] = nullptr;
       j["predictions"] = r.predictions;
       if (reveal == nn::Reveal::Logits) j["logits"] = r.logits;
     }

@@ -8,7 +8,9 @@
 #include <string>
 
 #include "backends.h"
+#include "polympc/mpc/material_file.h"
 #include "polympc/mpc/session.h"
+#include "polympc/nn/party.h"
 #include "polympc/nn/secure.h"
 
 namespace polympc::apps {
@@ -39,6 +41,12 @@ void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_g
                      const BackendArgs& bargs, const mpc::RingConfig& ring,
                      const mpc::ProtocolOptions& po, nn::Reveal reveal, bool quiet,
                      const std::string& json);
+
+/// Prints one party's per-phase traffic and summary line, and for the client (`role`
+/// "client") its accuracy or, without labels, its predicted classes; writes the JSON
+/// report when `json` is set.
+void report_party(const std::string& role, size_t images, const nn::PartyResult& r,
+                  const mpc::MaterialFile& material, nn::Reveal reveal, const std::string& json);
 
 /// Registers `polympc dealer`.
 void add_dealer_command(CLI::App& app);

@@ -695,4 +695,56 @@ RunAgreement run_handshake(Channel& ch, int party, const MaterialFile& file, Led
   return a;
 }
 
+namespace {
+constexpr char kQueryMagic[8] = {'P', 'M', 'P', 'C', 'Q', 'R', 'Y', '1'};
+constexpr size_t kQueryBytes = 8 + 16 + 8;
+}  // namespace
+
+void send_query_request(Channel& ch, const QueryRequest& q) {
+  PhaseScope scope(ch, "handshake");
+  std::string w(kQueryMagic, 8);
+  w.append(reinterpret_cast<const char*>(q.run_id.data()), 16);
+  put_u64(w, q.images);
+  ch.send(w.data(), w.size());
+  uint8_t head[3] = {};
+  ch.recv(head, sizeof head);
+  const size_t len = static_cast<size_t>(head[1]) | static_cast<size_t>(head[2]) << 8;
+  if (len > kMaxQueryReason)
+    throw MaterialError("the server's answer to the query declares a " + std::to_string(len) +
+                        "-byte reason, more than " + std::to_string(kMaxQueryReason));
+  std::string reason(len, '\0');
+  if (len) ch.recv(reason.data(), len);
+  if (head[0] != 0)
+    throw MaterialError("the server refused the query: " +
+                        (reason.empty() ? std::string("no reason given") : reason));
+}
+
+QueryRequest read_query_request(Channel& ch) {
+  PhaseScope scope(ch, "handshake");
+  std::string w(kQueryBytes, '\0');
+  ch.recv(w.data(), w.size());
+  if (std::memcmp(w.data(), kQueryMagic, 8) != 0)
+    throw MaterialError("malformed query from " + ch.peer() +
+                        ": not a polympc query request (bad magic)");
+  QueryRequest q;
+  std::memcpy(q.run_id.data(), w.data() + 8, 16);
+  std::memcpy(&q.images, w.data() + 24, 8);
+  if (q.images == 0 || q.images > kMaxQueryImages)
+    throw MaterialError("malformed query from " + ch.peer() + ": asks for " +
+                        std::to_string(q.images) + " images (1.." +
+                        std::to_string(kMaxQueryImages) + ")");
+  return q;
+}
+
+void answer_query_request(Channel& ch, const std::string& refusal) {
+  PhaseScope scope(ch, "handshake");
+  const std::string r = refusal.substr(0, kMaxQueryReason);
+  std::string w;
+  w.push_back(static_cast<char>(refusal.empty() ? 0 : 1));
+  w.push_back(static_cast<char>(r.size() & 0xff));
+  w.push_back(static_cast<char>(r.size() >> 8));
+  w += r;
+  ch.send(w.data(), w.size());
+}
+
 }  // namespace polympc::mpc

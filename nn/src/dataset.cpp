@@ -185,6 +185,47 @@ IdxFile read_idx(const std::string& path, uint32_t magic,
 
 }  // namespace
 
+namespace {
+
+/// The first `limit` (all when < 0) images of an IDX images file as a Dataset with
+/// unknown labels (-1).
+Dataset images_of(const IdxFile& images, int64_t limit) {
+  const int64_t n = images.dims[0];
+  if (limit > n) {
+    throw DatasetError("asked for " + std::to_string(limit) + " images but " + images.path +
+                       " has " + std::to_string(n));
+  }
+  if (images.dims[1] == 0 || images.dims[2] == 0) {
+    throw DatasetError("corrupt IDX file " + images.path + ": header declares images of " +
+                       std::to_string(images.dims[1]) + " x " + std::to_string(images.dims[2]) +
+                       " pixels (rows and cols must be >= 1)");
+  }
+  const int64_t count = limit < 0 ? n : limit;
+  Dataset ds;
+  ds.count = count;
+  ds.channels = 1;
+  ds.height = images.dims[1];
+  ds.width = images.dims[2];
+  // count <= n, so this is at most the payload size that read_idx bounded already.
+  const uint64_t pixels = mpc::checked_product<DatasetError>(
+      std::vector<int64_t>{count, ds.height, ds.width},
+      "IDX file " + images.path + ": images to load (count x rows x cols)",
+      mpc::kMaxTensorElements, /*allow_zero=*/true);
+  if (pixels > images.data.size())
+    throw DatasetError("internal: " + images.path + " holds fewer pixels than its header says");
+  ds.images.resize(static_cast<size_t>(pixels));
+  const unsigned char* px = images.data.data();
+  for (size_t i = 0; i < ds.images.size(); ++i) ds.images[i] = static_cast<float>(px[i]) / 255.0f;
+  ds.labels.assign(static_cast<size_t>(count), -1);
+  return ds;
+}
+
+}  // namespace
+
+Dataset load_idx_images(const std::string& path, int64_t limit) {
+  return images_of(read_idx(path, kImagesMagic, {"count", "rows", "cols"}), limit);
+}
+
 Dataset load_idx_dataset(const std::string& dir, const std::string& split, int64_t limit) {
   const std::string images_path = find_file(dir, split + "-images-idx3-ubyte");
   const std::string labels_path = find_file(dir, split + "-labels-idx1-ubyte");
@@ -197,36 +238,9 @@ Dataset load_idx_dataset(const std::string& dir, const std::string& split, int64
                        " images but " + labels_path + " has " + std::to_string(labels.dims[0]) +
                        " labels");
   }
-  if (limit > n) {
-    throw DatasetError("asked for " + std::to_string(limit) + " images but " + images_path +
-                       " has " + std::to_string(n));
-  }
-  if (images.dims[1] == 0 || images.dims[2] == 0) {
-    throw DatasetError("corrupt IDX file " + images_path + ": header declares images of " +
-                       std::to_string(images.dims[1]) + " x " + std::to_string(images.dims[2]) +
-                       " pixels (rows and cols must be >= 1)");
-  }
-  const int64_t count = limit < 0 ? n : limit;
-
-  Dataset ds;
-  ds.count = count;
-  ds.channels = 1;
-  ds.height = images.dims[1];
-  ds.width = images.dims[2];
-  // count <= n, so this is at most the payload size that read_idx bounded already.
-  const uint64_t pixels = mpc::checked_product<DatasetError>(
-      std::vector<int64_t>{count, ds.height, ds.width},
-      "IDX file " + images_path + ": images to load (count x rows x cols)", mpc::kMaxTensorElements,
-      /*allow_zero=*/true);
-  if (pixels > images.data.size())
-    throw DatasetError("internal: " + images_path + " holds fewer pixels than its header says");
-  ds.images.resize(static_cast<size_t>(pixels));
-  const unsigned char* px = images.data.data();
-  for (size_t i = 0; i < ds.images.size(); ++i) ds.images[i] = static_cast<float>(px[i]) / 255.0f;
-
-  ds.labels.resize(static_cast<size_t>(count));
+  Dataset ds = images_of(images, limit);
   const unsigned char* lb = labels.data.data();
-  for (int64_t i = 0; i < count; ++i) {
+  for (int64_t i = 0; i < ds.count; ++i) {
     if (lb[i] >= kNumClasses) {
       throw DatasetError("label " + std::to_string(lb[i]) + " of sample " + std::to_string(i) +
                          " in " + labels_path + " is out of range [0, " +

@@ -140,9 +140,12 @@ PartyResult run_party(int party, const Network& arch, const std::string& model_h
       res.predictions = argmax_rows(d, plan.images);
     }
     size_t correct = 0;
-    for (size_t n = 0; n < plan.images; ++n)
+    res.labelled = true;
+    for (size_t n = 0; n < plan.images; ++n) {
       correct += res.predictions[n] == data->labels[first_image + n];
-    res.accuracy = static_cast<double>(correct) / static_cast<double>(plan.images);
+      res.labelled = res.labelled && data->labels[first_image + n] >= 0;
+    }
+    if (res.labelled) res.accuracy = static_cast<double>(correct) / static_cast<double>(plan.images);
   }
   res.stats = ch.stats();
   return res;

@@ -159,4 +159,27 @@ void check_material_left(const Ledger& ledger, const MaterialFile& file);
 RunAgreement run_handshake(Channel& ch, int party, const MaterialFile& file, Ledger& ledger,
                            const std::string& model_hash, const std::string& plan, uint64_t images);
 
+/// The first message of a `polympc query` connection, before run_handshake: which dealer
+/// run the client's material comes from and how many images it asks for, so that a
+/// server holding the material of many runs (`polympc serve --material DIR`) opens the
+/// right file. Public: the run ID is no secret (knowing it gives nothing without the
+/// run's MAC key, which run_handshake confirms). Wire: "PMPCQRY1" | run ID (16) |
+/// images (u64 LE), 32 bytes; the answer is u8 status (0 = accepted) | u16 LE length |
+/// reason (at most kMaxQueryReason bytes).
+struct QueryRequest {
+  RunId run_id{};
+  uint64_t images = 0;
+};
+constexpr size_t kMaxQueryReason = 1024;
+constexpr uint64_t kMaxQueryImages = uint64_t{1} << 24;
+
+/// Client: sends `q` and waits for the answer; a refusal throws MaterialError carrying the
+/// server's reason. Throws ChannelError when the server fails.
+void send_query_request(Channel& ch, const QueryRequest& q);
+/// Server: reads a request. Throws MaterialError on a malformed one (bad magic, images 0
+/// or above kMaxQueryImages) without answering, ChannelError when the peer fails.
+QueryRequest read_query_request(Channel& ch);
+/// Server: accepts (`refusal` empty) or refuses with a reason (cut to kMaxQueryReason).
+void answer_query_request(Channel& ch, const std::string& refusal);
+
 }  // namespace polympc::mpc

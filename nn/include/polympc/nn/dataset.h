@@ -22,7 +22,7 @@ struct Dataset {
   int64_t count = 0;                 ///< N
   int64_t channels = 1, height = 28, width = 28;
   std::vector<float> images;         ///< NCHW, pixel / 255 in [0, 1]
-  std::vector<int> labels;           ///< N, in [0, 10)
+  std::vector<int> labels;           ///< N, in [0, 10); -1 when unknown (load_idx_images)
   /// Pointer to image i (channels*height*width floats).
   const float* image(int64_t i) const { return images.data() + i * channels * height * width; }
 };
@@ -44,5 +44,10 @@ void check_images(const Dataset& d, size_t first, size_t count, int64_t input_si
 /// <path>: header promises 784000 data bytes (count x rows x cols = 1000 x 28 x 28), file
 /// has 12". Images are [count, 1, rows, cols] floats in [0, 1].
 Dataset load_idx_dataset(const std::string& dir, const std::string& split, int64_t limit = -1);
+
+/// Loads the images of one IDX images file (magic 0x00000803, e.g. a user's own images
+/// for `polympc query --input`), without labels (every label is -1). Same checks as
+/// load_idx_dataset.
+Dataset load_idx_images(const std::string& path, int64_t limit = -1);
 
 }  // namespace polympc::nn

@@ -53,7 +53,8 @@ struct PartyResult {
   std::vector<uint64_t> logits;  ///< P1 with Reveal::Logits: [images, classes] ring words at
                                  ///< scale f; empty at P0 and with Reveal::Label
   std::vector<int> predictions;  ///< P1: top-1 per image (the revealed labels with Reveal::Label)
-  double accuracy = 0;           ///< P1: top-1 vs the data set's labels
+  double accuracy = 0;           ///< P1: top-1 vs the data set's labels (0 when unlabelled)
+  bool labelled = false;         ///< P1: every image had a label, so accuracy is meaningful
   double seconds = 0;            ///< online wall time (setup excluded)
   uint64_t first_segment = 0;    ///< the material segments this run consumed: first
   uint64_t segments = 0;         ///< and how many
