@@ -282,6 +282,7 @@ class Server {
         return refuse(*ch, who, e.what());
       }
       mpc::answer_query_request(*ch, "");
+      log(ch->peer() + ": accepted a query of " + std::to_string(req.images) + " images on run " + run);
       auto be = make_backend(a_.backend, a_.backend_args);
       nn::PartyPlan plan;
       plan.images = req.images;

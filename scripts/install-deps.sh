@@ -6,7 +6,8 @@
 # libuuid's headers, for the XRT host driver (-DPOLYMPC_WITH_XRT=ON, docs/fpga.md).
 set -euo pipefail
 pkgs=(g++ cmake make pkg-config libssl-dev libgtest-dev libasio-dev nlohmann-json3-dev libcli11-dev
-      libeigen3-dev libonnx-dev libprotobuf-dev protobuf-compiler zlib1g-dev dataset-fashion-mnist dpkg-dev)
+      libeigen3-dev libonnx-dev libprotobuf-dev protobuf-compiler zlib1g-dev dataset-fashion-mnist dpkg-dev
+      openssl python3)
 for arg in "$@"; do
   case "$arg" in
     --torch) pkgs+=(libtorch-dev) ;;

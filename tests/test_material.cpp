@@ -365,3 +365,74 @@ TEST(MaterialFile, LoadingDoesNotMultiplyTheFileInMemory) {
   EXPECT_EQ(s.remaining_words(), words);
   std::remove(p.c_str());
 }
+
+namespace {
+
+TEST(QueryRequest, RoundTripRefusalAndMalformedRequests) {
+  mpc::QueryRequest q;
+  for (size_t i = 0; i < q.run_id.size(); ++i) q.run_id[i] = static_cast<uint8_t>(i * 17 + 3);
+  q.images = 42;
+  {
+    // Accepted: the server reads exactly what the client sent.
+    auto [c0, c1] = mpc::make_inproc_pair();
+    std::thread client([&, &ch = *c1] { mpc::send_query_request(ch, q); });
+    const mpc::QueryRequest got = mpc::read_query_request(*c0);
+    mpc::answer_query_request(*c0, "");
+    client.join();
+    EXPECT_EQ(got.run_id, q.run_id);
+    EXPECT_EQ(got.images, 42u);
+    EXPECT_EQ(c1->stats().at("handshake").bytes_sent, 32u);
+  }
+  {
+    // Refused: the client's error carries the server's reason, cut to kMaxQueryReason.
+    auto [c0, c1] = mpc::make_inproc_pair();
+    std::string err;
+    std::thread client([&, &ch = *c1] {
+      try {
+        mpc::send_query_request(ch, q);
+      } catch (const mpc::MaterialError& e) {
+        err = e.what();
+      }
+    });
+    mpc::read_query_request(*c0);
+    mpc::answer_query_request(*c0, "run busy" + std::string(5000, '.'));
+    client.join();
+    EXPECT_NE(err.find("refused the query: run busy"), std::string::npos) << err;
+    EXPECT_LT(err.size(), mpc::kMaxQueryReason + 100);
+  }
+  auto expect_malformed = [](const std::string& wire, const std::string& what) {
+    auto [c0, c1] = mpc::make_inproc_pair();
+    c1->send(wire.data(), wire.size());
+    try {
+      mpc::read_query_request(*c0);
+      ADD_FAILURE() << "accepted " << what;
+    } catch (const mpc::MaterialError& e) {
+      EXPECT_NE(std::string(e.what()).find("malformed query"), std::string::npos) << e.what();
+    }
+  };
+  auto wire = [](const char* magic, uint64_t images) {
+    std::string w(magic, 8);
+    w.append(16, '\x01');
+    w.append(reinterpret_cast<const char*>(&images), 8);
+    return w;
+  };
+  expect_malformed(wire("PMPCQRY9", 1), "a bad magic");
+  expect_malformed(wire("PMPCQRY1", 0), "zero images");
+  expect_malformed(wire("PMPCQRY1", mpc::kMaxQueryImages + 1), "too many images");
+  {
+    // A reply declaring an oversized reason is refused before reading it.
+    auto [c0, c1] = mpc::make_inproc_pair();
+    const uint8_t bad[3] = {1, 0xff, 0xff};
+    c0->send(bad, 3);
+    EXPECT_THROW(mpc::send_query_request(*c1, q), mpc::MaterialError);
+  }
+  {
+    // A peer that goes away mid-request is a ChannelError, not a hang.
+    auto [c0, c1] = mpc::make_inproc_pair();
+    c1->send("PMPC", 4);
+    c1.reset();
+    EXPECT_THROW(mpc::read_query_request(*c0), mpc::ChannelError);
+  }
+}
+
+}  // namespace
