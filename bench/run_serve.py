@@ -2,8 +2,9 @@
 """Throughput of `polympc serve` with concurrent `polympc query` clients on loopback,
 TLS 1.3 against plaintext, measured in one script (docs/deployment.md).
 
-For each transport a server is started; each repeat launches --clients query processes
-at once, each on its own dealer run, and measures the wall time until all have finished.
+One server per transport; each repeat launches --clients query processes at once against
+one of them, each on its own dealer run, and measures the wall time until all have
+finished; the transports alternate repeat by repeat.
 Reported per transport (medians over the repeats):
   * inferences/s: all clients' images / wall time of the repeat;
   * ms per inference: a client's online seconds / its images (median over the clients);
@@ -52,7 +53,9 @@ tls = lambda who: ["--ca", f"{out}/tls/ca.pem", "--cert", f"{out}/tls/{who}.pem"
 run("export-arch", "--model", a.model, "--out", f"{out}/arch.json")
 threads = ["--threads", str(a.threads)]
 
-results = {}
+# Deal everything first and flush it to disk, then start one server per transport and
+# alternate the transports repeat by repeat, so that neither gets the quieter machine.
+servers, ports, logs = {}, {}, []
 for mode in ("plaintext", "tls"):
     srv, cli = f"{out}/{mode}/srv", f"{out}/{mode}/cli"
     os.makedirs(srv)
@@ -60,44 +63,52 @@ for mode in ("plaintext", "tls"):
     for c in range(a.clients):  # one dealer run per client, one batch per repeat
         run("dealer", "--arch", f"{out}/arch.json", "--images", str(a.images * a.repeats), "--batch", str(a.images),
             "--p0", f"{srv}/c{c}.mat", "--p1", f"{cli}/c{c}.mat")
-    transport = ["--plaintext"] if mode == "plaintext" else None
-    log = open(f"{out}/{mode}/server.log", "w")
-    server = subprocess.Popen([P, "serve", "--model", a.model, "--material", srv, "--listen", "127.0.0.1:0",
-                               "--port-file", f"{out}/{mode}/port", "--ledger", f"{out}/{mode}/ledger0",
-                               "--max-clients", str(a.clients), *threads, *(transport or tls("server"))],
-                              stdout=log, stderr=subprocess.STDOUT)
+subprocess.run(["sync"])
+transport = {"plaintext": lambda who: ["--plaintext"], "tls": tls}
+for mode in ("plaintext", "tls"):
+    logs.append(open(f"{out}/{mode}/server.log", "w"))
+    servers[mode] = subprocess.Popen(
+        [P, "serve", "--model", a.model, "--material", f"{out}/{mode}/srv", "--listen", "127.0.0.1:0",
+         "--port-file", f"{out}/{mode}/port", "--ledger", f"{out}/{mode}/ledger0", "--max-clients", str(a.clients),
+         *threads, *transport[mode]("server")], stdout=logs[-1], stderr=subprocess.STDOUT)
     for _ in range(300):
         if os.path.exists(f"{out}/{mode}/port"):
             break
         time.sleep(0.1)
-    port = int(open(f"{out}/{mode}/port").read())
-    walls, per_inference = [], []
-    for r in range(a.repeats):
+    ports[mode] = int(open(f"{out}/{mode}/port").read())
+
+walls = {m: [] for m in servers}
+per_inference = {m: [] for m in servers}
+for r in range(a.repeats):
+    for mode in (("plaintext", "tls") if r % 2 == 0 else ("tls", "plaintext")):
         t0 = time.time()
-        procs = [subprocess.Popen([P, "query", "--connect", f"127.0.0.1:{port}", "--arch", f"{out}/arch.json",
-                                   "--material", f"{cli}/c{c}.mat", "--images", str(a.images),
+        procs = [subprocess.Popen([P, "query", "--connect", f"127.0.0.1:{ports[mode]}", "--arch", f"{out}/arch.json",
+                                   "--material", f"{out}/{mode}/cli/c{c}.mat", "--images", str(a.images),
                                    "--first-image", str(r * a.images), "--ledger", f"{out}/{mode}/ledger1",
                                    "--quiet", "--json", f"{out}/{mode}/q{c}_{r}.json", *threads,
-                                   *(transport or tls("client"))],
+                                   *transport[mode]("client")],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                  for c in range(a.clients)]
         for p in procs:
             _, err = p.communicate()
             if p.returncode != 0:
                 sys.exit(f"query failed: {err}")
-        walls.append(time.time() - t0)
+        walls[mode].append(time.time() - t0)
         secs = [json.load(open(f"{out}/{mode}/q{c}_{r}.json"))["seconds"] for c in range(a.clients)]
-        per_inference.append(statistics.median(secs) / a.images)
-    server.terminate()
-    server.wait()
-    n = a.clients * a.images
+        per_inference[mode].append(statistics.median(secs) / a.images)
+for s in servers.values():
+    s.terminate()
+    s.wait()
+results = {}
+n = a.clients * a.images
+for mode in servers:
     results[mode] = {
-        "inferences_per_s": statistics.median(n / w for w in walls),
-        "ms_per_inference": 1e3 * statistics.median(per_inference),
-        "wall_s": walls,
+        "inferences_per_s": statistics.median(n / w for w in walls[mode]),
+        "ms_per_inference": 1e3 * statistics.median(per_inference[mode]),
+        "wall_s": walls[mode],
     }
-    shutil.rmtree(srv)
-    shutil.rmtree(cli)
+    shutil.rmtree(f"{out}/{mode}/srv")
+    shutil.rmtree(f"{out}/{mode}/cli")
 
 print(f"{a.clients} concurrent clients x {a.images} images (one batch each), {a.repeats} repeats, "
       f"cpu backend with {a.threads} thread(s) per party and query, loopback")

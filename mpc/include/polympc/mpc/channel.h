@@ -34,7 +34,8 @@ struct PhaseStats {
 };
 
 /// A point-to-point, reliable, ordered byte channel between P0 and P1.
-/// Implementations: make_inproc_pair() (two threads, one process) and TcpChannel.
+/// Implementations: make_inproc_pair() (two threads, one process), the TCP and TLS
+/// channels of net.h, and the emulated link of link.h.
 /// All operations throw ChannelError when the peer is gone or the transfer fails;
 /// a party never blocks forever on a closed peer.
 class Channel {
