@@ -22,6 +22,9 @@ install(TARGETS ${_polympc_libs} EXPORT polympcTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS polympc RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The test-CA helper of docs/deployment.md, as a command beside the CLI.
+install(PROGRAMS ${CMAKE_SOURCE_DIR}/scripts/make-test-ca.sh DESTINATION ${CMAKE_INSTALL_BINDIR}
+        RENAME polympc-make-test-ca)
 
 foreach(dir mpc sim cpu nn perfmodel scheduler hls)
   install(DIRECTORY ${CMAKE_SOURCE_DIR}/${dir}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
@@ -56,6 +59,8 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Private inference of neural networks unde
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
+# polympc-make-test-ca runs the openssl command.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "openssl")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
     "libssl-dev, libonnx-dev, libprotobuf-dev, zlib1g-dev, nlohmann-json3-dev, libasio-dev, libeigen3-dev, dataset-fashion-mnist")
 include(CPack)

@@ -16,7 +16,7 @@ endfunction()
 
 set(P ${OUT}/prefix)
 run("cmake --install" ${CMAKE_COMMAND} --install ${BIN} --prefix ${P})
-foreach(f bin/polympc lib/cmake/polympc/polympcConfig.cmake lib/cmake/polympc/polympcTargets.cmake
+foreach(f bin/polympc bin/polympc-make-test-ca lib/cmake/polympc/polympcConfig.cmake lib/cmake/polympc/polympcTargets.cmake
           lib/libpolympc_mpc.a include/polympc/mpc/session.h include/polympc/hls/kernel_tops.h
           include/polympc-kernels/kernels/matmul_combine.h include/polympc-kernels/kernels/matmul_combine.cpp
           share/polympc/hls/kernels.json share/polympc/perfmodel/data/boards/u280.json
