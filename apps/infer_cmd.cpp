@@ -3,6 +3,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -19,6 +20,8 @@
 #include "polympc/nn/placement.h"
 #include "polympc/nn/onnx.h"
 #include "polympc/perfmodel/description.h"
+#include "polympc/scheduler/plan.h"
+#include "polympc/scheduler/timeline.h"
 
 namespace polympc::apps {
 
@@ -40,7 +43,33 @@ struct InferArgs {
   bool explain = false;
   std::string link;     ///< --link: emulated link (preset name or BW,RTT)
   size_t workers = 1;   ///< --workers: batches whose online phases overlap
+  std::string trace;    ///< --trace: measured Chrome trace of the run
+  std::string plan;     ///< --plan: a plan of `polympc schedule`, shown beside the measured layers
 };
+
+/// The plan's modelled layers beside this run's measured ones (per image).
+void print_plan_comparison(const scheduler::PlanLayers& plan, const nn::InferenceReport& r) {
+  std::map<std::string, const scheduler::PlanLayer*> by_name;
+  for (const auto& l : plan.layers) by_name[l.name] = &l;
+  std::printf("\nplan (%s on %s, %s, batch %zu) beside this run (backend %s, batch %zu):\n", plan.network.c_str(),
+              plan.board.c_str(), plan.preset.c_str(), plan.batch, r.backend.c_str(), r.batch);
+  std::printf("%-10s %6s %22s %22s\n", "layer", "tiles", "modelled ms/img (plan)", "measured ms/img (run)");
+  double modelled = 0, measured = 0;
+  for (const auto& l : r.layers) {
+    auto it = by_name.find(l.name);
+    const double m = it == by_name.end() ? 0 : 1e3 * it->second->sequential_s / static_cast<double>(plan.batch);
+    modelled += m;
+    measured += 1e3 * l.seconds;
+    if (it == by_name.end())
+      std::printf("%-10s %6s %22s %22.3f\n", l.name.c_str(), "-", "-", 1e3 * l.seconds);
+    else
+      std::printf("%-10s %6d %22.3f %22.3f\n", l.name.c_str(), it->second->tiles, m, 1e3 * l.seconds);
+  }
+  std::printf("%-10s %6s %22.3f %22.3f\n", "total", "", modelled, measured);
+  std::printf("modelled: the plan's FPGA board and network preset (MODELLED, docs/perfmodel.md); measured: this "
+              "machine's %s backend%s. The per-layer tiling of the plan is not executed by this run.\n",
+              r.backend.c_str(), r.link.empty() ? " without link emulation" : (" over " + r.link).c_str());
+}
 
 /// --link: a network preset of the performance model (lan, wan, ...; its bandwidth and
 /// RTT) or "BW,RTT" in MB/s and ms.
@@ -80,14 +109,27 @@ void run_infer(const InferArgs& a) {
   const mpc::RingConfig ring = ring_of(a.protocol);
   const mpc::ProtocolOptions po = protocol_of(a.protocol);
   const nn::Reveal reveal = nn::parse_reveal(a.reveal);
-  if (!a.party.role.empty() && (!a.link.empty() || a.workers != 1))
-    throw mpc::InvalidArgument("--link and --workers apply to in-process runs (without --role)");
+  if (!a.party.role.empty() && (!a.link.empty() || a.workers != 1 || !a.trace.empty() || !a.plan.empty()))
+    throw mpc::InvalidArgument("--link, --workers, --trace and --plan apply to in-process runs (without --role)");
   if (!a.party.role.empty()) {  // one party of a two-process run over TCP
     run_infer_party(a.party, a.model, a.model_given, a.data, a.images, a.backend, a.backend_args, ring, po, reveal,
                     a.quiet, a.json);
     return;
   }
 
+  std::optional<scheduler::PlanLayers> plan;
+  if (!a.plan.empty()) {
+    plan = scheduler::read_plan_layers(a.plan);
+    auto mismatch = [&](const std::string& what, const std::string& theirs, const std::string& ours) {
+      if (theirs != ours)
+        throw mpc::InvalidArgument("plan '" + a.plan + "' was made for " + what + " " + theirs + ", this run uses " +
+                                   ours + " (polympc schedule takes the same options)");
+    };
+    mismatch("--compare", plan->compare, a.protocol.compare);
+    mismatch("--trunc", plan->trunc, a.protocol.trunc);
+    mismatch("--bits", std::to_string(plan->ring_bits), std::to_string(ring.bits));
+    mismatch("--frac", std::to_string(plan->frac_bits), std::to_string(ring.frac));
+  }
   nn::Network net = nn::load_onnx(a.model);
   check_layer_bits(po, net);
   check_trunc_failure_run(a.protocol, ring, po, net, a.images);
@@ -112,6 +154,8 @@ void run_infer(const InferArgs& a) {
   if (a.workers == 0) throw mpc::InvalidArgument("--workers must be >= 1");
   opt.workers = a.workers;
   opt.make_backend = [&a](int) { return make_backend(a.backend, a.backend_args); };
+  mpc::SpanRecorder spans;
+  if (!a.trace.empty()) opt.trace = &spans;
   const double t0 = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   if (!a.quiet) opt.progress = [t0](size_t d, size_t t) { progress_bar(d, t, t0); };
   if (!a.quiet)
@@ -164,6 +208,14 @@ void run_infer(const InferArgs& a) {
   } else if (r.failures_checked) {
     std::printf("within the truncation error budget: every logit within %llu ulp of the plaintext twin\n",
                 static_cast<unsigned long long>(r.logit_error_budget_ulps));
+  }
+  if (plan) print_plan_comparison(*plan, r);
+  if (!a.trace.empty()) {
+    std::ofstream f(a.trace);
+    f << scheduler::measured_trace_json(spans.spans(), "polympc infer " + a.model + " (measured)").dump() << "\n";
+    if (!f) throw polympc::Error("cannot write trace '" + a.trace + "'");
+    std::printf("measured trace: %s (%zu spans; open in Perfetto beside `polympc schedule --trace`)\n",
+                a.trace.c_str(), spans.spans().size());
   }
   std::printf("online: %s per image (both parties), %llu rounds per inference, %.2f s total, %.2f ms per image\n",
               human_bytes(r.online_bytes).c_str(), static_cast<unsigned long long>(r.rounds), r.seconds,
@@ -263,6 +315,12 @@ void add_infer_command(CLI::App& app) {
                 "in-process run: batches whose online phases run at the same time, each on its own channels and "
                 "backends (the communication of one overlaps the computation of another)")
       ->capture_default_str();
+  c->add_option("--trace", args->trace,
+                "in-process run: write the measured timeline (every backend call, blocking read and layer of both "
+                "parties) as Chrome trace JSON (docs/scheduler.md)");
+  c->add_option("--plan", args->plan,
+                "in-process run: a plan of `polympc schedule` (same options); prints its modelled layers beside "
+                "the measured ones");
   c->add_flag("--quiet", args->quiet, "no progress bar");
   c->add_flag("--explain", args->explain,
               "print where the truncations go (scale of every tensor) under the chosen options, "

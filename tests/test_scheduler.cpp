@@ -3,17 +3,23 @@
 // hard-coded figures.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <map>
 #include <set>
 #include <nlohmann/json.hpp>
 
+#include "polympc/cpu/cpu_backend.h"
+#include "polympc/nn/dataset.h"
+#include "polympc/nn/inference.h"
 #include "polympc/perfmodel/query.h"
 #include "polympc/scheduler/allocate.h"
 #include "polympc/scheduler/plan.h"
 #include "polympc/scheduler/timeline.h"
+#include "test_networks.h"
 
 using namespace polympc;
 namespace pm = polympc::perfmodel;
@@ -294,6 +300,109 @@ TEST(Plan, ConfigMacrosAreTheOnesTheTopsRead) {
     if (spec.implemented) {
       EXPECT_TRUE(named.count(name)) << name << " has no configuration macro";
     }
+}
+
+}  // namespace
+
+// ---- plan layers and the measured timeline (infer --plan, infer --trace) -------------------
+
+namespace {
+
+TEST(Plan, LayersReadBackAndAreChecked) {
+  const pm::Model m = model_for("u280");
+  const pm::NetShape net = pm::make_net("", kShipped);
+  const sc::Plan p = sc::make_plan(m, net);
+  const std::string path = temp_path("plan_layers.json");
+  sc::write_plan(p, m, path);
+  const sc::PlanLayers l = sc::read_plan_layers(path);
+  EXPECT_EQ(l.board, "u280");
+  EXPECT_EQ(l.batch, p.batch);
+  ASSERT_EQ(l.layers.size(), p.timeline.layers.size());
+  for (size_t i = 0; i < l.layers.size(); ++i) {
+    EXPECT_EQ(l.layers[i].name, p.timeline.layers[i].name);
+    EXPECT_EQ(l.layers[i].tiles, p.timeline.layers[i].tiles);
+    EXPECT_DOUBLE_EQ(l.layers[i].sequential_s, p.timeline.layers[i].sequential_s);
+  }
+  std::ifstream in(path);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  const std::vector<std::pair<std::function<void(nlohmann::json&)>, std::string>> bad = {
+      {[](nlohmann::json& x) { x.erase("layers"); }, "layers"},
+      {[](nlohmann::json& x) { x["layers"][0]["tiles"] = 0; }, "tiles"},
+      {[](nlohmann::json& x) { x["layers"][0].erase("sequential_s"); }, "layers"},
+      {[](nlohmann::json& x) { x["options"]["batch"] = 0; }, "options.batch"},
+      {[](nlohmann::json& x) { x["options"].erase("compare"); }, "options"},
+  };
+  for (const auto& [mutate, needle] : bad) {
+    nlohmann::json x = j;
+    mutate(x);
+    const std::string bad_path = temp_path("bad_plan_layers.json");
+    std::ofstream(bad_path) << x.dump();
+    try {
+      sc::read_plan_layers(bad_path);
+      ADD_FAILURE() << "accepted a plan with a bad " << needle;
+    } catch (const pm::PerfModelError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(MeasuredTimeline, SpansFormAValidTraceInsideTheirLayers) {
+  namespace nn = polympc::nn;
+  const nn::QuantizedModel q = nn::quantize(polympc::testing::every_layer_cnn(), polympc::mpc::RingConfig{64, 12});
+  const nn::Dataset data = nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", 12);
+  polympc::cpu::CpuBackend be0(1), be1(1);
+  polympc::mpc::SpanRecorder rec;
+  nn::InferenceOptions opt;
+  opt.batch = 3;
+  opt.workers = 2;  // two lanes
+  opt.make_backend = [](int) { return std::make_unique<polympc::cpu::CpuBackend>(1); };
+  opt.trace = &rec;
+  const nn::InferenceReport r = nn::run_inproc(q, data, 12, be0, be1, opt);
+  EXPECT_EQ(r.logits_equal, 12u);  // tracing changes nothing
+  const nlohmann::json t = sc::measured_trace_json(rec.spans(), "test");
+  const nlohmann::json parsed = nlohmann::json::parse(t.dump());  // valid JSON text
+  EXPECT_EQ(parsed["otherData"]["modelled"], false);
+  struct Ev {
+    std::string name, cat;
+    double ts, end;
+  };
+  std::map<std::pair<int, int>, std::vector<Ev>> by_thread;  // (pid, tid)
+  std::set<int> pids;
+  for (const auto& e : parsed["traceEvents"]) {
+    if (e["ph"] != "X") continue;
+    const double ts = e["ts"].get<double>(), dur = e["dur"].get<double>();
+    ASSERT_GE(dur, 0.0);
+    by_thread[{e["pid"].get<int>(), e["tid"].get<int>()}].push_back({e["name"], e["cat"], ts, ts + dur});
+    pids.insert(e["pid"].get<int>());
+  }
+  EXPECT_EQ(pids.size(), 4u);  // 2 parties x 2 lanes
+  for (auto& [key, evs] : by_thread) {
+    std::sort(evs.begin(), evs.end(), [](const Ev& a, const Ev& b) { return a.ts < b.ts; });
+    for (size_t i = 1; i < evs.size(); ++i)
+      EXPECT_LE(evs[i - 1].end, evs[i].ts + 1e-3) << "overlap on pid " << key.first << " tid " << key.second << ": "
+                                                   << evs[i - 1].name << " and " << evs[i].name;
+  }
+  // Every backend call (tid 2) and blocking read (tid 3) lies inside a layer span (tid 1)
+  // of its own party and lane, the one named by its category.
+  size_t checked = 0;
+  for (auto& [key, evs] : by_thread) {
+    if (key.second == 1) continue;
+    const auto& layers = by_thread[{key.first, 1}];
+    for (const Ev& e : evs) {
+      const bool inside = std::any_of(layers.begin(), layers.end(), [&](const Ev& l) {
+        return l.name == e.cat && l.ts <= e.ts + 1e-3 && e.end <= l.end + 1e-3;
+      });
+      EXPECT_TRUE(inside) << e.name << " of layer " << e.cat << " at " << e.ts << " is outside its layer";
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 50u);
+  // Measured layer times: every layer of the network, each no longer than the online time.
+  const auto layers = sc::measured_layer_seconds(rec.spans());
+  for (const auto& L : q.net.layers) {
+    ASSERT_TRUE(layers.count(L.name)) << L.name;
+    EXPECT_GE(layers.at(L.name), 0.0);
+  }
 }
 
 }  // namespace

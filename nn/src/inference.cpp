@@ -61,6 +61,7 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
     std::unique_ptr<mpc::Dealer> dealer;
     std::unique_ptr<mpc::Channel> ch0, ch1;
     std::unique_ptr<mpc::Backend> own0, own1;
+    std::unique_ptr<mpc::Backend> traced0, traced1;  // opt.trace: spans around be0, be1
     mpc::Backend* be0 = nullptr;
     mpc::Backend* be1 = nullptr;
     mpc::MaterialStore m0{0}, m1{1};
@@ -139,6 +140,14 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
       w->own1 = opt.make_backend(1);
       w->be0 = w->own0.get();
       w->be1 = w->own1.get();
+    }
+    if (opt.trace) {
+      w->ch0->set_recorder(opt.trace, 0, static_cast<int>(i));
+      w->ch1->set_recorder(opt.trace, 1, static_cast<int>(i));
+      w->traced0 = mpc::trace_backend(*w->be0, *opt.trace, *w->ch0, 0, static_cast<int>(i));
+      w->traced1 = mpc::trace_backend(*w->be1, *opt.trace, *w->ch1, 1, static_cast<int>(i));
+      w->be0 = w->traced0.get();
+      w->be1 = w->traced1.get();
     }
     w->dealer = std::make_unique<mpc::Dealer>(
         opt.insecure_test_seed ? mpc::Dealer(mpc::seed_from_u64(*opt.insecure_test_seed + i), q.ring) : mpc::Dealer(q.ring));

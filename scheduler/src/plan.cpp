@@ -90,10 +90,10 @@ void write_plan(const Plan& p, const pm::Model& model, const std::string& path) 
   if (!f) throw pm::PerfModelError("failed writing plan '" + path + "'");
 }
 
-KernelConfigs read_plan_kernels(const std::string& path, const pm::Model& model, const std::string& board) {
-  auto fail = [&](const std::string& field, const std::string& why) {
-    return pm::PerfModelError("plan '" + path + "': " + field + ": " + why);
-  };
+namespace {
+/// A plan file, parsed and checked for format and version; `fail(field, why)` makes the
+/// error naming the file and field.
+json open_plan(const std::string& path) {
   std::ifstream f(path);
   if (!f) throw pm::PerfModelError("cannot read plan '" + path + "'");
   json j;
@@ -102,8 +102,58 @@ KernelConfigs read_plan_kernels(const std::string& path, const pm::Model& model,
   } catch (const json::exception& e) {
     throw pm::PerfModelError("plan '" + path + "' is not valid JSON: " + e.what());
   }
+  auto fail = [&](const std::string& field, const std::string& why) {
+    return pm::PerfModelError("plan '" + path + "': " + field + ": " + why);
+  };
   if (!j.is_object() || j.value("format", "") != "polympc-plan") throw fail("format", "not \"polympc-plan\"");
   if (!j.contains("version") || j["version"] != 1) throw fail("version", "only version 1 is known");
+  return j;
+}
+}  // namespace
+
+PlanLayers read_plan_layers(const std::string& path) {
+  const json j = open_plan(path);
+  auto fail = [&](const std::string& field, const std::string& why) {
+    return pm::PerfModelError("plan '" + path + "': " + field + ": " + why);
+  };
+  PlanLayers out;
+  const json& o = j.contains("options") ? j["options"] : json();
+  if (!o.is_object()) throw fail("options", "missing");
+  try {
+    out.batch = o.at("batch").get<size_t>();
+    out.compare = o.at("compare").get<std::string>();
+    out.trunc = o.at("trunc").get<std::string>();
+    out.ring_bits = o.at("ring_bits").get<int>();
+    out.frac_bits = o.at("frac_bits").get<int>();
+    out.network = j.at("network").get<std::string>();
+    out.board = j.at("board").get<std::string>();
+    out.preset = j.at("preset").get<std::string>();
+  } catch (const json::exception& e) {
+    throw fail("options", e.what());
+  }
+  if (out.batch == 0) throw fail("options.batch", "must be >= 1");
+  if (!j.contains("layers") || !j["layers"].is_array()) throw fail("layers", "missing or not an array");
+  for (const json& l : j["layers"]) {
+    PlanLayer pl;
+    try {
+      pl.name = l.at("name").get<std::string>();
+      pl.tiles = l.at("tiles").get<int>();
+      pl.sequential_s = l.at("sequential_s").get<double>();
+    } catch (const json::exception& e) {
+      throw fail("layers", e.what());
+    }
+    if (pl.tiles < 1) throw fail("layers." + pl.name + ".tiles", "must be >= 1");
+    if (!(pl.sequential_s >= 0)) throw fail("layers." + pl.name + ".sequential_s", "must be >= 0");
+    out.layers.push_back(pl);
+  }
+  return out;
+}
+
+KernelConfigs read_plan_kernels(const std::string& path, const pm::Model& model, const std::string& board) {
+  auto fail = [&](const std::string& field, const std::string& why) {
+    return pm::PerfModelError("plan '" + path + "': " + field + ": " + why);
+  };
+  json j = open_plan(path);
   if (!board.empty()) {
     if (!j.contains("board") || !j["board"].is_string()) throw fail("board", "missing");
     if (j["board"].get<std::string>() != board)

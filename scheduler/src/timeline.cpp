@@ -2,6 +2,7 @@
 #include "polympc/scheduler/timeline.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace polympc::scheduler {
@@ -254,6 +255,56 @@ nlohmann::json trace_json(const Timeline& t, const std::string& title) {
                 {"makespan_us", t.makespan_s * 1e6},
                 {"critical_path", t.critical_path},
                 {"layers", layers}}}};
+}
+
+std::map<std::string, double> measured_layer_seconds(const std::vector<mpc::Span>& spans) {
+  // (layer, lane) -> seconds per party
+  std::map<std::pair<std::string, int>, std::array<double, 2>> per;
+  for (const mpc::Span& s : spans)
+    if (s.resource == "layers" && (s.party == 0 || s.party == 1))
+      per[{s.name, s.lane}][static_cast<size_t>(s.party)] += s.end_s - s.start_s;
+  std::map<std::string, double> out;
+  for (const auto& [key, t] : per) out[key.first] += std::max(t[0], t[1]);
+  return out;
+}
+
+nlohmann::json measured_trace_json(const std::vector<mpc::Span>& spans, const std::string& title) {
+  using nlohmann::json;
+  static const char* const kResources[] = {"layers", "compute", "link wait"};
+  auto tid_of = [](const std::string& r) {
+    for (int i = 0; i < 3; ++i)
+      if (r == kResources[i]) return i + 1;
+    return 4;
+  };
+  std::map<std::pair<int, int>, int> pid;  // (lane, party) -> pid
+  for (const mpc::Span& s : spans) pid.emplace(std::make_pair(s.lane, s.party), 0);
+  int next = 1;
+  for (auto& kv : pid) kv.second = next++;
+  json ev = json::array();
+  for (const auto& [key, id] : pid) {
+    const std::string name = std::string(key.second == 0 ? "P0 (server)" : "P1 (client)") +
+                             (pid.size() > 2 ? ", batch lane " + std::to_string(key.first) : "");
+    ev.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", id}, {"args", {{"name", name}}}});
+    for (int t = 0; t < 3; ++t)
+      ev.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", id}, {"tid", t + 1}, {"args", {{"name", kResources[t]}}}});
+  }
+  for (const mpc::Span& s : spans) {
+    json args = {{"layer", s.layer}};
+    if (s.bytes) args["bytes"] = s.bytes;
+    ev.push_back({{"name", s.name},
+                  {"cat", s.layer},
+                  {"ph", "X"},
+                  {"pid", pid[{s.lane, s.party}]},
+                  {"tid", tid_of(s.resource)},
+                  {"ts", s.start_s * 1e6},
+                  {"dur", (s.end_s - s.start_s) * 1e6},
+                  {"args", args}});
+  }
+  json layers = json::object();
+  for (const auto& [name, sec] : measured_layer_seconds(spans)) layers[name] = sec * 1e6;
+  return json{{"traceEvents", ev},
+              {"displayTimeUnit", "ms"},
+              {"otherData", {{"title", title}, {"modelled", false}, {"measured_layer_us", layers}}}};
 }
 
 }  // namespace polympc::scheduler

@@ -62,4 +62,20 @@ polympc_expect_fail("schedule on an unknown board" "unknown board|no board"
                     ${POLYMPC} schedule --model ${MODEL} --board u999)
 polympc_expect_fail("schedule with an unknown preset" "preset|network"
                     ${POLYMPC} schedule --model ${MODEL} --network moon)
+# infer --plan prints the plan's modelled layers beside the measured ones; --trace writes
+# the measured timeline (checked in depth by test_scheduler's MeasuredTimeline test).
+execute_process(COMMAND ${POLYMPC} infer --model ${MODEL} --images 6 --batch 3 --quiet --plan ${OUT}/plan.json
+                        --trace ${OUT}/measured.json
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "modelled ms/img \\(plan\\)" OR NOT out MATCHES "conv1 ")
+  message(FATAL_ERROR "infer --plan failed or printed no comparison (${rc}):\n${out}\n${err}")
+endif()
+file(READ ${OUT}/measured.json measured)
+string(JSON is_modelled GET "${measured}" otherData modelled)
+string(JSON n_events LENGTH "${measured}" traceEvents)
+if(is_modelled OR n_events LESS 20)
+  message(FATAL_ERROR "infer --trace wrote no measured timeline (${n_events} events, modelled=${is_modelled})")
+endif()
+polympc_expect_fail("infer --plan with other options" "made for --compare fss"
+                    ${POLYMPC} infer --model ${MODEL} --images 3 --batch 3 --compare gmw --plan ${OUT}/plan.json)
 message(STATUS "schedule: plan ${planned} s, perf --plan ${got} s (modelled)")

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "polympc/mpc/errors.h"
+#include "polympc/mpc/trace.h"
 
 namespace polympc::mpc {
 
@@ -54,7 +55,7 @@ class Channel {
   }
   /// Receives exactly n bytes (one round, counted). Throws ChannelError on a short read.
   void recv(void* data, size_t n) {
-    read_raw(data, n);
+    timed_read(data, n);
     auto& s = current();
     s.bytes_received += n;
     s.rounds += 1;
@@ -62,7 +63,7 @@ class Channel {
   /// Both parties send then receive: one round. n_out bytes out, n_in bytes in.
   void exchange(const void* out, size_t n_out, void* in, size_t n_in) {
     write_raw(out, n_out);
-    read_raw(in, n_in);
+    timed_read(in, n_in);
     auto& s = current();
     s.bytes_sent += n_out;
     s.bytes_received += n_in;
@@ -86,6 +87,30 @@ class Channel {
   }
   PhaseStats& stats_of(const std::string& name) { return stats_[name]; }
   void reset_stats() { stats_.clear(); }
+  /// Records every blocking read as a "link wait" span and every PhaseScope as a "layers"
+  /// span of `party` (and `lane`) into `rec` (trace.h); nullptr stops recording.
+  void set_recorder(SpanRecorder* rec, int party, int lane = 0) {
+    rec_ = rec;
+    rec_party_ = party;
+    rec_lane_ = lane;
+  }
+  SpanRecorder* recorder() const { return rec_; }
+  /// Adds a span of this channel's party on `resource` (no-op without a recorder).
+  void record(const std::string& resource, const std::string& name, double start_s, double end_s,
+              uint64_t bytes = 0) const {
+    if (!rec_) return;
+    Span s;
+    s.party = rec_party_;
+    s.lane = rec_lane_;
+    s.resource = resource;
+    s.name = name;
+    s.layer = phase_;
+    s.start_s = start_s;
+    s.end_s = end_s;
+    s.bytes = bytes;
+    rec_->add(std::move(s));
+  }
+
   /// Who is at the other end, for messages and logs (e.g. "P1 (client) at 127.0.0.1:40312
   /// [/CN=client]").
   virtual std::string peer() const { return "the peer"; }
@@ -98,21 +123,31 @@ class Channel {
   virtual void read_raw(void* data, size_t n) = 0;
 
  private:
+  void timed_read(void* data, size_t n) {
+    if (!rec_) return read_raw(data, n);
+    const double t0 = rec_->now_s();
+    read_raw(data, n);
+    record("link wait", phase_, t0, rec_->now_s(), n);
+  }
   PhaseStats& current() { return stats_[phase_]; }
   std::string phase_ = "default";
   std::map<std::string, PhaseStats> stats_;
+  SpanRecorder* rec_ = nullptr;
+  int rec_party_ = 0, rec_lane_ = 0;
 };
 
 /// RAII: counts traffic and wall time under `name` while alive, restores the old phase.
 class PhaseScope {
  public:
   PhaseScope(Channel& ch, const std::string& name)
-      : ch_(ch), old_(ch.phase()), name_(name), t0_(std::chrono::steady_clock::now()) {
+      : ch_(ch), old_(ch.phase()), name_(name), t0_(std::chrono::steady_clock::now()),
+        span_t0_(ch.recorder() ? ch.recorder()->now_s() : 0) {
     ch_.set_phase(name_);
   }
   ~PhaseScope() {
     ch_.stats_of(name_).seconds +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    if (ch_.recorder()) ch_.record("layers", name_, span_t0_, ch_.recorder()->now_s());
     ch_.set_phase(old_);
   }
   PhaseScope(const PhaseScope&) = delete;
@@ -122,6 +157,7 @@ class PhaseScope {
   Channel& ch_;
   std::string old_, name_;
   std::chrono::steady_clock::time_point t0_;
+  double span_t0_;
 };
 
 /// Two connected in-process channels (index 0 for P0, 1 for P1), for two threads of one

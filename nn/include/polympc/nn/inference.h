@@ -92,6 +92,9 @@ struct InferenceOptions {
   /// Backends of the workers after the first (party 0 and 1 of each); required when
   /// workers > 1. The first worker uses be0 and be1.
   std::function<std::unique_ptr<mpc::Backend>(int party)> make_backend;
+  /// When set, every backend call, blocking read and layer of the online phase (and the
+  /// per-model setup) is recorded as a span (mpc/trace.h), lane = worker.
+  mpc::SpanRecorder* trace = nullptr;
 };
 
 /// Runs `count` images of `data` through the 2PC protocol. be0/be1 are the backends of

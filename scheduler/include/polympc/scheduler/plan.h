@@ -40,6 +40,23 @@ nlohmann::json plan_json(const Plan& p, const perfmodel::Model& model);
 /// Writes plan_json to `path`. Throws PerfModelError on I/O failure.
 void write_plan(const Plan& p, const perfmodel::Model& model, const std::string& path);
 
+/// One layer of a plan file: its tile count and modelled sequential latency.
+struct PlanLayer {
+  std::string name;
+  int tiles = 1;
+  double sequential_s = 0;  ///< modelled online seconds for one inference of `batch` images
+};
+/// What a plan was made for, and its layers.
+struct PlanLayers {
+  std::string network, board, preset, compare, trunc;
+  int ring_bits = 0, frac_bits = 0;
+  size_t batch = 1;
+  std::vector<PlanLayer> layers;
+};
+/// The options and layers of a plan file (format and version checked as in
+/// read_plan_kernels). Throws PerfModelError naming the file and the field.
+PlanLayers read_plan_layers(const std::string& path);
+
 /// The kernel configuration of a plan file, checked: format "polympc-plan", version 1,
 /// every kernel known to `model`, lanes and rows positive integers up to 2^20 (rows only
 /// for matmul_combine). `board` (non-empty): the plan must have been made for it.

@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "polympc/mpc/trace.h"
 #include "polympc/perfmodel/model.h"
 
 namespace polympc::scheduler {
@@ -66,5 +67,16 @@ std::vector<int> choose_tiles(const perfmodel::Model& model, const perfmodel::Ne
 /// "X" events in microseconds with args {layer, tile, id, deps, lag_us}, thread names,
 /// and the critical path as args of a metadata event.
 nlohmann::json trace_json(const Timeline& t, const std::string& title);
+
+/// Measured layer times of an executed run: per layer (phase) name, the wall seconds of
+/// its "layers" spans, summed over batches, the larger of the two parties (per lane,
+/// lanes summed).
+std::map<std::string, double> measured_layer_seconds(const std::vector<mpc::Span>& spans);
+
+/// The measured timeline (mpc/trace.h spans) in the same Chrome trace format as
+/// trace_json: one process per party (and worker lane), one thread per resource ("layers",
+/// "compute", "link wait"), "X" events in microseconds with args {layer, bytes};
+/// otherData says "modelled": false and gives measured_layer_seconds in microseconds.
+nlohmann::json measured_trace_json(const std::vector<mpc::Span>& spans, const std::string& title);
 
 }  // namespace polympc::scheduler
