@@ -68,6 +68,29 @@ void add_transport_options(CLI::App& c, TransportArgs& a, const char* side) {
       ->capture_default_str();
 }
 
+/// Options both services take: transport, ledger, backend, protocol, reveal.
+struct ServiceArgs {
+  TransportArgs net;
+  std::string ledger;
+  std::string backend = "cpu";
+  BackendArgs backend_args;
+  ProtocolArgs protocol;
+  std::string reveal = "logits";
+};
+
+void add_service_options(CLI::App& c, ServiceArgs& a, const char* side) {
+  add_transport_options(c, a.net, side);
+  c.add_option("--ledger", a.ledger,
+               "file recording consumed material (default $POLYMPC_LEDGER, else ~/.local/state/polympc/ledger)");
+  c.add_option("--backend", a.backend, "cpu | sim | xrt (with --xclbin)")->capture_default_str();
+  add_backend_options(c, a.backend_args);
+  add_protocol_options(c, a.protocol);
+  c.add_option("--reveal", a.reveal,
+               std::string("what ") + (std::string(side) == "server" ? "clients learn" : "this client learns") +
+                   ": logits | label (must match the dealer's)")
+      ->capture_default_str();
+}
+
 /// NetOptions from the transport options; the deadline starts now.
 mpc::NetOptions net_options(const TransportArgs& a) {
   const bool any_tls = !a.ca.empty() || !a.cert.empty() || !a.key.empty();
@@ -132,19 +155,13 @@ class MaterialIndex {
   std::map<std::string, std::string> runs_;
 };
 
-struct ServeArgs {
+struct ServeArgs : ServiceArgs {
   std::string model = "models/fmnist_cnn.onnx";
   std::string material;
   std::string listen = "127.0.0.1:7766";
-  TransportArgs net;
   size_t max_clients = 4;
   size_t max_queries = 0;
   std::string port_file;
-  std::string ledger;
-  std::string backend = "cpu";
-  BackendArgs backend_args;
-  ProtocolArgs protocol;
-  std::string reveal = "logits";
 };
 
 class Server {
@@ -341,7 +358,7 @@ class Server {
 
 // ----------------------------------------------------------------------------- query
 
-struct QueryArgs {
+struct QueryArgs : ServiceArgs {
   std::string connect = "127.0.0.1:7766";
   std::string server_name;
   std::string arch;
@@ -350,12 +367,6 @@ struct QueryArgs {
   std::string input;
   size_t images = 0;
   size_t first_image = 0;
-  TransportArgs net;
-  std::string ledger;
-  std::string backend = "cpu";
-  BackendArgs backend_args;
-  ProtocolArgs protocol;
-  std::string reveal = "logits";
   std::string json;
   bool quiet = false;
 };
@@ -436,18 +447,11 @@ void add_serve_commands(CLI::App& app) {
     c->add_option("--material", a->material, "directory of this server's P0 preprocessing files (one per dealer run)")
         ->required();
     c->add_option("--listen", a->listen, "ADDR:PORT to listen on (port 0: any free port)")->capture_default_str();
-    add_transport_options(*c, a->net, "server");
+    add_service_options(*c, *a, "server");
     c->add_option("--max-clients", a->max_clients, "clients served at the same time")->capture_default_str();
     c->add_option("--max-queries", a->max_queries, "stop after this many connections (0: serve until SIGINT/SIGTERM)")
         ->capture_default_str();
     c->add_option("--port-file", a->port_file, "write the listening port to this file once listening");
-    c->add_option("--ledger", a->ledger,
-                  "file recording consumed material (default $POLYMPC_LEDGER, else ~/.local/state/polympc/ledger)");
-    c->add_option("--backend", a->backend, "cpu | sim | xrt (with --xclbin)")->capture_default_str();
-    add_backend_options(*c, a->backend_args);
-    add_protocol_options(*c, a->protocol);
-    c->add_option("--reveal", a->reveal, "what clients learn: logits | label (must match the dealer's)")
-        ->capture_default_str();
     c->callback([a] { Server(*a).run(); });
   }
   {
@@ -463,14 +467,7 @@ void add_serve_commands(CLI::App& app) {
     c->add_option("--first-image", a->first_image, "index of the first image")->capture_default_str();
     c->add_option("--data", a->data, "directory with the IDX test set (t10k split)")->capture_default_str();
     c->add_option("--input", a->input, "an IDX images file of your own (idx3-ubyte, optionally gzip) instead of the test set");
-    add_transport_options(*c, a->net, "client");
-    c->add_option("--ledger", a->ledger,
-                  "file recording consumed material (default $POLYMPC_LEDGER, else ~/.local/state/polympc/ledger)");
-    c->add_option("--backend", a->backend, "cpu | sim | xrt (with --xclbin)")->capture_default_str();
-    add_backend_options(*c, a->backend_args);
-    add_protocol_options(*c, a->protocol);
-    c->add_option("--reveal", a->reveal, "what this client learns: logits | label (must match the dealer's)")
-        ->capture_default_str();
+    add_service_options(*c, *a, "client");
     c->add_option("--json", a->json, "write the report (predictions, logits) as JSON to this file");
     c->add_flag("--quiet", a->quiet, "no progress");
     c->callback([a] { run_query(*a); });

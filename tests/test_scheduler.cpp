@@ -161,6 +161,25 @@ TEST(Allocate, MatmulRowsReuseTheLoweredInput) {
   }
 }
 
+using PlanMutations = std::vector<std::pair<std::function<void(nlohmann::json&)>, std::string>>;
+/// Writes each mutation of plan `j` to a file and expects `read` to refuse it with an
+/// error naming the field (`needle`).
+void expect_bad_plans(const nlohmann::json& j, const PlanMutations& bad,
+                      const std::function<void(const std::string&)>& read) {
+  for (const auto& [mutate, needle] : bad) {
+    nlohmann::json x = j;
+    mutate(x);
+    const std::string bad_path = temp_path("bad_plan.json");
+    std::ofstream(bad_path) << x.dump();
+    try {
+      read(bad_path);
+      ADD_FAILURE() << "accepted a plan with a bad " << needle;
+    } catch (const pm::PerfModelError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Plan, FileRoundTripsAndIsChecked) {
   const pm::Model m = model_for("u250");
   const pm::NetShape net = pm::make_net("", kShipped);
@@ -179,7 +198,7 @@ TEST(Plan, FileRoundTripsAndIsChecked) {
     EXPECT_NE(std::string(e.what()).find("made for u250"), std::string::npos) << e.what();
   }
   // Malformed plans name the field.
-  const std::vector<std::pair<std::function<void(nlohmann::json&)>, std::string>> bad = {
+  const PlanMutations bad = {
       {[](nlohmann::json& x) { x["format"] = "other"; }, "format"},
       {[](nlohmann::json& x) { x["version"] = 2; }, "version"},
       {[](nlohmann::json& x) { x.erase("kernels"); }, "kernels"},
@@ -190,18 +209,7 @@ TEST(Plan, FileRoundTripsAndIsChecked) {
       {[](nlohmann::json& x) { x["kernels"]["matmul_combine"] = {{"rows", 2}}; }, "kernels.matmul_combine.lanes"},
       {[](nlohmann::json& x) { x["kernels"]["dcf_eval"] = {{"lanes", 3}}; }, "AES cores"},
   };
-  for (const auto& [mutate, needle] : bad) {
-    nlohmann::json x = j;
-    mutate(x);
-    const std::string bad_path = temp_path("bad_plan.json");
-    std::ofstream(bad_path) << x.dump();
-    try {
-      sc::read_plan_kernels(bad_path, m);
-      ADD_FAILURE() << "accepted a plan with a bad " << needle;
-    } catch (const pm::PerfModelError& e) {
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    }
-  }
+  expect_bad_plans(j, bad, [&](const std::string& path) { sc::read_plan_kernels(path, m); });
   std::ofstream(temp_path("truncated_plan.json")) << j.dump().substr(0, 40);
   EXPECT_THROW(sc::read_plan_kernels(temp_path("truncated_plan.json"), m), pm::PerfModelError);
   EXPECT_THROW(sc::read_plan_kernels(temp_path("missing_plan.json"), m), pm::PerfModelError);
@@ -325,25 +333,14 @@ TEST(Plan, LayersReadBackAndAreChecked) {
   }
   std::ifstream in(path);
   const nlohmann::json j = nlohmann::json::parse(in);
-  const std::vector<std::pair<std::function<void(nlohmann::json&)>, std::string>> bad = {
+  const PlanMutations bad = {
       {[](nlohmann::json& x) { x.erase("layers"); }, "layers"},
       {[](nlohmann::json& x) { x["layers"][0]["tiles"] = 0; }, "tiles"},
       {[](nlohmann::json& x) { x["layers"][0].erase("sequential_s"); }, "layers"},
       {[](nlohmann::json& x) { x["options"]["batch"] = 0; }, "options.batch"},
       {[](nlohmann::json& x) { x["options"].erase("compare"); }, "options"},
   };
-  for (const auto& [mutate, needle] : bad) {
-    nlohmann::json x = j;
-    mutate(x);
-    const std::string bad_path = temp_path("bad_plan_layers.json");
-    std::ofstream(bad_path) << x.dump();
-    try {
-      sc::read_plan_layers(bad_path);
-      ADD_FAILURE() << "accepted a plan with a bad " << needle;
-    } catch (const pm::PerfModelError& e) {
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    }
-  }
+  expect_bad_plans(j, bad, [](const std::string& path) { sc::read_plan_layers(path); });
 }
 
 TEST(MeasuredTimeline, SpansFormAValidTraceInsideTheirLayers) {
