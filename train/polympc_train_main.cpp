@@ -17,6 +17,15 @@ namespace {
 
 void print_report(const polympc::train::TrainOptions& o, const polympc::train::TrainReport& r) {
   std::cout << std::fixed << std::setprecision(2);
+  if (!r.search.empty()) {
+    std::cout << "\nsearch (lambda " << o.lambda << ", " << o.compare << ", trunc " << o.trunc << ", " << o.board
+              << ", " << o.network << ", " << o.phase << "): site, softmax(alpha), modelled ms, choice\n";
+    for (const auto& c : r.search)
+      std::cout << "  " << c.site << "  " << c.weight[0] << " / " << c.weight[1] << "  " << c.ms[0] << " / "
+                << c.ms[1] << "  -> " << c.choice << "\n";
+  }
+  std::cout << "\nactivations " << r.acts << ", pools " << r.pools << ": modelled latency " << r.modelled_latency_ms
+            << " ms (" << o.phase << ", " << o.board << ", " << o.network << "; MODELLED)\n";
   std::cout << "\nwrote " << o.out << " (" << r.onnx_bytes << " bytes)\n";
   std::cout << "training time            " << std::setprecision(1) << r.train_seconds << " s\n"
             << std::setprecision(2);
@@ -59,6 +68,25 @@ int run(int argc, char** argv) {
   app.add_flag("--no-flip", no_flip, "Disable random horizontal flips");
   app.add_option("--train-limit", o.train_limit, "Use only the first N training images");
   app.add_option("--test-limit", o.test_limit, "Use only the first N test images");
+  app.add_option("--pools", o.pools, "Pooling at pool1,pool2: avg or max each (without --search)")
+      ->capture_default_str();
+  app.add_flag("--search", o.search,
+               "Latency-aware search (PASNet): every site mixes its two choices through softmax(alpha), the loss "
+               "adds lambda x the modelled latency; then argmax per site and --epochs of fine-tuning");
+  app.add_option("--lambda", o.lambda, "Weight of the modelled latency (per ms) in the search loss")
+      ->capture_default_str();
+  app.add_option("--search-epochs", o.search_epochs, "Supernet epochs before the argmax")->capture_default_str();
+  app.add_option("--search-lr", o.search_lr, "SGD learning rate of the weights during the search")
+      ->capture_default_str();
+  app.add_option("--alpha-lr", o.alpha_lr, "Adam learning rate of alpha during the search")->capture_default_str();
+  app.add_option("--compare", o.compare, "ReLU comparison priced by the latency model: gmw | fss")
+      ->capture_default_str();
+  app.add_option("--trunc", o.trunc, "Truncation priced by the latency model: exact | prob | fss | slack")
+      ->capture_default_str();
+  app.add_option("--board", o.board, "Board of the latency model")->capture_default_str();
+  app.add_option("--network", o.network, "Network preset of the latency model (lan, wan, ...)")
+      ->capture_default_str();
+  app.add_option("--phase", o.phase, "Latency phase: online | offline | total")->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -199,8 +199,16 @@ onnx::ModelProto to_model(const Network& in) {
 
 }  // namespace
 
-void save_onnx(const Network& net, const std::string& path) {
-  const onnx::ModelProto m = to_model(net);
+void save_onnx(const Network& net, const std::string& path) { save_onnx(net, path, {}); }
+
+void save_onnx(const Network& net, const std::string& path,
+               const std::map<std::string, std::string>& metadata) {
+  onnx::ModelProto m = to_model(net);
+  for (const auto& [key, value] : metadata) {
+    onnx::StringStringEntryProto* e = m.add_metadata_props();
+    e->set_key(key);
+    e->set_value(value);
+  }
   std::string bytes;
   if (!m.SerializeToString(&bytes))
     throw ModelError("save_onnx: cannot serialize network '" + net.name + "'");
@@ -209,6 +217,16 @@ void save_onnx(const Network& net, const std::string& path) {
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   f.close();
   if (!f) throw ModelError("save_onnx: write to '" + path + "' failed");
+}
+
+std::map<std::string, std::string> onnx_metadata(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw ModelError("cannot open ONNX file '" + path + "'");
+  onnx::ModelProto m;
+  if (!m.ParseFromIstream(&f)) throw ModelError("'" + path + "' is not a readable ONNX model");
+  std::map<std::string, std::string> out;
+  for (const auto& e : m.metadata_props()) out[e.key()] = e.value();
+  return out;
 }
 
 }  // namespace polympc::nn

@@ -130,9 +130,25 @@ std::vector<float> PolyActImpl::a0() const { return to_vector(b_); }
 
 // ---------------------------------------------------------------------------- FmnistCnn
 
-FmnistCnnImpl::FmnistCnnImpl(const std::vector<bool>& poly, double poly_scale) : poly_(poly) {
-  if (poly_.size() != 3) throw TrainError("the CNN has 3 activation sites, got " +
-                                          std::to_string(poly_.size()));
+namespace {
+std::vector<ActChoice> act_choices(const std::vector<bool>& poly) {
+  std::vector<ActChoice> a;
+  for (bool p : poly) a.push_back(p ? ActChoice::Poly : ActChoice::Relu);
+  return a;
+}
+const char* const kActSites[3] = {"act1", "act2", "act3"};
+const char* const kPoolSites[2] = {"pool1", "pool2"};
+}  // namespace
+
+FmnistCnnImpl::FmnistCnnImpl(const std::vector<bool>& poly, double poly_scale)
+    : FmnistCnnImpl(act_choices(poly), {PoolChoice::Avg, PoolChoice::Avg}, poly_scale) {}
+
+FmnistCnnImpl::FmnistCnnImpl(const std::vector<ActChoice>& acts, const std::vector<PoolChoice>& pools,
+                             double poly_scale)
+    : acts_choice_(acts), pools_(pools) {
+  if (acts_choice_.size() != 3)
+    throw TrainError("the CNN has 3 activation sites, got " + std::to_string(acts_choice_.size()));
+  if (pools_.size() != 2) throw TrainError("the CNN has 2 pooling sites, got " + std::to_string(pools_.size()));
   conv1_ = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 16, 5).bias(false)));
   bn1_ = register_module("bn1", torch::nn::BatchNorm2d(16));
   conv2_ = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(16, 32, 5).bias(false)));
@@ -145,25 +161,119 @@ FmnistCnnImpl::FmnistCnnImpl(const std::vector<bool>& poly, double poly_scale) :
   bn3_ = register_module("bn3", torch::nn::BatchNorm2d(128));
   fc2_ = register_module("fc2", torch::nn::Conv2d(torch::nn::Conv2dOptions(128, 10, 1)));
   const int64_t channels[3] = {16, 32, 128};
+  act_alpha_.resize(3);
+  pool_alpha_.resize(2);
   for (size_t i = 0; i < 3; ++i) {
-    if (poly_[i]) {
-      acts_.push_back(register_module("act" + std::to_string(i + 1),
-                                      PolyAct(channels[i], poly_scale)));
+    if (acts_choice_[i] != ActChoice::Relu) {
+      acts_.push_back(register_module(kActSites[i], PolyAct(channels[i], poly_scale)));
     } else {
       acts_.push_back(PolyAct(nullptr));
     }
+    if (acts_choice_[i] == ActChoice::Mix)
+      act_alpha_[i] = register_parameter(std::string("alpha_") + kActSites[i], torch::zeros({2}));
   }
+  for (size_t i = 0; i < 2; ++i)
+    if (pools_[i] == PoolChoice::Mix)
+      pool_alpha_[i] = register_parameter(std::string("alpha_") + kPoolSites[i], torch::zeros({2}));
 }
 
 torch::Tensor FmnistCnnImpl::act(size_t site, const torch::Tensor& x) {
-  return poly_[site] ? acts_[site]->forward(x) : torch::relu(x);
+  switch (acts_choice_[site]) {
+    case ActChoice::Relu:
+      return torch::relu(x);
+    case ActChoice::Poly:
+      return acts_[site]->forward(x);
+    case ActChoice::Mix: {
+      const torch::Tensor w = torch::softmax(act_alpha_[site], 0);
+      return w[0] * torch::relu(x) + w[1] * acts_[site]->forward(x);
+    }
+  }
+  throw TrainError("bad activation choice");
+}
+
+torch::Tensor FmnistCnnImpl::pool(size_t site, const torch::Tensor& x) {
+  switch (pools_[site]) {
+    case PoolChoice::Avg:
+      return torch::avg_pool2d(x, 2);
+    case PoolChoice::Max:
+      return torch::max_pool2d(x, 2);
+    case PoolChoice::Mix: {
+      const torch::Tensor w = torch::softmax(pool_alpha_[site], 0);
+      return w[0] * torch::max_pool2d(x, 2) + w[1] * torch::avg_pool2d(x, 2);
+    }
+  }
+  throw TrainError("bad pool choice");
 }
 
 torch::Tensor FmnistCnnImpl::forward(torch::Tensor x) {
-  x = torch::avg_pool2d(act(0, bn1_->forward(conv1_->forward(x))), 2);
-  x = torch::avg_pool2d(act(1, bn2_->forward(conv2_->forward(x))), 2);
+  x = pool(0, act(0, bn1_->forward(conv1_->forward(x))));
+  x = pool(1, act(1, bn2_->forward(conv2_->forward(x))));
   x = act(2, bn3_->forward(fc1_->forward(x)));  // [N, 128, 1, 1]
   return fc2_->forward(x).flatten(1);
+}
+
+std::vector<torch::Tensor> FmnistCnnImpl::alpha_parameters() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& a : act_alpha_)
+    if (a.defined()) out.push_back(a);
+  for (const auto& a : pool_alpha_)
+    if (a.defined()) out.push_back(a);
+  return out;
+}
+
+std::vector<torch::Tensor> FmnistCnnImpl::weight_parameters() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& kv : named_parameters())
+    if (kv.key().rfind("alpha_", 0) != 0) out.push_back(kv.value());
+  return out;
+}
+
+torch::Tensor FmnistCnnImpl::expected_latency(const std::map<std::string, std::array<double, 2>>& latency) const {
+  torch::Tensor sum = torch::zeros({});
+  auto add = [&](const torch::Tensor& alpha, const char* site) {
+    auto it = latency.find(site);
+    if (!alpha.defined() || it == latency.end()) return;
+    const torch::Tensor cost = torch::tensor({it->second[0], it->second[1]}, torch::kFloat);
+    sum = sum + (torch::softmax(alpha, 0) * cost).sum();
+  };
+  for (size_t i = 0; i < 3; ++i) add(act_alpha_[i], kActSites[i]);
+  for (size_t i = 0; i < 2; ++i) add(pool_alpha_[i], kPoolSites[i]);
+  return sum;
+}
+
+std::map<std::string, std::array<double, 2>> FmnistCnnImpl::mix_weights() const {
+  torch::NoGradGuard no_grad;
+  std::map<std::string, std::array<double, 2>> out;
+  auto put = [&](const torch::Tensor& alpha, const char* site) {
+    if (!alpha.defined()) return;
+    const torch::Tensor w = torch::softmax(alpha, 0);
+    out[site] = {w[0].item<double>(), w[1].item<double>()};
+  };
+  for (size_t i = 0; i < 3; ++i) put(act_alpha_[i], kActSites[i]);
+  for (size_t i = 0; i < 2; ++i) put(pool_alpha_[i], kPoolSites[i]);
+  return out;
+}
+
+std::map<std::string, std::string> FmnistCnnImpl::fix_choices() {
+  torch::NoGradGuard no_grad;
+  std::map<std::string, std::string> out;
+  for (size_t i = 0; i < 3; ++i) {
+    if (acts_choice_[i] == ActChoice::Mix) {
+      const torch::Tensor& a = act_alpha_[i];
+      acts_choice_[i] = a[1].item<double>() > a[0].item<double>() ? ActChoice::Poly : ActChoice::Relu;
+      a.set_requires_grad(false);
+    }
+    out[kActSites[i]] = acts_choice_[i] == ActChoice::Poly ? "poly" : "relu";
+  }
+  for (size_t i = 0; i < 2; ++i) {
+    if (pools_[i] == PoolChoice::Mix) {
+      const torch::Tensor& a = pool_alpha_[i];
+      pools_[i] = a[1].item<double>() > a[0].item<double>() ? PoolChoice::Avg : PoolChoice::Max;
+      a.set_requires_grad(false);
+    }
+    out[kPoolSites[i]] = pools_[i] == PoolChoice::Avg ? "avg" : "max";
+  }
+  return out;
 }
 
 nn::Network FmnistCnnImpl::to_network() const {
@@ -171,9 +281,20 @@ nn::Network FmnistCnnImpl::to_network() const {
   nn::Network net;
   net.name = "fmnist_cnn";
   net.input_shape = {1, 28, 28};
+  for (size_t i = 0; i < 3; ++i)
+    if (acts_choice_[i] == ActChoice::Mix)
+      throw TrainError(std::string("cannot export: ") + kActSites[i] + " is still a mix (fix_choices first)");
+  for (size_t i = 0; i < 2; ++i)
+    if (pools_[i] == PoolChoice::Mix)
+      throw TrainError(std::string("cannot export: ") + kPoolSites[i] + " is still a mix (fix_choices first)");
+  auto add_pool = [&](size_t site) {
+    nn::Layer l = avg_pool_layer(kPoolSites[site]);
+    if (pools_[site] == PoolChoice::Max) l.op = nn::OpKind::MaxPool;
+    net.layers.push_back(std::move(l));
+  };
   auto add_act = [&](size_t site) {
     const std::string name = "act" + std::to_string(site + 1);
-    if (!poly_[site]) {
+    if (acts_choice_[site] == ActChoice::Relu) {
       net.layers.push_back(simple_layer(name, nn::OpKind::Relu));
       return;
     }
@@ -185,10 +306,10 @@ nn::Network FmnistCnnImpl::to_network() const {
   };
   net.layers.push_back(conv_layer("conv1", fold_batch_norm(conv1_->weight, conv1_->bias, bn1_)));
   add_act(0);
-  net.layers.push_back(avg_pool_layer("pool1"));
+  add_pool(0);
   net.layers.push_back(conv_layer("conv2", fold_batch_norm(conv2_->weight, conv2_->bias, bn2_)));
   add_act(1);
-  net.layers.push_back(avg_pool_layer("pool2"));
+  add_pool(1);
   net.layers.push_back(simple_layer("flatten", nn::OpKind::Flatten));
   const Folded fc1 = fold_batch_norm(fc1_->weight, fc1_->bias, bn3_);
   net.layers.push_back(linear_layer("fc1", fc1.weight.reshape({128, 512}), fc1.bias));

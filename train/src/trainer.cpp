@@ -5,12 +5,15 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
 
 #include "polympc/nn/dataset.h"
 #include "polympc/nn/onnx.h"
+#include "polympc/perfmodel/query.h"
+#include "polympc/scheduler/plan.h"
 #include "polympc/train/model.h"
 
 namespace polympc::train {
@@ -74,6 +77,100 @@ void check_options(const TrainOptions& o) {
   if (!(o.poly_scale > 0)) throw TrainError("--poly-scale must be > 0");
   if (o.threads < 0) throw TrainError("--threads must be >= 0");
   if (o.out.empty()) throw TrainError("--out must name the ONNX file to write");
+  if (o.search) {
+    if (o.search_epochs < 1) throw TrainError("--search-epochs must be >= 1");
+    if (!(o.lambda >= 0)) throw TrainError("--lambda must be >= 0");
+    if (!(o.search_lr > 0) || !(o.alpha_lr > 0)) throw TrainError("--search-lr and --alpha-lr must be > 0");
+  }
+}
+
+std::vector<PoolChoice> parse_pools(const std::string& pools) {
+  std::vector<PoolChoice> out;
+  std::stringstream in(pools);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (item == "avg")
+      out.push_back(PoolChoice::Avg);
+    else if (item == "max")
+      out.push_back(PoolChoice::Max);
+    else
+      throw TrainError("--pools: pool '" + item + "' is neither 'avg' nor 'max' (in '" + pools + "')");
+  }
+  if (out.size() != 2 || (!pools.empty() && pools.back() == ','))
+    throw TrainError("--pools: the CNN has 2 pooling sites (pool1,pool2), got '" + pools + "'; example: avg,max");
+  return out;
+}
+
+namespace pm = polympc::perfmodel;
+
+pm::Model latency_model(const TrainOptions& o, const pm::NetShape& net) {
+  pm::Query q;
+  q.board = o.board;
+  q.network = o.network;
+  q.compare = o.compare;
+  q.trunc = o.trunc;
+  q.phase = o.phase;
+  // The kernels sized by the scheduler, as `polympc perf` does by default.
+  return scheduler::configure(pm::make_model(q), net, scheduler::KernelSource{}, pm::query_phase(q));
+}
+
+/// Runs `epochs` epochs over `train`: each step minimises cross-entropy + extra() with
+/// every optimiser in `opts`, after set_lr(progress in [0, 1)). Appends to rep.epochs and
+/// rep.batch_losses (cross-entropy plus extra).
+void train_epochs(FmnistCnn& model, const TensorSet& train, const TensorSet& test, const TrainOptions& o,
+                  int epochs, const std::string& label, const std::vector<torch::optim::Optimizer*>& opts,
+                  const std::function<void(double)>& set_lr, const std::function<torch::Tensor()>& extra,
+                  TrainReport& rep, std::ostream& log) {
+  const int64_t n = train.images.size(0);
+  const int64_t batch = o.batch_size;
+  // A trailing batch of one sample cannot be batch-normalised in training mode: drop it.
+  const int64_t steps_per_epoch = n / batch + (n % batch >= 2 ? 1 : 0);
+  if (steps_per_epoch == 0) throw TrainError("need at least 2 training images");
+  const int64_t total_steps = steps_per_epoch * epochs;
+  int64_t step = 0;
+  for (int epoch = 1; epoch <= epochs; ++epoch) {
+    const auto t_epoch = Clock::now();
+    model->train();
+    const torch::Tensor perm = torch::randperm(n, torch::kLong);
+    double loss_sum = 0;
+    for (int64_t s = 0; s < steps_per_epoch; ++s, ++step) {
+      const torch::Tensor idx = perm.slice(0, s * batch, std::min(n, (s + 1) * batch));
+      torch::Tensor xb = train.images.index_select(0, idx);
+      const torch::Tensor yb = train.labels.index_select(0, idx);
+      if (o.flip) {
+        const torch::Tensor flip = (torch::rand({xb.size(0)}) < 0.5).view({-1, 1, 1, 1});
+        xb = torch::where(flip, xb.flip({3}), xb);
+      }
+      set_lr(static_cast<double>(step) / static_cast<double>(total_steps));
+      for (auto* opt : opts) opt->zero_grad();
+      torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(xb), yb);
+      if (extra) loss = loss + extra();
+      loss.backward();
+      for (auto* opt : opts) opt->step();
+      const double l = loss.item<double>();
+      if (!std::isfinite(l)) {
+        throw TrainError("training diverged: loss is " + std::to_string(l) + " at " + label + " epoch " +
+                         std::to_string(epoch) + "; lower the learning rate or use fewer poly sites");
+      }
+      rep.batch_losses.push_back(l);
+      loss_sum += l;
+    }
+    EpochStats es;
+    es.epoch = static_cast<int>(rep.epochs.size()) + 1;
+    es.loss = loss_sum / static_cast<double>(steps_per_epoch);
+    es.test_accuracy = accuracy(model, test);
+    es.seconds = seconds_since(t_epoch);
+    rep.epochs.push_back(es);
+    log << label << " epoch " << std::setw(2) << epoch << "/" << epochs << "  loss " << std::fixed
+        << std::setprecision(4) << es.loss << "  test acc " << std::setprecision(2) << 100.0 * es.test_accuracy
+        << "%  " << std::setprecision(1) << es.seconds << " s" << std::defaultfloat << std::endl;
+  }
+}
+
+std::string join_choices(const std::map<std::string, std::string>& c, const char* a, const char* b, const char* d = nullptr) {
+  std::string s = c.at(a) + "," + c.at(b);
+  if (d) s += "," + c.at(d);
+  return s;
 }
 
 }  // namespace
@@ -99,72 +196,108 @@ std::vector<bool> parse_acts(const std::string& acts) {
   return poly;
 }
 
+std::vector<SiteLatency> site_latencies(const TrainOptions& o) {
+  const pm::NetShape net = pm::make_net("fmnist-cnn", "");
+  const pm::Model m = latency_model(o, net);
+  const pm::Phase phase = pm::parse_phase(o.phase);
+  const pm::Choice relu = o.compare == "gmw" ? pm::Choice::ReluGmw : pm::Choice::ReluFss;
+  std::vector<SiteLatency> out;
+  for (const pm::SiteCosts& s : m.report(net, /*sites=*/true).sites) {
+    SiteLatency l;
+    l.site = s.name;
+    l.kind = s.kind;
+    const bool act = s.kind == "activation";
+    const pm::Choice want[2] = {act ? relu : pm::Choice::MaxPool, act ? pm::Choice::Poly : pm::Choice::AvgPool};
+    l.choices[0] = act ? "relu" : "max";
+    l.choices[1] = act ? "poly" : "avg";
+    for (int k = 0; k < 2; ++k) {
+      auto it = std::find_if(s.choices.begin(), s.choices.end(), [&](const pm::LayerCost& c) { return c.choice == want[k]; });
+      if (it == s.choices.end()) throw TrainError("the performance model has no " + l.choices[k] + " cost for " + s.name);
+      l.ms[k] = 1e3 * pm::phase_seconds(*it, phase);
+    }
+    out.push_back(l);
+  }
+  return out;
+}
+
+double modelled_latency_ms(const TrainOptions& o, const std::string& acts, const std::string& pools) {
+  const pm::NetShape net = pm::make_net("fmnist-cnn", "", acts, pools);
+  const pm::Model m = latency_model(o, net);
+  return 1e3 * pm::phase_seconds(m.report(net, /*sites=*/false).total, pm::parse_phase(o.phase));
+}
+
 TrainReport train_and_export(const TrainOptions& o, std::ostream& log) {
   check_options(o);
   const std::vector<bool> poly = parse_acts(o.acts);
+  const std::vector<PoolChoice> pools = parse_pools(o.pools);
   if (o.threads > 0) torch::set_num_threads(o.threads);
   torch::manual_seed(o.seed);
 
   const TensorSet train = to_tensors(nn::load_idx_dataset(o.data_dir, "train", o.train_limit));
   const TensorSet test = to_tensors(nn::load_idx_dataset(o.data_dir, "t10k", o.test_limit));
   const int64_t n = train.images.size(0);
-  const int64_t batch = o.batch_size;
-  // A trailing batch of one sample cannot be batch-normalised in training mode: drop it.
-  const int64_t steps_per_epoch = n / batch + (n % batch >= 2 ? 1 : 0);
-  if (steps_per_epoch == 0) throw TrainError("need at least 2 training images");
-  const int64_t total_steps = steps_per_epoch * o.epochs;
 
-  log << "polympc-train: " << n << " training / " << test.images.size(0)
-      << " test images, acts " << o.acts << ", " << o.epochs << " epochs, batch " << batch
-      << ", lr " << o.lr << ", poly scale " << o.poly_scale << ", seed " << o.seed << ", "
-      << torch::get_num_threads() << " threads" << std::endl;
-
-  FmnistCnn model(poly, o.poly_scale);
-  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(o.lr));
+  log << "polympc-train: " << n << " training / " << test.images.size(0) << " test images, "
+      << (o.search ? "latency-aware search (lambda " + std::to_string(o.lambda) + ", " + o.compare + ", trunc " +
+                         o.trunc + ", " + o.board + ", " + o.network + ", " + o.phase + ") for " +
+                         std::to_string(o.search_epochs) + " epochs, then"
+                   : "acts " + o.acts + ", pools " + o.pools + ",")
+      << " " << o.epochs << " epochs, batch " << o.batch_size << ", lr " << o.lr << ", poly scale "
+      << o.poly_scale << ", seed " << o.seed << ", " << torch::get_num_threads() << " threads" << std::endl;
 
   TrainReport rep;
   rep.test_images = test.images.size(0);
   const auto t_train = Clock::now();
-  int64_t step = 0;
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
-    const auto t_epoch = Clock::now();
-    model->train();
-    const torch::Tensor perm = torch::randperm(n, torch::kLong);
-    double loss_sum = 0;
-    for (int64_t s = 0; s < steps_per_epoch; ++s, ++step) {
-      const torch::Tensor idx = perm.slice(0, s * batch, std::min(n, (s + 1) * batch));
-      torch::Tensor xb = train.images.index_select(0, idx);
-      const torch::Tensor yb = train.labels.index_select(0, idx);
-      if (o.flip) {
-        const torch::Tensor flip = (torch::rand({xb.size(0)}) < 0.5).view({-1, 1, 1, 1});
-        xb = torch::where(flip, xb.flip({3}), xb);
-      }
-      // Cosine decay from lr to 0 over the whole run.
-      const double progress = static_cast<double>(step) / static_cast<double>(total_steps);
-      set_lr(opt, o.lr * 0.5 * (1.0 + std::cos(M_PI * progress)));
-      opt.zero_grad();
-      const torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(xb), yb);
-      loss.backward();
-      opt.step();
-      const double l = loss.item<double>();
-      if (!std::isfinite(l)) {
-        throw TrainError("training diverged: loss is " + std::to_string(l) + " at epoch " +
-                         std::to_string(epoch) + "; lower --lr or use fewer poly sites");
-      }
-      rep.batch_losses.push_back(l);
-      loss_sum += l;
-    }
-    EpochStats es;
-    es.epoch = epoch;
-    es.loss = loss_sum / static_cast<double>(steps_per_epoch);
-    es.test_accuracy = accuracy(model, test);
-    es.seconds = seconds_since(t_epoch);
-    rep.epochs.push_back(es);
-    log << "epoch " << std::setw(2) << epoch << "/" << o.epochs << "  loss " << std::fixed
-        << std::setprecision(4) << es.loss << "  test acc " << std::setprecision(2)
-        << 100.0 * es.test_accuracy << "%  " << std::setprecision(1) << es.seconds << " s"
-        << std::defaultfloat << std::endl;
+  std::vector<ActChoice> act_choice(3, ActChoice::Mix);
+  std::vector<PoolChoice> pool_choice(2, PoolChoice::Mix);
+  if (!o.search) {
+    for (size_t i = 0; i < 3; ++i) act_choice[i] = poly[i] ? ActChoice::Poly : ActChoice::Relu;
+    pool_choice = pools;
   }
+  FmnistCnn model(act_choice, pool_choice, o.poly_scale);
+  std::map<std::string, std::string> chosen;
+  if (o.search) {
+    const std::vector<SiteLatency> table = site_latencies(o);
+    std::map<std::string, std::array<double, 2>> lat;
+    for (const SiteLatency& l : table) lat[l.site] = {l.ms[0], l.ms[1]};
+    log << "modelled latency per site (ms, " << o.phase << "):";
+    for (const SiteLatency& l : table)
+      log << "  " << l.site << " " << l.choices[0] << " " << l.ms[0] << " / " << l.choices[1] << " " << l.ms[1];
+    log << std::endl;
+    torch::optim::SGD w_opt(model->weight_parameters(),
+                            torch::optim::SGDOptions(o.search_lr).momentum(0.9).weight_decay(3e-4));
+    torch::optim::Adam a_opt(model->alpha_parameters(), torch::optim::AdamOptions(o.alpha_lr).weight_decay(1e-3));
+    train_epochs(
+        model, train, test, o, o.search_epochs, "search", {&w_opt, &a_opt},
+        [&](double progress) {
+          for (auto& g : w_opt.param_groups())
+            static_cast<torch::optim::SGDOptions&>(g.options()).lr(o.search_lr * 0.5 * (1.0 + std::cos(M_PI * progress)));
+        },
+        [&] { return o.lambda * model->expected_latency(lat); }, rep, log);
+    const auto weights = model->mix_weights();
+    chosen = model->fix_choices();
+    for (const SiteLatency& l : table) {
+      SearchChoice c;
+      c.site = l.site;
+      c.choice = chosen.at(l.site);
+      c.weight[0] = weights.at(l.site)[0];
+      c.weight[1] = weights.at(l.site)[1];
+      c.ms[0] = l.ms[0];
+      c.ms[1] = l.ms[1];
+      rep.search.push_back(c);
+      log << "  " << l.site << ": softmax(alpha) " << l.choices[0] << " " << c.weight[0] << ", " << l.choices[1] << " "
+          << c.weight[1] << " -> " << c.choice << std::endl;
+    }
+  } else {
+    chosen = model->fix_choices();  // nothing to fix: reads the fixed choices
+  }
+  rep.acts = join_choices(chosen, "act1", "act2", "act3");
+  rep.pools = join_choices(chosen, "pool1", "pool2");
+  // Fine-tuning (after a search) or training: Adam with cosine decay from o.lr to 0.
+  torch::optim::Adam opt(model->weight_parameters(), torch::optim::AdamOptions(o.lr));
+  train_epochs(
+      model, train, test, o, o.epochs, o.search ? "fine-tune" : "train", {&opt},
+      [&](double progress) { set_lr(opt, o.lr * 0.5 * (1.0 + std::cos(M_PI * progress))); }, nullptr, rep, log);
   rep.train_seconds = seconds_since(t_train);
   model->eval();
   rep.torch_accuracy = accuracy(model, test);
@@ -172,7 +305,22 @@ TrainReport train_and_export(const TrainOptions& o, std::ostream& log) {
   // Export (BN folded), read the file back and run it in float.
   const std::filesystem::path out(o.out);
   if (out.has_parent_path()) std::filesystem::create_directories(out.parent_path());
-  nn::save_onnx(model->to_network(), o.out);
+  rep.modelled_latency_ms = modelled_latency_ms(o, rep.acts, rep.pools);
+  std::ostringstream acc;
+  acc << std::setprecision(6) << rep.torch_accuracy;
+  rep.metadata = {{"polympc.acts", rep.acts},
+                  {"polympc.pools", rep.pools},
+                  {"polympc.float_accuracy", acc.str()},
+                  {"polympc.search", o.search ? "pasnet" : "none"},
+                  {"polympc.compare", o.compare},
+                  {"polympc.trunc", o.trunc},
+                  {"polympc.board", o.board},
+                  {"polympc.network", o.network},
+                  {"polympc.phase", o.phase},
+                  {"polympc.modelled_latency_ms", std::to_string(rep.modelled_latency_ms)},
+                  {"polympc.seed", std::to_string(o.seed)}};
+  if (o.search) rep.metadata["polympc.lambda"] = std::to_string(o.lambda);
+  nn::save_onnx(model->to_network(), o.out, rep.metadata);
   rep.onnx_bytes = static_cast<int64_t>(std::filesystem::file_size(out));
   const nn::Network loaded = nn::load_onnx(o.out);
   const IrForward forward(loaded);

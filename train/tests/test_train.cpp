@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
+#include <map>
 #include <numeric>
 #include <sstream>
 
 #include "polympc/nn/dataset.h"
+#include "polympc/nn/onnx.h"
 #include "polympc/train/model.h"
 #include "polympc/train/trainer.h"
 
@@ -92,6 +95,119 @@ TEST(Train, ShortRunLearnsAndExportRoundTrips) {
     EXPECT_GT(a.max_abs, 0.0) << a.layer;
     EXPECT_LT(a.max_abs, 1 << 16) << a.layer;
   }
+}
+
+}  // namespace
+
+namespace {
+
+using polympc::train::ActChoice;
+using polympc::train::PoolChoice;
+
+TEST(Search, LatencyTableIsThePerformanceModels) {
+  polympc::train::TrainOptions o;
+  o.compare = "fss";
+  o.trunc = "slack";
+  o.board = "u280";
+  o.network = "lan";
+  o.phase = "total";
+  const auto table = polympc::train::site_latencies(o);
+  ASSERT_EQ(table.size(), 5u);  // act1, pool1, act2, pool2, act3
+  for (const auto& s : table) {
+    EXPECT_GT(s.ms[0], 0.0) << s.site;  // a ReLU or a max pool compares
+    if (s.kind == "activation")
+      EXPECT_GT(s.ms[1], 0.0) << s.site;  // a polynomial multiplies
+    else
+      EXPECT_GE(s.ms[1], 0.0) << s.site;  // an average pool is a local sum
+  }
+  const double all_relu = polympc::train::modelled_latency_ms(o, "relu,relu,relu", "max,max");
+  const double all_poly = polympc::train::modelled_latency_ms(o, "poly,poly,poly", "avg,avg");
+  double table_diff = 0;
+  for (const auto& s : table) table_diff += s.ms[0] - s.ms[1];
+  // Sites are priced independently; the network total differs by the same amount up to the
+  // truncation placement, which moves with the choices (docs/protocols.md).
+  EXPECT_GT(all_relu, all_poly);
+  EXPECT_NEAR(all_relu - all_poly, table_diff, 0.25 * std::abs(table_diff));
+  polympc::train::TrainOptions bad = o;
+  bad.board = "no-such-board";
+  EXPECT_ANY_THROW(polympc::train::site_latencies(bad));
+}
+
+TEST(Search, MixedSitesExpectedLatencyAndArgmax) {
+  torch::manual_seed(5);
+  FmnistCnn model(std::vector<ActChoice>(3, ActChoice::Mix), std::vector<PoolChoice>(2, PoolChoice::Mix),
+                  polympc::train::kPolyScale);
+  EXPECT_EQ(model->alpha_parameters().size(), 5u);
+  const std::map<std::string, std::array<double, 2>> lat = {
+      {"act1", {4.0, 2.0}}, {"act2", {1.0, 3.0}}, {"act3", {2.0, 2.0}}, {"pool1", {1.0, 0.0}}, {"pool2", {0.0, 1.0}}};
+  // alpha = 0: every mix weighs 1/2.
+  EXPECT_NEAR(model->expected_latency(lat).item<double>(), 0.5 * (6 + 4 + 4 + 1 + 1), 1e-5);
+  // Descending on the latency alone moves every alpha toward its cheaper choice.
+  torch::optim::SGD opt(model->alpha_parameters(), torch::optim::SGDOptions(1.0));
+  for (int i = 0; i < 20; ++i) {
+    opt.zero_grad();
+    model->expected_latency(lat).backward();
+    opt.step();
+  }
+  const auto w = model->mix_weights();
+  EXPECT_GT(w.at("act1")[1], 0.9);   // poly cheaper
+  EXPECT_GT(w.at("act2")[0], 0.9);   // relu cheaper
+  EXPECT_GT(w.at("pool1")[1], 0.9);  // avg cheaper
+  EXPECT_GT(w.at("pool2")[0], 0.9);  // max cheaper
+  EXPECT_THROW(model->to_network(), TrainError);  // a mix cannot be exported
+  const auto chosen = model->fix_choices();
+  EXPECT_EQ(chosen.at("act1"), "poly");
+  EXPECT_EQ(chosen.at("act2"), "relu");
+  EXPECT_EQ(chosen.at("pool1"), "avg");
+  EXPECT_EQ(chosen.at("pool2"), "max");
+  const polympc::nn::Network net = model->to_network();
+  EXPECT_EQ(net.layers[1].op, polympc::nn::OpKind::Poly);
+  EXPECT_EQ(net.layers[2].op, polympc::nn::OpKind::AvgPool);
+  EXPECT_EQ(net.layers[4].op, polympc::nn::OpKind::Relu);
+  EXPECT_EQ(net.layers[5].op, polympc::nn::OpKind::MaxPool);
+  // The exported network computes what the module computes.
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const auto x = torch::rand({4, 1, 28, 28});
+  EXPECT_LT((model->forward(x) - IrForward(net)(x)).abs().max().item<double>(), 1e-4);
+}
+
+TEST(Search, ShortSearchChoosesByLatencyAndWritesMetadata) {
+  if (!fs::exists(std::string(polympc::nn::kFashionMnistDir) + "/train-images-idx3-ubyte.gz")) {
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  }
+  polympc::train::TrainOptions o;
+  o.search = true;
+  o.lambda = 50;  // latency dominates: every site must take its cheaper choice
+  o.alpha_lr = 0.05;
+  o.search_epochs = 1;
+  o.epochs = 1;
+  o.train_limit = 512;
+  o.test_limit = 200;
+  o.batch_size = 64;
+  o.seed = 11;
+  o.trunc = "slack";
+  o.out = (fs::temp_directory_path() /
+           ("polympc_test_search_" + std::to_string(static_cast<long>(::getpid())) + ".onnx"))
+              .string();
+  std::ostringstream log;
+  const auto rep = polympc::train::train_and_export(o, log);
+  const auto meta = polympc::nn::onnx_metadata(o.out);
+  const polympc::nn::Network loaded = polympc::nn::load_onnx(o.out);
+  fs::remove(o.out);
+  ASSERT_EQ(rep.search.size(), 5u) << log.str();
+  for (const auto& c : rep.search) {
+    const int cheaper = c.ms[1] < c.ms[0] ? 1 : 0;
+    EXPECT_GT(c.weight[cheaper], c.weight[1 - cheaper]) << c.site << "\n" << log.str();
+  }
+  EXPECT_EQ(meta.at("polympc.search"), "pasnet");
+  EXPECT_EQ(meta.at("polympc.acts"), rep.acts);
+  EXPECT_EQ(meta.at("polympc.pools"), rep.pools);
+  EXPECT_EQ(meta.at("polympc.trunc"), "slack");
+  EXPECT_NEAR(std::stod(meta.at("polympc.modelled_latency_ms")), rep.modelled_latency_ms, 1e-3);
+  EXPECT_NEAR(rep.modelled_latency_ms, polympc::train::modelled_latency_ms(o, rep.acts, rep.pools), 1e-9);
+  // The exported layers are the chosen ones.
+  EXPECT_EQ(loaded.layers[1].op == polympc::nn::OpKind::Poly ? "poly" : "relu", rep.acts.substr(0, 4));
 }
 
 }  // namespace

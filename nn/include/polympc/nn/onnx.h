@@ -13,6 +13,7 @@
 // Export writes opset 13, input "input" [N, C, H, W] float, output "logits"; the
 // polynomial as Mul(x,x) -> Mul(.,a2); Mul(x,a1); Add; Add(.,a0).
 #pragma once
+#include <map>
 #include <string>
 
 #include "polympc/nn/ir.h"
@@ -35,5 +36,13 @@ Network load_onnx(const std::string& path);
 Network parse_onnx(const std::string& bytes, const std::string& origin = "<memory>");
 /// Writes `net` as ONNX (see file comment). Throws ModelError on I/O failure.
 void save_onnx(const Network& net, const std::string& path);
+/// As save_onnx, with `metadata` written as the model's metadata_props (ONNX
+/// ModelProto.metadata_props, key -> value; e.g. the search's lambda, protocol, board,
+/// chosen activations and modelled latency). Readers that do not know the keys ignore them.
+void save_onnx(const Network& net, const std::string& path,
+               const std::map<std::string, std::string>& metadata);
+/// The metadata_props of an ONNX file (empty when it has none). Throws ModelError when
+/// the file cannot be read or parsed.
+std::map<std::string, std::string> onnx_metadata(const std::string& path);
 
 }  // namespace polympc::nn

@@ -3,7 +3,10 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <array>
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "polympc/nn/ir.h"
@@ -29,12 +32,38 @@ class PolyActImpl : public torch::nn::Module {
 };
 TORCH_MODULE(PolyAct);
 
+/// What an activation site computes: ReLU, the polynomial, or (search) their PASNet mix
+/// softmax(alpha)_0 * relu(x) + softmax(alpha)_1 * poly(x).
+enum class ActChoice { Relu, Poly, Mix };
+/// What a pooling site computes: 2x2 average, 2x2 max, or (search) their mix
+/// softmax(alpha)_0 * max(x) + softmax(alpha)_1 * avg(x).
+enum class PoolChoice { Avg, Max, Mix };
+
 /// The shipped CNN (see train_and_export). Input [N, 1, 28, 28], output logits [N, 10].
-/// `poly[i]` selects the polynomial activation at site i (act1, act2, act3), else ReLU.
+/// Activation sites act1, act2, act3; pooling sites pool1, pool2.
 class FmnistCnnImpl : public torch::nn::Module {
  public:
+  /// `poly[i]` selects the polynomial activation at site i, else ReLU; average pools.
   FmnistCnnImpl(const std::vector<bool>& poly, double poly_scale);
+  /// Any choice per site (3 activation sites, 2 pooling sites); a Mix site gets a
+  /// parameter "alpha_<site>" in R^2, initialised to 0 (both choices weigh 1/2).
+  FmnistCnnImpl(const std::vector<ActChoice>& acts, const std::vector<PoolChoice>& pools,
+                double poly_scale);
   torch::Tensor forward(torch::Tensor x);
+
+  /// The alpha of every Mix site, and every other parameter (PASNet trains them with
+  /// separate optimisers).
+  std::vector<torch::Tensor> alpha_parameters() const;
+  std::vector<torch::Tensor> weight_parameters() const;
+  /// Sum over Mix sites of softmax(alpha) . latency[site] (differentiable in alpha).
+  /// `latency` maps a site name to the costs of its two choices, in the order of the mix
+  /// (activation: relu, poly; pool: max, avg). Sites without an entry cost 0.
+  torch::Tensor expected_latency(const std::map<std::string, std::array<double, 2>>& latency) const;
+  /// softmax(alpha) of every Mix site, by site name.
+  std::map<std::string, std::array<double, 2>> mix_weights() const;
+  /// Replaces every Mix site by its argmax choice (ties: the first). Returns every
+  /// site's choice by name: "relu" | "poly" | "max" | "avg".
+  std::map<std::string, std::string> fix_choices();
 
   /// The network with every BatchNorm folded into the preceding Conv/Linear (uses the
   /// running statistics, i.e. eval-mode semantics). Layer names conv1, act1, pool1,
@@ -44,8 +73,11 @@ class FmnistCnnImpl : public torch::nn::Module {
 
  private:
   torch::Tensor act(size_t site, const torch::Tensor& x);
+  torch::Tensor pool(size_t site, const torch::Tensor& x);
 
-  std::vector<bool> poly_;
+  std::vector<ActChoice> acts_choice_;
+  std::vector<PoolChoice> pools_;
+  std::vector<torch::Tensor> act_alpha_, pool_alpha_;  ///< undefined unless Mix
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
   torch::nn::Conv2d fc1_{nullptr}, fc2_{nullptr};  ///< Linear layers, run as Conv

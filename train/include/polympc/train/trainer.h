@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <iosfwd>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,47 @@ struct TrainOptions {
   bool flip = true;         ///< random horizontal flips of training images
   int64_t train_limit = -1; ///< first N training images only (< 0: all 60,000)
   int64_t test_limit = -1;  ///< first N test images only (< 0: all 10,000)
+  /// Pooling at pool1, pool2: "avg" or "max" each (ignored by a search, which chooses).
+  std::string pools = "avg,avg";
+
+  // Latency-aware search (PASNet, Peng et al., DAC'23): every activation site mixes ReLU and
+  // the polynomial, every pooling site max and average, through softmax(alpha); the loss is
+  // cross-entropy + lambda * sum over sites and choices of softmax(alpha) * Lat(site, choice)
+  // with Lat in milliseconds from the performance model (site_latencies). After
+  // `search_epochs` each site keeps its argmax and the network is fine-tuned for `epochs`.
+  bool search = false;
+  double lambda = 0.05;       ///< weight of the latency term (per modelled millisecond)
+  int search_epochs = 4;
+  double search_lr = 0.025;   ///< SGD, momentum 0.9, weight decay 3e-4 (PASNet), cosine decay
+  double alpha_lr = 3e-4;     ///< Adam, weight decay 1e-3 (PASNet)
+  std::string compare = "fss";   ///< the ReLU's comparison: gmw | fss
+  std::string trunc = "fss";     ///< exact | prob | fss | slack
+  std::string board = "u280";
+  std::string network = "lan";   ///< network preset (lan, wan, ...)
+  std::string phase = "total";   ///< online | offline | total
+};
+
+/// Modelled cost of one site's two choices, as `polympc perf` prints them (performance
+/// model with the scheduler's kernel sizing), in milliseconds.
+struct SiteLatency {
+  std::string site;                ///< "act1" ... "pool2"
+  std::string kind;                ///< "activation" or "pool"
+  std::string choices[2];          ///< ("relu", "poly") or ("max", "avg"): the mix's order
+  double ms[2] = {0, 0};           ///< their modelled seconds in o.phase, x 1e3
+};
+/// The latency table of the CNN's sites for o.board, o.network, o.compare, o.trunc,
+/// o.phase (one inference of one image). Throws the performance model's errors (unknown
+/// board or preset).
+std::vector<SiteLatency> site_latencies(const TrainOptions& o);
+/// Modelled total latency (ms, o.phase) of the CNN with the given choices ("relu"/"poly"
+/// per act site, "max"/"avg" per pool site).
+double modelled_latency_ms(const TrainOptions& o, const std::string& acts, const std::string& pools);
+
+/// One site after a search.
+struct SearchChoice {
+  std::string site, choice;
+  double weight[2] = {0, 0};  ///< softmax(alpha) at the end of the search (order of SiteLatency)
+  double ms[2] = {0, 0};      ///< the latency table's figures
 };
 
 struct EpochStats {
@@ -68,6 +110,11 @@ struct TrainReport {
   double train_seconds = 0;           ///< training loop only
   int64_t onnx_bytes = 0;             ///< size of the written ONNX file
   std::vector<std::string> poly_summary;  ///< "act1: a2 in [..], a1 in [..], a0 in [..]"
+  // Search (o.search): the choices and the modelled latency of the chosen network.
+  std::vector<SearchChoice> search;
+  std::string acts, pools;            ///< what was trained and exported ("relu,poly,..")
+  double modelled_latency_ms = 0;     ///< of the exported network (o.phase, o.board, ...)
+  std::map<std::string, std::string> metadata;  ///< written into the ONNX file
 };
 
 /// Parses "poly,relu,poly" (exactly 3 entries, each "poly" or "relu").
