@@ -20,6 +20,9 @@ void add_bench_relu_command(CLI::App& bench);
 /// file (nn/arch_file.h) of an ONNX model and prints its hashes and layer count.
 void add_export_arch_command(CLI::App& app);
 
+/// Registers `polympc train` (train_cmd.cpp with LibTorch, no_torch.cpp without: a clear
+/// message). `argv` lets the command re-execute itself with OMP_WAIT_POLICY set.
+void add_train_command(CLI::App& app, int argc, char** argv);
 /// Registers `polympc serve` and `polympc query` (serve_cmd.cpp): the two parties as
 /// services over TLS.
 void add_serve_commands(CLI::App& app);

@@ -10,7 +10,7 @@ pkgs=(g++ cmake make pkg-config libssl-dev libgtest-dev libasio-dev nlohmann-jso
       openssl python3)
 for arg in "$@"; do
   case "$arg" in
-    --torch) pkgs+=(libtorch-dev) ;;
+    --torch) pkgs+=(libtorch-dev gnuplot-nox) ;;
     --torch-python) pkgs+=(python3-torch) ;;
     --bench) pkgs+=(libbenchmark-dev) ;;
     --xrt) pkgs+=(libxrt-dev uuid-dev) ;;

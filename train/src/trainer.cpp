@@ -154,8 +154,10 @@ void train_epochs(FmnistCnn& model, const TensorSet& train, const TensorSet& tes
       }
       rep.batch_losses.push_back(l);
       loss_sum += l;
+      if (o.progress) o.progress(label, epoch, epochs, s + 1, steps_per_epoch);
     }
     EpochStats es;
+    es.stage = label;
     es.epoch = static_cast<int>(rep.epochs.size()) + 1;
     es.loss = loss_sum / static_cast<double>(steps_per_epoch);
     es.test_accuracy = accuracy(model, test);

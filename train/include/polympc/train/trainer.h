@@ -5,6 +5,7 @@
 // torch module itself is in polympc/train/model.h.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <map>
 #include <string>
@@ -59,6 +60,10 @@ struct TrainOptions {
   std::string board = "u280";
   std::string network = "lan";   ///< network preset (lan, wan, ...)
   std::string phase = "total";   ///< online | offline | total
+  /// Called after every training step with (stage "search" | "fine-tune" | "train",
+  /// epoch (1-based, within the stage), epochs of the stage, step within the epoch
+  /// (1-based), steps per epoch); for progress bars.
+  std::function<void(const std::string&, int, int, int64_t, int64_t)> progress;
 };
 
 /// Modelled cost of one site's two choices, as `polympc perf` prints them (performance
@@ -85,7 +90,8 @@ struct SearchChoice {
 };
 
 struct EpochStats {
-  int epoch = 0;               ///< 1-based
+  std::string stage;           ///< "search", "fine-tune" or "train"
+  int epoch = 0;               ///< 1-based, over all stages
   double loss = 0;             ///< mean training cross-entropy over the epoch
   double test_accuracy = 0;    ///< torch module in eval mode, fraction in [0, 1]
   double seconds = 0;          ///< wall time of the epoch (training + evaluation)
