@@ -2,8 +2,6 @@
 // LibTorch trainer (train/, docs/training.md) for one lambda or a sweep, each searched
 // model evaluated in 2PC and priced by the performance model, with a CSV per run and a
 // sweep report (table, CSV and an accuracy-vs-latency plot drawn by gnuplot).
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -234,12 +232,7 @@ void add_train_command(CLI::App& app, int argc, char** argv) {
   c->add_flag_function("--no-references", [a](int64_t) { a->references = false; },
                        "do not train the all-ReLU and all-poly references of a sweep");
   c->callback([a, lambda, sweep, argc, argv] {
-    // As polympc-train: LibTorch's OpenMP threads should wait passively on shared cores;
-    // libgomp reads OMP_WAIT_POLICY only at start-up, so re-execute once with it set.
-    if (std::getenv("OMP_WAIT_POLICY") == nullptr && ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1) == 0) {
-      std::fflush(nullptr);
-      ::execv("/proc/self/exe", argv);
-    }
+    train::reexec_with_passive_omp_wait(argv);
     (void)argc;
     if (a->arch != "fmnist-cnn")
       throw mpc::InvalidArgument("--arch: the trainer knows fmnist-cnn (the residual network is not built yet)");

@@ -101,13 +101,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // LibTorch's OpenMP threads busy-wait between parallel regions by default. On a shared
-  // machine (other jobs on the same cores) that made training up to 6x slower, while
-  // passive waiting costs little on idle cores. libgomp reads OMP_WAIT_POLICY only at
-  // start-up, so re-execute once with it set, unless the user chose a policy.
-  if (std::getenv("OMP_WAIT_POLICY") == nullptr && ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1) == 0) {
-    ::execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
-  }
+  polympc::train::reexec_with_passive_omp_wait(argv);
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

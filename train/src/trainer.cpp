@@ -1,7 +1,11 @@
 // Training loop, export and float check of the exported model (see trainer.h).
 #include "polympc/train/trainer.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -176,6 +180,13 @@ std::string join_choices(const std::map<std::string, std::string>& c, const char
 }
 
 }  // namespace
+
+void reexec_with_passive_omp_wait(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr && ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1) == 0) {
+    std::fflush(nullptr);
+    ::execv("/proc/self/exe", argv);
+  }
+}
 
 std::vector<bool> parse_acts(const std::string& acts) {
   std::vector<bool> poly;

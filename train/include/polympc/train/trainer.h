@@ -123,6 +123,14 @@ struct TrainReport {
   std::map<std::string, std::string> metadata;  ///< written into the ONNX file
 };
 
+/// LibTorch's OpenMP threads busy-wait between parallel regions by default; on a shared
+/// machine (other jobs on the same cores) that made training up to 6x slower, while
+/// passive waiting costs little on idle cores. libgomp reads OMP_WAIT_POLICY only at
+/// start-up, so a front end calls this first: unless the user chose a policy, it sets
+/// OMP_WAIT_POLICY=PASSIVE and re-executes the program with `argv` (returning only if
+/// that fails, when the program runs as it is).
+void reexec_with_passive_omp_wait(char** argv);
+
 /// Parses "poly,relu,poly" (exactly 3 entries, each "poly" or "relu").
 /// Returns true for every poly site. Throws TrainError naming the bad entry.
 std::vector<bool> parse_acts(const std::string& acts);
