@@ -12,7 +12,6 @@
 #include <memory>
 #include <sstream>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "backends.h"
@@ -20,15 +19,12 @@
 #include "polympc/nn/dataset.h"
 #include "polympc/nn/inference.h"
 #include "polympc/nn/onnx.h"
-#include "polympc/perfmodel/query.h"
-#include "polympc/scheduler/plan.h"
 #include "polympc/train/trainer.h"
 
 namespace polympc::apps {
 namespace {
 
 namespace fs = std::filesystem;
-namespace pm = polympc::perfmodel;
 
 struct TrainArgs {
   std::string arch = "fmnist-cnn";
@@ -60,20 +56,6 @@ void progress_bar(const std::string& stage, int epoch, int epochs, int64_t step,
   std::fflush(stderr);
 }
 
-/// Modelled latency (ms, the run's phase) and energy (J) of an ONNX model under `network`.
-std::pair<double, double> modelled(const train::TrainOptions& o, const std::string& onnx, const std::string& network) {
-  const pm::NetShape net = pm::make_net("", onnx);
-  pm::Query q;
-  q.board = o.board;
-  q.network = network;
-  q.compare = o.compare;
-  q.trunc = o.trunc;
-  q.phase = o.phase;
-  const pm::Model m = scheduler::configure(pm::make_model(q), net, scheduler::KernelSource{}, pm::query_phase(q));
-  const pm::LayerCost total = m.report(net, /*sites=*/false).total;
-  return {1e3 * pm::phase_seconds(total, pm::query_phase(q)), total.energy_j};
-}
-
 /// 2PC run of `onnx` on the first `images` test images (cpu backend, the run's protocol).
 void evaluate(const TrainArgs& a, Point& p) {
   const nn::Network net = nn::load_onnx(p.path);
@@ -92,8 +74,13 @@ void evaluate(const TrainArgs& a, Point& p) {
   p.agreement = r.agreement;
   p.ms_per_image = 1e3 * r.seconds_per_image;
   p.online_bytes = r.online_bytes;
-  std::tie(p.lan_ms, p.energy_j) = modelled(a.o, p.path, "lan");
-  p.wan_ms = modelled(a.o, p.path, "wan").first;
+  train::TrainOptions priced = a.o;
+  priced.network = "lan";
+  const train::ModelledCost lan = train::modelled_cost(priced, p.path);
+  priced.network = "wan";
+  p.lan_ms = lan.ms;
+  p.energy_j = lan.energy_j;
+  p.wan_ms = train::modelled_cost(priced, p.path).ms;
 }
 
 void write_run_csv(const std::string& path, const train::TrainReport& r) {

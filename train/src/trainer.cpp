@@ -239,6 +239,12 @@ double modelled_latency_ms(const TrainOptions& o, const std::string& acts, const
   return 1e3 * pm::phase_seconds(m.report(net, /*sites=*/false).total, pm::parse_phase(o.phase));
 }
 
+ModelledCost modelled_cost(const TrainOptions& o, const std::string& onnx) {
+  const pm::NetShape net = pm::make_net("", onnx);
+  const pm::LayerCost total = latency_model(o, net).report(net, /*sites=*/false).total;
+  return {1e3 * pm::phase_seconds(total, pm::parse_phase(o.phase)), total.energy_j};
+}
+
 TrainReport train_and_export(const TrainOptions& o, std::ostream& log) {
   check_options(o);
   const std::vector<bool> poly = parse_acts(o.acts);

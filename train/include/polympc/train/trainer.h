@@ -82,6 +82,14 @@ std::vector<SiteLatency> site_latencies(const TrainOptions& o);
 /// per act site, "max"/"avg" per pool site).
 double modelled_latency_ms(const TrainOptions& o, const std::string& acts, const std::string& pools);
 
+/// Modelled total latency (ms, o.phase) and online energy (J) of the network in the ONNX
+/// file `onnx`, priced as modelled_latency_ms prices the CNN (o.board, o.network, ...).
+struct ModelledCost {
+  double ms = 0;
+  double energy_j = 0;
+};
+ModelledCost modelled_cost(const TrainOptions& o, const std::string& onnx);
+
 /// One site after a search.
 struct SearchChoice {
   std::string site, choice;
