@@ -180,12 +180,26 @@ void expect_bad_plans(const nlohmann::json& j, const PlanMutations& bad,
   }
 }
 
-TEST(Plan, FileRoundTripsAndIsChecked) {
-  const pm::Model m = model_for("u250");
+/// The scheduler's plan of the shipped model on `board`, written to temp_path(`file`).
+struct WrittenPlan {
+  pm::Model model;
+  sc::Plan plan;
+  std::string path;
+};
+WrittenPlan written_plan(const std::string& board, const std::string& file) {
+  pm::Model m = model_for(board);
   const pm::NetShape net = pm::make_net("", kShipped);
-  const sc::Plan p = sc::make_plan(m, net);
-  const std::string path = temp_path("plan.json");
+  sc::Plan p = sc::make_plan(m, net);
+  const std::string path = temp_path(file);
   sc::write_plan(p, m, path);
+  return {std::move(m), std::move(p), path};
+}
+
+TEST(Plan, FileRoundTripsAndIsChecked) {
+  const WrittenPlan w = written_plan("u250", "plan.json");
+  const pm::Model& m = w.model;
+  const sc::Plan& p = w.plan;
+  const std::string& path = w.path;
   EXPECT_EQ(sc::read_plan_kernels(path, m, "u250"), p.allocation.kernels);
   std::ifstream in(path);
   const nlohmann::json j = nlohmann::json::parse(in);
@@ -317,11 +331,9 @@ TEST(Plan, ConfigMacrosAreTheOnesTheTopsRead) {
 namespace {
 
 TEST(Plan, LayersReadBackAndAreChecked) {
-  const pm::Model m = model_for("u280");
-  const pm::NetShape net = pm::make_net("", kShipped);
-  const sc::Plan p = sc::make_plan(m, net);
-  const std::string path = temp_path("plan_layers.json");
-  sc::write_plan(p, m, path);
+  const WrittenPlan w = written_plan("u280", "plan_layers.json");
+  const sc::Plan& p = w.plan;
+  const std::string& path = w.path;
   const sc::PlanLayers l = sc::read_plan_layers(path);
   EXPECT_EQ(l.board, "u280");
   EXPECT_EQ(l.batch, p.batch);
