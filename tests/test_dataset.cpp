@@ -1,4 +1,5 @@
-// IDX loader (nn/src/dataset.cpp): the real Fashion-MNIST t10k split and broken files.
+// IDX and CIFAR-10 loaders (nn/src/dataset.cpp): the real Fashion-MNIST t10k split, crafted
+// CIFAR-10 binary files and broken files.
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -360,6 +361,63 @@ TEST(DatasetCrafted, LabelCountAndZeroRows) {
     expect_dataset_error_all([&] { load_idx_dataset(dir.str(), "t"); },
                              {"corrupt IDX file", "more data after the 16 data bytes"});
   }
+}
+
+// CIFAR-10 binary records: label (first + r) % 10, then R, G, B planes whose pixel p of
+// record r has value (r + p + 85 * plane) % 256.
+std::vector<unsigned char> cifar_records(int n, int first = 0) {
+  std::vector<unsigned char> b;
+  for (int r = 0; r < n; ++r) {
+    b.push_back(static_cast<unsigned char>((first + r) % 10));
+    for (int plane = 0; plane < 3; ++plane)
+      for (int p = 0; p < 1024; ++p) b.push_back(static_cast<unsigned char>((first + r + p + 85 * plane) % 256));
+  }
+  return b;
+}
+
+TEST(Cifar10, LoadsRecordsAsNchw) {
+  TempDir dir;
+  dir.write("test_batch.bin", cifar_records(3));
+  const Dataset d = polympc::nn::load_cifar10_dataset(dir.str(), "test");
+  ASSERT_EQ(d.count, 3);
+  EXPECT_EQ(d.channels, 3);
+  EXPECT_EQ(d.height, 32);
+  EXPECT_EQ(d.width, 32);
+  ASSERT_EQ(d.images.size(), 3u * 3072u);
+  EXPECT_EQ(d.labels, (std::vector<int>{0, 1, 2}));
+  for (int r = 0; r < 3; ++r)
+    for (int plane = 0; plane < 3; ++plane)
+      for (int p : {0, 31, 32, 1023})
+        EXPECT_FLOAT_EQ(d.image(r)[plane * 1024 + p], static_cast<float>((r + p + 85 * plane) % 256) / 255.0f);
+  EXPECT_EQ(polympc::nn::load_cifar10_dataset(dir.str(), "test", 2).count, 2);
+}
+
+TEST(Cifar10, TrainSplitSpansTheFiveBatchesAndLimitCrossesFiles) {
+  TempDir dir;
+  for (int i = 1; i <= 5; ++i) dir.write("data_batch_" + std::to_string(i) + ".bin", cifar_records(2, 2 * (i - 1)));
+  const Dataset all = polympc::nn::load_cifar10_dataset(dir.str(), "train");
+  ASSERT_EQ(all.count, 10);
+  for (int r = 0; r < 10; ++r) EXPECT_EQ(all.labels[static_cast<size_t>(r)], r % 10);
+  const Dataset three = polympc::nn::load_cifar10_dataset(dir.str(), "train", 3);
+  ASSERT_EQ(three.count, 3);
+  EXPECT_FLOAT_EQ(three.image(2)[0], 2.0f / 255.0f);  // first record of data_batch_2
+  expect_dataset_error([&] { polympc::nn::load_cifar10_dataset(dir.str(), "train", 11); }, "has 10");
+}
+
+TEST(Cifar10, BrokenFilesThrowNamingTheFile) {
+  TempDir dir;
+  expect_dataset_error([&] { polympc::nn::load_cifar10_dataset(dir.str(), "test"); }, "test_batch.bin");
+  expect_dataset_error([&] { polympc::nn::load_cifar10_dataset(dir.str(), "t10k"); }, "'train' or 'test'");
+  std::vector<unsigned char> cut = cifar_records(2);
+  cut.resize(cut.size() - 7);
+  dir.write("test_batch.bin", cut);
+  expect_dataset_error([&] { polympc::nn::load_cifar10_dataset(dir.str(), "test"); }, "not a whole");
+  dir.write("test_batch.bin", {});
+  expect_dataset_error([&] { polympc::nn::load_cifar10_dataset(dir.str(), "test"); }, "not a whole");
+  std::vector<unsigned char> bad = cifar_records(2);
+  bad[3073] = 10;  // label of record 1
+  dir.write("test_batch.bin", bad);
+  expect_dataset_error([&] { polympc::nn::load_cifar10_dataset(dir.str(), "test"); }, "label 10 of record 1");
 }
 
 }  // namespace

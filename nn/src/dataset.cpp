@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <memory>
 
 #include "polympc/mpc/checked.h"
 
@@ -248,6 +249,54 @@ Dataset load_idx_dataset(const std::string& dir, const std::string& split, int64
     }
     ds.labels[static_cast<size_t>(i)] = lb[i];
   }
+  return ds;
+}
+
+Dataset load_cifar10_dataset(const std::string& dir, const std::string& split, int64_t limit) {
+  constexpr int64_t kSide = 32, kPlane = kSide * kSide, kRecord = 1 + 3 * kPlane;
+  std::vector<std::string> files;
+  if (split == "train") {
+    for (int i = 1; i <= 5; ++i) files.push_back(dir + "/data_batch_" + std::to_string(i) + ".bin");
+  } else if (split == "test") {
+    files.push_back(dir + "/test_batch.bin");
+  } else {
+    throw DatasetError("CIFAR-10 split must be 'train' or 'test', got '" + split + "'");
+  }
+  Dataset ds;
+  ds.channels = 3;
+  ds.height = ds.width = kSide;
+  for (const std::string& path : files) {
+    if (limit >= 0 && ds.count >= limit) break;
+    if (!file_exists(path))
+      throw DatasetError("CIFAR-10 file not found: " + path +
+                         " (pass the directory of the unpacked binary version, cifar-10-batches-bin)");
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+    struct stat st {};
+    if (!f || ::fstat(::fileno(f.get()), &st) != 0) throw DatasetError("cannot open CIFAR-10 file " + path);
+    const int64_t bytes = st.st_size;
+    if (bytes <= 0 || bytes % kRecord != 0)
+      throw DatasetError("corrupt CIFAR-10 file " + path + ": " + std::to_string(bytes) +
+                         " bytes is not a whole, non-zero number of 3073-byte records");
+    int64_t records = bytes / kRecord;
+    if (limit >= 0) records = std::min(records, limit - ds.count);
+    if (static_cast<uint64_t>(ds.count + records) > mpc::kMaxTensorElements / (3 * kPlane))
+      throw DatasetError("CIFAR-10 file " + path + ": more than " +
+                         std::to_string(mpc::kMaxTensorElements / (3 * kPlane)) + " images in the split");
+    std::vector<unsigned char> rec(static_cast<size_t>(kRecord));
+    for (int64_t r = 0; r < records; ++r) {
+      if (std::fread(rec.data(), 1, rec.size(), f.get()) != rec.size())
+        throw DatasetError("short read in CIFAR-10 file " + path + " at record " + std::to_string(r));
+      if (rec[0] >= kNumClasses)
+        throw DatasetError("label " + std::to_string(rec[0]) + " of record " + std::to_string(r) + " in " + path +
+                           " is out of range [0, " + std::to_string(kNumClasses) + ")");
+      ds.labels.push_back(rec[0]);
+      for (int64_t i = 1; i < kRecord; ++i) ds.images.push_back(static_cast<float>(rec[static_cast<size_t>(i)]) / 255.0f);
+      ++ds.count;
+    }
+  }
+  if (limit > ds.count)
+    throw DatasetError("asked for " + std::to_string(limit) + " images but the CIFAR-10 " + split + " split in " + dir +
+                       " has " + std::to_string(ds.count));
   return ds;
 }
 

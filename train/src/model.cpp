@@ -128,57 +128,23 @@ std::vector<float> PolyActImpl::a2() const { return to_vector(w0_ * scale_); }
 std::vector<float> PolyActImpl::a1() const { return to_vector(w1_); }
 std::vector<float> PolyActImpl::a0() const { return to_vector(b_); }
 
-// ---------------------------------------------------------------------------- FmnistCnn
+// ---------------------------------------------------------------------------- Supernet
 
-namespace {
-std::vector<ActChoice> act_choices(const std::vector<bool>& poly) {
-  std::vector<ActChoice> a;
-  for (bool p : poly) a.push_back(p ? ActChoice::Poly : ActChoice::Relu);
-  return a;
-}
-const char* const kActSites[3] = {"act1", "act2", "act3"};
-const char* const kPoolSites[2] = {"pool1", "pool2"};
-}  // namespace
-
-FmnistCnnImpl::FmnistCnnImpl(const std::vector<bool>& poly, double poly_scale)
-    : FmnistCnnImpl(act_choices(poly), {PoolChoice::Avg, PoolChoice::Avg}, poly_scale) {}
-
-FmnistCnnImpl::FmnistCnnImpl(const std::vector<ActChoice>& acts, const std::vector<PoolChoice>& pools,
-                             double poly_scale)
-    : acts_choice_(acts), pools_(pools) {
-  if (acts_choice_.size() != 3)
-    throw TrainError("the CNN has 3 activation sites, got " + std::to_string(acts_choice_.size()));
-  if (pools_.size() != 2) throw TrainError("the CNN has 2 pooling sites, got " + std::to_string(pools_.size()));
-  conv1_ = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 16, 5).bias(false)));
-  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(16));
-  conv2_ = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(16, 32, 5).bias(false)));
-  bn2_ = register_module("bn2", torch::nn::BatchNorm2d(32));
-  // fc1 and fc2 run as convolutions (same parameters and default init as Linear, whose
-  // fan-in is the same): Debian's LibTorch does matrix products with the reference BLAS,
-  // about 10x slower than its oneDNN convolutions. fc1 = Conv 32->128 k4 over the
-  // [32, 4, 4] map (= Linear 512->128 on the C,H,W-flattened map), fc2 = Conv 1x1.
-  fc1_ = register_module("fc1", torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 128, 4).bias(false)));
-  bn3_ = register_module("bn3", torch::nn::BatchNorm2d(128));
-  fc2_ = register_module("fc2", torch::nn::Conv2d(torch::nn::Conv2dOptions(128, 10, 1)));
-  const int64_t channels[3] = {16, 32, 128};
-  act_alpha_.resize(3);
-  pool_alpha_.resize(2);
-  for (size_t i = 0; i < 3; ++i) {
-    if (acts_choice_[i] != ActChoice::Relu) {
-      acts_.push_back(register_module(kActSites[i], PolyAct(channels[i], poly_scale)));
-    } else {
-      acts_.push_back(PolyAct(nullptr));
-    }
-    if (acts_choice_[i] == ActChoice::Mix)
-      act_alpha_[i] = register_parameter(std::string("alpha_") + kActSites[i], torch::zeros({2}));
-  }
-  for (size_t i = 0; i < 2; ++i)
-    if (pools_[i] == PoolChoice::Mix)
-      pool_alpha_[i] = register_parameter(std::string("alpha_") + kPoolSites[i], torch::zeros({2}));
+void SupernetImpl::add_act_site(const std::string& name, int64_t channels, ActChoice choice, double poly_scale) {
+  act_names_.push_back(name);
+  acts_choice_.push_back(choice);
+  acts_.push_back(choice == ActChoice::Relu ? PolyAct(nullptr) : register_module(name, PolyAct(channels, poly_scale)));
+  act_alpha_.push_back(choice == ActChoice::Mix ? register_parameter("alpha_" + name, torch::zeros({2})) : torch::Tensor());
 }
 
-torch::Tensor FmnistCnnImpl::act(size_t site, const torch::Tensor& x) {
-  switch (acts_choice_[site]) {
+void SupernetImpl::add_pool_site(const std::string& name, PoolChoice choice) {
+  pool_names_.push_back(name);
+  pools_.push_back(choice);
+  pool_alpha_.push_back(choice == PoolChoice::Mix ? register_parameter("alpha_" + name, torch::zeros({2})) : torch::Tensor());
+}
+
+torch::Tensor SupernetImpl::act(size_t site, const torch::Tensor& x) {
+  switch (acts_choice_.at(site)) {
     case ActChoice::Relu:
       return torch::relu(x);
     case ActChoice::Poly:
@@ -191,8 +157,8 @@ torch::Tensor FmnistCnnImpl::act(size_t site, const torch::Tensor& x) {
   throw TrainError("bad activation choice");
 }
 
-torch::Tensor FmnistCnnImpl::pool(size_t site, const torch::Tensor& x) {
-  switch (pools_[site]) {
+torch::Tensor SupernetImpl::pool(size_t site, const torch::Tensor& x) {
+  switch (pools_.at(site)) {
     case PoolChoice::Avg:
       return torch::avg_pool2d(x, 2);
     case PoolChoice::Max:
@@ -205,6 +171,126 @@ torch::Tensor FmnistCnnImpl::pool(size_t site, const torch::Tensor& x) {
   throw TrainError("bad pool choice");
 }
 
+std::vector<torch::Tensor> SupernetImpl::alpha_parameters() const {
+  std::vector<torch::Tensor> out;
+  for (const auto* alphas : {&act_alpha_, &pool_alpha_})
+    for (const auto& a : *alphas)
+      if (a.defined()) out.push_back(a);
+  return out;
+}
+
+std::vector<torch::Tensor> SupernetImpl::weight_parameters() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& kv : named_parameters())
+    if (kv.key().rfind("alpha_", 0) != 0 && kv.key().find(".alpha_") == std::string::npos) out.push_back(kv.value());
+  return out;
+}
+
+torch::Tensor SupernetImpl::expected_latency(const std::map<std::string, std::array<double, 2>>& latency) const {
+  torch::Tensor sum = torch::zeros({});
+  auto add = [&](const torch::Tensor& alpha, const std::string& site) {
+    auto it = latency.find(site);
+    if (!alpha.defined() || it == latency.end()) return;
+    const torch::Tensor cost = torch::tensor({it->second[0], it->second[1]}, torch::kFloat);
+    sum = sum + (torch::softmax(alpha, 0) * cost).sum();
+  };
+  for (size_t i = 0; i < act_names_.size(); ++i) add(act_alpha_[i], act_names_[i]);
+  for (size_t i = 0; i < pool_names_.size(); ++i) add(pool_alpha_[i], pool_names_[i]);
+  return sum;
+}
+
+std::map<std::string, std::array<double, 2>> SupernetImpl::mix_weights() const {
+  torch::NoGradGuard no_grad;
+  std::map<std::string, std::array<double, 2>> out;
+  auto put = [&](const torch::Tensor& alpha, const std::string& site) {
+    if (!alpha.defined()) return;
+    const torch::Tensor w = torch::softmax(alpha, 0);
+    out[site] = {w[0].item<double>(), w[1].item<double>()};
+  };
+  for (size_t i = 0; i < act_names_.size(); ++i) put(act_alpha_[i], act_names_[i]);
+  for (size_t i = 0; i < pool_names_.size(); ++i) put(pool_alpha_[i], pool_names_[i]);
+  return out;
+}
+
+namespace {
+/// True when the second choice of a mix wins (ties: the first); freezes alpha.
+bool second_wins(const torch::Tensor& alpha) {
+  alpha.set_requires_grad(false);
+  return alpha[1].item<double>() > alpha[0].item<double>();
+}
+}  // namespace
+
+std::map<std::string, std::string> SupernetImpl::fix_choices() {
+  torch::NoGradGuard no_grad;
+  std::map<std::string, std::string> out;
+  for (size_t i = 0; i < act_names_.size(); ++i) {
+    if (acts_choice_[i] == ActChoice::Mix) acts_choice_[i] = second_wins(act_alpha_[i]) ? ActChoice::Poly : ActChoice::Relu;
+    out[act_names_[i]] = acts_choice_[i] == ActChoice::Poly ? "poly" : "relu";
+  }
+  for (size_t i = 0; i < pool_names_.size(); ++i) {
+    if (pools_[i] == PoolChoice::Mix) pools_[i] = second_wins(pool_alpha_[i]) ? PoolChoice::Avg : PoolChoice::Max;
+    out[pool_names_[i]] = pools_[i] == PoolChoice::Avg ? "avg" : "max";
+  }
+  return out;
+}
+
+void SupernetImpl::check_fixed() const {
+  for (size_t i = 0; i < act_names_.size(); ++i)
+    if (acts_choice_[i] == ActChoice::Mix)
+      throw TrainError("cannot export: " + act_names_[i] + " is still a mix (fix_choices first)");
+  for (size_t i = 0; i < pool_names_.size(); ++i)
+    if (pools_[i] == PoolChoice::Mix)
+      throw TrainError("cannot export: " + pool_names_[i] + " is still a mix (fix_choices first)");
+}
+
+nn::Layer SupernetImpl::act_layer(size_t site) const {
+  if (acts_choice_.at(site) == ActChoice::Relu) return simple_layer(act_names_[site], nn::OpKind::Relu);
+  nn::Layer l = simple_layer(act_names_[site], nn::OpKind::Poly);
+  l.poly_a2 = acts_[site]->a2();
+  l.poly_a1 = acts_[site]->a1();
+  l.poly_a0 = acts_[site]->a0();
+  return l;
+}
+
+nn::Layer SupernetImpl::pool_layer(size_t site) const {
+  nn::Layer l = avg_pool_layer(pool_names_.at(site));
+  if (pools_[site] == PoolChoice::Max) l.op = nn::OpKind::MaxPool;
+  return l;
+}
+
+// ---------------------------------------------------------------------------- FmnistCnn
+
+namespace {
+std::vector<ActChoice> act_choices(const std::vector<bool>& poly) {
+  std::vector<ActChoice> a;
+  for (bool p : poly) a.push_back(p ? ActChoice::Poly : ActChoice::Relu);
+  return a;
+}
+}  // namespace
+
+FmnistCnnImpl::FmnistCnnImpl(const std::vector<bool>& poly, double poly_scale)
+    : FmnistCnnImpl(act_choices(poly), {PoolChoice::Avg, PoolChoice::Avg}, poly_scale) {}
+
+FmnistCnnImpl::FmnistCnnImpl(const std::vector<ActChoice>& acts, const std::vector<PoolChoice>& pools,
+                             double poly_scale) {
+  if (acts.size() != 3) throw TrainError("the CNN has 3 activation sites, got " + std::to_string(acts.size()));
+  if (pools.size() != 2) throw TrainError("the CNN has 2 pooling sites, got " + std::to_string(pools.size()));
+  conv1_ = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 16, 5).bias(false)));
+  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(16));
+  conv2_ = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(16, 32, 5).bias(false)));
+  bn2_ = register_module("bn2", torch::nn::BatchNorm2d(32));
+  // fc1 and fc2 run as convolutions (same parameters and default init as Linear, whose
+  // fan-in is the same): Debian's LibTorch does matrix products with the reference BLAS,
+  // about 10x slower than its oneDNN convolutions. fc1 = Conv 32->128 k4 over the
+  // [32, 4, 4] map (= Linear 512->128 on the C,H,W-flattened map), fc2 = Conv 1x1.
+  fc1_ = register_module("fc1", torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 128, 4).bias(false)));
+  bn3_ = register_module("bn3", torch::nn::BatchNorm2d(128));
+  fc2_ = register_module("fc2", torch::nn::Conv2d(torch::nn::Conv2dOptions(128, 10, 1)));
+  const int64_t channels[3] = {16, 32, 128};
+  for (size_t i = 0; i < 3; ++i) add_act_site("act" + std::to_string(i + 1), channels[i], acts[i], poly_scale);
+  for (size_t i = 0; i < 2; ++i) add_pool_site("pool" + std::to_string(i + 1), pools[i]);
+}
+
 torch::Tensor FmnistCnnImpl::forward(torch::Tensor x) {
   x = pool(0, act(0, bn1_->forward(conv1_->forward(x))));
   x = pool(1, act(1, bn2_->forward(conv2_->forward(x))));
@@ -212,110 +298,143 @@ torch::Tensor FmnistCnnImpl::forward(torch::Tensor x) {
   return fc2_->forward(x).flatten(1);
 }
 
-std::vector<torch::Tensor> FmnistCnnImpl::alpha_parameters() const {
-  std::vector<torch::Tensor> out;
-  for (const auto& a : act_alpha_)
-    if (a.defined()) out.push_back(a);
-  for (const auto& a : pool_alpha_)
-    if (a.defined()) out.push_back(a);
-  return out;
-}
-
-std::vector<torch::Tensor> FmnistCnnImpl::weight_parameters() const {
-  std::vector<torch::Tensor> out;
-  for (const auto& kv : named_parameters())
-    if (kv.key().rfind("alpha_", 0) != 0) out.push_back(kv.value());
-  return out;
-}
-
-torch::Tensor FmnistCnnImpl::expected_latency(const std::map<std::string, std::array<double, 2>>& latency) const {
-  torch::Tensor sum = torch::zeros({});
-  auto add = [&](const torch::Tensor& alpha, const char* site) {
-    auto it = latency.find(site);
-    if (!alpha.defined() || it == latency.end()) return;
-    const torch::Tensor cost = torch::tensor({it->second[0], it->second[1]}, torch::kFloat);
-    sum = sum + (torch::softmax(alpha, 0) * cost).sum();
-  };
-  for (size_t i = 0; i < 3; ++i) add(act_alpha_[i], kActSites[i]);
-  for (size_t i = 0; i < 2; ++i) add(pool_alpha_[i], kPoolSites[i]);
-  return sum;
-}
-
-std::map<std::string, std::array<double, 2>> FmnistCnnImpl::mix_weights() const {
-  torch::NoGradGuard no_grad;
-  std::map<std::string, std::array<double, 2>> out;
-  auto put = [&](const torch::Tensor& alpha, const char* site) {
-    if (!alpha.defined()) return;
-    const torch::Tensor w = torch::softmax(alpha, 0);
-    out[site] = {w[0].item<double>(), w[1].item<double>()};
-  };
-  for (size_t i = 0; i < 3; ++i) put(act_alpha_[i], kActSites[i]);
-  for (size_t i = 0; i < 2; ++i) put(pool_alpha_[i], kPoolSites[i]);
-  return out;
-}
-
-std::map<std::string, std::string> FmnistCnnImpl::fix_choices() {
-  torch::NoGradGuard no_grad;
-  std::map<std::string, std::string> out;
-  for (size_t i = 0; i < 3; ++i) {
-    if (acts_choice_[i] == ActChoice::Mix) {
-      const torch::Tensor& a = act_alpha_[i];
-      acts_choice_[i] = a[1].item<double>() > a[0].item<double>() ? ActChoice::Poly : ActChoice::Relu;
-      a.set_requires_grad(false);
-    }
-    out[kActSites[i]] = acts_choice_[i] == ActChoice::Poly ? "poly" : "relu";
-  }
-  for (size_t i = 0; i < 2; ++i) {
-    if (pools_[i] == PoolChoice::Mix) {
-      const torch::Tensor& a = pool_alpha_[i];
-      pools_[i] = a[1].item<double>() > a[0].item<double>() ? PoolChoice::Avg : PoolChoice::Max;
-      a.set_requires_grad(false);
-    }
-    out[kPoolSites[i]] = pools_[i] == PoolChoice::Avg ? "avg" : "max";
-  }
-  return out;
-}
-
 nn::Network FmnistCnnImpl::to_network() const {
   torch::NoGradGuard no_grad;
+  check_fixed();
   nn::Network net;
   net.name = "fmnist_cnn";
   net.input_shape = {1, 28, 28};
-  for (size_t i = 0; i < 3; ++i)
-    if (acts_choice_[i] == ActChoice::Mix)
-      throw TrainError(std::string("cannot export: ") + kActSites[i] + " is still a mix (fix_choices first)");
-  for (size_t i = 0; i < 2; ++i)
-    if (pools_[i] == PoolChoice::Mix)
-      throw TrainError(std::string("cannot export: ") + kPoolSites[i] + " is still a mix (fix_choices first)");
-  auto add_pool = [&](size_t site) {
-    nn::Layer l = avg_pool_layer(kPoolSites[site]);
-    if (pools_[site] == PoolChoice::Max) l.op = nn::OpKind::MaxPool;
-    net.layers.push_back(std::move(l));
-  };
-  auto add_act = [&](size_t site) {
-    const std::string name = "act" + std::to_string(site + 1);
-    if (acts_choice_[site] == ActChoice::Relu) {
-      net.layers.push_back(simple_layer(name, nn::OpKind::Relu));
-      return;
-    }
-    nn::Layer l = simple_layer(name, nn::OpKind::Poly);
-    l.poly_a2 = acts_[site]->a2();
-    l.poly_a1 = acts_[site]->a1();
-    l.poly_a0 = acts_[site]->a0();
-    net.layers.push_back(std::move(l));
-  };
   net.layers.push_back(conv_layer("conv1", fold_batch_norm(conv1_->weight, conv1_->bias, bn1_)));
-  add_act(0);
-  add_pool(0);
+  net.layers.push_back(act_layer(0));
+  net.layers.push_back(pool_layer(0));
   net.layers.push_back(conv_layer("conv2", fold_batch_norm(conv2_->weight, conv2_->bias, bn2_)));
-  add_act(1);
-  add_pool(1);
+  net.layers.push_back(act_layer(1));
+  net.layers.push_back(pool_layer(1));
   net.layers.push_back(simple_layer("flatten", nn::OpKind::Flatten));
   const Folded fc1 = fold_batch_norm(fc1_->weight, fc1_->bias, bn3_);
   net.layers.push_back(linear_layer("fc1", fc1.weight.reshape({128, 512}), fc1.bias));
-  add_act(2);
+  net.layers.push_back(act_layer(2));
   net.layers.push_back(linear_layer("fc2", fc2_->weight.reshape({10, 128}), fc2_->bias));
   return net;
+}
+
+// ---------------------------------------------------------------------------- ResNet8
+
+namespace {
+constexpr int64_t kResNet8Widths[3] = {16, 32, 64};
+constexpr int64_t kResNet8Strides[3] = {1, 2, 2};
+
+torch::nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride) {
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false));
+}
+}  // namespace
+
+ResNet8Impl::ResNet8Impl(const std::vector<ActChoice>& acts, std::vector<int64_t> input_shape, int64_t classes,
+                         double poly_scale)
+    : input_shape_(std::move(input_shape)) {
+  if (acts.size() != 7) throw TrainError("resnet8 has 7 activation sites, got " + std::to_string(acts.size()));
+  if (input_shape_.size() != 3 || input_shape_[0] < 1 || input_shape_[1] < 4 || input_shape_[2] < 4)
+    throw TrainError("resnet8 takes inputs [C, H, W] with C >= 1 and H, W >= 4, got " + nn::shape_str(input_shape_));
+  if (classes < 2) throw TrainError("resnet8 needs at least 2 classes");
+  stem_ = register_module("stem", conv3x3(input_shape_[0], kResNet8Widths[0], 1));
+  stem_bn_ = register_module("stem_bn", torch::nn::BatchNorm2d(kResNet8Widths[0]));
+  add_act_site("act1", kResNet8Widths[0], acts[0], poly_scale);
+  int64_t in = kResNet8Widths[0];
+  for (size_t b = 0; b < 3; ++b) {
+    const int64_t w = kResNet8Widths[b], s = kResNet8Strides[b];
+    const std::string p = "b" + std::to_string(b + 1) + "_";
+    Block k;
+    k.conv1 = register_module(p + "conv1", conv3x3(in, w, s));
+    k.bn1 = register_module(p + "bn1", torch::nn::BatchNorm2d(w));
+    k.conv2 = register_module(p + "conv2", conv3x3(w, w, 1));
+    k.bn2 = register_module(p + "bn2", torch::nn::BatchNorm2d(w));
+    if (s != 1 || in != w) {
+      k.down = register_module(p + "down", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, w, 1).stride(s).bias(false)));
+      k.down_bn = register_module(p + "down_bn", torch::nn::BatchNorm2d(w));
+    }
+    add_act_site("act" + std::to_string(2 * b + 2), w, acts[2 * b + 1], poly_scale);
+    add_act_site("act" + std::to_string(2 * b + 3), w, acts[2 * b + 2], poly_scale);
+    blocks_.push_back(k);
+    in = w;
+  }
+  fc_ = register_module("fc", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, classes, 1)));
+}
+
+torch::Tensor ResNet8Impl::forward(torch::Tensor x) {
+  x = act(0, stem_bn_->forward(stem_->forward(x)));
+  for (size_t b = 0; b < blocks_.size(); ++b) {
+    Block& k = blocks_[b];
+    const torch::Tensor shortcut = k.down ? k.down_bn->forward(k.down->forward(x)) : x;
+    torch::Tensor y = act(2 * b + 1, k.bn1->forward(k.conv1->forward(x)));
+    y = k.bn2->forward(k.conv2->forward(y));
+    x = act(2 * b + 2, y + shortcut);
+  }
+  x = x.mean({2, 3}, /*keepdim=*/true);  // global average pooling
+  return fc_->forward(x).flatten(1);
+}
+
+nn::Network ResNet8Impl::to_network() const {
+  torch::NoGradGuard no_grad;
+  check_fixed();
+  nn::Network net;
+  net.name = "resnet8";
+  net.input_shape = input_shape_;
+  auto push = [&](nn::Layer l, std::vector<int> inputs = {}) {
+    l.inputs = std::move(inputs);
+    net.layers.push_back(std::move(l));
+    return static_cast<int>(net.layers.size()) - 1;
+  };
+  auto conv = [&](const std::string& name, const torch::nn::Conv2d& c, const torch::nn::BatchNorm2d& bn,
+                  std::vector<int> inputs = {}) {
+    nn::Layer l = conv_layer(name, fold_batch_norm(c->weight, c->bias, bn));
+    l.stride_h = l.stride_w = static_cast<int>((*c->options.stride())[0]);
+    // conv3x3 pads 1, the 1x1 shortcut 0: "same" padding of an odd kernel.
+    l.pad_top = l.pad_left = l.pad_bottom = l.pad_right = (l.kernel_h - 1) / 2;
+    return push(std::move(l), std::move(inputs));
+  };
+  conv("stem", stem_, stem_bn_);
+  int x = push(act_layer(0));
+  for (size_t b = 0; b < blocks_.size(); ++b) {
+    const Block& k = blocks_[b];
+    const std::string p = "b" + std::to_string(b + 1) + ".";
+    conv(p + "conv1", k.conv1, k.bn1, {x});
+    push(act_layer(2 * b + 1));
+    const int main = conv(p + "conv2", k.conv2, k.bn2);
+    const int shortcut = k.down ? conv(p + "down", k.down, k.down_bn, {x}) : x;
+    push(simple_layer(p + "add", nn::OpKind::Add), {main, shortcut});
+    x = push(act_layer(2 * b + 2));
+  }
+  push(simple_layer("gap", nn::OpKind::GlobalAvgPool));
+  push(simple_layer("flatten", nn::OpKind::Flatten));
+  const int64_t classes = fc_->weight.size(0);
+  push(linear_layer("fc", fc_->weight.reshape({classes, fc_->weight.size(1)}), fc_->bias));
+  return net;
+}
+
+// ---------------------------------------------------------------------------- factory
+
+std::vector<std::string> arch_names() { return {"fmnist-cnn", "resnet8"}; }
+
+SiteCount site_count(const std::string& arch) {
+  if (arch == "fmnist-cnn") return {3, 2};
+  if (arch == "resnet8") return {7, 0};
+  throw TrainError("unknown architecture '" + arch + "'; the trainer knows fmnist-cnn, resnet8");
+}
+
+Supernet make_supernet(const std::string& arch, const std::vector<ActChoice>& acts,
+                       const std::vector<PoolChoice>& pools, const std::vector<int64_t>& input_shape,
+                       int64_t classes, double poly_scale) {
+  const SiteCount n = site_count(arch);
+  if (acts.size() != n.acts || pools.size() != n.pools)
+    throw TrainError(arch + " has " + std::to_string(n.acts) + " activation and " + std::to_string(n.pools) +
+                     " pooling sites, got " + std::to_string(acts.size()) + " and " + std::to_string(pools.size()));
+  if (arch == "fmnist-cnn") {
+    if (input_shape != std::vector<int64_t>{1, 28, 28} || classes != 10)
+      throw TrainError("fmnist-cnn takes [1, 28, 28] inputs and 10 classes, got " + nn::shape_str(input_shape) +
+                       " (use resnet8 for other inputs)");
+    return FmnistCnn(acts, pools, poly_scale).ptr();
+  }
+  return ResNet8(acts, input_shape, classes, poly_scale).ptr();
 }
 
 }  // namespace polympc::train

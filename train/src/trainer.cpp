@@ -46,7 +46,7 @@ TensorSet to_tensors(const nn::Dataset& ds) {
 
 constexpr int64_t kEvalBatch = 1000;
 
-double accuracy(FmnistCnn& model, const TensorSet& test) {
+double accuracy(const Supernet& model, const TensorSet& test) {
   torch::NoGradGuard no_grad;
   model->eval();
   int64_t correct = 0;
@@ -88,20 +88,30 @@ void check_options(const TrainOptions& o) {
   }
 }
 
-std::vector<PoolChoice> parse_pools(const std::string& pools) {
-  std::vector<PoolChoice> out;
-  std::stringstream in(pools);
+/// Splits "a,b,c" into exactly `sites` words from `words`, or repeats one word for every
+/// site; `what` names the option in errors ("--acts", "--pools"), `site` the sites.
+std::vector<std::string> parse_site_list(const std::string& list, size_t sites, const std::vector<std::string>& words,
+                                         const std::string& what, const std::string& site) {
+  std::vector<std::string> out;
+  std::stringstream in(list);
   std::string item;
   while (std::getline(in, item, ',')) {
-    if (item == "avg")
-      out.push_back(PoolChoice::Avg);
-    else if (item == "max")
-      out.push_back(PoolChoice::Max);
-    else
-      throw TrainError("--pools: pool '" + item + "' is neither 'avg' nor 'max' (in '" + pools + "')");
+    if (std::find(words.begin(), words.end(), item) == words.end())
+      throw TrainError(what + ": '" + item + "' is neither '" + words[0] + "' nor '" + words[1] + "' (in '" + list + "')");
+    out.push_back(item);
   }
-  if (out.size() != 2 || (!pools.empty() && pools.back() == ','))
-    throw TrainError("--pools: the CNN has 2 pooling sites (pool1,pool2), got '" + pools + "'; example: avg,max");
+  if (out.size() == 1 && sites != 1) out.assign(sites, out[0]);
+  if (list.empty() && sites == 0) return out;
+  if (out.size() != sites || (!list.empty() && list.back() == ','))
+    throw TrainError(what + ": the network has " + std::to_string(sites) + " " + site + " sites, got '" + list +
+                     "'; give one entry per site or one word for all");
+  return out;
+}
+
+std::vector<PoolChoice> parse_pools(const std::string& pools, size_t sites) {
+  std::vector<PoolChoice> out;
+  for (const std::string& w : parse_site_list(pools, sites, {"avg", "max"}, "--pools", "pooling"))
+    out.push_back(w == "avg" ? PoolChoice::Avg : PoolChoice::Max);
   return out;
 }
 
@@ -121,7 +131,7 @@ pm::Model latency_model(const TrainOptions& o, const pm::NetShape& net) {
 /// Runs `epochs` epochs over `train`: each step minimises cross-entropy + extra() with
 /// every optimiser in `opts`, after set_lr(progress in [0, 1)). Appends to rep.epochs and
 /// rep.batch_losses (cross-entropy plus extra).
-void train_epochs(FmnistCnn& model, const TensorSet& train, const TensorSet& test, const TrainOptions& o,
+void train_epochs(const Supernet& model, const TensorSet& train, const TensorSet& test, const TrainOptions& o,
                   int epochs, const std::string& label, const std::vector<torch::optim::Optimizer*>& opts,
                   const std::function<void(double)>& set_lr, const std::function<torch::Tensor()>& extra,
                   TrainReport& rep, std::ostream& log) {
@@ -173,9 +183,10 @@ void train_epochs(FmnistCnn& model, const TensorSet& train, const TensorSet& tes
   }
 }
 
-std::string join_choices(const std::map<std::string, std::string>& c, const char* a, const char* b, const char* d = nullptr) {
-  std::string s = c.at(a) + "," + c.at(b);
-  if (d) s += "," + c.at(d);
+/// "relu,poly,...": the choices of `sites` in order.
+std::string join_choices(const std::map<std::string, std::string>& c, const std::vector<std::string>& sites) {
+  std::string s;
+  for (const std::string& site : sites) s += (s.empty() ? "" : ",") + c.at(site);
   return s;
 }
 
@@ -188,29 +199,47 @@ void reexec_with_passive_omp_wait(char** argv) {
   }
 }
 
-std::vector<bool> parse_acts(const std::string& acts) {
+std::vector<bool> parse_acts(const std::string& acts, size_t sites) {
   std::vector<bool> poly;
-  std::stringstream in(acts);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (item == "poly") {
-      poly.push_back(true);
-    } else if (item == "relu") {
-      poly.push_back(false);
-    } else {
-      throw TrainError("--acts: activation '" + item + "' is neither 'poly' nor 'relu' (in '" +
-                       acts + "')");
-    }
-  }
-  if (poly.size() != 3 || (!acts.empty() && acts.back() == ',')) {
-    throw TrainError("--acts: the CNN has 3 activation sites (act1,act2,act3), got '" + acts +
-                     "'; example: poly,relu,poly");
-  }
+  for (const std::string& w : parse_site_list(acts, sites, {"poly", "relu"}, "--acts", "activation"))
+    poly.push_back(w == "poly");
   return poly;
 }
 
+std::vector<int64_t> dataset_input_shape(const TrainOptions& o) {
+  if (o.dataset == "fashion-mnist") return {1, 28, 28};
+  if (o.dataset == "cifar10") return {3, 32, 32};
+  throw TrainError("unknown dataset '" + o.dataset + "'; the trainer reads fashion-mnist and cifar10");
+}
+
+nn::Dataset load_data(const TrainOptions& o, bool train, int64_t limit) {
+  dataset_input_shape(o);  // checks the name
+  if (o.dataset == "cifar10") return nn::load_cifar10_dataset(o.data_dir, train ? "train" : "test", limit);
+  return nn::load_idx_dataset(o.data_dir, train ? "train" : "t10k", limit);
+}
+
+namespace {
+constexpr int64_t kClasses = 10;  // Fashion-MNIST and CIFAR-10
+
+std::vector<ActChoice> act_choices(const std::vector<bool>& poly) {
+  std::vector<ActChoice> a;
+  for (bool p : poly) a.push_back(p ? ActChoice::Poly : ActChoice::Relu);
+  return a;
+}
+
+/// Shapes of o.arch with the given fixed choices, as the performance model reads them.
+pm::NetShape priced_shape(const TrainOptions& o, const std::vector<ActChoice>& acts,
+                          const std::vector<PoolChoice>& pools) {
+  nn::Network net = make_supernet(o.arch, acts, pools, dataset_input_shape(o), kClasses, o.poly_scale)->to_network();
+  net.infer_shapes();
+  return pm::from_network(net);
+}
+}  // namespace
+
 std::vector<SiteLatency> site_latencies(const TrainOptions& o) {
-  const pm::NetShape net = pm::make_net("fmnist-cnn", "");
+  const SiteCount n = site_count(o.arch);
+  const pm::NetShape net = priced_shape(o, std::vector<ActChoice>(n.acts, ActChoice::Relu),
+                                        std::vector<PoolChoice>(n.pools, PoolChoice::Max));
   const pm::Model m = latency_model(o, net);
   const pm::Phase phase = pm::parse_phase(o.phase);
   const pm::Choice relu = o.compare == "gmw" ? pm::Choice::ReluGmw : pm::Choice::ReluFss;
@@ -234,7 +263,8 @@ std::vector<SiteLatency> site_latencies(const TrainOptions& o) {
 }
 
 double modelled_latency_ms(const TrainOptions& o, const std::string& acts, const std::string& pools) {
-  const pm::NetShape net = pm::make_net("fmnist-cnn", "", acts, pools);
+  const SiteCount n = site_count(o.arch);
+  const pm::NetShape net = priced_shape(o, act_choices(parse_acts(acts, n.acts)), parse_pools(pools, n.pools));
   const pm::Model m = latency_model(o, net);
   return 1e3 * pm::phase_seconds(m.report(net, /*sites=*/false).total, pm::parse_phase(o.phase));
 }
@@ -247,16 +277,17 @@ ModelledCost modelled_cost(const TrainOptions& o, const std::string& onnx) {
 
 TrainReport train_and_export(const TrainOptions& o, std::ostream& log) {
   check_options(o);
-  const std::vector<bool> poly = parse_acts(o.acts);
-  const std::vector<PoolChoice> pools = parse_pools(o.pools);
+  const SiteCount sites = site_count(o.arch);
+  const std::vector<bool> poly = parse_acts(o.acts, sites.acts);
+  const std::vector<PoolChoice> pools = parse_pools(o.pools, sites.pools);
   if (o.threads > 0) torch::set_num_threads(o.threads);
   torch::manual_seed(o.seed);
 
-  const TensorSet train = to_tensors(nn::load_idx_dataset(o.data_dir, "train", o.train_limit));
-  const TensorSet test = to_tensors(nn::load_idx_dataset(o.data_dir, "t10k", o.test_limit));
+  const TensorSet train = to_tensors(load_data(o, /*train=*/true, o.train_limit));
+  const TensorSet test = to_tensors(load_data(o, /*train=*/false, o.test_limit));
   const int64_t n = train.images.size(0);
 
-  log << "polympc-train: " << n << " training / " << test.images.size(0) << " test images, "
+  log << "polympc-train: " << o.arch << " on " << o.dataset << ", " << n << " training / " << test.images.size(0) << " test images, "
       << (o.search ? "latency-aware search (lambda " + std::to_string(o.lambda) + ", " + o.compare + ", trunc " +
                          o.trunc + ", " + o.board + ", " + o.network + ", " + o.phase + ") for " +
                          std::to_string(o.search_epochs) + " epochs, then"
@@ -267,13 +298,14 @@ TrainReport train_and_export(const TrainOptions& o, std::ostream& log) {
   TrainReport rep;
   rep.test_images = test.images.size(0);
   const auto t_train = Clock::now();
-  std::vector<ActChoice> act_choice(3, ActChoice::Mix);
-  std::vector<PoolChoice> pool_choice(2, PoolChoice::Mix);
+  std::vector<ActChoice> act_choice(sites.acts, ActChoice::Mix);
+  std::vector<PoolChoice> pool_choice(sites.pools, PoolChoice::Mix);
   if (!o.search) {
-    for (size_t i = 0; i < 3; ++i) act_choice[i] = poly[i] ? ActChoice::Poly : ActChoice::Relu;
+    act_choice = act_choices(poly);
     pool_choice = pools;
   }
-  FmnistCnn model(act_choice, pool_choice, o.poly_scale);
+  const Supernet model =
+      make_supernet(o.arch, act_choice, pool_choice, dataset_input_shape(o), kClasses, o.poly_scale);
   std::map<std::string, std::string> chosen;
   if (o.search) {
     const std::vector<SiteLatency> table = site_latencies(o);
@@ -310,8 +342,8 @@ TrainReport train_and_export(const TrainOptions& o, std::ostream& log) {
   } else {
     chosen = model->fix_choices();  // nothing to fix: reads the fixed choices
   }
-  rep.acts = join_choices(chosen, "act1", "act2", "act3");
-  rep.pools = join_choices(chosen, "pool1", "pool2");
+  rep.acts = join_choices(chosen, model->act_sites());
+  rep.pools = join_choices(chosen, model->pool_sites());
   // Fine-tuning (after a search) or training: Adam with cosine decay from o.lr to 0.
   torch::optim::Adam opt(model->weight_parameters(), torch::optim::AdamOptions(o.lr));
   train_epochs(
@@ -327,7 +359,9 @@ TrainReport train_and_export(const TrainOptions& o, std::ostream& log) {
   rep.modelled_latency_ms = modelled_latency_ms(o, rep.acts, rep.pools);
   std::ostringstream acc;
   acc << std::setprecision(6) << rep.torch_accuracy;
-  rep.metadata = {{"polympc.acts", rep.acts},
+  rep.metadata = {{"polympc.arch", o.arch},
+                  {"polympc.dataset", o.dataset},
+                  {"polympc.acts", rep.acts},
                   {"polympc.pools", rep.pools},
                   {"polympc.float_accuracy", acc.str()},
                   {"polympc.search", o.search ? "pasnet" : "none"},

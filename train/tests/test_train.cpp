@@ -9,7 +9,10 @@
 #include <numeric>
 #include <sstream>
 
+#include "polympc/cpu/cpu_backend.h"
 #include "polympc/nn/dataset.h"
+#include "polympc/nn/inference.h"
+#include "polympc/nn/quantize.h"
 #include "polympc/nn/onnx.h"
 #include "polympc/train/model.h"
 #include "polympc/train/trainer.h"
@@ -172,13 +175,11 @@ TEST(Search, MixedSitesExpectedLatencyAndArgmax) {
   EXPECT_LT((model->forward(x) - IrForward(net)(x)).abs().max().item<double>(), 1e-4);
 }
 
-TEST(Search, ShortSearchChoosesByLatencyAndWritesMetadata) {
-  if (!fs::exists(std::string(polympc::nn::kFashionMnistDir) + "/train-images-idx3-ubyte.gz")) {
-    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
-  }
+/// Options of a short search (512 images, 1 + 1 epochs) writing a temporary ONNX file.
+polympc::train::TrainOptions short_search(double lambda) {
   polympc::train::TrainOptions o;
   o.search = true;
-  o.lambda = 50;  // latency dominates: every site must take its cheaper choice
+  o.lambda = lambda;
   o.alpha_lr = 0.05;
   o.search_epochs = 1;
   o.epochs = 1;
@@ -190,6 +191,16 @@ TEST(Search, ShortSearchChoosesByLatencyAndWritesMetadata) {
   o.out = (fs::temp_directory_path() /
            ("polympc_test_search_" + std::to_string(static_cast<long>(::getpid())) + ".onnx"))
               .string();
+  return o;
+}
+
+bool have_fashion_mnist() {
+  return fs::exists(std::string(polympc::nn::kFashionMnistDir) + "/train-images-idx3-ubyte.gz");
+}
+
+TEST(Search, ShortSearchChoosesByLatencyAndWritesMetadata) {
+  if (!have_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const polympc::train::TrainOptions o = short_search(50);  // latency dominates: every site takes its cheaper choice
   std::ostringstream log;
   const auto rep = polympc::train::train_and_export(o, log);
   const auto meta = polympc::nn::onnx_metadata(o.out);
@@ -208,6 +219,107 @@ TEST(Search, ShortSearchChoosesByLatencyAndWritesMetadata) {
   EXPECT_NEAR(rep.modelled_latency_ms, polympc::train::modelled_latency_ms(o, rep.acts, rep.pools), 1e-9);
   // The exported layers are the chosen ones.
   EXPECT_EQ(loaded.layers[1].op == polympc::nn::OpKind::Poly ? "poly" : "relu", rep.acts.substr(0, 4));
+}
+
+TEST(Search, LambdaZeroLeavesTheChoiceToTheData) {
+  if (!have_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  // The same run as above without the latency term: alpha moves by the cross-entropy alone,
+  // so the sites do not all lean to their cheaper choice (and none is pushed hard).
+  polympc::train::TrainOptions o = short_search(0);
+  std::ostringstream log;
+  const auto rep = polympc::train::train_and_export(o, log);
+  fs::remove(o.out);
+  ASSERT_EQ(rep.search.size(), 5u) << log.str();
+  int leaning_cheaper = 0;
+  for (const auto& c : rep.search) {
+    const int cheaper = c.ms[1] < c.ms[0] ? 1 : 0;
+    leaning_cheaper += c.weight[cheaper] > c.weight[1 - cheaper] ? 1 : 0;
+  }
+  EXPECT_LT(leaning_cheaper, 5) << log.str();
+  EXPECT_EQ(rep.metadata.at("polympc.lambda"), std::to_string(0.0));
+}
+
+// ---------------------------------------------------------------------------- ResNet-8
+
+using polympc::train::make_supernet;
+
+TEST(ResNet8, FoldedNetworkMatchesTorchAndRunsIn2pcLikeItsTwin) {
+  torch::manual_seed(9);
+  const std::vector<ActChoice> acts = {ActChoice::Relu, ActChoice::Poly, ActChoice::Relu, ActChoice::Poly,
+                                       ActChoice::Poly, ActChoice::Relu, ActChoice::Poly};
+  const auto model = make_supernet("resnet8", acts, {}, {1, 28, 28}, 10, polympc::train::kPolyScale);
+  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-2));
+  for (int i = 0; i < 4; ++i) {  // move BN statistics and poly coefficients off their defaults
+    opt.zero_grad();
+    torch::nn::functional::cross_entropy(model->forward(torch::rand({16, 1, 28, 28})), torch::randint(10, {16}))
+        .backward();
+    opt.step();
+  }
+  model->eval();
+  polympc::nn::Network net = model->to_network();
+  std::vector<std::string> adds, acts_seen;
+  for (const auto& l : net.layers) {
+    if (l.op == polympc::nn::OpKind::Add) adds.push_back(l.name);
+    if (l.op == polympc::nn::OpKind::Relu || l.op == polympc::nn::OpKind::Poly) acts_seen.push_back(l.name);
+  }
+  EXPECT_EQ(adds, (std::vector<std::string>{"b1.add", "b2.add", "b3.add"}));
+  EXPECT_EQ(acts_seen, model->act_sites());
+  EXPECT_TRUE(model->pool_sites().empty());
+
+  // Through an ONNX file, as `polympc infer` reads it.
+  const std::string path = (fs::temp_directory_path() /
+                            ("polympc_test_resnet8_" + std::to_string(static_cast<long>(::getpid())) + ".onnx"))
+                               .string();
+  polympc::nn::save_onnx(net, path);
+  net = polympc::nn::load_onnx(path);
+  fs::remove(path);
+  torch::NoGradGuard no_grad;
+  const auto x = torch::rand({6, 1, 28, 28});
+  EXPECT_LT((model->forward(x) - IrForward(net)(x)).abs().max().item<double>(), 1e-4);
+
+  polympc::nn::Dataset data;
+  data.count = 6;
+  data.images.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
+  data.labels.assign(6, 0);
+  const polympc::nn::QuantizedModel q = polympc::nn::quantize(net, polympc::mpc::RingConfig{64, 12});
+  polympc::cpu::CpuBackend be0(2), be1(2);
+  polympc::nn::InferenceOptions opt2pc;
+  opt2pc.batch = 3;
+  const auto r = polympc::nn::run_inproc(q, data, 6, be0, be1, opt2pc);
+  EXPECT_EQ(r.agreement, 1.0);
+  EXPECT_EQ(r.logits_equal, 6u);  // 2PC logits equal the fixed-point twin's, bit for bit
+  EXPECT_LT(r.max_logit_error, 1e-9);
+}
+
+TEST(ResNet8, TakesCifarShapedInputsAndChecksItsSites) {
+  torch::manual_seed(2);
+  const auto model = make_supernet("resnet8", std::vector<ActChoice>(7, ActChoice::Mix), {}, {3, 32, 32}, 10,
+                                   polympc::train::kPolyScale);
+  EXPECT_EQ(model->alpha_parameters().size(), 7u);
+  EXPECT_EQ(model->forward(torch::rand({2, 3, 32, 32})).sizes(), (std::vector<int64_t>{2, 10}));
+  EXPECT_THROW(make_supernet("resnet8", std::vector<ActChoice>(3, ActChoice::Relu), {}, {1, 28, 28}, 10, 1.0),
+               TrainError);
+  EXPECT_THROW(make_supernet("vgg", {}, {}, {1, 28, 28}, 10, 1.0), TrainError);
+  EXPECT_THROW(make_supernet("fmnist-cnn", std::vector<ActChoice>(3, ActChoice::Relu),
+                             std::vector<PoolChoice>(2, PoolChoice::Avg), {3, 32, 32}, 10, 1.0),
+               TrainError);
+  EXPECT_EQ(parse_acts("poly", 7), std::vector<bool>(7, true));
+  EXPECT_THROW(parse_acts("poly,relu,poly", 7), TrainError);
+
+  polympc::train::TrainOptions o;
+  o.arch = "resnet8";
+  o.trunc = "slack";
+  const auto table = polympc::train::site_latencies(o);
+  ASSERT_EQ(table.size(), 7u);
+  for (size_t i = 0; i < table.size(); ++i) {
+    EXPECT_EQ(table[i].site, "act" + std::to_string(i + 1));
+    EXPECT_GT(table[i].ms[0], 0.0);
+  }
+  EXPECT_GT(polympc::train::modelled_latency_ms(o, "relu", ""), polympc::train::modelled_latency_ms(o, "poly", ""));
+  o.dataset = "cifar10";
+  EXPECT_EQ(polympc::train::site_latencies(o).size(), 7u);
+  o.dataset = "mnist";
+  EXPECT_THROW(polympc::train::site_latencies(o), TrainError);
 }
 
 }  // namespace

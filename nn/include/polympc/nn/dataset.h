@@ -1,5 +1,5 @@
-// Image classification data sets in IDX format (LeCun's MNIST format, gzip or raw),
-// e.g. Fashion-MNIST from Debian's dataset-fashion-mnist.
+// Image classification data sets: IDX format (LeCun's MNIST format, gzip or raw), e.g.
+// Fashion-MNIST from Debian's dataset-fashion-mnist, and the CIFAR-10 binary version.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -49,5 +49,15 @@ Dataset load_idx_dataset(const std::string& dir, const std::string& split, int64
 /// for `polympc query --input`), without labels (every label is -1). Same checks as
 /// load_idx_dataset.
 Dataset load_idx_images(const std::string& path, int64_t limit = -1);
+
+/// Loads the CIFAR-10 binary version (Krizhevsky 2009, "cifar-10-binary.tar.gz" unpacked:
+/// https://www.cs.toronto.edu/~kriz/cifar.html). Split "train" reads data_batch_1.bin ...
+/// data_batch_5.bin, split "test" test_batch.bin, from `dir`. Each record is 3073 bytes:
+/// the label (0..9), then 1024 red, 1024 green and 1024 blue pixels, row-major 32 x 32.
+/// Images are [count, 3, 32, 32] floats pixel / 255 in [0, 1], the same scaling as the
+/// IDX loader. `limit` < 0 loads all. Throws DatasetError naming the file for a missing
+/// file, a size that is not a whole number of records (or is empty), a label >= 10, or a
+/// limit larger than the split.
+Dataset load_cifar10_dataset(const std::string& dir, const std::string& split, int64_t limit = -1);
 
 }  // namespace polympc::nn

@@ -31,7 +31,12 @@ inline constexpr double kPolyScale = 1.0;
 struct TrainOptions {
   std::string data_dir = nn::kFashionMnistDir;  ///< IDX files (train, t10k splits)
   int epochs = 12;
-  /// One entry per activation site act1, act2, act3: "poly" or "relu".
+  /// Architecture: "fmnist-cnn" (the shipped CNN) or "resnet8" (residual; arch_names()).
+  std::string arch = "fmnist-cnn";
+  /// "fashion-mnist" (IDX files in data_dir) or "cifar10" (the binary version in data_dir).
+  std::string dataset = "fashion-mnist";
+  /// One entry per activation site (act1, act2, ...), each "poly" or "relu", or one word
+  /// for every site.
   std::string acts = "poly,relu,poly";
   std::string out = "models/fmnist_cnn.onnx";  ///< ONNX file written after training
   uint64_t seed = 1;
@@ -42,8 +47,9 @@ struct TrainOptions {
   bool flip = true;         ///< random horizontal flips of training images
   int64_t train_limit = -1; ///< first N training images only (< 0: all 60,000)
   int64_t test_limit = -1;  ///< first N test images only (< 0: all 10,000)
-  /// Pooling at pool1, pool2: "avg" or "max" each (ignored by a search, which chooses).
-  std::string pools = "avg,avg";
+  /// Pooling at pool1, pool2, ...: "avg" or "max" each, or one word for every site
+  /// (ignored by a search, which chooses; resnet8 has no pooling site).
+  std::string pools = "avg";
 
   // Latency-aware search (PASNet, Peng et al., DAC'23): every activation site mixes ReLU and
   // the polynomial, every pooling site max and average, through softmax(alpha); the loss is
@@ -74,13 +80,22 @@ struct SiteLatency {
   std::string choices[2];          ///< ("relu", "poly") or ("max", "avg"): the mix's order
   double ms[2] = {0, 0};           ///< their modelled seconds in o.phase, x 1e3
 };
-/// The latency table of the CNN's sites for o.board, o.network, o.compare, o.trunc,
-/// o.phase (one inference of one image). Throws the performance model's errors (unknown
-/// board or preset).
+/// The latency table of o.arch's sites (for o.dataset's input shape) for o.board,
+/// o.network, o.compare, o.trunc, o.phase (one inference of one image): the performance
+/// model prices the architecture's IR, as `polympc perf` prices an ONNX model. Throws the
+/// performance model's errors (unknown board or preset), TrainError (unknown arch).
 std::vector<SiteLatency> site_latencies(const TrainOptions& o);
-/// Modelled total latency (ms, o.phase) of the CNN with the given choices ("relu"/"poly"
-/// per act site, "max"/"avg" per pool site).
+/// Modelled total latency (ms, o.phase) of o.arch with the given choices ("relu"/"poly"
+/// per act site, "max"/"avg" per pool site, lists or one word as TrainOptions::acts).
 double modelled_latency_ms(const TrainOptions& o, const std::string& acts, const std::string& pools);
+
+/// Input shape [C, H, W] of o.dataset: [1, 28, 28] (fashion-mnist), [3, 32, 32] (cifar10).
+/// Throws TrainError for another name.
+std::vector<int64_t> dataset_input_shape(const TrainOptions& o);
+/// The first `limit` (< 0: all) images of o.dataset's training (`train`) or test split
+/// from o.data_dir: load_idx_dataset (splits "train", "t10k") or load_cifar10_dataset.
+/// Throws nn::DatasetError, TrainError (unknown dataset).
+nn::Dataset load_data(const TrainOptions& o, bool train, int64_t limit);
 
 /// Modelled total latency (ms, o.phase) and online energy (J) of the network in the ONNX
 /// file `onnx`, priced as modelled_latency_ms prices the CNN (o.board, o.network, ...).
@@ -139,15 +154,17 @@ struct TrainReport {
 /// that fails, when the program runs as it is).
 void reexec_with_passive_omp_wait(char** argv);
 
-/// Parses "poly,relu,poly" (exactly 3 entries, each "poly" or "relu").
-/// Returns true for every poly site. Throws TrainError naming the bad entry.
-std::vector<bool> parse_acts(const std::string& acts);
+/// Parses "poly,relu,poly" (exactly `sites` entries, each "poly" or "relu"), or one word
+/// "poly" / "relu" for every site. Returns true for every poly site. Throws TrainError
+/// naming the bad entry.
+std::vector<bool> parse_acts(const std::string& acts, size_t sites = 3);
 
-/// Loads Fashion-MNIST from options.data_dir, trains the CNN
-/// (conv1 1->16 k5, BN, act1, avgpool 2, conv2 16->32 k5, BN, act2, avgpool 2, flatten,
-/// fc1 512->128, BN1d, act3, fc2 128->10) with Adam on pixel/255 inputs, folds batch norm,
-/// writes options.out with polympc::nn::save_onnx, reads it back with load_onnx and
-/// evaluates it in float on the test set. Progress goes to `log` (one line per epoch).
+/// Loads o.dataset from o.data_dir, trains o.arch (the CNN: conv1 1->16 k5, BN, act1,
+/// pool1, conv2 16->32 k5, BN, act2, pool2, flatten, fc1 512->128, BN1d, act3,
+/// fc2 128->10; or ResNet-8, see model.h) with Adam on pixel/255 inputs (after a search,
+/// if o.search), folds batch norm, writes options.out with polympc::nn::save_onnx, reads
+/// it back with load_onnx and evaluates it in float on the test set. Progress goes to
+/// `log` (one line per epoch).
 /// Throws TrainError (bad options, NaN loss), nn::DatasetError, nn::ModelError.
 TrainReport train_and_export(const TrainOptions& options, std::ostream& log);
 
