@@ -55,7 +55,10 @@ int run(int argc, char** argv) {
   app.add_option("--data", o.data_dir, "Directory with the Fashion-MNIST IDX files")
       ->capture_default_str();
   app.add_option("--epochs", o.epochs, "Training epochs")->capture_default_str();
-  app.add_option("--acts", o.acts, "Activation of act1,act2,act3: poly or relu each")
+  app.add_option("--arch", o.arch, "Architecture: fmnist-cnn | resnet8 (residual)")->capture_default_str();
+  app.add_option("--dataset", o.dataset, "fashion-mnist (IDX files in --data) | cifar10 (binary version in --data)")
+      ->capture_default_str();
+  app.add_option("--acts", o.acts, "Activation per site (act1,act2,...): poly or relu each, or one word for all")
       ->capture_default_str();
   app.add_option("--out", o.out, "ONNX file to write")->capture_default_str();
   app.add_option("--seed", o.seed, "Random seed (init, shuffling, flips)")->capture_default_str();
@@ -68,7 +71,7 @@ int run(int argc, char** argv) {
   app.add_flag("--no-flip", no_flip, "Disable random horizontal flips");
   app.add_option("--train-limit", o.train_limit, "Use only the first N training images");
   app.add_option("--test-limit", o.test_limit, "Use only the first N test images");
-  app.add_option("--pools", o.pools, "Pooling at pool1,pool2: avg or max each (without --search)")
+  app.add_option("--pools", o.pools, "Pooling per site (pool1,pool2): avg or max each, or one word for all (without --search)")
       ->capture_default_str();
   app.add_flag("--search", o.search,
                "Latency-aware search (PASNet): every site mixes its two choices through softmax(alpha), the loss "

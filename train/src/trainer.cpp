@@ -278,8 +278,9 @@ ModelledCost modelled_cost(const TrainOptions& o, const std::string& onnx) {
 TrainReport train_and_export(const TrainOptions& o, std::ostream& log) {
   check_options(o);
   const SiteCount sites = site_count(o.arch);
-  const std::vector<bool> poly = parse_acts(o.acts, sites.acts);
-  const std::vector<PoolChoice> pools = parse_pools(o.pools, sites.pools);
+  // A search chooses every site itself; fixed training reads the choices.
+  const std::vector<bool> poly = o.search ? std::vector<bool>() : parse_acts(o.acts, sites.acts);
+  const std::vector<PoolChoice> pools = o.search ? std::vector<PoolChoice>() : parse_pools(o.pools, sites.pools);
   if (o.threads > 0) torch::set_num_threads(o.threads);
   torch::manual_seed(o.seed);
 
