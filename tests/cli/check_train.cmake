@@ -44,7 +44,7 @@ polympc_run_ok("train --arch resnet8" ${POLYMPC} train --arch resnet8 --lambda 0
 file(STRINGS ${OUT}/r8/sweep.csv r8rows)
 list(GET r8rows 1 r8row)
 set(act "(relu|poly)")  # CMake regexes have no {n}: seven sites spelled out
-if(NOT r8row MATCHES "^lambda_0.05,0.050000,\"${act},${act},${act},${act},${act},${act},${act}\",\"\",[0-9.e+-]+,[0-9.e+-]+,1,")
+if(NOT r8row MATCHES "^lambda_0.05,0.050000,\"${act},${act},${act},${act},${act},${act},${act}\",\"\",[0-9.e+-]+,[0-9.e+-]+,[0-9.e+-]+,1,")
   message(FATAL_ERROR "resnet8's row has not 7 activation choices and agreement 1: ${r8row}")
 endif()
 polympc_infer_json(j "infer the resnet8" ${OUT}/r8/infer.json --model ${OUT}/r8/lambda_0.05.onnx --images 8
