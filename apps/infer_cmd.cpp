@@ -227,6 +227,7 @@ void run_infer(const InferArgs& a) {
   if (!a.json.empty()) {
     nlohmann::json j;
     j["model"] = a.model;
+    j["model_metadata"] = nn::onnx_metadata(a.model);  // e.g. a search's choices (docs/training.md)
     j["images"] = r.images;
     j["batch"] = r.batch;
     j["workers"] = r.workers;

@@ -4,7 +4,7 @@
 #   include/polympc-kernels/kernels/         the kernels' sources (headers and extern "C" tops)
 #   share/polympc/hls/                       kernels.json, the Vitis scripts and test benches
 #   share/polympc/perfmodel/data/            boards, kernels, network presets
-#   share/polympc/models/                    the shipped model
+#   share/polympc/models/                    the shipped models
 #   share/doc/polympc/                       README and docs/
 #   lib/cmake/polympc/                       the CMake package: find_package(polympc) gives
 #                                            polympc::mpc, ::nn, ::sim, ::cpu, ::perfmodel,
@@ -36,8 +36,8 @@ install(FILES ${CMAKE_SOURCE_DIR}/hls/kernels.json DESTINATION ${CMAKE_INSTALL_D
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/hls/scripts ${CMAKE_SOURCE_DIR}/hls/tb ${CMAKE_SOURCE_DIR}/hls/cmake
         DESTINATION ${CMAKE_INSTALL_DATADIR}/polympc/hls)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/perfmodel/data/ DESTINATION ${CMAKE_INSTALL_DATADIR}/polympc/perfmodel/data)
-install(FILES ${CMAKE_SOURCE_DIR}/models/fmnist_cnn.onnx ${CMAKE_SOURCE_DIR}/models/README.md
-        DESTINATION ${CMAKE_INSTALL_DATADIR}/polympc/models)
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/models/ DESTINATION ${CMAKE_INSTALL_DATADIR}/polympc/models
+        FILES_MATCHING PATTERN "*.onnx" PATTERN "README.md")
 install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR})
 

@@ -260,13 +260,11 @@ nn::Layer SupernetImpl::pool_layer(size_t site) const {
 
 // ---------------------------------------------------------------------------- FmnistCnn
 
-namespace {
 std::vector<ActChoice> act_choices(const std::vector<bool>& poly) {
   std::vector<ActChoice> a;
   for (bool p : poly) a.push_back(p ? ActChoice::Poly : ActChoice::Relu);
   return a;
 }
-}  // namespace
 
 FmnistCnnImpl::FmnistCnnImpl(const std::vector<bool>& poly, double poly_scale)
     : FmnistCnnImpl(act_choices(poly), {PoolChoice::Avg, PoolChoice::Avg}, poly_scale) {}

@@ -221,12 +221,6 @@ nn::Dataset load_data(const TrainOptions& o, bool train, int64_t limit) {
 namespace {
 constexpr int64_t kClasses = 10;  // Fashion-MNIST and CIFAR-10
 
-std::vector<ActChoice> act_choices(const std::vector<bool>& poly) {
-  std::vector<ActChoice> a;
-  for (bool p : poly) a.push_back(p ? ActChoice::Poly : ActChoice::Relu);
-  return a;
-}
-
 /// Shapes of o.arch with the given fixed choices, as the performance model reads them.
 pm::NetShape priced_shape(const TrainOptions& o, const std::vector<ActChoice>& acts,
                           const std::vector<PoolChoice>& pools) {

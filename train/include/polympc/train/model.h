@@ -40,6 +40,9 @@ enum class ActChoice { Relu, Poly, Mix };
 /// softmax(alpha)_0 * max(x) + softmax(alpha)_1 * avg(x).
 enum class PoolChoice { Avg, Max, Mix };
 
+/// Poly for every true entry (parse_acts' result), ReLU otherwise.
+std::vector<ActChoice> act_choices(const std::vector<bool>& poly);
+
 /// A network whose activation sites choose ReLU / polynomial and whose pooling sites
 /// choose max / average, each fixed or (search) a PASNet mix with alpha in R^2
 /// (docs/training.md). Architectures derive from it, declare their sites in order with
