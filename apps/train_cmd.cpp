@@ -129,41 +129,67 @@ std::string fmt(double v, int digits) {
   return s.str();
 }
 
+/// For every point: whether it is on the Pareto front of float accuracy (higher is
+/// better) against modelled lan latency (lower is better), i.e. no other point is at least
+/// as good in both and better in one.
+std::vector<bool> pareto_front(const std::vector<Point>& pts) {
+  std::vector<bool> front(pts.size(), true);
+  for (size_t i = 0; i < pts.size(); ++i)
+    for (const Point& q : pts) {
+      const Point& p = pts[i];
+      if (q.lan_ms <= p.lan_ms && q.float_accuracy >= p.float_accuracy &&
+          (q.lan_ms < p.lan_ms || q.float_accuracy > p.float_accuracy))
+        front[i] = false;
+    }
+  return front;
+}
+
 void write_report(const TrainArgs& a, const std::vector<Point>& pts) {
   const fs::path dir(a.out);
+  const std::vector<bool> front = pareto_front(pts);
   {
     std::ofstream f(dir / "sweep.csv");
     f << "label,lambda,acts,pools,float_accuracy,float_accuracy_eval_images,twopc_accuracy,agreement,lan_ms,wan_ms,energy_j,cpu_ms_per_image,"
-         "online_bytes_per_image,onnx\n";
-    for (const Point& p : pts)
+         "online_bytes_per_image,onnx,pareto\n";
+    for (size_t i = 0; i < pts.size(); ++i) {
+      const Point& p = pts[i];
       f << p.label << "," << (p.lambda >= 0 ? fmt(p.lambda, 6) : "") << ",\"" << p.acts << "\",\"" << p.pools << "\","
         << p.float_accuracy << "," << p.float_eval_accuracy << "," << p.twopc_accuracy << "," << p.agreement << "," << p.lan_ms << "," << p.wan_ms
-        << "," << p.energy_j << "," << p.ms_per_image << "," << p.online_bytes << "," << p.path << "\n";
+        << "," << p.energy_j << "," << p.ms_per_image << "," << p.online_bytes << "," << p.path << "," << front[i]
+        << "\n";
+    }
   }
   std::ostringstream md;
   md << "| model | lambda | activations | pools | float acc. | float acc. (" << a.eval_images << " images) | 2PC acc. ("
      << a.eval_images << " images) | agreement | modelled " << a.o.phase << " lan (ms) | modelled wan (ms) | modelled energy (J) | "
      << "measured cpu ms/img | online bytes/img |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
-  for (const Point& p : pts)
-    md << "| " << p.label << " | " << (p.lambda >= 0 ? fmt(p.lambda, 4) : "-") << " | " << p.acts << " | " << p.pools
+  for (size_t i = 0; i < pts.size(); ++i) {
+    const Point& p = pts[i];
+    md << "| " << p.label << (front[i] ? " (Pareto)" : "") << " | " << (p.lambda >= 0 ? fmt(p.lambda, 4) : "-") << " | " << p.acts << " | " << p.pools
        << " | " << fmt(100 * p.float_accuracy, 2) << " % | " << fmt(100 * p.float_eval_accuracy, 2) << " % | "
        << fmt(100 * p.twopc_accuracy, 2) << " % | "
        << fmt(p.agreement, 4) << " | " << fmt(p.lan_ms, 2) << " | " << fmt(p.wan_ms, 1) << " | "
        << fmt(p.energy_j, 3) << " | " << fmt(p.ms_per_image, 2) << " | " << fmt(p.online_bytes, 0) << " |\n";
-  md << "\nModelled figures come from the performance model (board " << a.o.board << ", comparison " << a.o.compare
+  }
+  md << "\n(Pareto): no other model of the table has at least its float accuracy at no more modelled lan "
+        "latency.\nModelled figures come from the performance model (board " << a.o.board << ", comparison " << a.o.compare
      << ", truncation " << a.o.trunc << "); measured ones from this machine's cpu backend.\n";
   std::ofstream(dir / "sweep.md") << md.str();
   std::cout << md.str();
   // The plot: accuracy against modelled latency, the references marked.
   {
     std::ofstream d(dir / "sweep.dat");
-    for (const Point& p : pts)
-      d << p.lan_ms << " " << 100 * p.float_accuracy << " \"" << p.label << "\" " << (p.lambda >= 0 ? 0 : 1) << "\n";
+    for (size_t i = 0; i < pts.size(); ++i)
+      d << pts[i].lan_ms << " " << 100 * pts[i].float_accuracy << " \"" << pts[i].label << "\" "
+        << (pts[i].lambda >= 0 ? 0 : 1) << " " << front[i] << "\n";
     std::ofstream g(dir / "sweep.gp");
     g << "set terminal pngcairo size 900,600 noenhanced\nset output '" << (dir / "sweep.png").string() << "'\n"
       << "set title '" << a.o.arch << " on " << a.o.dataset << ": float accuracy vs modelled " << a.o.phase << " latency (" << a.o.board
       << ", lan)'\nset xlabel 'modelled latency (ms), MODELLED'\nset ylabel 'float test accuracy (%)'\nset grid\n"
-      << "plot '" << (dir / "sweep.dat").string() << "' using 1:($4==0?$2:1/0) with points pt 7 ps 1.5 title 'searched', \\\n"
+      << "set logscale x\n"
+      << "plot '" << (dir / "sweep.dat").string() << "' using 1:($5==1?$2:1/0) smooth unique with lines lc rgb 'gray' "
+      << "title 'Pareto front', \\\n"
+      << "     '' using 1:($4==0?$2:1/0) with points pt 7 ps 1.5 title 'searched', \\\n"
       << "     '' using 1:($4==1?$2:1/0) with points pt 5 ps 1.8 title 'all-ReLU / all-poly', \\\n"
       << "     '' using 1:2:3 with labels offset 1,1 notitle\n";
   }
