@@ -134,13 +134,13 @@ std::string fmt(double v, int digits) {
 /// as good in both and better in one.
 std::vector<bool> pareto_front(const std::vector<Point>& pts) {
   std::vector<bool> front(pts.size(), true);
-  for (size_t i = 0; i < pts.size(); ++i)
-    for (const Point& q : pts) {
-      const Point& p = pts[i];
+  for (size_t i = 0; i < pts.size(); ++i) {
+    const Point& p = pts[i];
+    for (const Point& q : pts)
       if (q.lan_ms <= p.lan_ms && q.float_accuracy >= p.float_accuracy &&
           (q.lan_ms < p.lan_ms || q.float_accuracy > p.float_accuracy))
         front[i] = false;
-    }
+  }
   return front;
 }
 

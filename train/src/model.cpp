@@ -182,7 +182,7 @@ std::vector<torch::Tensor> SupernetImpl::alpha_parameters() const {
 std::vector<torch::Tensor> SupernetImpl::weight_parameters() const {
   std::vector<torch::Tensor> out;
   for (const auto& kv : named_parameters())
-    if (kv.key().rfind("alpha_", 0) != 0 && kv.key().find(".alpha_") == std::string::npos) out.push_back(kv.value());
+    if (kv.key().rfind("alpha_", 0) != 0) out.push_back(kv.value());
   return out;
 }
 
@@ -234,13 +234,15 @@ std::map<std::string, std::string> SupernetImpl::fix_choices() {
   return out;
 }
 
-void SupernetImpl::check_fixed() const {
+nn::Network SupernetImpl::to_network() const {
+  torch::NoGradGuard no_grad;
   for (size_t i = 0; i < act_names_.size(); ++i)
     if (acts_choice_[i] == ActChoice::Mix)
       throw TrainError("cannot export: " + act_names_[i] + " is still a mix (fix_choices first)");
   for (size_t i = 0; i < pool_names_.size(); ++i)
     if (pools_[i] == PoolChoice::Mix)
       throw TrainError("cannot export: " + pool_names_[i] + " is still a mix (fix_choices first)");
+  return build_network();
 }
 
 nn::Layer SupernetImpl::act_layer(size_t site) const {
@@ -296,9 +298,7 @@ torch::Tensor FmnistCnnImpl::forward(torch::Tensor x) {
   return fc2_->forward(x).flatten(1);
 }
 
-nn::Network FmnistCnnImpl::to_network() const {
-  torch::NoGradGuard no_grad;
-  check_fixed();
+nn::Network FmnistCnnImpl::build_network() const {
   nn::Network net;
   net.name = "fmnist_cnn";
   net.input_shape = {1, 28, 28};
@@ -371,9 +371,7 @@ torch::Tensor ResNet8Impl::forward(torch::Tensor x) {
   return fc_->forward(x).flatten(1);
 }
 
-nn::Network ResNet8Impl::to_network() const {
-  torch::NoGradGuard no_grad;
-  check_fixed();
+nn::Network ResNet8Impl::build_network() const {
   nn::Network net;
   net.name = "resnet8";
   net.input_shape = input_shape_;

@@ -55,7 +55,7 @@ class SupernetImpl : public torch::nn::Module {
   /// The network with every BatchNorm folded into the preceding Conv/Linear (running
   /// statistics, eval-mode semantics); site layers are named by their site. Throws
   /// TrainError while a site is still a mix (fix_choices first).
-  virtual nn::Network to_network() const = 0;
+  nn::Network to_network() const;
 
   /// Site names in network order ("act1", ..., "pool1", ...).
   const std::vector<std::string>& act_sites() const { return act_names_; }
@@ -86,8 +86,9 @@ class SupernetImpl : public torch::nn::Module {
   /// The IR layer of a fixed site (Relu or per-channel Poly; MaxPool or AvgPool 2x2/2).
   nn::Layer act_layer(size_t site) const;
   nn::Layer pool_layer(size_t site) const;
-  /// Throws TrainError naming the first site that is still a mix.
-  void check_fixed() const;
+  /// The architecture's part of to_network(), called with every site fixed and without
+  /// gradients.
+  virtual nn::Network build_network() const = 0;
 
  private:
   std::vector<std::string> act_names_, pool_names_;
@@ -112,7 +113,7 @@ class FmnistCnnImpl : public SupernetImpl {
   torch::Tensor forward(torch::Tensor x) override;
   /// Layer names conv1, act1, pool1, conv2, act2, pool2, flatten, fc1, act3, fc2; Poly
   /// layers carry per-channel poly_a2 = s*w0, poly_a1 = w1, poly_a0 = b.
-  nn::Network to_network() const override;
+  nn::Network build_network() const override;
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
@@ -138,7 +139,7 @@ class ResNet8Impl : public SupernetImpl {
   /// Layers stem, act1, then per block b = 1..3: b<b>.conv1, act, b<b>.conv2,
   /// [b<b>.down,] b<b>.add, act; gap, flatten, fc. Add layers read the block's input (or
   /// its downsampled shortcut) as their second input.
-  nn::Network to_network() const override;
+  nn::Network build_network() const override;
 
  private:
   struct Block {
