@@ -2,6 +2,7 @@
 // LibTorch trainer (train/, docs/training.md) for one lambda or a sweep, each searched
 // model evaluated in 2PC and priced by the performance model, with a CSV per run and a
 // sweep report (table, CSV and an accuracy-vs-latency plot drawn by gnuplot).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -182,16 +183,23 @@ void write_report(const TrainArgs& a, const std::vector<Point>& pts) {
     for (size_t i = 0; i < pts.size(); ++i)
       d << pts[i].lan_ms << " " << 100 * pts[i].float_accuracy << " \"" << pts[i].label << "\" "
         << (pts[i].lambda >= 0 ? 0 : 1) << " " << front[i] << "\n";
+    // Index 1: the Pareto front alone, by latency, for its line (a `1/0` filter would break
+    // gnuplot's curve at every model off the front).
+    std::vector<size_t> on_front;
+    for (size_t i = 0; i < pts.size(); ++i)
+      if (front[i]) on_front.push_back(i);
+    std::sort(on_front.begin(), on_front.end(), [&](size_t x, size_t y) { return pts[x].lan_ms < pts[y].lan_ms; });
+    d << "\n\n";
+    for (const size_t i : on_front) d << pts[i].lan_ms << " " << 100 * pts[i].float_accuracy << "\n";
     std::ofstream g(dir / "sweep.gp");
     g << "set terminal pngcairo size 900,600 noenhanced\nset output '" << (dir / "sweep.png").string() << "'\n"
       << "set title '" << a.o.arch << " on " << a.o.dataset << ": float accuracy vs modelled " << a.o.phase << " latency (" << a.o.board
       << ", lan)'\nset xlabel 'modelled latency (ms), MODELLED'\nset ylabel 'float test accuracy (%)'\nset grid\n"
       << "set logscale x\n"
-      << "plot '" << (dir / "sweep.dat").string() << "' using 1:($5==1?$2:1/0) smooth unique with lines lc rgb 'gray' "
-      << "title 'Pareto front', \\\n"
-      << "     '' using 1:($4==0?$2:1/0) with points pt 7 ps 1.5 title 'searched', \\\n"
-      << "     '' using 1:($4==1?$2:1/0) with points pt 5 ps 1.8 title 'all-ReLU / all-poly', \\\n"
-      << "     '' using 1:2:3 with labels offset 1,1 notitle\n";
+      << "plot '" << (dir / "sweep.dat").string() << "' index 1 using 1:2 with lines lc rgb 'gray' title 'Pareto front', \\\n"
+      << "     '' index 0 using 1:($4==0?$2:1/0) with points pt 7 ps 1.5 title 'searched', \\\n"
+      << "     '' index 0 using 1:($4==1?$2:1/0) with points pt 5 ps 1.8 title 'all-ReLU / all-poly', \\\n"
+      << "     '' index 0 using 1:2:3 with labels offset 1,1 notitle\n";
   }
   const std::string cmd = "gnuplot '" + (dir / "sweep.gp").string() + "' 2>/dev/null";
   if (std::system("command -v gnuplot >/dev/null 2>&1") == 0 && std::system(cmd.c_str()) == 0)
