@@ -130,6 +130,13 @@ std::string fmt(double v, int digits) {
   return s.str();
 }
 
+/// `v` as a stream writes it by default (as in the labels: 0.00022, not 0.0002).
+std::string shortest(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
 /// For every point: whether it is on the Pareto front of float accuracy (higher is
 /// better) against modelled lan latency (lower is better), i.e. no other point is at least
 /// as good in both and better in one.
@@ -166,7 +173,7 @@ void write_report(const TrainArgs& a, const std::vector<Point>& pts) {
      << "measured cpu ms/img | online bytes/img |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (size_t i = 0; i < pts.size(); ++i) {
     const Point& p = pts[i];
-    md << "| " << p.label << (front[i] ? " (Pareto)" : "") << " | " << (p.lambda >= 0 ? fmt(p.lambda, 4) : "-") << " | " << p.acts << " | " << p.pools
+    md << "| " << p.label << (front[i] ? " (Pareto)" : "") << " | " << (p.lambda >= 0 ? shortest(p.lambda) : "-") << " | " << p.acts << " | " << p.pools
        << " | " << fmt(100 * p.float_accuracy, 2) << " % | " << fmt(100 * p.float_eval_accuracy, 2) << " % | "
        << fmt(100 * p.twopc_accuracy, 2) << " % | "
        << fmt(p.agreement, 4) << " | " << fmt(p.lan_ms, 2) << " | " << fmt(p.wan_ms, 1) << " | "
@@ -272,11 +279,7 @@ void add_train_command(CLI::App& app, int argc, char** argv) {
     a->sweep = sweep->empty() ? std::vector<double>{*lambda} : parse_lambdas(*sweep);
     fs::create_directories(a->out);
     std::vector<Point> pts;
-    for (double l : a->sweep) {
-      std::ostringstream label;
-      label << "lambda_" << l;
-      pts.push_back(train_one(*a, label.str(), l, "", ""));
-    }
+    for (double l : a->sweep) pts.push_back(train_one(*a, "lambda_" + shortest(l), l, "", ""));
     if (!sweep->empty() && a->references) {
       pts.push_back(train_one(*a, "all-relu", -1, "relu", "max"));
       pts.push_back(train_one(*a, "all-poly", -1, "poly", "avg"));
