@@ -191,6 +191,8 @@ onnx::ModelProto to_model(const Network& in) {
       case OpKind::Add:
         ex.add_node("Add", name, {x[0], x[1]}, outs[i]);
         break;
+      case OpKind::BlockRelu:
+        throw ModelError("save_onnx: layer '" + name + "' (BlockRelu) has no ONNX form in this version");
     }
   }
   set_value_info(g->add_output(), "logits", net.layers.back().out_shape);

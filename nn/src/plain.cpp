@@ -47,6 +47,9 @@ class PlainOps {
   mpc::Words max(const std::string&, const mpc::Words& a, const mpc::Words& b) {
     return mpc::plain::max(q_.ring, a, b);
   }
+  mpc::Words block_relu(const std::string&, const mpc::Words& x, const mpc::BlockMap& m) {
+    return mpc::plain::block_relu(q_.ring, x, m);
+  }
   // The twin of the gate the options choose (the one-opening gate untruncated, or Prob's
   // two truncating openings), at the scale the plan expects (mpc::poly_out_scale).
   mpc::Words poly(size_t i, const mpc::Words& x, const mpc::PolyShape& s) {
@@ -143,6 +146,20 @@ std::vector<double> float_layer_walk(const Network& net, const std::vector<doubl
                 if (L.op != OpKind::MaxPool) acc /= static_cast<double>(kh * kw);
                 y[static_cast<size_t>(static_cast<int64_t>(n) * out_per + (c * Ho + oy) * Wo + ox)] = acc;
               }
+        break;
+      }
+      case OpKind::BlockRelu: {
+        // The sign of the patch sum (= of the patch mean), broadcast over the patch.
+        const mpc::BlockMap m = block_map(L, is, batch);
+        std::vector<double> sum(m.patches, 0.0);
+        for (size_t j = 0; j < y.size(); ++j)
+          if (m.patch_of[j] >= 0) sum[static_cast<size_t>(m.patch_of[j])] += x[j];
+        for (size_t j = 0; j < y.size(); ++j) {
+          const int64_t p = m.patch_of[j];
+          const bool keep =
+              p == mpc::kBlockIdentity || (p >= 0 && sum[static_cast<size_t>(p)] >= 0);
+          y[j] = keep ? x[j] : 0.0;
+        }
         break;
       }
       case OpKind::Flatten:
