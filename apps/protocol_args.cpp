@@ -11,8 +11,8 @@ namespace polympc::apps {
 void add_protocol_options(CLI::App& c, ProtocolArgs& a) {
   c.add_option("--compare", a.compare, "secure comparison protocol: gmw | fss")->capture_default_str();
   c.add_option("--relu-bits", a.relu_bits,
-               "reduced-bit comparison: LO:HI for every ReLU/max pool, or NAME=LO:HI for one layer "
-               "(repeatable, comma-separated)");
+               "reduced-bit comparison: LO:HI for every ReLU/Block-ReLU/max pool, or NAME=LO:HI for "
+               "one layer (repeatable, comma-separated)");
   c.add_option(
        "--trunc", a.trunc,
        "exact | prob | fss | slack. fss = SIGMA's 2-round FSS truncation (DCF + B2A), exact for "

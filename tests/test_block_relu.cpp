@@ -91,7 +91,18 @@ mpc::ProtocolOptions options(mpc::CompareMode mode, bool reduced) {
   return o;
 }
 
-class BlockReluProtocol : public ::testing::TestWithParam<std::tuple<mpc::CompareMode, bool>> {};
+/// The parameters of the 2PC tests: (comparison protocol, reduced bits).
+using Comparison = std::tuple<mpc::CompareMode, bool>;
+const auto kComparisons = ::testing::Combine(
+    ::testing::Values(mpc::CompareMode::Gmw, mpc::CompareMode::Fss), ::testing::Bool());
+auto comparison_name(const std::string& reduced) {
+  return [reduced](const ::testing::TestParamInfo<Comparison>& p) {
+    return std::string(mpc::compare_mode_name(std::get<0>(p.param))) +
+           (std::get<1>(p.param) ? reduced : "_full");
+  };
+}
+
+class BlockReluProtocol : public ::testing::TestWithParam<Comparison> {};
 
 }  // namespace
 
@@ -129,16 +140,10 @@ TEST_P(BlockReluProtocol, EqualsTheTwinAndTheDefinitionOnEveryPatchKind) {
   EXPECT_EQ(tp.m0.remaining() + tp.m1.remaining(), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Comparisons, BlockReluProtocol,
-                         ::testing::Combine(::testing::Values(mpc::CompareMode::Gmw,
-                                                              mpc::CompareMode::Fss),
-                                            ::testing::Bool()),
-                         [](const auto& p) {
-                           return std::string(mpc::compare_mode_name(std::get<0>(p.param))) +
-                                  (std::get<1>(p.param) ? "_bits0_40" : "_full");
-                         });
+INSTANTIATE_TEST_SUITE_P(Comparisons, BlockReluProtocol, kComparisons,
+                         comparison_name("_bits0_40"));
 
-TEST(BlockRelu, CostIsOneDReluPerPatchAndOneMultiplexerRound) {
+TEST(BlockRelu, CostIsOneDReluPerPatchAndOneMultiplexerRoundOrTheFssReluGate) {
   const mpc::RingConfig r{64, 12};
   const nn::Layer L = test_layer();
   const std::vector<int64_t> shape = {7, kH, kW};
@@ -159,12 +164,23 @@ TEST(BlockRelu, CostIsOneDReluPerPatchAndOneMultiplexerRound) {
       const mpc::Cost c = mpc::block_relu_cost(r, o, map, "block");
       const mpc::Cost d = mpc::drelu_cost(r, o, P, "block");
       const std::string what = std::string(mpc::compare_mode_name(mode)) + (reduced ? " 0:40" : "");
-      // DReLU on the P patch sums, then one round opening d ^ r (P bits) and x - a (E words).
-      EXPECT_EQ(c.rounds, d.rounds + 1) << what;
-      EXPECT_EQ(c.bytes, d.bytes + 8 * mpc::words_for_bits(P) + 8 * E) << what;
-      // Material: the DReLU's, a B2A pair (bits and 0/1 words) and a Beaver triple of E.
-      EXPECT_EQ(c.offline_bytes, d.offline_bytes + 8 * (mpc::words_for_bits(P) + P) + 24 * E)
-          << what;
+      if (mode == mpc::CompareMode::Gmw) {
+        // DReLU on the P patch sums, then one round opening d ^ r (P bits) and x - a (E words).
+        EXPECT_EQ(c.rounds, d.rounds + 1) << what;
+        EXPECT_EQ(c.bytes, d.bytes + 8 * mpc::words_for_bits(P) + 8 * E) << what;
+        // Material: the DReLU's, a B2A pair (bits and 0/1 words) and a Beaver triple of E.
+        EXPECT_EQ(c.offline_bytes, d.offline_bytes + 8 * (mpc::words_for_bits(P) + P) + 24 * E)
+            << what;
+      } else {
+        // The FSS ReLU gate over patches: open x + r per element (instead of the DReLU's
+        // sum + r_in per patch), then e per patch: the rounds of a ReLU, l bits per element
+        // and 1 bit per patch.
+        EXPECT_EQ(c.rounds, mpc::relu_cost(r, o, 1).rounds) << what;
+        EXPECT_EQ(c.bytes, 8 * E + 8 * mpc::words_for_bits(P)) << what;
+        // Material: the DCF keys of P patches, r and t·r per element, t and a bit per patch
+        // (the DReLU's r_in and bit per patch, plus 2 words per element).
+        EXPECT_EQ(c.offline_bytes, d.offline_bytes + 16 * E) << what;
+      }
       EXPECT_EQ(c.keygen_aes_blocks, d.keygen_aes_blocks) << what;
     }
   // A layer of identity and zero channels compares nothing and sends nothing.
@@ -186,7 +202,7 @@ const nn::Dataset& images() {
   static nn::Dataset d = nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", 6);
   return d;
 }
-class BlockReluNetwork : public ::testing::TestWithParam<std::tuple<mpc::CompareMode, bool>> {};
+class BlockReluNetwork : public ::testing::TestWithParam<Comparison> {};
 }  // namespace
 
 TEST_P(BlockReluNetwork, PrivateInferenceEqualsTheTwinBitForBit) {
@@ -214,14 +230,7 @@ TEST_P(BlockReluNetwork, PrivateInferenceEqualsTheTwinBitForBit) {
   EXPECT_TRUE(seen);
 }
 
-INSTANTIATE_TEST_SUITE_P(Comparisons, BlockReluNetwork,
-                         ::testing::Combine(::testing::Values(mpc::CompareMode::Gmw,
-                                                              mpc::CompareMode::Fss),
-                                            ::testing::Bool()),
-                         [](const auto& p) {
-                           return std::string(mpc::compare_mode_name(std::get<0>(p.param))) +
-                                  (std::get<1>(p.param) ? "_bits0_36" : "_full");
-                         });
+INSTANTIATE_TEST_SUITE_P(Comparisons, BlockReluNetwork, kComparisons, comparison_name("_bits0_36"));
 
 TEST(BlockRelu, FixedPointTwinTracksTheFloatModel) {
   const nn::Network net = block_relu_cnn();

@@ -1,5 +1,6 @@
-// Block-ReLU: one DReLU per rectangle patch of a tensor, broadcast over the patch by the
-// one-round bit multiplexer (protocols.h; docs/protocols.md "Block-ReLU"). Written once
+// Block-ReLU: one DReLU per rectangle patch of a tensor, broadcast over the patch (protocols.h;
+// docs/protocols.md "Block-ReLU"): with GMW, the DReLU of the local patch sums and the
+// one-round bit multiplexer; with FSS, the FSS ReLU gate over patches. Written once
 // (block_relu_body) against detail::CompareSteps: the dealer context pushes the material,
 // the online context runs the protocol in a real or a counting Session.
 #include <string>
@@ -35,7 +36,8 @@ void check_block_map(const BlockMap& m, const std::string& tag) {
 namespace {
 
 /// The protocol, once: local patch sums, DReLU of the sums, the multiplexer broadcasting
-/// each patch's bit to its elements. `x` is zeros in the dealer context.
+/// each patch's bit to its elements (FSS: the ReLU gate over patches, which compares the
+/// sums of the opened masked elements). `x` is zeros in the dealer context.
 Words block_relu_body(detail::CompareSteps& st, const RingConfig& r, const Words& x,
                       const BlockMap& m, const std::string& tag) {
   if (x.size() != m.patch_of.size())
@@ -56,7 +58,10 @@ Words block_relu_body(detail::CompareSteps& st, const RingConfig& r, const Words
     sel.push_back(pu);
   }
   Words z;
-  if (m.patches > 0) {
+  if (m.patches > 0 && st.compare() == CompareMode::Fss) {
+    // The FSS ReLU gate over patches: the opened x_i + r_i give the masked patch sums.
+    z = st.patch_relu(y, sel, m.patches, tag);
+  } else if (m.patches > 0) {
     const Words bits = st.drelu(sum, tag);
     z = st.mux(bits, m.patches, y, sel, tag + "/mux");
   }

@@ -47,6 +47,17 @@ void deal_bit_mux(Dealer& d, size_t n, const Selector& sel, const std::string& t
 Words bit_mux(Session& s, const Words& bits, size_t n, const Words& y, const Selector& sel,
               const std::string& tag);
 
+// ---- FSS ReLU gate over patches (fss.cpp; Block-ReLU) ---------------------------------
+// z_i = x_i · DReLU(S_{sel[i]}), S_p the sum of the x_i with sel[i] = p (p < patches, every
+// patch non-empty): open x_i + r_i (round 1), the DCF of patch p at Σ (x_i + r_i) = S_p + R_p
+// keyed with R_p = Σ r_i, open one bit per patch (round 2), multiplex locally. 2 rounds,
+// sel.size()·ceil(l/8) + 8 ceil(patches/64) bytes per party. relu_fss is the case
+// sel = identity.
+void deal_patch_relu_fss(Dealer& d, const Selector& sel, size_t patches, CompareBits b,
+                         const std::string& tag, MaterialStore& m0, MaterialStore& m1);
+Words patch_relu_fss(Session& s, const Words& x, const Selector& sel, size_t patches, CompareBits b,
+                     const std::string& tag);
+
 // ---- comparison steps, one protocol body for dealing, online and counting ------------
 // A protocol made of DReLUs and bit multiplexers (argmax, Block-ReLU) is written once
 // against CompareSteps: DealCompareSteps pushes the material and returns zeros of the right
@@ -54,6 +65,11 @@ Words bit_mux(Session& s, const Words& bits, size_t n, const Words& y, const Sel
 class CompareSteps {
  public:
   virtual ~CompareSteps() = default;
+  /// The comparison protocol of this context (ProtocolOptions::compare).
+  virtual CompareMode compare() const = 0;
+  /// FSS only: patch_relu_fss(x, sel, patches) on the bits compare_range(tag).
+  virtual Words patch_relu(const Words& x, const Selector& sel, size_t patches,
+                           const std::string& tag) = 0;
   /// XOR shares of DReLU(t) (W words), compared on the bits compare_range(tag).
   virtual Words drelu(const Words& t, const std::string& tag) = 0;
   /// bit_mux(bits, n, y, sel).
@@ -65,6 +81,12 @@ class DealCompareSteps final : public CompareSteps {
  public:
   DealCompareSteps(Dealer& d, const ProtocolOptions& o, MaterialStore& m0, MaterialStore& m1)
       : d_(d), o_(o), m0_(m0), m1_(m1) {}
+  CompareMode compare() const override { return o_.compare; }
+  Words patch_relu(const Words&, const Selector& sel, size_t patches,
+                   const std::string& tag) override {
+    deal_patch_relu_fss(d_, sel, patches, o_.compare_range(tag, d_.ring().bits), tag, m0_, m1_);
+    return Words(sel.size(), 0);
+  }
   Words drelu(const Words& t, const std::string& tag) override {
     deal_drelu(d_, t.size(), o_, tag, m0_, m1_);
     return Words(words_for_bits(t.size()), 0);
@@ -85,6 +107,11 @@ class DealCompareSteps final : public CompareSteps {
 class OnlineCompareSteps final : public CompareSteps {
  public:
   explicit OnlineCompareSteps(Session& s) : s_(s) {}
+  CompareMode compare() const override { return s_.options.compare; }
+  Words patch_relu(const Words& x, const Selector& sel, size_t patches,
+                   const std::string& tag) override {
+    return patch_relu_fss(s_, x, sel, patches, s_.options.compare_range(tag, s_.ring.bits), tag);
+  }
   Words drelu(const Words& t, const std::string& tag) override { return mpc::drelu(s_, t, tag); }
   Words mux(const Words& bits, size_t n, const Words& y, const Selector& sel,
             const std::string& tag) override {

@@ -184,13 +184,19 @@ Cost argmax_cost(const RingConfig& r, const ProtocolOptions& o, size_t rows, siz
 // Optimization", arXiv 2304.10442, §3: the sign of the patch mean, broadcast over the
 // patch; sign(sum) = sign(mean), so no truncation). Identity elements pass through, zero
 // elements become 0; neither costs anything. A 1x1 patch is a plain ReLU.
-// Online: the patch sums are local on additive shares; one DReLU per patch (GMW or FSS, on
-// the bits compare_range(tag): the reduced-bit comparison applies to the sums), then ONE
-// round of the bit multiplexer (the argmax's: open d ^ r for a dealer bit r per patch and
-// x - a for the rectangle elements) broadcasts each patch's bit to its elements.
-// Rounds: DReLU's rounds on P patches + 1. Bytes per party: DReLU(P) + 8 ceil(P/64) +
-// E ceil(l/8), E = elements in rectangle patches. Material: the DReLU's, a B2A pair of P
-// bits and a Beaver triple of E elements (block_relu_cost counts all of it).
+// Online, on the bits compare_range(tag) (the reduced-bit comparison applies to the sums):
+//  - GMW: the patch sums are local on additive shares; one DReLU per patch, then ONE round
+//    of the bit multiplexer (the argmax's: open d ^ r for a dealer bit r per patch and
+//    x - a for the rectangle elements) broadcasts each patch's bit to its elements.
+//    Rounds: DReLU's rounds on P patches + 1. Bytes per party: DReLU(P) + 8 ceil(P/64) +
+//    E ceil(l/8), E = elements in rectangle patches. Material: the DReLU's, a B2A pair of P
+//    bits and a Beaver triple of E elements.
+//  - FSS: the FSS ReLU gate over patches (Boyle et al., EUROCRYPT'21, ReLU gate): open
+//    x_i + r_i per element, the DCF of patch p at the sum of its opened values (= S_p + R_p,
+//    keyed with R_p = Σ r_i), then one bit per patch and a local multiplexer. Rounds 2;
+//    bytes E ceil(l/8) + 8 ceil(P/64); material: P DCF keys, r and t·r per element, t and
+//    a bit per patch. All 1x1 patches cost exactly a ReLU.
+// block_relu_cost counts all of it.
 // The protocol body is written once (block_relu.cpp) and runs under the dealing, online
 // and counting contexts. Plaintext twin: plain::block_relu.
 
