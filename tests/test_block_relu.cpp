@@ -143,6 +143,44 @@ TEST_P(BlockReluProtocol, EqualsTheTwinAndTheDefinitionOnEveryPatchKind) {
 INSTANTIATE_TEST_SUITE_P(Comparisons, BlockReluProtocol, kComparisons,
                          comparison_name("_bits0_40"));
 
+TEST(BlockRelu, ReducedBitsDroppingLowBitsAreExactOutsideTheBand) {
+  // Bits [4, 40): the DReLU of a patch sum S is exact unless 0 <= S < 2^4, where it may be 0
+  // (plain::drelu_bits1 with delta 0 or 1); the test tensor's first 3x3 patch sums to 0.
+  const mpc::RingConfig r{64, 12};
+  const nn::Layer L = test_layer();
+  const mpc::BlockMap map = nn::block_map(L, {7, kH, kW}, kN);
+  const Words x = test_tensor(r, L.block_patches, 13);
+  const Words exact = mpc::plain::block_relu(r, x, map);
+  Words sum(map.patches, 0);
+  for (size_t i = 0; i < x.size(); ++i)
+    if (map.patch_of[i] >= 0) sum[static_cast<size_t>(map.patch_of[i])] += x[i];
+  for (mpc::CompareMode mode : {mpc::CompareMode::Gmw, mpc::CompareMode::Fss}) {
+    mpc::ProtocolOptions o;
+    o.compare = mode;
+    o.compare_bits = mpc::CompareBits{4, 40};
+    TwoParty tp(r, o, 23);
+    auto [x0, x1] = tp.share(x);
+    mpc::deal_block_relu(tp.dealer, map, o, "block", tp.m0, tp.m1);
+    Words y0, y1;
+    tp.run([&](mpc::Session& s) {
+      (s.party == 0 ? y0 : y1) = mpc::block_relu(s, s.party == 0 ? x0 : x1, map, "block");
+    });
+    const Words y = tp.reconstruct(y0, y1);
+    size_t in_band = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const int64_t p = map.patch_of[i];
+      const int64_t s = p >= 0 ? r.to_signed(sum[static_cast<size_t>(p)] & r.mask()) : -1;
+      if (s >= 0 && s < 16) {
+        ++in_band;
+        EXPECT_TRUE(y[i] == x[i] || y[i] == 0) << i;
+      } else {
+        EXPECT_EQ(y[i], exact[i]) << i << " (" << mpc::compare_mode_name(mode) << ")";
+      }
+    }
+    EXPECT_GE(in_band, 9u);  // the zero-sum patch
+  }
+}
+
 TEST(BlockRelu, CostIsOneDReluPerPatchAndOneMultiplexerRoundOrTheFssReluGate) {
   const mpc::RingConfig r{64, 12};
   const nn::Layer L = test_layer();
