@@ -163,6 +163,7 @@ TEST(PerfModel, BlockReluLayerByLayerAndItsDReluCount) {
   const int64_t per_image = nn::block_relu_drelus(net.layers[1], net.layers[0].out_shape);
   EXPECT_EQ(c.drelus, 4 * static_cast<uint64_t>(per_image));
   EXPECT_EQ(c.drelus, nn::block_map(net.layers[1], net.layers[0].out_shape, 4).patches);
+  EXPECT_EQ(m.report(shape).total.drelus, c.drelus);  // the network's only comparisons
   // A ReLU of the same tensor compares every element; identity costs nothing.
   pm::LayerShape relu = shape.layers.at(1);
   relu.kind = pm::LayerKind::Relu;

@@ -797,6 +797,7 @@ void accumulate(LayerCost& t, const LayerCost& c) {
   t.bytes_p0 += c.bytes_p0;
   t.bytes_p1 += c.bytes_p1;
   t.rounds += c.rounds;
+  t.drelus += c.drelus;
   t.network_s += c.network_s;
   t.device_cycles += c.device_cycles;
   t.device_compute_s += c.device_compute_s;
