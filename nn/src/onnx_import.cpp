@@ -734,15 +734,18 @@ class Importer {
       return true;
     }
     if (op == "Identity" || op == "Dropout") return false;  // pass the value on
-    if (op == "AveragePool") return block_mean(n), true;
-    if (op == "GreaterOrEqual") return block_sign(n), true;
-    if (op == "Cast") return block_cast(n), true;
-    if (op == "Resize") return block_resize(n), true;
-    if (op == "Slice") return block_slice(n), true;
-    if (op == "Mul") return block_mul(n), true;
-    if (op == "Relu") return block_relu(n), true;
-    if (op == "Concat") return block_concat(n), true;
-    if (op == "Gather") return block_order(n), true;
+    // The pattern's steps, one handler per op.
+    static const std::map<std::string, void (Importer::*)(const onnx::NodeProto&)> kSteps = {
+        {"AveragePool", &Importer::block_mean}, {"GreaterOrEqual", &Importer::block_sign},
+        {"Cast", &Importer::block_cast},        {"Resize", &Importer::block_resize},
+        {"Slice", &Importer::block_slice},      {"Mul", &Importer::block_mul},
+        {"Relu", &Importer::block_relu},        {"Concat", &Importer::block_concat},
+        {"Gather", &Importer::block_order}};
+    const auto step = kSteps.find(op);
+    if (step != kSteps.end()) {
+      (this->*step->second)(n);
+      return true;
+    }
     for (int k = 0; k < n.input_size(); ++k) {
       const Value* v = has_in(n, k) ? lookup(n.input(k)) : nullptr;
       if (v && v->kind == Value::Kind::Block)
