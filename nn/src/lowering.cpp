@@ -111,12 +111,17 @@ mpc::BlockMap block_map(const Layer& block, const std::vector<int64_t>& in_shape
   return m;
 }
 
+int64_t block_patch_drelus(const BlockPatch& p, int64_t H, int64_t W) {
+  if (H < 1 || W < 1)
+    throw ModelError("block_patch_drelus: channel plane [" + std::to_string(H) + ", " + std::to_string(W) +
+                     "] must have H, W >= 1");
+  return p.kind == BlockPatch::Kind::Rect ? ceil_div(H, p.h) * ceil_div(W, p.w) : 0;
+}
+
 int64_t block_relu_drelus(const Layer& block, const std::vector<int64_t>& in_shape) {
   check_block_shape(block, in_shape);
   int64_t n = 0;
-  for (const BlockPatch& p : block.block_patches)
-    if (p.kind == BlockPatch::Kind::Rect)
-      n += ceil_div(in_shape[1], p.h) * ceil_div(in_shape[2], p.w);
+  for (const BlockPatch& p : block.block_patches) n += block_patch_drelus(p, in_shape[1], in_shape[2]);
   return n;
 }
 

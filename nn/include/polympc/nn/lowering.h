@@ -29,8 +29,12 @@ std::vector<mpc::Words> pool_windows(const Layer& pool, const std::vector<int64_
 /// mpc::kBlockIdentity / mpc::kBlockZero. Throws ModelError when the layer's patch count
 /// differs from C or in_shape is not [C, H, W].
 mpc::BlockMap block_map(const Layer& block, const std::vector<int64_t>& in_shape, size_t batch);
-/// DReLUs of one image of a BlockRelu layer: sum over rectangle channels of
-/// ceil(H/h) · ceil(W/w) (a 1x1 channel: H·W, one per element).
+/// DReLUs (secure comparisons) of one image of one channel [H, W] with patch kind p:
+/// ceil(H/h) · ceil(W/w) for an h x w rectangle (a 1x1 channel: H·W, one per element),
+/// 0 for Identity and Zero. The one place the patch cost is written: block_relu_drelus and
+/// the knapsack allocation (block_alloc.h) both read it. Throws ModelError when H or W < 1.
+int64_t block_patch_drelus(const BlockPatch& p, int64_t H, int64_t W);
+/// DReLUs of one image of a BlockRelu layer: sum over channels of block_patch_drelus.
 int64_t block_relu_drelus(const Layer& block, const std::vector<int64_t>& in_shape);
 
 }  // namespace polympc::nn
