@@ -37,10 +37,12 @@ double float_accuracy(const nn::Network& net, const nn::Dataset& d, int64_t coun
   const int64_t step = 250;
   for (int64_t first = 0; first < count; first += step) {
     const int64_t n = std::min(step, count - first);
-    const std::vector<float> logits = nn::float_forward(net, d.image(first), static_cast<size_t>(n));
+    const std::vector<float> logits =
+        nn::float_forward(net, d.image(first), static_cast<size_t>(n));
     const std::vector<int> pred =
         nn::argmax_rows(std::vector<double>(logits.begin(), logits.end()), static_cast<size_t>(n));
-    for (int64_t m = 0; m < n; ++m) right += pred[static_cast<size_t>(m)] == d.labels[static_cast<size_t>(first + m)];
+    for (int64_t m = 0; m < n; ++m)
+      right += pred[static_cast<size_t>(m)] == d.labels[static_cast<size_t>(first + m)];
   }
   return static_cast<double>(right) / static_cast<double>(count);
 }
@@ -60,7 +62,8 @@ void run_block_relu(const BlockReluArgs& a) {
     if (!(a.budget_fraction <= 1.0)) throw nn::ModelError("--budget-fraction must be in [0, 1]");
     budget = static_cast<int64_t>(std::floor(a.budget_fraction * static_cast<double>(all)));
   }
-  if (budget < 0) throw nn::ModelError("give --budget B (DReLUs per image, >= 0) or --budget-fraction F");
+  if (budget < 0)
+    throw nn::ModelError("give --budget B (DReLUs per image, >= 0) or --budget-fraction F");
   if (a.calib_images < 1 || a.batch < 1 || a.test_images < 0)
     throw nn::ModelError("--calib-images and --batch must be >= 1, --test-images >= 0");
 
@@ -90,46 +93,55 @@ void run_block_relu(const BlockReluArgs& a) {
     meta["polympc.patches." + L.name] = hist;
     const int p = out.producers(i)[0];
     std::printf("%-16s %-10s %8lld  %s\n", L.name.c_str(), nn::shape_str(L.out_shape).c_str(),
-                static_cast<long long>(nn::block_relu_drelus(L, p < 0 ? out.input_shape : out.layers[static_cast<size_t>(p)].out_shape)),
+                static_cast<long long>(nn::block_relu_drelus(
+                    L, p < 0 ? out.input_shape : out.layers[static_cast<size_t>(p)].out_shape)),
                 hist.c_str());
   }
   nn::save_onnx(out, a.out, meta);
-  std::printf("\nDReLUs per image: %lld of %lld all-ReLU (%.2f %%), budget %lld; summed distortion %.4g\n",
-              static_cast<long long>(drelus), static_cast<long long>(all),
-              all > 0 ? 100.0 * static_cast<double>(drelus) / static_cast<double>(all) : 0.0,
-              static_cast<long long>(budget), alloc.distortion);
+  std::printf(
+      "\nDReLUs per image: %lld of %lld all-ReLU (%.2f %%), budget %lld; summed distortion %.4g\n",
+      static_cast<long long>(drelus), static_cast<long long>(all),
+      all > 0 ? 100.0 * static_cast<double>(drelus) / static_cast<double>(all) : 0.0,
+      static_cast<long long>(budget), alloc.distortion);
   std::printf("distortion: %lld calibration images (train split) in %.1f s; knapsack %.2f s\n",
-              static_cast<long long>(a.calib_images), std::chrono::duration<double>(t2 - t1).count(),
+              static_cast<long long>(a.calib_images),
+              std::chrono::duration<double>(t2 - t1).count(),
               std::chrono::duration<double>(t3 - t2).count());
   if (a.test_images > 0) {
     const nn::Dataset test = nn::load_idx_dataset(a.data, "t10k", a.test_images);
-    std::printf("float test accuracy (%lld images): before %.2f %%, after %.2f %% (no fine-tuning)\n",
-                static_cast<long long>(a.test_images), 100 * float_accuracy(net, test, a.test_images),
-                100 * float_accuracy(out, test, a.test_images));
+    std::printf(
+        "float test accuracy (%lld images): before %.2f %%, after %.2f %% (no fine-tuning)\n",
+        static_cast<long long>(a.test_images), 100 * float_accuracy(net, test, a.test_images),
+        100 * float_accuracy(out, test, a.test_images));
   }
-  std::printf("wrote %s (%.1f s in all)\n", a.out.c_str(), std::chrono::duration<double>(Clock::now() - t0).count());
+  std::printf("wrote %s (%.1f s in all)\n", a.out.c_str(),
+              std::chrono::duration<double>(Clock::now() - t0).count());
 }
 
 }  // namespace
 
 void add_block_relu_command(CLI::App& app) {
   auto args = std::make_shared<BlockReluArgs>();
-  CLI::App* c = app.add_subcommand(
-      "block-relu",
-      "replace ReLU layers by Block-ReLU with per-channel patch sizes chosen by a knapsack under a DReLU "
-      "budget (arXiv 2304.10442); no fine-tuning");
+  CLI::App* c = app.add_subcommand("block-relu",
+                                   "replace ReLU layers by Block-ReLU with per-channel patch sizes "
+                                   "chosen by a knapsack under a DReLU "
+                                   "budget (arXiv 2304.10442); no fine-tuning");
   c->add_option("--model", args->model, "ONNX model")->required()->check(CLI::ExistingFile);
   c->add_option("--out", args->out, "ONNX file to write")->required();
   auto* b = c->add_option("--budget", args->budget, "DReLUs per image (all layers)");
-  auto* f = c->add_option("--budget-fraction", args->budget_fraction, "budget as a fraction of the model's DReLUs");
+  auto* f = c->add_option("--budget-fraction", args->budget_fraction,
+                          "budget as a fraction of the model's DReLUs");
   b->excludes(f);
   f->excludes(b);
-  c->add_option("--calib-images", args->calib_images, "first N training images measure the distortion")
+  c->add_option("--calib-images", args->calib_images,
+                "first N training images measure the distortion")
       ->capture_default_str();
-  c->add_option("--batch", args->batch, "calibration images per forward pass")->capture_default_str();
+  c->add_option("--batch", args->batch, "calibration images per forward pass")
+      ->capture_default_str();
   c->add_option("--test-images", args->test_images, "test images for the float accuracy (0: skip)")
       ->capture_default_str();
-  c->add_option("--data", args->data, "directory with the IDX files (train and t10k splits)")->capture_default_str();
+  c->add_option("--data", args->data, "directory with the IDX files (train and t10k splits)")
+      ->capture_default_str();
   c->callback([args] { run_block_relu(*args); });
 }
 

@@ -100,7 +100,8 @@ TEST(Knapsack, BudgetIsRespectedExactlyAtTheEnds) {
   Items items(6);
   int64_t most = 0;
   for (size_t i = 0; i < items.size(); ++i) {
-    items[i] = {{0, -10.0}, {1 + static_cast<int64_t>(i), -1.0}, {3 + 2 * static_cast<int64_t>(i), 0.0}};
+    items[i] = {
+        {0, -10.0}, {1 + static_cast<int64_t>(i), -1.0}, {3 + 2 * static_cast<int64_t>(i), 0.0}};
     most += items[i].back().cost;
   }
   const nn::KnapsackChoice zero = nn::solve_multiple_choice_knapsack(items, 0);
@@ -113,7 +114,8 @@ TEST(Knapsack, BudgetIsRespectedExactlyAtTheEnds) {
   const nn::KnapsackChoice short_one = nn::solve_multiple_choice_knapsack(items, most - 1);
   EXPECT_LE(short_one.cost, most - 1);
   EXPECT_NEAR(short_one.value, brute_force(items, most - 1), 1e-12);
-  for (int64_t b = 0; b <= most; ++b) EXPECT_LE(nn::solve_multiple_choice_knapsack(items, b).cost, b);
+  for (int64_t b = 0; b <= most; ++b)
+    EXPECT_LE(nn::solve_multiple_choice_knapsack(items, b).cost, b);
 }
 
 TEST(Knapsack, BadInstancesAreClearErrors) {
@@ -168,11 +170,15 @@ TEST(BlockDistortion, KnownChannelsAndEveryKindAgainstTheDefinition) {
     const bool zero = kinds[k].kind == nn::BlockPatch::Kind::Zero;
     const bool identity = kinds[k].kind == nn::BlockPatch::Kind::Identity;
     // Channel 0 is non-negative: every kind but zero keeps it as ReLU does.
-    if (zero) EXPECT_GT(d[0].distortion[0][k], 1e-6);
-    else EXPECT_EQ(d[0].distortion[0][k], 0.0) << nn::block_patch_name(kinds[k]);
+    if (zero)
+      EXPECT_GT(d[0].distortion[0][k], 1e-6);
+    else
+      EXPECT_EQ(d[0].distortion[0][k], 0.0) << nn::block_patch_name(kinds[k]);
     // Channel 1 is negative: every kind but identity zeroes it as ReLU does.
-    if (identity) EXPECT_GT(d[0].distortion[1][k], 1e-6);
-    else EXPECT_EQ(d[0].distortion[1][k], 0.0) << nn::block_patch_name(kinds[k]);
+    if (identity)
+      EXPECT_GT(d[0].distortion[1][k], 1e-6);
+    else
+      EXPECT_EQ(d[0].distortion[1][k], 0.0) << nn::block_patch_name(kinds[k]);
   }
 }
 
@@ -199,9 +205,9 @@ nn::Network relu_cnn() {
 
 TEST(BlockDistortion, EqualsAFreshForwardPassOfTheChangedNetwork) {
   const nn::Network net = relu_cnn();
-  const std::vector<nn::BlockPatch> kinds = {nn::parse_block_patch("identity"), nn::parse_block_patch("zero"),
-                                             nn::parse_block_patch("1x1"), nn::parse_block_patch("3x5"),
-                                             nn::parse_block_patch("8x8")};
+  const std::vector<nn::BlockPatch> kinds = {
+      nn::parse_block_patch("identity"), nn::parse_block_patch("zero"),
+      nn::parse_block_patch("1x1"), nn::parse_block_patch("3x5"), nn::parse_block_patch("8x8")};
   const size_t N = 5;
   const std::vector<float> x = random_images(N, 784, 3);
   const auto d = nn::measure_block_distortion(net, x.data(), N, 3, kinds);  // batches of 3 and 2
@@ -213,11 +219,14 @@ TEST(BlockDistortion, EqualsAFreshForwardPassOfTheChangedNetwork) {
       for (size_t k = 0; k < kinds.size(); ++k) {
         // The network with this one channel changed, run from scratch.
         nn::BlockAllocation a;
-        a.patches[ld.layer] = std::vector<nn::BlockPatch>(static_cast<size_t>(ld.channels), kinds[2]);
+        a.patches[ld.layer] =
+            std::vector<nn::BlockPatch>(static_cast<size_t>(ld.channels), kinds[2]);
         a.patches[ld.layer][static_cast<size_t>(c)] = kinds[k];
-        const std::vector<float> y = nn::float_forward(nn::apply_block_allocation(net, a), x.data(), N);
+        const std::vector<float> y =
+            nn::float_forward(nn::apply_block_allocation(net, a), x.data(), N);
         double sq = 0;
-        for (size_t j = 0; j < y.size(); ++j) sq += (double{y[j]} - ref[j]) * (double{y[j]} - ref[j]);
+        for (size_t j = 0; j < y.size(); ++j)
+          sq += (double{y[j]} - ref[j]) * (double{y[j]} - ref[j]);
         EXPECT_NEAR(ld.distortion[static_cast<size_t>(c)][k], sq / N, 1e-5 + 1e-4 * sq / N)
             << ld.layer << " " << c << " " << nn::block_patch_name(kinds[k]);
         some_positive |= ld.distortion[static_cast<size_t>(c)][k] > 0;
@@ -254,7 +263,8 @@ TEST(BlockAllocation, BudgetCountsTheFlatReluAndTheNetworkRunsIn2pcLikeItsTwin) 
   for (const nn::LayerDistortion& ld : d)
     for (int64_t c = 0; c < ld.channels; ++c)
       for (size_t k = 0; k < kinds.size(); ++k)
-        if (kinds[k] == a.patches.at(ld.layer)[static_cast<size_t>(c)]) sum += ld.distortion[static_cast<size_t>(c)][k];
+        if (kinds[k] == a.patches.at(ld.layer)[static_cast<size_t>(c)])
+          sum += ld.distortion[static_cast<size_t>(c)][k];
   EXPECT_NEAR(a.distortion, sum, 1e-9 * (1 + sum));
 
   const nn::QuantizedModel q = nn::quantize(out, mpc::RingConfig{64, 12});
@@ -264,7 +274,8 @@ TEST(BlockAllocation, BudgetCountsTheFlatReluAndTheNetworkRunsIn2pcLikeItsTwin) 
   const nn::Dataset test = nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", 8);
   const nn::InferenceReport rep = nn::run_inproc(q, test, 8, be0, be1, opt);
   EXPECT_EQ(rep.agreement, 1.0);
-  EXPECT_EQ(rep.logits_raw, nn::fixed_forward(q, nn::encode_input(q.ring, test.image(0), 8 * 784), 8, opt.protocol));
+  EXPECT_EQ(rep.logits_raw, nn::fixed_forward(q, nn::encode_input(q.ring, test.image(0), 8 * 784),
+                                              8, opt.protocol));
 
   // Wrong allocations are errors naming the layer.
   nn::BlockAllocation bad;

@@ -11,21 +11,25 @@ namespace polympc::nn {
 
 KnapsackChoice solve_multiple_choice_knapsack(const std::vector<std::vector<KnapsackOption>>& items,
                                               int64_t budget) {
-  if (budget < 0) throw std::invalid_argument("knapsack: budget " + std::to_string(budget) + " is negative");
+  if (budget < 0)
+    throw std::invalid_argument("knapsack: budget " + std::to_string(budget) + " is negative");
   for (size_t i = 0; i < items.size(); ++i) {
-    if (items[i].empty()) throw std::invalid_argument("knapsack: item " + std::to_string(i) + " has no options");
+    if (items[i].empty())
+      throw std::invalid_argument("knapsack: item " + std::to_string(i) + " has no options");
     if (items[i].size() > std::numeric_limits<uint16_t>::max())
-      throw std::invalid_argument("knapsack: item " + std::to_string(i) + " has " + std::to_string(items[i].size()) +
-                                  " options, at most 65535");
+      throw std::invalid_argument("knapsack: item " + std::to_string(i) + " has " +
+                                  std::to_string(items[i].size()) + " options, at most 65535");
     for (const KnapsackOption& o : items[i])
       if (o.cost < 0 || !std::isfinite(o.value))
-        throw std::invalid_argument("knapsack: item " + std::to_string(i) + " has an option of cost " +
-                                    std::to_string(o.cost) + " and value " + std::to_string(o.value) +
+        throw std::invalid_argument("knapsack: item " + std::to_string(i) +
+                                    " has an option of cost " + std::to_string(o.cost) +
+                                    " and value " + std::to_string(o.value) +
                                     " (costs must be >= 0, values finite)");
   }
   const size_t width = static_cast<size_t>(budget) + 1;
   if (static_cast<double>(width) * static_cast<double>(items.size()) > 2147483648.0)
-    throw std::invalid_argument("knapsack: " + std::to_string(items.size()) + " items x " + std::to_string(width) +
+    throw std::invalid_argument("knapsack: " + std::to_string(items.size()) + " items x " +
+                                std::to_string(width) +
                                 " budgets exceed the table limit of 2^31 entries");
   const double none = -std::numeric_limits<double>::infinity();
   // best[b]: the largest value of the items so far with total cost <= b (none: no choice fits).
@@ -86,7 +90,8 @@ int64_t network_drelus(const Network& net) {
     if (L.op == OpKind::Relu) n += net.out_size(i);
     if (L.op == OpKind::BlockRelu) {
       const int p = net.producers(i)[0];
-      n += block_relu_drelus(L, p < 0 ? net.input_shape : net.layers[static_cast<size_t>(p)].out_shape);
+      n += block_relu_drelus(
+          L, p < 0 ? net.input_shape : net.layers[static_cast<size_t>(p)].out_shape);
     }
   }
   return n;
@@ -99,10 +104,12 @@ int64_t fixed_relu_drelus(const Network& net) {
   return n;
 }
 
-std::vector<LayerDistortion> measure_block_distortion(const Network& net, const float* x, size_t count,
-                                                      size_t batch, const std::vector<BlockPatch>& candidates,
+std::vector<LayerDistortion> measure_block_distortion(const Network& net, const float* x,
+                                                      size_t count, size_t batch,
+                                                      const std::vector<BlockPatch>& candidates,
                                                       void (*progress)(size_t, size_t)) {
-  if (count == 0 || batch == 0) throw ModelError("block distortion: no calibration images (count or batch is 0)");
+  if (count == 0 || batch == 0)
+    throw ModelError("block distortion: no calibration images (count or batch is 0)");
   std::vector<LayerDistortion> out;
   for (size_t i = 0; i < net.layers.size(); ++i)
     if (block_allocatable(net, i)) {
@@ -111,15 +118,18 @@ std::vector<LayerDistortion> measure_block_distortion(const Network& net, const 
       d.channels = net.layers[i].out_shape[0];
       d.height = net.layers[i].out_shape[1];
       d.width = net.layers[i].out_shape[2];
-      d.distortion.assign(static_cast<size_t>(d.channels), std::vector<double>(candidates.size(), 0.0));
+      d.distortion.assign(static_cast<size_t>(d.channels),
+                          std::vector<double>(candidates.size(), 0.0));
       out.push_back(std::move(d));
     }
-  if (out.empty()) throw ModelError("block distortion: network '" + net.name + "' has no ReLU on a [C, H, W] tensor");
+  if (out.empty())
+    throw ModelError("block distortion: network '" + net.name +
+                     "' has no ReLU on a [C, H, W] tensor");
   const size_t per_image = static_cast<size_t>(net.input_size());
   for (size_t first = 0; first < count; first += batch) {
     const size_t n = std::min(batch, count - first);
-    const FloatTrace base =
-        float_trace(net, std::vector<double>(x + first * per_image, x + (first + n) * per_image), n);
+    const FloatTrace base = float_trace(
+        net, std::vector<double>(x + first * per_image, x + (first + n) * per_image), n);
     FloatTrace work = base;  // base with one channel changed, resumed after its layer
     const std::vector<double>& logits = base.outs.back();
     for (LayerDistortion& d : out) {
@@ -128,7 +138,8 @@ std::vector<LayerDistortion> measure_block_distortion(const Network& net, const 
       work.outs = base.outs;
       const int p = net.producers(i)[0];
       const std::vector<double>& in = p < 0 ? base.input : base.outs[static_cast<size_t>(p)];
-      const size_t plane = static_cast<size_t>(d.height * d.width), C = static_cast<size_t>(d.channels);
+      const size_t plane = static_cast<size_t>(d.height * d.width),
+                   C = static_cast<size_t>(d.channels);
       // One channel as a one-layer network [1, H, W] -> BlockRelu: the float walk's own
       // Block-ReLU, so that the measured kind is the one 2PC runs.
       Network one;
@@ -146,7 +157,8 @@ std::vector<LayerDistortion> measure_block_distortion(const Network& net, const 
           one.infer_shapes();
           const FloatTrace y = float_trace(one, channel, n);
           for (size_t m = 0; m < n; ++m)
-            for (size_t j = 0; j < plane; ++j) work.outs[i][(m * C + c) * plane + j] = y.outs[0][m * plane + j];
+            for (size_t j = 0; j < plane; ++j)
+              work.outs[i][(m * C + c) * plane + j] = y.outs[0][m * plane + j];
           float_resume(net, work, i + 1);
           double sq = 0;
           for (size_t j = 0; j < logits.size(); ++j) {
@@ -165,12 +177,15 @@ std::vector<LayerDistortion> measure_block_distortion(const Network& net, const 
   return out;
 }
 
-BlockAllocation allocate_block_patches(const Network& net, const std::vector<LayerDistortion>& measured,
-                                       const std::vector<BlockPatch>& candidates, int64_t drelu_budget) {
+BlockAllocation allocate_block_patches(const Network& net,
+                                       const std::vector<LayerDistortion>& measured,
+                                       const std::vector<BlockPatch>& candidates,
+                                       int64_t drelu_budget) {
   const int64_t fixed = fixed_relu_drelus(net);
   if (drelu_budget < fixed)
-    throw ModelError("block allocation: budget " + std::to_string(drelu_budget) + " DReLUs is below the " +
-                     std::to_string(fixed) + " of the ReLUs on flat tensors, which stay ReLU; the budget must be >= " +
+    throw ModelError("block allocation: budget " + std::to_string(drelu_budget) +
+                     " DReLUs is below the " + std::to_string(fixed) +
+                     " of the ReLUs on flat tensors, which stay ReLU; the budget must be >= " +
                      std::to_string(fixed));
   std::vector<std::vector<KnapsackOption>> items;
   for (const LayerDistortion& d : measured) {
@@ -180,8 +195,9 @@ BlockAllocation allocate_block_patches(const Network& net, const std::vector<Lay
                        " does not match the network");
     for (const std::vector<double>& per_kind : d.distortion) {
       if (per_kind.size() != candidates.size())
-        throw ModelError("block allocation: " + std::to_string(per_kind.size()) + " distortions for " +
-                         std::to_string(candidates.size()) + " candidate kinds");
+        throw ModelError("block allocation: " + std::to_string(per_kind.size()) +
+                         " distortions for " + std::to_string(candidates.size()) +
+                         " candidate kinds");
       std::vector<KnapsackOption> opts(candidates.size());
       for (size_t k = 0; k < candidates.size(); ++k)
         opts[k] = {block_patch_drelus(candidates[k], d.height, d.width), -per_kind[k]};
@@ -195,7 +211,8 @@ BlockAllocation allocate_block_patches(const Network& net, const std::vector<Lay
   size_t item = 0;
   for (const LayerDistortion& d : measured) {
     std::vector<BlockPatch>& p = a.patches[d.layer];
-    for (int64_t c = 0; c < d.channels; ++c) p.push_back(candidates[static_cast<size_t>(s.choice[item++])]);
+    for (int64_t c = 0; c < d.channels; ++c)
+      p.push_back(candidates[static_cast<size_t>(s.choice[item++])]);
   }
   return a;
 }
@@ -204,11 +221,12 @@ Network apply_block_allocation(const Network& net, const BlockAllocation& a) {
   Network out = net;
   for (const auto& [i, patches] : a.patches) {
     if (i >= net.layers.size() || !block_allocatable(net, i))
-      throw ModelError("block allocation: layer " + std::to_string(i) + " is not a ReLU on a [C, H, W] tensor");
+      throw ModelError("block allocation: layer " + std::to_string(i) +
+                       " is not a ReLU on a [C, H, W] tensor");
     if (static_cast<int64_t>(patches.size()) != net.layers[i].out_shape[0])
-      throw ModelError("block allocation: layer " + std::to_string(i) + " '" + net.layers[i].name + "' has " +
-                       std::to_string(net.layers[i].out_shape[0]) + " channels, the allocation " +
-                       std::to_string(patches.size()) + " patches");
+      throw ModelError("block allocation: layer " + std::to_string(i) + " '" + net.layers[i].name +
+                       "' has " + std::to_string(net.layers[i].out_shape[0]) +
+                       " channels, the allocation " + std::to_string(patches.size()) + " patches");
     out.layers[i].op = OpKind::BlockRelu;
     out.layers[i].block_patches = patches;
   }

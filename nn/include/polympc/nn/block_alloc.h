@@ -62,7 +62,7 @@ int64_t fixed_relu_drelus(const Network& net);
 
 /// Distortion of every (channel, kind) of one allocatable ReLU layer.
 struct LayerDistortion {
-  size_t layer = 0;                      ///< index into Network::layers
+  size_t layer = 0;                             ///< index into Network::layers
   int64_t channels = 0, height = 0, width = 0;  ///< the layer's [C, H, W]
   /// distortion[c][k]: mean over calibration images of the squared L2 distance between the
   /// float logits with channel c of this layer using kind candidates[k] (everything else
@@ -80,25 +80,29 @@ struct LayerDistortion {
 /// at a time), because it weighs a channel by what it does to the answer, not to its layer.
 /// `progress` (may be empty) is called after each batch with images done. Throws ModelError
 /// when count or batch is 0 or `net` has no allocatable layer.
-std::vector<LayerDistortion> measure_block_distortion(const Network& net, const float* x, size_t count,
-                                                      size_t batch, const std::vector<BlockPatch>& candidates,
-                                                      void (*progress)(size_t done, size_t total) = nullptr);
+std::vector<LayerDistortion> measure_block_distortion(const Network& net, const float* x,
+                                                      size_t count, size_t batch,
+                                                      const std::vector<BlockPatch>& candidates,
+                                                      void (*progress)(size_t done,
+                                                                       size_t total) = nullptr);
 
 // ---- allocation and transformation ----------------------------------------------------------
 
 /// The allocation: per allocatable layer, one patch per channel.
 struct BlockAllocation {
   std::map<size_t, std::vector<BlockPatch>> patches;  ///< layer index -> C patches
-  int64_t drelus = 0;        ///< per image, the allocated layers (<= budget - fixed)
-  double distortion = 0;     ///< sum of the chosen channels' distortions
+  int64_t drelus = 0;     ///< per image, the allocated layers (<= budget - fixed)
+  double distortion = 0;  ///< sum of the chosen channels' distortions
 };
 
 /// Solves the knapsack over the measured layers: items = channels, options = candidates,
 /// cost = block_patch_drelus, value = -distortion, budget = drelu_budget minus
 /// fixed_relu_drelus(net). Throws ModelError when the budget is below the fixed DReLUs
 /// (message gives the minimum) or the distortions do not match `candidates`.
-BlockAllocation allocate_block_patches(const Network& net, const std::vector<LayerDistortion>& measured,
-                                       const std::vector<BlockPatch>& candidates, int64_t drelu_budget);
+BlockAllocation allocate_block_patches(const Network& net,
+                                       const std::vector<LayerDistortion>& measured,
+                                       const std::vector<BlockPatch>& candidates,
+                                       int64_t drelu_budget);
 
 /// `net` with every layer of `a` turned into a BlockRelu layer with those patches (name,
 /// inputs and shapes kept); shapes re-inferred. Throws ModelError when a layer of `a` is
