@@ -56,11 +56,11 @@ void run_block_relu(const BlockReluArgs& a) {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   const nn::Network net = nn::load_onnx(a.model);
-  const int64_t all = nn::network_drelus(net);
+  const int64_t before = nn::network_drelus(net), all = nn::all_relu_drelus(net);
   int64_t budget = a.budget;
   if (a.budget_fraction >= 0) {
     if (!(a.budget_fraction <= 1.0)) throw nn::ModelError("--budget-fraction must be in [0, 1]");
-    budget = static_cast<int64_t>(std::floor(a.budget_fraction * static_cast<double>(all)));
+    budget = static_cast<int64_t>(std::floor(a.budget_fraction * static_cast<double>(before)));
   }
   if (budget < 0)
     throw nn::ModelError("give --budget B (DReLUs per image, >= 0) or --budget-fraction F");
@@ -83,6 +83,7 @@ void run_block_relu(const BlockReluArgs& a) {
   std::map<std::string, std::string> meta{{"polympc.method", "block-relu"},
                                           {"polympc.budget", std::to_string(budget)},
                                           {"polympc.drelus", std::to_string(drelus)},
+                                          {"polympc.drelus_model", std::to_string(before)},
                                           {"polympc.drelus_all_relu", std::to_string(all)},
                                           {"polympc.calib_images", std::to_string(a.calib_images)},
                                           {"polympc.source_model", a.model}};
@@ -98,11 +99,16 @@ void run_block_relu(const BlockReluArgs& a) {
                 hist.c_str());
   }
   nn::save_onnx(out, a.out, meta);
+  auto pct = [](int64_t part, int64_t whole) {
+    return whole > 0 ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
+  };
   std::printf(
-      "\nDReLUs per image: %lld of %lld all-ReLU (%.2f %%), budget %lld; summed distortion %.4g\n",
-      static_cast<long long>(drelus), static_cast<long long>(all),
-      all > 0 ? 100.0 * static_cast<double>(drelus) / static_cast<double>(all) : 0.0,
-      static_cast<long long>(budget), alloc.distortion);
+      "\nDReLUs per image: %lld of the model's %lld (%.2f %%), budget %lld; all-ReLU %lld (%.2f "
+      "%%); "
+      "summed distortion %.4g\n",
+      static_cast<long long>(drelus), static_cast<long long>(before), pct(drelus, before),
+      static_cast<long long>(budget), static_cast<long long>(all), pct(drelus, all),
+      alloc.distortion);
   std::printf("distortion: %lld calibration images (train split) in %.1f s; knapsack %.2f s\n",
               static_cast<long long>(a.calib_images),
               std::chrono::duration<double>(t2 - t1).count(),

@@ -15,6 +15,7 @@
 #include "polympc/nn/dataset.h"
 #include "polympc/nn/inference.h"
 #include "polympc/nn/lowering.h"
+#include "polympc/nn/onnx.h"
 #include "polympc/nn/plain.h"
 #include "polympc/nn/quantize.h"
 #include "polympc/sim/sim_backend.h"
@@ -253,6 +254,7 @@ TEST(BlockAllocation, BudgetCountsTheFlatReluAndTheNetworkRunsIn2pcLikeItsTwin) 
   EXPECT_EQ(out.layers[4].op, nn::OpKind::BlockRelu);
   EXPECT_EQ(out.layers[8].op, nn::OpKind::Relu);
   EXPECT_EQ(nn::network_drelus(out), a.drelus + 16);
+  EXPECT_EQ(nn::all_relu_drelus(out), nn::network_drelus(net));  // every site of relu_cnn is a ReLU
   EXPECT_LE(nn::network_drelus(out), budget);
   // The DReLUs come from the same cost the Block-ReLU layer reports.
   EXPECT_EQ(nn::block_relu_drelus(out.layers[1], out.layers[0].out_shape) +
@@ -266,6 +268,17 @@ TEST(BlockAllocation, BudgetCountsTheFlatReluAndTheNetworkRunsIn2pcLikeItsTwin) 
         if (kinds[k] == a.patches.at(ld.layer)[static_cast<size_t>(c)])
           sum += ld.distortion[static_cast<size_t>(c)][k];
   EXPECT_NEAR(a.distortion, sum, 1e-9 * (1 + sum));
+
+  // ONNX keeps the patches and the metadata.
+  const std::string path = ::testing::TempDir() + "block_alloc_roundtrip.onnx";
+  nn::save_onnx(out, path, {{"polympc.method", "block-relu"}});
+  const nn::Network back = nn::load_onnx(path);
+  ASSERT_EQ(back.layers.size(), out.layers.size());
+  for (size_t i : {size_t{1}, size_t{4}}) {
+    EXPECT_EQ(back.layers[i].op, nn::OpKind::BlockRelu);
+    EXPECT_EQ(back.layers[i].block_patches, out.layers[i].block_patches);
+  }
+  EXPECT_EQ(nn::onnx_metadata(path).at("polympc.method"), "block-relu");
 
   const nn::QuantizedModel q = nn::quantize(out, mpc::RingConfig{64, 12});
   nn::InferenceOptions opt;

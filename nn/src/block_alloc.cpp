@@ -97,6 +97,15 @@ int64_t network_drelus(const Network& net) {
   return n;
 }
 
+int64_t all_relu_drelus(const Network& net) {
+  int64_t n = 0;
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const OpKind op = net.layers[i].op;
+    if (op == OpKind::Relu || op == OpKind::BlockRelu || op == OpKind::Poly) n += net.out_size(i);
+  }
+  return n;
+}
+
 int64_t fixed_relu_drelus(const Network& net) {
   int64_t n = 0;
   for (size_t i = 0; i < net.layers.size(); ++i)

@@ -54,9 +54,13 @@ std::vector<BlockPatch> block_patch_candidates();
 /// on a flat [F] tensor (after Flatten / Linear) stays a ReLU: its F DReLUs per image are
 /// fixed and counted in the budget (fixed_relu_drelus).
 bool block_allocatable(const Network& net, size_t layer);
-/// DReLUs per image of the network as it is: ReLU elements + BlockRelu patches (the count
-/// `polympc perf` reports). Needs infer_shapes().
+/// DReLUs per image of the network's ReLU and BlockRelu layers: ReLU elements + BlockRelu
+/// patches, what the allocation budgets. A max pool's comparisons are not part of it
+/// (`polympc perf`'s DReLU count adds them). Needs infer_shapes().
 int64_t network_drelus(const Network& net);
+/// DReLUs per image if every activation site (Relu, BlockRelu, Poly) were a ReLU: the
+/// all-ReLU reference (11,392 for the shipped Fashion-MNIST CNN). Needs infer_shapes().
+int64_t all_relu_drelus(const Network& net);
 /// DReLUs per image of the ReLU layers that do not take part (block_allocatable false).
 int64_t fixed_relu_drelus(const Network& net);
 
