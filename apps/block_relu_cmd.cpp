@@ -58,8 +58,7 @@ void run_block_relu(const BlockReluArgs& a) {
   const nn::Network net = nn::load_onnx(a.model);
   const int64_t before = nn::network_drelus(net), all = nn::all_relu_drelus(net);
   int64_t budget = a.budget;
-  if (a.budget_fraction >= 0) {
-    if (!(a.budget_fraction <= 1.0)) throw nn::ModelError("--budget-fraction must be in [0, 1]");
+  if (a.budget_fraction >= 0) {  // in [0, 1]: CLI::Range on the option
     budget = static_cast<int64_t>(std::floor(a.budget_fraction * static_cast<double>(before)));
   }
   if (budget < 0)
@@ -136,7 +135,8 @@ void add_block_relu_command(CLI::App& app) {
   c->add_option("--out", args->out, "ONNX file to write")->required();
   auto* b = c->add_option("--budget", args->budget, "DReLUs per image (all layers)");
   auto* f = c->add_option("--budget-fraction", args->budget_fraction,
-                          "budget as a fraction of the model's DReLUs");
+                          "budget as a fraction of the model's DReLUs")
+                ->check(CLI::Range(0.0, 1.0));
   b->excludes(f);
   f->excludes(b);
   c->add_option("--calib-images", args->calib_images,

@@ -281,14 +281,18 @@ TEST(BlockAllocation, BudgetCountsTheFlatReluAndTheNetworkRunsIn2pcLikeItsTwin) 
   EXPECT_EQ(nn::onnx_metadata(path).at("polympc.method"), "block-relu");
 
   const nn::QuantizedModel q = nn::quantize(out, mpc::RingConfig{64, 12});
-  nn::InferenceOptions opt;
-  opt.batch = 4;
-  sim::SimBackend be0, be1;
   const nn::Dataset test = nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", 8);
-  const nn::InferenceReport rep = nn::run_inproc(q, test, 8, be0, be1, opt);
-  EXPECT_EQ(rep.agreement, 1.0);
-  EXPECT_EQ(rep.logits_raw, nn::fixed_forward(q, nn::encode_input(q.ring, test.image(0), 8 * 784),
-                                              8, opt.protocol));
+  for (mpc::CompareMode mode : {mpc::CompareMode::Gmw, mpc::CompareMode::Fss}) {
+    nn::InferenceOptions opt;
+    opt.batch = 4;
+    opt.protocol.compare = mode;
+    sim::SimBackend be0, be1;
+    const nn::InferenceReport rep = nn::run_inproc(q, test, 8, be0, be1, opt);
+    EXPECT_EQ(rep.agreement, 1.0) << mpc::compare_mode_name(mode);
+    EXPECT_EQ(rep.logits_raw, nn::fixed_forward(q, nn::encode_input(q.ring, test.image(0), 8 * 784),
+                                                8, opt.protocol))
+        << mpc::compare_mode_name(mode);
+  }
 
   // Wrong allocations are errors naming the layer.
   nn::BlockAllocation bad;
