@@ -19,6 +19,9 @@ void add_bench_relu_command(CLI::App& bench);
 /// Registers `polympc export-arch` (export_arch_cmd.cpp): writes the public architecture
 /// file (nn/arch_file.h) of an ONNX model and prints its hashes and layer count.
 void add_export_arch_command(CLI::App& app);
+/// Registers `polympc block-relu` (block_relu_cmd.cpp): knapsack allocation of Block-ReLU
+/// patch sizes under a DReLU budget (nn/block_alloc.h), written as ONNX.
+void add_block_relu_command(CLI::App& app);
 
 /// Registers `polympc train` (train_cmd.cpp with LibTorch, no_torch.cpp without: a clear
 /// message). `argv` lets the command re-execute itself with OMP_WAIT_POLICY set.

@@ -266,9 +266,10 @@ void run_perf(const PerfArgs& a) {
   std::printf("\nmodelled latency: %.2f ms per inference (batch %zu), %.2f ms per image;  modelled energy: %.3f J per "
               "inference, %.3f J per image (both parties)\n",
               tot.latency_s * 1e3, r.batch, tot.latency_s * 1e3 / B, tot.energy_j, tot.energy_j / B);
-  std::printf("communication (exact): %s per image (both parties), %llu rounds per inference\n",
+  std::printf("communication (exact): %s per image (both parties), %llu rounds per inference; %.0f DReLUs "
+              "(secure comparisons) per image\n",
               bytes_str(static_cast<double>(tot.bytes_p0 + tot.bytes_p1) / B).c_str(),
-              static_cast<unsigned long long>(tot.rounds));
+              static_cast<unsigned long long>(tot.rounds), static_cast<double>(tot.drelus) / B);
   if (cpu && tot.has_cpu)
     std::printf("software (cpu backend, predicted from %s): %.2f ms per image\n", cal->file.c_str(), tot.cpu_s * 1e3 / B);
   const pm::Resources& res = r.resources;

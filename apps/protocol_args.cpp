@@ -11,8 +11,8 @@ namespace polympc::apps {
 void add_protocol_options(CLI::App& c, ProtocolArgs& a) {
   c.add_option("--compare", a.compare, "secure comparison protocol: gmw | fss")->capture_default_str();
   c.add_option("--relu-bits", a.relu_bits,
-               "reduced-bit comparison: LO:HI for every ReLU/max pool, or NAME=LO:HI for one layer "
-               "(repeatable, comma-separated)");
+               "reduced-bit comparison: LO:HI for every ReLU/Block-ReLU/max pool, or NAME=LO:HI for "
+               "one layer (repeatable, comma-separated)");
   c.add_option(
        "--trunc", a.trunc,
        "exact | prob | fss | slack. fss = SIGMA's 2-round FSS truncation (DCF + B2A), exact for "
@@ -99,25 +99,33 @@ void check_trunc_failure_run(const ProtocolArgs& a, const mpc::RingConfig& ring,
                                a.trunc_failure_limit);
 }
 
+namespace {
+/// Layers whose comparisons --relu-bits NAME=LO:HI reaches (tagged with the layer name).
+bool compares(const nn::Layer& L) {
+  return L.op == nn::OpKind::Relu || L.op == nn::OpKind::MaxPool || L.op == nn::OpKind::BlockRelu;
+}
+}  // namespace
+
 void check_layer_bits(const mpc::ProtocolOptions& po, const nn::Network& net) {
   for (auto& [layer, bits] : po.layer_compare_bits) {
     std::string names;
     bool found = false;
     for (const nn::Layer& L : net.layers) {
-      if (L.op != nn::OpKind::Relu && L.op != nn::OpKind::MaxPool) continue;
+      if (!compares(L)) continue;
       found = found || L.name == layer;
       names += (names.empty() ? "" : ", ") + L.name;
     }
     if (!found)
       throw mpc::InvalidArgument("--relu-bits " + layer + "=" + mpc::compare_bits_name(bits) +
-                                 ": the model has no ReLU or max-pool layer '" + layer + "' (it has: " +
+                                 ": the model has no ReLU, Block-ReLU or max-pool layer '" + layer +
+                                 "' (it has: " +
                                  (names.empty() ? std::string("none") : names) + ")");
   }
   // An entry applies to its layer's tags and to tags under "<name>/" (ProtocolOptions::
   // layer_entry): it must not reach another ReLU / max-pool layer whose name merely starts
   // with "<name>/".
   for (const nn::Layer& L : net.layers) {
-    if (L.op != nn::OpKind::Relu && L.op != nn::OpKind::MaxPool) continue;
+    if (!compares(L)) continue;
     const auto* entry = po.layer_entry(L.name);
     if (entry != nullptr && entry->first != L.name)
       throw mpc::InvalidArgument(

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "polympc/nn/ir.h"
 
@@ -73,5 +75,35 @@ inline nn::Network every_layer_cnn() {
   return net;
 }
 
+
+/// Block-ReLU channels of every kind on a plane whose sides are not multiples of the
+/// patches (26 x 26 in block_relu_cnn): 1x1 (plain ReLU), identity, zero, 3x3, 4x5, 8x8
+/// and 2x7, the right / bottom patches cropped.
+inline std::vector<nn::BlockPatch> every_block_patch() {
+  std::vector<nn::BlockPatch> p;
+  for (const char* s : {"relu", "identity", "zero", "3x3", "4x5", "8x8", "2x7"})
+    p.push_back(nn::parse_block_patch(s));
+  return p;
+}
+inline nn::Layer block_relu(const std::string& name, std::vector<nn::BlockPatch> patches) {
+  nn::Layer L = simple(name, nn::OpKind::BlockRelu, 1);
+  L.block_patches = std::move(patches);
+  return L;
+}
+/// conv 3x3 (7 channels, 26 x 26) -> Block-ReLU of every patch kind -> avg pool 2 ->
+/// flatten -> linear: the Block-ReLU network of the tests.
+inline nn::Network block_relu_cnn() {
+  std::mt19937 g(11);
+  nn::Network net;
+  net.name = "block-relu";
+  net.input_shape = {1, 28, 28};
+  net.layers.push_back(conv("conv1", 1, 7, 3, g));  // 7x26x26
+  net.layers.push_back(block_relu("block", every_block_patch()));
+  net.layers.push_back(simple("pool", nn::OpKind::AvgPool));  // 7x13x13
+  net.layers.push_back(simple("flatten", nn::OpKind::Flatten));
+  net.layers.push_back(linear("fc", 7 * 13 * 13, 10, g));
+  net.infer_shapes();
+  return net;
+}
 
 }  // namespace polympc::testing

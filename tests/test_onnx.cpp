@@ -26,6 +26,8 @@
 #include "polympc/nn/ir.h"
 #include "polympc/nn/onnx.h"
 #include "ir_compare.h"
+#include "polympc/nn/plain.h"
+#include "test_networks.h"
 #include "test_util.h"
 
 namespace polympc::nn {
@@ -148,6 +150,29 @@ Tensor forward(const Network& net, const Tensor& input) {
       case OpKind::Add: {
         const Tensor& z = in_t(1);
         for (size_t e = 0; e < x.size(); ++e) y.push_back(x[e] + z[e]);
+        break;
+      }
+      case OpKind::BlockRelu: {
+        // x where the sum over the element's (cropped) patch is >= 0, else 0.
+        const int64_t h = in_s(0)[1], w = in_s(0)[2];
+        y.assign(x.size(), 0.0);
+        for (size_t c = 0; c < l.block_patches.size(); ++c) {
+          const BlockPatch& bp = l.block_patches[c];
+          const auto at = [&](int64_t r, int64_t s) {
+            return (static_cast<int64_t>(c) * h + r) * w + s;
+          };
+          for (int64_t r = 0; r < h; ++r)
+            for (int64_t s = 0; s < w; ++s) {
+              const auto e = static_cast<size_t>(at(r, s));
+              if (bp.kind == BlockPatch::Kind::Identity) y[e] = x[e];
+              if (bp.kind != BlockPatch::Kind::Rect) continue;
+              double sum = 0;
+              for (int64_t a = r - r % bp.h; a < std::min<int64_t>(r - r % bp.h + bp.h, h); ++a)
+                for (int64_t b = s - s % bp.w; b < std::min<int64_t>(s - s % bp.w + bp.w, w); ++b)
+                  sum += x[static_cast<size_t>(at(a, b))];
+              if (sum >= 0) y[e] = x[e];
+            }
+        }
         break;
       }
     }
@@ -457,6 +482,203 @@ TEST(OnnxRoundTrip, ExportedGraphLayout) {
   EXPECT_EQ(dims["act3.a2"], (std::vector<int64_t>{6}));
   EXPECT_EQ(dims["fc1.weight"], (std::vector<int64_t>{6, 32}));
   EXPECT_EQ(dims.count("fc2.bias"), 0u);
+}
+
+// ---- Block-ReLU with standard ops (docs/protocols.md "Block-ReLU", ONNX form) ---------
+
+/// input [5, 5, 5] -> Block-ReLU with the given patches (5 channels; 2x2 patches cropped at
+/// the border) -> flatten -> linear 3.
+Network block_net(const std::vector<std::string>& patches) {
+  std::mt19937 rng(21);
+  Network net;
+  net.name = "block";
+  net.input_shape = {5, 5, 5};
+  Layer b;
+  b.name = "blk";
+  b.op = OpKind::BlockRelu;
+  for (const std::string& p : patches) b.block_patches.push_back(parse_block_patch(p));
+  net.layers.push_back(b);
+  Layer f;
+  f.name = "flatten";
+  f.op = OpKind::Flatten;
+  net.layers.push_back(f);
+  Layer fc;
+  fc.name = "fc";
+  fc.op = OpKind::Linear;
+  fc.weight_shape = {3, 125};
+  fc.weight = random_floats(3 * 125, rng);
+  fc.bias = random_floats(3, rng);
+  net.layers.push_back(fc);
+  net.infer_shapes();
+  return net;
+}
+
+TEST(OnnxBlockRelu, RoundTripOfEveryPatchKindAndChannelOrder) {
+  std::vector<Network> nets = {block_net({"2x2", "identity", "2x2", "zero", "relu"}),
+                               block_net({"1x1", "1x1", "1x1", "1x1", "1x1"}),
+                               block_net({"zero", "3x2", "8x8", "identity", "5x5"}),
+                               polympc::testing::block_relu_cnn()};
+  std::mt19937 rng(5);
+  for (const Network& net : nets) {
+    SCOPED_TRACE(net.name + " " +
+                 block_patch_name(net.layers[net.layers.size() > 3 ? 1 : 0].block_patches[0]));
+    const std::string path = temp_path("block.onnx");
+    save_onnx(net, path);
+    const Network back = load_onnx(path);
+    std::remove(path.c_str());
+    expect_same_ir(net, back);
+    // The float semantics: the imported network computes the definition.
+    const std::vector<float> x = random_floats(static_cast<size_t>(net.input_size()), rng);
+    const Tensor ref = forward(net, Tensor(x.begin(), x.end()));
+    const std::vector<float> y = float_forward(back, x.data(), 1);
+    ASSERT_EQ(y.size(), ref.size());
+    for (size_t k = 0; k < y.size(); ++k) EXPECT_NEAR(y[k], ref[k], 1e-4) << k;
+  }
+}
+
+onnx::ModelProto block_model() {
+  const std::string path = temp_path("block_model.onnx");
+  save_onnx(block_net({"2x2", "identity", "2x2", "zero", "relu"}), path);
+  onnx::ModelProto m;
+  EXPECT_TRUE(m.ParseFromString(read_bytes(path)));
+  std::remove(path.c_str());
+  return m;
+}
+onnx::NodeProto& node_named(onnx::ModelProto& m, const std::string& name) {
+  for (auto& n : *m.mutable_graph()->mutable_node())
+    if (n.name() == name) return n;
+  ADD_FAILURE() << "no node " << name;
+  return *m.mutable_graph()->mutable_node(0);
+}
+onnx::AttributeProto& attr_named(onnx::NodeProto& n, const std::string& name) {
+  for (auto& a : *n.mutable_attribute())
+    if (a.name() == name) return a;
+  onnx::AttributeProto* a = n.add_attribute();
+  a->set_name(name);
+  return *a;
+}
+void set_ints(onnx::NodeProto& n, const std::string& name, const std::vector<int64_t>& v) {
+  onnx::AttributeProto& a = attr_named(n, name);
+  a.set_type(onnx::AttributeProto_AttributeType_INTS);
+  a.clear_ints();
+  for (int64_t x : v) a.add_ints(x);
+}
+onnx::TensorProto& init_named(onnx::ModelProto& m, const std::string& name) {
+  for (auto& t : *m.mutable_graph()->mutable_initializer())
+    if (t.name() == name) return t;
+  ADD_FAILURE() << "no initializer " << name;
+  return *m.mutable_graph()->mutable_initializer(0);
+}
+void set_int_data(onnx::ModelProto& m, const std::string& name, const std::vector<int64_t>& v) {
+  onnx::TensorProto& t = init_named(m, name);
+  t.clear_int64_data();
+  t.clear_dims();
+  t.add_dims(static_cast<int64_t>(v.size()));
+  for (int64_t x : v) t.add_int64_data(x);
+}
+void set_float_data(onnx::ModelProto& m, const std::string& name, const std::vector<float>& v) {
+  onnx::TensorProto& t = init_named(m, name);
+  t.clear_raw_data();
+  t.clear_float_data();
+  for (float x : v) t.add_float_data(x);
+}
+
+TEST(OnnxBlockRelu, ExportedGraphUsesStandardOpsOnly) {
+  onnx::ModelProto m = block_model();
+  std::vector<std::string> op_types;
+  for (const auto& n : m.graph().node()) op_types.push_back(n.op_type());
+  const std::vector<std::string> want = {
+      "Gather",  "AveragePool", "GreaterOrEqual", "Cast", "Resize", "Slice", "Mul",  // 2x2: 0, 2
+      "Gather",                                                                      // identity: 1
+      "Gather",  "Mul",                                                              // zero: 3
+      "Gather",  "Relu",                                                             // 1x1: 4
+      "Concat",  "Gather",  // groups [0, 2, 1, 3, 4], then back in order
+      "Flatten", "Gemm"};
+  EXPECT_EQ(op_types, want);
+  onnx::NodeProto& pool = node_named(m, "blk/g0/mean");
+  EXPECT_EQ(std::vector<int64_t>(attr_named(pool, "pads").ints().begin(),
+                                 attr_named(pool, "pads").ints().end()),
+            (std::vector<int64_t>{0, 0, 1, 1}));
+  EXPECT_EQ(attr_named(pool, "count_include_pad").i(), 1);
+  EXPECT_EQ(node_named(m, "blk").op_type(), "Gather");
+  EXPECT_EQ(std::vector<int64_t>(init_named(m, "blk.order").int64_data().begin(),
+                                 init_named(m, "blk.order").int64_data().end()),
+            (std::vector<int64_t>{0, 2, 1, 3, 4}));
+}
+
+TEST(OnnxBlockRelu, MalformedPatternsAreClearErrors) {
+  using Mutation = std::function<void(onnx::ModelProto&)>;
+  auto expect_rejected = [](const Mutation& mutate, std::initializer_list<std::string> fragments) {
+    onnx::ModelProto m = block_model();
+    mutate(m);
+    std::string bytes;
+    ASSERT_TRUE(m.SerializeToString(&bytes));
+    expect_model_error([&] { parse_onnx(bytes, "block.onnx"); }, fragments);
+  };
+  expect_rejected(
+      [](auto& m) {
+        set_ints(node_named(m, "blk/g0/mean"), "strides", {1, 1});
+      },
+      {"node 'blk/g0/mean' (AveragePool)", "must equal kernel_shape"});
+  expect_rejected(
+      [](auto& m) {
+        set_ints(node_named(m, "blk/g0/mean"), "kernel_shape", {9, 9});
+        set_ints(node_named(m, "blk/g0/mean"), "strides", {9, 9});
+      },
+      {"patch side must be in 1..8"});
+  expect_rejected(
+      [](auto& m) {
+        set_ints(node_named(m, "blk/g0/mean"), "pads", {0, 0, 0, 0});
+      },
+      {"pads [0, 0, 0, 0] must be [0, 0, 1, 1]"});
+  expect_rejected([](auto& m) { set_float_data(m, "blk.zero", {1.0f}); },
+                  {"(GreaterOrEqual)", "must be the scalar 0"});
+  expect_rejected([](auto& m) { node_named(m, "blk/g0/drelu").set_op_type("Greater"); },
+                  {"(Greater)", "cannot continue"});
+  expect_rejected(
+      [](auto& m) {
+        set_float_data(m, "blk/g0.scales", {1, 1, 2, 3});
+      },
+      {"(Resize)", "must be [1, 1, 2, 2]"});
+  expect_rejected(
+      [](auto& m) {
+        attr_named(node_named(m, "blk/g0/broadcast"), "coordinate_transformation_mode")
+            .set_s("align_corners");
+      },
+      {"does not repeat each patch's DReLU"});
+  expect_rejected(
+      [](auto& m) {
+        set_int_data(m, "blk/g0.ends", {4, 5});
+      },
+      {"(Mul)", "the DReLU mask is [2, 4, 5]", "crop"});
+  expect_rejected([](auto& m) { node_named(m, "blk/g0/mux").set_input(1, "blk/g0/mask_up"); },
+                  {"the DReLU mask is [2, 6, 6]"});
+  expect_rejected([](auto& m) { set_int_data(m, "blk/g1.channels", {7}); },
+                  {"(Gather)", "out of range for 5 channels"});
+  expect_rejected([](auto& m) { set_int_data(m, "blk/g1.channels", {0}); },
+                  {"(Concat)", "channel 0 2 times"});
+  expect_rejected([](auto& m) { node_named(m, "blk/g2/zero").set_input(0, "blk/g1/x"); },
+                  {"channel 1 2 times"});
+  expect_rejected(
+      [](auto& m) {
+        set_int_data(m, "blk.order", {0, 1, 2, 3, 4});
+      },
+      {"node 'blk' (Gather)", "keeps every channel in its place"});
+  expect_rejected(
+      [](auto& m) {
+        auto* ins = node_named(m, "blk/concat").mutable_input();
+        ins->erase(ins->begin() + 1);
+      },
+      {"channel 1 0 times"});
+  expect_rejected([](auto& m) { node_named(m, "blk/g2/zero").set_input(1, "blk/g0/mask_crop"); },
+                  {"node 'blk/g2/zero' (Mul)", "of other channels"});
+  expect_rejected([](auto& m) { node_named(m, "flatten").set_input(0, "blk/g3/y"); },
+                  {"(Flatten)", "masked channel group", "cannot continue"});
+  expect_rejected([](auto& m) { m.mutable_graph()->mutable_output(0)->set_name("blk/concat_out"); },
+                  {"Block-ReLU pattern ends early"});
+  // Gather along other axes of an activation stays unsupported.
+  expect_rejected([](auto& m) { attr_named(node_named(m, "blk/g1/gather"), "axis").set_i(2); },
+                  {"only along the channels (axis=1)"});
 }
 
 TEST(OnnxRoundTrip, FlatInputAndImplicitFlatten) {

@@ -20,6 +20,7 @@
 #include "polympc/cpu/cpu_backend.h"
 #include "polympc/nn/dataset.h"
 #include "polympc/nn/inference.h"
+#include "polympc/nn/lowering.h"
 #include "polympc/nn/onnx.h"
 #include "polympc/perfmodel/json.h"
 #include "polympc/perfmodel/model.h"
@@ -142,6 +143,35 @@ TEST(PerfModel, FssComparisonAndReducedBitsLayerByLayer) {
     po.layer_compare_bits["pool2"] = mpc::CompareBits{0, 30};
     check_against_run(every_layer_cnn(), 6, 6, po, /*sim=*/true, images());
   }
+}
+
+TEST(PerfModel, BlockReluLayerByLayerAndItsDReluCount) {
+  // Block-ReLU (every patch kind, cropped border patches): bytes, rounds, material and
+  // Backend calls as a real inference, GMW and FSS, full and reduced bits.
+  for (mpc::CompareMode mode : {mpc::CompareMode::Gmw, mpc::CompareMode::Fss})
+    for (bool reduced : {false, true}) {
+      mpc::ProtocolOptions po = protocol(mpc::TruncMode::Exact, mode);
+      if (reduced) po.layer_compare_bits["block"] = mpc::CompareBits{0, 36};
+      check_against_run(block_relu_cnn(), 6, 3, po, /*sim=*/true, images());
+    }
+  // The model counts one DReLU per patch: the executor's patch map over the batch.
+  const nn::Network net = block_relu_cnn();
+  const pm::Model m = make_model(4);
+  const pm::NetShape shape = pm::from_network(net);
+  const pm::LayerCost c = m.layer_cost(shape.layers.at(1));
+  EXPECT_EQ(c.op, "BlockRelu");
+  const int64_t per_image = nn::block_relu_drelus(net.layers[1], net.layers[0].out_shape);
+  EXPECT_EQ(c.drelus, 4 * static_cast<uint64_t>(per_image));
+  EXPECT_EQ(c.drelus, nn::block_map(net.layers[1], net.layers[0].out_shape, 4).patches);
+  EXPECT_EQ(m.report(shape).total.drelus, c.drelus);  // the network's only comparisons
+  // A ReLU of the same tensor compares every element; identity costs nothing.
+  pm::LayerShape relu = shape.layers.at(1);
+  relu.kind = pm::LayerKind::Relu;
+  EXPECT_EQ(m.layer_cost(relu).drelus, 4 * static_cast<uint64_t>(relu.out_elements()));
+  EXPECT_LT(c.bytes_p0, m.layer_cost(relu).bytes_p0);
+  const pm::LayerCost id = m.layer_cost(shape.layers.at(1), pm::Choice::Identity, 0);
+  EXPECT_EQ(id.drelus + id.bytes_p0 + id.rounds, 0u);
+  EXPECT_THROW(m.layer_cost(shape.layers.at(1), pm::Choice::Poly, 0), pm::PerfModelError);
 }
 
 TEST(PerfModel, FssTruncationLayerByLayer) {

@@ -3,6 +3,7 @@
 // Not installed.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "polympc/mpc/protocols.h"
 
@@ -26,6 +27,100 @@ Words drelu_fss(Session& s, const Words& x, CompareBits b, const std::string& ta
 void deal_relu_fss(Dealer& d, size_t n, CompareBits b, const std::string& tag, MaterialStore& m0,
                    MaterialStore& m1);
 Words relu_fss(Session& s, const Words& x, CompareBits b, const std::string& tag);
+
+// ---- bit multiplexer (bit_mux.cpp) ----------------------------------------------------
+// z_i = d_{sel[i]} · y_i for n XOR-shared bits d (bit-sliced, W = ceil(n/64) words) and
+// arithmetic shares y (sel.size() elements, every sel[i] < n), in ONE round:
+//   dealer: a fresh uniform bit r per bit as a B2A pair [r bits | r], and a Beaver triple
+//           [a | b | c] of sel.size() elements with a uniform, b_i = r_{sel[i]}, c = a·b;
+//   online: open e = d ^ r (W words) and f = y - a (sel.size() ring elements) in one
+//           message; then d = e + (1 - 2e)·r and r·y = c + f·b (Beaver's combine with the
+//           opening of the second factor known to be 0), so z = e·y + (1 - 2e)·(c + f·b).
+// e is masked by the fresh bit r, f by the fresh uniform a: both are uniform to the peer.
+// Cost: 1 round, 8 W + sel.size()·ceil(l/8) bytes per party. The argmax multiplexes two
+// blocks by the same bits (block_selector(n, 2)); Block-ReLU broadcasts one bit per patch.
+using Selector = std::vector<size_t>;
+/// The selector of k blocks of n values each multiplied by the same n bits: sel[i] = i % n.
+Selector block_selector(size_t n, size_t k);
+void deal_bit_mux(Dealer& d, size_t n, const Selector& sel, const std::string& tag,
+                  MaterialStore& m0, MaterialStore& m1);
+Words bit_mux(Session& s, const Words& bits, size_t n, const Words& y, const Selector& sel,
+              const std::string& tag);
+
+// ---- FSS ReLU gate over patches (fss.cpp; Block-ReLU) ---------------------------------
+// z_i = x_i · DReLU(S_{sel[i]}), S_p the sum of the x_i with sel[i] = p (p < patches, every
+// patch non-empty): open x_i + r_i (round 1), the DCF of patch p at Σ (x_i + r_i) = S_p + R_p
+// keyed with R_p = Σ r_i, open one bit per patch (round 2), multiplex locally. 2 rounds,
+// sel.size()·ceil(l/8) + 8 ceil(patches/64) bytes per party. relu_fss is the case
+// sel = identity.
+void deal_patch_relu_fss(Dealer& d, const Selector& sel, size_t patches, CompareBits b,
+                         const std::string& tag, MaterialStore& m0, MaterialStore& m1);
+Words patch_relu_fss(Session& s, const Words& x, const Selector& sel, size_t patches, CompareBits b,
+                     const std::string& tag);
+
+// ---- comparison steps, one protocol body for dealing, online and counting ------------
+// A protocol made of DReLUs and bit multiplexers (argmax, Block-ReLU) is written once
+// against CompareSteps: DealCompareSteps pushes the material and returns zeros of the right
+// size, OnlineCompareSteps runs the protocol (in a real or a counting Session).
+class CompareSteps {
+ public:
+  virtual ~CompareSteps() = default;
+  /// The comparison protocol of this context (ProtocolOptions::compare).
+  virtual CompareMode compare() const = 0;
+  /// FSS only: patch_relu_fss(x, sel, patches) on the bits compare_range(tag).
+  virtual Words patch_relu(const Words& x, const Selector& sel, size_t patches,
+                           const std::string& tag) = 0;
+  /// XOR shares of DReLU(t) (W words), compared on the bits compare_range(tag).
+  virtual Words drelu(const Words& t, const std::string& tag) = 0;
+  /// bit_mux(bits, n, y, sel).
+  virtual Words mux(const Words& bits, size_t n, const Words& y, const Selector& sel,
+                    const std::string& tag) = 0;
+};
+
+class DealCompareSteps final : public CompareSteps {
+ public:
+  DealCompareSteps(Dealer& d, const ProtocolOptions& o, MaterialStore& m0, MaterialStore& m1)
+      : d_(d), o_(o), m0_(m0), m1_(m1) {}
+  CompareMode compare() const override { return o_.compare; }
+  Words patch_relu(const Words&, const Selector& sel, size_t patches,
+                   const std::string& tag) override {
+    deal_patch_relu_fss(d_, sel, patches, o_.compare_range(tag, d_.ring().bits), tag, m0_, m1_);
+    return Words(sel.size(), 0);
+  }
+  Words drelu(const Words& t, const std::string& tag) override {
+    deal_drelu(d_, t.size(), o_, tag, m0_, m1_);
+    return Words(words_for_bits(t.size()), 0);
+  }
+  Words mux(const Words&, size_t n, const Words&, const Selector& sel,
+            const std::string& tag) override {
+    deal_bit_mux(d_, n, sel, tag, m0_, m1_);
+    return Words(sel.size(), 0);
+  }
+
+ private:
+  Dealer& d_;
+  const ProtocolOptions& o_;
+  MaterialStore& m0_;
+  MaterialStore& m1_;
+};
+
+class OnlineCompareSteps final : public CompareSteps {
+ public:
+  explicit OnlineCompareSteps(Session& s) : s_(s) {}
+  CompareMode compare() const override { return s_.options.compare; }
+  Words patch_relu(const Words& x, const Selector& sel, size_t patches,
+                   const std::string& tag) override {
+    return patch_relu_fss(s_, x, sel, patches, s_.options.compare_range(tag, s_.ring.bits), tag);
+  }
+  Words drelu(const Words& t, const std::string& tag) override { return mpc::drelu(s_, t, tag); }
+  Words mux(const Words& bits, size_t n, const Words& y, const Selector& sel,
+            const std::string& tag) override {
+    return bit_mux(s_, bits, n, y, sel, tag);
+  }
+
+ private:
+  Session& s_;
+};
 
 // FSS truncation (trunc_fss.cpp), shared by --trunc fss and the truncate-then-polynomial
 // gate (arith.cpp). The dealer draws the mask r, pushes the DCF keys (tag + "/dcf") and

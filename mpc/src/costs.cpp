@@ -73,6 +73,11 @@ Cost argmax_cost(const RingConfig& r, const ProtocolOptions& o, size_t rows, siz
   return counted(r, o, [&](Session& s) { argmax(s, Words(rows * cols), rows, cols, tag); });
 }
 
+Cost block_relu_cost(const RingConfig& r, const ProtocolOptions& o, const BlockMap& m,
+                     const std::string& tag) {
+  return counted(r, o, [&](Session& s) { block_relu(s, Words(m.patch_of.size()), m, tag); });
+}
+
 Cost poly_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int coef_frac) {
   const PolyFixture p(n, coef_frac);
   return counted(

@@ -1,6 +1,7 @@
-// FSS comparison gates: DReLU and ReLU from a DCF (Boyle et al., "Function Secret Sharing
-// for Mixed-Mode and Fixed-Point Secure Computation", EUROCRYPT'21), with a dealer-
-// assisted multiplexer. Derivations and proofs: docs/protocols.md, "FSS comparison".
+// FSS comparison gates: DReLU, ReLU and the ReLU gate over patches (Block-ReLU) from a DCF
+// (Boyle et al., "Function Secret Sharing for Mixed-Mode and Fixed-Point Secure
+// Computation", EUROCRYPT'21), with a dealer-assisted multiplexer. Derivations and proofs:
+// docs/protocols.md, "FSS comparison" and "Block-ReLU".
 //
 // Notation: l ring bits; the compared bits [lo, hi), m = hi - lo; x = x0 + x1 the input;
 // r the dealer's mask (l bits, uniform); xh = x + r (opened, round 1);
@@ -110,14 +111,12 @@ Words take_keys(Session& s, const Plan& p, size_t n, const std::string& tag) {
 struct Evaluated {
   Words xh, pts, borrow;
 };
-Evaluated open_and_eval(Session& s, const Plan& p, const Words& x, const Words& keys, const uint64_t* r,
-                        const std::string& tag) {
-  const size_t n = x.size();
-  const uint64_t mask = s.ring.mask();
-  Words y(n);
-  for (size_t j = 0; j < n; ++j) y[j] = (x[j] + r[j]) & mask;
+/// The local DCF evaluation at the opened (masked) values `xh`.
+Evaluated eval_points(Session& s, const Plan& p, Words xh, const Words& keys,
+                      const std::string& tag) {
+  const size_t n = xh.size();
   Evaluated ev;
-  ev.xh = open_arith(s, y);
+  ev.xh = std::move(xh);
   ev.pts.resize(n);
   for (size_t j = 0; j < n; ++j) ev.pts[j] = (ev.xh[j] >> p.lo) & p.mask_m;
   ev.borrow.assign(words_for_bits(n), 0);
@@ -128,6 +127,16 @@ Evaluated open_and_eval(Session& s, const Plan& p, const Words& x, const Words& 
   }
   return ev;
 }
+Evaluated open_and_eval(Session& s, const Plan& p, const Words& x, const Words& keys,
+                        const uint64_t* r, const std::string& tag) {
+  const size_t n = x.size();
+  const uint64_t mask = s.ring.mask();
+  Words y(n);
+  for (size_t j = 0; j < n; ++j) y[j] = (x[j] + r[j]) & mask;
+  return eval_points(s, p, open_arith(s, y), keys, tag);
+}
+
+Selector identity_selector(size_t n) { return block_selector(n, 1); }
 
 }  // namespace
 
@@ -161,17 +170,27 @@ Words drelu_fss(Session& s, const Words& x, CompareBits b, const std::string& ta
   return out;
 }
 
-
-// ---- ReLU -------------------------------------------------------------------------------
-void deal_relu_fss(Dealer& d, size_t n, CompareBits b, const std::string& tag, MaterialStore& m0,
-                   MaterialStore& m1) {
+// ---- ReLU and patch ReLU -------------------------------------------------------------------
+// The ReLU gate over patches (Block-ReLU): element i of patch sel[i] is masked by its own
+// r_i; the patch sum S_p is compared through its opened Ŝ_p = Σ (x_i + r_i) = S_p + R_p,
+// R_p = Σ r_i, so the DCF of patch p is keyed with the mask R_p. Round 2 opens one bit e_p
+// per patch, and each element is multiplexed with p_p and its patch's bit t_p:
+//   z_b,i = [b = 0] p·xh_i + (1 - 2p)(xh_i·t_b - (t·r_i)_b) - p·r_b,i.
+// ReLU is the case of one element per patch (sel = identity, R = r): the same material,
+// drawn in the same order.
+void deal_patch_relu_fss(Dealer& d, const Selector& sel, size_t patches, CompareBits b,
+                         const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
   const Plan p = plan_of(b);
   const uint64_t mask = d.ring().mask();
+  const size_t n = sel.size();
   Words r = d.random(n);
-  Words t = d.prg().words(n, 1);  // fresh uniform bits
-  Words tr(n), alpha, c;
-  for (size_t j = 0; j < n; ++j) tr[j] = t[j] ? r[j] & mask : 0;
-  dcf_inputs(p, r, &t, alpha, c);
+  Words t = d.prg().words(patches, 1);  // fresh uniform bits, one per patch
+  Words big_r(patches, 0), tr(n), alpha, c;
+  for (size_t i = 0; i < n; ++i) {
+    big_r[sel[i]] = (big_r[sel[i]] + r[i]) & mask;
+    tr[i] = t[sel[i]] ? r[i] & mask : 0;
+  }
+  dcf_inputs(p, big_r, &t, alpha, c);
   push_keys(d, p, alpha, tag, m0, m1);
   auto [r0, r1] = d.share_arith(r);
   auto [t0, t1] = d.share_arith(t);
@@ -181,36 +200,54 @@ void deal_relu_fss(Dealer& d, size_t n, CompareBits b, const std::string& tag, M
   m1.push(MaterialKind::FssReluMasks, tag, concat({&r1, &t1, &q1, &c1}));
 }
 
-Words relu_fss(Session& s, const Words& x, CompareBits b, const std::string& tag) {
+Words patch_relu_fss(Session& s, const Words& x, const Selector& sel, size_t patches, CompareBits b,
+                     const std::string& tag) {
   const Plan p = plan_of(b);
-  const size_t n = x.size(), w = words_for_bits(n);
+  const size_t n = x.size(), w = words_for_bits(patches);
+  if (sel.size() != n)
+    throw InvalidArgument(tag + ": " + std::to_string(n) + " values, a selector of " +
+                          std::to_string(sel.size()));
   const uint64_t mask = s.ring.mask();
-  Words keys = take_keys(s, p, n, tag);
-  Words mat = s.material.take(MaterialKind::FssReluMasks, 3 * n + w, tag);
+  Words keys = take_keys(s, p, patches, tag);
+  Words mat = s.material.take(MaterialKind::FssReluMasks, 2 * n + patches + w, tag);
   const uint64_t* r = mat.data();
   const uint64_t* t = mat.data() + n;
-  const uint64_t* tr = mat.data() + 2 * n;
-  const uint64_t* c = mat.data() + 3 * n;
-  const Evaluated ev = open_and_eval(s, p, x, keys, r, tag);
+  const uint64_t* tr = mat.data() + n + patches;
+  const uint64_t* c = mat.data() + 2 * n + patches;
+  // Round 1: open xh = x + r per element; the patch sums of xh are the masked patch sums.
+  Words y(n);
+  for (size_t i = 0; i < n; ++i) y[i] = (x[i] + r[i]) & mask;
+  const Words xh = open_arith(s, y);
+  Words sums(patches, 0);
+  for (size_t i = 0; i < n; ++i) sums[sel[i]] = (sums[sel[i]] + xh[i]) & mask;
+  const Evaluated ev = eval_points(s, p, std::move(sums), keys, tag);
   keys = Words();  // release the key memory before the second round
-  // Round 2: open e = borrow ^ R_{m-1} ^ t (one bit per element and party).
+  // Round 2: open e = borrow ^ R_{m-1} ^ t (one bit per patch and party).
   Words e_share(w);
-  for (size_t i = 0; i < w; ++i) e_share[i] = ev.borrow[i] ^ c[i];
+  for (size_t k = 0; k < w; ++k) e_share[k] = ev.borrow[k] ^ c[k];
   const Words e = open_bool(s, e_share);
-  // z_b = [p0] p·xh + (1 - 2p)(xh·t_b - tr_b) - p·r_b, p = 1 ^ X_{m-1} ^ e.
+  // z_b = [p0] p·xh + (1 - 2p)(xh·t_b - tr_b) - p·r_b, p = 1 ^ X_{m-1} ^ e of the patch.
   const uint64_t p0 = s.party == 0 ? ~uint64_t{0} : 0;
   Words z(n);
-  for (size_t j = 0; j < n; ++j) {
+  for (size_t i = 0; i < n; ++i) {
+    const size_t j = sel[i];
     const uint64_t pj = 1 ^ ((ev.pts[j] >> p.depth) & 1) ^ ((e[j / 64] >> (j % 64)) & 1);
     const uint64_t pm = uint64_t{0} - pj;  // all ones when p = 1
-    const uint64_t xh = ev.xh[j];
-    const uint64_t u = xh * t[j] - tr[j];
+    const uint64_t u = xh[i] * t[j] - tr[i];
     // (1 - 2p)·u = p ? -u : u;  p·v = v & pm
     const uint64_t su = (u ^ pm) - pm;
-    z[j] = (su + (xh & pm & p0) - (r[j] & pm)) & mask;
+    z[i] = (su + (xh[i] & pm & p0) - (r[i] & pm)) & mask;
   }
   return z;
 }
 
+void deal_relu_fss(Dealer& d, size_t n, CompareBits b, const std::string& tag, MaterialStore& m0,
+                   MaterialStore& m1) {
+  deal_patch_relu_fss(d, identity_selector(n), n, b, tag, m0, m1);
+}
+
+Words relu_fss(Session& s, const Words& x, CompareBits b, const std::string& tag) {
+  return patch_relu_fss(s, x, identity_selector(x.size()), x.size(), b, tag);
+}
 
 }  // namespace polympc::mpc::detail

@@ -31,7 +31,8 @@ constexpr const char* kArchTag = "polympc-arch-v1";
 constexpr const char* kModelTag = "polympc-model-v1";
 constexpr OpKind kAllOps[] = {OpKind::Conv,          OpKind::Linear,  OpKind::Relu,
                               OpKind::Poly,          OpKind::AvgPool, OpKind::MaxPool,
-                              OpKind::GlobalAvgPool, OpKind::Flatten, OpKind::Add};
+                              OpKind::GlobalAvgPool, OpKind::Flatten, OpKind::Add,
+                              OpKind::BlockRelu};
 // Deepest nesting of the format: root object (0) > "layers" (1) > layer (2) > array (3).
 constexpr int kMaxJsonDepth = 3;
 // Most JSON values one file may hold (bounds the parsed tree's memory, ~16 B a value).
@@ -52,6 +53,8 @@ struct PublicLayer {
   std::array<int64_t, 4> pads{0, 0, 0, 0};     ///< top, left, bottom, right (ONNX order)
   std::array<int64_t, 3> poly_sizes{0, 0, 0};  ///< |a2|, |a1|, |a0|
   std::vector<int64_t> out_shape;
+  /// BlockRelu only (the field "patches", one name per channel: "2x2", "identity", "zero").
+  std::vector<BlockPatch> patches;
 };
 
 struct PublicNet {
@@ -95,6 +98,7 @@ PublicNet public_part(const Network& net) {
     q.poly_sizes = {static_cast<int64_t>(l.poly_a2.size()), static_cast<int64_t>(l.poly_a1.size()),
                     static_cast<int64_t>(l.poly_a0.size())};
     q.out_shape = l.out_shape;
+    q.patches = l.block_patches;
     p.layers.push_back(std::move(q));
   }
   return p;
@@ -156,6 +160,8 @@ void validate_public(const PublicNet& p, const std::string& prefix) {
         throw ModelError(field("poly_sizes") + ": " + shape_str(l.poly_sizes) +
                          ": each must be in 0.." + std::to_string(kMaxElements));
     check_shape(l.out_shape, field("out_shape"));
+    if (l.op != OpKind::BlockRelu && !l.patches.empty())
+      throw ModelError(field("patches") + ": only a BlockRelu layer has patches");
     // Every parameter is held (as zeros) by whoever loads the file: bound the total.
     const std::string total = field("weight_shape") + " (parameters of the network so far)";
     for (int64_t n : {weights, l.bias_size, l.poly_sizes[0], l.poly_sizes[1], l.poly_sizes[2]})
@@ -211,6 +217,10 @@ std::string hash_public(const PublicNet& p) {
     for (int64_t v : l.pads) h.i64(v);
     for (int64_t v : l.poly_sizes) h.u64(static_cast<uint64_t>(v));
     h.dims(l.out_shape);
+    if (l.op == OpKind::BlockRelu) {  // hashed only here: other layers' hashes unchanged
+      h.u64(l.patches.size());
+      for (const BlockPatch& bp : l.patches) h.str(block_patch_name(bp));
+    }
   }
   return h.hex();
 }
@@ -270,6 +280,12 @@ std::string render(const PublicNet& p, const std::string& arch_hash, const std::
     out += ", \"pads\": " + ints_json(l.pads);
     out += ", \"poly_sizes\": " + ints_json(l.poly_sizes);
     out += ", \"out_shape\": " + ints_json(l.out_shape);
+    if (l.op == OpKind::BlockRelu) {
+      out += ", \"patches\": [";
+      for (size_t c = 0; c < l.patches.size(); ++c)
+        out += (c ? ", \"" : "\"") + block_patch_name(l.patches[c]) + "\"";
+      out += "]";
+    }
     out += i + 1 < p.layers.size() ? "},\n" : "}\n";
   }
   out += "  ]\n}\n";
@@ -423,14 +439,14 @@ PublicLayer parse_layer(const Json& v, size_t i, const std::string& path) {
   std::string name;
   if (v.contains("name") && v["name"].is_string()) name = v["name"].get<std::string>();
   const std::string where = layer_where(path, i, name);
-  check_keys(v,
-             {"name", "op", "inputs", "weight_shape", "bias_size", "kernel", "stride", "pads",
-              "poly_sizes", "out_shape"},
-             where);
   const auto field = [&](const char* f) { return where + ": field '" + f + "'"; };
   PublicLayer l;
+  if (v.contains("op")) l.op = get_op(v["op"], field("op"));
+  std::vector<const char*> keys = {"name",   "op",     "inputs", "weight_shape", "bias_size",
+                                   "kernel", "stride", "pads",   "poly_sizes",   "out_shape"};
+  if (l.op == OpKind::BlockRelu) keys.push_back("patches");
+  check_keys(v, keys, where);
   l.name = get_string(v["name"], field("name"));
-  l.op = get_op(v["op"], field("op"));
   l.inputs = get_ints(v["inputs"], field("inputs"), 2);
   l.weight_shape = get_ints(v["weight_shape"], field("weight_shape"), 4);
   l.bias_size = get_int(v["bias_size"], field("bias_size"));
@@ -439,6 +455,23 @@ PublicLayer parse_layer(const Json& v, size_t i, const std::string& path) {
   l.pads = get_fixed<4>(v["pads"], field("pads"), "[top, left, bottom, right]");
   l.poly_sizes = get_fixed<3>(v["poly_sizes"], field("poly_sizes"), "[|a2|, |a1|, |a0|]");
   l.out_shape = get_ints(v["out_shape"], field("out_shape"), 3);
+  if (l.op == OpKind::BlockRelu) {
+    const Json& pv = v["patches"];
+    if (!pv.is_array())
+      throw ModelError(field("patches") + ": expected an array of patch names, got " + type_of(pv));
+    if (pv.size() > static_cast<size_t>(kMaxElements))
+      throw ModelError(field("patches") + ": " + std::to_string(pv.size()) + " entries, at most " +
+                       std::to_string(kMaxElements));
+    for (size_t c = 0; c < pv.size(); ++c) {
+      const std::string what = field("patches") + " entry " + std::to_string(c);
+      try {
+        l.patches.push_back(parse_block_patch(get_string(pv[c], what)));
+      } catch (const ModelError& e) {
+        if (std::string(e.what()).rfind(what, 0) == 0) throw;
+        throw ModelError(what + ": " + e.what());
+      }
+    }
+  }
   return l;
 }
 
@@ -505,6 +538,7 @@ Network build(const PublicNet& p) {
     l.poly_a2.assign(static_cast<size_t>(q.poly_sizes[0]), 0.f);
     l.poly_a1.assign(static_cast<size_t>(q.poly_sizes[1]), 0.f);
     l.poly_a0.assign(static_cast<size_t>(q.poly_sizes[2]), 0.f);
+    l.block_patches = q.patches;
     net.layers.push_back(std::move(l));
   }
   return net;

@@ -10,6 +10,7 @@
 //   Words trunc(const std::string& tag, const Words& x, int shift);
 //   Words relu(const std::string& tag, const Words& x);
 //   Words max(const std::string& tag, const Words& a, const Words& b);
+//   Words block_relu(const std::string& tag, const Words& x, const mpc::BlockMap& map);
 //   Words poly(size_t i, const Words& x, const mpc::PolyShape& shape);
 //   Words trunc_poly(size_t i, const Words& x, int shift, const mpc::PolyShape& shape);
 //     (the plan's fused layers: truncate by shift, then the polynomial, as one gate)
@@ -129,6 +130,9 @@ mpc::Words forward(Ops& ops, const Network& net, const ScalePlan& plan, size_t b
         y = std::move(cur[0]);
         break;
       }
+      case OpKind::BlockRelu:
+        y = ops.block_relu(L.name, x, block_map(L, in_shape, batch));
+        break;
       case OpKind::Flatten:
         y = x;
         break;

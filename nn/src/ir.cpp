@@ -87,8 +87,45 @@ const char* op_name(OpKind op) {
       return "Flatten";
     case OpKind::Add:
       return "Add";
+    case OpKind::BlockRelu:
+      return "BlockRelu";
   }
   return "?";
+}
+
+std::string block_patch_name(const BlockPatch& p) {
+  switch (p.kind) {
+    case BlockPatch::Kind::Identity:
+      return "identity";
+    case BlockPatch::Kind::Zero:
+      return "zero";
+    case BlockPatch::Kind::Rect:
+      break;
+  }
+  return std::to_string(p.h) + "x" + std::to_string(p.w);
+}
+
+BlockPatch parse_block_patch(const std::string& s) {
+  BlockPatch p;
+  if (s == "identity") {
+    p.kind = BlockPatch::Kind::Identity;
+  } else if (s == "zero") {
+    p.kind = BlockPatch::Kind::Zero;
+  } else if (s == "relu") {
+    p.h = p.w = 1;
+  } else {
+    const size_t x = s.find('x');
+    const auto side = [&](const std::string& t) {
+      if (t.size() != 1 || t[0] < '1' || t[0] > '0' + kMaxBlockPatch) return 0;
+      return t[0] - '0';
+    };
+    p.h = x == std::string::npos ? 0 : side(s.substr(0, x));
+    p.w = x == std::string::npos ? 0 : side(s.substr(x + 1));
+    if (p.h == 0 || p.w == 0)
+      throw ModelError("Block-ReLU patch '" + s + "' is not HxW with sides 1.." +
+                       std::to_string(kMaxBlockPatch) + ", 'relu', 'identity' or 'zero'");
+  }
+  return p;
 }
 
 std::vector<int> Network::producers(size_t i) const {
@@ -219,6 +256,24 @@ void Network::infer_shapes() {
       case OpKind::Flatten:
         out = {product(x, layer_prefix(l, i) + "input shape")};
         break;
+      case OpKind::BlockRelu: {
+        if (x.size() != 3) fail(l, i, "input " + shape_str(x) + " is not [C, H, W]");
+        if (static_cast<int64_t>(l.block_patches.size()) != x[0])
+          fail(l, i,
+               "has " + std::to_string(l.block_patches.size()) + " patches, input " + shape_str(x) +
+                   " has " + std::to_string(x[0]) + " channels (one patch each)");
+        for (size_t c = 0; c < l.block_patches.size(); ++c) {
+          const BlockPatch& p = l.block_patches[c];
+          if (p.kind == BlockPatch::Kind::Rect &&
+              (p.h < 1 || p.h > kMaxBlockPatch || p.w < 1 || p.w > kMaxBlockPatch))
+            fail(l, i,
+                 "channel " + std::to_string(c) + ": patch " + std::to_string(p.h) + "x" +
+                     std::to_string(p.w) + " has a side outside 1.." +
+                     std::to_string(kMaxBlockPatch));
+        }
+        out = x;
+        break;
+      }
       case OpKind::Add:
         if (in[0] != in[1])
           fail(l, i, "input shapes differ: " + shape_str(in[0]) + " vs " + shape_str(in[1]));

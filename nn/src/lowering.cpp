@@ -1,5 +1,7 @@
 #include "polympc/nn/lowering.h"
 
+#include <algorithm>
+
 namespace polympc::nn {
 
 mpc::Words im2col(const Layer& conv, const std::vector<int64_t>& in_shape, size_t batch, const mpc::Words& x) {
@@ -67,6 +69,60 @@ std::vector<mpc::Words> pool_windows(const Layer& pool, const std::vector<int64_
             }
         }
   return win;
+}
+
+namespace {
+void check_block_shape(const Layer& block, const std::vector<int64_t>& in_shape) {
+  if (in_shape.size() != 3)
+    throw ModelError("layer '" + block.name + "' (BlockRelu): input " + shape_str(in_shape) +
+                     " is not [C, H, W]");
+  if (static_cast<int64_t>(block.block_patches.size()) != in_shape[0])
+    throw ModelError("layer '" + block.name + "' (BlockRelu): " +
+                     std::to_string(block.block_patches.size()) + " patches for " +
+                     std::to_string(in_shape[0]) + " channels");
+}
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+}  // namespace
+
+mpc::BlockMap block_map(const Layer& block, const std::vector<int64_t>& in_shape, size_t batch) {
+  check_block_shape(block, in_shape);
+  const int64_t C = in_shape[0], H = in_shape[1], W = in_shape[2];
+  mpc::BlockMap m;
+  m.patch_of.resize(static_cast<size_t>(static_cast<int64_t>(batch) * C * H * W));
+  int64_t next = 0;
+  for (int64_t n = 0; n < static_cast<int64_t>(batch); ++n)
+    for (int64_t c = 0; c < C; ++c) {
+      const BlockPatch& p = block.block_patches[static_cast<size_t>(c)];
+      const size_t base = static_cast<size_t>((n * C + c) * H * W);
+      if (p.kind != BlockPatch::Kind::Rect) {
+        const int64_t mark =
+            p.kind == BlockPatch::Kind::Identity ? mpc::kBlockIdentity : mpc::kBlockZero;
+        std::fill(m.patch_of.begin() + static_cast<long>(base),
+                  m.patch_of.begin() + static_cast<long>(base + static_cast<size_t>(H * W)), mark);
+        continue;
+      }
+      const int64_t pw = ceil_div(W, p.w);
+      for (int64_t y = 0; y < H; ++y)
+        for (int64_t x = 0; x < W; ++x)
+          m.patch_of[base + static_cast<size_t>(y * W + x)] = next + (y / p.h) * pw + x / p.w;
+      next += ceil_div(H, p.h) * pw;
+    }
+  m.patches = static_cast<size_t>(next);
+  return m;
+}
+
+int64_t block_patch_drelus(const BlockPatch& p, int64_t H, int64_t W) {
+  if (H < 1 || W < 1)
+    throw ModelError("block_patch_drelus: channel plane [" + std::to_string(H) + ", " + std::to_string(W) +
+                     "] must have H, W >= 1");
+  return p.kind == BlockPatch::Kind::Rect ? ceil_div(H, p.h) * ceil_div(W, p.w) : 0;
+}
+
+int64_t block_relu_drelus(const Layer& block, const std::vector<int64_t>& in_shape) {
+  check_block_shape(block, in_shape);
+  int64_t n = 0;
+  for (const BlockPatch& p : block.block_patches) n += block_patch_drelus(p, in_shape[1], in_shape[2]);
+  return n;
 }
 
 }  // namespace polympc::nn

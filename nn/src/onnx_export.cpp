@@ -2,9 +2,11 @@
 //
 // Graph: input "input" [N, C, H, W] (N symbolic) float, output "logits" (the last layer).
 // Node names equal layer names; helper nodes and initializers append a suffix
-// ("<layer>.weight", "<layer>.bias", "<layer>.a2", "<layer>/sq", ...).
+// ("<layer>.weight", "<layer>.bias", "<layer>.a2", "<layer>/sq", ...); a Block-ReLU's
+// helper nodes are named "<layer>/g<k>/..." (export_block_relu).
 #include <onnx/onnx_pb.h>  // defines ONNX_API, includes onnx-ml.pb.h (ONNX_ML=1)
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -40,6 +42,14 @@ class Exporter {
     t->set_raw_data(le_bytes(data));
   }
 
+  void add_int_initializer(const std::string& name, const std::vector<int64_t>& data) {
+    onnx::TensorProto* t = g_.add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto_DataType_INT64);
+    t->add_dims(static_cast<int64_t>(data.size()));
+    for (int64_t v : data) t->add_int64_data(v);
+  }
+
   onnx::NodeProto* add_node(const std::string& op, const std::string& name,
                             const std::vector<std::string>& inputs, const std::string& output) {
     onnx::NodeProto* n = g_.add_node();
@@ -61,6 +71,12 @@ class Exporter {
     a->set_name(name);
     a->set_type(onnx::AttributeProto_AttributeType_INT);
     a->set_i(v);
+  }
+  static void set_string(onnx::NodeProto* n, const std::string& name, const std::string& v) {
+    onnx::AttributeProto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto_AttributeType_STRING);
+    a->set_s(v);
   }
 
  private:
@@ -90,6 +106,99 @@ std::vector<int64_t> coeff_dims(const std::vector<float>& c, const std::vector<i
   if (n == 1) return {1};
   if (act.size() == 3) return {n, 1, 1};
   return {n};
+}
+
+// Block-ReLU with standard ops (docs/protocols.md "Block-ReLU", "ONNX form"): the channels are
+// grouped by patch kind (groups in order of first appearance, channels ascending within a group);
+// per group xg = Gather(x, channels, axis=1) and
+//   identity: xg;   zero: Mul(xg, 0);   1x1: Relu(xg);
+//   h x w:    Mul(xg, Slice(Resize(Cast(GreaterOrEqual(AveragePool(xg), 0), FLOAT),
+//             scales [1, 1, h, w], nearest, asymmetric, floor), [0, 0] : [H, W] on axes 2, 3))
+//             with AveragePool kernel = strides = [h, w], pads [0, 0, ceil(H/h) h - H,
+//             ceil(W/w) w - W], count_include_pad = 1 (the mean over the zero-padded patch:
+//             sign(mean) = sign(sum) for the cropped patch too); the Slice only when a side
+//             is cropped;
+// then Concat(groups, axis=1) and, unless the groups already list 0..C-1 in order, a Gather
+// along axis 1 that puts every channel back in its place. The last node is named after the
+// layer. nn::load_onnx recognises exactly this pattern.
+void export_block_relu(Exporter& ex, const Layer& l, const std::string& name, const std::string& x,
+                       const std::vector<int64_t>& in_shape, const std::string& out) {
+  const int64_t H = in_shape.at(1), W = in_shape.at(2);
+  std::vector<std::string> kinds;
+  std::vector<std::vector<int64_t>> groups;
+  for (size_t c = 0; c < l.block_patches.size(); ++c) {
+    const std::string k = block_patch_name(l.block_patches[c]);
+    const auto it = std::find(kinds.begin(), kinds.end(), k);
+    if (it == kinds.end()) {
+      kinds.push_back(k);
+      groups.push_back({static_cast<int64_t>(c)});
+    } else {
+      groups[static_cast<size_t>(it - kinds.begin())].push_back(static_cast<int64_t>(c));
+    }
+  }
+  std::vector<int64_t> order;
+  for (const auto& g : groups) order.insert(order.end(), g.begin(), g.end());
+  std::vector<int64_t> perm(order.size());
+  for (size_t k = 0; k < order.size(); ++k)
+    perm[static_cast<size_t>(order[k])] = static_cast<int64_t>(k);
+  const bool permute = !std::is_sorted(order.begin(), order.end());
+  const std::string zero = name + ".zero";
+  ex.add_initializer(zero, {}, {0.0f});
+  std::vector<std::string> parts;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const std::string p = name + "/g" + std::to_string(g);
+    const BlockPatch bp = l.block_patches[static_cast<size_t>(groups[g][0])];
+    ex.add_int_initializer(p + ".channels", groups[g]);
+    Exporter::set_int(ex.add_node("Gather", p + "/gather", {x, p + ".channels"}, p + "/x"), "axis",
+                      1);
+    if (bp.kind == BlockPatch::Kind::Identity) {
+      parts.push_back(p + "/x");
+      continue;
+    }
+    parts.push_back(p + "/y");
+    if (bp.kind == BlockPatch::Kind::Zero) {
+      ex.add_node("Mul", p + "/zero", {p + "/x", zero}, p + "/y");
+      continue;
+    }
+    if (bp.h == 1 && bp.w == 1) {
+      ex.add_node("Relu", p + "/relu", {p + "/x"}, p + "/y");
+      continue;
+    }
+    const int64_t pad_h = (H + bp.h - 1) / bp.h * bp.h - H,
+                  pad_w = (W + bp.w - 1) / bp.w * bp.w - W;
+    onnx::NodeProto* pool = ex.add_node("AveragePool", p + "/mean", {p + "/x"}, p + "/mean_out");
+    Exporter::set_ints(pool, "kernel_shape", {bp.h, bp.w});
+    Exporter::set_ints(pool, "strides", {bp.h, bp.w});
+    Exporter::set_ints(pool, "pads", {0, 0, pad_h, pad_w});
+    Exporter::set_int(pool, "count_include_pad", 1);
+    ex.add_node("GreaterOrEqual", p + "/drelu", {p + "/mean_out", zero}, p + "/drelu_out");
+    Exporter::set_int(ex.add_node("Cast", p + "/cast", {p + "/drelu_out"}, p + "/mask"), "to",
+                      onnx::TensorProto_DataType_FLOAT);
+    ex.add_initializer(p + ".scales", {4},
+                       {1.0f, 1.0f, static_cast<float>(bp.h), static_cast<float>(bp.w)});
+    onnx::NodeProto* up =
+        ex.add_node("Resize", p + "/broadcast", {p + "/mask", "", p + ".scales"}, p + "/mask_up");
+    Exporter::set_string(up, "mode", "nearest");
+    Exporter::set_string(up, "coordinate_transformation_mode", "asymmetric");
+    Exporter::set_string(up, "nearest_mode", "floor");
+    std::string mask = p + "/mask_up";
+    if (pad_h || pad_w) {
+      ex.add_int_initializer(p + ".starts", {0, 0});
+      ex.add_int_initializer(p + ".ends", {H, W});
+      ex.add_int_initializer(p + ".axes", {2, 3});
+      ex.add_node("Slice", p + "/crop", {mask, p + ".starts", p + ".ends", p + ".axes"},
+                  p + "/mask_crop");
+      mask = p + "/mask_crop";
+    }
+    ex.add_node("Mul", p + "/mux", {p + "/x", mask}, p + "/y");
+  }
+  const std::string cat = permute ? name + "/concat_out" : out;
+  Exporter::set_int(ex.add_node("Concat", permute ? name + "/concat" : name, parts, cat), "axis",
+                    1);
+  if (permute) {
+    ex.add_int_initializer(name + ".order", perm);
+    Exporter::set_int(ex.add_node("Gather", name, {cat, name + ".order"}, out), "axis", 1);
+  }
 }
 
 onnx::ModelProto to_model(const Network& in) {
@@ -190,6 +299,9 @@ onnx::ModelProto to_model(const Network& in) {
         break;
       case OpKind::Add:
         ex.add_node("Add", name, {x[0], x[1]}, outs[i]);
+        break;
+      case OpKind::BlockRelu:
+        export_block_relu(ex, l, name, x[0], x_shape[0], outs[i]);
         break;
     }
   }

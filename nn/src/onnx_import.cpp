@@ -15,6 +15,11 @@
 //              value and absorbed into the pads of the Conv / AveragePool reading it.
 //   * Shape  - a symbolic shape vector whose entries are known sizes or "the batch",
 //              from Shape/Gather/Unsqueeze/Concat (torch's x.view(x.size(0), -1)).
+//   * Block  - a Block-ReLU written with standard ops, part way (docs/protocols.md
+//              "Block-ReLU", ONNX form): channels Gathered from one activation, their
+//              patch means, DReLU masks, broadcast masks, the masked groups and their
+//              Concat. Only the pattern's next node may read such a value; the Concat
+//              (or the Gather that reorders it) becomes one BlockRelu layer.
 // A coefficient that no operation has touched is a structural zero, so exporting and
 // re-importing a Poly reproduces its coefficients bit for bit.
 #include <onnx/onnx_pb.h>  // defines ONNX_API, includes onnx-ml.pb.h (ONNX_ML=1)
@@ -45,7 +50,7 @@ struct SymDim {
 };
 
 struct Value {
-  enum class Kind { Const, Act, Shape } kind = Kind::Const;
+  enum class Kind { Const, Act, Shape, Block } kind = Kind::Const;
   // Const (row-major)
   std::vector<int64_t> dims;
   std::vector<double> f;   ///< floating-point data
@@ -63,6 +68,12 @@ struct Value {
   // Shape
   std::vector<SymDim> sym;
   bool scalar = false;
+  // Block: channels `channels` of the output of layer `base` (shape: this value's [k, h, w])
+  enum class Stage { Selected, Mean, Sign, Mask, Masked, Concat } stage = Stage::Selected;
+  std::vector<int64_t> channels;    ///< of base, in this value's order
+  std::vector<BlockPatch> patches;  ///< Masked, Concat: one per channel
+  BlockPatch patch;                 ///< Mean, Sign, Mask: the rectangle
+  bool resized = false;             ///< Mask: broadcast over the patches (Resize)
 
   size_t numel() const { return is_int ? i.size() : f.size(); }
   double fat(size_t k) const { return is_int ? static_cast<double>(i[k]) : f[k]; }
@@ -493,6 +504,9 @@ class Importer {
   // Turns the activation value of input k into a layer output (adding a Poly layer if
   // it is a non-identity polynomial) and returns that layer (-1 = network input).
   int materialize(Value& v) {
+    if (v.kind == Value::Kind::Block)
+      fail("a Block-ReLU pattern ends early: " + block_stage_name(v) +
+           " is not the Concat (or its reordering Gather) of the pattern");
     if (v.kind != Value::Kind::Act) fail("expected an activation tensor, got a constant");
     check_unpadded(v);
     if (v.identity()) return v.base;
@@ -626,6 +640,7 @@ class Importer {
     if (!n.domain().empty() && n.domain() != "ai.onnx")
       fail("operator domain '" + n.domain() + "' is not supported");
     if (op == "Constant") return op_constant(n);
+    if (block_node(n)) return;
     if (op == "Identity" || op == "Dropout") {
       if (op == "Dropout") {
         allow_attrs(n, {"ratio", "seed", "is_test"});
@@ -672,7 +687,329 @@ class Importer {
     fail("operator '" + op +
          "' is not supported (supported: Conv, Gemm, MatMul, Relu, "
          "BatchNormalization, AveragePool, MaxPool, GlobalAveragePool, Flatten, Reshape, Add, "
-         "and the polynomial activation written with Mul/Add)");
+         "the polynomial activation written with Mul/Add, and Block-ReLU written with Gather, "
+         "AveragePool, GreaterOrEqual, Cast, Resize, Slice, Mul, Relu and Concat)");
+  }
+
+  // ---- Block-ReLU pattern (docs/protocols.md "Block-ReLU", ONNX form) ------------------
+  // Per channel group: xg = Gather(x, channels, axis=1), then xg (identity), Mul(xg, 0)
+  // (zero), Relu(xg) (1x1) or, for an h x w patch, Mul(xg, mask) with mask =
+  // [Slice](Resize(Cast(GreaterOrEqual(AveragePool(xg), 0)))) cropped to H x W; the groups
+  // Concat along axis 1 (and a Gather along axis 1 may restore the channel order). Every
+  // attribute and size is checked against exactly this meaning.
+  static std::string block_stage_name(const Value& v) {
+    switch (v.stage) {
+      case Value::Stage::Selected:
+        return "a Gather of channels";
+      case Value::Stage::Mean:
+        return "a patch mean (AveragePool)";
+      case Value::Stage::Sign:
+        return "a patch DReLU (GreaterOrEqual)";
+      case Value::Stage::Mask:
+        return v.resized ? "a broadcast DReLU mask (Resize)" : "a DReLU mask (Cast)";
+      case Value::Stage::Masked:
+        return "a masked channel group";
+      case Value::Stage::Concat:
+        return "the Concat of the channel groups";
+    }
+    return "?";
+  }
+  bool reads_block(const onnx::NodeProto& n) {
+    for (int k = 0; k < n.input_size(); ++k)
+      if (has_in(n, k)) {
+        const Value* v = lookup(n.input(k));
+        if (v && v->kind == Value::Kind::Block) return true;
+      }
+    return false;
+  }
+  // Handles the node when it belongs to a Block-ReLU pattern: a Gather along the channels
+  // of an activation starts one; any node reading a pattern value must continue it.
+  bool block_node(const onnx::NodeProto& n) {
+    const std::string& op = n.op_type();
+    if (!reads_block(n)) {
+      if (op != "Gather" || !has_in(n, 0)) return false;
+      const Value* d = lookup(n.input(0));
+      if (!d || d->kind != Value::Kind::Act || attr_int(n, "axis", 0) != 1) return false;
+      block_select(n);
+      return true;
+    }
+    if (op == "Identity" || op == "Dropout") return false;  // pass the value on
+    // The pattern's steps, one handler per op.
+    static const std::map<std::string, void (Importer::*)(const onnx::NodeProto&)> kSteps = {
+        {"AveragePool", &Importer::block_mean}, {"GreaterOrEqual", &Importer::block_sign},
+        {"Cast", &Importer::block_cast},        {"Resize", &Importer::block_resize},
+        {"Slice", &Importer::block_slice},      {"Mul", &Importer::block_mul},
+        {"Relu", &Importer::block_relu},        {"Concat", &Importer::block_concat},
+        {"Gather", &Importer::block_order}};
+    const auto step = kSteps.find(op);
+    if (step != kSteps.end()) {
+      (this->*step->second)(n);
+      return true;
+    }
+    for (int k = 0; k < n.input_size(); ++k) {
+      const Value* v = has_in(n, k) ? lookup(n.input(k)) : nullptr;
+      if (v && v->kind == Value::Kind::Block)
+        fail("input '" + n.input(k) + "' is " + block_stage_name(*v) +
+             " of a Block-ReLU pattern, which " + op + " cannot continue");
+    }
+    return false;
+  }
+  // Input k, which must be a pattern value at `stage`.
+  Value& block_in(const onnx::NodeProto& n, int k, Value::Stage stage, const std::string& want) {
+    Value& v = in(n, k);
+    if (v.kind != Value::Kind::Block || v.stage != stage)
+      fail("input '" + n.input(k) + "' must be " + want + " of a Block-ReLU pattern");
+    return v;
+  }
+  // Integer constant input k as a list (named `what`); 1-D, at most `max_len` entries.
+  std::vector<int64_t> block_ints(const onnx::NodeProto& n, int k, const char* what,
+                                  size_t max_len) {
+    const Value& v = const_in(n, k, what);
+    if (!v.is_int || v.dims.size() != 1)
+      fail(std::string(what) + " '" + n.input(k) + "' must be a 1-D integer tensor");
+    if (v.i.empty() || v.i.size() > max_len)
+      fail(std::string(what) + " '" + n.input(k) + "' has " + std::to_string(v.i.size()) +
+           " entries, expected 1 to " + std::to_string(max_len));
+    return v.i;
+  }
+  // Channel index list `idx` of a [C, ...] value: each in [-C, C), normalised.
+  std::vector<int64_t> block_channels(const onnx::NodeProto& n, std::vector<int64_t> idx,
+                                      int64_t C) {
+    for (size_t j = 0; j < idx.size(); ++j) {
+      if (idx[j] < -C || idx[j] >= C)
+        fail("indices '" + n.input(1) + "' entry " + std::to_string(j) + " is " +
+             std::to_string(idx[j]) + ", out of range for " + std::to_string(C) + " channels");
+      if (idx[j] < 0) idx[j] += C;
+    }
+    return idx;
+  }
+  void block_select(const onnx::NodeProto& n) {
+    allow_attrs(n, {"axis"});
+    const Value& data = in(n, 0);
+    if (data.shape.size() != 3)
+      fail("Gather along the channels needs an [N, C, H, W] activation, got [N] + " +
+           shape_str(data.shape));
+    const int64_t C = data.shape[0];
+    Value r;
+    r.kind = Value::Kind::Block;
+    r.stage = Value::Stage::Selected;
+    r.channels = block_channels(n, block_ints(n, 1, "indices", static_cast<size_t>(C)), C);
+    std::vector<int64_t> sorted = r.channels;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+      fail("indices '" + n.input(1) + "' name a channel twice");
+    r.base = act_in(n, 0);
+    r.shape = {static_cast<int64_t>(r.channels.size()), data.shape[1], data.shape[2]};
+    set_out(n, 0, std::move(r));
+  }
+  void block_mean(const onnx::NodeProto& n) {
+    allow_attrs(n, {"auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides",
+                    "dilations"});
+    only_first_output(n);
+    Value r = block_in(n, 0, Value::Stage::Selected, "a Gather of channels");
+    const std::string auto_pad = attr_str(n, "auto_pad");
+    if (!auto_pad.empty() && auto_pad != "NOTSET")
+      fail("auto_pad=" + auto_pad + " is not supported");
+    if (attr_int(n, "ceil_mode", 0) != 0) fail("ceil_mode=1 is not supported (pad the border)");
+    for (int64_t d : attr_ints(n, "dilations", {1, 1}))
+      if (d != 1) fail("dilations are not supported (only 1)");
+    const auto ks = attr_ints(n, "kernel_shape", {});
+    if (ks.size() != 2) fail("kernel_shape " + shape_str(ks) + " must have 2 entries");
+    for (int64_t k : ks)
+      if (k < 1 || k > kMaxBlockPatch)
+        fail("kernel_shape " + shape_str(ks) + ": a Block-ReLU patch side must be in 1.." +
+             std::to_string(kMaxBlockPatch));
+    if (attr_ints(n, "strides", {1, 1}) != ks)
+      fail("strides " + shape_str(attr_ints(n, "strides", {1, 1})) + " must equal kernel_shape " +
+           shape_str(ks) + " (patches tile the plane)");
+    const int64_t H = r.shape[1], W = r.shape[2];
+    const int64_t hp = (H + ks[0] - 1) / ks[0], wp = (W + ks[1] - 1) / ks[1];
+    const std::vector<int64_t> want = {0, 0, hp * ks[0] - H, wp * ks[1] - W};
+    const auto pads = attr_ints(n, "pads", {0, 0, 0, 0});
+    if (pads != want)
+      fail("pads " + shape_str(pads) + " must be " + shape_str(want) +
+           " (bottom / right padding of the cropped border patches of " + std::to_string(H) +
+           " x " + std::to_string(W) + ")");
+    if ((want[2] || want[3]) && attr_int(n, "count_include_pad", 0) != 1)
+      fail("count_include_pad must be 1 (the patch sum over the cropped patch)");
+    r.stage = Value::Stage::Mean;
+    r.patch.h = static_cast<int>(ks[0]);
+    r.patch.w = static_cast<int>(ks[1]);
+    r.shape = {r.shape[0], hp, wp};
+    set_out(n, 0, std::move(r));
+  }
+  void block_sign(const onnx::NodeProto& n) {
+    allow_attrs(n, {});
+    Value r = block_in(n, 0, Value::Stage::Mean, "a patch mean (AveragePool)");
+    const Value& zero = const_in(n, 1, "threshold");
+    if (zero.numel() != 1 || zero.fat(0) != 0.0)
+      fail("the DReLU threshold '" + n.input(1) + "' must be the scalar 0");
+    r.stage = Value::Stage::Sign;
+    set_out(n, 0, std::move(r));
+  }
+  void block_cast(const onnx::NodeProto& n) {
+    allow_attrs(n, {"to", "saturate"});
+    Value r = block_in(n, 0, Value::Stage::Sign, "a patch DReLU (GreaterOrEqual)");
+    const int64_t to = attr_int(n, "to", 0);
+    if (to != onnx::TensorProto_DataType_FLOAT && to != onnx::TensorProto_DataType_DOUBLE)
+      fail("a DReLU mask must be cast to float or double, not type " + std::to_string(to));
+    r.stage = Value::Stage::Mask;
+    set_out(n, 0, std::move(r));
+  }
+  void block_resize(const onnx::NodeProto& n) {
+    allow_attrs(n, {"mode", "coordinate_transformation_mode", "nearest_mode"});
+    Value r = block_in(n, 0, Value::Stage::Mask, "a DReLU mask (Cast)");
+    if (r.resized) fail("the DReLU mask is already broadcast");
+    if (attr_str(n, "mode") != "nearest") fail("mode must be 'nearest'");
+    std::string ctm = attr_str(n, "coordinate_transformation_mode");
+    std::string nm = attr_str(n, "nearest_mode");
+    if (ctm.empty()) ctm = "half_pixel";
+    if (nm.empty()) nm = "round_prefer_floor";
+    // With an integer scale k, output index q k + j (0 <= j < k) must read input q.
+    const bool exact = (ctm == "asymmetric" && nm == "floor") ||
+                       ((ctm == "half_pixel" || ctm == "pytorch_half_pixel") &&
+                        (nm == "round_prefer_floor" || nm == "round_prefer_ceil"));
+    if (!exact)
+      fail("coordinate_transformation_mode '" + ctm + "' with nearest_mode '" + nm +
+           "' does not repeat each patch's DReLU over the patch (use asymmetric with floor)");
+    if (has_in(n, 1)) const_in(n, 1, "roi");
+    if (has_in(n, 3)) fail("sizes are not supported (give scales)");
+    const Value& sc = const_in(n, 2, "scales");
+    const std::vector<double> want = {1.0, 1.0, static_cast<double>(r.patch.h),
+                                      static_cast<double>(r.patch.w)};
+    bool ok = sc.numel() == 4;
+    for (size_t k = 0; ok && k < 4; ++k) ok = sc.fat(k) == want[k];
+    if (!ok)
+      fail("scales '" + n.input(2) + "' must be [1, 1, " + std::to_string(r.patch.h) + ", " +
+           std::to_string(r.patch.w) + "] (the patch of the AveragePool)");
+    r.resized = true;
+    r.shape = {r.shape[0], r.shape[1] * r.patch.h, r.shape[2] * r.patch.w};
+    set_out(n, 0, std::move(r));
+  }
+  void block_slice(const onnx::NodeProto& n) {
+    allow_attrs(n, {});
+    Value r = block_in(n, 0, Value::Stage::Mask, "a broadcast DReLU mask (Resize)");
+    if (!r.resized) fail("input '" + n.input(0) + "' must be a broadcast DReLU mask (Resize)");
+    const std::vector<int64_t> starts = block_ints(n, 1, "starts", 2);
+    const std::vector<int64_t> ends = block_ints(n, 2, "ends", 2);
+    if (!has_in(n, 3)) fail("axes are required (2 and / or 3)");
+    const std::vector<int64_t> axes = block_ints(n, 3, "axes", 2);
+    if (starts.size() != axes.size() || ends.size() != axes.size())
+      fail("starts, ends and axes must have the same length");
+    if (has_in(n, 4))
+      for (int64_t st : block_ints(n, 4, "steps", 2))
+        if (st != 1) fail("steps must be 1");
+    std::vector<bool> seen(2, false);
+    for (size_t k = 0; k < axes.size(); ++k) {
+      const int64_t a = axes[k] < 0 ? axes[k] + 4 : axes[k];
+      if (a != 2 && a != 3)
+        fail("axes " + shape_str(axes) + ": only 2 and 3 (H, W) may be cropped");
+      if (seen[static_cast<size_t>(a - 2)]) fail("axes " + shape_str(axes) + " name an axis twice");
+      seen[static_cast<size_t>(a - 2)] = true;
+      if (starts[k] != 0) fail("starts " + shape_str(starts) + " must be 0 (crop at the end)");
+      int64_t& dim = r.shape[static_cast<size_t>(a - 1)];
+      const int64_t e = ends[k] < 0 ? std::max<int64_t>(0, ends[k] + dim) : std::min(ends[k], dim);
+      dim = e;
+    }
+    set_out(n, 0, std::move(r));
+  }
+  Value block_masked(const Value& x, std::vector<BlockPatch> patches) {
+    Value r = x;
+    r.stage = Value::Stage::Masked;
+    r.patches = std::move(patches);
+    return r;
+  }
+  void block_mul(const onnx::NodeProto& n) {
+    allow_attrs(n, {});
+    const int sel =
+        in(n, 0).kind == Value::Kind::Block && in(n, 0).stage == Value::Stage::Selected ? 0 : 1;
+    const Value& x = block_in(n, sel, Value::Stage::Selected, "a Gather of channels");
+    const Value& m = in(n, 1 - sel);
+    const size_t k = x.channels.size();
+    if (m.kind == Value::Kind::Const) {
+      if (m.numel() != 1 || m.fat(0) != 0.0)
+        fail("a Block-ReLU zero group multiplies by the scalar 0, not '" + n.input(1 - sel) + "'");
+      BlockPatch zero;
+      zero.kind = BlockPatch::Kind::Zero;
+      return set_out(n, 0, block_masked(x, std::vector<BlockPatch>(k, zero)));
+    }
+    if (m.kind != Value::Kind::Block || m.stage != Value::Stage::Mask || !m.resized)
+      fail("a Block-ReLU group multiplies its Gather by the broadcast DReLU mask (Resize) or 0");
+    if (m.base != x.base || m.channels != x.channels)
+      fail("the DReLU mask '" + n.input(1 - sel) + "' is of other channels than '" + n.input(sel) +
+           "'");
+    if (m.shape != x.shape)
+      fail("the DReLU mask is " + shape_str(m.shape) + ", the channels " + shape_str(x.shape) +
+           " (crop the broadcast mask to H x W with Slice)");
+    set_out(n, 0, block_masked(x, std::vector<BlockPatch>(k, m.patch)));
+  }
+  void block_relu(const onnx::NodeProto& n) {
+    allow_attrs(n, {});
+    const Value& x = block_in(n, 0, Value::Stage::Selected, "a Gather of channels");
+    set_out(n, 0, block_masked(x, std::vector<BlockPatch>(x.channels.size(), BlockPatch{})));
+  }
+  // The BlockRelu layer on the output of layer `base`, one patch per channel.
+  void block_emit(const onnx::NodeProto& n, int base, std::vector<BlockPatch> patches) {
+    Layer l;
+    l.op = OpKind::BlockRelu;
+    l.block_patches = std::move(patches);
+    set_out(n, 0, plain_act(add_layer(std::move(l), {base}, node_name_)));
+  }
+  void block_concat(const onnx::NodeProto& n) {
+    allow_attrs(n, {"axis"});
+    const int64_t axis = attr_int(n, "axis", 0);
+    if (axis != 1 && axis != -3) fail("the channel groups of a Block-ReLU concatenate on axis 1");
+    Value r;
+    r.kind = Value::Kind::Block;
+    r.stage = Value::Stage::Concat;
+    for (int k = 0; k < n.input_size(); ++k) {
+      const Value& g = in(n, k);
+      const bool identity = g.kind == Value::Kind::Block && g.stage == Value::Stage::Selected;
+      if (!identity && (g.kind != Value::Kind::Block || g.stage != Value::Stage::Masked))
+        fail("input '" + n.input(k) + "' is not a channel group of a Block-ReLU pattern");
+      if (k == 0) r.base = g.base;
+      if (g.base != r.base) fail("the channel groups read different tensors");
+      BlockPatch id;
+      id.kind = BlockPatch::Kind::Identity;
+      for (size_t j = 0; j < g.channels.size(); ++j) {
+        r.channels.push_back(g.channels[j]);
+        r.patches.push_back(identity ? id : g.patches[j]);
+      }
+    }
+    const std::vector<int64_t>& xs =
+        r.base < 0 ? net_.input_shape : net_.layers[static_cast<size_t>(r.base)].out_shape;
+    const auto C = static_cast<size_t>(xs.at(0));
+    std::vector<int> seen(C, 0);
+    for (int64_t c : r.channels) ++seen[static_cast<size_t>(c)];
+    for (size_t c = 0; c < C; ++c)
+      if (seen[c] != 1)
+        fail("the channel groups hold channel " + std::to_string(c) + " " +
+             std::to_string(seen[c]) + " times; a Block-ReLU gives every one of the " +
+             std::to_string(C) + " channels exactly one patch");
+    r.shape = xs;
+    if (std::is_sorted(r.channels.begin(), r.channels.end()))
+      return block_emit(n, r.base, std::move(r.patches));
+    set_out(n, 0, std::move(r));
+  }
+  void block_order(const onnx::NodeProto& n) {
+    allow_attrs(n, {"axis"});
+    if (attr_int(n, "axis", 0) != 1) fail("the channel order is restored along axis 1");
+    const Value& cat = block_in(n, 0, Value::Stage::Concat, "the Concat of the channel groups");
+    const auto C = static_cast<int64_t>(cat.channels.size());
+    const std::vector<int64_t> idx =
+        block_channels(n, block_ints(n, 1, "indices", static_cast<size_t>(C)), C);
+    if (static_cast<int64_t>(idx.size()) != C)
+      fail("indices '" + n.input(1) + "' must list all " + std::to_string(C) + " channels");
+    std::vector<BlockPatch> patches;
+    for (size_t j = 0; j < idx.size(); ++j) {
+      const auto k = static_cast<size_t>(idx[j]);
+      if (cat.channels[k] != static_cast<int64_t>(j))
+        fail("indices '" + n.input(1) + "' put channel " + std::to_string(cat.channels[k]) +
+             " of the input at position " + std::to_string(j) +
+             " (a Block-ReLU keeps every channel in its place)");
+      patches.push_back(cat.patches[k]);
+    }
+    block_emit(n, cat.base, std::move(patches));
   }
 
   void op_constant(const onnx::NodeProto& n) {
@@ -1069,7 +1406,9 @@ class Importer {
     const Value& idx = const_in(n, 1, "indices");
     if (!idx.is_int) fail("indices must be integers");
     if (idx.dims.size() > 1) fail("only scalar or 1-D indices are supported");
-    if (data.kind == Value::Kind::Act) fail("Gather on activations is not supported");
+    if (data.kind == Value::Kind::Act)
+      fail("Gather on activations is supported only along the channels (axis=1), as the start "
+           "of a Block-ReLU pattern");
     const bool is_shape = data.kind == Value::Kind::Shape;
     if (!is_shape && data.dims.size() != 1) fail("Gather is supported on 1-D constants only");
     if (attr_int(n, "axis", 0) != 0) fail("only axis=0 is supported");
@@ -1332,6 +1671,7 @@ class Importer {
     const std::string& name = g.output(0).name();
     Value* out = lookup(name);
     if (!out) fail("graph output '" + name + "' is not produced by any node");
+    if (out->kind == Value::Kind::Block) materialize(*out);
     if (out->kind != Value::Kind::Act)
       fail("graph output '" + name + "' is a constant, not a function of the input");
     const int last = materialize(*out);

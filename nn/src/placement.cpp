@@ -17,6 +17,13 @@ int log2i(int64_t v) {
 
 }  // namespace
 
+int64_t block_window(const std::vector<BlockPatch>& patches) {
+  int64_t w = 1;
+  for (const BlockPatch& p : patches)
+    if (p.kind == BlockPatch::Kind::Rect) w = std::max<int64_t>(w, int64_t{p.h} * p.w);
+  return w;
+}
+
 std::vector<MaxLevel> max_tree(const std::string& layer, int64_t windows) {
   std::vector<MaxLevel> levels;
   for (int64_t cur = windows, level = 0; cur > 1; cur = cur / 2 + cur % 2, ++level)
@@ -30,10 +37,10 @@ namespace {
 /// (the division is left to a later truncation), else f (multiplication by round(2^f / k)).
 int average_scale(int64_t k, int frac) { return is_pow2(k) ? log2i(k) : frac; }
 
-/// Tags of the comparisons of a node (forward.h): the layer name for a ReLU,
-/// "<name>/max<level>" for each level of a max pool.
+/// Tags of the comparisons of a node (forward.h): the layer name for a ReLU and a
+/// Block-ReLU, "<name>/max<level>" for each level of a max pool.
 std::vector<std::string> compare_tags(const ScaleNode& L) {
-  if (L.op == OpKind::Relu) return {L.name};
+  if (L.op == OpKind::Relu || L.op == OpKind::BlockRelu) return {L.name};
   std::vector<std::string> tags;
   for (const MaxLevel& lv : max_tree(L.name, L.window)) tags.push_back(lv.tag);
   return tags;
@@ -74,6 +81,7 @@ std::vector<ScaleNode> scale_nodes(const Network& net) {
     if (L.op == OpKind::GlobalAvgPool) n.window = in.at(1) * in.at(2);
     if (L.op == OpKind::AvgPool || L.op == OpKind::MaxPool)
       n.window = static_cast<int64_t>(L.kernel_h) * L.kernel_w;
+    if (L.op == OpKind::BlockRelu) n.window = block_window(L.block_patches);
     nodes.push_back(std::move(n));
   }
   return nodes;
@@ -122,6 +130,12 @@ ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig
       case OpKind::Relu:
       case OpKind::MaxPool:
         if (compares_reduced_bits(L, r, o)) at_f();
+        p.out_scale[i] = s - p.in_shift[i];
+        break;
+      case OpKind::BlockRelu:
+        // The patch sums grow by log2 of the largest patch (sign(sum) = sign(mean) at any
+        // scale): truncate first when they would leave the headroom, or for reduced bits.
+        if (compares_reduced_bits(L, r, o) || s + log2i(L.window) > p.max_scale) at_f();
         p.out_scale[i] = s - p.in_shift[i];
         break;
       case OpKind::AvgPool:

@@ -47,6 +47,9 @@ class PlainOps {
   mpc::Words max(const std::string&, const mpc::Words& a, const mpc::Words& b) {
     return mpc::plain::max(q_.ring, a, b);
   }
+  mpc::Words block_relu(const std::string&, const mpc::Words& x, const mpc::BlockMap& m) {
+    return mpc::plain::block_relu(q_.ring, x, m);
+  }
   // The twin of the gate the options choose (the one-opening gate untruncated, or Prob's
   // two truncating openings), at the scale the plan expects (mpc::poly_out_scale).
   mpc::Words poly(size_t i, const mpc::Words& x, const mpc::PolyShape& s) {
@@ -62,10 +65,16 @@ class PlainOps {
   const mpc::ProtocolOptions& o_;
 };
 
-// Float twin of the layer walk, in double.
-std::vector<double> float_layer_walk(const Network& net, const std::vector<double>& input, size_t batch) {
-  std::vector<std::vector<double>> outs(net.layers.size());
-  for (size_t i = 0; i < net.layers.size(); ++i) {
+}  // namespace
+
+// Float twin of the layer walk, in double: layers [first, end) from t.input and t.outs.
+void float_resume(const Network& net, FloatTrace& t, size_t first) {
+  const std::vector<double>& input = t.input;
+  const size_t batch = t.batch;
+  std::vector<std::vector<double>>& outs = t.outs;
+  if (outs.size() != net.layers.size() || input.size() != static_cast<size_t>(net.input_size()) * batch)
+    throw ModelError("float_resume: the trace does not belong to network '" + net.name + "'");
+  for (size_t i = first; i < net.layers.size(); ++i) {
     const Layer& L = net.layers[i];
     const std::vector<int> prod = net.producers(i);
     const std::vector<double>& x = prod[0] < 0 ? input : outs[static_cast<size_t>(prod[0])];
@@ -145,6 +154,20 @@ std::vector<double> float_layer_walk(const Network& net, const std::vector<doubl
               }
         break;
       }
+      case OpKind::BlockRelu: {
+        // The sign of the patch sum (= of the patch mean), broadcast over the patch.
+        const mpc::BlockMap m = block_map(L, is, batch);
+        std::vector<double> sum(m.patches, 0.0);
+        for (size_t j = 0; j < y.size(); ++j)
+          if (m.patch_of[j] >= 0) sum[static_cast<size_t>(m.patch_of[j])] += x[j];
+        for (size_t j = 0; j < y.size(); ++j) {
+          const int64_t p = m.patch_of[j];
+          const bool keep =
+              p == mpc::kBlockIdentity || (p >= 0 && sum[static_cast<size_t>(p)] >= 0);
+          y[j] = keep ? x[j] : 0.0;
+        }
+        break;
+      }
       case OpKind::Flatten:
         y = x;
         break;
@@ -156,15 +179,24 @@ std::vector<double> float_layer_walk(const Network& net, const std::vector<doubl
     }
     outs[i] = std::move(y);
   }
-  return std::move(outs.back());
 }
-}  // namespace
+
+FloatTrace float_trace(const Network& net, std::vector<double> input, size_t batch) {
+  if (input.size() != static_cast<size_t>(net.input_size()) * batch)
+    throw ModelError("float_trace: " + std::to_string(input.size()) + " input values, network '" + net.name +
+                     "' needs " + std::to_string(net.input_size()) + " per image x " + std::to_string(batch));
+  FloatTrace t;
+  t.batch = batch;
+  t.input = std::move(input);
+  t.outs.resize(net.layers.size());
+  float_resume(net, t, 0);
+  return t;
+}
 
 std::vector<float> float_forward(const Network& net, const float* x, size_t batch) {
-  std::vector<double> in(static_cast<size_t>(net.input_size()) * batch);
-  for (size_t j = 0; j < in.size(); ++j) in[j] = x[j];
-  std::vector<double> out = float_layer_walk(net, in, batch);
-  return std::vector<float>(out.begin(), out.end());
+  const FloatTrace t =
+      float_trace(net, std::vector<double>(x, x + static_cast<size_t>(net.input_size()) * batch), batch);
+  return std::vector<float>(t.outs.back().begin(), t.outs.back().end());
 }
 
 mpc::Words encode_input(const mpc::RingConfig& r, const float* x, size_t count) {

@@ -32,6 +32,10 @@ class DealOps {
     mpc::deal_max(d_, a.size(), o_, tag, m0_, m1_);
     return a;
   }
+  mpc::Words block_relu(const std::string& tag, const mpc::Words& x, const mpc::BlockMap& m) {
+    mpc::deal_block_relu(d_, m, o_, tag, m0_, m1_);
+    return x;
+  }
   mpc::Words poly(size_t i, const mpc::Words& x, const mpc::PolyShape& s) {
     mpc::deal_poly(d_, s, coef_frac_, o_, net_.layers[i].name, m0_, m1_);
     return x;
@@ -71,6 +75,9 @@ class OnlineOps {
   mpc::Words trunc(const std::string& tag, const mpc::Words& x, int shift) { return mpc::trunc(s_, x, shift, tag); }
   mpc::Words relu(const std::string& tag, const mpc::Words& x) { return mpc::relu(s_, x, tag); }
   mpc::Words max(const std::string& tag, const mpc::Words& a, const mpc::Words& b) { return mpc::max(s_, a, b, tag); }
+  mpc::Words block_relu(const std::string& tag, const mpc::Words& x, const mpc::BlockMap& m) {
+    return mpc::block_relu(s_, x, m, tag);
+  }
   mpc::Words poly(size_t i, const mpc::Words& x, const mpc::PolyShape& sh) {
     mpc::PolyCoeffs c;
     c.coef_frac = coef_frac_;

@@ -36,6 +36,7 @@ json layer_json(const LayerCost& c, size_t batch, Phase phase) {
             {"op", c.op},
             {"choice", choice_name(c.choice)},
             {"elements_per_image", c.elements},
+            {"drelus", c.drelus},
             {"bytes_p0", c.bytes_p0},
             {"bytes_p1", c.bytes_p1},
             {"bytes_p0_per_image", static_cast<double>(c.bytes_p0) / B},

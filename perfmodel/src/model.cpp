@@ -11,12 +11,14 @@
 #include "kernels/poly_eval.h"
 #include "polympc/hls/launch.h"
 #include "polympc/mpc/counting.h"
+#include "polympc/nn/lowering.h"
 #include "polympc/nn/placement.h"
 #include "polympc/nn/secure.h"
 
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <set>
@@ -442,6 +444,7 @@ Choice Model::default_choice(const LayerShape& L) const {
     case LayerKind::Linear:
       return Choice::Matmul;
     case LayerKind::Relu:
+    case LayerKind::BlockRelu:
       return opt_.protocol.compare == mpc::CompareMode::Gmw ? Choice::ReluGmw : Choice::ReluFss;
     case LayerKind::Poly:
       return Choice::Poly;
@@ -465,7 +468,9 @@ namespace {
 int planned_shift(std::vector<nn::ScaleNode> nodes, size_t i, Choice choice, const Options& o) {
   switch (choice) {
     case Choice::ReluGmw:
-    case Choice::ReluFss: nodes[i].op = nn::OpKind::Relu; break;
+    case Choice::ReluFss:
+      if (nodes[i].op != nn::OpKind::BlockRelu) nodes[i].op = nn::OpKind::Relu;
+      break;
     case Choice::Poly: nodes[i].op = nn::OpKind::Poly; break;
     case Choice::Identity: nodes[i].op = nn::OpKind::Flatten; break;
     case Choice::MaxPool: nodes[i].op = nn::OpKind::MaxPool; break;
@@ -590,6 +595,7 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) co
       if (choice == Choice::ReluGmw || choice == Choice::ReluFss) {
         protocols = [&](mpc::Session& s) { mpc::relu(s, mpc::Words(n), L.name); };
         b.host(choice == Choice::ReluGmw ? "relu" : "relu_fss", n);
+        c.drelus = n;
       } else if (choice == Choice::Poly) {
         const int fc = opt_.coef();
         setup = [&, sh](mpc::CountingSession& cs) { poly_setup(cs, L.name, sh.channels); };
@@ -618,11 +624,30 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) co
         protocols = [&, tree](mpc::Session& s) {
           for (const nn::MaxLevel& lv : tree) mpc::max(s, mpc::Words(lv.pairs * n), mpc::Words(lv.pairs * n), lv.tag);
         };
-        for (const nn::MaxLevel& lv : tree)
+        for (const nn::MaxLevel& lv : tree) {
           b.host(o.compare == mpc::CompareMode::Gmw ? "relu" : "relu_fss", lv.pairs * n);
+          c.drelus += lv.pairs * n;
+        }
       } else if (choice != Choice::AvgPool) {
         // AvgPool: a local sum (forward.h `average`); its division joins the next truncation.
         throw bad(L.kind == LayerKind::GlobalAvgPool ? "avgpool" : "maxpool or avgpool");
+      }
+      break;
+    }
+    case LayerKind::BlockRelu: {
+      if (choice == Choice::ReluGmw || choice == Choice::ReluFss) {
+        // The executor's patch map (nn::block_map) over the batch: one DReLU per patch, the
+        // multiplexer over the rectangle elements.
+        nn::Layer block;
+        block.name = L.name;
+        block.op = nn::OpKind::BlockRelu;
+        block.block_patches = L.block_patches;
+        auto map = std::make_shared<const mpc::BlockMap>(nn::block_map(block, L.in_shape, B));
+        protocols = [&, map](mpc::Session& s) { mpc::block_relu(s, mpc::Words(n), *map, L.name); };
+        b.host(choice == Choice::ReluGmw ? "relu" : "relu_fss", map->patches);
+        c.drelus = map->patches;
+      } else if (choice != Choice::Identity) {
+        throw bad("relu-gmw, relu-fss or identity");
       }
       break;
     }
@@ -643,6 +668,7 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) co
   for (int64_t d : L.in_shape) key << ',' << d;
   key << '|';
   for (int64_t d : L.out_shape) key << ',' << d;
+  for (const nn::BlockPatch& bp : L.block_patches) key << ';' << nn::block_patch_name(bp);
   for (const nn::MaxLevel& lv : nn::max_tree(L.name, static_cast<int64_t>(L.kernel_h) * L.kernel_w))
     key << '|' << mpc::compare_bits_name(o.compare_range(lv.tag, r.bits));
   mpc::Counted p0;
@@ -771,6 +797,7 @@ void accumulate(LayerCost& t, const LayerCost& c) {
   t.bytes_p0 += c.bytes_p0;
   t.bytes_p1 += c.bytes_p1;
   t.rounds += c.rounds;
+  t.drelus += c.drelus;
   t.network_s += c.network_s;
   t.device_cycles += c.device_cycles;
   t.device_compute_s += c.device_compute_s;

@@ -311,6 +311,8 @@ const char* kind_name(LayerKind k) {
       return "Flatten";
     case LayerKind::Add:
       return "Add";
+    case LayerKind::BlockRelu:
+      return "BlockRelu";
   }
   return "?";
 }
@@ -375,6 +377,10 @@ NetShape from_network(const nn::Network& net) {
       case nn::OpKind::Add:
         o.kind = LayerKind::Add;
         break;
+      case nn::OpKind::BlockRelu:
+        o.kind = LayerKind::BlockRelu;
+        o.block_patches = L.block_patches;
+        break;
     }
     s.layers.push_back(std::move(o));
   }
@@ -400,6 +406,10 @@ std::vector<nn::ScaleNode> scale_nodes(const NetShape& net) {
       case LayerKind::AvgPool: n.op = nn::OpKind::AvgPool; break;
       case LayerKind::GlobalAvgPool: n.op = nn::OpKind::GlobalAvgPool; break;
       case LayerKind::Flatten: n.op = nn::OpKind::Flatten; break;
+      case LayerKind::BlockRelu:
+        n.op = nn::OpKind::BlockRelu;
+        n.window = nn::block_window(L.block_patches);
+        break;
       case LayerKind::Add:
         n.op = nn::OpKind::Add;
         if (n.inputs.size() < 2)

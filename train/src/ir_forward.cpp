@@ -121,6 +121,8 @@ torch::Tensor IrForward::operator()(const torch::Tensor& input, std::vector<doub
         if (in.size() != 2) fail(l, "Add needs 2 inputs");
         y = in[0] + in[1];
         break;
+      case nn::OpKind::BlockRelu:
+        fail(l, "Block-ReLU is not in the trainer's float walk yet (nn::float_forward runs it)");
     }
     if (max_abs != nullptr && y.numel() > 0) {
       (*max_abs)[i] = std::max((*max_abs)[i], y.abs().max().item<double>());

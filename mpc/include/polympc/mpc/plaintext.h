@@ -66,6 +66,23 @@ inline Words max(const RingConfig& r, const Words& a, const Words& b) {
   }
   return z;
 }
+/// Twin of block_relu (protocols.h): x_i · DReLU(S_p) with S_p the mod-2^l sum of patch
+/// p (the whole-ring DReLU, as relu's twin); identity elements pass, zero elements are 0.
+/// The map must satisfy check_block_map.
+inline Words block_relu(const RingConfig& r, const Words& x, const BlockMap& m) {
+  Words sum(m.patches, 0), z(x.size(), 0);
+  for (size_t i = 0; i < x.size(); ++i)
+    if (m.patch_of[i] >= 0) {
+      uint64_t& s = sum[static_cast<size_t>(m.patch_of[i])];
+      s = (s + x[i]) & r.mask();
+    }
+  for (size_t i = 0; i < x.size(); ++i) {
+    const int64_t p = m.patch_of[i];
+    if (p == kBlockIdentity) z[i] = x[i] & r.mask();
+    else if (p >= 0 && r.to_signed(sum[static_cast<size_t>(p)]) >= 0) z[i] = x[i] & r.mask();
+  }
+  return z;
+}
 /// Twin of argmax (protocols.h): index of the maximum of each row of x ([rows, cols],
 /// row-major) by the same tournament, including the wrap of a - b mod 2^l and the
 /// comparison on bits [b.lo, b.hi) (drelu_bits1 with delta = 0; {0, 0} = all l bits). Ties

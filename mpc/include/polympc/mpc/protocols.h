@@ -178,6 +178,51 @@ Words argmax(Session& s, const Words& x, size_t rows, size_t cols, const std::st
 Cost argmax_cost(const RingConfig& r, const ProtocolOptions& o, size_t rows, size_t cols,
                  const std::string& tag = "");
 
+// ---- Block-ReLU (patch-wise ReLU; secure_inference) ------------------------------------
+// y_i = x_i · DReLU(S_p) for the rectangle patch p holding element i, S_p the sum of the
+// patch's elements (Gorski, Jevnisek & Avidan, "Securing Neural Networks with Knapsack
+// Optimization", arXiv 2304.10442, §3: the sign of the patch mean, broadcast over the
+// patch; sign(sum) = sign(mean), so no truncation). Identity elements pass through, zero
+// elements become 0; neither costs anything. A 1x1 patch is a plain ReLU.
+// Online, on the bits compare_range(tag) (the reduced-bit comparison applies to the sums):
+//  - GMW: the patch sums are local on additive shares; one DReLU per patch, then ONE round
+//    of the bit multiplexer (the argmax's: open d ^ r for a dealer bit r per patch and
+//    x - a for the rectangle elements) broadcasts each patch's bit to its elements.
+//    Rounds: DReLU's rounds on P patches + 1. Bytes per party: DReLU(P) + 8 ceil(P/64) +
+//    E ceil(l/8), E = elements in rectangle patches. Material: the DReLU's, a B2A pair of P
+//    bits and a Beaver triple of E elements.
+//  - FSS: the FSS ReLU gate over patches (Boyle et al., EUROCRYPT'21, ReLU gate): open
+//    x_i + r_i per element, the DCF of patch p at the sum of its opened values (= S_p + R_p,
+//    keyed with R_p = Σ r_i), then one bit per patch and a local multiplexer. Rounds 2;
+//    bytes E ceil(l/8) + 8 ceil(P/64); material: P DCF keys, r and t·r per element, t and
+//    a bit per patch. All 1x1 patches cost exactly a ReLU.
+// block_relu_cost counts all of it.
+// The protocol body is written once (block_relu.cpp) and runs under the dealing, online
+// and counting contexts. Plaintext twin: plain::block_relu.
+
+/// Marks of BlockMap::patch_of for elements outside every rectangle patch.
+constexpr int64_t kBlockIdentity = -1;  ///< y = x
+constexpr int64_t kBlockZero = -2;      ///< y = 0
+/// The patch of every element of a flat tensor (the nn executor builds it from the layer's
+/// per-channel patch sizes and the NCHW shape: nn/lowering.h block_map).
+struct BlockMap {
+  size_t patches = 0;             ///< P: rectangle patches, one DReLU each
+  std::vector<int64_t> patch_of;  ///< per element: a patch in [0, P), kBlockIdentity or kBlockZero
+  /// E: elements in rectangle patches (multiplexed).
+  size_t rect_elements() const;
+};
+/// Throws InvalidArgument (naming `tag`) unless every entry of m.patch_of is a patch index
+/// below m.patches, kBlockIdentity or kBlockZero, and every patch holds an element.
+void check_block_map(const BlockMap& m, const std::string& tag);
+/// x: this party's shares of the m.patch_of.size() elements. Returns the shares of y.
+/// Errors: InvalidArgument on a bad map or a size mismatch; MaterialError when the material
+/// is out of step (deal_block_relu must be called with the same map, options and tag).
+void deal_block_relu(Dealer& d, const BlockMap& m, const ProtocolOptions& o,
+                     const std::string& tag, MaterialStore& m0, MaterialStore& m1);
+Words block_relu(Session& s, const Words& x, const BlockMap& m, const std::string& tag);
+Cost block_relu_cost(const RingConfig& r, const ProtocolOptions& o, const BlockMap& m,
+                     const std::string& tag = "");
+
 // ---- polynomial activation with private coefficients --------------------------------
 // y = a2 x² + a1 x + a0 elementwise with per-channel coefficients known to P0 only: the
 // activation of PASNet / PolyMPCNet, evaluated with Beaver-style masking (Beaver, CRYPTO'91)

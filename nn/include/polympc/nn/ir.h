@@ -28,7 +28,31 @@ enum class OpKind {
   GlobalAvgPool,  ///< mean over H, W -> [C, 1, 1]
   Flatten,  ///< [C, H, W] -> [C*H*W]
   Add,      ///< elementwise sum of two layer outputs (residual)
+  /// Block-ReLU (patch-wise ReLU; Gorski, Jevnisek & Avidan, arXiv 2304.10442): per channel
+  /// a patch kind (Layer::block_patches); y = x · 1{sum of x over the patch >= 0} for a
+  /// rectangle patch, broadcast over it; identity channels pass, zero channels are 0.
+  BlockRelu,
 };
+
+/// The patch of one channel of a BlockRelu layer. A rectangle tiles the [H, W] plane from
+/// the top-left corner with h x w patches; those at the bottom / right border are cropped
+/// (partial). 1x1 is a plain ReLU.
+struct BlockPatch {
+  enum class Kind { Rect, Identity, Zero };
+  Kind kind = Kind::Rect;
+  int h = 1, w = 1;  ///< Rect only: 1..kMaxBlockPatch each
+  bool operator==(const BlockPatch& o) const {
+    return kind == o.kind && (kind != Kind::Rect || (h == o.h && w == o.w));
+  }
+  bool operator!=(const BlockPatch& o) const { return !(*this == o); }
+};
+/// Largest patch side of a BlockRelu layer (the paper's 8x8).
+constexpr int kMaxBlockPatch = 8;
+/// "2x3", "identity", "zero" (1x1 is "1x1").
+std::string block_patch_name(const BlockPatch& p);
+/// Inverse of block_patch_name (also "relu" = 1x1); throws ModelError on anything else,
+/// including a side outside 1..kMaxBlockPatch.
+BlockPatch parse_block_patch(const std::string& s);
 
 const char* op_name(OpKind op);
 /// "[a, b, c]": a shape as error messages print it.
@@ -51,6 +75,8 @@ struct Layer {
   int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   // Poly: y = a2 x^2 + a1 x + a0 (a2 = s * w0 in PASNet's notation), each size 1 or C
   std::vector<float> poly_a2, poly_a1, poly_a0;
+  // BlockRelu: one patch per input channel (public: part of the architecture)
+  std::vector<BlockPatch> block_patches;
 
   /// Output shape without the batch dimension ([C, H, W] or [F]); set by infer_shapes().
   std::vector<int64_t> out_shape;
@@ -65,7 +91,9 @@ struct Network {
   /// and every weight shape and output shape have dimensions >= 1 and at most
   /// mpc::kMaxTensorElements (2^31) elements (so their products never overflow), weight /
   /// bias value counts match their shapes, kernels >= 1 fit the padded input, strides >= 1,
-  /// pads >= 0. Throws ModelError "layer <i> '<name>' (<op>): <field> ..." on any
+  /// pads >= 0, a BlockRelu has a [C, H, W] input and C patches, each Identity, Zero or a
+  /// rectangle of sides 1..kMaxBlockPatch. Throws ModelError
+  /// "layer <i> '<name>' (<op>): <field> ..." on any
   /// inconsistency.
   void infer_shapes();
   /// Producer indices of layer i with the "previous layer" default resolved.

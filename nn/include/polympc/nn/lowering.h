@@ -22,5 +22,19 @@ mpc::Words to_nchw(const mpc::Words& y, size_t m, size_t batch, size_t spatial);
 /// count_include_pad = 1); MaxPool with padding throws ModelError.
 std::vector<mpc::Words> pool_windows(const Layer& pool, const std::vector<int64_t>& in_shape, size_t batch,
                                      const mpc::Words& x);
+/// The patch map of a BlockRelu layer (mpc::BlockMap) over a batch of NCHW inputs
+/// (in_shape [C, H, W], batch N): channel c with an h x w rectangle is tiled from the top-left
+/// corner into ceil(H/h) · ceil(W/w) patches, the last row / column cropped; patches are
+/// numbered image by image, channel by channel, row-major. Identity / Zero channels map to
+/// mpc::kBlockIdentity / mpc::kBlockZero. Throws ModelError when the layer's patch count
+/// differs from C or in_shape is not [C, H, W].
+mpc::BlockMap block_map(const Layer& block, const std::vector<int64_t>& in_shape, size_t batch);
+/// DReLUs (secure comparisons) of one image of one channel [H, W] with patch kind p:
+/// ceil(H/h) · ceil(W/w) for an h x w rectangle (a 1x1 channel: H·W, one per element),
+/// 0 for Identity and Zero. The one place the patch cost is written: block_relu_drelus and
+/// the knapsack allocation (block_alloc.h) both read it. Throws ModelError when H or W < 1.
+int64_t block_patch_drelus(const BlockPatch& p, int64_t H, int64_t W);
+/// DReLUs of one image of a BlockRelu layer: sum over channels of block_patch_drelus.
+int64_t block_relu_drelus(const Layer& block, const std::vector<int64_t>& in_shape);
 
 }  // namespace polympc::nn

@@ -38,6 +38,9 @@ struct MaxLevel {
 /// ceil(log2 windows) levels, none for windows <= 1.
 std::vector<MaxLevel> max_tree(const std::string& layer, int64_t windows);
 
+/// Elements of the largest rectangle among a BlockRelu layer's patches (1 when none).
+int64_t block_window(const std::vector<BlockPatch>& patches);
+
 /// Integer bits a value may use above its scale before a truncation (|v| < 2^12 in real
 /// terms): the headroom assumption of every truncation mode (docs/protocols.md).
 constexpr int kMagnitudeBits = 12;
@@ -49,7 +52,8 @@ struct ScaleNode {
   std::string name;
   OpKind op = OpKind::Relu;
   std::vector<int> inputs;      ///< producer indices (resolved), -1 = the network input
-  int64_t window = 1;           ///< pools: elements per window (kh·kw, H·W when global)
+  int64_t window = 1;           ///< pools: elements per window (kh·kw, H·W when global);
+                                ///< BlockRelu: elements of its largest patch (block_window)
   int64_t in_elements = 0;      ///< elements of the first input, per image
   int64_t out_elements = 0;     ///< elements of the output, per image
 };

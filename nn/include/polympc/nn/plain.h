@@ -13,6 +13,21 @@ namespace polympc::nn {
 /// Float forward pass. x: [batch, C, H, W]; returns [batch, classes] logits.
 std::vector<float> float_forward(const Network& net, const float* x, size_t batch);
 
+/// Every layer's output of a float (double) forward pass, kept so that a pass can be
+/// resumed after a layer's output was changed (the Block-ReLU distortion, block_alloc.h).
+struct FloatTrace {
+  size_t batch = 0;
+  std::vector<double> input;               ///< [batch, C, H, W]
+  std::vector<std::vector<double>> outs;   ///< outs[i]: layer i's output [batch, out_size(i)]
+};
+/// The float forward pass of `input` ([batch, C, H, W], input_size() values per image);
+/// outs.back() are the logits. Throws ModelError when input has the wrong size.
+FloatTrace float_trace(const Network& net, std::vector<double> input, size_t batch);
+/// Recomputes layers [first, end) of `t` from t.input and t.outs[0, first) (which the caller
+/// may have changed); layers before `first` are not touched. Same arithmetic as
+/// float_forward. Throws ModelError when `t` does not have one output per layer.
+void float_resume(const Network& net, FloatTrace& t, size_t first);
+
 /// Encodes inputs at scale f. Throws mpc::OverflowError if a value does not fit.
 mpc::Words encode_input(const mpc::RingConfig& r, const float* x, size_t count);
 

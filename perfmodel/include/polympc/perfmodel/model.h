@@ -108,6 +108,9 @@ struct LayerCost {
   std::string op;       ///< layer kind ("Conv", "Relu", ..., "Input", "Output")
   Choice choice = Choice::Free;
   uint64_t elements = 0;  ///< per image: activation elements (output elements for matmul)
+  /// Secure comparisons (DReLUs) of the whole batch: a ReLU's elements, a max pool's pairs
+  /// over its tree, a Block-ReLU's rectangle patches (docs/protocols.md "Block-ReLU").
+  uint64_t drelus = 0;
   // Communication (exact).
   uint64_t bytes_p0 = 0;  ///< bytes P0 sends, whole batch
   uint64_t bytes_p1 = 0;  ///< bytes P1 sends, whole batch

@@ -25,6 +25,7 @@ enum class LayerKind {
   GlobalAvgPool,  ///< mean over H, W (average of H*W windows)
   Flatten,        ///< free (local)
   Add,            ///< residual sum (local)
+  BlockRelu,      ///< patch-wise ReLU (nn::OpKind::BlockRelu): one DReLU per patch
 };
 const char* kind_name(LayerKind k);
 
@@ -39,6 +40,7 @@ struct LayerShape {
   int kernel_h = 1, kernel_w = 1;  ///< Conv, pools
   int stride_h = 1, stride_w = 1;
   int groups = 1;                  ///< Conv: Cin and Cout are multiples of groups
+  std::vector<nn::BlockPatch> block_patches;  ///< BlockRelu: one per channel
   int64_t in_elements() const;     ///< product of in_shape
   int64_t out_elements() const;    ///< product of out_shape
   bool is_activation_site() const { return kind == LayerKind::Relu || kind == LayerKind::Poly; }
