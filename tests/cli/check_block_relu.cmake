@@ -6,12 +6,8 @@
 include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 set(onnx ${OUT}.onnx)
 file(REMOVE ${onnx})
-execute_process(COMMAND ${POLYMPC} block-relu --model ${MODEL} --budget-fraction 0.1 --calib-images 8
-                        --batch 4 --test-images 200 --out ${onnx}
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "polympc block-relu failed (${rc}):\n${out}\n${err}")
-endif()
+polympc_run_out(out "polympc block-relu" ${POLYMPC} block-relu --model ${MODEL} --budget-fraction 0.1
+                --calib-images 8 --batch 4 --test-images 200 --out ${onnx})
 if(NOT out MATCHES "DReLUs per image: ([0-9]+) of the model's ([0-9]+) [^,]*, budget ([0-9]+); all-ReLU ([0-9]+)")
   message(FATAL_ERROR "no DReLU summary printed:\n${out}")
 endif()

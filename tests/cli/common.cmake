@@ -1,11 +1,18 @@
 # Helpers of the CLI tests (include()d by tests/cli/check_*.cmake).
 
-# Runs a command; a non-zero exit fails the test, naming `what` and its output.
-function(polympc_run_ok what)
+# Runs a command; a non-zero exit fails the test, naming `what` and its output. Sets `var`
+# in the caller's scope to its standard output.
+function(polympc_run_out var what)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "${what} failed (${rc}):\n${out}\n${err}")
   endif()
+  set(${var} "${out}" PARENT_SCOPE)
+endfunction()
+
+# polympc_run_out without the output.
+function(polympc_run_ok what)
+  polympc_run_out(unused "${what}" ${ARGN})
 endfunction()
 
 # Runs a command that must fail with an error message matching `needle`.
