@@ -189,7 +189,7 @@ void write_report(const TrainArgs& a, const std::vector<Point>& pts) {
     std::ofstream d(dir / "sweep.dat");
     for (size_t i = 0; i < pts.size(); ++i)
       d << pts[i].lan_ms << " " << 100 * pts[i].float_accuracy << " \"" << pts[i].label << "\" "
-        << (pts[i].lambda >= 0 ? 0 : 1) << " " << front[i] << "\n";
+        << (pts[i].lambda >= 0 ? 0 : 1) << "\n";
     // Index 1: the Pareto front alone, by latency, for its line (a `1/0` filter would break
     // gnuplot's curve at every model off the front).
     std::vector<size_t> on_front;
