@@ -240,21 +240,26 @@ TEST(BlockDistortion, EqualsAFreshForwardPassOfTheChangedNetwork) {
 
 TEST(BlockAllocation, BudgetCountsTheFlatReluAndTheNetworkRunsIn2pcLikeItsTwin) {
   const nn::Network net = relu_cnn();
-  EXPECT_EQ(nn::fixed_relu_drelus(net), 16);
-  EXPECT_EQ(nn::network_drelus(net), 4 * 24 * 24 + 6 * 12 * 12 + 16);
+  // Fixed: act3's 16 and pool2's comparisons (a tournament of 3 per 2x2 window, 6x6x6 outputs).
+  const int64_t fixed = 16 + 6 * 6 * 6 * 3;
+  EXPECT_EQ(nn::maxpool_drelus(net, 5), 6 * 6 * 6 * 3);
+  EXPECT_EQ(nn::maxpool_drelus(net, 2), 0);  // an average pool compares nothing
+  EXPECT_EQ(nn::fixed_relu_drelus(net), fixed);
+  EXPECT_EQ(nn::network_drelus(net), 4 * 24 * 24 + 6 * 12 * 12 + fixed);
   const nn::Dataset images = nn::load_idx_dataset(nn::kFashionMnistDir, "train", 8);
   const auto kinds = nn::block_patch_candidates();
   const auto d = nn::measure_block_distortion(net, images.image(0), 8, 4, kinds);
-  EXPECT_THROW(nn::allocate_block_patches(net, d, kinds, 15), nn::ModelError);
-  const int64_t budget = nn::network_drelus(net) / 10;
+  EXPECT_THROW(nn::allocate_block_patches(net, d, kinds, fixed - 1), nn::ModelError);
+  const int64_t budget = nn::network_drelus(net) / 5;
   const nn::BlockAllocation a = nn::allocate_block_patches(net, d, kinds, budget);
-  EXPECT_LE(a.drelus, budget - 16);
+  EXPECT_LE(a.drelus, budget - fixed);
   const nn::Network out = nn::apply_block_allocation(net, a);
   EXPECT_EQ(out.layers[1].op, nn::OpKind::BlockRelu);
   EXPECT_EQ(out.layers[4].op, nn::OpKind::BlockRelu);
   EXPECT_EQ(out.layers[8].op, nn::OpKind::Relu);
-  EXPECT_EQ(nn::network_drelus(out), a.drelus + 16);
-  EXPECT_EQ(nn::all_relu_drelus(out), nn::network_drelus(net));  // every site of relu_cnn is a ReLU
+  EXPECT_EQ(nn::network_drelus(out), a.drelus + fixed);
+  // Every activation site of relu_cnn is a ReLU; all_relu_drelus counts no max pool.
+  EXPECT_EQ(nn::all_relu_drelus(out), nn::network_drelus(net) - 6 * 6 * 6 * 3);
   EXPECT_LE(nn::network_drelus(out), budget);
   // The DReLUs come from the same cost the Block-ReLU layer reports.
   EXPECT_EQ(nn::block_relu_drelus(out.layers[1], out.layers[0].out_shape) +

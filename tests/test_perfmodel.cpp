@@ -18,6 +18,7 @@
 #include "kernels/poly_eval.h"
 #include "kernels/trunc.h"
 #include "polympc/cpu/cpu_backend.h"
+#include "polympc/nn/block_alloc.h"
 #include "polympc/nn/dataset.h"
 #include "polympc/nn/inference.h"
 #include "polympc/nn/lowering.h"
@@ -172,6 +173,21 @@ TEST(PerfModel, BlockReluLayerByLayerAndItsDReluCount) {
   const pm::LayerCost id = m.layer_cost(shape.layers.at(1), pm::Choice::Identity, 0);
   EXPECT_EQ(id.drelus + id.bytes_p0 + id.rounds, 0u);
   EXPECT_THROW(m.layer_cost(shape.layers.at(1), pm::Choice::Poly, 0), pm::PerfModelError);
+}
+
+TEST(PerfModel, DReluCountIsTheAllocationBudgetsCount) {
+  // One count of secure comparisons: the model's (per batch) is nn::network_drelus (per
+  // image, what Block-ReLU budgets and the sweep report plots) times the batch, with ReLU,
+  // Block-ReLU and max-pool layers.
+  for (const nn::Network& net : {every_layer_cnn(), block_relu_cnn()}) {
+    const pm::Model m = make_model(3);
+    EXPECT_GT(nn::network_drelus(net), 0);
+    EXPECT_EQ(m.report(pm::from_network(net)).total.drelus, 3 * static_cast<uint64_t>(nn::network_drelus(net)));
+  }
+  bool has_max = false;
+  const nn::Network net = every_layer_cnn();
+  for (size_t i = 0; i < net.layers.size(); ++i) has_max |= nn::maxpool_drelus(net, i) > 0;
+  EXPECT_TRUE(has_max);
 }
 
 TEST(PerfModel, FssTruncationLayerByLayer) {

@@ -83,10 +83,16 @@ bool block_allocatable(const Network& net, size_t layer) {
   return L.op == OpKind::Relu && L.out_shape.size() == 3;
 }
 
+int64_t maxpool_drelus(const Network& net, size_t layer) {
+  const Layer& L = net.layers.at(layer);
+  return L.op == OpKind::MaxPool ? net.out_size(layer) * (L.kernel_h * L.kernel_w - 1) : 0;
+}
+
 int64_t network_drelus(const Network& net) {
   int64_t n = 0;
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const Layer& L = net.layers[i];
+    n += maxpool_drelus(net, i);
     if (L.op == OpKind::Relu) n += net.out_size(i);
     if (L.op == OpKind::BlockRelu) {
       const int p = net.producers(i)[0];
@@ -108,8 +114,10 @@ int64_t all_relu_drelus(const Network& net) {
 
 int64_t fixed_relu_drelus(const Network& net) {
   int64_t n = 0;
-  for (size_t i = 0; i < net.layers.size(); ++i)
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    n += maxpool_drelus(net, i);
     if (net.layers[i].op == OpKind::Relu && !block_allocatable(net, i)) n += net.out_size(i);
+  }
   return n;
 }
 
@@ -194,7 +202,7 @@ BlockAllocation allocate_block_patches(const Network& net,
   if (drelu_budget < fixed)
     throw ModelError("block allocation: budget " + std::to_string(drelu_budget) +
                      " DReLUs is below the " + std::to_string(fixed) +
-                     " of the ReLUs on flat tensors, which stay ReLU; the budget must be >= " +
+                     " of the ReLUs on flat tensors (which stay ReLU) and the max-pool comparisons; the budget must be >= " +
                      std::to_string(fixed));
   std::vector<std::vector<KnapsackOption>> items;
   for (const LayerDistortion& d : measured) {

@@ -30,7 +30,8 @@ foreach(row ${rows})
   endif()
 endforeach()
 # The plot's data: index 0 has every model, index 1 (after two blank lines) the Pareto
-# front alone, one point per `pareto` 1 of the CSV, by increasing latency.
+# front alone, one point per `pareto` 1 of the CSV, by increasing latency (index 2: the
+# front by DReLUs).
 set(n_front 0)
 foreach(row ${rows})
   if(row MATCHES ",1$")
@@ -44,6 +45,8 @@ if(at EQUAL -1 OR n_front EQUAL 0)
 endif()
 math(EXPR at "${at} + 3")
 string(SUBSTRING "${dat}" ${at} -1 front_block)
+string(FIND "${front_block}" "\n\n\n" end)  # index 2, the front by DReLUs, follows
+string(SUBSTRING "${front_block}" 0 ${end} front_block)
 string(STRIP "${front_block}" front_block)
 string(REPLACE "\n" ";" front_lines "${front_block}")
 list(LENGTH front_lines n_lines)
@@ -82,3 +85,58 @@ string(JSON same GET "${j}" logits_bit_identical)
 if(NOT same EQUAL 8)
   message(FATAL_ERROR "infer of the resnet8: ${same} of 8 images bit-identical to the twin:\n${j}")
 endif()
+
+# Block-ReLU: the knapsack under two DReLU budgets from the shipped model, one epoch of
+# fine-tuning each, every model in 2PC with agreement 1; the bad requests are clear errors.
+polympc_expect_fail("block-relu without a budget" "needs --budget B" ${POLYMPC} train --method block-relu
+                    --model ${MODEL} --out ${OUT}/br)
+polympc_expect_fail("block-relu with a bad budget" "'x' is not a DReLU count" ${POLYMPC} train --method block-relu
+                    --model ${MODEL} --budgets 100,x --out ${OUT}/br)
+polympc_expect_fail("a budget for the search" "--budget belongs to --method block-relu" ${POLYMPC} train
+                    --lambda 1 --budget 100 --out ${OUT}/br)
+polympc_run_ok("train --method block-relu" ${POLYMPC} train --method block-relu --model ${MODEL} --budgets 200,1000
+               --epochs 1 --train-limit 512 --test-limit 200 --eval-images 20 --calib-images 8 --threads 2
+               --trunc slack --out ${OUT}/br)
+file(STRINGS ${OUT}/br/sweep.csv br_rows)
+list(LENGTH br_rows n)
+if(NOT n EQUAL 3)
+  message(FATAL_ERROR "the block-relu sweep.csv has ${n} lines, expected a header and 2 models")
+endif()
+set(num "[0-9.e+-]+")
+foreach(budget 200 1000)
+  set(found 0)
+  foreach(row ${br_rows})
+    # ...,agreement,lan,wan,J,cpu ms,online bytes,DReLUs,method,onnx,pareto
+    if(row MATCHES "^block_relu_${budget},.*,1,${num},${num},${num},${num},${num},([0-9]+),block-relu,")
+      set(found 1)
+      if(CMAKE_MATCH_1 GREATER budget OR CMAKE_MATCH_1 LESS 1)
+        message(FATAL_ERROR "block_relu_${budget} has ${CMAKE_MATCH_1} DReLUs per image")
+      endif()
+    endif()
+  endforeach()
+  if(NOT found)
+    message(FATAL_ERROR "no block_relu_${budget} row with agreement 1 and the method:\n${br_rows}")
+  endif()
+endforeach()
+# One report of both runs: every model of each, the methods told apart, the fronts for both axes.
+polympc_run_ok("train --report" ${POLYMPC} train --report ${OUT},${OUT}/br --out ${OUT}/both)
+file(STRINGS ${OUT}/both/sweep.csv both_rows)
+list(LENGTH both_rows n)
+set(methods "")
+foreach(row ${both_rows})
+  if(row MATCHES ",(pasnet|block-relu|reference),[^,]*,[01]$")
+    list(APPEND methods ${CMAKE_MATCH_1})
+  endif()
+endforeach()
+list(SORT methods)
+if(NOT n EQUAL 7 OR NOT methods STREQUAL "block-relu;block-relu;pasnet;pasnet;reference;reference")
+  message(FATAL_ERROR "the joint report has ${n} lines and methods '${methods}':\n${both_rows}")
+endif()
+file(READ ${OUT}/both/sweep.dat dat)
+string(REGEX MATCHALL "\n\n\n" blocks "${dat}")
+list(LENGTH blocks nb)
+if(NOT nb EQUAL 2)
+  message(FATAL_ERROR "the joint sweep.dat has not 3 blocks (every model, the front by latency, by DReLUs):\n${dat}")
+endif()
+polympc_expect_fail("a report of a missing run" "cannot read" ${POLYMPC} train --report ${OUT}/nothing-here
+                    --out ${OUT}/both2)

@@ -19,58 +19,15 @@
 #include "polympc/perfmodel/query.h"
 #include "polympc/scheduler/plan.h"
 #include "polympc/train/model.h"
+#include "loop.h"
 
 namespace polympc::train {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-struct TensorSet {
-  torch::Tensor images;  ///< [N, 1, 28, 28] float, pixel / 255
-  torch::Tensor labels;  ///< [N] int64
-};
-
-TensorSet to_tensors(const nn::Dataset& ds) {
-  TensorSet t;
-  t.images = torch::from_blob(const_cast<float*>(ds.images.data()),
-                              {ds.count, ds.channels, ds.height, ds.width}, torch::kFloat)
-                 .clone();
-  t.labels = torch::from_blob(const_cast<int*>(ds.labels.data()), {ds.count}, torch::kInt)
-                 .to(torch::kLong);
-  return t;
-}
-
-constexpr int64_t kEvalBatch = 1000;
-
-double accuracy(const Supernet& model, const TensorSet& test) {
-  torch::NoGradGuard no_grad;
-  model->eval();
-  int64_t correct = 0;
-  const int64_t n = test.images.size(0);
-  for (int64_t s = 0; s < n; s += kEvalBatch) {
-    const int64_t e = std::min(n, s + kEvalBatch);
-    const torch::Tensor pred = model->forward(test.images.slice(0, s, e)).argmax(1);
-    correct += pred.eq(test.labels.slice(0, s, e)).sum().item<int64_t>();
-  }
-  return n == 0 ? 0.0 : static_cast<double>(correct) / static_cast<double>(n);
-}
-
-void set_lr(torch::optim::Adam& opt, double lr) {
-  for (auto& group : opt.param_groups()) {
-    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-  }
-}
-
-std::string range_of(const std::vector<float>& v) {
-  const auto [mn, mx] = std::minmax_element(v.begin(), v.end());
-  std::ostringstream s;
-  s << std::setprecision(4) << "[" << *mn << ", " << *mx << "]";
-  return s.str();
-}
+using detail::Clock;
+using detail::cosine_lr;
+using detail::seconds_since;
+using detail::TensorSet;
 
 void check_options(const TrainOptions& o) {
   if (o.epochs < 1) throw TrainError("--epochs must be >= 1, got " + std::to_string(o.epochs));
@@ -126,61 +83,6 @@ pm::Model latency_model(const TrainOptions& o, const pm::NetShape& net) {
   q.phase = o.phase;
   // The kernels sized by the scheduler, as `polympc perf` does by default.
   return scheduler::configure(pm::make_model(q), net, scheduler::KernelSource{}, pm::query_phase(q));
-}
-
-/// Runs `epochs` epochs over `train`: each step minimises cross-entropy + extra() with
-/// every optimiser in `opts`, after set_lr(progress in [0, 1)). Appends to rep.epochs and
-/// rep.batch_losses (cross-entropy plus extra).
-void train_epochs(const Supernet& model, const TensorSet& train, const TensorSet& test, const TrainOptions& o,
-                  int epochs, const std::string& label, const std::vector<torch::optim::Optimizer*>& opts,
-                  const std::function<void(double)>& set_lr, const std::function<torch::Tensor()>& extra,
-                  TrainReport& rep, std::ostream& log) {
-  const int64_t n = train.images.size(0);
-  const int64_t batch = o.batch_size;
-  // A trailing batch of one sample cannot be batch-normalised in training mode: drop it.
-  const int64_t steps_per_epoch = n / batch + (n % batch >= 2 ? 1 : 0);
-  if (steps_per_epoch == 0) throw TrainError("need at least 2 training images");
-  const int64_t total_steps = steps_per_epoch * epochs;
-  int64_t step = 0;
-  for (int epoch = 1; epoch <= epochs; ++epoch) {
-    const auto t_epoch = Clock::now();
-    model->train();
-    const torch::Tensor perm = torch::randperm(n, torch::kLong);
-    double loss_sum = 0;
-    for (int64_t s = 0; s < steps_per_epoch; ++s, ++step) {
-      const torch::Tensor idx = perm.slice(0, s * batch, std::min(n, (s + 1) * batch));
-      torch::Tensor xb = train.images.index_select(0, idx);
-      const torch::Tensor yb = train.labels.index_select(0, idx);
-      if (o.flip) {
-        const torch::Tensor flip = (torch::rand({xb.size(0)}) < 0.5).view({-1, 1, 1, 1});
-        xb = torch::where(flip, xb.flip({3}), xb);
-      }
-      set_lr(static_cast<double>(step) / static_cast<double>(total_steps));
-      for (auto* opt : opts) opt->zero_grad();
-      torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(xb), yb);
-      if (extra) loss = loss + extra();
-      loss.backward();
-      for (auto* opt : opts) opt->step();
-      const double l = loss.item<double>();
-      if (!std::isfinite(l)) {
-        throw TrainError("training diverged: loss is " + std::to_string(l) + " at " + label + " epoch " +
-                         std::to_string(epoch) + "; lower the learning rate or use fewer poly sites");
-      }
-      rep.batch_losses.push_back(l);
-      loss_sum += l;
-      if (o.progress) o.progress(label, epoch, epochs, s + 1, steps_per_epoch);
-    }
-    EpochStats es;
-    es.stage = label;
-    es.epoch = static_cast<int>(rep.epochs.size()) + 1;
-    es.loss = loss_sum / static_cast<double>(steps_per_epoch);
-    es.test_accuracy = accuracy(model, test);
-    es.seconds = seconds_since(t_epoch);
-    rep.epochs.push_back(es);
-    log << label << " epoch " << std::setw(2) << epoch << "/" << epochs << "  loss " << std::fixed
-        << std::setprecision(4) << es.loss << "  test acc " << std::setprecision(2) << 100.0 * es.test_accuracy
-        << "%  " << std::setprecision(1) << es.seconds << " s" << std::defaultfloat << std::endl;
-  }
 }
 
 /// "relu,poly,...": the choices of `sites` in order.
@@ -278,8 +180,8 @@ TrainReport train_and_export(const TrainOptions& o, std::ostream& log) {
   if (o.threads > 0) torch::set_num_threads(o.threads);
   torch::manual_seed(o.seed);
 
-  const TensorSet train = to_tensors(load_data(o, /*train=*/true, o.train_limit));
-  const TensorSet test = to_tensors(load_data(o, /*train=*/false, o.test_limit));
+  const TensorSet train = detail::to_tensors(load_data(o, /*train=*/true, o.train_limit));
+  const TensorSet test = detail::to_tensors(load_data(o, /*train=*/false, o.test_limit));
   const int64_t n = train.images.size(0);
 
   log << "polympc-train: " << o.arch << " on " << o.dataset << ", " << n << " training / " << test.images.size(0) << " test images, "
@@ -301,6 +203,7 @@ TrainReport train_and_export(const TrainOptions& o, std::ostream& log) {
   }
   const Supernet model =
       make_supernet(o.arch, act_choice, pool_choice, dataset_input_shape(o), kClasses, o.poly_scale);
+  const detail::Trainee trainee{*model, [&model](const torch::Tensor& x) { return model->forward(x); }};
   std::map<std::string, std::string> chosen;
   if (o.search) {
     const std::vector<SiteLatency> table = site_latencies(o);
@@ -313,11 +216,11 @@ TrainReport train_and_export(const TrainOptions& o, std::ostream& log) {
     torch::optim::SGD w_opt(model->weight_parameters(),
                             torch::optim::SGDOptions(o.search_lr).momentum(0.9).weight_decay(3e-4));
     torch::optim::Adam a_opt(model->alpha_parameters(), torch::optim::AdamOptions(o.alpha_lr).weight_decay(1e-3));
-    train_epochs(
-        model, train, test, o, o.search_epochs, "search", {&w_opt, &a_opt},
+    detail::train_epochs(
+        trainee, train, test, o, o.search_epochs, "search", {&w_opt, &a_opt},
         [&](double progress) {
           for (auto& g : w_opt.param_groups())
-            static_cast<torch::optim::SGDOptions&>(g.options()).lr(o.search_lr * 0.5 * (1.0 + std::cos(M_PI * progress)));
+            static_cast<torch::optim::SGDOptions&>(g.options()).lr(cosine_lr(o.search_lr, progress));
         },
         [&] { return o.lambda * model->expected_latency(lat); }, rep, log);
     const auto weights = model->mix_weights();
@@ -341,16 +244,14 @@ TrainReport train_and_export(const TrainOptions& o, std::ostream& log) {
   rep.pools = join_choices(chosen, model->pool_sites());
   // Fine-tuning (after a search) or training: Adam with cosine decay from o.lr to 0.
   torch::optim::Adam opt(model->weight_parameters(), torch::optim::AdamOptions(o.lr));
-  train_epochs(
-      model, train, test, o, o.epochs, o.search ? "fine-tune" : "train", {&opt},
-      [&](double progress) { set_lr(opt, o.lr * 0.5 * (1.0 + std::cos(M_PI * progress))); }, nullptr, rep, log);
+  detail::train_epochs(
+      trainee, train, test, o, o.epochs, o.search ? "fine-tune" : "train", {&opt},
+      [&](double progress) { detail::set_lr(opt, cosine_lr(o.lr, progress)); }, nullptr, rep, log);
   rep.train_seconds = seconds_since(t_train);
   model->eval();
-  rep.torch_accuracy = accuracy(model, test);
+  rep.torch_accuracy = detail::accuracy(trainee, test);
 
   // Export (BN folded), read the file back and run it in float.
-  const std::filesystem::path out(o.out);
-  if (out.has_parent_path()) std::filesystem::create_directories(out.parent_path());
   rep.modelled_latency_ms = modelled_latency_ms(o, rep.acts, rep.pools);
   std::ostringstream acc;
   acc << std::setprecision(6) << rep.torch_accuracy;
@@ -368,35 +269,7 @@ TrainReport train_and_export(const TrainOptions& o, std::ostream& log) {
                   {"polympc.modelled_latency_ms", std::to_string(rep.modelled_latency_ms)},
                   {"polympc.seed", std::to_string(o.seed)}};
   if (o.search) rep.metadata["polympc.lambda"] = std::to_string(o.lambda);
-  nn::save_onnx(model->to_network(), o.out, rep.metadata);
-  rep.onnx_bytes = static_cast<int64_t>(std::filesystem::file_size(out));
-  const nn::Network loaded = nn::load_onnx(o.out);
-  const IrForward forward(loaded);
-  std::vector<double> max_abs(loaded.layers.size(), 0.0);
-  int64_t correct = 0;
-  {
-    torch::NoGradGuard no_grad;
-    const int64_t nt = test.images.size(0);
-    for (int64_t s = 0; s < nt; s += kEvalBatch) {
-      const int64_t e = std::min(nt, s + kEvalBatch);
-      const torch::Tensor x = test.images.slice(0, s, e);
-      const torch::Tensor logits = forward(x, &max_abs);
-      correct += logits.argmax(1).eq(test.labels.slice(0, s, e)).sum().item<int64_t>();
-      rep.max_logit_diff = std::max(rep.max_logit_diff,
-                                    (logits - model->forward(x)).abs().max().item<double>());
-      rep.max_input_abs = std::max(rep.max_input_abs, x.abs().max().item<double>());
-    }
-  }
-  rep.exported_accuracy =
-      rep.test_images == 0 ? 0.0 : static_cast<double>(correct) / static_cast<double>(rep.test_images);
-  for (size_t i = 0; i < loaded.layers.size(); ++i) {
-    const nn::Layer& l = loaded.layers[i];
-    rep.activations.push_back({l.name, nn::op_name(l.op), max_abs[i]});
-    if (l.op == nn::OpKind::Poly) {
-      rep.poly_summary.push_back(l.name + ": a2 in " + range_of(l.poly_a2) + ", a1 in " +
-                                 range_of(l.poly_a1) + ", a0 in " + range_of(l.poly_a0));
-    }
-  }
+  detail::export_and_check(model->to_network(), trainee, o.out, test, rep);
   return rep;
 }
 

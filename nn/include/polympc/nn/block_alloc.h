@@ -54,14 +54,18 @@ std::vector<BlockPatch> block_patch_candidates();
 /// on a flat [F] tensor (after Flatten / Linear) stays a ReLU: its F DReLUs per image are
 /// fixed and counted in the budget (fixed_relu_drelus).
 bool block_allocatable(const Network& net, size_t layer);
-/// DReLUs per image of the network's ReLU and BlockRelu layers: ReLU elements + BlockRelu
-/// patches, what the allocation budgets. A max pool's comparisons are not part of it
-/// (`polympc perf`'s DReLU count adds them). Needs infer_shapes().
+/// DReLUs (secure comparisons) per image of a max pool: kh*kw - 1 per output (a tournament of
+/// the window), as `polympc perf` counts them; 0 for any other layer. Needs infer_shapes().
+int64_t maxpool_drelus(const Network& net, size_t layer);
+/// DReLUs per image of the network, what the allocation budgets and `polympc perf` reports:
+/// ReLU elements + BlockRelu patches + max-pool comparisons (maxpool_drelus).
+/// Needs infer_shapes().
 int64_t network_drelus(const Network& net);
 /// DReLUs per image if every activation site (Relu, BlockRelu, Poly) were a ReLU: the
 /// all-ReLU reference (11,392 for the shipped Fashion-MNIST CNN). Needs infer_shapes().
 int64_t all_relu_drelus(const Network& net);
-/// DReLUs per image of the ReLU layers that do not take part (block_allocatable false).
+/// DReLUs per image that the allocation cannot change: ReLU layers that do not take part
+/// (block_allocatable false) and max-pool comparisons.
 int64_t fixed_relu_drelus(const Network& net);
 
 /// Distortion of every (channel, kind) of one allocatable ReLU layer.

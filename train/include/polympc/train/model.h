@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "polympc/nn/ir.h"
+#include "polympc/train/ir_net.h"
 #include "polympc/train/trainer.h"
 
 namespace polympc::train {
@@ -169,8 +170,8 @@ Supernet make_supernet(const std::string& arch, const std::vector<ActChoice>& ac
                        int64_t classes, double poly_scale);
 
 /// Float forward of an IR network with LibTorch ops (NCHW, batch first), for checking an
-/// exported model. Supports every nn::OpKind; pools need symmetric padding.
-/// Throws nn::ModelError naming the layer for anything it cannot run.
+/// exported model, without gradients: an IrNet (ir_net.h). Supports every nn::OpKind; pools
+/// need symmetric padding. Throws nn::ModelError naming the layer for anything it cannot run.
 class IrForward {
  public:
   explicit IrForward(const nn::Network& net);
@@ -179,8 +180,7 @@ class IrForward {
   torch::Tensor operator()(const torch::Tensor& input, std::vector<double>* max_abs = nullptr) const;
 
  private:
-  nn::Network net_;
-  std::vector<torch::Tensor> weight_, bias_, a2_, a1_, a0_;
+  std::shared_ptr<IrNetImpl> net_;
 };
 
 }  // namespace polympc::train

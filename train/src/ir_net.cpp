@@ -1,5 +1,9 @@
-// Float forward of a polympc IR network with LibTorch ops (checks an exported model).
+// A polympc IR network as a LibTorch module (ir_net.h) and the float forward built on it
+// (IrForward, model.h).
+#include "polympc/train/ir_net.h"
+
 #include <algorithm>
+#include <map>
 #include <string>
 
 #include "polympc/train/model.h"
@@ -10,6 +14,11 @@ namespace {
 torch::Tensor tensor_of(const std::vector<float>& v, std::vector<int64_t> shape) {
   if (shape.empty()) shape = {static_cast<int64_t>(v.size())};
   return torch::from_blob(const_cast<float*>(v.data()), shape, torch::kFloat).clone();
+}
+
+std::vector<float> values_of(const torch::Tensor& t) {
+  const torch::Tensor c = t.detach().to(torch::kFloat).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
 }
 
 [[noreturn]] void fail(const nn::Layer& l, const std::string& why) {
@@ -25,9 +34,57 @@ torch::Tensor per_channel(const torch::Tensor& c, int64_t dim) {
   return c.view(view);
 }
 
+// A parameter name for `layer` (torch forbids '.' in names; ResNet layers are "b1.conv1").
+std::string param_name(const nn::Layer& l, const char* what) {
+  std::string n = l.name;
+  std::replace(n.begin(), n.end(), '.', '_');
+  return n + "_" + what;
+}
+
 }  // namespace
 
-IrForward::IrForward(const nn::Network& net) : net_(net) {
+torch::Tensor block_relu(const torch::Tensor& x, const std::vector<nn::BlockPatch>& patches) {
+  if (x.dim() != 4) throw nn::ModelError("block_relu: input must be [N, C, H, W]");
+  const int64_t C = x.size(1), H = x.size(2), W = x.size(3);
+  if (static_cast<int64_t>(patches.size()) != C)
+    throw nn::ModelError("block_relu: " + std::to_string(patches.size()) + " patch kinds for " +
+                         std::to_string(C) + " channels");
+  torch::Tensor mask;
+  {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor xd = x.detach();
+    mask = torch::ones_like(xd);
+    // Channels grouped by patch kind, so each kind is one pooling call.
+    std::map<std::string, std::pair<nn::BlockPatch, std::vector<int64_t>>> groups;
+    for (int64_t c = 0; c < C; ++c) {
+      const nn::BlockPatch& p = patches[static_cast<size_t>(c)];
+      auto& g = groups[nn::block_patch_name(p)];
+      g.first = p;
+      g.second.push_back(c);
+    }
+    for (const auto& [name, g] : groups) {
+      const nn::BlockPatch& p = g.first;
+      if (p.kind == nn::BlockPatch::Kind::Identity) continue;
+      const torch::Tensor idx = torch::tensor(g.second, torch::kLong);
+      torch::Tensor m;
+      if (p.kind == nn::BlockPatch::Kind::Zero) {
+        m = torch::zeros({xd.size(0), idx.size(0), H, W}, xd.options());
+      } else {
+        // A patch taller or wider than the plane is cropped to it: the same single row /
+        // column of patches. The patch mean has the sign of the patch sum.
+        const int64_t kh = std::min<int64_t>(p.h, H), kw = std::min<int64_t>(p.w, W);
+        const torch::Tensor mean = torch::avg_pool2d(xd.index_select(1, idx), {kh, kw}, {kh, kw}, {0, 0},
+                                                     /*ceil_mode=*/true, /*count_include_pad=*/false);
+        m = mean.ge(0).to(xd.scalar_type()).repeat_interleave(kh, 2).repeat_interleave(kw, 3);
+        m = m.slice(2, 0, H).slice(3, 0, W);
+      }
+      mask.index_copy_(1, idx, m);
+    }
+  }
+  return x * mask;
+}
+
+IrNetImpl::IrNetImpl(const nn::Network& net) : net_(net) {
   for (const nn::Layer& l : net_.layers) {
     torch::Tensor w, b, a2, a1, a0;
     switch (l.op) {
@@ -38,18 +95,18 @@ IrForward::IrForward(const nn::Network& net) : net_(net) {
         int64_t n = 1;
         for (int64_t d : l.weight_shape) n *= d;
         if (n != static_cast<int64_t>(l.weight.size())) fail(l, "weight size does not match its shape");
-        w = tensor_of(l.weight, l.weight_shape);
+        w = register_parameter(param_name(l, "weight"), tensor_of(l.weight, l.weight_shape));
         if (!l.bias.empty()) {
           if (static_cast<int64_t>(l.bias.size()) != l.weight_shape[0]) fail(l, "bias size != outputs");
-          b = tensor_of(l.bias, {});
+          b = register_parameter(param_name(l, "bias"), tensor_of(l.bias, {}));
         }
         break;
       }
       case nn::OpKind::Poly:
         if (l.poly_a2.empty() || l.poly_a1.empty() || l.poly_a0.empty()) fail(l, "missing coefficients");
-        a2 = tensor_of(l.poly_a2, {});
-        a1 = tensor_of(l.poly_a1, {});
-        a0 = tensor_of(l.poly_a0, {});
+        a2 = register_parameter(param_name(l, "a2"), tensor_of(l.poly_a2, {}));
+        a1 = register_parameter(param_name(l, "a1"), tensor_of(l.poly_a1, {}));
+        a0 = register_parameter(param_name(l, "a0"), tensor_of(l.poly_a0, {}));
         break;
       case nn::OpKind::AvgPool:
       case nn::OpKind::MaxPool:
@@ -66,8 +123,22 @@ IrForward::IrForward(const nn::Network& net) : net_(net) {
   }
 }
 
-torch::Tensor IrForward::operator()(const torch::Tensor& input, std::vector<double>* max_abs) const {
-  torch::NoGradGuard no_grad;
+nn::Network IrNetImpl::to_network() const {
+  nn::Network out = net_;
+  for (size_t i = 0; i < out.layers.size(); ++i) {
+    nn::Layer& l = out.layers[i];
+    if (weight_[i].defined()) l.weight = values_of(weight_[i]);
+    if (bias_[i].defined()) l.bias = values_of(bias_[i]);
+    if (a2_[i].defined()) {
+      l.poly_a2 = values_of(a2_[i]);
+      l.poly_a1 = values_of(a1_[i]);
+      l.poly_a0 = values_of(a0_[i]);
+    }
+  }
+  return out;
+}
+
+torch::Tensor IrNetImpl::forward(const torch::Tensor& input, std::vector<double>* max_abs) {
   if (net_.layers.empty()) throw nn::ModelError("float forward: network has no layers");
   std::vector<torch::Tensor> out(net_.layers.size());
   for (size_t i = 0; i < net_.layers.size(); ++i) {
@@ -122,14 +193,23 @@ torch::Tensor IrForward::operator()(const torch::Tensor& input, std::vector<doub
         y = in[0] + in[1];
         break;
       case nn::OpKind::BlockRelu:
-        fail(l, "Block-ReLU is not in the trainer's float walk yet (nn::float_forward runs it)");
+        if (x.dim() != 4) fail(l, "input must be [N, C, H, W]");
+        y = block_relu(x, l.block_patches);
+        break;
     }
     if (max_abs != nullptr && y.numel() > 0) {
-      (*max_abs)[i] = std::max((*max_abs)[i], y.abs().max().item<double>());
+      (*max_abs)[i] = std::max((*max_abs)[i], y.detach().abs().max().item<double>());
     }
     out[i] = std::move(y);
   }
   return out.back();
+}
+
+IrForward::IrForward(const nn::Network& net) : net_(std::make_shared<IrNetImpl>(net)) {}
+
+torch::Tensor IrForward::operator()(const torch::Tensor& input, std::vector<double>* max_abs) const {
+  torch::NoGradGuard no_grad;
+  return net_->forward(input, max_abs);
 }
 
 }  // namespace polympc::train

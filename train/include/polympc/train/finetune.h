@@ -1,0 +1,45 @@
+// Fine-tuning of an IR network whose structure is fixed, and the Block-ReLU method built on
+// it (`polympc train --method block-relu`, docs/training.md). This header does not include
+// LibTorch.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <ostream>
+#include <string>
+
+#include "polympc/nn/ir.h"
+#include "polympc/train/trainer.h"
+
+namespace polympc::train {
+
+/// Fine-tunes every Conv / Linear weight and bias and every Poly coefficient of `net` (the
+/// layers, their kinds and Block-ReLU patches stay as they are; batch norm is folded
+/// already) on o.dataset: o.epochs epochs of Adam from o.lr with cosine decay to 0, batches of
+/// o.batch_size, random flips if o.flip, the first o.train_limit / o.test_limit images, seed
+/// o.seed, o.threads. Block-ReLU's mask passes the gradient as ReLU's does (ir_net.h).
+/// Then writes o.out with `metadata` plus polympc.float_accuracy, reads it back and checks
+/// it as train_and_export does. Fills the report's epochs, torch_accuracy,
+/// exported_accuracy, max_logit_diff, activations, onnx_bytes, metadata, train_seconds;
+/// `before_accuracy` (if given) gets the accuracy of `net` before any step.
+/// Throws TrainError (bad options, NaN loss), nn::DatasetError, nn::ModelError.
+TrainReport finetune_and_export(const nn::Network& net, const TrainOptions& o,
+                                std::map<std::string, std::string> metadata, std::ostream& log,
+                                double* before_accuracy = nullptr);
+
+/// The Block-ReLU method (Gorski, Jevnisek & Avidan, arXiv 2304.10442): the distortion of every
+/// (channel, patch kind) of `base`'s allocatable ReLU layers measured on the first
+/// `calib_images` training images (nn::measure_block_distortion), the multiple-choice
+/// knapsack under `budget` DReLUs per image (nn::allocate_block_patches: counted by
+/// nn::network_drelus, max-pool comparisons included), then finetune_and_export to o.out
+/// with the method's metadata (polympc.method, budget, DReLUs, patch histograms).
+struct BlockReluResult {
+  TrainReport report;
+  int64_t drelus = 0;                 ///< of the exported model, per image
+  int64_t base_drelus = 0;            ///< of `base`
+  double distortion = 0;              ///< the knapsack's summed distortion
+  double allocated_accuracy = 0;      ///< after the allocation, before fine-tuning (float)
+};
+BlockReluResult block_relu_finetune(const nn::Network& base, int64_t budget, int64_t calib_images,
+                                    const TrainOptions& o, std::ostream& log);
+
+}  // namespace polympc::train

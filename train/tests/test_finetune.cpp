@@ -1,0 +1,155 @@
+// The IR network as a torch module (ir_net.h) and the Block-ReLU method's fine-tuning
+// (finetune.h): Block-ReLU in torch against the float twin, gradients, the export, and a
+// short allocation + fine-tuning run whose model runs in 2PC like its twin.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "polympc/cpu/cpu_backend.h"
+#include "polympc/nn/block_alloc.h"
+#include "polympc/nn/dataset.h"
+#include "polympc/nn/inference.h"
+#include "polympc/nn/lowering.h"
+#include "polympc/nn/onnx.h"
+#include "polympc/nn/plain.h"
+#include "polympc/nn/quantize.h"
+#include "polympc/train/finetune.h"
+#include "polympc/train/ir_net.h"
+#include "polympc/train/model.h"
+#include "test_networks.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace nn = polympc::nn;
+using polympc::train::IrNet;
+
+std::string temp_path(const std::string& name) {
+  return (fs::temp_directory_path() / ("polympc_" + name + "_" + std::to_string(static_cast<long>(::getpid())))).string();
+}
+
+bool have_fashion_mnist() {
+  return fs::exists(std::string(nn::kFashionMnistDir) + "/train-images-idx3-ubyte.gz");
+}
+
+TEST(IrNet, BlockReluEqualsTheFloatTwinOnEveryPatchKind) {
+  // conv 7x26x26 -> Block-ReLU with 1x1, identity, zero, 3x3, 4x5, 8x8, 2x7 (right / bottom
+  // patches cropped) -> avg pool -> linear, and a plane smaller than the patch (8x8 on 6x6).
+  for (const int size : {28, 8}) {
+    nn::Network net = polympc::testing::block_relu_cnn();
+    net.input_shape = {1, size, size};
+    const int64_t side = size - 2, pooled = side / 2;
+    std::mt19937 g(3);
+    net.layers.back() = polympc::testing::linear("fc", static_cast<int>(7 * pooled * pooled), 10, g);
+    net.infer_shapes();
+    IrNet model(net);
+    torch::manual_seed(4);
+    const torch::Tensor x = torch::randn({5, 1, size, size});
+    torch::NoGradGuard no_grad;
+    const torch::Tensor got = model->forward(x);
+    const std::vector<float> want = nn::float_forward(net, x.data_ptr<float>(), 5);
+    ASSERT_EQ(got.numel(), static_cast<int64_t>(want.size()));
+    const torch::Tensor w = torch::from_blob(const_cast<float*>(want.data()), {5, 10}, torch::kFloat);
+    EXPECT_LT((got - w).abs().max().item<double>(), 1e-4) << size << "x" << size;
+  }
+}
+
+TEST(IrNet, BlockReluMaskIsItsGradientAndBadShapesAreErrors) {
+  const std::vector<nn::BlockPatch> p = polympc::testing::every_block_patch();
+  torch::manual_seed(5);
+  const torch::Tensor x = torch::randn({2, 7, 9, 11}).requires_grad_(true);
+  const torch::Tensor y = polympc::train::block_relu(x, p);
+  y.sum().backward();
+  // dy/dx is the 0/1 mask itself: y = x * grad everywhere, the zero channel has no gradient,
+  // the identity channel passes it.
+  EXPECT_TRUE(torch::equal(y.detach(), x.detach() * x.grad()));
+  EXPECT_EQ(x.grad().select(1, 2).abs().sum().item<double>(), 0.0);
+  EXPECT_EQ(x.grad().select(1, 1).sum().item<double>(), 2.0 * 9 * 11);
+  // The elements of a 3x3 patch (channel 3) and of a cropped 8x8 one (channel 5) share one
+  // decision.
+  // (channel, first row, end row, first column, end column) of one patch each: a 3x3, an 8x8
+  // and the 8x8 kind's cropped bottom-right patch (rows 8, columns 8..10).
+  const int patches[3][5] = {{3, 0, 3, 0, 3}, {5, 0, 8, 0, 8}, {5, 8, 9, 8, 11}};
+  for (int n = 0; n < 2; ++n)
+    for (const auto& q : patches) {
+      const torch::Tensor blk = x.grad()[n][q[0]].slice(0, q[1], q[2]).slice(1, q[3], q[4]);
+      EXPECT_EQ(blk.max().item<double>(), blk.min().item<double>()) << n << " " << q[0];
+    }
+  EXPECT_THROW(polympc::train::block_relu(torch::randn({2, 6, 9, 11}), p), nn::ModelError);
+  EXPECT_THROW(polympc::train::block_relu(torch::randn({7, 9, 11}), p), nn::ModelError);
+}
+
+TEST(IrNet, ToNetworkReturnsTheParametersAndTrainingMovesThem) {
+  const nn::Network net = polympc::testing::every_layer_cnn();
+  IrNet model(net);
+  const nn::Network same = model->to_network();
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    EXPECT_EQ(same.layers[i].weight, net.layers[i].weight) << net.layers[i].name;
+    EXPECT_EQ(same.layers[i].bias, net.layers[i].bias) << net.layers[i].name;
+    EXPECT_EQ(same.layers[i].poly_a2, net.layers[i].poly_a2) << net.layers[i].name;
+  }
+  torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(0.1));
+  torch::manual_seed(6);
+  torch::nn::functional::cross_entropy(model->forward(torch::rand({4, 1, 28, 28})), torch::randint(10, {4})).backward();
+  opt.step();
+  const nn::Network moved = model->to_network();
+  EXPECT_NE(moved.layers[0].weight, net.layers[0].weight);
+  EXPECT_EQ(moved.layers.size(), net.layers.size());
+}
+
+TEST(Finetune, BlockReluAllocationFineTunesExportsAndRunsIn2pcLikeItsTwin) {
+  if (!have_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const nn::Network base = nn::load_onnx(std::string(POLYMPC_SOURCE_DIR) + "/models/fmnist_cnn.onnx");
+  polympc::train::TrainOptions o;
+  o.epochs = 1;
+  o.train_limit = 512;
+  o.test_limit = 200;
+  o.batch_size = 64;
+  o.lr = 5e-4;
+  o.threads = 2;
+  o.out = temp_path("finetune") + ".onnx";
+  std::ostringstream log;
+  const int64_t budget = nn::network_drelus(base) / 10;
+  const polympc::train::BlockReluResult r = polympc::train::block_relu_finetune(base, budget, 8, o, log);
+  EXPECT_LE(r.drelus, budget);
+  EXPECT_GT(r.drelus, budget / 2);  // the knapsack spends its budget
+  EXPECT_EQ(r.base_drelus, nn::network_drelus(base));
+  EXPECT_EQ(r.report.epochs.size(), 1u);
+  EXPECT_LT(r.report.max_logit_diff, 1e-3);  // the export runs as the torch module
+  EXPECT_GT(r.report.exported_accuracy, 0.5);
+  const nn::Network out = nn::load_onnx(o.out);
+  EXPECT_EQ(nn::network_drelus(out), r.drelus);
+  const auto meta = nn::onnx_metadata(o.out);
+  EXPECT_EQ(meta.at("polympc.method"), "block-relu");
+  EXPECT_EQ(meta.at("polympc.drelus"), std::to_string(r.drelus));
+  EXPECT_EQ(meta.at("polympc.finetune_epochs"), "1");
+  size_t blocks = 0;
+  for (size_t i = 0; i < out.layers.size(); ++i) {
+    blocks += out.layers[i].op == nn::OpKind::BlockRelu;
+    EXPECT_EQ(out.layers[i].op == nn::OpKind::BlockRelu, base.layers[i].op == nn::OpKind::Relu && base.layers[i].out_shape.size() == 3);
+  }
+  EXPECT_GE(blocks, 1u);
+  // Fine-tuning moved the weights (the structure stayed).
+  EXPECT_NE(out.layers[0].weight, base.layers[0].weight);
+
+  const nn::Dataset data = nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", 12);
+  const nn::QuantizedModel q = nn::quantize(out, polympc::mpc::RingConfig{64, 12});
+  polympc::cpu::CpuBackend be0(2), be1(2);
+  nn::InferenceOptions opt;
+  opt.batch = 6;
+  opt.protocol.compare = polympc::mpc::CompareMode::Fss;
+  const auto run = nn::run_inproc(q, data, 12, be0, be1, opt);
+  EXPECT_EQ(run.agreement, 1.0);
+  EXPECT_EQ(run.logits_equal, 12u);
+  fs::remove(o.out);
+
+  // A budget below what the allocation cannot change, and inputs of the wrong shape.
+  nn::Network maxed = polympc::testing::every_layer_cnn();
+  EXPECT_THROW(polympc::train::block_relu_finetune(maxed, 0, 4, o, log), nn::ModelError);
+  o.dataset = "cifar10";
+  EXPECT_THROW(polympc::train::finetune_and_export(base, o, {}, log), polympc::train::TrainError);
+}
+
+}  // namespace
