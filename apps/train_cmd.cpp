@@ -377,6 +377,10 @@ std::vector<Point> run_block_relu(const TrainArgs& a) {
     base = pts.back().path;
   }
   const nn::Network net = nn::load_onnx(base);
+  std::fprintf(stderr, "polympc train: distortion of every (channel, patch kind) on %lld training images\n",
+               static_cast<long long>(a.calib_images));
+  const train::BlockReluCalibration calibration = train::measure_block_relu(net, a.calib_images, a.o);
+  std::fprintf(stderr, "  measured in %.1f s\n", calibration.seconds);
   for (const int64_t budget : a.budgets) {
     train::TrainOptions o = a.o;
     o.lr = a.finetune_lr;
@@ -385,7 +389,7 @@ std::vector<Point> run_block_relu(const TrainArgs& a) {
     o.progress = progress_bar;
     std::fprintf(stderr, "polympc train: %s (from %s)\n", label.c_str(), base.c_str());
     std::ostringstream log;
-    const train::BlockReluResult r = train::block_relu_finetune(net, budget, a.calib_images, o, log);
+    const train::BlockReluResult r = train::block_relu_finetune(net, calibration, budget, o, log);
     write_run_csv((fs::path(a.out) / (label + ".csv")).string(), r.report);
     Point p;
     p.label = label;

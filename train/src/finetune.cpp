@@ -65,32 +65,40 @@ TrainReport finetune_and_export(const nn::Network& net, const TrainOptions& o,
   return rep;
 }
 
-BlockReluResult block_relu_finetune(const nn::Network& base, int64_t budget, int64_t calib_images,
-                                    const TrainOptions& o, std::ostream& log) {
+BlockReluCalibration measure_block_relu(const nn::Network& base, int64_t calib_images, const TrainOptions& o) {
   if (calib_images < 1) throw TrainError("--calib-images must be >= 1");
+  nn::Network net = base;
+  net.infer_shapes();
+  const nn::Dataset calib = load_data(o, /*train=*/true, calib_images);
+  nn::check_images(calib, 0, static_cast<size_t>(calib.count), net.input_size());
+  const auto t0 = detail::Clock::now();
+  BlockReluCalibration c;
+  c.measured = nn::measure_block_distortion(net, calib.image(0), static_cast<size_t>(calib.count), /*batch=*/32,
+                                            nn::block_patch_candidates(), nullptr);
+  c.images = calib.count;
+  c.seconds = detail::seconds_since(t0);
+  return c;
+}
+
+BlockReluResult block_relu_finetune(const nn::Network& base, const BlockReluCalibration& calibration, int64_t budget,
+                                    const TrainOptions& o, std::ostream& log) {
   nn::Network net = base;
   net.infer_shapes();
   BlockReluResult r;
   r.base_drelus = nn::network_drelus(net);
-  const nn::Dataset calib = load_data(o, /*train=*/true, calib_images);
-  nn::check_images(calib, 0, static_cast<size_t>(calib.count), net.input_size());
-  const std::vector<nn::BlockPatch> kinds = nn::block_patch_candidates();
-  const auto t0 = detail::Clock::now();
-  const std::vector<nn::LayerDistortion> measured = nn::measure_block_distortion(
-      net, calib.image(0), static_cast<size_t>(calib.count), /*batch=*/32, kinds, nullptr);
-  const nn::BlockAllocation alloc = nn::allocate_block_patches(net, measured, kinds, budget);
+  const nn::BlockAllocation alloc =
+      nn::allocate_block_patches(net, calibration.measured, nn::block_patch_candidates(), budget);
   const nn::Network out = nn::apply_block_allocation(net, alloc);
   r.drelus = nn::network_drelus(out);
   r.distortion = alloc.distortion;
-  log << "block-relu: distortion of " << calib.count << " calibration images and the knapsack in " << std::fixed
-      << std::setprecision(1) << detail::seconds_since(t0) << " s: " << r.drelus << " DReLUs per image (budget "
-      << budget << ", base " << r.base_drelus << ")" << std::defaultfloat << std::endl;
+  log << "block-relu: " << r.drelus << " DReLUs per image (budget " << budget << ", base " << r.base_drelus
+      << "), distortion of " << calibration.images << " calibration images" << std::endl;
   std::map<std::string, std::string> meta{{"polympc.method", "block-relu"},
                                           {"polympc.budget", std::to_string(budget)},
                                           {"polympc.drelus", std::to_string(r.drelus)},
                                           {"polympc.drelus_model", std::to_string(r.base_drelus)},
                                           {"polympc.drelus_all_relu", std::to_string(nn::all_relu_drelus(net))},
-                                          {"polympc.calib_images", std::to_string(calib.count)}};
+                                          {"polympc.calib_images", std::to_string(calibration.images)}};
   for (const auto& [i, patches] : alloc.patches) {
     meta["polympc.patches." + out.layers[i].name] = nn::block_patch_histogram(patches);
     log << "  " << out.layers[i].name << ": " << nn::block_patch_histogram(patches) << std::endl;

@@ -112,7 +112,9 @@ TEST(Finetune, BlockReluAllocationFineTunesExportsAndRunsIn2pcLikeItsTwin) {
   o.out = temp_path("finetune") + ".onnx";
   std::ostringstream log;
   const int64_t budget = nn::network_drelus(base) / 10;
-  const polympc::train::BlockReluResult r = polympc::train::block_relu_finetune(base, budget, 8, o, log);
+  const polympc::train::BlockReluCalibration c = polympc::train::measure_block_relu(base, 8, o);
+  EXPECT_EQ(c.images, 8);
+  const polympc::train::BlockReluResult r = polympc::train::block_relu_finetune(base, c, budget, o, log);
   EXPECT_LE(r.drelus, budget);
   EXPECT_GT(r.drelus, budget / 2);  // the knapsack spends its budget
   EXPECT_EQ(r.base_drelus, nn::network_drelus(base));
@@ -146,8 +148,10 @@ TEST(Finetune, BlockReluAllocationFineTunesExportsAndRunsIn2pcLikeItsTwin) {
   fs::remove(o.out);
 
   // A budget below what the allocation cannot change, and inputs of the wrong shape.
-  nn::Network maxed = polympc::testing::every_layer_cnn();
-  EXPECT_THROW(polympc::train::block_relu_finetune(maxed, 0, 4, o, log), nn::ModelError);
+  const nn::Network maxed = polympc::testing::every_layer_cnn();
+  EXPECT_THROW(polympc::train::block_relu_finetune(maxed, polympc::train::measure_block_relu(maxed, 2, o), 0, o, log),
+               nn::ModelError);
+  EXPECT_THROW(polympc::train::measure_block_relu(base, 0, o), polympc::train::TrainError);
   o.dataset = "cifar10";
   EXPECT_THROW(polympc::train::finetune_and_export(base, o, {}, log), polympc::train::TrainError);
 }

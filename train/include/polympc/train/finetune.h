@@ -6,7 +6,9 @@
 #include <map>
 #include <ostream>
 #include <string>
+#include <vector>
 
+#include "polympc/nn/block_alloc.h"
 #include "polympc/nn/ir.h"
 #include "polympc/train/trainer.h"
 
@@ -26,12 +28,25 @@ TrainReport finetune_and_export(const nn::Network& net, const TrainOptions& o,
                                 std::map<std::string, std::string> metadata, std::ostream& log,
                                 double* before_accuracy = nullptr);
 
-/// The Block-ReLU method (Gorski, Jevnisek & Avidan, arXiv 2304.10442): the distortion of every
-/// (channel, patch kind) of `base`'s allocatable ReLU layers measured on the first
-/// `calib_images` training images (nn::measure_block_distortion), the multiple-choice
-/// knapsack under `budget` DReLUs per image (nn::allocate_block_patches: counted by
-/// nn::network_drelus, max-pool comparisons included), then finetune_and_export to o.out
-/// with the method's metadata (polympc.method, budget, DReLUs, patch histograms).
+/// The Block-ReLU method (Gorski, Jevnisek & Avidan, arXiv 2304.10442), in two steps so that
+/// one measurement serves every budget.
+///
+/// 1. The distortion of every (channel, patch kind) of `base`'s allocatable ReLU layers on
+///    the first `calib_images` training images of o.dataset (nn::measure_block_distortion,
+///    all of nn::block_patch_candidates). Throws TrainError (calib_images < 1),
+///    nn::DatasetError, nn::ModelError (images that do not fit the network).
+struct BlockReluCalibration {
+  std::vector<nn::LayerDistortion> measured;
+  int64_t images = 0;    ///< calibration images used
+  double seconds = 0;    ///< wall time of the measurement
+};
+BlockReluCalibration measure_block_relu(const nn::Network& base, int64_t calib_images, const TrainOptions& o);
+
+/// 2. The multiple-choice knapsack under `budget` DReLUs per image (nn::allocate_block_patches,
+///    counted by nn::network_drelus: max-pool comparisons and flat ReLUs included), then
+///    finetune_and_export to o.out with the method's metadata (polympc.method, budget,
+///    DReLUs, patch histograms). Throws nn::ModelError (a budget below the DReLUs the
+///    allocation cannot change, naming the minimum) and finetune_and_export's errors.
 struct BlockReluResult {
   TrainReport report;
   int64_t drelus = 0;                 ///< of the exported model, per image
@@ -39,7 +54,7 @@ struct BlockReluResult {
   double distortion = 0;              ///< the knapsack's summed distortion
   double allocated_accuracy = 0;      ///< after the allocation, before fine-tuning (float)
 };
-BlockReluResult block_relu_finetune(const nn::Network& base, int64_t budget, int64_t calib_images,
+BlockReluResult block_relu_finetune(const nn::Network& base, const BlockReluCalibration& calibration, int64_t budget,
                                     const TrainOptions& o, std::ostream& log);
 
 }  // namespace polympc::train
