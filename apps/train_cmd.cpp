@@ -36,6 +36,7 @@ struct TrainArgs {
   std::string method = "pasnet";  ///< pasnet | block-relu
   std::vector<double> sweep;      ///< pasnet: --lambda (one value) or --sweep
   std::vector<int64_t> budgets;   ///< block-relu: --budget (one value) or --budgets
+  std::vector<double> budgets_ms; ///< block-relu: --budget-ms (modelled milliseconds)
   std::string base_model;         ///< block-relu: the model to allocate (empty: train one)
   int base_epochs = 16;           ///< block-relu: epochs of the base model it trains
   int64_t calib_images = 64;      ///< block-relu: training images measuring the distortion
@@ -334,7 +335,8 @@ std::vector<Point> read_points(const std::string& dir) {
   return pts;
 }
 
-std::vector<double> parse_lambdas(const std::string& s) {
+/// "v1,v2,...": numbers >= 0 for `option`, each `what` ("a lambda").
+std::vector<double> parse_nonnegatives(const std::string& s, const std::string& option, const std::string& what) {
   std::vector<double> out;
   std::stringstream in(s);
   std::string item;
@@ -342,10 +344,10 @@ std::vector<double> parse_lambdas(const std::string& s) {
     char* end = nullptr;
     const double v = std::strtod(item.c_str(), &end);
     if (item.empty() || end != item.c_str() + item.size() || !(v >= 0))
-      throw mpc::InvalidArgument("--sweep: '" + item + "' is not a lambda >= 0 (in '" + s + "')");
+      throw mpc::InvalidArgument(option + ": '" + item + "' is not " + what + " >= 0 (in '" + s + "')");
     out.push_back(v);
   }
-  if (out.empty()) throw mpc::InvalidArgument("--sweep needs at least one lambda");
+  if (out.empty()) throw mpc::InvalidArgument(option + " needs at least one value");
   return out;
 }
 
@@ -381,10 +383,18 @@ std::vector<Point> run_block_relu(const TrainArgs& a) {
                static_cast<long long>(a.calib_images));
   const train::BlockReluCalibration calibration = train::measure_block_relu(net, a.calib_images, a.o);
   std::fprintf(stderr, "  measured in %.1f s\n", calibration.seconds);
-  for (const int64_t budget : a.budgets) {
+  // DReLU budgets, then the largest DReLU budget within each modelled latency.
+  std::vector<std::pair<int64_t, std::string>> runs;
+  for (const int64_t b : a.budgets) runs.emplace_back(b, "block_relu_" + std::to_string(b));
+  for (const double ms : a.budgets_ms) {
+    const int64_t b = train::drelu_budget_for_latency(net, calibration, ms, a.o);
+    std::fprintf(stderr, "  %g ms (modelled, %s, %s, %s): a budget of %lld DReLUs\n", ms, a.o.board.c_str(),
+                 a.o.network.c_str(), a.o.phase.c_str(), static_cast<long long>(b));
+    runs.emplace_back(b, "block_relu_" + shortest(ms) + "ms");
+  }
+  for (const auto& [budget, label] : runs) {
     train::TrainOptions o = a.o;
     o.lr = a.finetune_lr;
-    const std::string label = "block_relu_" + std::to_string(budget);
     o.out = (fs::path(a.out) / (label + ".onnx")).string();
     o.progress = progress_bar;
     std::fprintf(stderr, "polympc train: %s (from %s)\n", label.c_str(), base.c_str());
@@ -426,6 +436,13 @@ void add_train_command(CLI::App& app, int argc, char** argv) {
       ->capture_default_str();
   c->add_option("--budget,--budgets", *budgets,
                 "block-relu: DReLUs per image B, or B1,B2,... (one model each; max-pool comparisons count)");
+  c->add_option_function<std::string>(
+      "--budget-ms",
+      [a](const std::string& list) {
+        a->budgets_ms = parse_nonnegatives(list, "--budget-ms", "a latency in ms");
+      },
+      "block-relu: modelled latency budgets T1,T2,... in ms (--board, --network, --phase): the largest DReLU "
+      "budget each allows");
   c->add_option("--model", a->base_model,
                 "block-relu: the model to allocate (default: train all-ReLU with average pools for --base-epochs)")
       ->check(CLI::ExistingFile);
@@ -483,17 +500,19 @@ void add_train_command(CLI::App& app, int argc, char** argv) {
       return;
     }
     if (a->method == "block-relu") {
-      if (budgets->empty()) throw mpc::InvalidArgument("--method block-relu needs --budget B or --budgets B1,B2,...");
+      if (budgets->empty() && a->budgets_ms.empty())
+        throw mpc::InvalidArgument("--method block-relu needs --budget B, --budgets B1,B2,... or --budget-ms T1,...");
       if (*lambda >= 0 || !sweep->empty()) throw mpc::InvalidArgument("--lambda and --sweep belong to --method pasnet");
-      a->budgets = parse_budgets(*budgets);
+      if (!budgets->empty()) a->budgets = parse_budgets(*budgets);
       fs::create_directories(a->out);
       write_report(*a, run_block_relu(*a));
       return;
     }
-    if (!budgets->empty()) throw mpc::InvalidArgument("--budget belongs to --method block-relu");
+    if (!budgets->empty() || !a->budgets_ms.empty())
+      throw mpc::InvalidArgument("--budget and --budget-ms belong to --method block-relu");
     if ((*lambda >= 0) == !sweep->empty())
       throw mpc::InvalidArgument("give one of --lambda L or --sweep L1,L2,...");
-    a->sweep = sweep->empty() ? std::vector<double>{*lambda} : parse_lambdas(*sweep);
+    a->sweep = sweep->empty() ? std::vector<double>{*lambda} : parse_nonnegatives(*sweep, "--sweep", "a lambda");
     fs::create_directories(a->out);
     std::vector<Point> pts;
     for (double l : a->sweep) pts.push_back(train_one(*a, "lambda_" + shortest(l), l, "", ""));

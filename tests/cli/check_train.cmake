@@ -92,7 +92,9 @@ polympc_expect_fail("block-relu without a budget" "needs --budget B" ${POLYMPC} 
                     --model ${MODEL} --out ${OUT}/br)
 polympc_expect_fail("block-relu with a bad budget" "'x' is not a DReLU count" ${POLYMPC} train --method block-relu
                     --model ${MODEL} --budgets 100,x --out ${OUT}/br)
-polympc_expect_fail("a budget for the search" "--budget belongs to --method block-relu" ${POLYMPC} train
+polympc_expect_fail("a latency budget below the least" "below the least the allocation reaches" ${POLYMPC} train
+                    --method block-relu --model ${MODEL} --budget-ms 0.001 --calib-images 2 --out ${OUT}/br)
+polympc_expect_fail("a budget for the search" "--budget and --budget-ms belong to --method block-relu" ${POLYMPC} train
                     --lambda 1 --budget 100 --out ${OUT}/br)
 polympc_run_ok("train --method block-relu" ${POLYMPC} train --method block-relu --model ${MODEL} --budgets 200,1000
                --epochs 1 --train-limit 512 --test-limit 200 --eval-images 20 --calib-images 8 --threads 2

@@ -80,6 +80,32 @@ BlockReluCalibration measure_block_relu(const nn::Network& base, int64_t calib_i
   return c;
 }
 
+int64_t drelu_budget_for_latency(const nn::Network& base, const BlockReluCalibration& calibration, double ms,
+                                 const TrainOptions& o) {
+  nn::Network net = base;
+  net.infer_shapes();
+  const std::vector<nn::BlockPatch> kinds = nn::block_patch_candidates();
+  const auto latency = [&](int64_t budget) {
+    return modelled_cost(o, nn::apply_block_allocation(net, nn::allocate_block_patches(net, calibration.measured,
+                                                                                        kinds, budget)))
+        .ms;
+  };
+  int64_t lo = nn::fixed_relu_drelus(net), hi = nn::network_drelus(net);
+  const double least = latency(lo);
+  if (least > ms) {
+    std::ostringstream m;
+    m << "a modelled latency of " << ms << " ms is below the least the allocation reaches, " << least << " ms ("
+      << lo << " DReLUs per image: those it cannot change; " << o.board << ", " << o.network << ", " << o.phase << ")";
+    throw TrainError(m.str());
+  }
+  if (latency(hi) <= ms) return hi;
+  while (hi - lo > 1) {  // latency(lo) <= ms < latency(hi)
+    const int64_t mid = lo + (hi - lo) / 2;
+    (latency(mid) <= ms ? lo : hi) = mid;
+  }
+  return lo;
+}
+
 BlockReluResult block_relu_finetune(const nn::Network& base, const BlockReluCalibration& calibration, int64_t budget,
                                     const TrainOptions& o, std::ostream& log) {
   nn::Network net = base;

@@ -165,11 +165,16 @@ double modelled_latency_ms(const TrainOptions& o, const std::string& acts, const
   return 1e3 * pm::phase_seconds(m.report(net, /*sites=*/false).total, pm::parse_phase(o.phase));
 }
 
-ModelledCost modelled_cost(const TrainOptions& o, const std::string& onnx) {
-  const pm::NetShape net = pm::make_net("", onnx);
+namespace {
+ModelledCost priced(const TrainOptions& o, const pm::NetShape& net) {
   const pm::LayerCost total = latency_model(o, net).report(net, /*sites=*/false).total;
   return {1e3 * pm::phase_seconds(total, pm::parse_phase(o.phase)), total.energy_j};
 }
+}  // namespace
+
+ModelledCost modelled_cost(const TrainOptions& o, const std::string& onnx) { return priced(o, pm::make_net("", onnx)); }
+
+ModelledCost modelled_cost(const TrainOptions& o, const nn::Network& net) { return priced(o, pm::from_network(net)); }
 
 TrainReport train_and_export(const TrainOptions& o, std::ostream& log) {
   check_options(o);

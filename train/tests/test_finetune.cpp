@@ -114,6 +114,24 @@ TEST(Finetune, BlockReluAllocationFineTunesExportsAndRunsIn2pcLikeItsTwin) {
   const int64_t budget = nn::network_drelus(base) / 10;
   const polympc::train::BlockReluCalibration c = polympc::train::measure_block_relu(base, 8, o);
   EXPECT_EQ(c.images, 8);
+  // A modelled-latency budget: the largest DReLU budget whose allocation meets it (one more
+  // DReLU does not), and a clear error below the least latency.
+  {
+    const std::vector<nn::BlockPatch> kinds = nn::block_patch_candidates();
+    const auto latency = [&](int64_t b) {
+      return polympc::train::modelled_cost(o, nn::apply_block_allocation(base, nn::allocate_block_patches(base, c.measured, kinds, b))).ms;
+    };
+    const double least = latency(0), most = latency(nn::network_drelus(base));
+    ASSERT_LT(least, most);
+    const double ms = least + 0.4 * (most - least);
+    const int64_t b = polympc::train::drelu_budget_for_latency(base, c, ms, o);
+    EXPECT_LE(latency(b), ms);
+    EXPECT_GT(latency(b + 1), ms);
+    EXPECT_GT(b, 0);
+    EXPECT_LT(b, nn::network_drelus(base));
+    EXPECT_EQ(polympc::train::drelu_budget_for_latency(base, c, most, o), nn::network_drelus(base));
+    EXPECT_THROW(polympc::train::drelu_budget_for_latency(base, c, 0.5 * least, o), polympc::train::TrainError);
+  }
   const polympc::train::BlockReluResult r = polympc::train::block_relu_finetune(base, c, budget, o, log);
   EXPECT_LE(r.drelus, budget);
   EXPECT_GT(r.drelus, budget / 2);  // the knapsack spends its budget

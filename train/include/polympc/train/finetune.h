@@ -42,6 +42,16 @@ struct BlockReluCalibration {
 };
 BlockReluCalibration measure_block_relu(const nn::Network& base, int64_t calib_images, const TrainOptions& o);
 
+/// A modelled-latency budget instead of a DReLU budget: the largest DReLU budget whose
+/// allocation (the knapsack on `calibration`) has a modelled latency of at most `ms`
+/// milliseconds (modelled_cost: o.board, o.network, o.compare, o.trunc, o.phase). Bisection
+/// over budgets between the DReLUs the allocation cannot change and `base`'s, every step
+/// allocated and priced; the latency is not exactly monotone in the budget, but the returned
+/// budget's allocation meets `ms`. Throws TrainError naming the smallest reachable latency
+/// when `ms` is below it.
+int64_t drelu_budget_for_latency(const nn::Network& base, const BlockReluCalibration& calibration, double ms,
+                                 const TrainOptions& o);
+
 /// 2. The multiple-choice knapsack under `budget` DReLUs per image (nn::allocate_block_patches,
 ///    counted by nn::network_drelus: max-pool comparisons and flat ReLUs included), then
 ///    finetune_and_export to o.out with the method's metadata (polympc.method, budget,

@@ -13,6 +13,7 @@
 
 #include "polympc/mpc/errors.h"
 #include "polympc/nn/dataset.h"
+#include "polympc/nn/ir.h"
 
 namespace polympc::train {
 
@@ -104,6 +105,8 @@ struct ModelledCost {
   double energy_j = 0;
 };
 ModelledCost modelled_cost(const TrainOptions& o, const std::string& onnx);
+/// The same for a network in memory (shapes inferred).
+ModelledCost modelled_cost(const TrainOptions& o, const nn::Network& net);
 
 /// One site after a search.
 struct SearchChoice {
