@@ -348,7 +348,7 @@ std::vector<std::string> layer_names(const polympc::nn::Network& net) {
   return names;
 }
 
-TEST(Reshape, WidthsAndIdSitesExportTheirShapesAndMatchTorch) {
+TEST(ReshapeTrain, WidthsAndIdSitesExportTheirShapesAndMatchTorch) {
   torch::manual_seed(5);
   const polympc::nn::CnnWidths w{6, 10, 40};
   FmnistCnn model(polympc::train::act_choices(std::vector<std::string>{"id", "relu", "poly"}),
@@ -382,7 +382,7 @@ TEST(Reshape, WidthsAndIdSitesExportTheirShapesAndMatchTorch) {
   EXPECT_EQ(polympc::nn::cnn_costs(a).drelus, 10 * 64 + 3 * 6 * 144);
 }
 
-TEST(Reshape, DefaultWidthsAreTheShippedCnn) {
+TEST(ReshapeTrain, DefaultWidthsAreTheShippedCnn) {
   torch::manual_seed(11);
   FmnistCnn a(parse_acts("poly,relu,poly"), polympc::train::kPolyScale);
   torch::manual_seed(11);
@@ -407,7 +407,7 @@ TEST(Reshape, DefaultWidthsAreTheShippedCnn) {
   EXPECT_THROW(polympc::train::reshape_family(100), TrainError);
 }
 
-TEST(Reshape, TinyTrainedFamilyMemberHasTheBudgetsDrelus) {
+TEST(ReshapeTrain, TinyTrainedFamilyMemberHasTheBudgetsDrelus) {
   if (!have_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   const auto family = polympc::train::reshape_family(500);
   ASSERT_FALSE(family.empty());
