@@ -89,8 +89,9 @@ struct SiteLatency {
 /// model prices the architecture's IR, as `polympc perf` prices an ONNX model. Throws the
 /// performance model's errors (unknown board or preset), TrainError (unknown arch).
 std::vector<SiteLatency> site_latencies(const TrainOptions& o);
-/// Modelled total latency (ms, o.phase) of o.arch with the given choices ("relu"/"poly"
-/// per act site, "max"/"avg" per pool site, lists or one word as TrainOptions::acts).
+/// Modelled total latency (ms, o.phase) of o.arch (at o.widths) with the given choices
+/// ("relu"/"poly"/"id" per act site, "max"/"avg" per pool site, lists or one word as
+/// TrainOptions::acts).
 double modelled_latency_ms(const TrainOptions& o, const std::string& acts, const std::string& pools);
 
 /// Input shape [C, H, W] of o.dataset: [1, 28, 28] (fashion-mnist), [3, 32, 32] (cifar10).
@@ -167,7 +168,7 @@ std::vector<std::string> parse_act_words(const std::string& acts, size_t sites =
 
 /// Loads o.dataset from o.data_dir, trains o.arch (the CNN: conv1 1->16 k5, BN, act1,
 /// pool1, conv2 16->32 k5, BN, act2, pool2, flatten, fc1 512->128, BN1d, act3,
-/// fc2 128->10; or ResNet-8, see model.h) with Adam on pixel/255 inputs (after a search,
+/// fc2 128->10, or other o.widths, an "id" site without a layer; or ResNet-8, see model.h) with Adam on pixel/255 inputs (after a search,
 /// if o.search), folds batch norm, writes options.out with polympc::nn::save_onnx, reads
 /// it back with load_onnx and evaluates it in float on the test set. Progress goes to
 /// `log` (one line per epoch).
