@@ -157,14 +157,15 @@ std::vector<CnnArch> deepreshape_family(int64_t relu_budget) {
                                std::to_string(kReshapeConv2Min) + " ReLU channels x 8x8 + fc1 " +
                                std::to_string(kReshapeFc1Base) + " ReLUs)");
   const int64_t budget = std::min(relu_budget, reshape_max_drelus());
-  // Hybrid: the most critical stage (conv2) takes every whole channel the budget allows
-  // next to fc1's base ReLUs; fc1 takes the rest (less than one conv2 channel, or all of it
-  // once conv2 is at its cap), so the member's DReLUs equal the budget.
+  // Hybrid (criticality per DReLU: fc1 > conv2 > conv1, docs/training.md): fc1's base
+  // ReLUs first, then conv2 takes every whole channel the budget allows; fc1 takes the rest
+  // (less than one conv2 channel, or all of it once conv2 is at its cap), so the member's
+  // DReLUs equal the budget. conv1 stays linear.
   const int64_t c2 = std::min(kReshapeConv2Max, (budget - kReshapeFc1Base) / kConv2Out);
   const int64_t f = std::min(kReshapeFc1Max, budget - c2 * kConv2Out);
   std::vector<CnnArch> out;
   out.push_back(member("hybrid", c2, f, "relu"));
-  // conv2-only: every ReLU in the most critical stage; fc1 linear at its base width.
+  // conv2-only: every ReLU in conv2's stage; fc1 linear at its base width.
   const int64_t c2_only = std::min(kReshapeConv2Max, budget / kConv2Out);
   out.push_back(member("conv2-only", c2_only, kReshapeFc1Base, "id"));
   return out;
