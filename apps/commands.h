@@ -22,6 +22,9 @@ void add_export_arch_command(CLI::App& app);
 /// Registers `polympc block-relu` (block_relu_cmd.cpp): knapsack allocation of Block-ReLU
 /// patch sizes under a DReLU budget (nn/block_alloc.h), written as ONNX.
 void add_block_relu_command(CLI::App& app);
+/// Registers `polympc arch` (arch_cmd.cpp, every build): DeepReShape's CNN family for a
+/// DReLU budget (nn/reshape.h), printed and written as JSON.
+void add_arch_command(CLI::App& app);
 
 /// Registers `polympc train` (train_cmd.cpp with LibTorch, no_torch.cpp without: a clear
 /// message). `argv` lets the command re-execute itself with OMP_WAIT_POLICY set.

@@ -58,7 +58,10 @@ int run(int argc, char** argv) {
   app.add_option("--arch", o.arch, "Architecture: fmnist-cnn | resnet8 (residual)")->capture_default_str();
   app.add_option("--dataset", o.dataset, "fashion-mnist (IDX files in --data) | cifar10 (binary version in --data)")
       ->capture_default_str();
-  app.add_option("--acts", o.acts, "Activation per site (act1,act2,...): poly or relu each, or one word for all")
+  app.add_option("--acts", o.acts,
+                 "Activation per site (act1,act2,...): poly, relu or id (linear, fmnist-cnn) each, or one word for all")
+      ->capture_default_str();
+  app.add_option("--widths", o.widths, "fmnist-cnn widths conv1,conv2,fc1 (`polympc arch --family deepreshape`)")
       ->capture_default_str();
   app.add_option("--out", o.out, "ONNX file to write")->capture_default_str();
   app.add_option("--seed", o.seed, "Random seed (init, shuffling, flips)")->capture_default_str();

@@ -1,6 +1,7 @@
 // The Fashion-MNIST CNN, batch-norm folding and export to the polympc IR.
 #include "polympc/train/model.h"
 
+#include <algorithm>
 #include <string>
 
 namespace polympc::train {
@@ -133,7 +134,8 @@ std::vector<float> PolyActImpl::a0() const { return to_vector(b_); }
 void SupernetImpl::add_act_site(const std::string& name, int64_t channels, ActChoice choice, double poly_scale) {
   act_names_.push_back(name);
   acts_choice_.push_back(choice);
-  acts_.push_back(choice == ActChoice::Relu ? PolyAct(nullptr) : register_module(name, PolyAct(channels, poly_scale)));
+  const bool poly = choice == ActChoice::Poly || choice == ActChoice::Mix;
+  acts_.push_back(poly ? register_module(name, PolyAct(channels, poly_scale)) : PolyAct(nullptr));
   act_alpha_.push_back(choice == ActChoice::Mix ? register_parameter("alpha_" + name, torch::zeros({2})) : torch::Tensor());
 }
 
@@ -149,6 +151,8 @@ torch::Tensor SupernetImpl::act(size_t site, const torch::Tensor& x) {
       return torch::relu(x);
     case ActChoice::Poly:
       return acts_[site]->forward(x);
+    case ActChoice::Id:
+      return x;
     case ActChoice::Mix: {
       const torch::Tensor w = torch::softmax(act_alpha_[site], 0);
       return w[0] * torch::relu(x) + w[1] * acts_[site]->forward(x);
@@ -225,7 +229,7 @@ std::map<std::string, std::string> SupernetImpl::fix_choices() {
   std::map<std::string, std::string> out;
   for (size_t i = 0; i < act_names_.size(); ++i) {
     if (acts_choice_[i] == ActChoice::Mix) acts_choice_[i] = second_wins(act_alpha_[i]) ? ActChoice::Poly : ActChoice::Relu;
-    out[act_names_[i]] = acts_choice_[i] == ActChoice::Poly ? "poly" : "relu";
+    out[act_names_[i]] = acts_choice_[i] == ActChoice::Poly ? "poly" : acts_choice_[i] == ActChoice::Id ? "id" : "relu";
   }
   for (size_t i = 0; i < pool_names_.size(); ++i) {
     if (pools_[i] == PoolChoice::Mix) pools_[i] = second_wins(pool_alpha_[i]) ? PoolChoice::Avg : PoolChoice::Max;
@@ -246,6 +250,7 @@ nn::Network SupernetImpl::to_network() const {
 }
 
 nn::Layer SupernetImpl::act_layer(size_t site) const {
+  if (acts_choice_.at(site) == ActChoice::Id) throw TrainError(act_names_[site] + " is linear (id): it has no layer");
   if (acts_choice_.at(site) == ActChoice::Relu) return simple_layer(act_names_[site], nn::OpKind::Relu);
   nn::Layer l = simple_layer(act_names_[site], nn::OpKind::Poly);
   l.poly_a2 = acts_[site]->a2();
@@ -268,25 +273,40 @@ std::vector<ActChoice> act_choices(const std::vector<bool>& poly) {
   return a;
 }
 
+std::vector<ActChoice> act_choices(const std::vector<std::string>& words) {
+  std::vector<ActChoice> a;
+  for (const std::string& w : words) {
+    if (w == "relu") a.push_back(ActChoice::Relu);
+    else if (w == "poly") a.push_back(ActChoice::Poly);
+    else if (w == "id") a.push_back(ActChoice::Id);
+    else throw TrainError("'" + w + "' is not an activation (relu, poly, id)");
+  }
+  return a;
+}
+
 FmnistCnnImpl::FmnistCnnImpl(const std::vector<bool>& poly, double poly_scale)
     : FmnistCnnImpl(act_choices(poly), {PoolChoice::Avg, PoolChoice::Avg}, poly_scale) {}
 
 FmnistCnnImpl::FmnistCnnImpl(const std::vector<ActChoice>& acts, const std::vector<PoolChoice>& pools,
-                             double poly_scale) {
+                             double poly_scale, const nn::CnnWidths& widths)
+    : widths_(widths) {
   if (acts.size() != 3) throw TrainError("the CNN has 3 activation sites, got " + std::to_string(acts.size()));
   if (pools.size() != 2) throw TrainError("the CNN has 2 pooling sites, got " + std::to_string(pools.size()));
-  conv1_ = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 16, 5).bias(false)));
-  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(16));
-  conv2_ = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(16, 32, 5).bias(false)));
-  bn2_ = register_module("bn2", torch::nn::BatchNorm2d(32));
+  if (widths.conv1 < 1 || widths.conv2 < 1 || widths.fc1 < 1)
+    throw TrainError("the CNN's widths must be >= 1, got " + nn::widths_str(widths));
+  const int64_t c1 = widths.conv1, c2 = widths.conv2, f = widths.fc1;
+  conv1_ = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, c1, 5).bias(false)));
+  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(c1));
+  conv2_ = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(c1, c2, 5).bias(false)));
+  bn2_ = register_module("bn2", torch::nn::BatchNorm2d(c2));
   // fc1 and fc2 run as convolutions (same parameters and default init as Linear, whose
   // fan-in is the same): Debian's LibTorch does matrix products with the reference BLAS,
   // about 10x slower than its oneDNN convolutions. fc1 = Conv 32->128 k4 over the
   // [32, 4, 4] map (= Linear 512->128 on the C,H,W-flattened map), fc2 = Conv 1x1.
-  fc1_ = register_module("fc1", torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 128, 4).bias(false)));
-  bn3_ = register_module("bn3", torch::nn::BatchNorm2d(128));
-  fc2_ = register_module("fc2", torch::nn::Conv2d(torch::nn::Conv2dOptions(128, 10, 1)));
-  const int64_t channels[3] = {16, 32, 128};
+  fc1_ = register_module("fc1", torch::nn::Conv2d(torch::nn::Conv2dOptions(c2, f, 4).bias(false)));
+  bn3_ = register_module("bn3", torch::nn::BatchNorm2d(f));
+  fc2_ = register_module("fc2", torch::nn::Conv2d(torch::nn::Conv2dOptions(f, 10, 1)));
+  const int64_t channels[3] = {c1, c2, f};
   for (size_t i = 0; i < 3; ++i) add_act_site("act" + std::to_string(i + 1), channels[i], acts[i], poly_scale);
   for (size_t i = 0; i < 2; ++i) add_pool_site("pool" + std::to_string(i + 1), pools[i]);
 }
@@ -302,17 +322,22 @@ nn::Network FmnistCnnImpl::build_network() const {
   nn::Network net;
   net.name = "fmnist_cnn";
   net.input_shape = {1, 28, 28};
+  // An Id site (the layer stays linear) has no layer.
+  auto push_act = [&](size_t site) {
+    if (!act_is_id(site)) net.layers.push_back(act_layer(site));
+  };
+  const int64_t c2 = widths_.conv2, f = widths_.fc1;
   net.layers.push_back(conv_layer("conv1", fold_batch_norm(conv1_->weight, conv1_->bias, bn1_)));
-  net.layers.push_back(act_layer(0));
+  push_act(0);
   net.layers.push_back(pool_layer(0));
   net.layers.push_back(conv_layer("conv2", fold_batch_norm(conv2_->weight, conv2_->bias, bn2_)));
-  net.layers.push_back(act_layer(1));
+  push_act(1);
   net.layers.push_back(pool_layer(1));
   net.layers.push_back(simple_layer("flatten", nn::OpKind::Flatten));
   const Folded fc1 = fold_batch_norm(fc1_->weight, fc1_->bias, bn3_);
-  net.layers.push_back(linear_layer("fc1", fc1.weight.reshape({128, 512}), fc1.bias));
-  net.layers.push_back(act_layer(2));
-  net.layers.push_back(linear_layer("fc2", fc2_->weight.reshape({10, 128}), fc2_->bias));
+  net.layers.push_back(linear_layer("fc1", fc1.weight.reshape({f, 16 * c2}), fc1.bias));
+  push_act(2);
+  net.layers.push_back(linear_layer("fc2", fc2_->weight.reshape({10, f}), fc2_->bias));
   return net;
 }
 
@@ -419,7 +444,7 @@ SiteCount site_count(const std::string& arch) {
 
 Supernet make_supernet(const std::string& arch, const std::vector<ActChoice>& acts,
                        const std::vector<PoolChoice>& pools, const std::vector<int64_t>& input_shape,
-                       int64_t classes, double poly_scale) {
+                       int64_t classes, double poly_scale, const nn::CnnWidths& widths) {
   const SiteCount n = site_count(arch);
   if (acts.size() != n.acts || pools.size() != n.pools)
     throw TrainError(arch + " has " + std::to_string(n.acts) + " activation and " + std::to_string(n.pools) +
@@ -428,8 +453,12 @@ Supernet make_supernet(const std::string& arch, const std::vector<ActChoice>& ac
     if (input_shape != std::vector<int64_t>{1, 28, 28} || classes != 10)
       throw TrainError("fmnist-cnn takes [1, 28, 28] inputs and 10 classes, got " + nn::shape_str(input_shape) +
                        " (use resnet8 for other inputs)");
-    return FmnistCnn(acts, pools, poly_scale).ptr();
+    return FmnistCnn(acts, pools, poly_scale, widths).ptr();
   }
+  if (widths != nn::CnnWidths{})
+    throw TrainError("--widths sets the fmnist-cnn's widths; " + arch + " has fixed widths");
+  if (std::find(acts.begin(), acts.end(), ActChoice::Id) != acts.end())
+    throw TrainError("'id' activations are for fmnist-cnn; " + arch + " needs every site (relu or poly)");
   return ResNet8(acts, input_shape, classes, poly_scale).ptr();
 }
 

@@ -53,8 +53,14 @@ std::vector<std::string> parse_site_list(const std::string& list, size_t sites, 
   std::stringstream in(list);
   std::string item;
   while (std::getline(in, item, ',')) {
-    if (std::find(words.begin(), words.end(), item) == words.end())
-      throw TrainError(what + ": '" + item + "' is neither '" + words[0] + "' nor '" + words[1] + "' (in '" + list + "')");
+    if (std::find(words.begin(), words.end(), item) == words.end()) {
+      std::string allowed = "neither '" + words[0] + "' nor '" + words[1] + "'";
+      if (words.size() > 2) {
+        allowed = "not '" + words[0] + "'";
+        for (size_t i = 1; i < words.size(); ++i) allowed += (i + 1 == words.size() ? " or '" : ", '") + words[i] + "'";
+      }
+      throw TrainError(what + ": '" + item + "' is " + allowed + " (in '" + list + "')");
+    }
     out.push_back(item);
   }
   if (out.size() == 1 && sites != 1) out.assign(sites, out[0]);
@@ -108,6 +114,10 @@ std::vector<bool> parse_acts(const std::string& acts, size_t sites) {
   return poly;
 }
 
+std::vector<std::string> parse_act_words(const std::string& acts, size_t sites) {
+  return parse_site_list(acts, sites, {"poly", "relu", "id"}, "--acts", "activation");
+}
+
 std::vector<int64_t> dataset_input_shape(const TrainOptions& o) {
   if (o.dataset == "fashion-mnist") return {1, 28, 28};
   if (o.dataset == "cifar10") return {3, 32, 32};
@@ -123,10 +133,20 @@ nn::Dataset load_data(const TrainOptions& o, bool train, int64_t limit) {
 namespace {
 constexpr int64_t kClasses = 10;  // Fashion-MNIST and CIFAR-10
 
+/// o.widths as the CNN's widths (TrainError for bad text).
+nn::CnnWidths cnn_widths(const TrainOptions& o) {
+  try {
+    return nn::parse_widths(o.widths);
+  } catch (const mpc::InvalidArgument& e) {
+    throw TrainError(e.what());
+  }
+}
+
 /// Shapes of o.arch with the given fixed choices, as the performance model reads them.
 pm::NetShape priced_shape(const TrainOptions& o, const std::vector<ActChoice>& acts,
                           const std::vector<PoolChoice>& pools) {
-  nn::Network net = make_supernet(o.arch, acts, pools, dataset_input_shape(o), kClasses, o.poly_scale)->to_network();
+  nn::Network net =
+      make_supernet(o.arch, acts, pools, dataset_input_shape(o), kClasses, o.poly_scale, cnn_widths(o))->to_network();
   net.infer_shapes();
   return pm::from_network(net);
 }
@@ -160,7 +180,7 @@ std::vector<SiteLatency> site_latencies(const TrainOptions& o) {
 
 double modelled_latency_ms(const TrainOptions& o, const std::string& acts, const std::string& pools) {
   const SiteCount n = site_count(o.arch);
-  const pm::NetShape net = priced_shape(o, act_choices(parse_acts(acts, n.acts)), parse_pools(pools, n.pools));
+  const pm::NetShape net = priced_shape(o, act_choices(parse_act_words(acts, n.acts)), parse_pools(pools, n.pools));
   const pm::Model m = latency_model(o, net);
   return 1e3 * pm::phase_seconds(m.report(net, /*sites=*/false).total, pm::parse_phase(o.phase));
 }
@@ -180,7 +200,9 @@ TrainReport train_and_export(const TrainOptions& o, std::ostream& log) {
   check_options(o);
   const SiteCount sites = site_count(o.arch);
   // A search chooses every site itself; fixed training reads the choices.
-  const std::vector<bool> poly = o.search ? std::vector<bool>() : parse_acts(o.acts, sites.acts);
+  const std::vector<std::string> act_words = o.search ? std::vector<std::string>() : parse_act_words(o.acts, sites.acts);
+  const nn::CnnWidths widths = cnn_widths(o);
+  const bool default_widths = widths == nn::CnnWidths{};
   const std::vector<PoolChoice> pools = o.search ? std::vector<PoolChoice>() : parse_pools(o.pools, sites.pools);
   if (o.threads > 0) torch::set_num_threads(o.threads);
   torch::manual_seed(o.seed);
@@ -194,6 +216,7 @@ TrainReport train_and_export(const TrainOptions& o, std::ostream& log) {
                          o.trunc + ", " + o.board + ", " + o.network + ", " + o.phase + ") for " +
                          std::to_string(o.search_epochs) + " epochs, then"
                    : "acts " + o.acts + ", pools " + o.pools + ",")
+      << (default_widths ? "" : " widths " + nn::widths_str(widths) + ",")
       << " " << o.epochs << " epochs, batch " << o.batch_size << ", lr " << o.lr << ", poly scale "
       << o.poly_scale << ", seed " << o.seed << ", " << torch::get_num_threads() << " threads" << std::endl;
 
@@ -203,11 +226,11 @@ TrainReport train_and_export(const TrainOptions& o, std::ostream& log) {
   std::vector<ActChoice> act_choice(sites.acts, ActChoice::Mix);
   std::vector<PoolChoice> pool_choice(sites.pools, PoolChoice::Mix);
   if (!o.search) {
-    act_choice = act_choices(poly);
+    act_choice = act_choices(act_words);
     pool_choice = pools;
   }
   const Supernet model =
-      make_supernet(o.arch, act_choice, pool_choice, dataset_input_shape(o), kClasses, o.poly_scale);
+      make_supernet(o.arch, act_choice, pool_choice, dataset_input_shape(o), kClasses, o.poly_scale, widths);
   const detail::Trainee trainee{*model, [&model](const torch::Tensor& x) { return model->forward(x); }};
   std::map<std::string, std::string> chosen;
   if (o.search) {
@@ -274,6 +297,8 @@ TrainReport train_and_export(const TrainOptions& o, std::ostream& log) {
                   {"polympc.modelled_latency_ms", std::to_string(rep.modelled_latency_ms)},
                   {"polympc.seed", std::to_string(o.seed)}};
   if (o.search) rep.metadata["polympc.lambda"] = std::to_string(o.lambda);
+  // Only for other widths: the shipped CNN's file stays byte-identical.
+  if (!default_widths) rep.metadata["polympc.widths"] = nn::widths_str(widths);
   detail::export_and_check(model->to_network(), trainee, o.out, test, rep);
   return rep;
 }

@@ -14,7 +14,9 @@
 #include "polympc/nn/inference.h"
 #include "polympc/nn/quantize.h"
 #include "polympc/nn/onnx.h"
+#include "polympc/nn/block_alloc.h"
 #include "polympc/train/model.h"
+#include "polympc/train/reshape.h"
 #include "polympc/train/trainer.h"
 
 namespace {
@@ -320,6 +322,123 @@ TEST(ResNet8, TakesCifarShapedInputsAndChecksItsSites) {
   EXPECT_EQ(polympc::train::site_latencies(o).size(), 7u);
   o.dataset = "mnist";
   EXPECT_THROW(polympc::train::site_latencies(o), TrainError);
+}
+
+}  // namespace
+
+// ---- DeepReShape's family (train/reshape.h, nn/reshape.h): widths and linear ("id") sites ----
+namespace {
+
+/// ReLU elements (network_drelus) + 3 comparisons per max-pool output of an IR.
+int64_t ir_drelus(polympc::nn::Network net) {
+  net.infer_shapes();
+  int64_t n = polympc::nn::network_drelus(net);
+  for (const auto& l : net.layers) {
+    if (l.op != polympc::nn::OpKind::MaxPool) continue;
+    int64_t e = 1;
+    for (int64_t d : l.out_shape) e *= d;
+    n += 3 * e;
+  }
+  return n;
+}
+
+std::vector<std::string> layer_names(const polympc::nn::Network& net) {
+  std::vector<std::string> names;
+  for (const auto& l : net.layers) names.push_back(l.name);
+  return names;
+}
+
+TEST(ReshapeTrain, WidthsAndIdSitesExportTheirShapesAndMatchTorch) {
+  torch::manual_seed(5);
+  const polympc::nn::CnnWidths w{6, 10, 40};
+  FmnistCnn model(polympc::train::act_choices(std::vector<std::string>{"id", "relu", "poly"}),
+                  std::vector<PoolChoice>{PoolChoice::Max, PoolChoice::Avg}, polympc::train::kPolyScale, w);
+  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-2));
+  for (int i = 0; i < 5; ++i) {
+    opt.zero_grad();
+    torch::nn::functional::cross_entropy(model->forward(torch::rand({16, 1, 28, 28})), torch::randint(10, {16}))
+        .backward();
+    opt.step();
+  }
+  model->eval();
+  polympc::nn::Network net = model->to_network();
+  EXPECT_EQ(layer_names(net),
+            (std::vector<std::string>{"conv1", "pool1", "conv2", "act2", "pool2", "flatten", "fc1", "act3", "fc2"}));
+  net.infer_shapes();
+  EXPECT_EQ(net.layers[0].weight_shape, (std::vector<int64_t>{6, 1, 5, 5}));
+  EXPECT_EQ(net.layers[2].weight_shape, (std::vector<int64_t>{10, 6, 5, 5}));
+  EXPECT_EQ(net.layers[6].weight_shape, (std::vector<int64_t>{40, 160}));
+  EXPECT_EQ(net.layers[7].poly_a1.size(), 40u);
+  EXPECT_EQ(net.layers[8].weight_shape, (std::vector<int64_t>{10, 40}));
+  const auto x = torch::rand({8, 1, 28, 28});
+  torch::NoGradGuard no_grad;
+  EXPECT_LT((model->forward(x) - IrForward(net)(x)).abs().max().item<double>(), 1e-4);
+  // Costs of the arithmetic = the IR's count.
+  polympc::nn::CnnArch a;
+  a.widths = w;
+  a.acts = {"id", "relu", "poly"};
+  a.pools = {"max", "avg"};
+  EXPECT_EQ(polympc::nn::cnn_costs(a).drelus, ir_drelus(net));
+  EXPECT_EQ(polympc::nn::cnn_costs(a).drelus, 10 * 64 + 3 * 6 * 144);
+}
+
+TEST(ReshapeTrain, DefaultWidthsAreTheShippedCnn) {
+  torch::manual_seed(11);
+  FmnistCnn a(parse_acts("poly,relu,poly"), polympc::train::kPolyScale);
+  torch::manual_seed(11);
+  const auto b = polympc::train::make_supernet("fmnist-cnn", polympc::train::act_choices(parse_acts("poly,relu,poly")),
+                                               {PoolChoice::Avg, PoolChoice::Avg}, {1, 28, 28}, 10,
+                                               polympc::train::kPolyScale, polympc::nn::CnnWidths{16, 32, 128});
+  const auto pa = a->named_parameters(), pb = b->named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) {
+    EXPECT_EQ(pa[i].key(), pb[i].key());
+    EXPECT_TRUE(torch::equal(pa[i].value(), pb[i].value())) << pa[i].key();
+  }
+  EXPECT_THROW(polympc::train::make_supernet("resnet8", std::vector<ActChoice>(7, ActChoice::Relu), {}, {1, 28, 28},
+                                             10, 1.0, polympc::nn::CnnWidths{8, 32, 128}),
+               TrainError);
+  std::vector<ActChoice> with_id(7, ActChoice::Relu);
+  with_id[3] = ActChoice::Id;
+  EXPECT_THROW(polympc::train::make_supernet("resnet8", with_id, {}, {1, 28, 28}, 10, 1.0), TrainError);
+  EXPECT_EQ(polympc::train::parse_act_words("id,relu,poly"), (std::vector<std::string>{"id", "relu", "poly"}));
+  EXPECT_THROW(polympc::train::parse_act_words("id,gelu,poly"), TrainError);
+  EXPECT_THROW(parse_acts("id,relu,poly"), TrainError);  // the bool form stays relu/poly
+  EXPECT_THROW(polympc::train::reshape_family(100), TrainError);
+}
+
+TEST(ReshapeTrain, TinyTrainedFamilyMemberHasTheBudgetsDrelus) {
+  if (!have_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const auto family = polympc::train::reshape_family(500);
+  ASSERT_FALSE(family.empty());
+  const auto& m = family[0];
+  EXPECT_EQ(m.drelus, 500);
+  polympc::train::TrainOptions base;
+  base.epochs = 1;
+  base.train_limit = 256;
+  base.test_limit = 100;
+  base.batch_size = 64;
+  base.seed = 3;
+  base.out = (fs::temp_directory_path() /
+              ("polympc_test_reshape_" + std::to_string(static_cast<long>(::getpid())) + ".onnx"))
+                 .string();
+  const polympc::train::TrainOptions o = polympc::train::reshape_options(m, base);
+  EXPECT_EQ(o.widths, "16,5,180");
+  EXPECT_EQ(o.acts, "id,relu,relu");
+  std::ostringstream log;
+  const auto rep = polympc::train::train_and_export(o, log);
+  const auto meta = polympc::nn::onnx_metadata(o.out);
+  polympc::nn::Network loaded = polympc::nn::load_onnx(o.out);
+  fs::remove(o.out);
+  EXPECT_EQ(rep.acts, "id,relu,relu");
+  EXPECT_EQ(meta.at("polympc.widths"), "16,5,180");
+  EXPECT_EQ(meta.at("polympc.acts"), "id,relu,relu");
+  EXPECT_LT(rep.max_logit_diff, 1e-3) << log.str();
+  EXPECT_EQ(layer_names(loaded),
+            (std::vector<std::string>{"conv1", "pool1", "conv2", "act2", "pool2", "flatten", "fc1", "act3", "fc2"}));
+  EXPECT_EQ(ir_drelus(loaded), m.drelus);
+  EXPECT_EQ(loaded.layers[6].weight_shape, (std::vector<int64_t>{180, 80}));
+  EXPECT_GT(rep.modelled_latency_ms, 0.0);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "polympc/nn/ir.h"
+#include "polympc/nn/reshape.h"
 #include "polympc/train/ir_net.h"
 #include "polympc/train/trainer.h"
 
@@ -34,15 +35,19 @@ class PolyActImpl : public torch::nn::Module {
 };
 TORCH_MODULE(PolyAct);
 
-/// What an activation site computes: ReLU, the polynomial, or (search) their PASNet mix
-/// softmax(alpha)_0 * relu(x) + softmax(alpha)_1 * poly(x).
-enum class ActChoice { Relu, Poly, Mix };
+/// What an activation site computes: ReLU, the polynomial, nothing (Id: the layer stays
+/// linear and the exported IR has no layer for the site; DeepReShape's dropped ReLUs), or
+/// (search) their PASNet mix softmax(alpha)_0 * relu(x) + softmax(alpha)_1 * poly(x) (the
+/// mix never offers Id).
+enum class ActChoice { Relu, Poly, Mix, Id };
 /// What a pooling site computes: 2x2 average, 2x2 max, or (search) their mix
 /// softmax(alpha)_0 * max(x) + softmax(alpha)_1 * avg(x).
 enum class PoolChoice { Avg, Max, Mix };
 
 /// Poly for every true entry (parse_acts' result), ReLU otherwise.
 std::vector<ActChoice> act_choices(const std::vector<bool>& poly);
+/// parse_act_words' result as choices ("relu" -> Relu, "poly" -> Poly, "id" -> Id).
+std::vector<ActChoice> act_choices(const std::vector<std::string>& words);
 
 /// A network whose activation sites choose ReLU / polynomial and whose pooling sites
 /// choose max / average, each fixed or (search) a PASNet mix with alpha in R^2
@@ -58,6 +63,8 @@ class SupernetImpl : public torch::nn::Module {
   /// TrainError while a site is still a mix (fix_choices first).
   nn::Network to_network() const;
 
+  /// True when activation site `site` is Id (no layer in the exported IR).
+  bool act_is_id(size_t site) const { return acts_choice_.at(site) == ActChoice::Id; }
   /// Site names in network order ("act1", ..., "pool1", ...).
   const std::vector<std::string>& act_sites() const { return act_names_; }
   const std::vector<std::string>& pool_sites() const { return pool_names_; }
@@ -72,19 +79,21 @@ class SupernetImpl : public torch::nn::Module {
   /// softmax(alpha) of every Mix site, by site name.
   std::map<std::string, std::array<double, 2>> mix_weights() const;
   /// Replaces every Mix site by its argmax choice (ties: the first). Returns every
-  /// site's choice by name: "relu" | "poly" | "max" | "avg".
+  /// site's choice by name: "relu" | "poly" | "id" | "max" | "avg".
   std::map<std::string, std::string> fix_choices();
 
  protected:
   /// Declares the next activation site over `channels` channels (dim 1). A Poly or Mix
   /// site registers a PolyAct module named `name`; a Mix site the parameter
-  /// "alpha_<name>", initialised to 0 (both choices weigh 1/2).
+  /// "alpha_<name>", initialised to 0 (both choices weigh 1/2). Relu and Id sites register
+  /// nothing.
   void add_act_site(const std::string& name, int64_t channels, ActChoice choice, double poly_scale);
   /// Declares the next 2x2 stride-2 pooling site.
   void add_pool_site(const std::string& name, PoolChoice choice);
   torch::Tensor act(size_t site, const torch::Tensor& x);
   torch::Tensor pool(size_t site, const torch::Tensor& x);
   /// The IR layer of a fixed site (Relu or per-channel Poly; MaxPool or AvgPool 2x2/2).
+  /// Not for an Id site (it has no layer: check act_is_id).
   nn::Layer act_layer(size_t site) const;
   nn::Layer pool_layer(size_t site) const;
   /// The architecture's part of to_network(), called with every site fixed and without
@@ -103,20 +112,24 @@ using Supernet = std::shared_ptr<SupernetImpl>;
 /// The shipped CNN (see train_and_export). Input [N, 1, 28, 28], output logits [N, 10].
 /// conv1 1->16 k5, BN, act1, pool1, conv2 16->32 k5, BN, act2, pool2, flatten,
 /// fc1 512->128, BN1d, act3, fc2 128->10. Activation sites act1, act2, act3; pooling
-/// sites pool1, pool2.
+/// sites pool1, pool2. Other widths (DeepReShape's family, nn/reshape.h): conv1 1->c1,
+/// conv2 c1->c2, fc1 16*c2->f, fc2 f->10; the default {16, 32, 128} builds exactly the
+/// shipped CNN (same modules, same order, same initialisation).
 class FmnistCnnImpl : public SupernetImpl {
  public:
   /// `poly[i]` selects the polynomial activation at site i, else ReLU; average pools.
   FmnistCnnImpl(const std::vector<bool>& poly, double poly_scale);
-  /// Any choice per site (3 activation sites, 2 pooling sites).
+  /// Any choice per site (3 activation sites, 2 pooling sites). Throws TrainError for a
+  /// width < 1.
   FmnistCnnImpl(const std::vector<ActChoice>& acts, const std::vector<PoolChoice>& pools,
-                double poly_scale);
+                double poly_scale, const nn::CnnWidths& widths = {});
   torch::Tensor forward(torch::Tensor x) override;
   /// Layer names conv1, act1, pool1, conv2, act2, pool2, flatten, fc1, act3, fc2; Poly
   /// layers carry per-channel poly_a2 = s*w0, poly_a1 = w1, poly_a0 = b.
   nn::Network build_network() const override;
 
  private:
+  nn::CnnWidths widths_;
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
   torch::nn::Conv2d fc1_{nullptr}, fc2_{nullptr};  ///< Linear layers, run as Conv
@@ -163,11 +176,12 @@ struct SiteCount {
 };
 SiteCount site_count(const std::string& arch);
 /// A fresh network of `arch` for inputs of `input_shape` [C, H, W] and `classes` outputs,
-/// with the given choice per site (sizes as site_count). Throws TrainError (unknown arch,
-/// wrong number of choices, an input the arch cannot take).
+/// with the given choice per site (sizes as site_count) and, for fmnist-cnn, `widths`.
+/// Throws TrainError (unknown arch, wrong number of choices, an input the arch cannot
+/// take, widths other than the default or an Id site for resnet8).
 Supernet make_supernet(const std::string& arch, const std::vector<ActChoice>& acts,
                        const std::vector<PoolChoice>& pools, const std::vector<int64_t>& input_shape,
-                       int64_t classes, double poly_scale);
+                       int64_t classes, double poly_scale, const nn::CnnWidths& widths = {});
 
 /// Float forward of an IR network with LibTorch ops (NCHW, batch first), for checking an
 /// exported model, without gradients: an IrNet (ir_net.h). Supports every nn::OpKind; pools

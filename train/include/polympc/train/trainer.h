@@ -36,9 +36,13 @@ struct TrainOptions {
   std::string arch = "fmnist-cnn";
   /// "fashion-mnist" (IDX files in data_dir) or "cifar10" (the binary version in data_dir).
   std::string dataset = "fashion-mnist";
-  /// One entry per activation site (act1, act2, ...), each "poly" or "relu", or one word
-  /// for every site.
+  /// One entry per activation site (act1, act2, ...), each "poly", "relu" or "id" (no
+  /// nonlinearity: the layer stays linear and the exported IR has no layer for the site;
+  /// fmnist-cnn only), or one word for every site. A search ignores it (its mix is relu/poly).
   std::string acts = "poly,relu,poly";
+  /// fmnist-cnn widths "conv1,conv2,fc1" (nn::CnnWidths; DeepReShape's family, train/reshape.h).
+  /// The default is the shipped CNN, trained and exported exactly as without the option.
+  std::string widths = "16,32,128";
   std::string out = "models/fmnist_cnn.onnx";  ///< ONNX file written after training
   uint64_t seed = 1;
   int threads = 0;          ///< intra-op threads; 0 = LibTorch's default (all cores)
@@ -86,8 +90,9 @@ struct SiteLatency {
 /// model prices the architecture's IR, as `polympc perf` prices an ONNX model. Throws the
 /// performance model's errors (unknown board or preset), TrainError (unknown arch).
 std::vector<SiteLatency> site_latencies(const TrainOptions& o);
-/// Modelled total latency (ms, o.phase) of o.arch with the given choices ("relu"/"poly"
-/// per act site, "max"/"avg" per pool site, lists or one word as TrainOptions::acts).
+/// Modelled total latency (ms, o.phase) of o.arch (at o.widths) with the given choices
+/// ("relu"/"poly"/"id" per act site, "max"/"avg" per pool site, lists or one word as
+/// TrainOptions::acts).
 double modelled_latency_ms(const TrainOptions& o, const std::string& acts, const std::string& pools);
 
 /// Input shape [C, H, W] of o.dataset: [1, 28, 28] (fashion-mnist), [3, 32, 32] (cifar10).
@@ -161,10 +166,12 @@ void reexec_with_passive_omp_wait(char** argv);
 /// "poly" / "relu" for every site. Returns true for every poly site. Throws TrainError
 /// naming the bad entry.
 std::vector<bool> parse_acts(const std::string& acts, size_t sites = 3);
+/// As parse_acts, but each entry may also be "id" (TrainOptions::acts): the words, one per site.
+std::vector<std::string> parse_act_words(const std::string& acts, size_t sites = 3);
 
 /// Loads o.dataset from o.data_dir, trains o.arch (the CNN: conv1 1->16 k5, BN, act1,
 /// pool1, conv2 16->32 k5, BN, act2, pool2, flatten, fc1 512->128, BN1d, act3,
-/// fc2 128->10; or ResNet-8, see model.h) with Adam on pixel/255 inputs (after a search,
+/// fc2 128->10, or other o.widths, an "id" site without a layer; or ResNet-8, see model.h) with Adam on pixel/255 inputs (after a search,
 /// if o.search), folds batch norm, writes options.out with polympc::nn::save_onnx, reads
 /// it back with load_onnx and evaluates it in float on the test set. Progress goes to
 /// `log` (one line per epoch).

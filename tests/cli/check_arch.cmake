@@ -1,0 +1,42 @@
+# CLI test of `polympc arch` (apps/arch_cmd.cpp; nn/reshape.h; docs/training.md "ReLU-aware
+# reshaping (DeepReShape)"), in every build (no LibTorch needed): the DeepReShape family at
+# 10 % of the all-ReLU CNN's 19,840 DReLUs prints the hybrid member with exactly the budget
+# and writes it as JSON; a budget below the smallest member and an unknown family are
+# one-line errors naming the minimum / the families.
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
+set(json ${OUT}.json)
+file(REMOVE ${json})
+polympc_run_out(out "polympc arch" ${POLYMPC} arch --family deepreshape --relu-budget 1984 --out ${json})
+if(NOT out MATCHES "all-ReLU CNN with max pools: 19840")
+  message(FATAL_ERROR "no all-ReLU reference printed:\n${out}")
+endif()
+if(NOT out MATCHES "hybrid +16,29,128 +id,relu,relu +avg,avg +1984 ")
+  message(FATAL_ERROR "the hybrid member is not 16,29,128 / id,relu,relu / avg,avg with 1984 DReLUs:\n${out}")
+endif()
+if(NOT out MATCHES "conv2-only +16,31,128 +id,relu,id +avg,avg +1984 ")
+  message(FATAL_ERROR "the conv2-only member is not 16,31,128 / id,relu,id with 1984 DReLUs:\n${out}")
+endif()
+if(NOT EXISTS ${json})
+  message(FATAL_ERROR "polympc arch did not write ${json}")
+endif()
+file(READ ${json} j)
+string(JSON n LENGTH "${j}" members)
+string(JSON budget GET "${j}" relu_budget)
+string(JSON drelus GET "${j}" members 0 drelus)
+string(JSON widths GET "${j}" members 0 train_options widths)
+string(JSON acts GET "${j}" members 0 train_options acts)
+string(JSON ms GET "${j}" members 0 modelled_latency_ms)
+if(NOT n EQUAL 2 OR NOT budget EQUAL 1984 OR NOT drelus EQUAL 1984 OR NOT widths STREQUAL "16,29,128"
+   OR NOT acts STREQUAL "id,relu,relu" OR NOT ms GREATER 0)
+  message(FATAL_ERROR "${json} does not describe the family:\n${j}")
+endif()
+foreach(b 500 1000 1500 3000)
+  polympc_run_out(out "polympc arch ${b}" ${POLYMPC} arch --relu-budget ${b})
+  if(NOT out MATCHES "hybrid +[0-9,]+ +id,relu,relu +avg,avg +${b} ")
+    message(FATAL_ERROR "budget ${b}: the hybrid member does not have ${b} DReLUs:\n${out}")
+  endif()
+endforeach()
+polympc_expect_fail("arch below the smallest member" "below the smallest DeepReShape member.*384"
+                    ${POLYMPC} arch --family deepreshape --relu-budget 200)
+polympc_expect_fail("arch with an unknown family" "unknown family 'snl'" ${POLYMPC} arch --family snl --relu-budget 2000)
+polympc_expect_fail("arch without a budget" "relu-budget" ${POLYMPC} arch --family deepreshape)
