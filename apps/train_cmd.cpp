@@ -4,6 +4,7 @@
 // DReLUs, drawn by gnuplot) — docs/training.md:
 //   --method pasnet      the latency-aware search of the LibTorch trainer for one lambda or a sweep;
 //   --method block-relu  Block-ReLU patch sizes by knapsack under DReLU budgets, then fine-tuning;
+//   --method reshape     DeepReShape's CNN family member for each DReLU budget, trained;
 //   --report DIR,...     one report (one plot) of earlier runs' sweep.csv files.
 #include <algorithm>
 #include <cmath>
@@ -25,6 +26,7 @@
 #include "polympc/nn/inference.h"
 #include "polympc/nn/onnx.h"
 #include "polympc/train/finetune.h"
+#include "polympc/train/reshape.h"
 #include "polympc/train/trainer.h"
 
 namespace polympc::apps {
@@ -33,9 +35,9 @@ namespace {
 namespace fs = std::filesystem;
 
 struct TrainArgs {
-  std::string method = "pasnet";  ///< pasnet | block-relu
+  std::string method = "pasnet";  ///< pasnet | block-relu | reshape
   std::vector<double> sweep;      ///< pasnet: --lambda (one value) or --sweep
-  std::vector<int64_t> budgets;   ///< block-relu: --budget (one value) or --budgets
+  std::vector<int64_t> budgets;   ///< block-relu, reshape: --budget (one value) or --budgets
   std::vector<double> budgets_ms; ///< block-relu: --budget-ms (modelled milliseconds)
   std::string base_model;         ///< block-relu: the model to allocate (empty: train one)
   int base_epochs = 16;           ///< block-relu: epochs of the base model it trains
@@ -51,7 +53,7 @@ struct TrainArgs {
 /// One trained model and its figures.
 struct Point {
   std::string label;   ///< "lambda_0.05", "all-relu", "all-poly", "block_relu_1000", ...
-  std::string method;  ///< pasnet | block-relu | reference (an all-ReLU / all-poly / base model)
+  std::string method;  ///< pasnet | block-relu | reshape | reference (an all-ReLU / all-poly / base model)
   double lambda = -1;
   std::string path, acts, pools;
   int64_t drelus = 0;  ///< secure comparisons per image (nn::network_drelus, as `polympc perf`)
@@ -109,9 +111,15 @@ void write_run_csv(const std::string& path, const train::TrainReport& r) {
   if (!f) throw polympc::Error("cannot write '" + path + "'");
 }
 
+/// Trains one model: a search for `lambda` >= 0, else a fixed network (`acts`, `pools` and,
+/// if given, `fixed`'s widths and metadata) for the epochs of search + fine-tuning.
 Point train_one(const TrainArgs& a, const std::string& label, double lambda, const std::string& acts,
-                const std::string& pools) {
+                const std::string& pools, const train::TrainOptions* fixed = nullptr) {
   train::TrainOptions o = a.o;
+  if (fixed != nullptr) {
+    o.widths = fixed->widths;
+    o.metadata = fixed->metadata;
+  }
   o.search = lambda >= 0;
   if (o.search) {
     o.lambda = lambda;
@@ -128,7 +136,8 @@ Point train_one(const TrainArgs& a, const std::string& label, double lambda, con
   write_run_csv((fs::path(a.out) / (label + ".csv")).string(), r);
   Point p;
   p.label = label;
-  p.method = o.search ? "pasnet" : "reference";
+  const auto method = o.metadata.find("polympc.method");
+  p.method = o.search ? "pasnet" : method != o.metadata.end() ? method->second : "reference";
   p.lambda = lambda;
   p.path = o.out;
   p.acts = r.acts;
@@ -187,7 +196,7 @@ std::string front_block(const std::vector<Point>& pts, const std::vector<bool>& 
   return d.str();
 }
 
-const char* const kMethods[] = {"pasnet", "block-relu", "reference"};
+const char* const kMethods[] = {"pasnet", "block-relu", "reshape", "reference"};
 
 void write_report(const TrainArgs& a, const std::vector<Point>& pts) {
   const fs::path dir(a.out);
@@ -239,7 +248,7 @@ void write_report(const TrainArgs& a, const std::vector<Point>& pts) {
     for (const char* m : kMethods)
       if (std::any_of(pts.begin(), pts.end(), [&](const Point& p) { return p.method == m; }))
         methods << (methods.tellp() > 0 ? ", \\\n     " : "") << "'' index 0 using " << "%X%"
-                << ":(strcol(4) eq '" << m << "' ? $2 : 1/0) with points pt " << (m == std::string("pasnet") ? 7 : m == std::string("block-relu") ? 9 : 5)
+                << ":(strcol(4) eq '" << m << "' ? $2 : 1/0) with points pt " << (m == std::string("pasnet") ? 7 : m == std::string("block-relu") ? 9 : m == std::string("reshape") ? 13 : 5)
                 << " ps 1.5 title '" << (m == std::string("reference") ? "all-ReLU / all-poly / base" : m) << "'";
     auto panel = [&](const std::string& x, int front_index, const std::string& xlabel) {
       std::string pm = methods.str();
@@ -366,6 +375,24 @@ std::vector<int64_t> parse_budgets(const std::string& s) {
   return out;
 }
 
+/// --method reshape: per budget, DeepReShape's hybrid member of the CNN family
+/// (train::reshape_family) trained for the epochs of search + fine-tuning.
+std::vector<Point> run_reshape(const TrainArgs& a) {
+  std::vector<Point> pts;
+  for (const int64_t budget : a.budgets) {
+    const train::ReshapeArch m = train::reshape_family(budget).front();
+    train::TrainOptions o = train::reshape_options(m, a.o);
+    o.metadata = {{"polympc.method", "reshape"},
+                  {"polympc.budget", std::to_string(budget)},
+                  {"polympc.drelus", std::to_string(m.drelus)},
+                  {"polympc.member", m.name}};
+    std::fprintf(stderr, "polympc train: DeepReShape %s member for %lld DReLUs: widths %s, acts %s, pools %s\n",
+                 m.name.c_str(), static_cast<long long>(budget), o.widths.c_str(), o.acts.c_str(), o.pools.c_str());
+    pts.push_back(train_one(a, "reshape_" + std::to_string(budget), -1, o.acts, o.pools, &o));
+  }
+  return pts;
+}
+
 /// --method block-relu: the base model (given, or all-ReLU with average pools trained here),
 /// then per budget the knapsack allocation and the fine-tuning (train::block_relu_finetune).
 std::vector<Point> run_block_relu(const TrainArgs& a) {
@@ -430,12 +457,13 @@ void add_train_command(CLI::App& app, int argc, char** argv) {
   CLI::App* c = app.add_subcommand(
       "train",
       "make a network cheap in 2PC: latency-aware search (PASNet: ReLU or polynomial per site, the performance model "
-      "in the loss) or Block-ReLU (patch sizes by knapsack under a DReLU budget, then fine-tuning)");
-  c->add_option("--method", a->method, "pasnet | block-relu")
-      ->check(CLI::IsMember({"pasnet", "block-relu"}))
+      "in the loss), Block-ReLU (patch sizes by knapsack under a DReLU budget, then fine-tuning) or DeepReShape "
+      "(the CNN family member for a DReLU budget)");
+  c->add_option("--method", a->method, "pasnet | block-relu | reshape")
+      ->check(CLI::IsMember({"pasnet", "block-relu", "reshape"}))
       ->capture_default_str();
   c->add_option("--budget,--budgets", *budgets,
-                "block-relu: DReLUs per image B, or B1,B2,... (one model each; max-pool comparisons count)");
+                "block-relu, reshape: DReLUs per image B, or B1,B2,... (one model each; max-pool comparisons count)");
   c->add_option_function<std::string>(
       "--budget-ms",
       [a](const std::string& list) {
@@ -497,6 +525,16 @@ void add_train_command(CLI::App& app, int argc, char** argv) {
         pts.insert(pts.end(), more.begin(), more.end());
       }
       write_report(*a, pts);
+      return;
+    }
+    if (a->method == "reshape") {
+      if (budgets->empty()) throw mpc::InvalidArgument("--method reshape needs --budget B or --budgets B1,B2,...");
+      if (*lambda >= 0 || !sweep->empty() || !a->budgets_ms.empty())
+        throw mpc::InvalidArgument("--lambda, --sweep and --budget-ms do not belong to --method reshape");
+      a->budgets = parse_budgets(*budgets);
+      for (const int64_t b : a->budgets) train::reshape_family(b);  // a budget below the family fails first
+      fs::create_directories(a->out);
+      write_report(*a, run_reshape(*a));
       return;
     }
     if (a->method == "block-relu") {

@@ -120,18 +120,29 @@ foreach(budget 200 1000)
     message(FATAL_ERROR "no block_relu_${budget} row with agreement 1 and the method:\n${br_rows}")
   endif()
 endforeach()
-# One report of both runs: every model of each, the methods told apart, the fronts for both axes.
-polympc_run_ok("train --report" ${POLYMPC} train --report ${OUT},${OUT}/br --out ${OUT}/both)
+# DeepReShape: the family's member for a budget, trained (one tiny epoch), has exactly that
+# many DReLUs and runs in 2PC; a budget below the family is a clear error.
+polympc_expect_fail("reshape below the family" "below the smallest DeepReShape member" ${POLYMPC} train
+                    --method reshape --budgets 100 --out ${OUT}/rs)
+polympc_run_ok("train --method reshape" ${POLYMPC} train --method reshape --budgets 500 --search-epochs 0 --epochs 1
+               --train-limit 512 --test-limit 200 --eval-images 20 --threads 2 --trunc slack --out ${OUT}/rs)
+file(STRINGS ${OUT}/rs/sweep.csv rs_rows)
+list(GET rs_rows 1 rs_row)
+if(NOT rs_row MATCHES "^reshape_500,,\"id,relu,relu\",\"avg,avg\",.*,1,${num},${num},${num},${num},${num},500,reshape,")
+  message(FATAL_ERROR "the reshape run's row has not the hybrid member, 500 DReLUs and agreement 1: ${rs_row}")
+endif()
+# One report of the three runs: every model of each, the methods told apart, the fronts for both axes.
+polympc_run_ok("train --report" ${POLYMPC} train --report ${OUT},${OUT}/br,${OUT}/rs --out ${OUT}/both)
 file(STRINGS ${OUT}/both/sweep.csv both_rows)
 list(LENGTH both_rows n)
 set(methods "")
 foreach(row ${both_rows})
-  if(row MATCHES ",(pasnet|block-relu|reference),[^,]*,[01]$")
+  if(row MATCHES ",(pasnet|block-relu|reshape|reference),[^,]*,[01]$")
     list(APPEND methods ${CMAKE_MATCH_1})
   endif()
 endforeach()
 list(SORT methods)
-if(NOT n EQUAL 7 OR NOT methods STREQUAL "block-relu;block-relu;pasnet;pasnet;reference;reference")
+if(NOT n EQUAL 8 OR NOT methods STREQUAL "block-relu;block-relu;pasnet;pasnet;reference;reference;reshape")
   message(FATAL_ERROR "the joint report has ${n} lines and methods '${methods}':\n${both_rows}")
 endif()
 file(READ ${OUT}/both/sweep.dat dat)

@@ -299,6 +299,7 @@ TrainReport train_and_export(const TrainOptions& o, std::ostream& log) {
   if (o.search) rep.metadata["polympc.lambda"] = std::to_string(o.lambda);
   // Only for other widths: the shipped CNN's file stays byte-identical.
   if (!default_widths) rep.metadata["polympc.widths"] = nn::widths_str(widths);
+  rep.metadata.insert(o.metadata.begin(), o.metadata.end());
   detail::export_and_check(model->to_network(), trainee, o.out, test, rep);
   return rep;
 }

@@ -43,6 +43,9 @@ struct TrainOptions {
   /// fmnist-cnn widths "conv1,conv2,fc1" (nn::CnnWidths; DeepReShape's family, train/reshape.h).
   /// The default is the shipped CNN, trained and exported exactly as without the option.
   std::string widths = "16,32,128";
+  /// Extra ONNX metadata_props written with the model (e.g. polympc.method of a family);
+  /// the trainer's own keys win.
+  std::map<std::string, std::string> metadata;
   std::string out = "models/fmnist_cnn.onnx";  ///< ONNX file written after training
   uint64_t seed = 1;
   int threads = 0;          ///< intra-op threads; 0 = LibTorch's default (all cores)
