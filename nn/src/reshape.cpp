@@ -151,8 +151,8 @@ int64_t reshape_max_drelus() { return kReshapeConv2Max * kConv2Out + kReshapeFc1
 
 std::vector<CnnArch> deepreshape_family(int64_t relu_budget) {
   if (relu_budget < reshape_min_budget())
-    throw mpc::InvalidArgument("--relu-budget " + std::to_string(relu_budget) +
-                               " is below the smallest DeepReShape member of the CNN: " +
+    throw mpc::InvalidArgument("a budget of " + std::to_string(relu_budget) +
+                               " DReLUs is below the smallest DeepReShape member of the CNN: " +
                                std::to_string(reshape_min_budget()) + " DReLUs per image (conv2 " +
                                std::to_string(kReshapeConv2Min) + " ReLU channels x 8x8 + fc1 " +
                                std::to_string(kReshapeFc1Base) + " ReLUs)");
