@@ -10,7 +10,12 @@
 
 #include "polympc/mpc/plaintext.h"
 #include "polympc/nn/lowering.h"
+#include "polympc/nn/placement.h"
+#include "polympc/nn/plain.h"
+#include "polympc/nn/quantize.h"
+#include "polympc/nn/secure.h"
 #include "polympc/nn/winograd.h"
+#include "test_networks.h"
 #include "test_util.h"
 
 namespace {
@@ -267,6 +272,98 @@ TEST(Winograd, MultiplicationCounts) {
   EXPECT_EQ(w4, 36 * 64 * 64 * 14 * 14);
   EXPECT_DOUBLE_EQ(static_cast<double>(direct_mults) / static_cast<double>(w2), 2.25);
   EXPECT_DOUBLE_EQ(static_cast<double>(direct_mults) / static_cast<double>(w4), 4.0);
+}
+
+// ---- the plaintext twin with a per-layer Winograd choice (Layer::winograd) ----------------
+
+// `net` with every 3×3 stride-1 convolution in the form F(m×m, 3×3); how many there are.
+int with_winograd(nn::Network& net, int m) {
+  int n = 0;
+  for (nn::Layer& L : net.layers)
+    if (nn::winograd_applicable(L)) {
+      L.winograd = m;
+      ++n;
+    }
+  net.infer_shapes();
+  return n;
+}
+
+std::vector<float> test_images(const nn::Network& net, size_t batch) {
+  std::mt19937 g(7);
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  std::vector<float> x(static_cast<size_t>(net.input_size()) * batch);
+  for (float& v : x) v = u(g);
+  return x;
+}
+
+// On the test networks (every_layer_cnn: conv2 3×3 pad 1; block_relu_cnn: conv1 3×3 pad 0),
+// exact and FSS truncation: F(2×2,3×3) gives the direct form's logits bit for bit (its
+// output is exactly 4× the direct one and the two extra bits join the next floor
+// truncation, which commutes with ReLU, max, Block-ReLU's sign, sums and lifts);
+// F(4×4,3×3) is within a few LSB (2^-f) of them and the float logits.
+TEST(WinogradTwin, MatchesTheDirectFormOnTheTestNetworks) {
+  for (const nn::Network& base : {polympc::testing::every_layer_cnn(), polympc::testing::block_relu_cnn()}) {
+    for (polympc::mpc::TruncMode mode : {polympc::mpc::TruncMode::Exact, polympc::mpc::TruncMode::Fss}) {
+      polympc::mpc::ProtocolOptions o;
+      o.trunc = mode;
+      const RingConfig r;
+      const size_t batch = 4;
+      const std::vector<float> img = test_images(base, batch);
+      const nn::QuantizedModel qd = nn::quantize(base, r);
+      const Words x = nn::encode_input(r, img.data(), img.size());
+      const Words direct_logits = nn::fixed_forward(qd, x, batch, o);
+      const std::vector<float> fl = nn::float_forward(base, img.data(), batch);
+      for (int m : {2, 4}) {
+        nn::Network net = base;
+        ASSERT_EQ(with_winograd(net, m), 1) << base.name;
+        const nn::QuantizedModel q = nn::quantize(net, r);
+        const nn::ScalePlan plan = nn::plan_scales(net, r, o, q.coef_frac);
+        for (size_t i = 0; i < net.layers.size(); ++i) {
+          if (net.layers[i].winograd) {
+            EXPECT_EQ(plan.out_scale[i], 2 * r.frac + nn::winograd_form(m).u_frac) << net.layers[i].name;
+          }
+        }
+        const Words logits = nn::fixed_forward(q, x, batch, o);
+        ASSERT_EQ(logits.size(), direct_logits.size());
+        int64_t max_lsb = 0;
+        double max_float_w = 0, max_float_d = 0;
+        for (size_t j = 0; j < logits.size(); ++j) {
+          max_lsb = std::max<int64_t>(max_lsb, std::llabs(r.to_signed(logits[j]) - r.to_signed(direct_logits[j])));
+          max_float_w = std::max(max_float_w, std::fabs(std::ldexp(static_cast<double>(r.to_signed(logits[j])), -r.frac) - fl[j]));
+          max_float_d = std::max(max_float_d, std::fabs(std::ldexp(static_cast<double>(r.to_signed(direct_logits[j])), -r.frac) - fl[j]));
+        }
+        std::printf("%s, %s truncation, F(%dx%d,3x3): |winograd - direct| max %lld LSB; |. - float| %.2e vs %.2e\n",
+                    base.name.c_str(), polympc::mpc::trunc_mode_name(mode), m, m, static_cast<long long>(max_lsb),
+                    max_float_w, max_float_d);
+        if (m == 2) {
+          EXPECT_EQ(max_lsb, 0) << base.name;
+        } else {
+          EXPECT_LE(max_lsb, 4) << base.name;
+          EXPECT_LE(max_float_w, max_float_d + 4 * std::ldexp(1.0, -r.frac)) << base.name;
+        }
+      }
+    }
+  }
+}
+
+TEST(WinogradTwin, LayerChoiceIsCheckedAndRefusedIn2PC) {
+  using polympc::testing::expect_error;
+  nn::Network net = polympc::testing::every_layer_cnn();
+  nn::Network bad = net;
+  bad.layers[0].winograd = 2;  // conv1 is 5×5
+  expect_error<nn::ModelError>([&] { bad.infer_shapes(); }, {"conv1", "needs a 3x3 stride-1 convolution"});
+  bad = net;
+  bad.layers[3].winograd = 3;
+  expect_error<nn::ModelError>([&] { bad.infer_shapes(); }, {"conv2", "winograd must be 0 (direct), 2 or 4"});
+  ASSERT_EQ(with_winograd(net, 4), 1);
+  // --trunc prob leaves 2^12 of headroom above 2f only: the output at 2f + 14 does not fit.
+  polympc::mpc::ProtocolOptions prob;
+  prob.trunc = polympc::mpc::TruncMode::Prob;
+  expect_error<polympc::mpc::InvalidArgument>([&] { nn::plan_scales(net, RingConfig{}, prob, 20); },
+                                              {"conv2", "use the direct form for this layer"});
+  // The 2PC executor refuses it before any material or message.
+  expect_error<nn::ModelError>([&] { nn::SecureParty p(net, nullptr, 20); },
+                               {"conv2", "runs in the plaintext twin only"});
 }
 
 }  // namespace

@@ -6,6 +6,17 @@
 namespace polympc::nn {
 
 namespace {
+std::string winograd_refusal(const Layer& L) {
+  return "layer '" + L.name + "' (Conv): the Winograd form F(" + std::to_string(L.winograd) + "x" +
+         std::to_string(L.winograd) + ",3x3) runs in the plaintext twin only; the 2PC executor does not "
+         "implement it yet (docs/winograd.md)";
+}
+/// Refused before any material is dealt or message sent.
+void reject_winograd(const Network& net) {
+  for (const Layer& L : net.layers)
+    if (L.op == OpKind::Conv && L.winograd != 0) throw ModelError(winograd_refusal(L));
+}
+
 /// Dealer half: same walk on zero "shares", pushing material in call order.
 class DealOps {
  public:
@@ -20,6 +31,9 @@ class DealOps {
     return mpc::Words(m * cols, 0);
   }
   void add_bias(size_t, mpc::Words&, size_t, size_t) {}
+  mpc::Words winograd_conv(size_t i, const mpc::Words&, const WinogradForm&, const WinogradGeometry&, size_t) {
+    throw ModelError(winograd_refusal(net_.layers[i]));
+  }
   mpc::Words trunc(const std::string& tag, const mpc::Words& x, int shift) {
     mpc::deal_trunc(d_, x.size(), shift, o_, tag, m0_, m1_);
     return x;
@@ -65,6 +79,9 @@ class OnlineOps {
   const mpc::RingConfig& ring() { return s_.ring; }
   mpc::Words matmul(size_t i, const mpc::Words& x, size_t m, size_t k, size_t cols, const mpc::Lowering& lower) {
     return mpc::matmul(s_, x, opened_[i], m, k, cols, lower, net_.layers[i].name);
+  }
+  mpc::Words winograd_conv(size_t i, const mpc::Words&, const WinogradForm&, const WinogradGeometry&, size_t) {
+    throw ModelError(winograd_refusal(net_.layers[i]));
   }
   void add_bias(size_t i, mpc::Words& y, size_t m, size_t cols) {
     if (s_.party != 0) return;
@@ -131,6 +148,7 @@ mpc::ProtocolOptions label_options(const mpc::ProtocolOptions& o) {
 }
 
 void deal_model(mpc::Dealer& d, const Network& arch, mpc::MaterialStore& m0, mpc::MaterialStore& m1) {
+  reject_winograd(arch);
   for (const Layer& L : arch.layers) {
     if (L.op == OpKind::Conv || L.op == OpKind::Linear)
       mpc::deal_matmul_setup(d, matmul_m(L), matmul_k(L), L.name, m0, m1);
@@ -142,6 +160,7 @@ void deal_model(mpc::Dealer& d, const Network& arch, mpc::MaterialStore& m0, mpc
 void deal_inference(mpc::Dealer& d, const Network& arch, size_t batch,
                     const mpc::ProtocolOptions& o, int coef_frac, mpc::MaterialStore& m0,
                     mpc::MaterialStore& m1, Reveal reveal) {
+  reject_winograd(arch);
   DealOps ops(d, arch, o, coef_frac, m0, m1);
   mpc::Words x(static_cast<size_t>(arch.input_size()) * batch, 0);
   const ScalePlan plan = plan_scales(arch, d.ring(), o, coef_frac);
@@ -173,6 +192,7 @@ uint64_t truncated_elements_per_image(const Network& arch, const mpc::RingConfig
 SecureParty::SecureParty(const Network& arch, const QuantizedModel* model, int coef_frac)
     : arch_(arch), model_(model), coef_frac_(coef_frac) {
   arch_.infer_shapes();
+  reject_winograd(arch_);
   if (model_ && model_->coef_frac != coef_frac)
     throw mpc::InvalidArgument("model coefficient scale differs from the session's");
 }
