@@ -15,6 +15,7 @@
 #include "polympc/nn/quantize.h"
 #include "polympc/nn/secure.h"
 #include "polympc/nn/winograd.h"
+#include "polympc/sim/sim_backend.h"
 #include "test_networks.h"
 #include "test_util.h"
 
@@ -272,6 +273,71 @@ TEST(Winograd, MultiplicationCounts) {
   EXPECT_EQ(w4, 36 * 64 * 64 * 14 * 14);
   EXPECT_DOUBLE_EQ(static_cast<double>(direct_mults) / static_cast<double>(w2), 2.25);
   EXPECT_DOUBLE_EQ(static_cast<double>(direct_mults) / static_cast<double>(w4), 4.0);
+}
+
+// The 2PC algebra of docs/winograd.md "In 2PC", without the runtime: a dealer's per-model
+// mask A_U and input mask B with triples C_p = A_U[p] · V(B)[p]; E_U = U − A_U opened at
+// setup, F = X − B opened on the raw input; each party transforms F and its share of B
+// locally, runs the kernel's matmul_combine (SimBackend) per position and the output
+// transform locally. The two output shares sum to the twin's winograd_conv bit for bit.
+TEST(Winograd, SharesThroughMatmulCombineEqualTheTwin) {
+  polympc::sim::SimBackend backend;
+  std::mt19937_64 gen(9);
+  for (int bits : {64, 40}) {
+    RingConfig r;
+    r.bits = bits;
+    r.frac = 8;
+    for (int m : {2, 4}) {
+      const nn::WinogradForm F = nn::winograd_form(m);
+      const int64_t C = 3, M = 4, H = 7, W = 9;
+      const size_t batch = 2;
+      const nn::Layer L = conv3(C, M, H, W, 1);
+      const nn::WinogradGeometry g = nn::winograd_geometry(L, {C, H, W}, m);
+      const size_t P = static_cast<size_t>(F.alpha * F.alpha), cols = batch * static_cast<size_t>(g.tiles());
+      const size_t uM = static_cast<size_t>(M), uC = static_cast<size_t>(C);
+      Words w(uM * uC * 9);
+      std::uniform_int_distribution<int64_t> wd(-300, 300);
+      for (auto& v : w) v = r.from_signed(wd(gen));
+      const Words u = nn::winograd_weights(r, F, w, uM, uC);  // server, setup
+      const Words x = random_words(r, batch * uC * static_cast<size_t>(H * W), gen);
+      auto sub = [&](const Words& a, const Words& b) {
+        Words d(a.size());
+        for (size_t j = 0; j < a.size(); ++j) d[j] = (a[j] - b[j]) & r.mask();
+        return d;
+      };
+      auto slice = [](const Words& v, size_t p, size_t len) {
+        return Words(v.begin() + static_cast<long>(p * len), v.begin() + static_cast<long>((p + 1) * len));
+      };
+      // Dealer: masks, their shares and the per-position triples.
+      const Words a_u = random_words(r, u.size(), gen), b = random_words(r, x.size(), gen);
+      const Words vb = nn::winograd_input(r, F, g, batch, b);
+      Words c(P * uM * cols);
+      for (size_t p = 0; p < P; ++p) {
+        const Words cp = plain::matmul(r, slice(a_u, p, uM * uC), slice(vb, p, uC * cols), uM, uC, cols);
+        std::copy(cp.begin(), cp.end(), c.begin() + static_cast<long>(p * uM * cols));
+      }
+      const Words a0 = random_words(r, a_u.size(), gen), b0 = random_words(r, b.size(), gen),
+                  c0 = random_words(r, c.size(), gen);
+      const Words a_sh[2] = {a0, sub(a_u, a0)}, b_sh[2] = {b0, sub(b, b0)}, c_sh[2] = {c0, sub(c, c0)};
+      // Openings: E_U once (setup), F = X − B (per inference, the direct form's opening).
+      const Words e = sub(u, a_u), f = sub(x, b);
+      const Words vf = nn::winograd_input(r, F, g, batch, f);
+      Words y_sum(static_cast<size_t>(M) * batch * static_cast<size_t>(g.Ho * g.Wo), 0);
+      for (int party = 0; party < 2; ++party) {
+        const Words vb_i = nn::winograd_input(r, F, g, batch, b_sh[party]);  // local
+        Words z(P * uM * cols);
+        for (size_t p = 0; p < P; ++p) {
+          const Words ep = slice(e, p, uM * uC), fp = slice(vf, p, uC * cols), ap = slice(a_sh[party], p, uM * uC),
+                      bp = slice(vb_i, p, uC * cols), cp = slice(c_sh[party], p, uM * cols);
+          backend.matmul_combine(party, bits, uM, uC, cols, ep.data(), fp.data(), ap.data(), bp.data(), cp.data(),
+                                 z.data() + p * uM * cols);
+        }
+        const Words y_i = nn::winograd_output(r, F, g, batch, z);  // local
+        for (size_t j = 0; j < y_sum.size(); ++j) y_sum[j] = (y_sum[j] + y_i[j]) & r.mask();
+      }
+      EXPECT_EQ(y_sum, nn::winograd_conv(r, F, g, batch, u, x)) << "l = " << bits << ", F(" << m << "x" << m << ",3x3)";
+    }
+  }
 }
 
 // ---- the plaintext twin with a per-layer Winograd choice (Layer::winograd) ----------------
