@@ -9,6 +9,8 @@
 #include <random>
 
 #include "polympc/mpc/plaintext.h"
+#include "polympc/nn/dataset.h"
+#include "polympc/nn/inference.h"
 #include "polympc/nn/lowering.h"
 #include "polympc/nn/placement.h"
 #include "polympc/nn/plain.h"
@@ -412,7 +414,7 @@ TEST(WinogradTwin, MatchesTheDirectFormOnTheTestNetworks) {
   }
 }
 
-TEST(WinogradTwin, LayerChoiceIsCheckedAndRefusedIn2PC) {
+TEST(WinogradTwin, LayerChoiceIsChecked) {
   using polympc::testing::expect_error;
   nn::Network net = polympc::testing::every_layer_cnn();
   nn::Network bad = net;
@@ -427,9 +429,46 @@ TEST(WinogradTwin, LayerChoiceIsCheckedAndRefusedIn2PC) {
   prob.trunc = polympc::mpc::TruncMode::Prob;
   expect_error<polympc::mpc::InvalidArgument>([&] { nn::plan_scales(net, RingConfig{}, prob, 20); },
                                               {"conv2", "use the direct form for this layer"});
-  // The 2PC executor refuses it before any material or message.
-  expect_error<nn::ModelError>([&] { nn::SecureParty p(net, nullptr, 20); },
-                               {"conv2", "runs in the plaintext twin only"});
+}
+
+// 2PC (dealer, P0, P1 in process, SimBackend, exact truncation) with every 3×3 stride-1
+// conv in F(2×2) or F(4×4): logits equal the twin's bit for bit, and the Winograd layer's
+// online traffic is the direct form's to the byte (it opens X − B, as the direct one;
+// docs/winograd.md "What each party sees"). Only the next truncation's shift grows by
+// u_frac, which changes that truncation's cost slightly.
+TEST(WinogradTwin, PrivateInferenceEqualsTheTwinBitForBit) {
+  const size_t n = 6;
+  const nn::Dataset data = nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", n);
+  for (const nn::Network& base : {polympc::testing::every_layer_cnn(), polympc::testing::block_relu_cnn()}) {
+    nn::InferenceOptions opt;
+    opt.batch = 3;
+    std::vector<double> direct_bytes;
+    double direct_total = 0;
+    for (int m : {0, 2, 4}) {
+      nn::Network net = base;
+      if (m) {
+        ASSERT_EQ(with_winograd(net, m), 1);
+      }
+      const nn::QuantizedModel q = nn::quantize(net, RingConfig{64, 12});
+      polympc::sim::SimBackend be0, be1;
+      const nn::InferenceReport rep = nn::run_inproc(q, data, n, be0, be1, opt);
+      EXPECT_EQ(rep.logits_equal, n) << base.name << ", m = " << m;
+      const Words x = nn::encode_input(q.ring, data.image(0), n * static_cast<size_t>(net.input_size()));
+      EXPECT_EQ(rep.logits_raw, nn::fixed_forward(q, x, n, opt.protocol)) << base.name << ", m = " << m;
+      std::printf("%s, m = %d: online %.0f bytes (direct %.0f)\n", base.name.c_str(), m, rep.online_bytes,
+                  m ? direct_total : rep.online_bytes);
+      for (size_t i = 0; i < net.layers.size(); ++i) {
+        const double bytes = rep.layers.at(i).bytes_p0 + rep.layers.at(i).bytes_p1;
+        if (m == 0) {
+          direct_bytes.push_back(bytes);
+        } else if (net.layers[i].winograd) {
+          EXPECT_GT(bytes, 0.0) << net.layers[i].name;
+          EXPECT_EQ(bytes, direct_bytes.at(i)) << base.name << ", m = " << m << ", " << net.layers[i].name;
+        }
+      }
+      if (m == 0) direct_total = rep.online_bytes;
+    }
+  }
 }
 
 }  // namespace
