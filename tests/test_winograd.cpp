@@ -431,6 +431,40 @@ TEST(WinogradTwin, LayerChoiceIsChecked) {
                                               {"conv2", "use the direct form for this layer"});
 }
 
+// `--winograd` (nn::apply_winograd): auto picks F(4×4) where the plan fits, nothing under
+// --trunc prob; explicit forms and layers; errors name the item.
+TEST(WinogradTwin, ApplyWinogradSpec) {
+  using polympc::testing::expect_error;
+  const RingConfig r;
+  polympc::mpc::ProtocolOptions exact, prob;
+  prob.trunc = polympc::mpc::TruncMode::Prob;
+  const nn::Network base = polympc::testing::every_layer_cnn();  // conv1 5×5, conv2 3×3
+  auto forms = [](const nn::Network& n) { return std::make_pair(n.layers[0].winograd, n.layers[3].winograd); };
+  nn::Network net = base;
+  EXPECT_EQ(nn::apply_winograd(net, "auto", r, exact, 20), 1);
+  EXPECT_EQ(forms(net), std::make_pair(0, 4));
+  EXPECT_EQ(nn::apply_winograd(net, "off", r, exact, 20), 0);
+  EXPECT_EQ(forms(net), std::make_pair(0, 0));
+  EXPECT_EQ(nn::apply_winograd(net, "2", r, exact, 20), 1);
+  EXPECT_EQ(forms(net), std::make_pair(0, 2));
+  EXPECT_EQ(nn::apply_winograd(net, "4,conv2=0", r, exact, 20), 0);
+  EXPECT_EQ(nn::apply_winograd(net, "conv2=4", r, exact, 20), 1);
+  EXPECT_EQ(forms(net), std::make_pair(0, 4));
+  net = base;
+  EXPECT_EQ(nn::apply_winograd(net, "auto", r, prob, 20), 0);  // no headroom for 2f + u_frac
+  expect_error<polympc::mpc::InvalidArgument>([&] { nn::apply_winograd(net, "2", r, prob, 20); },
+                                              {"conv2", "use the direct form for this layer"});
+  net = base;
+  expect_error<nn::ModelError>([&] { nn::apply_winograd(net, "conv1=2", r, exact, 20); }, {"conv1", "3x3 stride-1"});
+  net = base;
+  expect_error<polympc::mpc::InvalidArgument>([&] { nn::apply_winograd(net, "nope=2", r, exact, 20); },
+                                              {"nope=2", "no Conv layer 'nope'"});
+  expect_error<polympc::mpc::InvalidArgument>([&] { nn::apply_winograd(net, "conv2=3", r, exact, 20); },
+                                              {"conv2=3", "0 (direct), 2 or 4"});
+  expect_error<polympc::mpc::InvalidArgument>([&] { nn::apply_winograd(net, "fast", r, exact, 20); },
+                                              {"'fast'", "auto, off, 2, 4 or LAYER=0|2|4"});
+}
+
 // 2PC (dealer, P0, P1 in process, SimBackend, exact truncation) with every 3×3 stride-1
 // conv in F(2×2) or F(4×4): logits equal the twin's bit for bit, and the Winograd layer's
 // online traffic is the direct form's to the byte (it opens X − B, as the direct one;

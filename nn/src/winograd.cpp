@@ -1,6 +1,9 @@
 #include "polympc/nn/winograd.h"
 
+#include <sstream>
+
 #include "polympc/mpc/plaintext.h"
+#include "polympc/nn/placement.h"
 
 namespace polympc::nn {
 
@@ -262,6 +265,58 @@ mpc::Words winograd_conv(const mpc::RingConfig& r, const WinogradForm& F, const 
     std::copy(z.begin(), z.end(), prod.begin() + static_cast<long>(p * M * cols));
   }
   return winograd_output(r, F, g, batch, prod);
+}
+
+int apply_winograd(Network& net, const std::string& spec, const mpc::RingConfig& r, const mpc::ProtocolOptions& o,
+                   int coef_frac) {
+  auto fits = [&] {
+    try {
+      plan_scales(net, r, o, coef_frac);
+      return true;
+    } catch (const mpc::InvalidArgument&) {
+      return false;
+    }
+  };
+  auto form_of = [&](const std::string& item, const std::string& v) {
+    if (v == "0" || v == "2" || v == "4") return std::stoi(v);
+    throw mpc::InvalidArgument("--winograd " + item + ": the form must be 0 (direct), 2 or 4");
+  };
+  std::stringstream in(spec);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    const size_t eq = item.find('=');
+    if (eq != std::string::npos) {
+      const std::string name = item.substr(0, eq);
+      const int m = form_of(item, item.substr(eq + 1));
+      bool found = false;
+      for (Layer& L : net.layers)
+        if (L.name == name && L.op == OpKind::Conv) {
+          L.winograd = m;
+          found = true;
+        }
+      if (!found) throw mpc::InvalidArgument("--winograd " + item + ": the network has no Conv layer '" + name + "'");
+    } else if (item == "off" || item == "2" || item == "4") {
+      const int m = item == "off" ? 0 : std::stoi(item);
+      for (Layer& L : net.layers)
+        if (L.op == OpKind::Conv) L.winograd = winograd_applicable(L) ? m : 0;
+    } else if (item == "auto") {
+      for (Layer& L : net.layers) {
+        if (!winograd_applicable(L)) continue;
+        L.winograd = 4;
+        if (fits()) continue;
+        L.winograd = 2;
+        if (fits()) continue;
+        L.winograd = 0;
+      }
+    } else {
+      throw mpc::InvalidArgument("--winograd '" + item + "': expected auto, off, 2, 4 or LAYER=0|2|4");
+    }
+  }
+  net.infer_shapes();
+  plan_scales(net, r, o, coef_frac);
+  int n = 0;
+  for (const Layer& L : net.layers) n += L.op == OpKind::Conv && L.winograd != 0;
+  return n;
 }
 
 int64_t winograd_multiplications(const WinogradGeometry& g, int m) {

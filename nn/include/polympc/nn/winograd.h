@@ -107,6 +107,17 @@ mpc::Words winograd_output(const mpc::RingConfig& r, const WinogradForm& F, cons
 mpc::Words winograd_conv(const mpc::RingConfig& r, const WinogradForm& F, const WinogradGeometry& g, size_t batch,
                          const mpc::Words& u, const mpc::Words& x);
 
+/// Applies a `--winograd` choice to `net` (shapes inferred), item by item from a
+/// comma-separated spec: "off" (every conv direct), "2" / "4" (every 3×3 stride-1 conv in
+/// F(m×m, 3×3)), "auto" (each 3×3 stride-1 conv, in order, in F(4×4) if the truncation plan
+/// of ring r and options o fits its output scale, else F(2×2) if it fits, else direct),
+/// "NAME=m" (layer NAME: m = 0, 2 or 4). Returns the number of Winograd layers. Throws
+/// mpc::InvalidArgument for an unknown item or layer name, ModelError (infer_shapes) for a
+/// layer that is not 3×3 stride 1, and plan_scales' InvalidArgument when a chosen form's
+/// output scale does not fit the ring and truncation.
+int apply_winograd(Network& net, const std::string& spec, const mpc::RingConfig& r, const mpc::ProtocolOptions& o,
+                   int coef_frac);
+
 /// General multiplications of one image: α² · M · C · T for the Winograd form against
 /// M · C · 9 · Ho · Wo for the direct one (the transforms are additions and multiplications
 /// by small public constants).
