@@ -1,6 +1,6 @@
 // Winograd minimal filtering F(m×m, 3×3) for 3×3 stride-1 convolutions, in the integer
-// arithmetic of the ring Z_2^l: written once, used by the plaintext twin and (later) by the
-// 2PC executor, so the two compute the same words (docs/winograd.md).
+// arithmetic of the ring Z_2^l: written once, used by the plaintext twin and by the
+// 2PC executor (nn/src/secure.cpp), so the two compute the same words (docs/winograd.md).
 //
 // Source: A. Lavin, S. Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016,
 // §4 (Y = A^T [ (G g G^T) ⊙ (B^T d B) ] A), matrices of F(2×2,3×3) in §4.1 and of
