@@ -19,6 +19,7 @@
 #include "polympc/nn/inference.h"
 #include "polympc/nn/placement.h"
 #include "polympc/nn/onnx.h"
+#include "polympc/nn/winograd.h"
 #include "polympc/perfmodel/description.h"
 #include "polympc/scheduler/plan.h"
 #include "polympc/scheduler/timeline.h"
@@ -45,6 +46,7 @@ struct InferArgs {
   size_t workers = 1;   ///< --workers: batches whose online phases overlap
   std::string trace;    ///< --trace: measured Chrome trace of the run
   std::string plan;     ///< --plan: a plan of `polympc schedule`, shown beside the measured layers
+  std::string winograd = "off";  ///< --winograd: nn::apply_winograd spec (in-process runs)
 };
 
 /// The plan's modelled layers beside this run's measured ones (per image).
@@ -111,6 +113,10 @@ void run_infer(const InferArgs& a) {
   const nn::Reveal reveal = nn::parse_reveal(a.reveal);
   if (!a.party.role.empty() && (!a.link.empty() || a.workers != 1 || !a.trace.empty() || !a.plan.empty()))
     throw mpc::InvalidArgument("--link, --workers, --trace and --plan apply to in-process runs (without --role)");
+  if (!a.party.role.empty() && a.winograd != "off")
+    throw mpc::InvalidArgument(
+        "--winograd applies to in-process runs (without --role) for now: the architecture file does not carry the "
+        "choice yet (docs/winograd.md)");
   if (!a.party.role.empty()) {  // one party of a two-process run over TCP
     run_infer_party(a.party, a.model, a.model_given, a.data, a.images, a.backend, a.backend_args, ring, po, reveal,
                     a.quiet, a.json);
@@ -131,6 +137,8 @@ void run_infer(const InferArgs& a) {
     mismatch("--frac", std::to_string(plan->frac_bits), std::to_string(ring.frac));
   }
   nn::Network net = nn::load_onnx(a.model);
+  const int winograd_layers =
+      a.winograd == "off" ? 0 : nn::apply_winograd(net, a.winograd, ring, po, nn::resolve_coef_frac(ring, -1));
   check_layer_bits(po, net);
   check_trunc_failure_run(a.protocol, ring, po, net, a.images);
   nn::QuantizedModel q = nn::quantize(net, ring);
@@ -162,10 +170,10 @@ void run_infer(const InferArgs& a) {
     std::fprintf(stderr,
                  "polympc infer: %s, %zu Fashion-MNIST test images, backend %s, compare %s (bits "
                  "%s), trunc %s, l=%d "
-                 "f=%d, reveal %s\n",
+                 "f=%d, reveal %s, winograd %s (%d layers)\n",
                  a.model.c_str(), a.images, a.backend.c_str(), a.protocol.compare.c_str(),
                  mpc::compare_bits_name(po.compare_bits).c_str(), a.protocol.trunc.c_str(),
-                 ring.bits, ring.frac, nn::reveal_name(reveal));
+                 ring.bits, ring.frac, nn::reveal_name(reveal), a.winograd.c_str(), winograd_layers);
   nn::InferenceReport r = nn::run_inproc(q, data, a.images, *be0, *be1, opt);
 
   std::printf("\n%-10s %-14s %7s %12s %12s %12s\n", "layer", "op", "rounds", "P0 sent/img", "P1 sent/img", "ms/img");
@@ -236,6 +244,7 @@ void run_infer(const InferArgs& a) {
     j["compare"] = r.compare;
     j["compare_bits"] = r.compare_bits;
     j["trunc"] = r.trunc;
+    j["winograd"] = a.winograd;
     j["ring_bits"] = ring.bits;
     j["frac_bits"] = ring.frac;
     j["accuracy"] = r.accuracy;
@@ -322,6 +331,10 @@ void add_infer_command(CLI::App& app) {
   c->add_option("--plan", args->plan,
                 "in-process run: a plan of `polympc schedule` (same options); prints its modelled layers beside "
                 "the measured ones");
+  c->add_option("--winograd", args->winograd,
+                "in-process run: 3x3 stride-1 convolutions in Winograd form: auto | off | 2 | 4 | LAYER=0|2|4, "
+                "comma-separated (docs/winograd.md)")
+      ->capture_default_str();
   c->add_flag("--quiet", args->quiet, "no progress bar");
   c->add_flag("--explain", args->explain,
               "print where the truncations go (scale of every tensor) under the chosen options, "

@@ -536,6 +536,57 @@ TEST(PerfModel, ZooShapesMatchPublishedFigures) {
   for (const std::string& n : pm::zoo_names()) EXPECT_NO_THROW(make_model(1).report(pm::zoo(n))) << n;
 }
 
+// Winograd (docs/winograd.md) on ResNet-18 (ImageNet), U280, lan, FSS truncation: the
+// 3×3 stride-1 convolutions as F(2×2,3×3) and F(4×4,3×3) need fewer matmul_combine MACs
+// and device cycles than the direct form, and each such layer's online bytes are the direct
+// layer's (the same opening of its input).
+TEST(PerfModel, WinogradResNet18) {
+  pm::Options o;
+  o.batch = 1;
+  o.protocol = protocol(mpc::TruncMode::Fss);
+  const pm::Model m(pm::load_board("u280"), pm::load_kernels(), pm::load_network("lan"), o);
+  struct Totals {
+    uint64_t macs = 0, cycles = 0;
+    std::vector<uint64_t> online_bytes;
+  };
+  auto totals = [&](const pm::NetShape& n) {
+    Totals t;
+    for (const auto& L : n.layers) {
+      const pm::LayerCost c = m.layer_cost(L);
+      for (const auto& u : c.kernels)
+        if (u.kernel == "matmul_combine") {
+          t.macs += u.elements;
+          t.cycles += u.cycles;
+        }
+      t.online_bytes.push_back(pm::phase_bytes(c, pm::Phase::Online));
+    }
+    return t;
+  };
+  const pm::NetShape direct = pm::zoo("resnet18-imagenet");
+  const Totals d = totals(direct);
+  double prev_macs = static_cast<double>(d.macs);
+  for (int form : {2, 4}) {
+    pm::NetShape w = direct;
+    EXPECT_EQ(pm::set_winograd(w, form), 13);  // 4 + 3 + 3 + 3 convolutions 3×3 stride 1
+    const Totals t = totals(w);
+    const double mac_ratio = static_cast<double>(d.macs) / static_cast<double>(t.macs);
+    const double cycle_ratio = static_cast<double>(d.cycles) / static_cast<double>(t.cycles);
+    std::printf("ResNet-18 U280 lan, F(%dx%d,3x3): matmul_combine MACs direct/Winograd %.3f, device cycles %.3f\n",
+                form, form, mac_ratio, cycle_ratio);
+    EXPECT_GT(mac_ratio, 1.3);
+    EXPECT_GT(cycle_ratio, 1.0);
+    EXPECT_LT(static_cast<double>(t.macs), prev_macs);
+    prev_macs = static_cast<double>(t.macs);
+    for (size_t i = 0; i < w.layers.size(); ++i) {
+      if (w.layers[i].winograd) {
+        EXPECT_EQ(t.online_bytes[i], d.online_bytes[i]) << w.layers[i].name;
+      }
+    }
+  }
+  pm::NetShape bad = direct;
+  EXPECT_THROW(pm::set_winograd(bad, 3), pm::PerfModelError);
+}
+
 TEST(PerfModel, ActivationSpecs) {
   pm::NetShape n = pm::zoo("resnet18-imagenet");
   pm::set_activations(n, "poly");

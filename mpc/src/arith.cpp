@@ -486,38 +486,50 @@ Words matmul_setup(Session& s, const Words& w, size_t m, size_t k, const std::st
 
 void deal_matmul(Dealer& d, size_t m, size_t k, size_t cols, size_t in_size, const Lowering& lower,
                  const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
+  deal_matmul_batched(d, 1, m, k, cols, in_size, lower, tag, m0, m1);
+}
+
+void deal_matmul_batched(Dealer& d, size_t batches, size_t m, size_t k, size_t cols, size_t in_size,
+                         const Lowering& lower, const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
   const Words& a = d.fixed(tag + "/wmask");
-  if (a.size() != m * k) throw MaterialError(tag + ": weight mask size differs");
+  if (a.size() != batches * m * k) throw MaterialError(tag + ": weight mask size differs");
   const uint64_t mm = d.ring().mask();
   Words b = d.random(in_size);
   Words lb = lower(b);
-  if (lb.size() != k * cols) throw InvalidArgument(tag + ": lowering produced wrong size");
-  Words c(m * cols, 0);
-  for (size_t i = 0; i < m; ++i)
-    for (size_t p = 0; p < k; ++p) {
-      const uint64_t av = a[i * k + p];
-      const uint64_t* brow = lb.data() + p * cols;
-      uint64_t* crow = c.data() + i * cols;
-      for (size_t j = 0; j < cols; ++j) crow[j] += av * brow[j];
-    }
+  if (lb.size() != batches * k * cols) throw InvalidArgument(tag + ": lowering produced wrong size");
+  Words c(batches * m * cols, 0);
+  for (size_t q = 0; q < batches; ++q)
+    for (size_t i = 0; i < m; ++i)
+      for (size_t p = 0; p < k; ++p) {
+        const uint64_t av = a[(q * m + i) * k + p];
+        const uint64_t* brow = lb.data() + (q * k + p) * cols;
+        uint64_t* crow = c.data() + (q * m + i) * cols;
+        for (size_t j = 0; j < cols; ++j) crow[j] += av * brow[j];
+      }
   for (auto& v : c) v &= mm;
   push_arith_shares(d, MaterialKind::MatrixTriple, tag, {&b, &c}, m0, m1);
 }
 
 Words matmul(Session& s, const Words& x, const Words& e_w, size_t m, size_t k, size_t cols,
              const Lowering& lower, const std::string& tag) {
+  return matmul_batched(s, x, e_w, 1, m, k, cols, lower, tag);
+}
+
+Words matmul_batched(Session& s, const Words& x, const Words& e_w, size_t batches, size_t m, size_t k, size_t cols,
+                     const Lowering& lower, const std::string& tag) {
   const size_t in_size = x.size();
-  if (e_w.size() != m * k) throw InvalidArgument(tag + ": opened weight has wrong size");
-  Words t = s.material.take(MaterialKind::MatrixTriple, in_size + m * cols, tag);
+  if (e_w.size() != batches * m * k) throw InvalidArgument(tag + ": opened weight has wrong size");
+  Words t = s.material.take(MaterialKind::MatrixTriple, in_size + batches * m * cols, tag);
   Words b(t.begin(), t.begin() + static_cast<long>(in_size));
   const uint64_t* c = t.data() + in_size;
   Words f = open_arith(s, sub(x, b, s.ring.mask()));
   Words lf = lower(f), lb = lower(b);
-  if (lf.size() != k * cols) throw InvalidArgument(tag + ": lowering produced wrong size");
+  if (lf.size() != batches * k * cols) throw InvalidArgument(tag + ": lowering produced wrong size");
   const Words& a = s.material.fixed(tag + "/wmask");
-  Words z(m * cols);
-  s.backend.matmul_combine(s.party, s.ring.bits, m, k, cols, e_w.data(), lf.data(), a.data(), lb.data(), c,
-                           z.data());
+  Words z(batches * m * cols);
+  for (size_t q = 0; q < batches; ++q)
+    s.backend.matmul_combine(s.party, s.ring.bits, m, k, cols, e_w.data() + q * m * k, lf.data() + q * k * cols,
+                             a.data() + q * m * k, lb.data() + q * k * cols, c + q * m * cols, z.data() + q * m * cols);
   return z;
 }
 

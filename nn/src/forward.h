@@ -14,6 +14,9 @@
 //   Words poly(size_t i, const Words& x, const mpc::PolyShape& shape);
 //   Words trunc_poly(size_t i, const Words& x, int shift, const mpc::PolyShape& shape);
 //     (the plan's fused layers: truncate by shift, then the polynomial, as one gate)
+//   Words winograd_conv(size_t i, const Words& x, const WinogradForm& F, const WinogradGeometry& g,
+//                       size_t batch);
+//     (Conv with Layer::winograd != 0: [M, N·Ho·Wo] at scale 2f + F.u_frac, bias included)
 //   const mpc::RingConfig& ring();
 //
 // Truncations are not hard-wired per op: the ScalePlan (placement.h) says which layer
@@ -26,6 +29,7 @@
 #include "polympc/nn/lowering.h"
 #include "polympc/nn/placement.h"
 #include "polympc/nn/quantize.h"
+#include "polympc/nn/winograd.h"
 
 namespace polympc::nn::detail {
 
@@ -71,6 +75,11 @@ mpc::Words forward(Ops& ops, const Network& net, const ScalePlan& plan, size_t b
         const size_t k = static_cast<size_t>(L.weight_shape[1] * L.weight_shape[2] * L.weight_shape[3]);
         const size_t s = static_cast<size_t>(spatial_of(L.out_shape));
         const size_t cols = batch * s;
+        if (L.winograd != 0) {  // at scale 2f + u_frac (plan.out_scale[i])
+          const WinogradForm F = winograd_form(L.winograd);
+          y = to_nchw(ops.winograd_conv(i, x, F, winograd_geometry(L, in_shape, L.winograd), batch), m, batch, s);
+          break;
+        }
         mpc::Lowering lower = [&L, &in_shape, batch](const mpc::Words& v) { return im2col(L, in_shape, batch, v); };
         mpc::Words z = ops.matmul(i, x, m, k, cols, lower);
         ops.add_bias(i, z, m, cols);

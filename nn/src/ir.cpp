@@ -209,6 +209,14 @@ void Network::infer_shapes() {
           fail(l, i,
                "bias has " + std::to_string(l.bias.size()) + " values, expected " +
                    std::to_string(l.weight_shape[0]));
+        if (l.winograd != 0 && l.winograd != 2 && l.winograd != 4)
+          fail(l, i, "winograd must be 0 (direct), 2 or 4, got " + std::to_string(l.winograd));
+        if (l.winograd != 0 && (l.kernel_h != 3 || l.kernel_w != 3 || l.stride_h != 1 || l.stride_w != 1))
+          fail(l, i,
+               "Winograd F(" + std::to_string(l.winograd) + "x" + std::to_string(l.winograd) +
+                   ",3x3) needs a 3x3 stride-1 convolution, got kernel " + std::to_string(l.kernel_h) + "x" +
+                   std::to_string(l.kernel_w) + " stride " + std::to_string(l.stride_h) + "x" +
+                   std::to_string(l.stride_w));
         out = {l.weight_shape[0],
                window_out(l, i, "h", x[1], l.kernel_h, l.stride_h, l.pad_top, l.pad_bottom),
                window_out(l, i, "w", x[2], l.kernel_w, l.stride_w, l.pad_left, l.pad_right)};

@@ -1,4 +1,5 @@
 #include "polympc/nn/placement.h"
+#include "polympc/nn/winograd.h"
 
 #include "polympc/mpc/protocols.h"
 
@@ -82,6 +83,7 @@ std::vector<ScaleNode> scale_nodes(const Network& net) {
     if (L.op == OpKind::AvgPool || L.op == OpKind::MaxPool)
       n.window = static_cast<int64_t>(L.kernel_h) * L.kernel_w;
     if (L.op == OpKind::BlockRelu) n.window = block_window(L.block_patches);
+    if (L.op == OpKind::Conv && L.winograd != 0) n.extra_frac = winograd_form(L.winograd).u_frac;
     nodes.push_back(std::move(n));
   }
   return nodes;
@@ -114,7 +116,13 @@ ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig
       case OpKind::Conv:
       case OpKind::Linear:
         at_f();
-        p.out_scale[i] = 2 * f;
+        p.out_scale[i] = 2 * f + L.extra_frac;
+        if (p.out_scale[i] > p.max_scale)
+          throw mpc::InvalidArgument(
+              "layer '" + L.name + "' (Conv): the Winograd form's output scale 2f + " + std::to_string(L.extra_frac) +
+              " = " + std::to_string(p.out_scale[i]) + " bits is above " + std::to_string(p.max_scale) +
+              ", the largest scale this ring and truncation leave 2^" + std::to_string(kMagnitudeBits) +
+              " of headroom at; use the direct form for this layer, --trunc exact|fss or a larger ring");
         break;
       case OpKind::Poly: {
         at_f();

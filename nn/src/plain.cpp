@@ -17,6 +17,18 @@ class PlainOps {
   mpc::Words matmul(size_t i, const mpc::Words& x, size_t m, size_t k, size_t cols, const mpc::Lowering& lower) {
     return mpc::plain::matmul(q_.ring, q_.layers[i].weight, lower(x), m, k, cols);
   }
+  // The Winograd form of nn/winograd.h with the weight transform of the quantized weights,
+  // plus the bias lifted to scale 2f + u_frac (exact).
+  mpc::Words winograd_conv(size_t i, const mpc::Words& x, const WinogradForm& F, const WinogradGeometry& g,
+                           size_t batch) {
+    const size_t m = static_cast<size_t>(g.M), c = static_cast<size_t>(g.C);
+    mpc::Words y = nn::winograd_conv(q_.ring, F, g, batch, winograd_weights(q_.ring, F, q_.layers[i].weight, m, c), x);
+    const size_t cols = y.size() / m;
+    const auto& b = q_.layers[i].bias;
+    for (size_t o = 0; o < m; ++o)
+      for (size_t j = 0; j < cols; ++j) y[o * cols + j] = (y[o * cols + j] + (b[o] << F.u_frac)) & q_.ring.mask();
+    return y;
+  }
   void add_bias(size_t i, mpc::Words& y, size_t m, size_t cols) {
     const auto& b = q_.layers[i].bias;
     for (size_t c = 0; c < m; ++c)

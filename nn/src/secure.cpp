@@ -6,6 +6,13 @@
 namespace polympc::nn {
 
 namespace {
+// The input transform as a batched lowering: raw [N, C, H, W] -> V [α², C, N·T].
+mpc::Lowering winograd_lowering(const mpc::RingConfig& r, const WinogradForm& F, const WinogradGeometry& g,
+                                size_t batch) {
+  return [r, F, g, batch](const mpc::Words& v) { return winograd_input(r, F, g, batch, v); };
+}
+size_t positions(const WinogradForm& F) { return static_cast<size_t>(F.alpha * F.alpha); }
+
 /// Dealer half: same walk on zero "shares", pushing material in call order.
 class DealOps {
  public:
@@ -20,6 +27,13 @@ class DealOps {
     return mpc::Words(m * cols, 0);
   }
   void add_bias(size_t, mpc::Words&, size_t, size_t) {}
+  mpc::Words winograd_conv(size_t i, const mpc::Words& x, const WinogradForm& F, const WinogradGeometry& g,
+                           size_t batch) {
+    const size_t cols = batch * static_cast<size_t>(g.tiles());
+    mpc::deal_matmul_batched(d_, positions(F), static_cast<size_t>(g.M), static_cast<size_t>(g.C), cols, x.size(),
+                             winograd_lowering(d_.ring(), F, g, batch), net_.layers[i].name, m0_, m1_);
+    return mpc::Words(static_cast<size_t>(g.M) * batch * static_cast<size_t>(g.Ho * g.Wo), 0);
+  }
   mpc::Words trunc(const std::string& tag, const mpc::Words& x, int shift) {
     mpc::deal_trunc(d_, x.size(), shift, o_, tag, m0_, m1_);
     return x;
@@ -66,6 +80,22 @@ class OnlineOps {
   mpc::Words matmul(size_t i, const mpc::Words& x, size_t m, size_t k, size_t cols, const mpc::Lowering& lower) {
     return mpc::matmul(s_, x, opened_[i], m, k, cols, lower, net_.layers[i].name);
   }
+  // The α² per-position products through matmul_combine after one opening of X − B, the
+  // output transform on the shares, P0 adds the bias lifted to scale 2f + u_frac.
+  mpc::Words winograd_conv(size_t i, const mpc::Words& x, const WinogradForm& F, const WinogradGeometry& g,
+                           size_t batch) {
+    const size_t m = static_cast<size_t>(g.M), cols = batch * static_cast<size_t>(g.tiles());
+    const mpc::Words z = mpc::matmul_batched(s_, x, opened_[i], positions(F), m, static_cast<size_t>(g.C), cols,
+                                             winograd_lowering(s_.ring, F, g, batch), net_.layers[i].name);
+    mpc::Words y = winograd_output(s_.ring, F, g, batch, z);
+    if (s_.party == 0) {
+      const size_t n = y.size() / m;
+      const auto& b = model_->layers[i].bias;
+      for (size_t o = 0; o < m; ++o)
+        for (size_t j = 0; j < n; ++j) y[o * n + j] = (y[o * n + j] + (b[o] << F.u_frac)) & s_.ring.mask();
+    }
+    return y;
+  }
   void add_bias(size_t i, mpc::Words& y, size_t m, size_t cols) {
     if (s_.party != 0) return;
     const auto& b = model_->layers[i].bias;
@@ -107,8 +137,14 @@ size_t classes_of(const Network& net) {
 constexpr const char* kArgmaxTag = "output/argmax";
 constexpr const char* kOutputTruncTag = "output/trunc";
 
-size_t matmul_m(const Layer& L) { return static_cast<size_t>(L.weight_shape[0]); }
+// The weight operand's (mask's) rows and columns: [M, C·kh·kw] for the direct form,
+// [α²·M, C] for a Winograd form (U, nn/winograd.h).
+size_t matmul_m(const Layer& L) {
+  const size_t m = static_cast<size_t>(L.weight_shape[0]);
+  return L.op == OpKind::Conv && L.winograd != 0 ? positions(winograd_form(L.winograd)) * m : m;
+}
 size_t matmul_k(const Layer& L) {
+  if (L.op == OpKind::Conv && L.winograd != 0) return static_cast<size_t>(L.weight_shape[1]);
   size_t k = 1;
   for (size_t j = 1; j < L.weight_shape.size(); ++j) k *= static_cast<size_t>(L.weight_shape[j]);
   return k;
@@ -186,7 +222,10 @@ void SecureParty::setup(mpc::Session& s) {
   for (size_t i = 0; i < arch_.layers.size(); ++i) {
     const Layer& L = arch_.layers[i];
     if (L.op == OpKind::Conv || L.op == OpKind::Linear) {
-      const mpc::Words w = s.party == 0 ? model_->layers[i].weight : mpc::Words();
+      mpc::Words w = s.party == 0 ? model_->layers[i].weight : mpc::Words();
+      if (s.party == 0 && L.op == OpKind::Conv && L.winograd != 0)  // U [α², M, C], scale f + u_frac
+        w = winograd_weights(s.ring, winograd_form(L.winograd), w, static_cast<size_t>(L.weight_shape[0]),
+                             static_cast<size_t>(L.weight_shape[1]));
       opened_[i] = mpc::matmul_setup(s, w, matmul_m(L), matmul_k(L), L.name);
     } else if (L.op == OpKind::Poly) {
       mpc::PolyCoeffs c;

@@ -12,6 +12,7 @@
 #include "polympc/hls/launch.h"
 #include "polympc/mpc/counting.h"
 #include "polympc/nn/lowering.h"
+#include "polympc/nn/winograd.h"
 #include "polympc/nn/placement.h"
 #include "polympc/nn/secure.h"
 
@@ -575,6 +576,26 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) co
       // weight shape by the lowered columns of all groups: the same input opening, MACs
       // and material as `groups` products after one opening (model.h).
       const uint64_t all_cols = cols * groups;
+      if (L.kind == LayerKind::Conv && L.winograd != 0) {
+        // Winograd F(m×m, 3×3) (docs/winograd.md): α² products (M × C) · (C × N·T) through
+        // matmul_combine after the same opening of the input; the transforms are host work.
+        if (L.kernel_h != 3 || L.kernel_w != 3 || L.stride_h != 1 || L.stride_w != 1 || groups != 1)
+          throw PerfModelError("conv layer '" + L.name + "': Winograd needs a 3x3 stride-1 ungrouped convolution");
+        const nn::WinogradForm F = nn::winograd_form(L.winograd);
+        const uint64_t P = static_cast<uint64_t>(F.alpha * F.alpha), tm = static_cast<uint64_t>(F.m);
+        const uint64_t wm = u64(L.out_shape[0]), wk = u64(L.in_shape[0]);
+        const uint64_t wcols = B * ((u64(L.out_shape[1]) + tm - 1) / tm) * ((u64(L.out_shape[2]) + tm - 1) / tm);
+        setup = [&, P, wm, wk](mpc::CountingSession& cs) {
+          mpc::MaterialStore other(1 - cs.session().party);
+          mpc::deal_matmul_setup(cs.setup_dealer(), P * wm, wk, L.name, cs.material(), other);
+        };
+        protocols = [&, P, wm, wk, wcols](mpc::Session& s) {
+          const mpc::Lowering lower = [P, wk, wcols](const mpc::Words&) { return mpc::Words(P * wk * wcols, 0); };
+          mpc::matmul_batched(s, mpc::Words(n_in), mpc::Words(P * wm * wk), P, wm, wk, wcols, lower, L.name);
+        };
+        b.host("matmul", n_in + 2 * P * wk * wcols + 2 * P * wm * wcols);
+        break;
+      }
       setup = [&, m, k](mpc::CountingSession& cs) {
         mpc::MaterialStore other(1 - cs.session().party);
         mpc::deal_matmul_setup(cs.setup_dealer(), m, k, L.name, cs.material(), other);
@@ -659,10 +680,11 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) co
   if (truncate) b.host(std::string("trunc_") + mpc::trunc_mode_name(o.trunc), n_in);
   // Party 0 in the counting context; party 1 runs the same layer protocols, which are
   // symmetric (every protocol test checks both parties' wire against the counted cost).
-  // Layers of equal shape, choice and comparison bits count once per Model.
+  // Layers of equal shape, choice, form (direct / Winograd) and comparison bits count once
+  // per Model.
   std::ostringstream key;
   key << static_cast<int>(L.kind) << '|' << choice_name(choice) << '|' << in_shift << '|' << n_in << '|' << n << '|'
-      << L.kernel_h << 'x' << L.kernel_w << '|' << L.groups << '|' << mpc::trunc_mode_name(o.trunc) << '|'
+      << L.kernel_h << 'x' << L.kernel_w << '|' << L.groups << "|w" << L.winograd << '|' << mpc::trunc_mode_name(o.trunc) << '|'
       << mpc::compare_mode_name(o.compare) << '|' << o.trunc_bound_bits << '|' << r.bits << '.' << r.frac << '|'
       << opt_.coef() << '|' << mpc::compare_bits_name(o.compare_range(L.name, r.bits));
   for (int64_t d : L.in_shape) key << ',' << d;

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "polympc/nn/onnx.h"
+#include "polympc/nn/winograd.h"
 
 namespace polympc::perfmodel {
 
@@ -350,6 +351,7 @@ NetShape from_network(const nn::Network& net) {
         if (L.weight_shape.size() != 4) throw PerfModelError("layer '" + L.name + "': conv weight is not [Cout, Cin, kh, kw]");
         o.kernel_h = static_cast<int>(L.weight_shape[2]);
         o.kernel_w = static_cast<int>(L.weight_shape[3]);
+        o.winograd = L.winograd;
         break;
       case nn::OpKind::Linear:
         o.kind = LayerKind::Linear;
@@ -398,7 +400,10 @@ std::vector<nn::ScaleNode> scale_nodes(const NetShape& net) {
     n.out_elements = L.out_elements();
     n.window = static_cast<int64_t>(L.kernel_h) * L.kernel_w;
     switch (L.kind) {
-      case LayerKind::Conv: n.op = nn::OpKind::Conv; break;
+      case LayerKind::Conv:
+        n.op = nn::OpKind::Conv;
+        if (L.winograd != 0) n.extra_frac = nn::winograd_form(L.winograd).u_frac;
+        break;
       case LayerKind::Linear: n.op = nn::OpKind::Linear; break;
       case LayerKind::Relu: n.op = nn::OpKind::Relu; break;
       case LayerKind::Poly: n.op = nn::OpKind::Poly; break;
@@ -445,5 +450,18 @@ NetShape zoo(const std::string& name) {
 
 void set_activations(NetShape& net, const std::string& spec) { set_sites(net, spec, false); }
 void set_pools(NetShape& net, const std::string& spec) { set_sites(net, spec, true); }
+
+int set_winograd(NetShape& net, int m) {
+  if (m != 0 && m != 2 && m != 4)
+    throw PerfModelError("Winograd form F(" + std::to_string(m) + "x" + std::to_string(m) + ",3x3): m must be 0, 2 or 4");
+  int n = 0;
+  for (LayerShape& L : net.layers)
+    if (L.kind == LayerKind::Conv && L.kernel_h == 3 && L.kernel_w == 3 && L.stride_h == 1 && L.stride_w == 1 &&
+        L.groups == 1) {
+      L.winograd = m;
+      n += m != 0;
+    }
+  return n;
+}
 
 }  // namespace polympc::perfmodel

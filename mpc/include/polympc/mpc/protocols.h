@@ -311,6 +311,17 @@ void deal_matmul(Dealer& d, size_t m, size_t k, size_t cols, size_t in_size, con
                  const std::string& tag, MaterialStore& m0, MaterialStore& m1);
 Words matmul(Session& s, const Words& x, const Words& e_w, size_t m, size_t k, size_t cols,
              const Lowering& lower, const std::string& tag);
+/// Batched form: `batches` independent products Y_p = W_p (m x k) · L(X)_p (k x cols) that
+/// share one opening of F = X − B (the online cost of one matmul). The weight mask and E
+/// are [batches·m, k] (deal_matmul_setup / matmul_setup with m' = batches·m), L maps the
+/// raw input to [batches, k, cols], the result is [batches, m, cols]; one matmul_combine
+/// per product. Material per inference: [B | C], in_size + batches·m·cols words. With
+/// batches = 1 it is deal_matmul / matmul (same material). Winograd convolution uses it
+/// with batches = α² positions (docs/winograd.md "In 2PC").
+void deal_matmul_batched(Dealer& d, size_t batches, size_t m, size_t k, size_t cols, size_t in_size,
+                         const Lowering& lower, const std::string& tag, MaterialStore& m0, MaterialStore& m1);
+Words matmul_batched(Session& s, const Words& x, const Words& e_w, size_t batches, size_t m, size_t k, size_t cols,
+                     const Lowering& lower, const std::string& tag);
 /// Cost of matmul for W (m x k) and an input of in_size elements lowered to k x cols.
 Cost matmul_cost(const RingConfig& r, size_t m, size_t k, size_t cols, size_t in_size);
 

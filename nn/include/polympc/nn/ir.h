@@ -73,6 +73,11 @@ struct Layer {
   int kernel_h = 1, kernel_w = 1;
   int stride_h = 1, stride_w = 1;
   int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  /// Conv: 0 = direct form (im2col), 2 or 4 = Winograd F(m×m, 3×3) (nn/winograd.h,
+  /// docs/winograd.md); only for 3×3 stride-1 convolutions. Public, like the architecture.
+  /// Runs in the plaintext twin and the 2PC executor; not yet in the architecture file or
+  /// ONNX export (not serialized) nor on the command line.
+  int winograd = 0;
   // Poly: y = a2 x^2 + a1 x + a0 (a2 = s * w0 in PASNet's notation), each size 1 or C
   std::vector<float> poly_a2, poly_a1, poly_a0;
   // BlockRelu: one patch per input channel (public: part of the architecture)

@@ -56,6 +56,8 @@ struct ScaleNode {
                                 ///< BlockRelu: elements of its largest patch (block_window)
   int64_t in_elements = 0;      ///< elements of the first input, per image
   int64_t out_elements = 0;     ///< elements of the output, per image
+  int extra_frac = 0;           ///< Conv: fractional bits of the output above 2f (the
+                                ///< Winograd form's u_frac, nn/winograd.h; 0 = direct)
 };
 /// The nodes of `net` (shapes inferred).
 std::vector<ScaleNode> scale_nodes(const Network& net);

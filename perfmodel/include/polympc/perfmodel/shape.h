@@ -40,6 +40,9 @@ struct LayerShape {
   int kernel_h = 1, kernel_w = 1;  ///< Conv, pools
   int stride_h = 1, stride_w = 1;
   int groups = 1;                  ///< Conv: Cin and Cout are multiples of groups
+  /// Conv: 0 = direct (im2col), 2 or 4 = Winograd F(m×m, 3×3): priced as α² products
+  /// (M × C) · (C × N·T) after the one opening of the input (docs/winograd.md)
+  int winograd = 0;
   std::vector<nn::BlockPatch> block_patches;  ///< BlockRelu: one per channel
   int64_t in_elements() const;     ///< product of in_shape
   int64_t out_elements() const;    ///< product of out_shape
@@ -82,5 +85,8 @@ NetShape zoo(const std::string& name);
 /// "max" | "avg" | list | "model". Throws PerfModelError on a bad spec or count.
 void set_activations(NetShape& net, const std::string& spec);
 void set_pools(NetShape& net, const std::string& spec);
+/// Every 3×3 stride-1 ungrouped Conv in form m (0 = direct, 2 or 4 = Winograd F(m×m, 3×3));
+/// returns how many. Throws PerfModelError for another m.
+int set_winograd(NetShape& net, int m);
 
 }  // namespace polympc::perfmodel
