@@ -5,6 +5,7 @@
 #include <string>
 
 #include "commands.h"
+#include "party_cmd.h"
 #include "polympc/nn/arch_file.h"
 #include "polympc/nn/onnx.h"
 
@@ -15,6 +16,7 @@ namespace {
 struct ExportArchArgs {
   std::string model;
   std::string out;
+  std::string winograd = "off";  ///< explicit Winograd forms written into the file (load_server_model)
 };
 
 std::string dims(const std::vector<int64_t>& s) {
@@ -24,7 +26,7 @@ std::string dims(const std::vector<int64_t>& s) {
 }
 
 void run_export_arch(const ExportArchArgs& a) {
-  const nn::Network net = nn::load_onnx(a.model);
+  const nn::Network net = load_server_model(a.model, a.winograd);
   nn::save_arch(net, a.out);
   // Read the file back as the client will: it must load, and describe this very model.
   const nn::ArchFile back = nn::load_arch(a.out);
@@ -52,6 +54,10 @@ void add_export_arch_command(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingFile);
   c->add_option("--out", args->out, "architecture file to write (JSON)")->required();
+  c->add_option("--winograd", args->winograd,
+                "3x3 stride-1 convolutions in Winograd form, written into the file: off | 2 | 4 | LAYER=0|2|4, "
+                "comma-separated; the server runs with the same --winograd (docs/winograd.md)")
+      ->capture_default_str();
   c->callback([args] { run_export_arch(*args); });
 }
 

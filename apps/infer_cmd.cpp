@@ -46,7 +46,7 @@ struct InferArgs {
   size_t workers = 1;   ///< --workers: batches whose online phases overlap
   std::string trace;    ///< --trace: measured Chrome trace of the run
   std::string plan;     ///< --plan: a plan of `polympc schedule`, shown beside the measured layers
-  std::string winograd = "off";  ///< --winograd: nn::apply_winograd spec (in-process runs)
+  std::string winograd = "off";  ///< --winograd: nn::apply_winograd spec (server role: explicit forms)
 };
 
 /// The plan's modelled layers beside this run's measured ones (per image).
@@ -113,12 +113,8 @@ void run_infer(const InferArgs& a) {
   const nn::Reveal reveal = nn::parse_reveal(a.reveal);
   if (!a.party.role.empty() && (!a.link.empty() || a.workers != 1 || !a.trace.empty() || !a.plan.empty()))
     throw mpc::InvalidArgument("--link, --workers, --trace and --plan apply to in-process runs (without --role)");
-  if (!a.party.role.empty() && a.winograd != "off")
-    throw mpc::InvalidArgument(
-        "--winograd applies to in-process runs (without --role) for now: the architecture file does not carry the "
-        "choice yet (docs/winograd.md)");
   if (!a.party.role.empty()) {  // one party of a two-process run over TCP
-    run_infer_party(a.party, a.model, a.model_given, a.data, a.images, a.backend, a.backend_args, ring, po, reveal,
+    run_infer_party(a.party, a.model, a.model_given, a.winograd, a.data, a.images, a.backend, a.backend_args, ring, po, reveal,
                     a.quiet, a.json);
     return;
   }
@@ -332,8 +328,9 @@ void add_infer_command(CLI::App& app) {
                 "in-process run: a plan of `polympc schedule` (same options); prints its modelled layers beside "
                 "the measured ones");
   c->add_option("--winograd", args->winograd,
-                "in-process run: 3x3 stride-1 convolutions in Winograd form: auto | off | 2 | 4 | LAYER=0|2|4, "
-                "comma-separated (docs/winograd.md)")
+                "3x3 stride-1 convolutions in Winograd form: auto | off | 2 | 4 | LAYER=0|2|4, comma-separated; "
+                "--role server: explicit forms, the same as the architecture file's (export-arch --winograd); "
+                "docs/winograd.md")
       ->capture_default_str();
   c->add_flag("--quiet", args->quiet, "no progress bar");
   c->add_flag("--explain", args->explain,

@@ -9,6 +9,7 @@
 #include "polympc/nn/arch_file.h"
 #include "polympc/nn/onnx.h"
 #include "polympc/nn/party.h"
+#include "polympc/nn/winograd.h"
 #include "protocol_args.h"
 
 namespace polympc::apps {
@@ -46,9 +47,15 @@ void add_insecure_seed_option(CLI::App& c, std::optional<uint64_t>& seed) {
       ->group("");
 }
 
+nn::Network load_server_model(const std::string& model, const std::string& winograd) {
+  nn::Network net = nn::load_onnx(model);
+  if (winograd != "off") nn::set_winograd(net, winograd);
+  return net;
+}
+
 void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_given,
-                     const std::string& data_dir, size_t images, const std::string& backend,
-                     const BackendArgs& bargs, const mpc::RingConfig& ring,
+                     const std::string& winograd, const std::string& data_dir, size_t images,
+                     const std::string& backend, const BackendArgs& bargs, const mpc::RingConfig& ring,
                      const mpc::ProtocolOptions& po, nn::Reveal reveal, bool quiet,
                      const std::string& json) {
   int party;
@@ -71,7 +78,7 @@ void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_g
   if (party == 0) {
     if (!pa.arch.empty())
       throw mpc::InvalidArgument("the server runs with --model (its ONNX file), not --arch");
-    net = nn::load_onnx(model);
+    net = load_server_model(model, winograd);
     model_hash = nn::model_hash(net);
     q = std::make_unique<nn::QuantizedModel>(nn::quantize(net, ring));
   } else {
@@ -82,6 +89,10 @@ void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_g
           "export-arch`) instead of --model");
     if (pa.arch.empty())
       throw mpc::InvalidArgument("the client needs --arch (a file from `polympc export-arch`)");
+    if (winograd != "off")
+      throw mpc::InvalidArgument(
+          "the client takes no --winograd: its architecture file carries the forms (`polympc export-arch "
+          "--winograd`)");
     nn::ArchFile af = nn::load_arch(pa.arch);
     net = std::move(af.arch);
     model_hash = af.model_hash;

@@ -29,6 +29,13 @@ struct PartyArgs {
 /// Adds --role, --host, --port, --material, --arch, --ledger, --first-image, --timeout.
 void add_party_options(CLI::App& cmd, PartyArgs& a);
 
+/// The server's (P0's) network: its ONNX model with the Winograd forms of `winograd` (a
+/// `--winograd` spec of explicit forms: "off", "2", "4", "LAYER=0|2|4"; nn::set_winograd).
+/// The architecture file of the client and the dealer must carry the same forms (`polympc
+/// export-arch --winograd` with the same spec): the forms are in the model hash that the
+/// handshake compares. Throws ModelError / mpc::InvalidArgument as load_onnx / set_winograd.
+nn::Network load_server_model(const std::string& model, const std::string& winograd);
+
 /// Secrets come from the OS CSPRNG. `--insecure-test-seed N` fixes them (tests only);
 /// a plain `--seed` is refused with a message saying why.
 void add_insecure_seed_option(CLI::App& cmd, std::optional<uint64_t>& seed);
@@ -36,9 +43,11 @@ void add_insecure_seed_option(CLI::App& cmd, std::optional<uint64_t>& seed);
 /// Runs one party of `infer --role`; prints the client's accuracy and the per-layer
 /// traffic of this party; writes JSON when `json` is set. `model_given`: whether the user
 /// passed --model (the client must not).
+/// `winograd`: the server's --winograd spec (load_server_model); the client refuses one
+/// other than "off" (its architecture file carries the forms).
 void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_given,
-                     const std::string& data, size_t images, const std::string& backend,
-                     const BackendArgs& bargs, const mpc::RingConfig& ring,
+                     const std::string& winograd, const std::string& data, size_t images,
+                     const std::string& backend, const BackendArgs& bargs, const mpc::RingConfig& ring,
                      const mpc::ProtocolOptions& po, nn::Reveal reveal, bool quiet,
                      const std::string& json);
 

@@ -157,6 +157,7 @@ class MaterialIndex {
 
 struct ServeArgs : ServiceArgs {
   std::string model = "models/fmnist_cnn.onnx";
+  std::string winograd = "off";  ///< explicit Winograd forms (load_server_model)
   std::string material;
   std::string listen = "127.0.0.1:7766";
   size_t max_clients = 4;
@@ -171,7 +172,7 @@ class Server {
         ring_(ring_of(a.protocol)),
         po_(protocol_of(a.protocol)),
         reveal_(nn::parse_reveal(a.reveal)),
-        net_(nn::load_onnx(a.model)),
+        net_(load_server_model(a.model, a.winograd)),
         model_hash_(nn::model_hash(net_)),
         q_(nn::quantize(net_, ring_)),
         index_(a.material),
@@ -444,6 +445,10 @@ void add_serve_commands(CLI::App& app) {
     CLI::App* c = app.add_subcommand(
         "serve", "the model owner's service: private inference for clients over TLS (P0)");
     c->add_option("--model", a->model, "ONNX model")->capture_default_str();
+    c->add_option("--winograd", a->winograd,
+                  "3x3 stride-1 convolutions in Winograd form: off | 2 | 4 | LAYER=0|2|4, the same as the clients' "
+                  "architecture file (export-arch --winograd; docs/winograd.md)")
+        ->capture_default_str();
     c->add_option("--material", a->material, "directory of this server's P0 preprocessing files (one per dealer run)")
         ->required();
     c->add_option("--listen", a->listen, "ADDR:PORT to listen on (port 0: any free port)")->capture_default_str();

@@ -34,6 +34,7 @@ inline void expect_same_ir(const nn::Network& a, const nn::Network& b) {
     EXPECT_TRUE(same_bits(x.poly_a1, y.poly_a1));
     EXPECT_TRUE(same_bits(x.poly_a0, y.poly_a0));
     EXPECT_EQ(x.block_patches, y.block_patches);
+    EXPECT_EQ(x.winograd, y.winograd);
     if (x.op != nn::OpKind::Linear && x.op != nn::OpKind::Poly && x.op != nn::OpKind::Relu &&
         x.op != nn::OpKind::Flatten && x.op != nn::OpKind::Add &&
         x.op != nn::OpKind::GlobalAvgPool) {

@@ -29,6 +29,7 @@
 #include "polympc/nn/ir.h"
 #include "polympc/nn/onnx.h"
 #include "polympc/nn/party.h"
+#include "polympc/nn/winograd.h"
 #include "ir_compare.h"
 #include "test_util.h"
 
@@ -36,6 +37,7 @@ namespace polympc::nn {
 namespace {
 
 using Json = nlohmann::ordered_json;
+using polympc::testing::error_of;
 using polympc::testing::temp_path;
 
 const std::string kShipped = std::string(POLYMPC_SOURCE_DIR) + "/models/fmnist_cnn.onnx";
@@ -120,6 +122,14 @@ std::string spec_architecture_hash(const Json& file) {
       for (const Json& x : l[k]) h.u64(static_cast<uint64_t>(x.get<int64_t>()));
     for (const Json& x : l["poly_sizes"]) h.u64(x.get<uint64_t>());
     h.ints(l["out_shape"]);
+    if (l.contains("patches")) {
+      h.u64(l["patches"].size());
+      for (const Json& x : l["patches"]) h.str(x.get<std::string>());
+    }
+    if (l.contains("winograd")) {
+      h.str("winograd");
+      h.u64(static_cast<uint64_t>(l["winograd"].get<int64_t>()));
+    }
   }
   return h.hex();
 }
@@ -288,6 +298,78 @@ TEST(ArchHash, FollowsTheDocumentedSerialization) {
     EXPECT_EQ(j["architecture_hash"], architecture_hash(net));
     EXPECT_EQ(j["model_hash"], model_hash(net));
   }
+}
+
+// ---- Winograd forms ------------------------------------------------------------------------
+
+// tests/data/cnn_view.onnx has one 3x3 stride-1 conv (/conv1/Conv) and a second one
+// (/conv2/Conv): both may take a Winograd form.
+const std::string kCnnView = std::string(POLYMPC_TEST_DATA_DIR) + "/cnn_view.onnx";
+
+TEST(ArchFileWinograd, TheFormsAreWrittenReadBackAndHashed) {
+  const Network direct = load_onnx(kCnnView);
+  Network net = direct;
+  ASSERT_EQ(set_winograd(net, "/conv1/Conv=4,/conv2/Conv=2"), 2);
+  TempFile f("arch.json");
+  save_arch(net, f.path);
+  const Json j = Json::parse(read_text(f.path));
+  int seen = 0;
+  for (const Json& l : j["layers"]) {
+    if (l["name"] == "/conv1/Conv") {
+      EXPECT_EQ(l["winograd"], 4);
+      ++seen;
+    }
+    if (l["name"] == "/conv2/Conv") {
+      EXPECT_EQ(l["winograd"], 2);
+      ++seen;
+    }
+    if (l["op"] != "Conv") {
+      EXPECT_FALSE(l.contains("winograd"));
+    }
+  }
+  EXPECT_EQ(seen, 2);
+  const ArchFile a = load_arch(f.path);
+  for (size_t i = 0; i < net.layers.size(); ++i) EXPECT_EQ(a.arch.layers[i].winograd, net.layers[i].winograd);
+  // The forms are part of the architecture: hashes differ from the direct form's, follow
+  // the documented serialization, and the direct form's file has no "winograd" field.
+  EXPECT_NE(architecture_hash(net), architecture_hash(direct));
+  EXPECT_NE(model_hash(net), model_hash(direct));
+  EXPECT_EQ(spec_architecture_hash(j), architecture_hash(net));
+  EXPECT_EQ(a.model_hash, model_hash(net));
+  TempFile g("direct.json");
+  save_arch(direct, g.path);
+  EXPECT_EQ(read_text(g.path).find("winograd"), std::string::npos);
+}
+
+TEST(ArchFileWinograd, BadFormsAreRefused) {
+  Network net = load_onnx(kCnnView);
+  set_winograd(net, "/conv1/Conv=2");
+  TempFile f("arch.json");
+  save_arch(net, f.path);
+  const Json good = Json::parse(read_text(f.path));
+  size_t conv = 0, relu = 0;
+  for (size_t i = 0; i < good["layers"].size(); ++i) {
+    if (good["layers"][i]["name"] == "/conv1/Conv") conv = i;
+    if (good["layers"][i]["op"] == "Relu" && relu == 0) relu = i;
+  }
+  ASSERT_GT(relu, 0u);
+  Json j = good;
+  j["layers"][conv]["winograd"] = 3;
+  expect_refused(forged(j), {"field 'winograd'", "expected 2 or 4"});
+  j = good;
+  j["layers"][conv]["winograd"] = "4";  // refused while parsing, before the hash is checked
+  expect_refused(j, {"field 'winograd'", "expected an integer"});
+  j = good;
+  j["layers"][relu]["winograd"] = 2;
+  expect_refused(forged(j), {"unknown field 'winograd'"});
+  // A 5x5 conv of the shipped model cannot take the form: shape inference names it.
+  Json s = shipped_file_json();
+  ASSERT_EQ(s["layers"][0]["name"], "conv1");
+  s["layers"][0]["winograd"] = 2;
+  expect_refused(forged(s), {"conv1", "3x3"});
+  // "auto" depends on the ring: set_winograd (export-arch) refuses it.
+  const std::string e = error_of([&] { set_winograd(net, "auto"); });
+  EXPECT_NE(e.find("explicitly"), std::string::npos) << e;
 }
 
 // ---- the file holds no parameter value ------------------------------------------------------

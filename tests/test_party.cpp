@@ -14,10 +14,14 @@
 #include <unistd.h>
 
 #include "polympc/cpu/cpu_backend.h"
+#include "polympc/nn/arch_file.h"
 #include "polympc/nn/onnx.h"
 #include "polympc/nn/party.h"
 #include "polympc/nn/plain.h"
+#include "polympc/nn/winograd.h"
 #include "polympc/sim/sim_backend.h"
+#include "ir_compare.h"
+#include "test_networks.h"
 #include "test_util.h"
 
 using namespace polympc;
@@ -79,8 +83,9 @@ struct Parties {
   mpc::RingConfig ring{64, 12};
   nn::QuantizedModel q;
   nn::Dataset data;
-  Parties()
-      : net(nn::load_onnx(kModel)),
+  Parties() : Parties(nn::load_onnx(kModel)) {}
+  explicit Parties(nn::Network n)
+      : net(std::move(n)),
         q(nn::quantize(net, ring)),
         data(nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", 12)) {}
 
@@ -151,6 +156,35 @@ TEST(TwoProcess, ClientWithTheArchitectureOnlyEqualsTheTwinAndMaterialIsSingleUs
   polympc::testing::write_file(f.p1, copy1);
   const std::string e = error_of([&] { p.run(f, plan); });
   EXPECT_NE(e.find("already consumed"), std::string::npos) << e;
+}
+
+// The Winograd forms travel in the architecture file (export-arch --winograd): the dealer
+// and the client, who read only that file, run the same forms as the server.
+TEST(TwoProcess, WinogradFormsFromTheArchitectureFileEqualTheTwin) {
+  for (const std::string spec : {"conv2=2", "conv2=4"}) {
+    SCOPED_TRACE(spec);
+    nn::Network net = polympc::testing::every_layer_cnn();
+    ASSERT_EQ(nn::set_winograd(net, spec), 1);
+    const std::string arch_path = temp_path("winograd-arch.json");
+    nn::save_arch(net, arch_path);
+    const nn::ArchFile af = nn::load_arch(arch_path);
+    std::remove(arch_path.c_str());
+    ASSERT_EQ(af.model_hash, nn::model_hash(net));
+    Parties p(net);
+    nn::PartyPlan plan = plan_of(4, 2);
+    Files f;
+    nn::deal_to_files(af.arch, kHash, p.ring, plan, f.p0, f.p1);
+    // The client runs on the file's architecture (run() uses architecture_only(net), which
+    // the file equals: same forms, zero parameters).
+    polympc::testing::expect_same_ir(af.arch, nn::architecture_only(net));
+    auto [srv, client] = p.run(f, plan);
+    EXPECT_EQ(client.logits, p.twin(0, 4));
+    // The direct form's twin differs (F(4x4) by its rounding, F(2x2) not at all).
+    if (spec == "conv2=2") {
+      Parties d(polympc::testing::every_layer_cnn());
+      EXPECT_EQ(client.logits, d.twin(0, 4));
+    }
+  }
 }
 
 TEST(TwoProcess, MaterialIsConsumedInPartsOverSeveralRuns) {

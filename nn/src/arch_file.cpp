@@ -55,6 +55,9 @@ struct PublicLayer {
   std::vector<int64_t> out_shape;
   /// BlockRelu only (the field "patches", one name per channel: "2x2", "identity", "zero").
   std::vector<BlockPatch> patches;
+  /// Conv only (the field "winograd", written when not 0): 0 = direct, 2 or 4 = Winograd
+  /// F(m×m, 3×3) (Layer::winograd, docs/winograd.md).
+  int64_t winograd = 0;
 };
 
 struct PublicNet {
@@ -99,6 +102,7 @@ PublicNet public_part(const Network& net) {
                     static_cast<int64_t>(l.poly_a0.size())};
     q.out_shape = l.out_shape;
     q.patches = l.block_patches;
+    q.winograd = l.winograd;
     p.layers.push_back(std::move(q));
   }
   return p;
@@ -162,6 +166,11 @@ void validate_public(const PublicNet& p, const std::string& prefix) {
     check_shape(l.out_shape, field("out_shape"));
     if (l.op != OpKind::BlockRelu && !l.patches.empty())
       throw ModelError(field("patches") + ": only a BlockRelu layer has patches");
+    if (l.winograd != 0 && l.winograd != 2 && l.winograd != 4)
+      throw ModelError(field("winograd") + ": " + std::to_string(l.winograd) +
+                       " (expected 2 or 4: Winograd F(2x2,3x3) or F(4x4,3x3); omit the field for the direct form)");
+    if (l.winograd != 0 && l.op != OpKind::Conv)
+      throw ModelError(field("winograd") + ": only a Conv layer has a Winograd form");
     // Every parameter is held (as zeros) by whoever loads the file: bound the total.
     const std::string total = field("weight_shape") + " (parameters of the network so far)";
     for (int64_t n : {weights, l.bias_size, l.poly_sizes[0], l.poly_sizes[1], l.poly_sizes[2]})
@@ -220,6 +229,10 @@ std::string hash_public(const PublicNet& p) {
     if (l.op == OpKind::BlockRelu) {  // hashed only here: other layers' hashes unchanged
       h.u64(l.patches.size());
       for (const BlockPatch& bp : l.patches) h.str(block_patch_name(bp));
+    }
+    if (l.winograd != 0) {  // hashed only when set: direct-form hashes unchanged
+      h.str("winograd");
+      h.i64(l.winograd);
     }
   }
   return h.hex();
@@ -286,6 +299,7 @@ std::string render(const PublicNet& p, const std::string& arch_hash, const std::
         out += (c ? ", \"" : "\"") + block_patch_name(l.patches[c]) + "\"";
       out += "]";
     }
+    if (l.winograd != 0) out += ", \"winograd\": " + std::to_string(l.winograd);
     out += i + 1 < p.layers.size() ? "},\n" : "}\n";
   }
   out += "  ]\n}\n";
@@ -445,6 +459,7 @@ PublicLayer parse_layer(const Json& v, size_t i, const std::string& path) {
   std::vector<const char*> keys = {"name",   "op",     "inputs", "weight_shape", "bias_size",
                                    "kernel", "stride", "pads",   "poly_sizes",   "out_shape"};
   if (l.op == OpKind::BlockRelu) keys.push_back("patches");
+  if (l.op == OpKind::Conv && v.contains("winograd")) keys.push_back("winograd");  // optional
   check_keys(v, keys, where);
   l.name = get_string(v["name"], field("name"));
   l.inputs = get_ints(v["inputs"], field("inputs"), 2);
@@ -455,6 +470,7 @@ PublicLayer parse_layer(const Json& v, size_t i, const std::string& path) {
   l.pads = get_fixed<4>(v["pads"], field("pads"), "[top, left, bottom, right]");
   l.poly_sizes = get_fixed<3>(v["poly_sizes"], field("poly_sizes"), "[|a2|, |a1|, |a0|]");
   l.out_shape = get_ints(v["out_shape"], field("out_shape"), 3);
+  if (v.contains("winograd")) l.winograd = get_int(v["winograd"], field("winograd"));
   if (l.op == OpKind::BlockRelu) {
     const Json& pv = v["patches"];
     if (!pv.is_array())
@@ -539,6 +555,7 @@ Network build(const PublicNet& p) {
     l.poly_a1.assign(static_cast<size_t>(q.poly_sizes[1]), 0.f);
     l.poly_a0.assign(static_cast<size_t>(q.poly_sizes[2]), 0.f);
     l.block_patches = q.patches;
+    l.winograd = static_cast<int>(q.winograd);
     net.layers.push_back(std::move(l));
   }
   return net;

@@ -1,5 +1,6 @@
 #include "polympc/nn/winograd.h"
 
+#include <functional>
 #include <sstream>
 
 #include "polympc/mpc/plaintext.h"
@@ -267,16 +268,10 @@ mpc::Words winograd_conv(const mpc::RingConfig& r, const WinogradForm& F, const 
   return winograd_output(r, F, g, batch, prod);
 }
 
-int apply_winograd(Network& net, const std::string& spec, const mpc::RingConfig& r, const mpc::ProtocolOptions& o,
-                   int coef_frac) {
-  auto fits = [&] {
-    try {
-      plan_scales(net, r, o, coef_frac);
-      return true;
-    } catch (const mpc::InvalidArgument&) {
-      return false;
-    }
-  };
+namespace {
+
+// The items of a --winograd spec, in order; `fits` decides "auto" (null: "auto" refused).
+int apply_winograd_items(Network& net, const std::string& spec, const std::function<bool()>* fits) {
   auto form_of = [&](const std::string& item, const std::string& v) {
     if (v == "0" || v == "2" || v == "4") return std::stoi(v);
     throw mpc::InvalidArgument("--winograd " + item + ": the form must be 0 (direct), 2 or 4");
@@ -300,12 +295,16 @@ int apply_winograd(Network& net, const std::string& spec, const mpc::RingConfig&
       for (Layer& L : net.layers)
         if (L.op == OpKind::Conv) L.winograd = winograd_applicable(L) ? m : 0;
     } else if (item == "auto") {
+      if (fits == nullptr)
+        throw mpc::InvalidArgument(
+            "--winograd auto depends on the ring and the truncation, which this command does not take: give the "
+            "forms explicitly (2, 4 or LAYER=0|2|4)");
       for (Layer& L : net.layers) {
         if (!winograd_applicable(L)) continue;
         L.winograd = 4;
-        if (fits()) continue;
+        if ((*fits)()) continue;
         L.winograd = 2;
-        if (fits()) continue;
+        if ((*fits)()) continue;
         L.winograd = 0;
       }
     } else {
@@ -313,11 +312,29 @@ int apply_winograd(Network& net, const std::string& spec, const mpc::RingConfig&
     }
   }
   net.infer_shapes();
-  plan_scales(net, r, o, coef_frac);
   int n = 0;
   for (const Layer& L : net.layers) n += L.op == OpKind::Conv && L.winograd != 0;
   return n;
 }
+
+}  // namespace
+
+int apply_winograd(Network& net, const std::string& spec, const mpc::RingConfig& r, const mpc::ProtocolOptions& o,
+                   int coef_frac) {
+  const std::function<bool()> fits = [&] {
+    try {
+      plan_scales(net, r, o, coef_frac);
+      return true;
+    } catch (const mpc::InvalidArgument&) {
+      return false;
+    }
+  };
+  const int n = apply_winograd_items(net, spec, &fits);
+  plan_scales(net, r, o, coef_frac);
+  return n;
+}
+
+int set_winograd(Network& net, const std::string& spec) { return apply_winograd_items(net, spec, nullptr); }
 
 int64_t winograd_multiplications(const WinogradGeometry& g, int m) {
   const int64_t a = m + 2;

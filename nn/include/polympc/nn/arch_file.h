@@ -21,7 +21,9 @@
 // "op" is an op_name() ("Conv", "Linear", "Relu", "Poly", "AvgPool", "MaxPool",
 // "GlobalAvgPool", "Flatten", "Add"); "inputs" are the producers with the default resolved
 // (-1 = network input, else an earlier layer's index); every field is present for every
-// layer. The network's own name is not part of the file nor of the hashes: it changes no
+// layer, plus "patches" on a BlockRelu layer (one patch name per channel) and, on a Conv
+// layer in Winograd form only, "winograd": 2 or 4 (F(2x2,3x3) or F(4x4,3x3); absent = the
+// direct form; docs/winograd.md). The network's own name is not part of the file nor of the hashes: it changes no
 // computation (layer names are kept: protocol tags and per-layer options use them).
 //
 // Hashes (lowercase hex SHA-256):
@@ -39,6 +41,8 @@
 //                           pad_top, pad_left, pad_bottom, pad_right
 //                    || u64 |poly_a2| || u64 |poly_a1| || u64 |poly_a0|
 //                    || u64 rank(out_shape) || i64 each dimension
+//                    || BlockRelu only: u64 number of patches || str(each patch name)
+//                    || Winograd Conv only: str("winograd") || i64 m (2 or 4)
 //    Two networks that differ only in parameter values (or the network name) have the same
 //    architecture hash.
 //  * model hash = SHA-256 of

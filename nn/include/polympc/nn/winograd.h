@@ -117,6 +117,11 @@ mpc::Words winograd_conv(const mpc::RingConfig& r, const WinogradForm& F, const 
 /// output scale does not fit the ring and truncation.
 int apply_winograd(Network& net, const std::string& spec, const mpc::RingConfig& r, const mpc::ProtocolOptions& o,
                    int coef_frac);
+/// apply_winograd without a ring: explicit items only ("off", "2", "4", "NAME=m"); "auto"
+/// is an mpc::InvalidArgument (it depends on the ring and the truncation). No scale check:
+/// the run that loads the network checks its plan. Returns the number of Winograd layers.
+/// `polympc export-arch --winograd` uses it to write the choice into the architecture file.
+int set_winograd(Network& net, const std::string& spec);
 
 /// General multiplications of one image: α² · M · C · T for the Winograd form against
 /// M · C · 9 · Ho · Wo for the direct one (the transforms are additions and multiplications
