@@ -87,6 +87,64 @@ void deal_trunc(Dealer& d, size_t n, int shift, const ProtocolOptions& o, const 
 Words trunc(Session& s, const Words& x, int shift, const std::string& tag);
 Cost trunc_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int shift);
 
+// ---- ring extension and reduction (issue 13 "per-layer rings") ------------------------
+// Gates between rings of different widths: shares x = x0 + x1 mod 2^l in, shares mod 2^l'
+// out, both widths explicit arguments in [8, 64] (the Session's and the Dealer's own ring
+// widths are NOT used; the session gives the party, channel, backend and material). Values
+// are read as signed l-bit integers; each gate's plaintext twin is in plaintext.h
+// (plain::ring_reduce, plain::trunc_reduce, plain::sign_extend) and the 2PC result equals it
+// bit for bit on the stated domain. Sources: SIGMA (Gupta et al., "SIGMA: Secure GPT
+// Inference with Function Secret Sharing", PETS'24, eprint 2023/1269, TruncateReduce and
+// SignExtend) and LLAMA (Gupta et al., PETS'22, eprint 2022/793, zero/sign extension),
+// with the DCF of Boyle et al. (EUROCRYPT'21, dcf.h) and the FSS truncation's carry
+// (trunc_fss.cpp). Derivations, views and costs: docs/protocols.md "Ring extension and
+// reduction". Errors: InvalidArgument naming the widths when they are out of range (also
+// from the dealer half and the *_cost functions); MaterialError when the material is
+// missing, used twice, of another kind, truncated, or dealt for other widths (the mask
+// item carries a public header word with the gate and both widths); ChannelError if the
+// peer fails.
+
+/// The width checks of the three gates (their dealer, online, cost and plaintext halves all
+/// call them): InvalidArgument naming `tag`, the gate and the widths unless they are valid.
+void check_ring_reduce_bits(int from_bits, int to_bits, const std::string& tag);
+void check_trunc_reduce_bits(int from_bits, int shift, const std::string& tag);
+void check_sign_extend_bits(int from_bits, int to_bits, const std::string& tag);
+
+/// Reduce l -> l' < l: y = x mod 2^l', local on each share (x0 mod 2^l' + x1 mod 2^l').
+/// Always the low l' bits of x; equal to x as a signed value iff -2^(l'-1) <= x < 2^(l'-1).
+/// Needs 8 <= to_bits < from_bits <= 64. 0 rounds, 0 bytes, no material (deal_ring_reduce
+/// pushes nothing and only checks the widths, so that every gate has both halves).
+void deal_ring_reduce(Dealer& d, size_t n, int from_bits, int to_bits, const std::string& tag,
+                      MaterialStore& m0, MaterialStore& m1);
+Words ring_reduce(Session& s, const Words& x, int from_bits, int to_bits, const std::string& tag);
+Cost ring_reduce_cost(size_t n, int from_bits, int to_bits);
+
+/// Truncate-reduce l -> l - shift (SIGMA, TruncateReduce): y = floor(x / 2^shift) of the
+/// signed value, mod 2^(l-shift). Exact for EVERY x in Z_{2^l} (no slack bound: the wrap out
+/// of the ring is a multiple of 2^(l-shift) and vanishes in the smaller ring). Needs
+/// 8 <= from_bits <= 64, shift >= 1 and from_bits - shift >= 8. Online: open x + r in
+/// Z_{2^l} (round 1, ceil(l/8) bytes per element), a DCF of depth `shift` evaluated locally
+/// (Backend::dcf_eval; the carry into bit s, as the FSS truncation), B2A of the carry in
+/// Z_{2^(l-s)} (round 2, 8 ceil(n/64) bytes). Material per party: a DCF key of
+/// dcf_key_bytes(shift) bytes per element, FssTruncReduceMasks (1 + 2n + W words), a B2A
+/// pair (W + n words): trunc_reduce_cost(...).offline_bytes.
+void deal_trunc_reduce(Dealer& d, size_t n, int from_bits, int shift, const std::string& tag,
+                       MaterialStore& m0, MaterialStore& m1);
+Words trunc_reduce(Session& s, const Words& x, int from_bits, int shift, const std::string& tag);
+Cost trunc_reduce_cost(size_t n, int from_bits, int shift);
+
+/// Sign extension l -> l' > l (SIGMA/LLAMA SignExtend): shares mod 2^l' of the signed value
+/// of x. Exact for EVERY x in Z_{2^l}. Needs 8 <= from_bits < to_bits <= 64. Online: open
+/// u + r in Z_{2^l}, u = x + 2^(l-1) (round 1, ceil(l/8) bytes per element), the wrap
+/// w = 1{u + r mod 2^l < r} from a DCF of depth l (Backend::dcf_eval), B2A of w in Z_{2^l'}
+/// (round 2, 8 ceil(n/64) bytes); y = u + r - r + 2^l w - 2^(l-1) locally. Material per
+/// party: a DCF key of dcf_key_bytes(from_bits) bytes per element, FssSignExtendMasks
+/// (1 + n words), a B2A pair (W + n words): sign_extend_cost(...).offline_bytes.
+void deal_sign_extend(Dealer& d, size_t n, int from_bits, int to_bits, const std::string& tag,
+                      MaterialStore& m0, MaterialStore& m1);
+Words sign_extend(Session& s, const Words& x, int from_bits, int to_bits, const std::string& tag);
+Cost sign_extend_cost(size_t n, int from_bits, int to_bits);
+
 // ---- GMW boolean circuits (CrypTen-style with dealer AND triples) -------------------
 /// B2A of bit-sliced boolean shares (n bits in W words) -> arithmetic 0/1 shares.
 /// 1 round, 8 W bytes. deal_b2a pushes one B2A pair (W + n words).
