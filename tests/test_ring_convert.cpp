@@ -425,3 +425,29 @@ TEST(RingConvertWidths, OutOfRangeWidthsAreInvalidArgumentsNamingThem) {
   EXPECT_TRUE(mpc::trunc_reduce(s, Words{}, 32, 8, "tr").empty());
   EXPECT_EQ(mpc::sign_extend_cost(0, 16, 32).rounds, 0u);
 }
+
+// ---- the per-element costs docs/protocols.md states ---------------------------------------------
+TEST(RingConvertCost, PerElementCostsAsDocumented) {
+  const size_t n = size_t{1} << 20;
+  auto per = [n](uint64_t v) { return static_cast<double>(v) / static_cast<double>(n); };
+  const mpc::Cost tr = mpc::trunc_reduce_cost(n, 64, 12);
+  EXPECT_EQ(tr.rounds, 2u);
+  EXPECT_DOUBLE_EQ(per(tr.bytes), 8.125);
+  EXPECT_DOUBLE_EQ(per(tr.offline_bytes - 8), 248.25);  // one header word per call
+  EXPECT_EQ(tr.keygen_aes_blocks, 4 * 12 * n);
+  const mpc::Cost se16 = mpc::sign_extend_cost(n, 16, 64), se32 = mpc::sign_extend_cost(n, 32, 64);
+  EXPECT_EQ(se16.rounds, 2u);
+  EXPECT_DOUBLE_EQ(per(se16.bytes), 2.125);
+  EXPECT_DOUBLE_EQ(per(se16.offline_bytes - 8), 304.125);
+  EXPECT_DOUBLE_EQ(per(se32.bytes), 4.125);
+  EXPECT_DOUBLE_EQ(per(se32.offline_bytes - 8), 560.125);
+  EXPECT_EQ(se32.keygen_aes_blocks, 4 * 32 * n);
+  const mpc::Cost red = mpc::ring_reduce_cost(n, 64, 16);
+  EXPECT_EQ(red.bytes + red.rounds + red.offline_bytes + red.keygen_aes_blocks, 0u);
+  // The FSS truncation by 12 at l = 64: the same online cost, 24 bytes more material per element.
+  mpc::ProtocolOptions o;
+  o.trunc = mpc::TruncMode::Fss;
+  const mpc::Cost ft = mpc::trunc_cost(mpc::RingConfig{}, o, n, 12);
+  EXPECT_EQ(ft.bytes, tr.bytes);
+  EXPECT_DOUBLE_EQ(per(ft.offline_bytes), 272.25);
+}
