@@ -6,9 +6,12 @@
 // wrong-kind, truncated and other-width material; out-of-range widths; material files.
 #include <gtest/gtest.h>
 
+#include <exception>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "polympc/cpu/cpu_backend.h"
 #include "polympc/mpc/counting.h"
 #include "polympc/mpc/dcf.h"
 #include "polympc/mpc/plaintext.h"
@@ -450,4 +453,43 @@ TEST(RingConvertCost, PerElementCostsAsDocumented) {
   const mpc::Cost ft = mpc::trunc_cost(mpc::RingConfig{}, o, n, 12);
   EXPECT_EQ(ft.bytes, tr.bytes);
   EXPECT_DOUBLE_EQ(per(ft.offline_bytes), 272.25);
+}
+
+// ---- the CPU backend gives the same shares as the simulation backend ------------------------------
+TEST(RingConvertBackends, CpuBackendEqualsSimBitForBit) {
+  for (const Case c : {Case{Gate::TruncReduce, 64, 52}, Case{Gate::TruncReduce, 16, 8}, Case{Gate::SignExtend, 8, 64},
+                       Case{Gate::SignExtend, 63, 64}, Case{Gate::SignExtend, 16, 32}}) {
+    Words got[2][2];  // [backend][party]
+    for (int b = 0; b < 2; ++b) {
+      TwoParty tp(mpc::RingConfig{}, {}, 99);  // same seed: same material and shares
+      const Words x = values(c.from, c.from, tp.prg, 500);
+      deal(tp, c, x.size(), "be");
+      auto [x0, x1] = tp.dealer.share_arith(x, c.from);
+      cpu::CpuBackend cpu0(2), cpu1(2);
+      auto session = [&](int p) -> mpc::Session {
+        if (b == 0) return tp.session(p);
+        return mpc::Session{p, tp.ring, p == 0 ? *tp.ch0 : *tp.ch1, p == 0 ? static_cast<mpc::Backend&>(cpu0) : cpu1,
+                            p == 0 ? tp.m0 : tp.m1, tp.options};
+      };
+      std::exception_ptr e0;
+      std::thread t([&] {
+        try {
+          auto s = session(0);
+          got[b][0] = online(s, c, x0, "be");
+        } catch (...) {
+          e0 = std::current_exception();
+        }
+      });
+      auto s1 = session(1);
+      got[b][1] = online(s1, c, x1, "be");
+      t.join();
+      if (e0) std::rethrow_exception(e0);
+      if (b == 1) {
+        EXPECT_EQ(recon(got[1][0], got[1][1], c.to), twin(c, x)) << c.name();
+        EXPECT_GT(cpu0.counters().count("dcf_eval"), 0u);
+      }
+    }
+    EXPECT_EQ(got[0][0], got[1][0]) << c.name();
+    EXPECT_EQ(got[0][1], got[1][1]) << c.name();
+  }
 }
