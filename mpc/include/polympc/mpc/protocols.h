@@ -91,9 +91,11 @@ Cost trunc_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int shi
 // Gates between rings of different widths: shares x = x0 + x1 mod 2^l in, shares mod 2^l'
 // out, both widths explicit arguments in [8, 64] (the Session's and the Dealer's own ring
 // widths are NOT used; the session gives the party, channel, backend and material). Values
-// are read as signed l-bit integers; each gate's plaintext twin is in plaintext.h
-// (plain::ring_reduce, plain::trunc_reduce, plain::sign_extend) and the 2PC result equals it
-// bit for bit on the stated domain. Sources: SIGMA (Gupta et al., "SIGMA: Secure GPT
+// are read as signed l-bit integers. Shapes: x is this party's n shares, words of Z_{2^l}
+// (bits at and above l are ignored); the result is its n shares, words of Z_{2^l'} (bits
+// at and above l' zero); n = 0 costs nothing and needs no material. Each gate's plaintext
+// twin is in plaintext.h (plain::ring_reduce, plain::trunc_reduce, plain::sign_extend); the
+// 2PC result equals it bit for bit on the stated domain. Sources: SIGMA (Gupta et al., "SIGMA: Secure GPT
 // Inference with Function Secret Sharing", PETS'24, eprint 2023/1269, TruncateReduce and
 // SignExtend) and LLAMA (Gupta et al., PETS'22, eprint 2022/793, zero/sign extension),
 // with the DCF of Boyle et al. (EUROCRYPT'21, dcf.h) and the FSS truncation's carry
@@ -137,7 +139,7 @@ Cost trunc_reduce_cost(size_t n, int from_bits, int shift);
 /// of x. Exact for EVERY x in Z_{2^l}. Needs 8 <= from_bits < to_bits <= 64. Online: open
 /// u + r in Z_{2^l}, u = x + 2^(l-1) (round 1, ceil(l/8) bytes per element), the wrap
 /// w = 1{u + r mod 2^l < r} from a DCF of depth l (Backend::dcf_eval), B2A of w in Z_{2^l'}
-/// (round 2, 8 ceil(n/64) bytes); y = u + r - r + 2^l w - 2^(l-1) locally. Material per
+/// (round 2, 8 ceil(n/64) bytes); then locally y = (u + r) - r + 2^l·w - 2^(l-1). Material per
 /// party: a DCF key of dcf_key_bytes(from_bits) bytes per element, FssSignExtendMasks
 /// (1 + n words), a B2A pair (W + n words): sign_extend_cost(...).offline_bytes.
 void deal_sign_extend(Dealer& d, size_t n, int from_bits, int to_bits, const std::string& tag,
