@@ -159,12 +159,16 @@ std::vector<Case> cases(const mpc::RingConfig& r) {
   v.push_back({"ring_reduce", mpc::ProtocolOptions(), nullptr, nullptr,
                [=](D& d, S& a, S& b) { mpc::deal_ring_reduce(d, n, l, 8, "rr", a, b); },
                [=](mpc::Session& s, auto in) { mpc::ring_reduce(s, in(n), l, 8, "rr"); }});
-  v.push_back({"trunc_reduce", mpc::ProtocolOptions(), nullptr, nullptr,
-               [=](D& d, S& a, S& b) { mpc::deal_trunc_reduce(d, n, l, f, "tr", a, b); },
-               [=](mpc::Session& s, auto in) { mpc::trunc_reduce(s, in(n), l, f, "tr"); }});
-  v.push_back({"sign_extend", mpc::ProtocolOptions(), nullptr, nullptr,
-               [=](D& d, S& a, S& b) { mpc::deal_sign_extend(d, n, 16, l, "se", a, b); },
-               [=](mpc::Session& s, auto in) { mpc::sign_extend(s, in(n), 16, l, "se"); }});
+  for (const auto c : {G, Fc}) {
+    const mpc::ProtocolOptions o = opts(r, E, c);
+    const std::string how = mpc::compare_mode_name(c);
+    v.push_back({"trunc_reduce " + how, o, nullptr, nullptr,
+                 [=](D& d, S& a, S& b) { mpc::deal_trunc_reduce(d, n, l, f, o, "tr", a, b); },
+                 [=](mpc::Session& s, auto in) { mpc::trunc_reduce(s, in(n), l, f, "tr"); }});
+    v.push_back({"sign_extend " + how, o, nullptr, nullptr,
+                 [=](D& d, S& a, S& b) { mpc::deal_sign_extend(d, n, 16, l, o, "se", a, b); },
+                 [=](mpc::Session& s, auto in) { mpc::sign_extend(s, in(n), 16, l, "se"); }});
+  }
   // Asymmetric messages: only one party sends.
   v.push_back({"reveal_to P1", mpc::ProtocolOptions(), nullptr, nullptr, [](D&, S&, S&) {},
                [=](mpc::Session& s, auto in) { mpc::reveal_to(s, in(n), 1); }});

@@ -68,9 +68,17 @@ enum class Gate { Reduce, TruncReduce, SignExtend };
 struct Case {
   Gate gate;
   int from, to;  ///< widths; truncate-reduce: shift = from - to
+  mpc::CompareMode mode = mpc::CompareMode::Fss;  ///< the carry / wrap bit's protocol (not for reduce)
   std::string name() const {
     const char* g = gate == Gate::Reduce ? "Reduce" : gate == Gate::TruncReduce ? "TruncReduce" : "SignExtend";
-    return std::string(g) + "_" + std::to_string(from) + "_to_" + std::to_string(to);
+    std::string s = std::string(g) + "_" + std::to_string(from) + "_to_" + std::to_string(to);
+    if (gate != Gate::Reduce) s += mode == mpc::CompareMode::Gmw ? "_gmw" : "_fss";
+    return s;
+  }
+  mpc::ProtocolOptions options() const {
+    mpc::ProtocolOptions o;
+    o.compare = mode;
+    return o;
   }
 };
 
@@ -82,10 +90,10 @@ void deal(TwoParty& tp, const Case& c, size_t n, const std::string& tag) {
       mpc::deal_ring_reduce(tp.dealer, n, c.from, c.to, tag, tp.m0, tp.m1);
       break;
     case Gate::TruncReduce:
-      mpc::deal_trunc_reduce(tp.dealer, n, c.from, c.from - c.to, tag, tp.m0, tp.m1);
+      mpc::deal_trunc_reduce(tp.dealer, n, c.from, c.from - c.to, c.options(), tag, tp.m0, tp.m1);
       break;
     case Gate::SignExtend:
-      mpc::deal_sign_extend(tp.dealer, n, c.from, c.to, tag, tp.m0, tp.m1);
+      mpc::deal_sign_extend(tp.dealer, n, c.from, c.to, c.options(), tag, tp.m0, tp.m1);
       break;
   }
 }
@@ -116,15 +124,22 @@ mpc::Cost cost(const Case& c, size_t n) {
     case Gate::Reduce:
       return mpc::ring_reduce_cost(n, c.from, c.to);
     case Gate::TruncReduce:
-      return mpc::trunc_reduce_cost(n, c.from, c.from - c.to);
+      return mpc::trunc_reduce_cost(c.options(), n, c.from, c.from - c.to);
     case Gate::SignExtend:
-      return mpc::sign_extend_cost(n, c.from, c.to);
+      return mpc::sign_extend_cost(c.options(), n, c.from, c.to);
   }
   return {};
 }
-/// DCF depth of the gate (0: no DCF).
-int dcf_depth(const Case& c) {
+/// Bits whose carry the gate computes: the shift (truncate-reduce), l (sign extension), 0.
+int carry_bits(const Case& c) {
   return c.gate == Gate::Reduce ? 0 : c.gate == Gate::TruncReduce ? c.from - c.to : c.from;
+}
+/// DCF depth of the gate (0: no DCF).
+int dcf_depth(const Case& c) { return c.mode == mpc::CompareMode::Fss ? carry_bits(c) : 0; }
+int ceil_log2(int k) {
+  int r = 0;
+  while ((1 << r) < k) ++r;
+  return r;
 }
 
 /// Runs the gate on shares of x (mod 2^from) for both parties; returns the opened result.
@@ -167,7 +182,7 @@ TEST(RingConvertTwin, KnownValues) {
 // ---- each gate against its twin, cost by counting = measured --------------------------------------
 TEST_P(RingConvert, EqualsTheTwinAndTheCountedCost) {
   const Case c = GetParam();
-  TwoParty tp(mpc::RingConfig{}, {}, 11 + static_cast<uint64_t>(c.from * 100 + c.to));
+  TwoParty tp(mpc::RingConfig{}, c.options(), 11 + static_cast<uint64_t>(c.from * 100 + c.to));
   // Reduce is correct on the values that fit the smaller ring; the other two on the whole ring.
   const int fit = c.gate == Gate::Reduce ? c.to : c.from;
   const Words x = values(c.from, fit, tp.prg, 300);
@@ -193,28 +208,36 @@ TEST_P(RingConvert, EqualsTheTwinAndTheCountedCost) {
     EXPECT_EQ(k.bytes, 0u);
     EXPECT_EQ(k.rounds, 0u);
     EXPECT_EQ(k.offline_bytes, 0u);
-  } else {
+  } else if (c.mode == mpc::CompareMode::Fss) {
     EXPECT_EQ(k.rounds, 2u);
     EXPECT_EQ(k.bytes, n * mpc::wire_bytes(c.from) + 8 * w);
     const size_t masks = c.gate == Gate::TruncReduce ? 1 + 2 * n + w : 1 + n;
     EXPECT_EQ(k.offline_bytes, 8 * (n * mpc::dcf_key_words(dcf_depth(c)) + masks + w + n));
+  } else {  // GMW: input ANDs, ceil(log2 k) tree levels, B2A
+    EXPECT_EQ(k.rounds, 2u + static_cast<uint64_t>(ceil_log2(carry_bits(c))));
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Boundaries, RingConvert,
-    ::testing::Values(Case{Gate::Reduce, 64, 63}, Case{Gate::Reduce, 64, 32}, Case{Gate::Reduce, 64, 16},
-                      Case{Gate::Reduce, 64, 8}, Case{Gate::Reduce, 63, 32}, Case{Gate::Reduce, 63, 8},
-                      Case{Gate::Reduce, 32, 16}, Case{Gate::Reduce, 32, 8}, Case{Gate::Reduce, 16, 8},
-                      Case{Gate::TruncReduce, 64, 63}, Case{Gate::TruncReduce, 64, 52}, Case{Gate::TruncReduce, 64, 32},
-                      Case{Gate::TruncReduce, 64, 16}, Case{Gate::TruncReduce, 64, 8}, Case{Gate::TruncReduce, 63, 32},
-                      Case{Gate::TruncReduce, 63, 16}, Case{Gate::TruncReduce, 63, 8}, Case{Gate::TruncReduce, 32, 16},
-                      Case{Gate::TruncReduce, 32, 8}, Case{Gate::TruncReduce, 16, 8}, Case{Gate::TruncReduce, 9, 8},
-                      Case{Gate::SignExtend, 8, 16}, Case{Gate::SignExtend, 8, 32}, Case{Gate::SignExtend, 8, 63},
-                      Case{Gate::SignExtend, 8, 64}, Case{Gate::SignExtend, 16, 32}, Case{Gate::SignExtend, 16, 63},
-                      Case{Gate::SignExtend, 16, 64}, Case{Gate::SignExtend, 32, 63}, Case{Gate::SignExtend, 32, 64},
-                      Case{Gate::SignExtend, 63, 64}, Case{Gate::SignExtend, 8, 9}),
-    [](const ::testing::TestParamInfo<Case>& i) { return i.param.name(); });
+std::vector<Case> boundary_cases() {
+  std::vector<Case> v;
+  for (auto [from, to] : {std::pair{64, 63}, std::pair{64, 32}, std::pair{64, 16}, std::pair{64, 8}, std::pair{63, 32},
+                          std::pair{63, 8}, std::pair{32, 16}, std::pair{32, 8}, std::pair{16, 8}})
+    v.push_back(Case{Gate::Reduce, from, to});
+  for (const auto mode : {mpc::CompareMode::Fss, mpc::CompareMode::Gmw}) {
+    for (auto [from, to] : {std::pair{64, 63}, std::pair{64, 52}, std::pair{64, 32}, std::pair{64, 16}, std::pair{64, 8},
+                            std::pair{63, 32}, std::pair{63, 16}, std::pair{63, 8}, std::pair{32, 16}, std::pair{32, 8},
+                            std::pair{16, 8}, std::pair{9, 8}})
+      v.push_back(Case{Gate::TruncReduce, from, to, mode});
+    for (auto [from, to] : {std::pair{8, 16}, std::pair{8, 32}, std::pair{8, 63}, std::pair{8, 64}, std::pair{16, 32},
+                            std::pair{16, 63}, std::pair{16, 64}, std::pair{32, 63}, std::pair{32, 64}, std::pair{63, 64},
+                            std::pair{8, 9}})
+      v.push_back(Case{Gate::SignExtend, from, to, mode});
+  }
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(Boundaries, RingConvert, ::testing::ValuesIn(boundary_cases()),
+                         [](const ::testing::TestParamInfo<Case>& i) { return i.param.name(); });
 
 // ---- the mask boundaries ---------------------------------------------------------------------------
 // Inputs chosen from the dealer's actual mask r so that the opened value sits on the DCF's
@@ -225,13 +248,13 @@ TEST(RingConvertMask, OpenedValuesOnTheDcfBoundaryEqualTheTwin) {
   for (const Case c : {Case{Gate::SignExtend, 8, 64}, Case{Gate::SignExtend, 32, 63}, Case{Gate::SignExtend, 63, 64},
                        Case{Gate::TruncReduce, 64, 52}, Case{Gate::TruncReduce, 16, 8},
                        Case{Gate::TruncReduce, 63, 8}}) {
-    TwoParty tp(mpc::RingConfig{}, {}, 5 + static_cast<uint64_t>(c.from));
+    TwoParty tp(mpc::RingConfig{}, c.options(), 5 + static_cast<uint64_t>(c.from));
     const size_t n = 7 * 20, w = mpc::words_for_bits(n);
     deal(tp, c, n, "mask");
     const int depth = dcf_depth(c);
     const size_t kw = mpc::dcf_key_words(depth);
     const mpc::MaterialKind kind =
-        c.gate == Gate::SignExtend ? mpc::MaterialKind::FssSignExtendMasks : mpc::MaterialKind::FssTruncReduceMasks;
+        c.gate == Gate::SignExtend ? mpc::MaterialKind::SignExtendMasks : mpc::MaterialKind::TruncReduceMasks;
     const size_t mw = c.gate == Gate::SignExtend ? 1 + n : 1 + 2 * n + w;
     Words r(n);
     for (mpc::MaterialStore* m : {&tp.m0, &tp.m1}) {
@@ -265,12 +288,16 @@ TEST(RingConvertMask, OpenedValuesOnTheDcfBoundaryEqualTheTwin) {
 
 // ---- chained, in a session whose own ring is neither width ---------------------------------------
 TEST(RingConvertChain, ExtendTruncateReduceEqualsTheChainedTwins) {
-  TwoParty tp(mpc::RingConfig{32, 8}, {}, 21);
+  for (const auto mode : {mpc::CompareMode::Fss, mpc::CompareMode::Gmw}) {
+  SCOPED_TRACE(mpc::compare_mode_name(mode));
+  mpc::ProtocolOptions o;
+  o.compare = mode;
+  TwoParty tp(mpc::RingConfig{32, 8}, o, 21);
   const Words x = values(16, 16, tp.prg, 200);
   const size_t n = x.size();
   // 16 -> 64 (sign extension), 64 -> 52 (truncate-reduce by 12), 52 -> 24 (reduce).
-  mpc::deal_sign_extend(tp.dealer, n, 16, 64, "ext", tp.m0, tp.m1);
-  mpc::deal_trunc_reduce(tp.dealer, n, 64, 12, "tr", tp.m0, tp.m1);
+  mpc::deal_sign_extend(tp.dealer, n, 16, 64, o, "ext", tp.m0, tp.m1);
+  mpc::deal_trunc_reduce(tp.dealer, n, 64, 12, o, "tr", tp.m0, tp.m1);
   mpc::deal_ring_reduce(tp.dealer, n, 52, 24, "red", tp.m0, tp.m1);
   auto [x0, x1] = tp.dealer.share_arith(x, 16);
   Words z0, z1;
@@ -281,11 +308,13 @@ TEST(RingConvertChain, ExtendTruncateReduceEqualsTheChainedTwins) {
   });
   const Words want = mpc::plain::ring_reduce(mpc::plain::trunc_reduce(mpc::plain::sign_extend(x, 16, 64), 64, 12), 52, 24);
   EXPECT_EQ(recon(z0, z1, 24), want);
-  EXPECT_EQ(tp.stats(0).rounds, 4u);
+  // FSS: 2 + 2 rounds; GMW: (2 + log2 16) + (2 + ceil(log2 12)).
+  EXPECT_EQ(tp.stats(0).rounds, mode == mpc::CompareMode::Fss ? 4u : 12u);
   // floor(x / 2^12) of a 16-bit value, read back as signed 24 bits.
   const mpc::RingConfig r16{16, 0}, r24{24, 0};
   for (size_t j = 0; j < n; ++j) ASSERT_EQ(r24.to_signed(want[j]), r16.to_signed(x[j]) >> 12) << j;
   EXPECT_EQ(tp.m0.remaining() + tp.m1.remaining(), 0u);
+  }
 }
 
 // ---- material ---------------------------------------------------------------------------------------
@@ -308,35 +337,51 @@ TEST(RingConvertMaterial, UsedTwiceWrongKindTruncatedAndOtherWidthsAreClearError
   auto tr = [&](int from, int shift) -> Run {
     return [&, from, shift](mpc::Session& s) { mpc::trunc_reduce(s, x, from, shift, "tr"); };
   };
-  {  // used twice: the second run finds the store exhausted, nothing is sent
-    TwoParty tp;
-    mpc::deal_sign_extend(tp.dealer, n, 16, 32, "ext", tp.m0, tp.m1);
+  mpc::ProtocolOptions fss, gmw;
+  fss.compare = mpc::CompareMode::Fss;
+  gmw.compare = mpc::CompareMode::Gmw;
+  for (const mpc::ProtocolOptions& o : {fss, gmw}) {  // used twice: the store is exhausted, nothing is sent
+    SCOPED_TRACE(mpc::compare_mode_name(o.compare));
+    TwoParty tp(mpc::RingConfig{}, o);
+    mpc::deal_sign_extend(tp.dealer, n, 16, 32, o, "ext", tp.m0, tp.m1);
     tp.run(ext(16, 32));
+    const uint64_t rounds = tp.stats(0).rounds;
     expect_material_error(tp, ext(16, 32), {"exhausted", "ext"});
-    EXPECT_EQ(tp.stats(0).rounds, 2u);
-    mpc::deal_trunc_reduce(tp.dealer, n, 32, 8, "tr", tp.m0, tp.m1);
+    EXPECT_EQ(tp.stats(0).rounds, rounds);
+    mpc::deal_trunc_reduce(tp.dealer, n, 32, 8, o, "tr", tp.m0, tp.m1);
     tp.run(tr(32, 8));
     expect_material_error(tp, tr(32, 8), {"exhausted", "tr"});
   }
   {  // wrong kind: sign-extension material for a truncate-reduce and the reverse (same DCF depth)
-    TwoParty tp;
-    mpc::deal_sign_extend(tp.dealer, n, 16, 32, "ext", tp.m0, tp.m1);
+    TwoParty tp(mpc::RingConfig{}, fss);
+    mpc::deal_sign_extend(tp.dealer, n, 16, 32, fss, "ext", tp.m0, tp.m1);
     expect_material_error(tp, tr(64, 16), {"out of step", "truncate-reduce masks", "sign-extension masks"});
-    TwoParty tp2;
-    mpc::deal_trunc_reduce(tp2.dealer, n, 64, 16, "tr", tp2.m0, tp2.m1);
+    TwoParty tp2(mpc::RingConfig{}, fss);
+    mpc::deal_trunc_reduce(tp2.dealer, n, 64, 16, fss, "tr", tp2.m0, tp2.m1);
     expect_material_error(tp2, ext(16, 32), {"out of step", "sign-extension masks", "truncate-reduce masks"});
-    TwoParty tp3;  // a Beaver triple where the DCF keys should be
+    TwoParty tp3(mpc::RingConfig{}, fss);  // a Beaver triple where the DCF keys should be
     mpc::deal_mul(tp3.dealer, n, "mul", tp3.m0, tp3.m1);
     expect_material_error(tp3, ext(16, 32), {"out of step", "DCF keys", "Beaver triple"});
+    TwoParty tp4(mpc::RingConfig{}, gmw);  // GMW: the same for its header item
+    mpc::deal_trunc_reduce(tp4.dealer, n, 64, 16, gmw, "tr", tp4.m0, tp4.m1);
+    expect_material_error(tp4, ext(16, 32), {"out of step", "sign-extension masks", "truncate-reduce masks"});
+  }
+  {  // dealt for one protocol, run with the other
+    TwoParty tp(mpc::RingConfig{}, gmw);
+    mpc::deal_sign_extend(tp.dealer, n, 16, 32, fss, "ext", tp.m0, tp.m1);
+    expect_material_error(tp, ext(16, 32), {"out of step", "sign-extension masks", "DCF keys"});
+    TwoParty tp2(mpc::RingConfig{}, fss);
+    mpc::deal_trunc_reduce(tp2.dealer, n, 32, 8, gmw, "tr", tp2.m0, tp2.m1);
+    expect_material_error(tp2, tr(32, 8), {"out of step", "DCF keys", "truncate-reduce masks"});
   }
   {  // truncated DCF keys
     for (const bool sign : {true, false}) {
-      TwoParty tp;
+      TwoParty tp(mpc::RingConfig{}, fss);
       const int depth = sign ? 16 : 8;
       if (sign)
-        mpc::deal_sign_extend(tp.dealer, n, 16, 32, "ext", tp.m0, tp.m1);
+        mpc::deal_sign_extend(tp.dealer, n, 16, 32, fss, "ext", tp.m0, tp.m1);
       else
-        mpc::deal_trunc_reduce(tp.dealer, n, 32, 8, "tr", tp.m0, tp.m1);
+        mpc::deal_trunc_reduce(tp.dealer, n, 32, 8, fss, "tr", tp.m0, tp.m1);
       for (mpc::MaterialStore* m : {&tp.m0, &tp.m1}) {
         Words keys = m->take(mpc::MaterialKind::DcfKeys, n * mpc::dcf_key_words(depth), "t");
         std::vector<mpc::MaterialItem> rest;
@@ -351,37 +396,45 @@ TEST(RingConvertMaterial, UsedTwiceWrongKindTruncatedAndOtherWidthsAreClearError
       expect_material_error(tp, sign ? ext(16, 32) : tr(32, 8), {"DCF keys", "depth " + std::to_string(depth)});
     }
   }
-  {  // dealt for other widths with the same sizes: refused by the header, before any opening
-    TwoParty tp;
-    mpc::deal_sign_extend(tp.dealer, n, 16, 32, "ext", tp.m0, tp.m1);
-    expect_material_error(tp, ext(16, 64), {"dealt for l = 16 -> 32 bits", "used for l = 16 -> 64 bits"});
+  for (const mpc::ProtocolOptions& o : {fss, gmw}) {
+    // Dealt for other widths with the same sizes: refused by the header, before any opening.
+    SCOPED_TRACE(mpc::compare_mode_name(o.compare));
+    const std::string how = o.compare == mpc::CompareMode::Gmw ? " (GMW)" : " (FSS)";
+    TwoParty tp(mpc::RingConfig{}, o);
+    mpc::deal_sign_extend(tp.dealer, n, 16, 32, o, "ext", tp.m0, tp.m1);
+    expect_material_error(tp, ext(16, 64), {"dealt for l = 16 -> 32 bits" + how, "used for l = 16 -> 64 bits" + how});
     EXPECT_EQ(tp.stats(0).rounds, 0u);
-    TwoParty tp2;
-    mpc::deal_trunc_reduce(tp2.dealer, n, 64, 8, "tr", tp2.m0, tp2.m1);
-    expect_material_error(tp2, tr(32, 8), {"dealt for l = 64 -> 56 bits (shift 8)", "used for l = 32 -> 24"});
+    TwoParty tp2(mpc::RingConfig{}, o);
+    mpc::deal_trunc_reduce(tp2.dealer, n, 64, 8, o, "tr", tp2.m0, tp2.m1);
+    expect_material_error(tp2, tr(32, 8), {"dealt for l = 64 -> 56 bits, shift 8" + how, "used for l = 32 -> 24"});
     EXPECT_EQ(tp2.stats(0).rounds, 0u);
   }
   {  // another shift: the DCF depth differs
-    TwoParty tp;
-    mpc::deal_trunc_reduce(tp.dealer, n, 32, 8, "tr", tp.m0, tp.m1);
+    TwoParty tp(mpc::RingConfig{}, fss);
+    mpc::deal_trunc_reduce(tp.dealer, n, 32, 8, fss, "tr", tp.m0, tp.m1);
     expect_material_error(tp, tr(32, 9), {"DCF keys", "depth 9"});
   }
 }
 
 TEST(RingConvertMaterial, PreprocessingFilesCarryTheNewKinds) {
-  TwoParty tp;
-  const Words x = values(32, 32, tp.prg, 100);
-  const size_t n = x.size();
-  mpc::deal_sign_extend(tp.dealer, n, 32, 64, "ext", tp.m0, tp.m1);
-  mpc::deal_trunc_reduce(tp.dealer, n, 64, 20, "tr", tp.m0, tp.m1);
-  polympc::testing::reload_through_files(tp, "ring_convert");
-  auto [x0, x1] = tp.dealer.share_arith(x, 32);
-  Words z0, z1;
-  tp.run([&](mpc::Session& s) {
-    const Words v = mpc::sign_extend(s, s.party == 0 ? x0 : x1, 32, 64, "ext");
-    (s.party == 0 ? z0 : z1) = mpc::trunc_reduce(s, v, 64, 20, "tr");
-  });
-  EXPECT_EQ(recon(z0, z1, 44), mpc::plain::trunc_reduce(mpc::plain::sign_extend(x, 32, 64), 64, 20));
+  for (const auto mode : {mpc::CompareMode::Fss, mpc::CompareMode::Gmw}) {
+    mpc::ProtocolOptions o;
+    o.compare = mode;
+    TwoParty tp(mpc::RingConfig{}, o);
+    const Words x = values(32, 32, tp.prg, 100);
+    const size_t n = x.size();
+    mpc::deal_sign_extend(tp.dealer, n, 32, 64, o, "ext", tp.m0, tp.m1);
+    mpc::deal_trunc_reduce(tp.dealer, n, 64, 20, o, "tr", tp.m0, tp.m1);
+    polympc::testing::reload_through_files(tp, std::string("ring_convert_") + mpc::compare_mode_name(mode));
+    auto [x0, x1] = tp.dealer.share_arith(x, 32);
+    Words z0, z1;
+    tp.run([&](mpc::Session& s) {
+      const Words v = mpc::sign_extend(s, s.party == 0 ? x0 : x1, 32, 64, "ext");
+      (s.party == 0 ? z0 : z1) = mpc::trunc_reduce(s, v, 64, 20, "tr");
+    });
+    EXPECT_EQ(recon(z0, z1, 44), mpc::plain::trunc_reduce(mpc::plain::sign_extend(x, 32, 64), 64, 20))
+        << mpc::compare_mode_name(mode);
+  }
 }
 
 // ---- widths ------------------------------------------------------------------------------------------
@@ -410,35 +463,37 @@ TEST(RingConvertWidths, OutOfRangeWidthsAreInvalidArgumentsNamingThem) {
     const std::vector<std::string> want = {"truncate-reduce", "l = " + std::to_string(from),
                                            "s = " + std::to_string(shift)};
     expect_invalid([&] { mpc::trunc_reduce(s, x, from, shift, "tr"); }, want);
-    expect_invalid([&] { mpc::deal_trunc_reduce(tp.dealer, 4, from, shift, "tr", tp.m0, tp.m1); }, want);
-    expect_invalid([&] { mpc::trunc_reduce_cost(4, from, shift); }, want);
+    expect_invalid([&] { mpc::deal_trunc_reduce(tp.dealer, 4, from, shift, tp.options, "tr", tp.m0, tp.m1); }, want);
+    expect_invalid([&] { mpc::trunc_reduce_cost(tp.options, 4, from, shift); }, want);
     expect_invalid([&] { mpc::plain::trunc_reduce(x, from, shift); }, want);
   }
   // Sign extension: 8 <= l < l' <= 64.
   for (auto [from, to] : {std::pair{64, 65}, std::pair{32, 32}, std::pair{32, 16}, std::pair{7, 16}}) {
     const std::vector<std::string> want = {"sign extension", "l = " + std::to_string(from), "l' = " + std::to_string(to)};
     expect_invalid([&] { mpc::sign_extend(s, x, from, to, "ext"); }, want);
-    expect_invalid([&] { mpc::deal_sign_extend(tp.dealer, 4, from, to, "ext", tp.m0, tp.m1); }, want);
-    expect_invalid([&] { mpc::sign_extend_cost(4, from, to); }, want);
+    expect_invalid([&] { mpc::deal_sign_extend(tp.dealer, 4, from, to, tp.options, "ext", tp.m0, tp.m1); }, want);
+    expect_invalid([&] { mpc::sign_extend_cost(tp.options, 4, from, to); }, want);
     expect_invalid([&] { mpc::plain::sign_extend(x, from, to); }, want);
   }
   EXPECT_EQ(tp.m0.remaining() + tp.m1.remaining(), 0u);  // nothing was dealt
   // Empty inputs cost nothing and need no material.
   EXPECT_TRUE(mpc::sign_extend(s, Words{}, 16, 32, "ext").empty());
   EXPECT_TRUE(mpc::trunc_reduce(s, Words{}, 32, 8, "tr").empty());
-  EXPECT_EQ(mpc::sign_extend_cost(0, 16, 32).rounds, 0u);
+  EXPECT_EQ(mpc::sign_extend_cost(tp.options, 0, 16, 32).rounds, 0u);
 }
 
 // ---- the per-element costs docs/protocols.md states ---------------------------------------------
 TEST(RingConvertCost, PerElementCostsAsDocumented) {
   const size_t n = size_t{1} << 20;
   auto per = [n](uint64_t v) { return static_cast<double>(v) / static_cast<double>(n); };
-  const mpc::Cost tr = mpc::trunc_reduce_cost(n, 64, 12);
+  mpc::ProtocolOptions fss;
+  fss.compare = mpc::CompareMode::Fss;
+  const mpc::Cost tr = mpc::trunc_reduce_cost(fss, n, 64, 12);
   EXPECT_EQ(tr.rounds, 2u);
   EXPECT_DOUBLE_EQ(per(tr.bytes), 8.125);
   EXPECT_DOUBLE_EQ(per(tr.offline_bytes - 8), 248.25);  // one header word per call
   EXPECT_EQ(tr.keygen_aes_blocks, 4 * 12 * n);
-  const mpc::Cost se16 = mpc::sign_extend_cost(n, 16, 64), se32 = mpc::sign_extend_cost(n, 32, 64);
+  const mpc::Cost se16 = mpc::sign_extend_cost(fss, n, 16, 64), se32 = mpc::sign_extend_cost(fss, n, 32, 64);
   EXPECT_EQ(se16.rounds, 2u);
   EXPECT_DOUBLE_EQ(per(se16.bytes), 2.125);
   EXPECT_DOUBLE_EQ(per(se16.offline_bytes - 8), 304.125);
@@ -458,10 +513,12 @@ TEST(RingConvertCost, PerElementCostsAsDocumented) {
 // ---- the CPU backend gives the same shares as the simulation backend ------------------------------
 TEST(RingConvertBackends, CpuBackendEqualsSimBitForBit) {
   for (const Case c : {Case{Gate::TruncReduce, 64, 52}, Case{Gate::TruncReduce, 16, 8}, Case{Gate::SignExtend, 8, 64},
-                       Case{Gate::SignExtend, 63, 64}, Case{Gate::SignExtend, 16, 32}}) {
+                       Case{Gate::SignExtend, 63, 64}, Case{Gate::SignExtend, 16, 32},
+                       Case{Gate::TruncReduce, 64, 52, mpc::CompareMode::Gmw},
+                       Case{Gate::SignExtend, 63, 64, mpc::CompareMode::Gmw}}) {
     Words got[2][2];  // [backend][party]
     for (int b = 0; b < 2; ++b) {
-      TwoParty tp(mpc::RingConfig{}, {}, 99);  // same seed: same material and shares
+      TwoParty tp(mpc::RingConfig{}, c.options(), 99);  // same seed: same material and shares
       const Words x = values(c.from, c.from, tp.prg, 500);
       deal(tp, c, x.size(), "be");
       auto [x0, x1] = tp.dealer.share_arith(x, c.from);
@@ -486,7 +543,7 @@ TEST(RingConvertBackends, CpuBackendEqualsSimBitForBit) {
       if (e0) std::rethrow_exception(e0);
       if (b == 1) {
         EXPECT_EQ(recon(got[1][0], got[1][1], c.to), twin(c, x)) << c.name();
-        EXPECT_GT(cpu0.counters().count("dcf_eval"), 0u);
+        EXPECT_GT(cpu0.counters().count(c.mode == mpc::CompareMode::Fss ? "dcf_eval" : "gmw_and_level"), 0u);
       }
     }
     EXPECT_EQ(got[0][0], got[1][0]) << c.name();

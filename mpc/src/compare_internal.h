@@ -24,6 +24,14 @@ Words deal_b2a_pair(Dealer& d, size_t n, const std::string& tag, MaterialStore& 
 Words deal_b2a_pair(Dealer& d, int bits, size_t n, const std::string& tag, MaterialStore& m0,
                     MaterialStore& m1);
 
+// GMW (gmw.cpp): XOR shares of the carry out of bit k-1 of (x0 mod 2^k) + (x1 mod 2^k),
+// i.e. 1{(x0 mod 2^k) + (x1 mod 2^k) >= 2^k}, 1 <= k <= 64, by the (G, P) tree over bits
+// [0, k): one input-AND round, then ceil(log2 k) AND rounds. Ring extension and reduction
+// (ring_convert.cpp) with --compare gmw.
+void deal_carry_out_gmw(Dealer& d, size_t n, int k, const std::string& tag, MaterialStore& m0,
+                        MaterialStore& m1);
+Words carry_out_gmw(Session& s, const Words& x, int k, const std::string& tag);
+
 // FSS (fss.cpp): DCF of depth hi - lo - 1 on the opened x + r_in.
 void deal_drelu_fss(Dealer& d, size_t n, CompareBits b, const std::string& tag, MaterialStore& m0,
                     MaterialStore& m1);

@@ -100,14 +100,14 @@ Cost ring_reduce_cost(size_t n, int from_bits, int to_bits) {
   return counted(RingConfig{}, {}, [&](Session& s) { ring_reduce(s, Words(n), from_bits, to_bits, kTag); });
 }
 
-Cost trunc_reduce_cost(size_t n, int from_bits, int shift) {
+Cost trunc_reduce_cost(const ProtocolOptions& o, size_t n, int from_bits, int shift) {
   check_trunc_reduce_bits(from_bits, shift, "trunc_reduce_cost");
-  return counted(RingConfig{}, {}, [&](Session& s) { trunc_reduce(s, Words(n), from_bits, shift, kTag); });
+  return counted(RingConfig{}, o, [&](Session& s) { trunc_reduce(s, Words(n), from_bits, shift, kTag); });
 }
 
-Cost sign_extend_cost(size_t n, int from_bits, int to_bits) {
+Cost sign_extend_cost(const ProtocolOptions& o, size_t n, int from_bits, int to_bits) {
   check_sign_extend_bits(from_bits, to_bits, "sign_extend_cost");
-  return counted(RingConfig{}, {}, [&](Session& s) { sign_extend(s, Words(n), from_bits, to_bits, kTag); });
+  return counted(RingConfig{}, o, [&](Session& s) { sign_extend(s, Words(n), from_bits, to_bits, kTag); });
 }
 
 Cost matmul_cost(const RingConfig& r, size_t m, size_t k, size_t cols, size_t in_size) {

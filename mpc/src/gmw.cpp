@@ -354,6 +354,23 @@ Words trunc_with_carries(Session& s, const Words& x, int shift, bool slack, cons
   return z;
 }
 
+// ---- carry out of the low k bits (ring extension and reduction) ------------------------------
+void deal_carry_out_gmw(Dealer& d, size_t n, int k, const std::string& tag, MaterialStore& m0,
+                        MaterialStore& m1) {
+  DealAnd ag(d, tag, m0, m1);
+  // The circuit's shape depends on sizes only: run it on zero planes.
+  const size_t w = words_for_bits(n);
+  segment_gp(ag, Words(static_cast<size_t>(k) * w, 0), w, {Segment{0, k, false}});
+}
+
+Words carry_out_gmw(Session& s, const Words& x, int k, const std::string& tag) {
+  const size_t n = x.size(), w = words_for_bits(n);
+  Words planes(static_cast<size_t>(k) * w);
+  s.backend.bit_slice(k, n, x.data(), planes.data());
+  OnlineAnd ag(s, tag);
+  return std::move(segment_gp(ag, planes, w, {Segment{0, k, false}})[0].g);
+}
+
 }  // namespace detail
 
 

@@ -25,8 +25,17 @@
 // and in Z_{2^l'}: y_b = [b = 0](uh - 2^(l-1)) - r_b + 2^l·w_b with r_b shares mod 2^l'
 // (they are also shares of r mod 2^l, used for the masking) and w_b from B2A in Z_{2^l'}.
 //
-// The mask items start with a public header word (gate, widths) so that material dealt for
-// other widths of the same sizes is refused instead of giving wrong shares.
+// GMW (ProtocolOptions::compare = Gmw): the same carry / wrap bits from the shares directly,
+// by the (G, P) carry tree of DReLU and exact truncation (gmw.cpp), no DCF:
+//   truncate-reduce: c = carry out of the low s bits of x0 + x1 (x_b in [0, 2^l)), then
+//     y_b = (x_b >> s) + c_b in Z_{2^(l-s)}, since floor((x0 + x1) / 2^s) = (x0 >> s) +
+//     (x1 >> s) + c and x0 + x1 = x_u + 2^l·(wrap), which vanishes mod 2^(l-s);
+//   sign extension: u0 = x0 + 2^(l-1) mod 2^l, u1 = x1, w = carry out of bit l-1 of u0 + u1,
+//     then y_b = u_b - 2^l·w_b - [b = 0]·2^(l-1) in Z_{2^l'} (u0 + u1 = u + 2^l·w).
+//
+// Every gate's material starts with (FSS: its mask item, GMW: a one-word item) a public
+// header word (gate, protocol, widths) so that material dealt for other widths or the
+// other protocol with the same sizes is refused instead of giving wrong shares.
 #include <string>
 
 #include "compare_internal.h"
@@ -40,30 +49,41 @@ constexpr uint64_t kHeaderMagic = 0x5243;  // "RC"
 enum Gate : uint64_t { kTruncReduce = 1, kSignExtend = 2 };
 
 /// Header word: bits 0-15 magic, 16-23 gate, 24-31 the input width, 32-39 the shift
-/// (truncate-reduce) or the output width (sign extension).
-uint64_t header(Gate g, int from_bits, int param) {
+/// (truncate-reduce) or the output width (sign extension), 40-47 the protocol
+/// (0 FSS, 1 GMW).
+uint64_t header(Gate g, CompareMode m, int from_bits, int param) {
   return kHeaderMagic | (static_cast<uint64_t>(g) << 16) | (static_cast<uint64_t>(from_bits & 0xff) << 24) |
-         (static_cast<uint64_t>(param & 0xff) << 32);
+         (static_cast<uint64_t>(param & 0xff) << 32) | (uint64_t{m == CompareMode::Gmw ? 1u : 0u} << 40);
 }
 
-std::string describe(Gate g, int from_bits, int param) {
+std::string describe(Gate g, CompareMode m, int from_bits, int param) {
+  const std::string how = std::string(" (") + (m == CompareMode::Gmw ? "GMW" : "FSS") + ")";
   if (g == kTruncReduce)
-    return "l = " + std::to_string(from_bits) + " -> " + std::to_string(from_bits - param) + " bits (shift " +
-           std::to_string(param) + ")";
-  return "l = " + std::to_string(from_bits) + " -> " + std::to_string(param) + " bits";
+    return "l = " + std::to_string(from_bits) + " -> " + std::to_string(from_bits - param) + " bits, shift " +
+           std::to_string(param) + how;
+  return "l = " + std::to_string(from_bits) + " -> " + std::to_string(param) + " bits" + how;
 }
 
-/// Refuses a mask item dealt for another gate or other widths (not in the counting context,
+/// Refuses a header of another gate, protocol or widths (not in the counting context,
 /// whose material is zeros).
 void check_header(const Session& s, uint64_t got, Gate g, int from_bits, int param, const std::string& what,
                   const std::string& tag) {
-  if (s.material.is_counting() || got == header(g, from_bits, param)) return;
+  const CompareMode m = s.options.compare;
+  if (s.material.is_counting() || got == header(g, m, from_bits, param)) return;
   std::string dealt = "an unknown gate or header";
-  const uint64_t gg = (got >> 16) & 0xff;
-  if ((got & 0xffff) == kHeaderMagic && (gg == kTruncReduce || gg == kSignExtend))
-    dealt = describe(static_cast<Gate>(gg), static_cast<int>((got >> 24) & 0xff), static_cast<int>((got >> 32) & 0xff));
+  const uint64_t gg = (got >> 16) & 0xff, gm = (got >> 40) & 0xff;
+  if ((got & 0xffff) == kHeaderMagic && (gg == kTruncReduce || gg == kSignExtend) && gm <= 1 && (got >> 48) == 0)
+    dealt = describe(static_cast<Gate>(gg), gm == 1 ? CompareMode::Gmw : CompareMode::Fss,
+                     static_cast<int>((got >> 24) & 0xff), static_cast<int>((got >> 32) & 0xff));
   throw MaterialError("P" + std::to_string(s.party) + ": " + tag + ": " + what + " dealt for " + dealt +
-                      ", used for " + describe(g, from_bits, param) + " (material dealt for other ring widths)");
+                      ", used for " + describe(g, m, from_bits, param) +
+                      " (material dealt for other ring widths or another --compare protocol)");
+}
+
+/// The GMW variants' material: one header word, shared by nobody (public).
+void push_header(MaterialKind kind, uint64_t h, const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
+  m0.push(kind, tag, Words{h});
+  m1.push(kind, tag, Words{h});
 }
 
 /// This party's session with the ring of `bits` bits (openings and B2A in Z_{2^bits}).
@@ -110,11 +130,17 @@ Words ring_reduce(Session&, const Words& x, int from_bits, int to_bits, const st
 }
 
 // ---- truncate-reduce ------------------------------------------------------------------------
-void deal_trunc_reduce(Dealer& d, size_t n, int from_bits, int shift, const std::string& tag, MaterialStore& m0,
-                       MaterialStore& m1) {
+void deal_trunc_reduce(Dealer& d, size_t n, int from_bits, int shift, const ProtocolOptions& o,
+                       const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
   check_trunc_reduce_bits(from_bits, shift, tag);
   if (n == 0) return;
   const int l = from_bits, lo = from_bits - shift;
+  if (o.compare == CompareMode::Gmw) {
+    push_header(MaterialKind::TruncReduceMasks, header(kTruncReduce, o.compare, l, shift), tag, m0, m1);
+    detail::deal_carry_out_gmw(d, n, shift, tag, m0, m1);
+    detail::deal_b2a_pair(d, lo, n, tag + "/carry", m0, m1);
+    return;
+  }
   const uint64_t mask = mask_of(l);
   // r, t and the DCF keys of the carry into bit s: the FSS truncation's, in Z_{2^l}.
   const detail::FssTruncDeal v = detail::deal_fss_carry_values(d, l, n, shift, tag, m0, m1);
@@ -123,9 +149,9 @@ void deal_trunc_reduce(Dealer& d, size_t n, int from_bits, int shift, const std:
   auto [r0, r1] = d.share_arith(v.r, l);
   auto [t0, t1] = d.share_bool(v.t);
   auto [q0, q1] = d.share_arith(q, lo);
-  const Words h{header(kTruncReduce, l, shift)};
-  m0.push(MaterialKind::FssTruncReduceMasks, tag, concat({&h, &r0, &t0, &q0}));
-  m1.push(MaterialKind::FssTruncReduceMasks, tag, concat({&h, &r1, &t1, &q1}));
+  const Words h{header(kTruncReduce, o.compare, l, shift)};
+  m0.push(MaterialKind::TruncReduceMasks, tag, concat({&h, &r0, &t0, &q0}));
+  m1.push(MaterialKind::TruncReduceMasks, tag, concat({&h, &r1, &t1, &q1}));
   detail::deal_b2a_pair(d, lo, n, tag + "/carry", m0, m1);
 }
 
@@ -135,15 +161,24 @@ Words trunc_reduce(Session& s, const Words& x, int from_bits, int shift, const s
   if (n == 0) return {};
   const int l = from_bits, lo = from_bits - shift;
   Session in = ring_session(s, l), out = ring_session(s, lo);
-  Words keys = detail::fss_trunc_keys(in, n, shift, tag);
-  const Words mat = s.material.take(MaterialKind::FssTruncReduceMasks, 1 + 2 * n + w, tag);
-  check_header(s, mat[0], kTruncReduce, l, shift, "truncate-reduce masks", tag);
-  const uint64_t* r = mat.data() + 1;
-  const uint64_t* t = r + n;
-  const uint64_t* q = t + w;
   const uint64_t mask_in = mask_of(l), mask_out = mask_of(lo);
   Words xin(n);
   for (size_t j = 0; j < n; ++j) xin[j] = x[j] & mask_in;
+  if (s.options.compare == CompareMode::Gmw) {
+    const Words h = s.material.take(MaterialKind::TruncReduceMasks, 1, tag);
+    check_header(s, h[0], kTruncReduce, l, shift, "truncate-reduce material", tag);
+    // XOR shares of the carry out of the low s bits of x0 + x1; B2A in Z_{2^(l-s)}.
+    const Words c = b2a(out, detail::carry_out_gmw(s, xin, shift, tag), n, tag + "/carry");
+    Words y(n);
+    for (size_t j = 0; j < n; ++j) y[j] = ((xin[j] >> shift) + c[j]) & mask_out;
+    return y;
+  }
+  Words keys = detail::fss_trunc_keys(in, n, shift, tag);
+  const Words mat = s.material.take(MaterialKind::TruncReduceMasks, 1 + 2 * n + w, tag);
+  check_header(s, mat[0], kTruncReduce, l, shift, "truncate-reduce material", tag);
+  const uint64_t* r = mat.data() + 1;
+  const uint64_t* t = r + n;
+  const uint64_t* q = t + w;
   // Round 1: open xh = x + r in Z_{2^l}; XOR shares of the carry c into bit s.
   Words cbits;
   const Words xh = detail::fss_trunc_open(in, xin, shift, keys, r, t, cbits, tag);
@@ -156,17 +191,23 @@ Words trunc_reduce(Session& s, const Words& x, int from_bits, int shift, const s
 }
 
 // ---- sign extension -------------------------------------------------------------------------
-void deal_sign_extend(Dealer& d, size_t n, int from_bits, int to_bits, const std::string& tag, MaterialStore& m0,
-                      MaterialStore& m1) {
+void deal_sign_extend(Dealer& d, size_t n, int from_bits, int to_bits, const ProtocolOptions& o,
+                      const std::string& tag, MaterialStore& m0, MaterialStore& m1) {
   check_sign_extend_bits(from_bits, to_bits, tag);
   if (n == 0) return;
+  if (o.compare == CompareMode::Gmw) {
+    push_header(MaterialKind::SignExtendMasks, header(kSignExtend, o.compare, from_bits, to_bits), tag, m0, m1);
+    detail::deal_carry_out_gmw(d, n, from_bits, tag, m0, m1);
+    detail::deal_b2a_pair(d, to_bits, n, tag + "/wrap", m0, m1);
+    return;
+  }
   // uh = u + r is uniform for uniform r (r = 0 included): no resampling.
   const Words r = d.prg().words(n, from_bits);
   detail::push_dcf_keys(d, from_bits, r, tag, m0, m1);  // 1{uh < r} on l bits
   auto [r0, r1] = d.share_arith(r, to_bits);
-  const Words h{header(kSignExtend, from_bits, to_bits)};
-  m0.push(MaterialKind::FssSignExtendMasks, tag, concat({&h, &r0}));
-  m1.push(MaterialKind::FssSignExtendMasks, tag, concat({&h, &r1}));
+  const Words h{header(kSignExtend, o.compare, from_bits, to_bits)};
+  m0.push(MaterialKind::SignExtendMasks, tag, concat({&h, &r0}));
+  m1.push(MaterialKind::SignExtendMasks, tag, concat({&h, &r1}));
   detail::deal_b2a_pair(d, to_bits, n, tag + "/wrap", m0, m1);
 }
 
@@ -176,13 +217,24 @@ Words sign_extend(Session& s, const Words& x, int from_bits, int to_bits, const 
   if (n == 0) return {};
   const int l = from_bits;
   Session in = ring_session(s, l), out = ring_session(s, to_bits);
-  Words keys = detail::take_dcf_keys(s, l, n, tag);
-  const Words mat = s.material.take(MaterialKind::FssSignExtendMasks, 1 + n, tag);
-  check_header(s, mat[0], kSignExtend, l, to_bits, "sign-extension masks", tag);
-  const uint64_t* r = mat.data() + 1;
   const uint64_t mask_in = mask_of(l), mask_out = mask_of(to_bits);
   const uint64_t half = uint64_t{1} << (l - 1);
   const uint64_t p0 = s.party == 0 ? ~uint64_t{0} : 0;
+  if (s.options.compare == CompareMode::Gmw) {
+    const Words h = s.material.take(MaterialKind::SignExtendMasks, 1, tag);
+    check_header(s, h[0], kSignExtend, l, to_bits, "sign-extension material", tag);
+    // u_b in [0, 2^l), u0 + u1 = u + 2^l·w: XOR shares of w by the carry tree; B2A in Z_{2^l'}.
+    Words u(n);
+    for (size_t j = 0; j < n; ++j) u[j] = (x[j] + (half & p0)) & mask_in;
+    const Words wa = b2a(out, detail::carry_out_gmw(s, u, l, tag), n, tag + "/wrap");
+    Words z(n);
+    for (size_t j = 0; j < n; ++j) z[j] = (u[j] - (wa[j] << l) - (half & p0)) & mask_out;
+    return z;
+  }
+  Words keys = detail::take_dcf_keys(s, l, n, tag);
+  const Words mat = s.material.take(MaterialKind::SignExtendMasks, 1 + n, tag);
+  check_header(s, mat[0], kSignExtend, l, to_bits, "sign-extension material", tag);
+  const uint64_t* r = mat.data() + 1;
   // Round 1: open uh = x + 2^(l-1) + r in Z_{2^l}.
   Words y(n);
   for (size_t j = 0; j < n; ++j) y[j] = (x[j] + (half & p0) + r[j]) & mask_in;
