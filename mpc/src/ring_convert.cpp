@@ -33,9 +33,9 @@
 //   sign extension: u0 = x0 + 2^(l-1) mod 2^l, u1 = x1, w = carry out of bit l-1 of u0 + u1,
 //     then y_b = u_b - 2^l·w_b - [b = 0]·2^(l-1) in Z_{2^l'} (u0 + u1 = u + 2^l·w).
 //
-// Every gate's material starts with (FSS: its mask item, GMW: a one-word item) a public
-// header word (gate, protocol, widths) so that material dealt for other widths or the
-// other protocol with the same sizes is refused instead of giving wrong shares.
+// Each gate's material carries a public header word (gate, protocol, widths): the first
+// word of the FSS mask item, the whole of the GMW variants' first item. Material dealt for
+// other widths with the same sizes is thus refused instead of giving wrong shares.
 #include <string>
 
 #include "compare_internal.h"
