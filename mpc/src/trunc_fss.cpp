@@ -50,11 +50,7 @@ FssTruncDeal deal_fss_carry_values(Dealer& d, int bits, size_t n, int shift, con
     alpha[j] = vl != 0 ? (uint64_t{1} << shift) - vl : 0;
     v.t[j / 64] |= uint64_t{vl != 0} << (j % 64);
   }
-  const size_t kw = dcf_key_words(shift);
-  Words k0(n * kw), k1(n * kw);
-  dcf_gen(d.prg(), shift, n, alpha.data(), k0.data(), k1.data());
-  m0.push(MaterialKind::DcfKeys, tag + "/dcf", std::move(k0));
-  m1.push(MaterialKind::DcfKeys, tag + "/dcf", std::move(k1));
+  push_dcf_keys(d, shift, alpha, tag, m0, m1);
   return v;
 }
 
