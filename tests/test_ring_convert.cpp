@@ -1,9 +1,10 @@
 // Ring extension and reduction (issue 13 "per-layer rings"): reduce, truncate-reduce and
 // sign extension between Z_{2^l} and Z_{2^l'} (mpc/src/ring_convert.cpp), each against its
 // plaintext twin at the ring boundaries l, l' in {8, 16, 32, 63, 64} (and a few others) on
-// 0, +-1, +-2^(l-2), the extremes and random values; inputs that put the opened values on the
-// mask boundaries; counted cost = the measured wire, material and key generation; used-twice,
-// wrong-kind, truncated and other-width material; out-of-range widths; material files.
+// 0, +-1, +-2^(l-2), the extremes and random values, with the carry bit by FSS (DCF) and by
+// GMW (carry tree); inputs that put the opened values on the DCF's mask boundaries; counted
+// cost = the measured wire, material and key generation; used-twice, wrong-kind, truncated,
+// other-width and other-protocol material; out-of-range widths; material files; CPU backend.
 #include <gtest/gtest.h>
 
 #include <exception>
