@@ -503,6 +503,24 @@ TEST(RingConvertCost, PerElementCostsAsDocumented) {
   EXPECT_EQ(se32.keygen_aes_blocks, 4 * 32 * n);
   const mpc::Cost red = mpc::ring_reduce_cost(n, 64, 16);
   EXPECT_EQ(red.bytes + red.rounds + red.offline_bytes + red.keygen_aes_blocks, 0u);
+  // GMW (docs/protocols.md, the GMW table; n = 2^16 there, exact here too).
+  mpc::ProtocolOptions gmw;
+  gmw.compare = mpc::CompareMode::Gmw;
+  struct Row {
+    bool tr;
+    int a, b;
+    uint64_t rounds;
+    double bytes, material;
+  };
+  for (const Row& r : {Row{true, 64, 12, 6, 6.125, 17.875}, Row{true, 16, 8, 5, 3.875, 14.25},
+                       Row{false, 8, 32, 5, 3.875, 14.25}, Row{false, 16, 64, 6, 8.625, 21.875},
+                       Row{false, 32, 64, 7, 18.375, 37.5}, Row{false, 63, 64, 8, 37.5, 68.125}}) {
+    const mpc::Cost g = r.tr ? mpc::trunc_reduce_cost(gmw, n, r.a, r.b) : mpc::sign_extend_cost(gmw, n, r.a, r.b);
+    EXPECT_EQ(g.rounds, r.rounds) << r.a << " " << r.b;
+    EXPECT_DOUBLE_EQ(per(g.bytes), r.bytes) << r.a << " " << r.b;
+    EXPECT_DOUBLE_EQ(per(g.offline_bytes - 8), r.material) << r.a << " " << r.b;
+    EXPECT_EQ(g.keygen_aes_blocks, 0u);
+  }
   // The FSS truncation by 12 at l = 64: the same online cost, 24 bytes more material per element.
   mpc::ProtocolOptions o;
   o.trunc = mpc::TruncMode::Fss;
