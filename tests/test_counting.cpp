@@ -154,6 +154,21 @@ std::vector<Case> cases(const mpc::RingConfig& r) {
                [=](mpc::Session& s) { *e_w = mpc::matmul_setup(s, s.party == 0 ? Words(m * k, 2) : Words(), m, k, "w"); },
                [=](D& d, S& a, S& b) { mpc::deal_matmul(d, m, k, cols, k * cols, identity, "w", a, b); },
                [=](mpc::Session& s, auto in) { mpc::matmul(s, in(k * cols), *e_w, m, k, cols, identity, "w"); }});
+  // Ring extension and reduction (explicit widths; the session's ring is not used).
+  const int l = r.bits;
+  v.push_back({"ring_reduce", mpc::ProtocolOptions(), nullptr, nullptr,
+               [=](D& d, S& a, S& b) { mpc::deal_ring_reduce(d, n, l, 8, "rr", a, b); },
+               [=](mpc::Session& s, auto in) { mpc::ring_reduce(s, in(n), l, 8, "rr"); }});
+  for (const auto c : {G, Fc}) {
+    const mpc::ProtocolOptions o = opts(r, E, c);
+    const std::string how = mpc::compare_mode_name(c);
+    v.push_back({"trunc_reduce " + how, o, nullptr, nullptr,
+                 [=](D& d, S& a, S& b) { mpc::deal_trunc_reduce(d, n, l, f, o, "tr", a, b); },
+                 [=](mpc::Session& s, auto in) { mpc::trunc_reduce(s, in(n), l, f, "tr"); }});
+    v.push_back({"sign_extend " + how, o, nullptr, nullptr,
+                 [=](D& d, S& a, S& b) { mpc::deal_sign_extend(d, n, 16, l, o, "se", a, b); },
+                 [=](mpc::Session& s, auto in) { mpc::sign_extend(s, in(n), 16, l, "se"); }});
+  }
   // Asymmetric messages: only one party sends.
   v.push_back({"reveal_to P1", mpc::ProtocolOptions(), nullptr, nullptr, [](D&, S&, S&) {},
                [=](mpc::Session& s, auto in) { mpc::reveal_to(s, in(n), 1); }});

@@ -19,6 +19,18 @@ Words drelu_gmw(Session& s, const Words& x, CompareBits b, const std::string& ta
 // returns r (one 0/1 word per element) for material that must be correlated with it.
 Words deal_b2a_pair(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0,
                     MaterialStore& m1);
+// The same with the arithmetic shares in Z_{2^bits} (the ring the B2A's result lives in,
+// for b2a() in a Session whose ring has `bits` bits); the dealer's own ring is not used.
+Words deal_b2a_pair(Dealer& d, int bits, size_t n, const std::string& tag, MaterialStore& m0,
+                    MaterialStore& m1);
+
+// GMW (gmw.cpp): XOR shares of the carry out of bit k-1 of (x0 mod 2^k) + (x1 mod 2^k),
+// i.e. 1{(x0 mod 2^k) + (x1 mod 2^k) >= 2^k}, 1 <= k <= 64, by the (G, P) tree over bits
+// [0, k): one input-AND round, then ceil(log2 k) AND rounds. Ring extension and reduction
+// (ring_convert.cpp) with --compare gmw.
+void deal_carry_out_gmw(Dealer& d, size_t n, int k, const std::string& tag, MaterialStore& m0,
+                        MaterialStore& m1);
+Words carry_out_gmw(Session& s, const Words& x, int k, const std::string& tag);
 
 // FSS (fss.cpp): DCF of depth hi - lo - 1 on the opened x + r_in.
 void deal_drelu_fss(Dealer& d, size_t n, CompareBits b, const std::string& tag, MaterialStore& m0,
@@ -27,6 +39,13 @@ Words drelu_fss(Session& s, const Words& x, CompareBits b, const std::string& ta
 void deal_relu_fss(Dealer& d, size_t n, CompareBits b, const std::string& tag, MaterialStore& m0,
                    MaterialStore& m1);
 Words relu_fss(Session& s, const Words& x, CompareBits b, const std::string& tag);
+
+// DCF keys as material (fss.cpp): n key pairs of depth `depth` for 1{x < alpha[j]}, pushed
+// as one DcfKeys item tagged tag + "/dcf" per party; the online side takes its n keys and
+// reports a batch of the wrong size as truncated keys (MaterialError naming depth and size).
+void push_dcf_keys(Dealer& d, int depth, const Words& alpha, const std::string& tag, MaterialStore& m0,
+                   MaterialStore& m1);
+Words take_dcf_keys(Session& s, int depth, size_t n, const std::string& tag);
 
 // ---- bit multiplexer (bit_mux.cpp) ----------------------------------------------------
 // z_i = d_{sel[i]} · y_i for n XOR-shared bits d (bit-sliced, W = ceil(n/64) words) and
@@ -130,8 +149,15 @@ struct FssTruncDeal {
 };
 FssTruncDeal deal_fss_trunc_values(Dealer& d, size_t n, int shift, const std::string& tag,
                                    MaterialStore& m0, MaterialStore& m1);
+// The carry part alone, in a ring of `bits` bits (the dealer's own ring is not used): r
+// uniform mod 2^bits, the bits t and the DCF keys of depth `shift` (pushed as tag + "/dcf");
+// `table` stays empty. deal_fss_trunc_values is this plus the table, drawing the same
+// randomness in the same order. Truncate-reduce (ring_convert.cpp) uses it alone.
+FssTruncDeal deal_fss_carry_values(Dealer& d, int bits, size_t n, int shift, const std::string& tag,
+                                   MaterialStore& m0, MaterialStore& m1);
 // Online: takes the DCF keys; then round 1 opens xh = x + r (returned) and leaves in `cbits`
-// this party's XOR shares of the carry c into bit `shift` (W words).
+// this party's XOR shares of the carry c into bit `shift` (W words). Both use s.ring (its
+// bits): a gate working in another ring passes a Session copy with that ring.
 Words fss_trunc_keys(Session& s, size_t n, int shift, const std::string& tag);
 Words fss_trunc_open(Session& s, const Words& x, int shift, Words& keys, const uint64_t* r,
                      const uint64_t* t, Words& cbits, const std::string& tag);

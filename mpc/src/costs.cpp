@@ -94,6 +94,22 @@ Cost trunc_poly_cost(const RingConfig& r, size_t n, int shift) {
       [&](Session& s) { trunc_poly(s, Words(n), shift, p.shape, p.coeffs, p.setup, kTag); });
 }
 
+// The ring gates take their widths explicitly; the counting session's ring is not used.
+Cost ring_reduce_cost(size_t n, int from_bits, int to_bits) {
+  check_ring_reduce_bits(from_bits, to_bits, "ring_reduce_cost");
+  return counted(RingConfig{}, {}, [&](Session& s) { ring_reduce(s, Words(n), from_bits, to_bits, kTag); });
+}
+
+Cost trunc_reduce_cost(const ProtocolOptions& o, size_t n, int from_bits, int shift) {
+  check_trunc_reduce_bits(from_bits, shift, "trunc_reduce_cost");
+  return counted(RingConfig{}, o, [&](Session& s) { trunc_reduce(s, Words(n), from_bits, shift, kTag); });
+}
+
+Cost sign_extend_cost(const ProtocolOptions& o, size_t n, int from_bits, int to_bits) {
+  check_sign_extend_bits(from_bits, to_bits, "sign_extend_cost");
+  return counted(RingConfig{}, o, [&](Session& s) { sign_extend(s, Words(n), from_bits, to_bits, kTag); });
+}
+
 Cost matmul_cost(const RingConfig& r, size_t m, size_t k, size_t cols, size_t in_size) {
   const Lowering lower = [k, cols](const Words&) { return Words(k * cols, 0); };
   return counted(

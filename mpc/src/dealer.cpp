@@ -8,9 +8,14 @@ Dealer::Dealer(const Seed& seed, RingConfig ring) : ring_(ring), prg_(seed) { ri
 
 std::pair<std::vector<uint64_t>, std::vector<uint64_t>> Dealer::share_arith(
     const std::vector<uint64_t>& x) {
-  std::vector<uint64_t> x0 = random(x.size());
+  return share_arith(x, ring_.bits);
+}
+
+std::pair<std::vector<uint64_t>, std::vector<uint64_t>> Dealer::share_arith(
+    const std::vector<uint64_t>& x, int bits) {
+  std::vector<uint64_t> x0 = prg_.words(x.size(), bits);
   std::vector<uint64_t> x1(x.size());
-  const uint64_t m = ring_.mask();
+  const uint64_t m = RingConfig{bits, 0}.mask();
   for (size_t i = 0; i < x.size(); ++i) x1[i] = (x[i] - x0[i]) & m;
   return {std::move(x0), std::move(x1)};
 }

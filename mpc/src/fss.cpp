@@ -82,28 +82,13 @@ Words key_buffer(size_t words) {
 /// Pushes both parties' DCF keys for the given alphas.
 void push_keys(Dealer& d, const Plan& p, const Words& alpha, const std::string& tag, MaterialStore& m0,
                MaterialStore& m1) {
-  const size_t n = alpha.size();
-  const size_t kw = dcf_key_words(p.depth);
-  Words k0 = key_buffer(n * kw), k1 = key_buffer(n * kw);
-  dcf_gen(d.prg(), p.depth, n, alpha.data(), k0.data(), k1.data());
-  m0.push(MaterialKind::DcfKeys, tag + "/dcf", std::move(k0));
-  m1.push(MaterialKind::DcfKeys, tag + "/dcf", std::move(k1));
+  push_dcf_keys(d, p.depth, alpha, tag, m0, m1);
 }
 
 /// Takes this party's n keys of the given depth; a batch of the wrong size is reported
 /// as truncated keys rather than as material out of step.
 Words take_keys(Session& s, const Plan& p, size_t n, const std::string& tag) {
-  const size_t kw = dcf_key_words(p.depth);
-  const MaterialItem* next = s.material.peek();
-  if (next != nullptr && next->kind == MaterialKind::DcfKeys && next->words.size() != n * kw) {
-    const size_t have = next->words.size();
-    throw MaterialError("P" + std::to_string(s.party) + ": " + tag + ": DCF keys '" + next->tag +
-                        "' are truncated or of the wrong size: " + std::to_string(have) + " words, but " +
-                        std::to_string(n) + " keys of depth " + std::to_string(p.depth) + " need " +
-                        std::to_string(n * kw) + " (" + std::to_string(kw) + " words = " +
-                        std::to_string(dcf_key_bytes(p.depth)) + " bytes each)");
-  }
-  return s.material.take(MaterialKind::DcfKeys, n * kw, tag + "/dcf");
+  return take_dcf_keys(s, p.depth, n, tag);
 }
 
 /// Round 1 and the local DCF evaluation: opens xh = x + r, returns xh, the points
@@ -139,6 +124,31 @@ Evaluated open_and_eval(Session& s, const Plan& p, const Words& x, const Words& 
 Selector identity_selector(size_t n) { return block_selector(n, 1); }
 
 }  // namespace
+
+// ---- DCF keys as material ---------------------------------------------------------------------
+void push_dcf_keys(Dealer& d, int depth, const Words& alpha, const std::string& tag, MaterialStore& m0,
+                   MaterialStore& m1) {
+  const size_t n = alpha.size();
+  const size_t kw = dcf_key_words(depth);
+  Words k0 = key_buffer(n * kw), k1 = key_buffer(n * kw);
+  dcf_gen(d.prg(), depth, n, alpha.data(), k0.data(), k1.data());
+  m0.push(MaterialKind::DcfKeys, tag + "/dcf", std::move(k0));
+  m1.push(MaterialKind::DcfKeys, tag + "/dcf", std::move(k1));
+}
+
+Words take_dcf_keys(Session& s, int depth, size_t n, const std::string& tag) {
+  const size_t kw = dcf_key_words(depth);
+  const MaterialItem* next = s.material.peek();
+  if (next != nullptr && next->kind == MaterialKind::DcfKeys && next->words.size() != n * kw) {
+    const size_t have = next->words.size();
+    throw MaterialError("P" + std::to_string(s.party) + ": " + tag + ": DCF keys '" + next->tag +
+                        "' are truncated or of the wrong size: " + std::to_string(have) + " words, but " +
+                        std::to_string(n) + " keys of depth " + std::to_string(depth) + " need " +
+                        std::to_string(n * kw) + " (" + std::to_string(kw) + " words = " +
+                        std::to_string(dcf_key_bytes(depth)) + " bytes each)");
+  }
+  return s.material.take(MaterialKind::DcfKeys, n * kw, tag + "/dcf");
+}
 
 // ---- DReLU ------------------------------------------------------------------------------
 void deal_drelu_fss(Dealer& d, size_t n, CompareBits b, const std::string& tag, MaterialStore& m0,

@@ -242,13 +242,18 @@ std::pair<Words, Words> trunc_carries(AndGates& ag, const Words& planes, int bit
 namespace detail {
 Words deal_b2a_pair(Dealer& d, size_t n, const std::string& tag, MaterialStore& m0,
                     MaterialStore& m1) {
+  return deal_b2a_pair(d, d.ring().bits, n, tag, m0, m1);
+}
+
+Words deal_b2a_pair(Dealer& d, int bits, size_t n, const std::string& tag, MaterialStore& m0,
+                    MaterialStore& m1) {
   const size_t w = words_for_bits(n);
   Words r = d.prg().words(w);
   if (n % 64) r[w - 1] &= (uint64_t{1} << (n % 64)) - 1;
   Words ra(n);
   for (size_t j = 0; j < n; ++j) ra[j] = (r[j / 64] >> (j % 64)) & 1;
   auto [rb0, rb1] = d.share_bool(r);
-  auto [ra0, ra1] = d.share_arith(ra);
+  auto [ra0, ra1] = d.share_arith(ra, bits);
   m0.push(MaterialKind::B2APair, tag, concat({&rb0, &ra0}));
   m1.push(MaterialKind::B2APair, tag, concat({&rb1, &ra1}));
   return ra;
@@ -347,6 +352,23 @@ Words trunc_with_carries(Session& s, const Words& x, int shift, bool slack, cons
   if (slack && s.party == 0)
     for (auto& v : z) v = (v + (uint64_t{1} << (bits - 2 - shift))) & m;
   return z;
+}
+
+// ---- carry out of the low k bits (ring extension and reduction) ------------------------------
+void deal_carry_out_gmw(Dealer& d, size_t n, int k, const std::string& tag, MaterialStore& m0,
+                        MaterialStore& m1) {
+  DealAnd ag(d, tag, m0, m1);
+  // The circuit's shape depends on sizes only: run it on zero planes.
+  const size_t w = words_for_bits(n);
+  segment_gp(ag, Words(static_cast<size_t>(k) * w, 0), w, {Segment{0, k, false}});
+}
+
+Words carry_out_gmw(Session& s, const Words& x, int k, const std::string& tag) {
+  const size_t n = x.size(), w = words_for_bits(n);
+  Words planes(static_cast<size_t>(k) * w);
+  s.backend.bit_slice(k, n, x.data(), planes.data());
+  OnlineAnd ag(s, tag);
+  return std::move(segment_gp(ag, planes, w, {Segment{0, k, false}})[0].g);
 }
 
 }  // namespace detail

@@ -19,6 +19,8 @@ const char* material_kind_name(MaterialKind k) {
     case MaterialKind::FssTruncMasks: return "FSS truncation masks";
     case MaterialKind::PolyQuadMasks: return "one-opening polynomial masks";
     case MaterialKind::FssTruncPolyMasks: return "truncate-then-polynomial masks";
+    case MaterialKind::TruncReduceMasks: return "truncate-reduce masks";
+    case MaterialKind::SignExtendMasks: return "sign-extension masks";
   }
   return "unknown material";
 }

@@ -419,7 +419,7 @@ void MaterialFile::load_segment(MaterialStore& store, uint64_t index) {
   for (uint64_t i = 0; i < n; ++i) {
     const uint32_t kind = r.u32();
     if (kind < static_cast<uint32_t>(MaterialKind::BeaverTriple) ||
-        kind > static_cast<uint32_t>(MaterialKind::FssTruncPolyMasks))
+        kind > static_cast<uint32_t>(MaterialKind::SignExtendMasks))
       throw MaterialError(where + ": unknown material kind " + std::to_string(kind));
     std::string tag = r.str("item tag");
     items.push_back(MaterialItem{static_cast<MaterialKind>(kind), std::move(tag), r.words()});

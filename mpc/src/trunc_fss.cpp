@@ -34,34 +34,41 @@ void check_fss_shift(const RingConfig& r, int shift, const std::string& tag) {
 
 }  // namespace
 
+FssTruncDeal deal_fss_carry_values(Dealer& d, int bits, size_t n, int shift, const std::string& tag,
+                                   MaterialStore& m0, MaterialStore& m1) {
+  const RingConfig ring{bits, 0};
+  check_fss_shift(ring, shift, tag);
+  const uint64_t mask = ring.mask();
+  const uint64_t low = (uint64_t{1} << shift) - 1;
+  // x + r is uniform for uniform r (r = 0 included), so r is not resampled.
+  FssTruncDeal v;
+  v.r = d.prg().words(n, bits);
+  v.t.assign(words_for_bits(n), 0);
+  Words alpha(n);
+  for (size_t j = 0; j < n; ++j) {
+    const uint64_t vl = (uint64_t{0} - v.r[j]) & mask & low;
+    alpha[j] = vl != 0 ? (uint64_t{1} << shift) - vl : 0;
+    v.t[j / 64] |= uint64_t{vl != 0} << (j % 64);
+  }
+  push_dcf_keys(d, shift, alpha, tag, m0, m1);
+  return v;
+}
+
 FssTruncDeal deal_fss_trunc_values(Dealer& d, size_t n, int shift, const std::string& tag,
                                    MaterialStore& m0, MaterialStore& m1) {
   const RingConfig& ring = d.ring();
   check_fss_shift(ring, shift, tag);
   const int l = ring.bits;
   const uint64_t mask = ring.mask();
-  const uint64_t low = (uint64_t{1} << shift) - 1;
-  // x + r is uniform for uniform r (r = 0 included), so r is not resampled.
-  FssTruncDeal v;
-  v.r = d.random(n);
-  v.t.assign(words_for_bits(n), 0);
+  FssTruncDeal v = deal_fss_carry_values(d, l, n, shift, tag, m0, m1);
   v.table.resize(4 * n);
-  Words alpha(n);
   for (size_t j = 0; j < n; ++j) {
     const uint64_t vv = (uint64_t{0} - v.r[j]) & mask;
-    const uint64_t vl = vv & low;
-    alpha[j] = vl != 0 ? (uint64_t{1} << shift) - vl : 0;
-    v.t[j / 64] |= uint64_t{vl != 0} << (j % 64);
     const uint64_t b = vv >> (l - 2);
     const uint64_t vs = vv >> shift;
     const uint64_t wrap = uint64_t{1} << (l - shift);  // l - s >= 2: no UB; 2^64 never needed
     for (uint64_t a = 0; a < 4; ++a) v.table[4 * j + a] = (vs - (a + b >= 3 ? wrap : 0)) & mask;
   }
-  const size_t kw = dcf_key_words(shift);
-  Words k0(n * kw), k1(n * kw);
-  dcf_gen(d.prg(), shift, n, alpha.data(), k0.data(), k1.data());
-  m0.push(MaterialKind::DcfKeys, tag + "/dcf", std::move(k0));
-  m1.push(MaterialKind::DcfKeys, tag + "/dcf", std::move(k1));
   return v;
 }
 

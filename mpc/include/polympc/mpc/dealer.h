@@ -30,6 +30,11 @@ class Dealer {
   std::vector<uint64_t> random(size_t n) { return prg_.words(n, ring_.bits); }
   /// Splits x into random arithmetic shares (x0 uniform, x1 = x - x0 mod 2^l).
   std::pair<std::vector<uint64_t>, std::vector<uint64_t>> share_arith(const std::vector<uint64_t>& x);
+  /// The same in Z_{2^bits} (1 <= bits <= 64) instead of the dealer's ring: x0 uniform
+  /// `bits`-bit words, x1 = x - x0 mod 2^bits. share_arith(x) is share_arith(x, ring().bits).
+  /// For gates that convert between rings (protocols.h "ring extension and reduction").
+  std::pair<std::vector<uint64_t>, std::vector<uint64_t>> share_arith(const std::vector<uint64_t>& x,
+                                                                      int bits);
   /// Splits bit-sliced words into XOR shares.
   std::pair<std::vector<uint64_t>, std::vector<uint64_t>> share_bool(const std::vector<uint64_t>& x);
 

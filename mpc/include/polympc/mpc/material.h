@@ -37,6 +37,10 @@ enum class MaterialKind : uint32_t {
   PolyQuadMasks = 13, ///< [alpha | alpha^2 | m2·alpha | m2·alpha^2 | m1·alpha] (5n words; arith.cpp)
   FssTruncPolyMasks = 14,  ///< truncate-then-polynomial: [r | t | T | rho·T | T² | m2·rho | m2·T |
                            ///< m2·rho·T | m2·T² | m1·rho | m1·T] (31n + W words; arith.cpp)
+  TruncReduceMasks = 15,  ///< truncate-reduce (ring_convert.cpp), FSS: [header | r mod 2^l (n) |
+                          ///< t bit-sliced (W) | (-r mod 2^l) >> s mod 2^(l-s) (n)]; GMW: [header]
+  SignExtendMasks = 16,   ///< sign extension (ring_convert.cpp), FSS: [header | r mod 2^l' (n)];
+                          ///< GMW: [header]
 };
 const char* material_kind_name(MaterialKind k);
 

@@ -23,6 +23,32 @@ inline Words trunc(const RingConfig& r, const Words& x, int shift) {
   for (size_t i = 0; i < x.size(); ++i) z[i] = r.arith_shift(x[i], shift);
   return z;
 }
+/// Ring reduction l -> l' (mpc::ring_reduce): the low l' bits of each word.
+/// Widths as mpc::ring_reduce (InvalidArgument otherwise); likewise below.
+inline Words ring_reduce(const Words& x, int from_bits, int to_bits) {
+  check_ring_reduce_bits(from_bits, to_bits, "plain::ring_reduce");
+  const uint64_t m = RingConfig{to_bits, 0}.mask();
+  Words z(x.size());
+  for (size_t i = 0; i < x.size(); ++i) z[i] = x[i] & RingConfig{from_bits, 0}.mask() & m;
+  return z;
+}
+/// Truncate-reduce l -> l - shift (mpc::trunc_reduce): floor(x / 2^shift) of the signed
+/// l-bit value, mod 2^(l - shift).
+inline Words trunc_reduce(const Words& x, int from_bits, int shift) {
+  check_trunc_reduce_bits(from_bits, shift, "plain::trunc_reduce");
+  const RingConfig in{from_bits, 0}, out{from_bits - shift, 0};
+  Words z(x.size());
+  for (size_t i = 0; i < x.size(); ++i) z[i] = out.from_signed(in.to_signed(x[i]) >> shift);
+  return z;
+}
+/// Sign extension l -> l' (mpc::sign_extend): the signed l-bit value of x, mod 2^l'.
+inline Words sign_extend(const Words& x, int from_bits, int to_bits) {
+  check_sign_extend_bits(from_bits, to_bits, "plain::sign_extend");
+  const RingConfig in{from_bits, 0}, out{to_bits, 0};
+  Words z(x.size());
+  for (size_t i = 0; i < x.size(); ++i) z[i] = out.from_signed(in.to_signed(x[i]));
+  return z;
+}
 /// 1 if x >= 0 (signed), else 0.
 inline Words drelu(const RingConfig& r, const Words& x) {
   Words z(x.size());

@@ -87,6 +87,83 @@ void deal_trunc(Dealer& d, size_t n, int shift, const ProtocolOptions& o, const 
 Words trunc(Session& s, const Words& x, int shift, const std::string& tag);
 Cost trunc_cost(const RingConfig& r, const ProtocolOptions& o, size_t n, int shift);
 
+// ---- ring extension and reduction (issue 13 "per-layer rings") ------------------------
+// Gates between rings of different widths: shares x = x0 + x1 mod 2^l in, shares mod 2^l'
+// out, both widths explicit arguments in [8, 64] (the Session's and the Dealer's own ring
+// widths are NOT used; the session gives the party, channel, backend and material). Values
+// are read as signed l-bit integers. Shapes: x is this party's n shares, words of Z_{2^l}
+// (bits at and above l are ignored); the result is its n shares, words of Z_{2^l'} (bits
+// at and above l' zero); n = 0 costs nothing and needs no material. Each gate's plaintext
+// twin is in plaintext.h (plain::ring_reduce, plain::trunc_reduce, plain::sign_extend); the
+// 2PC result equals it bit for bit on the stated domain. Sources: SIGMA (Gupta et al., "SIGMA: Secure GPT
+// Inference with Function Secret Sharing", PETS'24, eprint 2023/1269, TruncateReduce and
+// SignExtend) and LLAMA (Gupta et al., PETS'22, eprint 2022/793, zero/sign extension),
+// with the DCF of Boyle et al. (EUROCRYPT'21, dcf.h) and the FSS truncation's carry
+// (trunc_fss.cpp). Derivations, views and costs: docs/protocols.md "Ring extension and
+// reduction".
+// Protocol: truncate-reduce and sign extension each need one carry / wrap bit, computed by
+// the comparison protocol ProtocolOptions::compare (compare_bits do not apply): Fss opens
+// the masked input and evaluates a DCF (2 rounds, ceil(l/8) bytes + 1 bit per element; a
+// DCF key of material), Gmw runs the (G, P) carry tree of DReLU and exact truncation on the
+// shares (2 + ceil(log2 k) rounds, k = shift or l; AND triples, no DCF). Both equal the
+// twin bit for bit on the whole ring. The dealer half takes the options explicitly, the
+// online half reads Session::options: both must agree (MaterialError otherwise).
+// Errors: InvalidArgument naming the widths when they are out of range (also from the
+// dealer half, the *_cost functions and the twins); MaterialError when the material is
+// missing, used twice, of another kind, truncated, or dealt for other widths or the other
+// protocol (the material starts with a public header word: gate, protocol, both widths);
+// ChannelError if the peer fails.
+
+/// The width checks of the three gates (their dealer, online, cost and plaintext halves all
+/// call them): InvalidArgument naming `tag`, the gate and the widths unless they are valid.
+void check_ring_reduce_bits(int from_bits, int to_bits, const std::string& tag);
+void check_trunc_reduce_bits(int from_bits, int shift, const std::string& tag);
+void check_sign_extend_bits(int from_bits, int to_bits, const std::string& tag);
+
+/// Reduce l -> l' < l: y = x mod 2^l', local on each share (x0 mod 2^l' + x1 mod 2^l').
+/// Always the low l' bits of x; equal to x as a signed value iff -2^(l'-1) <= x < 2^(l'-1).
+/// Needs 8 <= to_bits < from_bits <= 64. 0 rounds, 0 bytes, no material (deal_ring_reduce
+/// pushes nothing and only checks the widths, so that every gate has both halves).
+void deal_ring_reduce(Dealer& d, size_t n, int from_bits, int to_bits, const std::string& tag,
+                      MaterialStore& m0, MaterialStore& m1);
+Words ring_reduce(Session& s, const Words& x, int from_bits, int to_bits, const std::string& tag);
+Cost ring_reduce_cost(size_t n, int from_bits, int to_bits);
+
+/// Truncate-reduce l -> l - shift (SIGMA, TruncateReduce): y = floor(x / 2^shift) of the
+/// signed value, mod 2^(l-shift). Exact for EVERY x in Z_{2^l} (no slack bound: the wrap out
+/// of the ring is a multiple of 2^(l-shift) and vanishes in the smaller ring). Needs
+/// 8 <= from_bits <= 64, shift >= 1 and from_bits - shift >= 8.
+///  - FSS: open x + r in Z_{2^l} (round 1, ceil(l/8) bytes per element), a DCF of depth
+///    `shift` evaluated locally (Backend::dcf_eval; the carry into bit s, as the FSS
+///    truncation), B2A of the carry in Z_{2^(l-s)} (round 2, 8 ceil(n/64) bytes). Material
+///    per party: n DCF keys of dcf_key_bytes(shift) bytes, TruncReduceMasks (1 + 2n + W
+///    words), a B2A pair (W + n words).
+///  - GMW: the carry c out of the low `shift` bits of x0 + x1 by the carry tree
+///    (2 + ceil(log2 shift) rounds with the B2A), y_b = (x_b >> s) + c_b. Material: a
+///    one-word TruncReduceMasks header, AND triples, a B2A pair.
+/// trunc_reduce_cost(...) counts bytes, rounds, material and DCF key generation.
+void deal_trunc_reduce(Dealer& d, size_t n, int from_bits, int shift, const ProtocolOptions& o,
+                       const std::string& tag, MaterialStore& m0, MaterialStore& m1);
+Words trunc_reduce(Session& s, const Words& x, int from_bits, int shift, const std::string& tag);
+Cost trunc_reduce_cost(const ProtocolOptions& o, size_t n, int from_bits, int shift);
+
+/// Sign extension l -> l' > l (SIGMA/LLAMA SignExtend): shares mod 2^l' of the signed value
+/// of x. Exact for EVERY x in Z_{2^l}. Needs 8 <= from_bits < to_bits <= 64. With
+/// u = x + 2^(l-1) (P0 adds 2^(l-1)), the signed value of x is u - 2^(l-1), u in [0, 2^l):
+///  - FSS: open uh = u + r in Z_{2^l} (round 1, ceil(l/8) bytes per element), the wrap
+///    w = 1{uh < r} from a DCF of depth l (Backend::dcf_eval), B2A of w in Z_{2^l'} (round 2,
+///    8 ceil(n/64) bytes); locally y = uh - r + 2^l·w - 2^(l-1). Material per party: n DCF
+///    keys of dcf_key_bytes(from_bits) bytes, SignExtendMasks (1 + n words), a B2A pair
+///    (W + n words).
+///  - GMW: w = the carry out of bit l-1 of u0 + u1 by the carry tree (2 + ceil(log2 l)
+///    rounds with the B2A), y_b = u_b - 2^l·w_b - [b = 0]·2^(l-1). Material: a one-word
+///    SignExtendMasks header, AND triples, a B2A pair.
+/// sign_extend_cost(...) counts bytes, rounds, material and DCF key generation.
+void deal_sign_extend(Dealer& d, size_t n, int from_bits, int to_bits, const ProtocolOptions& o,
+                      const std::string& tag, MaterialStore& m0, MaterialStore& m1);
+Words sign_extend(Session& s, const Words& x, int from_bits, int to_bits, const std::string& tag);
+Cost sign_extend_cost(const ProtocolOptions& o, size_t n, int from_bits, int to_bits);
+
 // ---- GMW boolean circuits (CrypTen-style with dealer AND triples) -------------------
 /// B2A of bit-sliced boolean shares (n bits in W words) -> arithmetic 0/1 shares.
 /// 1 round, 8 W bytes. deal_b2a pushes one B2A pair (W + n words).
