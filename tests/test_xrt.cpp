@@ -290,6 +290,27 @@ TEST_P(XrtVsSim, EveryMethodEqualsSimBitForBit) {
       EXPECT_EQ(o0, o1) << "dcf_eval depth=" << depth;
     }
   }
+  // Winograd transforms: zero padding, border tiles cropped, both forms.
+  for (int m : {2, 4}) {
+    for (int bits : {64, 37}) {
+      mpc::WinogradShape ws;
+      ws.m = m;
+      ws.batch = 2;
+      ws.channels = 3;
+      ws.h = 9;
+      ws.w = 11;
+      ws.ho = 9;
+      ws.wo = 10;  // pad_right 0
+      ws.pad_top = ws.pad_left = 1;
+      for (mpc::WinogradMode mode : {mpc::WinogradMode::Input, mpc::WinogradMode::Output}) {
+        Words win = random_words(g, mpc::winograd_in_words(mode, ws)), w0(mpc::winograd_out_words(mode, ws), 5),
+              w1(mpc::winograd_out_words(mode, ws), 6);
+        p.sim->winograd_transform(bits, mode, ws, win.data(), w0.data());
+        p.xrt->winograd_transform(bits, mode, ws, win.data(), w1.data());
+        EXPECT_EQ(w0, w1) << "winograd_transform m=" << m << " bits=" << bits << " mode=" << static_cast<int>(mode);
+      }
+    }
+  }
   p.expect_same_counters();
   if (max_batch != 0) {
     // Many launches per call, staged while the previous one runs.
@@ -344,6 +365,12 @@ TEST(XrtBackend, BadCallArgumentsThrowLikeSim) {
                mpc::InvalidArgument);
   EXPECT_THROW(be.trunc_exact_combine(0, 64, 64, 1, v.data(), v.data(), v.data(), v.data()), mpc::InvalidArgument);
   EXPECT_THROW(be.bit_slice(65, 1, v.data(), v.data()), mpc::InvalidArgument);
+  mpc::WinogradShape ws;
+  ws.m = 3;
+  ws.h = ws.w = ws.ho = ws.wo = 4;
+  EXPECT_THROW(be.winograd_transform(64, mpc::WinogradMode::Input, ws, v.data(), v.data()), mpc::InvalidArgument);
+  ws.m = 2;
+  EXPECT_THROW(be.winograd_transform(65, mpc::WinogradMode::Input, ws, v.data(), v.data()), mpc::InvalidArgument);
   // A DCF key of the other party is refused on the host, before any launch.
   const int depth = 8;
   Words alpha(1, 3), x(1, 2), k0(mpc::dcf_key_words(depth)), k1(mpc::dcf_key_words(depth)), out(1);
