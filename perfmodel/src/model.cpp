@@ -980,7 +980,8 @@ std::vector<std::string> Model::assumptions() const {
       "both parties.",
       "Device time = max(kernel cycles / clock, device memory traffic / memory bandwidth); kernel cycles follow each "
       "kernel header's model depth + ceil(n / lanes) * II (matmul: its rows x lanes array, "
-      "kernels::matmul_array_cycles).",
+      "kernels::matmul_array_cycles; Winograd transforms: kernels::winograd_transform_cycles at the kernel's default "
+      "configuration, no resource figures yet).",
       "Each Backend call is one launch (split at max_batch) that moves its online inputs and its output over the host "
       "link; dealer material is staged in device memory in the offline phase.",
       "Network time = rounds * RTT + max(bytes P0, bytes P1) / bandwidth (full duplex).",
