@@ -520,6 +520,26 @@ TEST(WinogradTwin, PrivateInferenceEqualsTheTwinBitForBit) {
   }
 }
 
+// The same private inference on the CPU backend (its host loop for the transforms): the
+// logits are the twin's.
+TEST(WinogradTwin, PrivateInferenceOnTheCpuBackendEqualsTheTwin) {
+  const size_t n = 4;
+  const nn::Dataset data = nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", n);
+  for (int m : {2, 4}) {
+    nn::Network net = polympc::testing::every_layer_cnn();
+    ASSERT_EQ(with_winograd(net, m), 1);
+    const nn::QuantizedModel q = nn::quantize(net, RingConfig{64, 12});
+    polympc::cpu::CpuBackend be0(2), be1(2);
+    nn::InferenceOptions opt;
+    opt.batch = 2;
+    const nn::InferenceReport rep = nn::run_inproc(q, data, n, be0, be1, opt);
+    EXPECT_EQ(rep.logits_equal, n) << "m = " << m;
+    const Words x = nn::encode_input(q.ring, data.image(0), n * static_cast<size_t>(net.input_size()));
+    EXPECT_EQ(rep.logits_raw, nn::fixed_forward(q, x, n, opt.protocol)) << "m = " << m;
+    EXPECT_EQ(be0.counters().at("winograd_transform").calls, 3u * (n / opt.batch));
+  }
+}
+
 // ---- The transform kernel (kernels/winograd_transform.h) on the backends ------------------
 
 // A tile grid with explicit (possibly asymmetric) padding: Ho = H + pt + pb − 2, etc.
