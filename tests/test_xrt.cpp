@@ -41,6 +41,7 @@
 #include "polympc/nn/dataset.h"
 #include "polympc/nn/inference.h"
 #include "polympc/nn/onnx.h"
+#include "polympc/nn/winograd.h"
 #include "polympc/sim/sim_backend.h"
 
 using namespace polympc;
@@ -442,9 +443,14 @@ nn::Network every_layer_cnn() {
 }
 
 void expect_inference_identical(mpc::CompareMode compare, size_t images,
-                                mpc::TruncMode trunc = mpc::TruncMode::Exact) {
+                                mpc::TruncMode trunc = mpc::TruncMode::Exact, int winograd = 0) {
   const nn::Dataset data = nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", static_cast<int64_t>(images));
-  const nn::QuantizedModel q = nn::quantize(every_layer_cnn(), mpc::RingConfig{64, 12});
+  nn::Network net = every_layer_cnn();
+  if (winograd) {
+    // conv2 (3×3, stride 1, pad 1) in F(m×m, 3×3): its transforms run on winograd_transform_top.
+    ASSERT_EQ(nn::set_winograd(net, "conv2=" + std::to_string(winograd)), 1);
+  }
+  const nn::QuantizedModel q = nn::quantize(net, mpc::RingConfig{64, 12});
   nn::InferenceOptions opt;
   opt.batch = 10;
   opt.protocol.compare = compare;
@@ -472,6 +478,9 @@ void expect_inference_identical(mpc::CompareMode compare, size_t images,
   uint64_t runs = 0;
   for (const auto& [name, r] : x1.runs()) runs += r;
   EXPECT_GT(runs, 0u);
+  if (winograd) {
+    EXPECT_EQ(x1.runs().at("winograd_transform_top"), 3u * (images / opt.batch));
+  }
 }
 
 TEST(XrtInference, TwentyFashionMnistImagesGmwEqualSimLogits) {
@@ -489,6 +498,16 @@ TEST(XrtInference, TwentyFashionMnistImagesFssEqualSimLogits) {
 TEST(XrtInference, TwentyFashionMnistImagesWithTheDefaultsEqualSimLogits) {
   REQUIRE_NOOP();
   expect_inference_identical(mpc::CompareMode::Fss, 20, mpc::TruncMode::Fss);
+}
+
+// A Winograd layer (F(2×2,3×3) and F(4×4,3×3)): its input and output transforms run on
+// the transform kernel through XRT, and the logits equal sim's and the twin's.
+TEST(XrtInference, WinogradLayerEqualsSimLogits) {
+  REQUIRE_NOOP();
+  for (int m : {2, 4}) {
+    SCOPED_TRACE("F(" + std::to_string(m) + "x" + std::to_string(m) + ",3x3)");
+    expect_inference_identical(mpc::CompareMode::Gmw, 20, mpc::TruncMode::Exact, m);
+  }
 }
 
 // ---- errors ----------------------------------------------------------------------------------
