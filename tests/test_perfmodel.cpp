@@ -17,6 +17,7 @@
 #include "kernels/matmul_combine.h"
 #include "kernels/poly_eval.h"
 #include "kernels/trunc.h"
+#include "kernels/winograd_transform.h"
 #include "polympc/cpu/cpu_backend.h"
 #include "polympc/nn/block_alloc.h"
 #include "polympc/nn/dataset.h"
@@ -553,11 +554,20 @@ TEST(PerfModel, WinogradResNet18) {
     Totals t;
     for (const auto& L : n.layers) {
       const pm::LayerCost c = m.layer_cost(L);
-      for (const auto& u : c.kernels)
+      uint64_t transforms = 0;
+      for (const auto& u : c.kernels) {
         if (u.kernel == "matmul_combine") {
           t.macs += u.elements;
           t.cycles += u.cycles;
         }
+        if (u.kernel == "winograd_transform") {
+          // Input transform of F and of B, output transform: the transform kernel's model.
+          transforms = u.calls;
+          EXPECT_EQ(u.launches, 3u) << L.name;
+          EXPECT_GT(u.cycles, 3u * kernels::WinogradDefaultConfig::depth) << L.name;
+        }
+      }
+      EXPECT_EQ(transforms, L.winograd ? 3u : 0u) << L.name;
       t.online_bytes.push_back(pm::phase_bytes(c, pm::Phase::Online));
     }
     return t;

@@ -17,6 +17,9 @@
 #include "polympc/nn/quantize.h"
 #include "polympc/nn/secure.h"
 #include "polympc/nn/winograd.h"
+#include "kernels/winograd_transform.h"
+#include "polympc/cpu/cpu_backend.h"
+#include "polympc/mpc/backend.h"
 #include "polympc/sim/sim_backend.h"
 #include "test_networks.h"
 #include "test_util.h"
@@ -489,6 +492,18 @@ TEST(WinogradTwin, PrivateInferenceEqualsTheTwinBitForBit) {
       EXPECT_EQ(rep.logits_equal, n) << base.name << ", m = " << m;
       const Words x = nn::encode_input(q.ring, data.image(0), n * static_cast<size_t>(net.input_size()));
       EXPECT_EQ(rep.logits_raw, nn::fixed_forward(q, x, n, opt.protocol)) << base.name << ", m = " << m;
+      // The online transforms run on the backend (kernels/winograd_transform.h): per batch,
+      // the input transform of F and of the share of B, and the output transform.
+      for (const polympc::sim::SimBackend* be : {&be0, &be1}) {
+        const auto cs = be->counters();
+        if (m) {
+          ASSERT_TRUE(cs.count("winograd_transform")) << base.name;
+          EXPECT_EQ(cs.at("winograd_transform").calls, 3u * (n / opt.batch)) << base.name << ", m = " << m;
+          EXPECT_GT(cs.at("winograd_transform").modelled_cycles, 0u);
+        } else {
+          EXPECT_FALSE(cs.count("winograd_transform")) << base.name;
+        }
+      }
       std::printf("%s, m = %d: online %.0f bytes (direct %.0f)\n", base.name.c_str(), m, rep.online_bytes,
                   m ? direct_total : rep.online_bytes);
       for (size_t i = 0; i < net.layers.size(); ++i) {
@@ -503,6 +518,187 @@ TEST(WinogradTwin, PrivateInferenceEqualsTheTwinBitForBit) {
       if (m == 0) direct_total = rep.online_bytes;
     }
   }
+}
+
+// The same private inference on the CPU backend (its host loop for the transforms): the
+// logits are the twin's.
+TEST(WinogradTwin, PrivateInferenceOnTheCpuBackendEqualsTheTwin) {
+  const size_t n = 4;
+  const nn::Dataset data = nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", n);
+  for (int m : {2, 4}) {
+    nn::Network net = polympc::testing::every_layer_cnn();
+    ASSERT_EQ(with_winograd(net, m), 1);
+    const nn::QuantizedModel q = nn::quantize(net, RingConfig{64, 12});
+    polympc::cpu::CpuBackend be0(2), be1(2);
+    nn::InferenceOptions opt;
+    opt.batch = 2;
+    const nn::InferenceReport rep = nn::run_inproc(q, data, n, be0, be1, opt);
+    EXPECT_EQ(rep.logits_equal, n) << "m = " << m;
+    const Words x = nn::encode_input(q.ring, data.image(0), n * static_cast<size_t>(net.input_size()));
+    EXPECT_EQ(rep.logits_raw, nn::fixed_forward(q, x, n, opt.protocol)) << "m = " << m;
+    EXPECT_EQ(be0.counters().at("winograd_transform").calls, 3u * (n / opt.batch));
+  }
+}
+
+// ---- The transform kernel (kernels/winograd_transform.h) on the backends ------------------
+
+// A tile grid with explicit (possibly asymmetric) padding: Ho = H + pt + pb − 2, etc.
+nn::WinogradGeometry grid(int64_t C, int64_t M, int64_t H, int64_t W, int64_t pt, int64_t pl, int64_t pb, int64_t pr,
+                          int m) {
+  nn::WinogradGeometry g;
+  g.C = C;
+  g.M = M;
+  g.H = H;
+  g.W = W;
+  g.Ho = H + pt + pb - 2;
+  g.Wo = W + pl + pr - 2;
+  g.pad_top = pt;
+  g.pad_left = pl;
+  g.tiles_h = (g.Ho + m - 1) / m;
+  g.tiles_w = (g.Wo + m - 1) / m;
+  return g;
+}
+
+polympc::mpc::WinogradShape backend_shape(const nn::WinogradGeometry& g, int m, size_t batch, bool input) {
+  polympc::mpc::WinogradShape s;
+  s.m = m;
+  s.batch = batch;
+  s.channels = static_cast<size_t>(input ? g.C : g.M);
+  s.h = static_cast<size_t>(g.H);
+  s.w = static_cast<size_t>(g.W);
+  s.ho = static_cast<size_t>(g.Ho);
+  s.wo = static_cast<size_t>(g.Wo);
+  s.pad_top = static_cast<size_t>(g.pad_top);
+  s.pad_left = static_cast<size_t>(g.pad_left);
+  return s;
+}
+
+// Backend::winograd_transform (sim: the kernel source; cpu: the host loop with the kernel's
+// tile arithmetic) equals nn::winograd_input / nn::winograd_output bit for bit: m = 2, 4;
+// same-size and shrinking convolutions, asymmetric padding, border tiles that stick out
+// of the output (cropped), sizes below one tile and wider than the kernel's lanes; random
+// 64-bit words (garbage above `bits`); rings of 64 and 37 bits.
+TEST(WinogradKernel, BackendsEqualTheHostTransformsBitForBit) {
+  using polympc::mpc::WinogradMode;
+  struct Case {
+    int64_t C, M, H, W, pt, pl, pb, pr;
+    size_t batch;
+  };
+  const Case cases[] = {{1, 1, 4, 4, 0, 0, 0, 0, 1},   {2, 3, 5, 5, 1, 1, 1, 1, 2},  {3, 2, 7, 9, 1, 1, 1, 1, 1},
+                        {2, 2, 9, 6, 0, 0, 0, 0, 3},   {1, 4, 8, 11, 1, 0, 0, 2, 2}, {4, 1, 3, 3, 1, 1, 1, 1, 1},
+                        {2, 3, 14, 70, 1, 1, 1, 1, 1}, {1, 1, 6, 6, 2, 2, 2, 2, 1},  {3, 2, 10, 10, 0, 2, 1, 0, 2}};
+  std::mt19937_64 gen(1313);
+  polympc::sim::SimBackend sim;
+  polympc::cpu::CpuBackend cpu1(1), cpu4(4);
+  std::vector<polympc::mpc::Backend*> backends = {&sim, &cpu1, &cpu4};
+  size_t checked = 0;
+  for (int m : {2, 4})
+    for (const Case& c : cases)
+      for (int bits : {64, 37}) {
+        const RingConfig r{bits, 12};
+        const nn::WinogradForm F = nn::winograd_form(m);
+        const nn::WinogradGeometry g = grid(c.C, c.M, c.H, c.W, c.pt, c.pl, c.pb, c.pr, m);
+        const std::string what = "m=" + std::to_string(m) + " C=" + std::to_string(c.C) + " M=" + std::to_string(c.M) +
+                                 " " + std::to_string(c.H) + "x" + std::to_string(c.W) + " pads " +
+                                 std::to_string(c.pt) + std::to_string(c.pl) + std::to_string(c.pb) +
+                                 std::to_string(c.pr) + " N=" + std::to_string(c.batch) + " bits=" + std::to_string(bits);
+        Words x(c.batch * static_cast<size_t>(c.C * c.H * c.W));
+        for (auto& v : x) v = gen();  // garbage above bits
+        const Words v_want = nn::winograd_input(r, F, g, c.batch, x);
+        const size_t P = static_cast<size_t>(F.alpha * F.alpha), cols = c.batch * static_cast<size_t>(g.tiles());
+        Words prod(P * static_cast<size_t>(c.M) * cols);
+        for (auto& v : prod) v = gen();
+        const Words y_want = nn::winograd_output(r, F, g, c.batch, prod);
+        for (polympc::mpc::Backend* be : backends) {
+          const auto si = backend_shape(g, m, c.batch, true), so = backend_shape(g, m, c.batch, false);
+          ASSERT_EQ(polympc::mpc::winograd_out_words(WinogradMode::Input, si), v_want.size()) << what;
+          ASSERT_EQ(polympc::mpc::winograd_out_words(WinogradMode::Output, so), y_want.size()) << what;
+          Words v(v_want.size(), 0xA5A5A5A5A5A5A5A5ull), y(y_want.size(), 0xA5A5A5A5A5A5A5A5ull);
+          be->winograd_transform(bits, WinogradMode::Input, si, x.data(), v.data());
+          be->winograd_transform(bits, WinogradMode::Output, so, prod.data(), y.data());
+          EXPECT_EQ(v, v_want) << be->name() << " input transform, " << what;
+          EXPECT_EQ(y, y_want) << be->name() << " output transform, " << what;
+          ++checked;
+        }
+      }
+  EXPECT_EQ(checked, 2u * 9u * 2u * 3u);
+  // Counters: tiles per call; the sim reports the header's cycle model.
+  const auto cs = sim.counters();
+  ASSERT_TRUE(cs.count("winograd_transform"));
+  EXPECT_EQ(cs.at("winograd_transform").calls, 2u * 9u * 2u * 2u);
+  EXPECT_EQ(cpu1.counters().at("winograd_transform").elements, cs.at("winograd_transform").elements);
+  EXPECT_EQ(cpu1.counters().at("winograd_transform").modelled_cycles, 0u);
+}
+
+// The cycle model of the header comment, by hand: G = N·C·tiles_h·ceil(tiles_w / lanes)
+// groups, α² + α² (input) or α² + m² (output) cycles each plus the transform latency.
+TEST(WinogradKernel, CycleModel) {
+  namespace k = polympc::kernels;
+  using Cfg = k::WinogradDefaultConfig;
+  using polympc::mpc::WinogradMode;
+  static_assert(Cfg::lanes == 8 && Cfg::ii == 1, "the numbers below assume 8 lanes at II = 1");
+  // 28 × 28 output, F(2×2): 14 × 14 tiles, ceil(14 / 8) = 2 groups per tile row.
+  const uint64_t G2 = 2 * 3 * 14 * 2;
+  EXPECT_EQ(k::winograd_transform_cycles(k::kWinogradInput, 2, 6, 28, 28), Cfg::depth + G2 * (16 + 16 + Cfg::xform_latency));
+  EXPECT_EQ(k::winograd_transform_cycles(k::kWinogradOutput, 2, 6, 28, 28), Cfg::depth + G2 * (16 + 4 + Cfg::xform_latency));
+  // F(4×4): 7 × 7 tiles, 1 group per tile row.
+  const uint64_t G4 = 6 * 7;
+  EXPECT_EQ(k::winograd_transform_cycles(k::kWinogradInput, 4, 6, 28, 28), Cfg::depth + G4 * (36 + 36 + Cfg::xform_latency));
+  EXPECT_EQ(k::winograd_transform_cycles(k::kWinogradOutput, 4, 6, 28, 28), Cfg::depth + G4 * (36 + 16 + Cfg::xform_latency));
+  EXPECT_EQ(k::winograd_transform_cycles(k::kWinogradInput, 2, 0, 28, 28), uint64_t(Cfg::depth));
+  // The sim backend adds one launch's model per call.
+  polympc::sim::SimBackend sim;
+  polympc::mpc::WinogradShape s;
+  s.m = 4;
+  s.batch = 2;
+  s.channels = 3;
+  s.h = s.w = 28;
+  s.ho = s.wo = 28;
+  s.pad_top = s.pad_left = 1;
+  Words x(polympc::mpc::winograd_in_words(WinogradMode::Input, s), 1),
+      v(polympc::mpc::winograd_out_words(WinogradMode::Input, s));
+  sim.winograd_transform(64, WinogradMode::Input, s, x.data(), v.data());
+  EXPECT_EQ(sim.counters().at("winograd_transform").modelled_cycles,
+            k::winograd_transform_cycles(k::kWinogradInput, 4, 6, 28, 28));
+  EXPECT_EQ(sim.counters().at("winograd_transform").elements, 6u * 49u);
+}
+
+// Bad arguments are InvalidArgument naming the method and the value, on every backend.
+TEST(WinogradKernel, BadArgumentsAreClearErrors) {
+  using polympc::mpc::WinogradMode;
+  polympc::sim::SimBackend sim;
+  polympc::cpu::CpuBackend cpu(2);
+  Words in(4096, 1), out(4096);
+  polympc::mpc::WinogradShape s;
+  s.m = 2;
+  s.h = s.w = s.ho = s.wo = 4;
+  for (polympc::mpc::Backend* be : std::vector<polympc::mpc::Backend*>{&sim, &cpu}) {
+    auto msg = [&](int bits, WinogradMode mode, const polympc::mpc::WinogradShape& sh) {
+      try {
+        be->winograd_transform(bits, mode, sh, in.data(), out.data());
+      } catch (const polympc::mpc::InvalidArgument& e) {
+        return std::string(e.what());
+      }
+      return std::string("no error");
+    };
+    EXPECT_NO_THROW(be->winograd_transform(64, WinogradMode::Input, s, in.data(), out.data()));
+    for (int bad_m : {0, 1, 3, 6, -2}) {
+      polympc::mpc::WinogradShape b = s;
+      b.m = bad_m;
+      const std::string e = msg(64, WinogradMode::Input, b);
+      EXPECT_NE(e.find("winograd_transform"), std::string::npos) << e;
+      EXPECT_NE(e.find("m must be 2"), std::string::npos) << be->name() << ": " << e;
+    }
+    for (int bad_bits : {7, 65, 0}) {
+      const std::string e = msg(bad_bits, WinogradMode::Output, s);
+      EXPECT_NE(e.find("bits must be in [8, 64]"), std::string::npos) << be->name() << ": " << e;
+    }
+    EXPECT_NE(msg(64, static_cast<WinogradMode>(2), s).find("mode must be"), std::string::npos);
+    polympc::mpc::WinogradShape huge = s;
+    huge.channels = size_t(1) << 31;
+    EXPECT_NE(msg(64, WinogradMode::Input, huge).find("below 2^31"), std::string::npos);
+  }
+  EXPECT_EQ(sim.counters().at("winograd_transform").calls, 1u);
 }
 
 }  // namespace

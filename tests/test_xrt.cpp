@@ -41,6 +41,7 @@
 #include "polympc/nn/dataset.h"
 #include "polympc/nn/inference.h"
 #include "polympc/nn/onnx.h"
+#include "polympc/nn/winograd.h"
 #include "polympc/sim/sim_backend.h"
 
 using namespace polympc;
@@ -290,6 +291,27 @@ TEST_P(XrtVsSim, EveryMethodEqualsSimBitForBit) {
       EXPECT_EQ(o0, o1) << "dcf_eval depth=" << depth;
     }
   }
+  // Winograd transforms: zero padding, border tiles cropped, both forms.
+  for (int m : {2, 4}) {
+    for (int bits : {64, 37}) {
+      mpc::WinogradShape ws;
+      ws.m = m;
+      ws.batch = 2;
+      ws.channels = 3;
+      ws.h = 9;
+      ws.w = 11;
+      ws.ho = 9;
+      ws.wo = 10;  // pad_right 0
+      ws.pad_top = ws.pad_left = 1;
+      for (mpc::WinogradMode mode : {mpc::WinogradMode::Input, mpc::WinogradMode::Output}) {
+        Words win = random_words(g, mpc::winograd_in_words(mode, ws)), w0(mpc::winograd_out_words(mode, ws), 5),
+              w1(mpc::winograd_out_words(mode, ws), 6);
+        p.sim->winograd_transform(bits, mode, ws, win.data(), w0.data());
+        p.xrt->winograd_transform(bits, mode, ws, win.data(), w1.data());
+        EXPECT_EQ(w0, w1) << "winograd_transform m=" << m << " bits=" << bits << " mode=" << static_cast<int>(mode);
+      }
+    }
+  }
   p.expect_same_counters();
   if (max_batch != 0) {
     // Many launches per call, staged while the previous one runs.
@@ -344,6 +366,12 @@ TEST(XrtBackend, BadCallArgumentsThrowLikeSim) {
                mpc::InvalidArgument);
   EXPECT_THROW(be.trunc_exact_combine(0, 64, 64, 1, v.data(), v.data(), v.data(), v.data()), mpc::InvalidArgument);
   EXPECT_THROW(be.bit_slice(65, 1, v.data(), v.data()), mpc::InvalidArgument);
+  mpc::WinogradShape ws;
+  ws.m = 3;
+  ws.h = ws.w = ws.ho = ws.wo = 4;
+  EXPECT_THROW(be.winograd_transform(64, mpc::WinogradMode::Input, ws, v.data(), v.data()), mpc::InvalidArgument);
+  ws.m = 2;
+  EXPECT_THROW(be.winograd_transform(65, mpc::WinogradMode::Input, ws, v.data(), v.data()), mpc::InvalidArgument);
   // A DCF key of the other party is refused on the host, before any launch.
   const int depth = 8;
   Words alpha(1, 3), x(1, 2), k0(mpc::dcf_key_words(depth)), k1(mpc::dcf_key_words(depth)), out(1);
@@ -415,9 +443,14 @@ nn::Network every_layer_cnn() {
 }
 
 void expect_inference_identical(mpc::CompareMode compare, size_t images,
-                                mpc::TruncMode trunc = mpc::TruncMode::Exact) {
+                                mpc::TruncMode trunc = mpc::TruncMode::Exact, int winograd = 0) {
   const nn::Dataset data = nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", static_cast<int64_t>(images));
-  const nn::QuantizedModel q = nn::quantize(every_layer_cnn(), mpc::RingConfig{64, 12});
+  nn::Network net = every_layer_cnn();
+  if (winograd) {
+    // conv2 (3×3, stride 1, pad 1) in F(m×m, 3×3): its transforms run on winograd_transform_top.
+    ASSERT_EQ(nn::set_winograd(net, "conv2=" + std::to_string(winograd)), 1);
+  }
+  const nn::QuantizedModel q = nn::quantize(net, mpc::RingConfig{64, 12});
   nn::InferenceOptions opt;
   opt.batch = 10;
   opt.protocol.compare = compare;
@@ -445,6 +478,9 @@ void expect_inference_identical(mpc::CompareMode compare, size_t images,
   uint64_t runs = 0;
   for (const auto& [name, r] : x1.runs()) runs += r;
   EXPECT_GT(runs, 0u);
+  if (winograd) {
+    EXPECT_EQ(x1.runs().at("winograd_transform_top"), 3u * (images / opt.batch));
+  }
 }
 
 TEST(XrtInference, TwentyFashionMnistImagesGmwEqualSimLogits) {
@@ -462,6 +498,16 @@ TEST(XrtInference, TwentyFashionMnistImagesFssEqualSimLogits) {
 TEST(XrtInference, TwentyFashionMnistImagesWithTheDefaultsEqualSimLogits) {
   REQUIRE_NOOP();
   expect_inference_identical(mpc::CompareMode::Fss, 20, mpc::TruncMode::Fss);
+}
+
+// A Winograd layer (F(2×2,3×3) and F(4×4,3×3)): its input and output transforms run on
+// the transform kernel through XRT, and the logits equal sim's and the twin's.
+TEST(XrtInference, WinogradLayerEqualsSimLogits) {
+  REQUIRE_NOOP();
+  for (int m : {2, 4}) {
+    SCOPED_TRACE("F(" + std::to_string(m) + "x" + std::to_string(m) + ",3x3)");
+    expect_inference_identical(mpc::CompareMode::Gmw, 20, mpc::TruncMode::Exact, m);
+  }
 }
 
 // ---- errors ----------------------------------------------------------------------------------

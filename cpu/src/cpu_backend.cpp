@@ -16,6 +16,7 @@
 #include "kernels/matmul_combine.h"
 #include "kernels/poly_eval.h"
 #include "kernels/trunc.h"
+#include "kernels/winograd_transform.h"
 #include "parallel.h"
 #include "polympc/mpc/dcf.h"
 #include "polympc/mpc/errors.h"
@@ -90,6 +91,68 @@ void CpuBackend::beaver_mul_combine(int party, int bits, size_t n, const uint64_
     }
   });
   record("beaver_mul_combine", n);
+}
+
+namespace {
+
+// One (image n, channel c) plane of a Winograd transform of form M (α = M + 2) with the
+// kernel's per-tile arithmetic; layouts of mpc::Backend::winograd_transform.
+template <int M>
+void winograd_plane(bool input, uint64_t mask, const mpc::WinogradShape& s, size_t n, size_t c,
+                    const uint64_t* in, uint64_t* out) {
+  constexpr size_t A = M + 2;
+  const size_t th = (s.ho + M - 1) / M, tw = (s.wo + M - 1) / M, T = th * tw, cols = s.batch * T;
+  const size_t S = s.ho * s.wo;
+  uint64_t t[k::kWinogradAlphaMax * k::kWinogradAlphaMax], o[k::kWinogradAlphaMax * k::kWinogradAlphaMax];
+  const int64_t H = int64_t(s.h), W = int64_t(s.w);
+  const uint64_t* img = input ? in + (n * s.channels + c) * s.h * s.w : nullptr;
+  for (size_t ty = 0; ty < th; ++ty)
+    for (size_t tx = 0; tx < tw; ++tx) {
+      const size_t col = n * T + ty * tw + tx;
+      if (input) {
+        const int64_t y0 = int64_t(ty * M) - int64_t(s.pad_top), x0 = int64_t(tx * M) - int64_t(s.pad_left);
+        for (size_t i = 0; i < A; ++i)
+          for (size_t j = 0; j < A; ++j) {
+            const int64_t yy = y0 + int64_t(i), xx = x0 + int64_t(j);
+            t[i * A + j] = (yy < 0 || yy >= H || xx < 0 || xx >= W) ? 0 : img[yy * W + xx];
+          }
+        k::winograd_tile<M, true>(t, o);
+        for (size_t p = 0; p < A * A; ++p) out[(p * s.channels + c) * cols + col] = o[p] & mask;
+      } else {
+        for (size_t p = 0; p < A * A; ++p) t[p] = in[(p * s.channels + c) * cols + col];
+        k::winograd_tile<M, false>(t, o);
+        for (size_t i = 0; i < size_t(M); ++i)
+          for (size_t j = 0; j < size_t(M); ++j) {
+            const size_t oy = ty * M + i, ox = tx * M + j;
+            if (oy < s.ho && ox < s.wo) out[(c * s.batch + n) * S + oy * s.wo + ox] = o[i * M + j] & mask;
+          }
+      }
+    }
+}
+
+}  // namespace
+
+void CpuBackend::winograd_transform(int bits, mpc::WinogradMode mode, const mpc::WinogradShape& s,
+                                    const uint64_t* in, uint64_t* out) {
+  const int kmode = static_cast<int>(mode);
+  check("winograd_transform", k::winograd_transform_arg_error(kmode, bits, s.m),
+        "bits=" + std::to_string(bits) + ", mode=" + std::to_string(kmode) + ", m=" + std::to_string(s.m));
+  check("winograd_transform", mpc::winograd_shape_error(s), mpc::winograd_shape_str(s));
+  const uint64_t mask = mask_of(bits);
+  const bool input = mode == mpc::WinogradMode::Input;
+  const size_t planes = s.batch * s.channels, per_plane = s.alpha() * s.alpha() * s.tiles();
+  record("winograd_transform", uint64_t(planes) * s.tiles());
+  if (s.tiles() == 0) return;
+  const size_t grain = std::max<size_t>(1, kMinElementsPerThread / std::max<size_t>(per_plane, 1));
+  detail::parallel_for(threads_, planes, grain, 1, [&](size_t lo, size_t hi) {
+    for (size_t q = lo; q < hi; ++q) {
+      const size_t n = q / s.channels, c = q % s.channels;
+      if (s.m == 2)
+        winograd_plane<2>(input, mask, s, n, c, in, out);
+      else
+        winograd_plane<4>(input, mask, s, n, c, in, out);
+    }
+  });
 }
 
 void CpuBackend::matmul_combine(int party, int bits, size_t m, size_t kk, size_t n,

@@ -20,6 +20,7 @@
 #include "kernels/poly_eval.h"
 #include "polympc/hls/launch.h"
 #include "kernels/trunc.h"
+#include "kernels/winograd_transform.h"
 #include "polympc/hls/kernel_signatures.h"
 #include "polympc/host/errors.h"
 #include "polympc/mpc/dcf.h"
@@ -60,6 +61,10 @@ using GmwCfg = k::GmwAndDefaultConfig;
 using B2aCfg = k::B2aDefaultConfig;
 using BitSliceCfg = k::BitSliceDefaultConfig;
 using DcfCfg = k::DcfEvalDefaultConfig;
+using WinogradCfg = k::WinogradDefaultConfig;
+static_assert(int(mpc::WinogradMode::Input) == k::kWinogradInput &&
+                  int(mpc::WinogradMode::Output) == k::kWinogradOutput,
+              "mpc::WinogradMode and the winograd_transform kernel's modes differ");
 
 // The kernels this backend launches; each must be in hls/kernels.json.
 constexpr int kBeaver = hls::find_kernel_index("beaver_mul_combine_top");
@@ -70,8 +75,9 @@ constexpr int kGmwAnd = hls::find_kernel_index("gmw_and_level_top");
 constexpr int kB2a = hls::find_kernel_index("b2a_combine_top");
 constexpr int kBitSlice = hls::find_kernel_index("bit_slice_top");
 constexpr int kDcf = hls::find_kernel_index("dcf_eval_top");
+constexpr int kWinograd = hls::find_kernel_index("winograd_transform_top");
 static_assert(kBeaver >= 0 && kMatmul >= 0 && kPoly >= 0 && kTrunc >= 0 && kGmwAnd >= 0 && kB2a >= 0 &&
-                  kBitSlice >= 0 && kDcf >= 0,
+                  kBitSlice >= 0 && kDcf >= 0 && kWinograd >= 0,
               "XrtBackend launches a kernel that hls/kernels.json does not describe");
 
 /// Poison written into output BOs before a run when the device model is active: a word
@@ -691,6 +697,38 @@ void XrtBackend::bit_slice(int bits, size_t n, const uint64_t* x, uint64_t* plan
   });
   impl_->execute(kBitSlice, launches);
   impl_->record("bit_slice", n, cycles);
+}
+
+void XrtBackend::winograd_transform(int bits, mpc::WinogradMode mode, const mpc::WinogradShape& s,
+                                    const uint64_t* in, uint64_t* out) {
+  const int kmode = static_cast<int>(mode);
+  check("winograd_transform", k::winograd_transform_arg_error(kmode, bits, s.m),
+        "bits=" + std::to_string(bits) + ", mode=" + std::to_string(kmode) + ", m=" + std::to_string(s.m));
+  check("winograd_transform", mpc::winograd_shape_error(s), mpc::winograd_shape_str(s));
+  const uint64_t tiles = uint64_t(s.batch) * s.channels * s.tiles();
+  uint64_t cycles = 0;
+  if (tiles > 0) {
+    // One launch per call: the kernel gathers the (zero-padded) tiles and crops the output.
+    std::vector<Launch> launches;
+    launches.push_back(impl_->launch(kWinograd)
+                           .scalar("mode", kmode)
+                           .scalar("bits", bits)
+                           .scalar("m", s.m)
+                           .scalar("batch", static_cast<int64_t>(s.batch))
+                           .scalar("channels", static_cast<int64_t>(s.channels))
+                           .scalar("h", static_cast<int64_t>(s.h))
+                           .scalar("w", static_cast<int64_t>(s.w))
+                           .scalar("ho", static_cast<int64_t>(s.ho))
+                           .scalar("wo", static_cast<int64_t>(s.wo))
+                           .scalar("pad_top", static_cast<int64_t>(s.pad_top))
+                           .scalar("pad_left", static_cast<int64_t>(s.pad_left))
+                           .input("in", in, mpc::winograd_in_words(mode, s))
+                           .output("out", out, mpc::winograd_out_words(mode, s)));
+    impl_->execute(kWinograd, launches);
+    cycles = k::winograd_transform_cycles<WinogradCfg>(kmode, uint64_t(s.m), uint64_t(s.batch) * s.channels, s.ho,
+                                                       s.wo);
+  }
+  impl_->record("winograd_transform", tiles, cycles);
 }
 
 void XrtBackend::dcf_eval(int party, int depth, size_t n, const uint64_t* keys, const uint64_t* x, uint64_t* out) {

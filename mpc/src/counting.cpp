@@ -34,6 +34,17 @@ void CountingBackend::matmul_combine(int, int bits, size_t m, size_t k, size_t n
   zero(z, m * n);
 }
 
+void CountingBackend::winograd_transform(int bits, WinogradMode mode, const WinogradShape& s, const uint64_t*,
+                                         uint64_t* out) {
+  BackendCall c{"winograd_transform"};
+  c.bits = bits;
+  c.n = s.batch * s.channels * s.tiles();
+  c.winograd = s;
+  c.winograd_mode = mode;
+  calls_.push_back(c);
+  zero(out, winograd_out_words(mode, s));
+}
+
 void CountingBackend::poly_eval(int, int bits, const PolyShape& s, PolyMode mode, const PolyEvalArgs&, uint64_t* z) {
   BackendCall c{"poly_eval"};
   c.bits = bits;

@@ -46,6 +46,10 @@ class TracingBackend final : public Backend {
   void bit_slice(int bits, size_t n, const uint64_t* x, uint64_t* planes) override {
     timed("bit_slice", [&] { inner_.bit_slice(bits, n, x, planes); });
   }
+  void winograd_transform(int bits, WinogradMode mode, const WinogradShape& s, const uint64_t* in,
+                          uint64_t* out) override {
+    timed("winograd_transform", [&] { inner_.winograd_transform(bits, mode, s, in, out); });
+  }
   void dcf_eval(int party, int depth, size_t n, const uint64_t* keys, const uint64_t* x,
                 uint64_t* out) override {
     timed("dcf_eval", [&] { inner_.dcf_eval(party, depth, n, keys, x, out); });

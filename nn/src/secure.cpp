@@ -13,6 +13,37 @@ mpc::Lowering winograd_lowering(const mpc::RingConfig& r, const WinogradForm& F,
 }
 size_t positions(const WinogradForm& F) { return static_cast<size_t>(F.alpha * F.alpha); }
 
+// The Backend's shape of a layer's transform: input (channels C, the padded tile gather)
+// or output (channels M, the crop).
+mpc::WinogradShape winograd_shape(const WinogradForm& F, const WinogradGeometry& g, size_t batch, bool input) {
+  mpc::WinogradShape s;
+  s.m = F.m;
+  s.batch = batch;
+  s.channels = static_cast<size_t>(input ? g.C : g.M);
+  s.h = static_cast<size_t>(g.H);
+  s.w = static_cast<size_t>(g.W);
+  s.ho = static_cast<size_t>(g.Ho);
+  s.wo = static_cast<size_t>(g.Wo);
+  s.pad_top = static_cast<size_t>(g.pad_top);
+  s.pad_left = static_cast<size_t>(g.pad_left);
+  return s;
+}
+
+// The input transform on the party's backend (kernels/winograd_transform.h), as a batched
+// lowering: raw [N, C, H, W] -> V [α², C, N·T]; the same words as winograd_input.
+mpc::Lowering winograd_backend_lowering(mpc::Session& s, const WinogradForm& F, const WinogradGeometry& g,
+                                        size_t batch) {
+  const mpc::WinogradShape sh = winograd_shape(F, g, batch, true);
+  return [&s, sh](const mpc::Words& v) {
+    if (v.size() != mpc::winograd_in_words(mpc::WinogradMode::Input, sh))
+      throw mpc::InvalidArgument("winograd input transform: " + std::to_string(v.size()) + " words for " +
+                                 mpc::winograd_shape_str(sh));
+    mpc::Words out(mpc::winograd_out_words(mpc::WinogradMode::Input, sh));
+    s.backend.winograd_transform(s.ring.bits, mpc::WinogradMode::Input, sh, v.data(), out.data());
+    return out;
+  };
+}
+
 /// Dealer half: same walk on zero "shares", pushing material in call order.
 class DealOps {
  public:
@@ -80,14 +111,19 @@ class OnlineOps {
   mpc::Words matmul(size_t i, const mpc::Words& x, size_t m, size_t k, size_t cols, const mpc::Lowering& lower) {
     return mpc::matmul(s_, x, opened_[i], m, k, cols, lower, net_.layers[i].name);
   }
-  // The α² per-position products through matmul_combine after one opening of X − B, the
-  // output transform on the shares, P0 adds the bias lifted to scale 2f + u_frac.
+  // The input transform (of the opened F and of the share of B) on the backend, the α²
+  // per-position products through matmul_combine after one opening of X − B, the output
+  // transform on the shares on the backend (kernels/winograd_transform.h: the same words as
+  // winograd_input / winograd_output, which the twin and the dealer use), P0 adds the bias
+  // lifted to scale 2f + u_frac.
   mpc::Words winograd_conv(size_t i, const mpc::Words& x, const WinogradForm& F, const WinogradGeometry& g,
                            size_t batch) {
     const size_t m = static_cast<size_t>(g.M), cols = batch * static_cast<size_t>(g.tiles());
     const mpc::Words z = mpc::matmul_batched(s_, x, opened_[i], positions(F), m, static_cast<size_t>(g.C), cols,
-                                             winograd_lowering(s_.ring, F, g, batch), net_.layers[i].name);
-    mpc::Words y = winograd_output(s_.ring, F, g, batch, z);
+                                             winograd_backend_lowering(s_, F, g, batch), net_.layers[i].name);
+    const mpc::WinogradShape out_shape = winograd_shape(F, g, batch, false);
+    mpc::Words y(mpc::winograd_out_words(mpc::WinogradMode::Output, out_shape));
+    s_.backend.winograd_transform(s_.ring.bits, mpc::WinogradMode::Output, out_shape, z.data(), y.data());
     if (s_.party == 0) {
       const size_t n = y.size() / m;
       const auto& b = model_->layers[i].bias;

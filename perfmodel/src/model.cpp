@@ -8,6 +8,7 @@
 
 #include "kernels/dcf_eval.h"
 #include "kernels/matmul_combine.h"
+#include "kernels/winograd_transform.h"
 #include "kernels/poly_eval.h"
 #include "polympc/hls/launch.h"
 #include "polympc/mpc/counting.h"
@@ -235,6 +236,28 @@ class LayerBuilder {
     u.link_bytes += 8.0 * (static_cast<double>(n) + w);
   }
 
+  /// Winograd transform (kernels/winograd_transform.h): one launch per call, its cycle
+  /// model at the kernel's default configuration.
+  /// The kernel has no resource description yet (perfmodel/data/kernels), so it adds no
+  /// resources; its CPU time is in the layer's host overhead.
+  void winograd(mpc::WinogradMode mode, const mpc::WinogradShape& sh) {
+    const kernels::WinogradKernelGeometry g = kernels::winograd_geometry<kernels::WinogradDefaultConfig>();
+    KernelUse& u = use("winograd_transform");
+    const uint64_t tiles = u64(static_cast<int64_t>(sh.batch * sh.channels * sh.tiles()));
+    u.calls += 1;
+    u.elements += tiles;
+    u.call_elements.push_back(tiles);
+    if (tiles > 0) {
+      u.launches += 1;
+      u.cycles += kernels::winograd_transform_cycles_at(g, static_cast<int>(mode), static_cast<uint64_t>(sh.m),
+                                                        sh.batch * sh.channels, sh.ho, sh.wo);
+    }
+    const double in = static_cast<double>(mpc::winograd_in_words(mode, sh)),
+                 out = static_cast<double>(mpc::winograd_out_words(mode, sh));
+    u.memory_bytes += 8.0 * (in + out);
+    u.link_bytes += 8.0 * (in + out);
+  }
+
   /// One Backend call priced with its kernel's model.
   void price(const mpc::BackendCall& c) {
     const uint64_t n = c.n;
@@ -257,6 +280,8 @@ class LayerBuilder {
       poly_eval(c.shape, c.mode);
     } else if (c.kernel == "dcf_eval") {
       dcf(n, c.shift);
+    } else if (c.kernel == "winograd_transform") {
+      winograd(c.winograd_mode, c.winograd);
     } else {
       throw PerfModelError("no cycle model for Backend call '" + c.kernel + "'");
     }
@@ -341,7 +366,8 @@ class LayerBuilder {
     c_.energy_j = 2.0 * (bd.power_active_w * c_.device_s +
                          (bd.power_idle_w + bd.host_power_w) * (c_.transfer_s + c_.network_s));
     c_.resources = Resources{};
-    for (const std::string& s : specs) c_.resources += m_.kernel_resources(s);
+    for (const std::string& s : specs)
+      if (m_.kernels_.count(s)) c_.resources += m_.kernel_resources(s);  // winograd_transform: none yet
     // Software backend: calibrated kernels and host overheads; has_cpu only when every
     // piece is calibrated (and the protocol exists in software: not FSS yet).
     c_.has_cpu = false;
@@ -351,6 +377,9 @@ class LayerBuilder {
     for (auto& u : c_.kernels) {
       auto it = m_.cal_->kernels.find(u.kernel);
       if (it == m_.cal_->kernels.end()) {
+        // Not calibrated yet: the transforms' software time is in the layer's host
+        // overhead ("matmul" units), as before they were a Backend call.
+        if (u.kernel == "winograd_transform") continue;
         ok = false;
         continue;
       }
@@ -578,7 +607,9 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) co
       const uint64_t all_cols = cols * groups;
       if (L.kind == LayerKind::Conv && L.winograd != 0) {
         // Winograd F(m×m, 3×3) (docs/winograd.md): α² products (M × C) · (C × N·T) through
-        // matmul_combine after the same opening of the input; the transforms are host work.
+        // matmul_combine after the same opening of the input; the input transform (of F and
+        // of the share of B) and the output transform run on the winograd_transform kernel
+        // (kernels/winograd_transform.h), as nn/src/secure.cpp calls them.
         if (L.kernel_h != 3 || L.kernel_w != 3 || L.stride_h != 1 || L.stride_w != 1 || groups != 1)
           throw PerfModelError("conv layer '" + L.name + "': Winograd needs a 3x3 stride-1 ungrouped convolution");
         const nn::WinogradForm F = nn::winograd_form(L.winograd);
@@ -589,9 +620,27 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) co
           mpc::MaterialStore other(1 - cs.session().party);
           mpc::deal_matmul_setup(cs.setup_dealer(), P * wm, wk, L.name, cs.material(), other);
         };
-        protocols = [&, P, wm, wk, wcols](mpc::Session& s) {
-          const mpc::Lowering lower = [P, wk, wcols](const mpc::Words&) { return mpc::Words(P * wk * wcols, 0); };
-          mpc::matmul_batched(s, mpc::Words(n_in), mpc::Words(P * wm * wk), P, wm, wk, wcols, lower, L.name);
+        mpc::WinogradShape ws;
+        ws.m = F.m;
+        ws.batch = B;
+        ws.channels = wk;
+        ws.h = u64(L.in_shape[1]);
+        ws.w = u64(L.in_shape[2]);
+        ws.ho = u64(L.out_shape[1]);
+        ws.wo = u64(L.out_shape[2]);
+        // (padding: not in LayerShape, and the cycle model depends on ho × wo only)
+        protocols = [&, P, wm, wk, wcols, ws](mpc::Session& s) {
+          const mpc::Lowering lower = [&s, P, wk, wcols, ws](const mpc::Words& v) {
+            mpc::Words out(P * wk * wcols, 0);
+            s.backend.winograd_transform(s.ring.bits, mpc::WinogradMode::Input, ws, v.data(), out.data());
+            return out;
+          };
+          const mpc::Words z =
+              mpc::matmul_batched(s, mpc::Words(n_in), mpc::Words(P * wm * wk), P, wm, wk, wcols, lower, L.name);
+          mpc::WinogradShape os = ws;
+          os.channels = wm;
+          mpc::Words y(mpc::winograd_out_words(mpc::WinogradMode::Output, os));
+          s.backend.winograd_transform(s.ring.bits, mpc::WinogradMode::Output, os, z.data(), y.data());
         };
         b.host("matmul", n_in + 2 * P * wk * wcols + 2 * P * wm * wcols);
         break;
@@ -908,7 +957,8 @@ NetworkReport Model::report(const NetShape& net, bool sites) const {
       specs.insert(kernel_of(u.kernel));
     }
   }
-  for (const std::string& s : specs) r.resources += kernel_resources(s);
+  for (const std::string& s : specs)
+    if (kernels_.count(s)) r.resources += kernel_resources(s);
   r.total.resources = r.resources;
   r.assumptions = assumptions();
   return r;
@@ -930,7 +980,8 @@ std::vector<std::string> Model::assumptions() const {
       "both parties.",
       "Device time = max(kernel cycles / clock, device memory traffic / memory bandwidth); kernel cycles follow each "
       "kernel header's model depth + ceil(n / lanes) * II (matmul: its rows x lanes array, "
-      "kernels::matmul_array_cycles).",
+      "kernels::matmul_array_cycles; Winograd transforms: kernels::winograd_transform_cycles at the kernel's default "
+      "configuration, no resource figures yet).",
       "Each Backend call is one launch (split at max_batch) that moves its online inputs and its output over the host "
       "link; dealer material is staged in device memory in the offline phase.",
       "Network time = rounds * RTT + max(bytes P0, bytes P1) / bandwidth (full duplex).",

@@ -10,6 +10,7 @@
 #include "kernels/matmul_combine.h"
 #include "kernels/poly_eval.h"
 #include "kernels/trunc.h"
+#include "kernels/winograd_transform.h"
 #include "polympc/mpc/dcf.h"
 #include "polympc/mpc/errors.h"
 
@@ -30,6 +31,10 @@ using GmwCfg = k::GmwAndDefaultConfig;
 using B2aCfg = k::B2aDefaultConfig;
 using BitSliceCfg = k::BitSliceDefaultConfig;
 using DcfCfg = k::DcfEvalDefaultConfig;
+using WinogradCfg = k::WinogradDefaultConfig;
+static_assert(int(mpc::WinogradMode::Input) == k::kWinogradInput &&
+                  int(mpc::WinogradMode::Output) == k::kWinogradOutput,
+              "mpc::WinogradMode and the winograd_transform kernel's modes differ");
 
 /// Throws mpc::InvalidArgument when `err` (a kernel *_arg_error result) is set.
 void check(const char* method, const char* err, const std::string& detail) {
@@ -93,6 +98,24 @@ void SimBackend::matmul_combine(int party, int bits, size_t m, size_t kk, size_t
     cycles = k::matmul_combine_cycles<MatmulCfg>(m, kk, n);
   }
   record("matmul_combine", uint64_t(m) * kk * n, cycles);
+}
+
+void SimBackend::winograd_transform(int bits, mpc::WinogradMode mode, const mpc::WinogradShape& s,
+                                    const uint64_t* in, uint64_t* out) {
+  const int kmode = static_cast<int>(mode);
+  check("winograd_transform", k::winograd_transform_arg_error(kmode, bits, s.m),
+        "bits=" + std::to_string(bits) + ", mode=" + std::to_string(kmode) + ", m=" + std::to_string(s.m));
+  check("winograd_transform", mpc::winograd_shape_error(s), mpc::winograd_shape_str(s));
+  const uint64_t tiles = uint64_t(s.batch) * s.channels * s.tiles();
+  uint64_t cycles = 0;
+  if (tiles > 0) {
+    const k::WinogradDims d = {uint32_t(s.batch), uint32_t(s.channels), uint32_t(s.h),  uint32_t(s.w),
+                               uint32_t(s.ho),    uint32_t(s.wo),       uint32_t(s.pad_top), uint32_t(s.pad_left)};
+    k::winograd_transform<WinogradCfg>(kmode, bits, s.m, d, in, out);
+    cycles = k::winograd_transform_cycles<WinogradCfg>(kmode, uint64_t(s.m), uint64_t(s.batch) * s.channels, s.ho,
+                                                       s.wo);
+  }
+  record("winograd_transform", tiles, cycles);
 }
 
 void SimBackend::poly_eval(int party, int bits, const mpc::PolyShape& s, mpc::PolyMode mode,

@@ -62,6 +62,11 @@ class CpuBackend final : public mpc::Backend {
   void b2a_combine(int party, int bits, size_t n, const uint64_t* e_packed, const uint64_t* r,
                    uint64_t* z) override;
   void bit_slice(int bits, size_t n, const uint64_t* x, uint64_t* planes) override;
+  /// Host loop over the tiles with the kernel's per-tile transform
+  /// (kernels::winograd_tile, shifts and adds by the constants), (image, channel)
+  /// planes split over the threads; counts the tiles (batch·channels·T).
+  void winograd_transform(int bits, mpc::WinogradMode mode, const mpc::WinogradShape& s,
+                          const uint64_t* in, uint64_t* out) override;
   /// mpc::dcf_eval_host (OpenSSL EVP AES-128-ECB, AES-NI, 128 blocks per call) split over
   /// the threads in runs of whole output words.
   void dcf_eval(int party, int depth, size_t n, const uint64_t* keys, const uint64_t* x,

@@ -87,6 +87,9 @@ class XrtBackend final : public mpc::Backend {
   void b2a_combine(int party, int bits, size_t n, const uint64_t* e_packed, const uint64_t* r,
                    uint64_t* z) override;
   void bit_slice(int bits, size_t n, const uint64_t* x, uint64_t* planes) override;
+  /// One winograd_transform_top run per call (tile gather and crop in the kernel).
+  void winograd_transform(int bits, mpc::WinogradMode mode, const mpc::WinogradShape& s,
+                          const uint64_t* in, uint64_t* out) override;
   /// On the dcf_eval kernel; key headers are checked on the host first (MaterialError).
   void dcf_eval(int party, int depth, size_t n, const uint64_t* keys, const uint64_t* x,
                 uint64_t* out) override;

@@ -78,6 +78,64 @@ inline PolyEvalArgs poly_eval_offset(const PolyEvalArgs& a, PolyMode mode, size_
   return r;
 }
 
+/// Which Winograd transform Backend::winograd_transform applies (values =
+/// kernels/winograd_transform.h kWinogradInput / kWinogradOutput).
+enum class WinogradMode : int {
+  Input = 0,   ///< V = B^T d B per α×α tile of the zero-padded input
+  Output = 1,  ///< Y = A^T t A per tile, cropped to ho × wo
+};
+
+/// Shape of a Backend::winograd_transform call: form F(m×m, 3×3) (α = m + 2) on `batch`
+/// images of `channels` channels; T = ceil(ho / m)·ceil(wo / m) tiles per image.
+/// Input mode: h × w input planes, ho × wo convolution output, zero padding pad_top /
+/// pad_left (the tile (ty, tx) reads rows ty·m − pad_top + [0, α) and columns
+/// tx·m − pad_left + [0, α)). Output mode: channels = the output channels M; h, w, pads
+/// unused. (= nn::WinogradGeometry with batch, for the channels the mode transforms.)
+struct WinogradShape {
+  int m = 2;
+  size_t batch = 1;
+  size_t channels = 1;
+  size_t h = 0, w = 0;
+  size_t ho = 0, wo = 0;
+  size_t pad_top = 0, pad_left = 0;
+  size_t tiles() const { return m <= 0 ? 0 : ((ho + size_t(m) - 1) / size_t(m)) * ((wo + size_t(m) - 1) / size_t(m)); }
+  size_t alpha() const { return size_t(m) + 2; }
+};
+
+/// Null when the dimensions of `s` fit the kernel's 32-bit counters (every dimension,
+/// batch·channels and batch·T below 2^31, m > 0), else a static message. The form (m = 2
+/// or 4), bits and mode are checked by the backends with the kernel's own rule.
+inline const char* winograd_shape_error(const WinogradShape& s) {
+  const size_t kMax = size_t(1) << 31;
+  if (s.m <= 0) return "m must be 2 or 4";
+  if (s.batch >= kMax || s.channels >= kMax || s.h >= kMax || s.w >= kMax || s.ho >= kMax || s.wo >= kMax ||
+      s.pad_top >= kMax || s.pad_left >= kMax)
+    return "dimensions must be below 2^31";
+  if (s.batch * s.channels >= kMax || s.batch * s.tiles() >= kMax)
+    return "batch*channels and batch*tiles must be below 2^31";
+  return nullptr;
+}
+
+/// "m=.., batch=.., channels=.., h×w=.., ho×wo=.., pad=(top, left)" for error messages.
+inline std::string winograd_shape_str(const WinogradShape& s) {
+  return "m=" + std::to_string(s.m) + ", batch=" + std::to_string(s.batch) + ", channels=" +
+         std::to_string(s.channels) + ", h x w=" + std::to_string(s.h) + "x" + std::to_string(s.w) +
+         ", ho x wo=" + std::to_string(s.ho) + "x" + std::to_string(s.wo) + ", pad=(" +
+         std::to_string(s.pad_top) + ", " + std::to_string(s.pad_left) + ")";
+}
+
+/// Words of Backend::winograd_transform's output: α²·channels·batch·T (Input) or
+/// channels·batch·ho·wo (Output).
+inline size_t winograd_out_words(WinogradMode mode, const WinogradShape& s) {
+  return mode == WinogradMode::Input ? s.alpha() * s.alpha() * s.channels * s.batch * s.tiles()
+                                     : s.channels * s.batch * s.ho * s.wo;
+}
+/// Words of its input: batch·channels·h·w (Input) or α²·channels·batch·T (Output).
+inline size_t winograd_in_words(WinogradMode mode, const WinogradShape& s) {
+  return mode == WinogradMode::Input ? s.batch * s.channels * s.h * s.w
+                                     : s.alpha() * s.alpha() * s.channels * s.batch * s.tiles();
+}
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -170,6 +228,22 @@ class Backend {
   /// (mpc::dcf_eval_host: OpenSSL AES-NI, one thread), for backends without the kernel.
   virtual void dcf_eval(int party, int depth, size_t n, const uint64_t* keys, const uint64_t* x,
                         uint64_t* out);
+
+  /// Winograd F(m×m, 3×3) transforms on shares (A. Lavin, S. Gray, "Fast Algorithms for
+  /// Convolutional Neural Networks", CVPR 2016, §4: F(2×2,3×3) §4.1, F(4×4,3×3) §4.2),
+  /// local because linear with public integer matrices: in ring arithmetic mod 2^bits,
+  /// the same words for a share, an opened value or a sum of shares. Layouts are those of
+  /// nn::winograd_input / nn::winograd_output (docs/winograd.md), bit for bit:
+  ///  - Input: in = x [batch, channels, h, w] (NCHW words), out = V [α², channels,
+  ///    batch·T], V[p][c][n·T + ty·tiles_w + tx] = (B^T d B)[p] with d the α×α tile
+  ///    (0 outside the image);
+  ///  - Output: in = [α², channels, batch·T] (the per-position products), out = y
+  ///    [channels, batch·ho·wo], the m×m blocks A^T t A cropped to ho × wo.
+  /// Errors: InvalidArgument when bits is outside [8, 64], m is not 2 or 4, the mode is
+  /// unknown, or a dimension (or batch·T, batch·channels) is 2^31 or more.
+  /// Kernel: kernels/winograd_transform.h (the tile gather and crop run in the kernel).
+  virtual void winograd_transform(int bits, WinogradMode mode, const WinogradShape& s,
+                                  const uint64_t* in, uint64_t* out) = 0;
 
   /// Counters per kernel name since construction.
   virtual std::map<std::string, KernelCounters> counters() const = 0;

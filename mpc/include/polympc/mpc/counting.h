@@ -37,6 +37,8 @@ struct BackendCall {
   size_t m = 0, k = 0, cols = 0;  ///< matmul_combine: W (m x k) times L(X) (k x cols)
   PolyShape shape{};              ///< poly_eval
   PolyMode mode = PolyMode::Quadratic;  ///< poly_eval
+  WinogradShape winograd{};             ///< winograd_transform
+  WinogradMode winograd_mode = WinogradMode::Input;  ///< winograd_transform
 };
 
 /// A Backend that records each call and writes zeros to its outputs. name() = "count".
@@ -61,6 +63,9 @@ class CountingBackend final : public Backend {
   void b2a_combine(int party, int bits, size_t n, const uint64_t* e_packed, const uint64_t* r,
                    uint64_t* z) override;
   void bit_slice(int bits, size_t n, const uint64_t* x, uint64_t* planes) override;
+  /// Records the call (n = tiles, batch·channels·T) and zeroes the output.
+  void winograd_transform(int bits, WinogradMode mode, const WinogradShape& s, const uint64_t* in,
+                          uint64_t* out) override;
   /// Records the call; does not read the keys (a counting store hands out none).
   void dcf_eval(int party, int depth, size_t n, const uint64_t* keys, const uint64_t* x,
                 uint64_t* out) override;

@@ -65,6 +65,11 @@ class SimBackend final : public mpc::Backend {
   void b2a_combine(int party, int bits, size_t n, const uint64_t* e_packed, const uint64_t* r,
                    uint64_t* z) override;
   void bit_slice(int bits, size_t n, const uint64_t* x, uint64_t* planes) override;
+  /// Runs kernels::winograd_transform (one launch per call; the tile gather and crop in
+  /// the kernel); counts the tiles transformed (batch·channels·T), models
+  /// winograd_transform_cycles.
+  void winograd_transform(int bits, mpc::WinogradMode mode, const mpc::WinogradShape& s,
+                          const uint64_t* in, uint64_t* out) override;
   /// Runs kernels::dcf_eval (AES-128 cores in C++); counts n keys, models
   /// dcf_eval_cycles (DcfEvalDefaultConfig::aes_cores AES blocks per cycle).
   void dcf_eval(int party, int depth, size_t n, const uint64_t* keys, const uint64_t* x,
