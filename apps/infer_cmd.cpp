@@ -42,6 +42,7 @@ struct InferArgs {
   BackendArgs backend_args;
   bool quiet = false;
   bool explain = false;
+  bool plaintext_only = false;  ///< --plaintext-only: the twins' accuracy, no 2PC
   std::string link;     ///< --link: emulated link (preset name or BW,RTT)
   size_t workers = 1;   ///< --workers: batches whose online phases overlap
   std::string trace;    ///< --trace: measured Chrome trace of the run
@@ -113,6 +114,8 @@ void run_infer(const InferArgs& a) {
   const nn::Reveal reveal = nn::parse_reveal(a.reveal);
   if (!a.party.role.empty() && (!a.link.empty() || a.workers != 1 || !a.trace.empty() || !a.plan.empty()))
     throw mpc::InvalidArgument("--link, --workers, --trace and --plan apply to in-process runs (without --role)");
+  if (!a.party.role.empty() && (a.plaintext_only || a.explain))
+    throw mpc::InvalidArgument("--plaintext-only and --explain apply to in-process runs (without --role)");
   if (!a.party.role.empty()) {  // one party of a two-process run over TCP
     run_infer_party(a.party, a.model, a.model_given, a.winograd, a.data, a.images, a.backend, a.backend_args, ring, po, reveal,
                     a.quiet, a.json);
@@ -146,6 +149,30 @@ void run_infer(const InferArgs& a) {
   if (static_cast<int64_t>(a.images) > data.count)
     throw nn::DatasetError("asked for " + std::to_string(a.images) + " images but the test set in " + a.data +
                            " has " + std::to_string(data.count));
+  if (a.plaintext_only) {  // the plaintext twins only: fixed-point and float accuracy, then stop
+    const nn::PlaintextReport r = nn::evaluate_plaintext(q, data, a.images, a.batch, po);
+    std::printf("plaintext only (no 2PC): %zu images, winograd %s (%d layers), l=%d f=%d, trunc %s\n", r.images,
+                a.winograd.c_str(), winograd_layers, ring.bits, ring.frac, a.protocol.trunc.c_str());
+    std::printf("accuracy: fixed-point plaintext %.2f %%   float %.2f %%   (%.2f s)\n", 100 * r.fixed_accuracy,
+                100 * r.float_accuracy, r.seconds);
+    if (!a.json.empty()) {
+      nlohmann::json j;
+      j["model"] = a.model;
+      j["images"] = r.images;
+      j["plaintext_only"] = true;
+      j["winograd"] = a.winograd;
+      j["winograd_layers"] = winograd_layers;
+      j["trunc"] = a.protocol.trunc;
+      j["ring_bits"] = ring.bits;
+      j["frac_bits"] = ring.frac;
+      j["plaintext_accuracy"] = r.fixed_accuracy;
+      j["float_accuracy"] = r.float_accuracy;
+      std::ofstream f(a.json);
+      f << j.dump(2) << "\n";
+      if (!f) throw polympc::Error("cannot write '" + a.json + "'");
+    }
+    return;
+  }
   auto be0 = make_backend(a.backend, a.backend_args);
   auto be1 = make_backend(a.backend, a.backend_args);
 
@@ -333,6 +360,9 @@ void add_infer_command(CLI::App& app) {
                 "docs/winograd.md")
       ->capture_default_str();
   c->add_flag("--quiet", args->quiet, "no progress bar");
+  c->add_flag("--plaintext-only", args->plaintext_only,
+              "no 2PC: the accuracy of the fixed-point plaintext twin and of the float network on --images "
+              "(e.g. all 10,000 test images of a quantized or Winograd form), and stop");
   c->add_flag("--explain", args->explain,
               "print where the truncations go (scale of every tensor) under the chosen options, "
               "and stop");

@@ -318,4 +318,35 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
   return rep;
 }
 
+PlaintextReport evaluate_plaintext(const QuantizedModel& q, const Dataset& data, size_t count, size_t batch,
+                                   const mpc::ProtocolOptions& o) {
+  if (count == 0) throw mpc::InvalidArgument("no images to run (--images must be >= 1)");
+  const Network& net = q.net;
+  const size_t in_size = static_cast<size_t>(net.input_size());
+  check_images(data, 0, count, net.input_size());
+  const size_t classes = static_cast<size_t>(net.out_size(net.layers.size() - 1));
+  batch = std::max<size_t>(1, std::min(batch, count));
+  const double t0 = now();
+  size_t cfx = 0, cfl = 0;
+  for (size_t start = 0; start < count; start += batch) {
+    const size_t nb = std::min(batch, count - start);
+    const float* img = data.image(static_cast<int64_t>(start));
+    const mpc::Words fx = fixed_forward(q, encode_input(q.ring, img, nb * in_size), nb, o);
+    const std::vector<float> fl = float_forward(net, img, nb);
+    std::vector<double> dfx(nb * classes), dfl(fl.begin(), fl.end());
+    for (size_t j = 0; j < dfx.size(); ++j) dfx[j] = q.ring.decode(fx[j]);
+    const std::vector<int> afx = argmax_rows(dfx, nb), afl = argmax_rows(dfl, nb);
+    for (size_t n = 0; n < nb; ++n) {
+      cfx += afx[n] == data.labels[start + n];
+      cfl += afl[n] == data.labels[start + n];
+    }
+  }
+  PlaintextReport r;
+  r.images = count;
+  r.fixed_accuracy = static_cast<double>(cfx) / static_cast<double>(count);
+  r.float_accuracy = static_cast<double>(cfl) / static_cast<double>(count);
+  r.seconds = now() - t0;
+  return r;
+}
+
 }  // namespace polympc::nn

@@ -105,4 +105,17 @@ struct InferenceOptions {
 InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t count, mpc::Backend& be0,
                            mpc::Backend& be1, const InferenceOptions& opt);
 
+/// Top-1 accuracy of the plaintext twins alone (no 2PC): the fixed-point twin
+/// (fixed_forward under `o`) and the float network, on images 0..count-1 of `data`.
+struct PlaintextReport {
+  size_t images = 0;
+  double fixed_accuracy = 0;  ///< fixed-point twin, = what a 2PC run with exact or FSS truncation returns
+  double float_accuracy = 0;  ///< float network (float_forward)
+  double seconds = 0;         ///< wall time of both twins
+};
+/// Throws DatasetError as run_inproc (count beyond the data set, wrong image size) and
+/// mpc::InvalidArgument for count = 0.
+PlaintextReport evaluate_plaintext(const QuantizedModel& q, const Dataset& data, size_t count, size_t batch,
+                                   const mpc::ProtocolOptions& o);
+
 }  // namespace polympc::nn
