@@ -78,6 +78,26 @@ TEST(PrivateInference, FixedPointTwinTracksTheFloatModel) {
   for (size_t j = 0; j < fl.size(); ++j) EXPECT_NEAR(q.ring.decode(fx[j]), fl[j], 0.02) << j;
 }
 
+// evaluate_plaintext (polympc infer --plaintext-only) reports the accuracies of the 2PC run's
+// twins on the same images, in any batch size; bad counts are clear errors.
+TEST(PrivateInference, PlaintextOnlyReportsTheTwinsAccuracyOfA2pcRun) {
+  const nn::Network net = every_layer_cnn();
+  const nn::QuantizedModel q = nn::quantize(net, mpc::RingConfig{64, 12});
+  sim::SimBackend be0, be1;
+  nn::InferenceOptions opt;
+  opt.batch = 12;
+  opt.insecure_test_seed = 7;
+  const nn::InferenceReport r = nn::run_inproc(q, test_images(), 24, be0, be1, opt);
+  for (size_t batch : {1, 5, 24, 100}) {
+    const nn::PlaintextReport p = nn::evaluate_plaintext(q, test_images(), 24, batch, opt.protocol);
+    EXPECT_EQ(p.images, 24u);
+    EXPECT_DOUBLE_EQ(p.fixed_accuracy, r.plaintext_accuracy) << batch;
+    EXPECT_DOUBLE_EQ(p.float_accuracy, r.float_accuracy) << batch;
+  }
+  EXPECT_THROW(nn::evaluate_plaintext(q, test_images(), 0, 4, opt.protocol), mpc::InvalidArgument);
+  EXPECT_THROW(nn::evaluate_plaintext(q, test_images(), 25, 4, opt.protocol), nn::DatasetError);
+}
+
 // Overlapped batches (InferenceOptions::workers) over an emulated link: every worker has
 // its own dealer, channels, backends and per-model setup; the logits equal the twin's and
 // the one-at-a-time run's bit for bit, and the traffic is the same per image.
