@@ -559,20 +559,6 @@ nn::WinogradGeometry grid(int64_t C, int64_t M, int64_t H, int64_t W, int64_t pt
   return g;
 }
 
-polympc::mpc::WinogradShape backend_shape(const nn::WinogradGeometry& g, int m, size_t batch, bool input) {
-  polympc::mpc::WinogradShape s;
-  s.m = m;
-  s.batch = batch;
-  s.channels = static_cast<size_t>(input ? g.C : g.M);
-  s.h = static_cast<size_t>(g.H);
-  s.w = static_cast<size_t>(g.W);
-  s.ho = static_cast<size_t>(g.Ho);
-  s.wo = static_cast<size_t>(g.Wo);
-  s.pad_top = static_cast<size_t>(g.pad_top);
-  s.pad_left = static_cast<size_t>(g.pad_left);
-  return s;
-}
-
 // Backend::winograd_transform (sim: the kernel source; cpu: the host loop with the kernel's
 // tile arithmetic) equals nn::winograd_input / nn::winograd_output bit for bit: m = 2, 4;
 // same-size and shrinking convolutions, asymmetric padding, border tiles that stick out
@@ -610,7 +596,7 @@ TEST(WinogradKernel, BackendsEqualTheHostTransformsBitForBit) {
         for (auto& v : prod) v = gen();
         const Words y_want = nn::winograd_output(r, F, g, c.batch, prod);
         for (polympc::mpc::Backend* be : backends) {
-          const auto si = backend_shape(g, m, c.batch, true), so = backend_shape(g, m, c.batch, false);
+          const auto si = nn::winograd_backend_shape(g, m, c.batch, true), so = nn::winograd_backend_shape(g, m, c.batch, false);
           ASSERT_EQ(polympc::mpc::winograd_out_words(WinogradMode::Input, si), v_want.size()) << what;
           ASSERT_EQ(polympc::mpc::winograd_out_words(WinogradMode::Output, so), y_want.size()) << what;
           Words v(v_want.size(), 0xA5A5A5A5A5A5A5A5ull), y(y_want.size(), 0xA5A5A5A5A5A5A5A5ull);

@@ -13,27 +13,11 @@ mpc::Lowering winograd_lowering(const mpc::RingConfig& r, const WinogradForm& F,
 }
 size_t positions(const WinogradForm& F) { return static_cast<size_t>(F.alpha * F.alpha); }
 
-// The Backend's shape of a layer's transform: input (channels C, the padded tile gather)
-// or output (channels M, the crop).
-mpc::WinogradShape winograd_shape(const WinogradForm& F, const WinogradGeometry& g, size_t batch, bool input) {
-  mpc::WinogradShape s;
-  s.m = F.m;
-  s.batch = batch;
-  s.channels = static_cast<size_t>(input ? g.C : g.M);
-  s.h = static_cast<size_t>(g.H);
-  s.w = static_cast<size_t>(g.W);
-  s.ho = static_cast<size_t>(g.Ho);
-  s.wo = static_cast<size_t>(g.Wo);
-  s.pad_top = static_cast<size_t>(g.pad_top);
-  s.pad_left = static_cast<size_t>(g.pad_left);
-  return s;
-}
-
 // The input transform on the party's backend (kernels/winograd_transform.h), as a batched
 // lowering: raw [N, C, H, W] -> V [α², C, N·T]; the same words as winograd_input.
 mpc::Lowering winograd_backend_lowering(mpc::Session& s, const WinogradForm& F, const WinogradGeometry& g,
                                         size_t batch) {
-  const mpc::WinogradShape sh = winograd_shape(F, g, batch, true);
+  const mpc::WinogradShape sh = winograd_backend_shape(g, F.m, batch, true);
   return [&s, sh](const mpc::Words& v) {
     if (v.size() != mpc::winograd_in_words(mpc::WinogradMode::Input, sh))
       throw mpc::InvalidArgument("winograd input transform: " + std::to_string(v.size()) + " words for " +
@@ -121,7 +105,7 @@ class OnlineOps {
     const size_t m = static_cast<size_t>(g.M), cols = batch * static_cast<size_t>(g.tiles());
     const mpc::Words z = mpc::matmul_batched(s_, x, opened_[i], positions(F), m, static_cast<size_t>(g.C), cols,
                                              winograd_backend_lowering(s_, F, g, batch), net_.layers[i].name);
-    const mpc::WinogradShape out_shape = winograd_shape(F, g, batch, false);
+    const mpc::WinogradShape out_shape = winograd_backend_shape(g, F.m, batch, false);
     mpc::Words y(mpc::winograd_out_words(mpc::WinogradMode::Output, out_shape));
     s_.backend.winograd_transform(s_.ring.bits, mpc::WinogradMode::Output, out_shape, z.data(), y.data());
     if (s_.party == 0) {

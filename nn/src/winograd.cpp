@@ -341,4 +341,18 @@ int64_t winograd_multiplications(const WinogradGeometry& g, int m) {
   return a * a * g.M * g.C * g.tiles();
 }
 
+mpc::WinogradShape winograd_backend_shape(const WinogradGeometry& g, int m, size_t batch, bool input) {
+  mpc::WinogradShape s;
+  s.m = m;
+  s.batch = batch;
+  s.channels = static_cast<size_t>(input ? g.C : g.M);
+  s.h = static_cast<size_t>(g.H);
+  s.w = static_cast<size_t>(g.W);
+  s.ho = static_cast<size_t>(g.Ho);
+  s.wo = static_cast<size_t>(g.Wo);
+  s.pad_top = static_cast<size_t>(g.pad_top);
+  s.pad_left = static_cast<size_t>(g.pad_left);
+  return s;
+}
+
 }  // namespace polympc::nn

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "polympc/mpc/backend.h"
 #include "polympc/mpc/protocols.h"
 #include "polympc/nn/ir.h"
 
@@ -127,5 +128,10 @@ int set_winograd(Network& net, const std::string& spec);
 /// M · C · 9 · Ho · Wo for the direct one (the transforms are additions and multiplications
 /// by small public constants).
 int64_t winograd_multiplications(const WinogradGeometry& g, int m);
+
+/// The Backend's shape (mpc::Backend::winograd_transform) of a layer's transform of
+/// F(m×m, 3×3) for `batch` images: the input transform (`input`: channels C, the padded
+/// tile gather) or the output transform (channels M, the crop).
+mpc::WinogradShape winograd_backend_shape(const WinogradGeometry& g, int m, size_t batch, bool input);
 
 }  // namespace polympc::nn
