@@ -223,7 +223,7 @@ TEST(Plan, FileRoundTripsAndIsChecked) {
       {[](nlohmann::json& x) { x["kernels"]["matmul_combine"] = {{"rows", 2}}; }, "kernels.matmul_combine.lanes"},
       {[](nlohmann::json& x) { x["kernels"]["dcf_eval"] = {{"lanes", 3}}; }, "AES cores"},
   };
-  expect_bad_plans(j, bad, [&](const std::string& path) { sc::read_plan_kernels(path, m); });
+  expect_bad_plans(j, bad, [&](const std::string& file) { sc::read_plan_kernels(file, m); });
   std::ofstream(temp_path("truncated_plan.json")) << j.dump().substr(0, 40);
   EXPECT_THROW(sc::read_plan_kernels(temp_path("truncated_plan.json"), m), pm::PerfModelError);
   EXPECT_THROW(sc::read_plan_kernels(temp_path("missing_plan.json"), m), pm::PerfModelError);
@@ -352,7 +352,7 @@ TEST(Plan, LayersReadBackAndAreChecked) {
       {[](nlohmann::json& x) { x["options"]["batch"] = 0; }, "options.batch"},
       {[](nlohmann::json& x) { x["options"].erase("compare"); }, "options"},
   };
-  expect_bad_plans(j, bad, [](const std::string& path) { sc::read_plan_layers(path); });
+  expect_bad_plans(j, bad, [](const std::string& file) { sc::read_plan_layers(file); });
 }
 
 TEST(MeasuredTimeline, SpansFormAValidTraceInsideTheirLayers) {
