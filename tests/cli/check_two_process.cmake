@@ -33,17 +33,11 @@ polympc_expect_fail("client --model" "must not read the server's model" ${POLYMP
 # The one-process run of the same images.
 polympc_run_ok("infer (one process)" ${POLYMPC} infer --model ${MODEL} --images 6 --batch 3 --quiet --json ${D}/one.json)
 
-# execute_process pipes the first COMMAND's stdout into the second's stdin: the server's
-# stdout goes to stderr instead, so that it never writes into a pipe the finished client
-# has closed (SIGPIPE).
-set(server_to_stderr sh -c "exec \"$@\" >&2" sh)
-execute_process(COMMAND ${server_to_stderr} ${POLYMPC} infer --role server --model ${MODEL} --material ${D}/p0.mat ${common}
-                        --ledger ${D}/ledger0
-                COMMAND ${POLYMPC} infer --role client --arch ${D}/arch.json --material ${D}/p1.mat ${common}
-                        --ledger ${D}/ledger1 --json ${D}/client.json
-                RESULTS_VARIABLE rcs OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(NOT rcs STREQUAL "0;0")
-  message(FATAL_ERROR "two-process run failed (${rcs}):\n${out}\n${err}")
+polympc_two_parties(run SERVER --model ${MODEL} --material ${D}/p0.mat ${common} --ledger ${D}/ledger0
+                    CLIENT --arch ${D}/arch.json --material ${D}/p1.mat ${common} --ledger ${D}/ledger1
+                           --json ${D}/client.json)
+if(NOT run_rcs STREQUAL "0;0")
+  message(FATAL_ERROR "two-process run failed (${run_rcs}):\n${run_out}\n${run_err}")
 endif()
 file(READ ${D}/client.json j)
 file(READ ${D}/one.json one)
@@ -70,13 +64,12 @@ polympc_expect_fail("restored copy (server)" "already consumed" ${POLYMPC} infer
 
 # A mismatched pair: the server's file from one dealer run, the client's from another.
 math(EXPR port2 "${port} + 1")
-execute_process(COMMAND ${server_to_stderr} ${POLYMPC} infer --role server --model ${MODEL} --material ${D}/q0.mat --images 6
-                        --port ${port2} --quiet --timeout 60000 --ledger ${D}/ledger0
-                COMMAND ${POLYMPC} infer --role client --arch ${D}/arch.json --material ${D}/p1.copy --images 6
-                        --port ${port2} --quiet --timeout 60000 --ledger ${D}/ledger-other
-                RESULTS_VARIABLE rcs OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(rcs STREQUAL "0;0" OR NOT err MATCHES "mismatched preprocessing files")
-  message(FATAL_ERROR "a mismatched pair must be refused (${rcs}):\n${out}\n${err}")
+polympc_two_parties(pair SERVER --model ${MODEL} --material ${D}/q0.mat --images 6 --port ${port2} --quiet
+                            --timeout 60000 --ledger ${D}/ledger0
+                     CLIENT --arch ${D}/arch.json --material ${D}/p1.copy --images 6 --port ${port2} --quiet
+                            --timeout 60000 --ledger ${D}/ledger-other)
+if(pair_rcs STREQUAL "0;0" OR NOT pair_err MATCHES "mismatched preprocessing files")
+  message(FATAL_ERROR "a mismatched pair must be refused (${pair_rcs}):\n${pair_out}\n${pair_err}")
 endif()
 
 file(REMOVE_RECURSE ${D})

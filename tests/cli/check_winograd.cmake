@@ -67,25 +67,19 @@ endif()
 polympc_run_ok("dealer" ${POLYMPC} dealer --arch ${D}/arch.json --images 3 --batch 3 --p0 ${D}/p0.mat --p1 ${D}/p1.mat)
 polympc_expect_fail("client --winograd" "takes no --winograd" ${POLYMPC} infer --role client --arch ${D}/arch.json
                     --material ${D}/p1.mat --winograd 4 ${common} --ledger ${D}/ledger1)
-set(server_to_stderr sh -c "exec \"$@\" >&2" sh)
 # A server without the forms holds another model (hash): refused before any material is used.
-execute_process(COMMAND ${server_to_stderr} ${POLYMPC} infer --role server --model ${M} --material ${D}/p0.mat ${common}
-                        --ledger ${D}/ledger0
-                COMMAND ${POLYMPC} infer --role client --arch ${D}/arch.json --material ${D}/p1.mat ${common}
-                        --ledger ${D}/ledger1
-                RESULTS_VARIABLE rcs OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(rcs STREQUAL "0;0" OR NOT err MATCHES "model")
-  message(FATAL_ERROR "a server without the Winograd forms must be refused (${rcs}):\n${out}\n${err}")
+polympc_two_parties(direct SERVER --model ${M} --material ${D}/p0.mat ${common} --ledger ${D}/ledger0
+                           CLIENT --arch ${D}/arch.json --material ${D}/p1.mat ${common} --ledger ${D}/ledger1)
+if(direct_rcs STREQUAL "0;0" OR NOT direct_err MATCHES "model")
+  message(FATAL_ERROR "a server without the Winograd forms must be refused (${direct_rcs}):\n${direct_out}\n${direct_err}")
 endif()
 math(EXPR port2 "${port} + 1")
 set(common --images 3 --port ${port2} --quiet --timeout 60000)
-execute_process(COMMAND ${server_to_stderr} ${POLYMPC} infer --role server --model ${M} --winograd 4
-                        --material ${D}/p0.mat ${common} --ledger ${D}/ledger0
-                COMMAND ${POLYMPC} infer --role client --arch ${D}/arch.json --material ${D}/p1.mat ${common}
-                        --ledger ${D}/ledger1 --json ${D}/client.json
-                RESULTS_VARIABLE rcs OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(NOT rcs STREQUAL "0;0")
-  message(FATAL_ERROR "two-process Winograd run failed (${rcs}):\n${out}\n${err}")
+polympc_two_parties(w4 SERVER --model ${M} --winograd 4 --material ${D}/p0.mat ${common} --ledger ${D}/ledger0
+                       CLIENT --arch ${D}/arch.json --material ${D}/p1.mat ${common} --ledger ${D}/ledger1
+                              --json ${D}/client.json)
+if(NOT w4_rcs STREQUAL "0;0")
+  message(FATAL_ERROR "two-process Winograd run failed (${w4_rcs}):\n${w4_out}\n${w4_err}")
 endif()
 file(READ ${D}/client.json c)
 string(JSON logits_client GET "${c}" logits)

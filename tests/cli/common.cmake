@@ -30,3 +30,18 @@ function(polympc_infer_json var what file)
   file(READ ${file} j)
   set(${var} "${j}" PARENT_SCOPE)
 endfunction()
+
+# Runs `polympc infer --role server SERVER...` and `polympc infer --role client CLIENT...` at
+# once, as two processes over TCP loopback, and sets <prefix>_rcs ("0;0" when both
+# succeed), <prefix>_out and <prefix>_err in the caller's scope. execute_process pipes the
+# first COMMAND's stdout into the second's stdin: the server's stdout goes to stderr
+# instead, so that it never writes into a pipe the finished client has closed (SIGPIPE).
+function(polympc_two_parties prefix)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SERVER;CLIENT")
+  execute_process(COMMAND sh -c "exec \"$@\" >&2" sh ${POLYMPC} infer --role server ${arg_SERVER}
+                  COMMAND ${POLYMPC} infer --role client ${arg_CLIENT}
+                  RESULTS_VARIABLE rcs OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  set(${prefix}_rcs "${rcs}" PARENT_SCOPE)
+  set(${prefix}_out "${out}" PARENT_SCOPE)
+  set(${prefix}_err "${err}" PARENT_SCOPE)
+endfunction()
