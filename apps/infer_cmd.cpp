@@ -46,7 +46,9 @@ struct InferArgs {
   std::string link;     ///< --link: emulated link (preset name or BW,RTT)
   size_t workers = 1;   ///< --workers: batches whose online phases overlap
   std::string trace;    ///< --trace: measured Chrome trace of the run
-  std::string plan;     ///< --plan: a plan of `polympc schedule`, shown beside the measured layers
+  std::string plan;     ///< --plan: a plan of `polympc schedule`: its tiling executed, its layers shown beside the run's
+  std::string tiles;    ///< --tiles: tile counts per layer (N, or LAYER=N,...), over the plan's
+  size_t lanes = 2;     ///< --lanes: lanes that execute the tiles
   std::string winograd = "off";  ///< --winograd: nn::apply_winograd spec (server role: explicit forms)
 };
 
@@ -56,22 +58,75 @@ void print_plan_comparison(const scheduler::PlanLayers& plan, const nn::Inferenc
   for (const auto& l : plan.layers) by_name[l.name] = &l;
   std::printf("\nplan (%s on %s, %s, batch %zu) beside this run (backend %s, batch %zu):\n", plan.network.c_str(),
               plan.board.c_str(), plan.preset.c_str(), plan.batch, r.backend.c_str(), r.batch);
-  std::printf("%-10s %6s %22s %22s\n", "layer", "tiles", "modelled ms/img (plan)", "measured ms/img (run)");
+  std::printf("%-10s %6s %6s %22s %22s\n", "layer", "tiles", "run", "modelled ms/img (plan)", "measured ms/img (run)");
   double modelled = 0, measured = 0;
   for (const auto& l : r.layers) {
     auto it = by_name.find(l.name);
+    auto ex = r.tiles.find(l.name);
+    const std::string run = ex == r.tiles.end() ? "1" : std::to_string(ex->second);
     const double m = it == by_name.end() ? 0 : 1e3 * it->second->sequential_s / static_cast<double>(plan.batch);
     modelled += m;
     measured += 1e3 * l.seconds;
     if (it == by_name.end())
-      std::printf("%-10s %6s %22s %22.3f\n", l.name.c_str(), "-", "-", 1e3 * l.seconds);
+      std::printf("%-10s %6s %6s %22s %22.3f\n", l.name.c_str(), "-", run.c_str(), "-", 1e3 * l.seconds);
     else
-      std::printf("%-10s %6d %22.3f %22.3f\n", l.name.c_str(), it->second->tiles, m, 1e3 * l.seconds);
+      std::printf("%-10s %6d %6s %22.3f %22.3f\n", l.name.c_str(), it->second->tiles, run.c_str(), m, 1e3 * l.seconds);
   }
-  std::printf("%-10s %6s %22.3f %22.3f\n", "total", "", modelled, measured);
-  std::printf("modelled: the plan's FPGA board and network preset (MODELLED, docs/perfmodel.md); measured: this "
-              "machine's %s backend%s. The per-layer tiling of the plan is not executed by this run.\n",
-              r.backend.c_str(), r.link.empty() ? " without link emulation" : (" over " + r.link).c_str());
+  std::printf("%-10s %6s %6s %22.3f %22.3f\n", "total", "", "", modelled, measured);
+  std::printf("modelled: the plan's board and network preset (MODELLED, docs/perfmodel.md); measured: this "
+              "machine's %s backend%s, %zu lane(s). \"run\": the tiles this run executed (the plan's, or --tiles, "
+              "at most the batch; input and output untiled).\n",
+              r.backend.c_str(), r.link.empty() ? " without link emulation" : (" over " + r.link).c_str(), r.lanes);
+}
+
+/// The executed tiling: the plan's tile counts per layer (by name; a plan for another
+/// network is refused), then --tiles ("N": every layer; "LAYER=N,...": those layers).
+nn::Tiling tiling_of(const std::optional<scheduler::PlanLayers>& plan, const std::string& plan_path,
+                     const std::string& spec, size_t lanes, const nn::Network& net) {
+  nn::Tiling t;
+  if (lanes == 0) throw mpc::InvalidArgument("--lanes must be >= 1");
+  t.lanes = lanes;
+  t.tiles.assign(net.layers.size(), 1);
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < net.layers.size(); ++i) index[net.layers[i].name] = i;
+  if (plan) {
+    std::map<std::string, int> planned;
+    for (const auto& l : plan->layers) planned[l.name] = l.tiles;
+    for (size_t i = 0; i < net.layers.size(); ++i) {
+      auto it = planned.find(net.layers[i].name);
+      if (it == planned.end())
+        throw mpc::InvalidArgument("plan '" + plan_path + "' has no layer '" + net.layers[i].name +
+                                   "': it was made for another network (" + plan->network + ")");
+      t.tiles[i] = static_cast<size_t>(std::max(1, it->second));
+    }
+  }
+  auto count = [](const std::string& v, const std::string& what) {
+    size_t pos = 0;
+    unsigned long n = 0;
+    try {
+      n = std::stoul(v, &pos);
+    } catch (const std::exception&) {
+      pos = 0;
+    }
+    if (pos != v.size() || v.empty() || n < 1 || n > 4096)
+      throw mpc::InvalidArgument("--tiles: " + what + " needs a tile count in [1, 4096], got '" + v + "'");
+    return static_cast<size_t>(n);
+  };
+  if (spec.empty()) return t;
+  if (spec.find('=') == std::string::npos) {
+    t.tiles.assign(net.layers.size(), count(spec, "every layer"));
+    return t;
+  }
+  std::stringstream ss(spec);
+  for (std::string item; std::getline(ss, item, ',');) {
+    const size_t eq = item.find('=');
+    const std::string name = item.substr(0, eq);
+    auto it = index.find(name);
+    if (eq == std::string::npos || it == index.end())
+      throw mpc::InvalidArgument("--tiles: '" + item + "' is not LAYER=N with a layer of the model");
+    t.tiles[it->second] = count(item.substr(eq + 1), "layer '" + name + "'");
+  }
+  return t;
 }
 
 /// --link: a network preset of the performance model (lan, wan, ...; its bandwidth and
@@ -112,8 +167,9 @@ void run_infer(const InferArgs& a) {
   const mpc::RingConfig ring = ring_of(a.protocol);
   const mpc::ProtocolOptions po = protocol_of(a.protocol);
   const nn::Reveal reveal = nn::parse_reveal(a.reveal);
-  if (!a.party.role.empty() && (!a.link.empty() || a.workers != 1 || !a.trace.empty() || !a.plan.empty()))
-    throw mpc::InvalidArgument("--link, --workers, --trace and --plan apply to in-process runs (without --role)");
+  if (!a.party.role.empty() &&
+      (!a.link.empty() || a.workers != 1 || !a.trace.empty() || !a.plan.empty() || !a.tiles.empty()))
+    throw mpc::InvalidArgument("--link, --workers, --trace, --plan and --tiles apply to in-process runs (without --role)");
   if (!a.party.role.empty() && (a.plaintext_only || a.explain))
     throw mpc::InvalidArgument("--plaintext-only and --explain apply to in-process runs (without --role)");
   if (!a.party.role.empty()) {  // one party of a two-process run over TCP
@@ -184,6 +240,7 @@ void run_infer(const InferArgs& a) {
   if (!a.link.empty()) opt.link = link_of(a.link);
   if (a.workers == 0) throw mpc::InvalidArgument("--workers must be >= 1");
   opt.workers = a.workers;
+  opt.tiling = tiling_of(plan, a.plan, a.tiles, a.lanes, q.net);
   opt.make_backend = [&a](int) { return make_backend(a.backend, a.backend_args); };
   mpc::SpanRecorder spans;
   if (!a.trace.empty()) opt.trace = &spans;
@@ -208,8 +265,9 @@ void run_infer(const InferArgs& a) {
               human_bytes(r.online_bytes).c_str(), r.seconds_per_image * 1e3);
   std::printf("\nimages %zu (batch %zu)   backend %s   compare %s (bits %s)   truncation %s\n", r.images, r.batch,
               r.backend.c_str(), r.compare.c_str(), r.compare_bits.c_str(), r.trunc.c_str());
-  if (!r.link.empty() || r.workers > 1)
-    std::printf("emulated link: %s   concurrent batches: %zu\n", r.link.empty() ? "none" : r.link.c_str(), r.workers);
+  if (!r.link.empty() || r.workers > 1 || r.lanes > 1)
+    std::printf("emulated link: %s   concurrent batches: %zu   tiling lanes: %zu\n",
+                r.link.empty() ? "none" : r.link.c_str(), r.workers, r.lanes);
   std::printf("accuracy: 2PC %.2f %%   fixed-point plaintext %.2f %%   float %.2f %%\n", 100 * r.accuracy,
               100 * r.plaintext_accuracy, 100 * r.float_accuracy);
   if (r.logits_compared)
@@ -262,6 +320,8 @@ void run_infer(const InferArgs& a) {
     j["images"] = r.images;
     j["batch"] = r.batch;
     j["workers"] = r.workers;
+    j["lanes"] = r.lanes;
+    j["tiles"] = r.tiles;
     j["link"] = r.link;
     j["backend"] = r.backend;
     j["compare"] = r.compare;
@@ -352,8 +412,16 @@ void add_infer_command(CLI::App& app) {
                 "in-process run: write the measured timeline (every backend call, blocking read and layer of both "
                 "parties) as Chrome trace JSON (docs/scheduler.md)");
   c->add_option("--plan", args->plan,
-                "in-process run: a plan of `polympc schedule` (same options); prints its modelled layers beside "
-                "the measured ones");
+                "in-process run: a plan of `polympc schedule` (same options and network): executes its per-layer "
+                "tiling (tiles of consecutive images, on --lanes lanes) and prints its modelled layers beside the "
+                "measured ones");
+  c->add_option("--tiles", args->tiles,
+                "in-process run: tiles per layer, N (every layer) or LAYER=N,... (over the plan's); consecutive "
+                "layers with equal counts run as one segment (docs/scheduler.md)");
+  c->add_option("--lanes", args->lanes,
+                "in-process run: lanes that run the tiles at the same time, each with its own channels, backends "
+                "and material")
+      ->capture_default_str();
   c->add_option("--winograd", args->winograd,
                 "3x3 stride-1 convolutions in Winograd form: auto | off | 2 | 4 | LAYER=0|2|4, comma-separated; "
                 "--role server: explicit forms, the same as the architecture file's (export-arch --winograd); "

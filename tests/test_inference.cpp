@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <random>
+#include <thread>
 
 #include "polympc/cpu/cpu_backend.h"
 #include "polympc/nn/dataset.h"
@@ -126,6 +127,64 @@ TEST(PrivateInference, OverlappedBatchesOverAnEmulatedLinkEqualTheSequentialRun)
   // Without a backend factory more workers are a clear error.
   opt.make_backend = nullptr;
   EXPECT_THROW(nn::run_inproc(q, test_images(), 24, be0, be1, opt), mpc::InvalidArgument);
+}
+
+// The plan's per-layer tiling, executed (InferenceOptions::tiling): segments of different
+// tile counts, counts above the batch (clamped) and uneven tiles, more than one lane and
+// concurrent batches on top; FSS and GMW comparison, logits and labels. Every run equals the
+// untiled one bit for bit, with (nearly) the same bytes and every lane's material used up.
+TEST(PrivateInference, TiledExecutionEqualsTheUntiledRunBitForBit) {
+  nn::QuantizedModel q = nn::quantize(every_layer_cnn(), mpc::RingConfig{64, 12});
+  const size_t n = q.net.layers.size();
+  for (mpc::CompareMode mode : {mpc::CompareMode::Gmw, mpc::CompareMode::Fss}) {
+    nn::InferenceOptions opt;
+    opt.batch = 5;  // 24 images: 5, 5, 5, 5, 4
+    opt.protocol.compare = mode;
+    opt.link = mpc::parse_link("2000,0.2");
+    opt.make_backend = [](int) { return std::make_unique<cpu::CpuBackend>(1); };
+    cpu::CpuBackend be0(1), be1(1);
+    const nn::InferenceReport plain = nn::run_inproc(q, test_images(), 24, be0, be1, opt);
+    ASSERT_EQ(plain.logits_equal, 24u);
+    struct Case {
+      std::vector<size_t> tiles;
+      size_t lanes, workers;
+    };
+    std::vector<size_t> mixed(n, 2);  // segments 2 | 3 | 9 (-> 5 or 4) | 1 | 2 ...
+    for (size_t i = 0; i < n; ++i) mixed[i] = std::vector<size_t>{2, 2, 3, 9, 1, 2}[i % 6];
+    for (const Case& c : {Case{std::vector<size_t>(n, 2), 2, 1}, Case{mixed, 2, 1}, Case{mixed, 3, 2},
+                          Case{std::vector<size_t>(n, 4), 1, 1}}) {
+      opt.tiling.tiles = c.tiles;
+      opt.tiling.lanes = c.lanes;
+      opt.workers = c.workers;
+      cpu::CpuBackend t0(1), t1(1);
+      const nn::InferenceReport tiled = nn::run_inproc(q, test_images(), 24, t0, t1, opt);
+      const std::string what = std::string(mpc::compare_mode_name(mode)) + " lanes " + std::to_string(c.lanes) +
+                               " workers " + std::to_string(c.workers);
+      EXPECT_EQ(tiled.logits_equal, 24u) << what;
+      EXPECT_EQ(tiled.logits_raw, plain.logits_raw) << what;
+      // The same elements on the wire; bit-sliced (GMW, DReLU bits) words pack 64 elements
+      // per call, so a tile's last word may be partly empty: a few percent more at most.
+      EXPECT_GE(tiled.online_bytes, plain.online_bytes) << what;
+      EXPECT_LE(tiled.online_bytes, 1.05 * plain.online_bytes) << what;
+      EXPECT_EQ(tiled.lanes, c.lanes) << what;
+      for (const auto& kv : tiled.tiles) EXPECT_LE(kv.second, opt.batch) << kv.first;
+      EXPECT_GE(tiled.rounds, plain.rounds) << what;  // a lane with two tiles of a layer pays its rounds twice
+    }
+    // Labels only: the argmax after the tiled walk, on lane 0.
+    opt.reveal = nn::Reveal::Label;
+    opt.tiling.tiles = mixed;
+    opt.tiling.lanes = 2;
+    opt.workers = 1;
+    cpu::CpuBackend l0(1), l1(1);
+    const nn::InferenceReport labels = nn::run_inproc(q, test_images(), 24, l0, l1, opt);
+    EXPECT_EQ(labels.predictions, plain.predictions);
+    EXPECT_EQ(labels.agreement, 1.0);
+  }
+  // More than one lane needs a backend factory.
+  nn::InferenceOptions bad;
+  bad.tiling.tiles.assign(n, 2);
+  cpu::CpuBackend b0(1), b1(1);
+  EXPECT_THROW(nn::run_inproc(q, test_images(), 4, b0, b1, bad), mpc::InvalidArgument);
 }
 
 TEST(PrivateInference, ProbabilisticTruncationStaysClose) {
@@ -409,6 +468,81 @@ TEST_P(TorchFixture, PrivateInferenceOfATorchExportEqualsTheTwinAndTracksTorch) 
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TorchFixture, ::testing::Values("cnn_view", "cnn_flatten_horner", "residual"));
+
+// A residual network: an Add whose producers lie in earlier segments of other tile counts.
+TEST(TiledExecution, ResidualNetworkEqualsTheTwin) {
+  const std::string base = std::string(POLYMPC_TEST_DATA_DIR) + "/residual";
+  nn::Network net = nn::load_onnx(base + ".onnx");
+  nn::Dataset d = dataset_of(read_ref(base + ".ref.txt"));
+  nn::QuantizedModel q = nn::quantize(net, mpc::RingConfig{64, 16});
+  nn::InferenceOptions opt;
+  opt.batch = static_cast<size_t>(d.count);
+  opt.make_backend = [](int) { return std::make_unique<cpu::CpuBackend>(1); };
+  for (size_t i = 0; i < net.layers.size(); ++i) opt.tiling.tiles.push_back(1 + i % 3);
+  cpu::CpuBackend be0(1), be1(1);
+  const nn::InferenceReport r = nn::run_inproc(q, d, static_cast<size_t>(d.count), be0, be1, opt);
+  EXPECT_EQ(r.logits_equal, static_cast<size_t>(d.count));
+  EXPECT_EQ(r.lanes, 2u);
+  EXPECT_FALSE(r.tiles.empty());
+}
+
+// The tiled protocol calls by hand: a lane whose material was dealt for another tiling
+// stops both parties with the material error (not a hang, not the peer's "closed").
+TEST(TiledExecution, MaterialOfAnotherTilingIsAClearError) {
+  nn::Network net = nn::load_onnx(std::string(POLYMPC_SOURCE_DIR) + "/models/fmnist_cnn.onnx");
+  nn::QuantizedModel q = nn::quantize(net, mpc::RingConfig{64, 12});
+  const size_t batch = 4;
+  mpc::Words x = nn::encode_input(q.ring, test_images().image(0), batch * 784);
+  nn::Tiling dealt, run;
+  dealt.tiles.assign(net.layers.size(), 2);
+  run.tiles.assign(net.layers.size(), 2);
+  run.tiles[0] = 4;  // conv1 in four tiles online, two when dealt
+  mpc::Dealer dealer(mpc::seed_from_u64(7), q.ring);
+  mpc::MaterialStore a0(0), a1(1), b0(0), b1(1);
+  nn::deal_model(dealer, net, a0, a1);
+  for (const auto& kv : a0.fixed_masks()) b0.set_fixed(kv.first, kv.second);
+  for (const auto& kv : a1.fixed_masks()) b1.set_fixed(kv.first, kv.second);
+  nn::deal_inference_tiled(dealer, net, batch, {}, q.coef_frac, {{&a0, &a1}, {&b0, &b1}}, dealt);
+  EXPECT_THROW(nn::deal_inference_tiled(dealer, net, batch, {}, q.coef_frac, {}, dealt), mpc::InvalidArgument);
+  auto pa = mpc::make_inproc_pair(), pb = mpc::make_inproc_pair();
+  cpu::CpuBackend e0(1), e1(1), f0(1), f1(1);
+  mpc::Session sa0{0, q.ring, *pa.first, e0, a0, {}}, sa1{1, q.ring, *pa.second, e1, a1, {}};
+  mpc::Session sb0{0, q.ring, *pb.first, f0, b0, {}}, sb1{1, q.ring, *pb.second, f1, b1, {}};
+  nn::SecureParty p0(net, &q, q.coef_frac), p1(net, nullptr, q.coef_frac);
+  mpc::Prg prg(mpc::seed_from_u64(3));
+  std::exception_ptr e_p0;
+  std::thread t([&] {
+    try {
+      p0.setup(sa0);
+      p0.run_batch_tiled({&sa0, &sb0}, {}, batch, prg, nn::Reveal::Logits, run);
+    } catch (...) {
+      e_p0 = std::current_exception();
+      pa.first.reset();
+      pb.first.reset();
+    }
+  });
+  try {
+    p1.setup(sa1);
+    p1.run_batch_tiled({&sa1, &sb1}, x, batch, prg, nn::Reveal::Logits, run);
+    ADD_FAILURE() << "P1 finished on material of another tiling";
+  } catch (const mpc::MaterialError&) {
+    pa.second.reset();
+    pb.second.reset();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "P1: " << e.what();
+    pa.second.reset();
+    pb.second.reset();
+  }
+  t.join();
+  ASSERT_TRUE(e_p0);
+  try {
+    std::rethrow_exception(e_p0);
+  } catch (const mpc::MaterialError&) {
+  } catch (const mpc::ChannelError&) {  // P0 may be stopped by P1's closed lanes first
+  }
+  EXPECT_THROW(p1.infer_tiled({}, x, batch, run), mpc::InvalidArgument);
+}
+
 
 // --relu-bits NAME=LO:HI for a layer with a PyTorch-style name ("/Relu" in residual.onnx,
 // exported by torch): the override must apply (smaller DCF keys, less GMW traffic), and

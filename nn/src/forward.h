@@ -23,6 +23,7 @@
 // truncates its input and by how much; forward() returns the output at the plan's output
 // scale (plan.output_shift bits above f).
 #pragma once
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -53,12 +54,14 @@ inline mpc::Words lift(const mpc::RingConfig& r, mpc::Words x, int k) {
   return x;
 }
 
+/// Layer i of `net` on a batch of `batch` images: `input` is the network input and outs[j]
+/// the output of layer j for the same images (only i's producers are read). Returns the
+/// layer's output ([batch, ...], batch-major as every tensor of the walk).
 template <class Ops>
-mpc::Words forward(Ops& ops, const Network& net, const ScalePlan& plan, size_t batch,
-                   const mpc::Words& input) {
+mpc::Words layer_step(Ops& ops, const Network& net, const ScalePlan& plan, size_t i, size_t batch,
+                      const mpc::Words& input, const std::vector<mpc::Words>& outs) {
   const mpc::RingConfig& r = ops.ring();
-  std::vector<mpc::Words> outs(net.layers.size());
-  for (size_t i = 0; i < net.layers.size(); ++i) {
+  {
     const Layer& L = net.layers[i];
     [[maybe_unused]] auto scope = ops.layer_scope(L);
     const std::vector<int> prod = net.producers(i);
@@ -153,7 +156,62 @@ mpc::Words forward(Ops& ops, const Network& net, const ScalePlan& plan, size_t b
         break;
       }
     }
-    outs[i] = std::move(y);
+    return y;
+  }
+}
+
+template <class Ops>
+mpc::Words forward(Ops& ops, const Network& net, const ScalePlan& plan, size_t batch,
+                   const mpc::Words& input) {
+  std::vector<mpc::Words> outs(net.layers.size());
+  for (size_t i = 0; i < net.layers.size(); ++i) outs[i] = layer_step(ops, net, plan, i, batch, input, outs);
+  return std::move(outs.back());
+}
+
+/// Images [n0, n1) of a batch-major tensor of `batch` images.
+inline mpc::Words batch_slice(const mpc::Words& x, size_t batch, size_t n0, size_t n1) {
+  const size_t per = x.size() / batch;
+  return mpc::Words(x.begin() + static_cast<long>(n0 * per), x.begin() + static_cast<long>(n1 * per));
+}
+
+/// The tiled walk (secure.h, Tiling): layer i's batch is cut into tiles[i] tiles of
+/// consecutive images (clamped to [1, batch]). Consecutive layers with the same count form
+/// a segment; a tile runs through every layer of its segment on lane t mod L (L = lanes,
+/// at most the tile count) without waiting for the other tiles: tiles of a batch never
+/// depend on each other, so a lane computes while another waits for the link. The tiles
+/// join at the segment's end. run_lanes(L, fn) calls fn(l) for l in [0, L), one after
+/// another (the dealer) or at the same time (the online phase); each lane's protocol calls
+/// come in the same order either way, tile by tile, so each lane's material stays in step.
+template <class Ops, class RunLanes>
+mpc::Words forward_tiled(const std::vector<Ops*>& lanes, const Network& net, const ScalePlan& plan, size_t batch,
+                         const mpc::Words& input, const std::vector<size_t>& tiles, RunLanes&& run_lanes) {
+  const size_t n = net.layers.size();
+  auto count = [&](size_t i) { return std::max<size_t>(1, std::min(i < tiles.size() ? tiles[i] : 1, batch)); };
+  std::vector<mpc::Words> outs(n);
+  for (size_t s = 0, e = 0; s < n; s = e) {
+    const size_t T = count(s);
+    for (e = s + 1; e < n && count(e) == T; ++e) {
+    }
+    std::vector<std::vector<mpc::Words>> tile_outs(T, std::vector<mpc::Words>(n));
+    std::vector<mpc::Words> tile_in(T);
+    const size_t L = std::max<size_t>(1, std::min(lanes.size(), T));
+    run_lanes(L, [&](size_t l) {
+      for (size_t t = l; t < T; t += L) {
+        const size_t n0 = batch * t / T, n1 = batch * (t + 1) / T;
+        std::vector<mpc::Words>& to = tile_outs[t];
+        for (size_t i = s; i < e; ++i)
+          for (int j : net.producers(i)) {
+            if (j < 0 && tile_in[t].empty()) tile_in[t] = batch_slice(input, batch, n0, n1);
+            if (j >= 0 && static_cast<size_t>(j) < s && to[static_cast<size_t>(j)].empty())
+              to[static_cast<size_t>(j)] = batch_slice(outs[static_cast<size_t>(j)], batch, n0, n1);
+          }
+        for (size_t i = s; i < e; ++i) to[i] = layer_step(*lanes[l], net, plan, i, n1 - n0, tile_in[t], to);
+      }
+    });
+    for (size_t i = s; i < e; ++i) {
+      mpc::Words& o = outs[i];
+      for (size_t t = 0; t < T; ++t) o.insert(o.end(), tile_outs[t][i].begin(), tile_outs[t][i].end());
+    }
   }
   return std::move(outs.back());
 }

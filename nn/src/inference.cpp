@@ -42,7 +42,6 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
   rep.logits_compared = !labels_only;
 
   const size_t W = std::max<size_t>(1, opt.workers);
-  if (W > 1 && !opt.make_backend) throw mpc::InvalidArgument("workers > 1 needs a backend factory (InferenceOptions::make_backend)");
   rep.workers = W;
   std::shared_ptr<mpc::EmulatedLink> p0_to_p1, p1_to_p0;
   if (opt.link) {
@@ -56,21 +55,45 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
 
   // One pair of parties per worker: channels, backends, material, per-model setup.
   // Each has its own dealer: a dealer keeps the per-model masks it dealt for the
-  // inference material that follows.
-  struct Worker {
-    std::unique_ptr<mpc::Dealer> dealer;
+  // inference material that follows. Under a Tiling a worker has several lanes, each with
+  // its own channels, backends, material and sessions; lane 0 also runs the per-model
+  // setup, the input sharing and the reveal.
+  const bool tiled = opt.tiling.active();
+  const size_t lanes = tiled ? std::max<size_t>(1, opt.tiling.lanes) : 1;
+  if (W * lanes > 1 && !opt.make_backend)
+    throw mpc::InvalidArgument("workers > 1 or tiling lanes > 1 need a backend factory (InferenceOptions::make_backend)");
+  rep.lanes = lanes;
+  if (tiled)
+    for (size_t i = 0; i < net.layers.size() && i < opt.tiling.tiles.size(); ++i)
+      if (std::min(opt.tiling.tiles[i], batch) > 1) rep.tiles[net.layers[i].name] = std::min(opt.tiling.tiles[i], batch);
+  struct Lane {
     std::unique_ptr<mpc::Channel> ch0, ch1;
     std::unique_ptr<mpc::Backend> own0, own1;
     std::unique_ptr<mpc::Backend> traced0, traced1;  // opt.trace: spans around be0, be1
     mpc::Backend* be0 = nullptr;
     mpc::Backend* be1 = nullptr;
     mpc::MaterialStore m0{0}, m1{1};
-    std::unique_ptr<SecureParty> p0, p1;
     std::unique_ptr<mpc::Session> s0, s1;
+  };
+  struct Worker {
+    std::unique_ptr<mpc::Dealer> dealer;
+    std::vector<std::unique_ptr<Lane>> lanes;
+    std::unique_ptr<SecureParty> p0, p1;
     std::unique_ptr<mpc::Prg> client_prg;
     // The batch this worker runs next.
     size_t start = 0, nb = 0;
     mpc::Words x, out1;
+    Lane& first() { return *lanes[0]; }
+    std::vector<mpc::Session*> sessions(int party) const {
+      std::vector<mpc::Session*> out;
+      for (const auto& l : lanes) out.push_back(party == 0 ? l->s0.get() : l->s1.get());
+      return out;
+    }
+    std::vector<LaneMaterial> material() const {
+      std::vector<LaneMaterial> out;
+      for (const auto& l : lanes) out.push_back({&l->m0, &l->m1});
+      return out;
+    }
   };
   // Runs f0 at P0 and f1 at P1 of worker w on two threads; if one throws, its channel end
   // is closed so the other stops with a ChannelError; the first error is rethrown.
@@ -81,14 +104,14 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
         f0();
       } catch (...) {
         e0 = std::current_exception();
-        w.ch0.reset();  // P1 now fails with "peer closed" instead of waiting forever
+        for (auto& l : w.lanes) l->ch0.reset();  // P1 now fails with "peer closed" instead of waiting forever
       }
     });
     try {
       f1();
     } catch (...) {
       e1 = std::current_exception();
-      w.ch1.reset();
+      for (auto& l : w.lanes) l->ch1.reset();
     }
     t0.join();
     if (e0 && e1) {
@@ -128,51 +151,63 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
   double offline = 0;
   for (size_t i = 0; i < W; ++i) {
     auto w = std::make_unique<Worker>();
-    auto pair = mpc::make_inproc_pair();
-    if (opt.link) pair = mpc::emulate_link(std::move(pair), p0_to_p1, p1_to_p0);
-    w->ch0 = std::move(pair.first);
-    w->ch1 = std::move(pair.second);
-    if (i == 0) {
-      w->be0 = &be0;
-      w->be1 = &be1;
-    } else {
-      w->own0 = opt.make_backend(0);
-      w->own1 = opt.make_backend(1);
-      w->be0 = w->own0.get();
-      w->be1 = w->own1.get();
-    }
-    if (opt.trace) {
-      w->ch0->set_recorder(opt.trace, 0, static_cast<int>(i));
-      w->ch1->set_recorder(opt.trace, 1, static_cast<int>(i));
-      w->traced0 = mpc::trace_backend(*w->be0, *opt.trace, *w->ch0, 0, static_cast<int>(i));
-      w->traced1 = mpc::trace_backend(*w->be1, *opt.trace, *w->ch1, 1, static_cast<int>(i));
-      w->be0 = w->traced0.get();
-      w->be1 = w->traced1.get();
+    for (size_t l = 0; l < lanes; ++l) {
+      auto lane = std::make_unique<Lane>();
+      auto pair = mpc::make_inproc_pair();
+      if (opt.link) pair = mpc::emulate_link(std::move(pair), p0_to_p1, p1_to_p0);
+      lane->ch0 = std::move(pair.first);
+      lane->ch1 = std::move(pair.second);
+      if (i == 0 && l == 0) {
+        lane->be0 = &be0;
+        lane->be1 = &be1;
+      } else {
+        lane->own0 = opt.make_backend(0);
+        lane->own1 = opt.make_backend(1);
+        lane->be0 = lane->own0.get();
+        lane->be1 = lane->own1.get();
+      }
+      if (opt.trace) {  // one trace lane per worker lane
+        const int id = static_cast<int>(i * lanes + l);
+        lane->ch0->set_recorder(opt.trace, 0, id);
+        lane->ch1->set_recorder(opt.trace, 1, id);
+        lane->traced0 = mpc::trace_backend(*lane->be0, *opt.trace, *lane->ch0, 0, id);
+        lane->traced1 = mpc::trace_backend(*lane->be1, *opt.trace, *lane->ch1, 1, id);
+        lane->be0 = lane->traced0.get();
+        lane->be1 = lane->traced1.get();
+      }
+      lane->s0.reset(new mpc::Session{0, q.ring, *lane->ch0, *lane->be0, lane->m0, opt.protocol});
+      lane->s1.reset(new mpc::Session{1, q.ring, *lane->ch1, *lane->be1, lane->m1, opt.protocol});
+      w->lanes.push_back(std::move(lane));
     }
     w->dealer = std::make_unique<mpc::Dealer>(
         opt.insecure_test_seed ? mpc::Dealer(mpc::seed_from_u64(*opt.insecure_test_seed + i), q.ring) : mpc::Dealer(q.ring));
     w->client_prg = std::make_unique<mpc::Prg>(
         opt.insecure_test_seed ? mpc::seed_from_u64(*opt.insecure_test_seed ^ (0x9e3779b97f4a7c15ULL + i)) : mpc::random_seed());
     const double t_setup = now();
-    deal_model(*w->dealer, net, w->m0, w->m1);
+    deal_model(*w->dealer, net, w->first().m0, w->first().m1);
+    for (size_t l = 1; l < lanes; ++l) {  // every lane of a party holds that party's per-model masks
+      for (const auto& kv : w->first().m0.fixed_masks()) w->lanes[l]->m0.set_fixed(kv.first, kv.second);
+      for (const auto& kv : w->first().m1.fixed_masks()) w->lanes[l]->m1.set_fixed(kv.first, kv.second);
+    }
     offline += now() - t_setup;
     w->p0 = std::make_unique<SecureParty>(net, &q, q.coef_frac);
     w->p1 = std::make_unique<SecureParty>(net, nullptr, q.coef_frac);
-    w->s0.reset(new mpc::Session{0, q.ring, *w->ch0, *w->be0, w->m0, opt.protocol});
-    w->s1.reset(new mpc::Session{1, q.ring, *w->ch1, *w->be1, w->m1, opt.protocol});
     workers.push_back(std::move(w));
   }
-  on_workers(W, [&](Worker& w) { run_both(w, [&] { w.p0->setup(*w.s0); }, [&] { w.p1->setup(*w.s1); }); });
+  on_workers(W, [&](Worker& w) {
+    run_both(w, [&] { w.p0->setup(*w.first().s0); }, [&] { w.p1->setup(*w.first().s1); });
+  });
   {
-    const Worker& w = *workers[0];  // the per-model setup of one pair of parties
-    for (auto& kv : w.ch0->stats()) rep.setup_bytes += kv.second.bytes_sent;
-    for (auto& kv : w.ch1->stats()) rep.setup_bytes += kv.second.bytes_sent;
-    rep.setup_rounds = w.ch1->stats().count("setup") ? w.ch1->stats().at("setup").rounds : 0;
+    const Lane& l = workers[0]->first();  // the per-model setup of one pair of parties
+    for (auto& kv : l.ch0->stats()) rep.setup_bytes += kv.second.bytes_sent;
+    for (auto& kv : l.ch1->stats()) rep.setup_bytes += kv.second.bytes_sent;
+    rep.setup_rounds = l.ch1->stats().count("setup") ? l.ch1->stats().at("setup").rounds : 0;
   }
-  for (auto& w : workers) {
-    w->ch0->reset_stats();
-    w->ch1->reset_stats();
-  }
+  for (auto& w : workers)
+    for (auto& l : w->lanes) {
+      l->ch0->reset_stats();
+      l->ch1->reset_stats();
+    }
   uint64_t material_words = 0, truncated = 0;
 
   std::vector<uint64_t> logits2pc(labels_only ? 0 : count * classes), logitsfx(count * classes);
@@ -197,18 +232,32 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
       std::copy(fl.begin(), fl.end(), logitsfl.begin() + static_cast<long>(start * classes));
       // Offline: the dealer prepares this batch's material.
       const double t0 = now();
-      const uint64_t before = w.m0.remaining_words() + w.m1.remaining_words();
-      deal_inference(*w.dealer, net, w.nb, opt.protocol, q.coef_frac, w.m0, w.m1, opt.reveal);
+      auto words = [&w] {
+        uint64_t n = 0;
+        for (const auto& l : w.lanes) n += l->m0.remaining_words() + l->m1.remaining_words();
+        return n;
+      };
+      const uint64_t before = words();
+      if (tiled)
+        deal_inference_tiled(*w.dealer, net, w.nb, opt.protocol, q.coef_frac, w.material(), opt.tiling, opt.reveal);
+      else
+        deal_inference(*w.dealer, net, w.nb, opt.protocol, q.coef_frac, w.first().m0, w.first().m1, opt.reveal);
       offline += now() - t0;
-      material_words += w.m0.remaining_words() + w.m1.remaining_words() - before;
-      for (const mpc::MaterialItem& it : w.m0.items())  // one pair [r | r >> s] per truncated element
-        if (it.kind == mpc::MaterialKind::TruncPair) truncated += it.words.size() / 2;
+      material_words += words() - before;
+      for (const auto& l : w.lanes)
+        for (const mpc::MaterialItem& it : l->m0.items())  // one pair [r | r >> s] per truncated element
+          if (it.kind == mpc::MaterialKind::TruncPair) truncated += it.words.size() / 2;
     }
     // Online.
     const double t1 = now();
     on_workers(active, [&](Worker& w) {
-      run_both(w, [&] { w.p0->run_batch(*w.s0, {}, w.nb, *w.client_prg, opt.reveal); },
-               [&] { w.out1 = w.p1->run_batch(*w.s1, w.x, w.nb, *w.client_prg, opt.reveal); });
+      if (tiled) {
+        run_both(w, [&] { w.p0->run_batch_tiled(w.sessions(0), {}, w.nb, *w.client_prg, opt.reveal, opt.tiling); },
+                 [&] { w.out1 = w.p1->run_batch_tiled(w.sessions(1), w.x, w.nb, *w.client_prg, opt.reveal, opt.tiling); });
+        return;
+      }
+      run_both(w, [&] { w.p0->run_batch(*w.first().s0, {}, w.nb, *w.client_prg, opt.reveal); },
+               [&] { w.out1 = w.p1->run_batch(*w.first().s1, w.x, w.nb, *w.client_prg, opt.reveal); });
     });
     online += now() - t1;
     for (size_t i = 0; i < active; ++i) {
@@ -222,8 +271,9 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
     }
   }
   for (const auto& w : workers)
-    if (w->m0.remaining() || w->m1.remaining())
-      throw mpc::MaterialError("preprocessing material left over after the run: dealer and online phase out of step");
+    for (const auto& l : w->lanes)
+      if (l->m0.remaining() || l->m1.remaining())
+        throw mpc::MaterialError("preprocessing material left over after the run: dealer and online phase out of step");
 
   // Accuracy and agreement; logit errors only where P1 received logits.
   std::vector<double> dfx(count * classes), dfl(logitsfl.begin(), logitsfl.end());
@@ -293,10 +343,22 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
       auto it = ch.stats().find(name);
       return it == ch.stats().end() ? mpc::PhaseStats{} : it->second;
     };
-    mpc::PhaseStats a, b;  // all workers
+    // Workers add up; the lanes of a worker run at the same time: bytes add up, rounds and
+    // seconds are those of the slowest lane (the rounds on the critical path).
+    mpc::PhaseStats a, b;
     for (const auto& w : workers) {
-      a += get(*w->ch0);
-      b += get(*w->ch1);
+      mpc::PhaseStats wa, wb;
+      for (const auto& l : w->lanes) {
+        const mpc::PhaseStats la = get(*l->ch0), lb = get(*l->ch1);
+        wa.bytes_sent += la.bytes_sent;
+        wb.bytes_sent += lb.bytes_sent;
+        wa.rounds = std::max(wa.rounds, la.rounds);
+        wb.rounds = std::max(wb.rounds, lb.rounds);
+        wa.seconds = std::max(wa.seconds, la.seconds);
+        wb.seconds = std::max(wb.seconds, lb.seconds);
+      }
+      a += wa;
+      b += wb;
     }
     lr.rounds = static_cast<uint64_t>(std::llround(static_cast<double>(std::max(a.rounds, b.rounds)) / B));
     lr.bytes_p0 = static_cast<double>(a.bytes_sent) / N;
@@ -308,12 +370,13 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
   }
   std::map<std::string, mpc::KernelCounters> kernels;
   for (const auto& w : workers)
-    for (auto& kv : w->be1->counters()) {
-      mpc::KernelCounters& k = kernels[kv.first];
-      k.calls += kv.second.calls;
-      k.elements += kv.second.elements;
-      k.modelled_cycles += kv.second.modelled_cycles;
-    }
+    for (const auto& l : w->lanes)
+      for (auto& kv : l->be1->counters()) {
+        mpc::KernelCounters& k = kernels[kv.first];
+        k.calls += kv.second.calls;
+        k.elements += kv.second.elements;
+        k.modelled_cycles += kv.second.modelled_cycles;
+      }
   for (auto& kv : kernels) rep.kernels.emplace_back(kv.first, kv.second);
   return rep;
 }

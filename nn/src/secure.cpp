@@ -1,5 +1,9 @@
 #include "polympc/nn/secure.h"
 
+#include <algorithm>
+#include <exception>
+#include <thread>
+
 #include "forward.h"
 #include "polympc/mpc/plaintext.h"
 
@@ -195,6 +199,21 @@ void deal_model(mpc::Dealer& d, const Network& arch, mpc::MaterialStore& m0, mpc
   }
 }
 
+bool Tiling::active() const {
+  return lanes > 0 && std::any_of(tiles.begin(), tiles.end(), [](size_t t) { return t > 1; });
+}
+
+namespace {
+// The dealer's half of the reveal (reveal_labels), into the stores of the lane that runs it.
+void deal_reveal(mpc::Dealer& d, const Network& arch, const ScalePlan& plan, size_t batch,
+                 const mpc::ProtocolOptions& o, mpc::MaterialStore& m0, mpc::MaterialStore& m1, Reveal reveal) {
+  if (reveal == Reveal::Label && plan.output_shift > 0)
+    mpc::deal_trunc(d, batch * classes_of(arch), plan.output_shift, o, kOutputTruncTag, m0, m1);
+  if (reveal == Reveal::Label)
+    mpc::deal_argmax(d, batch, classes_of(arch), label_options(o), kArgmaxTag, m0, m1);
+}
+}  // namespace
+
 void deal_inference(mpc::Dealer& d, const Network& arch, size_t batch,
                     const mpc::ProtocolOptions& o, int coef_frac, mpc::MaterialStore& m0,
                     mpc::MaterialStore& m1, Reveal reveal) {
@@ -202,10 +221,24 @@ void deal_inference(mpc::Dealer& d, const Network& arch, size_t batch,
   mpc::Words x(static_cast<size_t>(arch.input_size()) * batch, 0);
   const ScalePlan plan = plan_scales(arch, d.ring(), o, coef_frac);
   detail::forward(ops, arch, plan, batch, x);
-  if (reveal == Reveal::Label && plan.output_shift > 0)
-    mpc::deal_trunc(d, batch * classes_of(arch), plan.output_shift, o, kOutputTruncTag, m0, m1);
-  if (reveal == Reveal::Label)
-    mpc::deal_argmax(d, batch, classes_of(arch), label_options(o), kArgmaxTag, m0, m1);
+  deal_reveal(d, arch, plan, batch, o, m0, m1, reveal);
+}
+
+void deal_inference_tiled(mpc::Dealer& d, const Network& arch, size_t batch, const mpc::ProtocolOptions& o,
+                          int coef_frac, const std::vector<LaneMaterial>& lanes, const Tiling& tiling,
+                          Reveal reveal) {
+  if (lanes.empty()) throw mpc::InvalidArgument("a tiled dealing needs at least one lane");
+  std::vector<DealOps> ops;
+  ops.reserve(lanes.size());
+  for (const LaneMaterial& l : lanes) ops.emplace_back(d, arch, o, coef_frac, *l.m0, *l.m1);
+  std::vector<DealOps*> lane_ops;
+  for (DealOps& op : ops) lane_ops.push_back(&op);
+  mpc::Words x(static_cast<size_t>(arch.input_size()) * batch, 0);
+  const ScalePlan plan = plan_scales(arch, d.ring(), o, coef_frac);
+  detail::forward_tiled(lane_ops, arch, plan, batch, x, tiling.tiles, [](size_t n, const auto& fn) {
+    for (size_t l = 0; l < n; ++l) fn(l);
+  });
+  deal_reveal(d, arch, plan, batch, o, *lanes[0].m0, *lanes[0].m1, reveal);
 }
 
 uint64_t truncated_elements_per_image(const Network& arch, const mpc::RingConfig& ring,
@@ -287,6 +320,54 @@ mpc::Words SecureParty::infer(mpc::Session& s, const mpc::Words& input_share, si
   return detail::forward(ops, arch_, plan(s), batch, input_share);
 }
 
+mpc::Words SecureParty::infer_tiled(const std::vector<mpc::Session*>& lanes, const mpc::Words& input_share,
+                                    size_t batch, const Tiling& tiling) {
+  if (lanes.empty()) throw mpc::InvalidArgument("a tiled inference needs at least one lane");
+  if (!ready_) throw mpc::InvalidArgument("SecureParty::infer before setup()");
+  if (input_share.size() != static_cast<size_t>(arch_.input_size()) * batch)
+    throw mpc::InvalidArgument("input share has " + std::to_string(input_share.size()) + " elements, batch of " +
+                               std::to_string(batch) + " needs " + std::to_string(arch_.input_size() * static_cast<int64_t>(batch)));
+  std::vector<OnlineOps> ops;
+  ops.reserve(lanes.size());
+  for (mpc::Session* s : lanes) ops.emplace_back(*s, arch_, model_, opened_, poly_opened_, coef_frac_);
+  std::vector<OnlineOps*> lane_ops;
+  for (OnlineOps& op : ops) lane_ops.push_back(&op);
+  // Lanes on their own threads. A lane's error does not stop the others of this party:
+  // each lane talks only to the same lane of the peer, so they finish their tiles (or
+  // fail when the peer's lane is closed) and the first root-cause error is rethrown.
+  auto run_lanes = [](size_t n, const auto& fn) {
+    std::vector<std::exception_ptr> errors(n);
+    std::vector<std::thread> threads;
+    for (size_t l = 1; l < n; ++l)
+      threads.emplace_back([&, l] {
+        try {
+          fn(l);
+        } catch (...) {
+          errors[l] = std::current_exception();
+        }
+      });
+    try {
+      fn(0);
+    } catch (...) {
+      errors[0] = std::current_exception();
+    }
+    for (auto& t : threads) t.join();
+    std::exception_ptr channel_error;
+    for (auto& e : errors) {
+      if (!e) continue;
+      try {
+        std::rethrow_exception(e);
+      } catch (const mpc::ChannelError&) {
+        if (!channel_error) channel_error = e;
+      } catch (...) {
+        throw;  // the root cause, not a lane stopped by its peer
+      }
+    }
+    if (channel_error) std::rethrow_exception(channel_error);
+  };
+  return detail::forward_tiled(lane_ops, arch_, plan(*lanes[0]), batch, input_share, tiling.tiles, run_lanes);
+}
+
 ScalePlan SecureParty::plan(const mpc::Session& s) const {
   return plan_scales(arch_, s.ring, s.options, coef_frac_);
 }
@@ -320,6 +401,16 @@ mpc::Words SecureParty::run_batch(mpc::Session& s, const mpc::Words& x, size_t b
   const size_t count = static_cast<size_t>(arch_.input_size()) * batch;
   mpc::Words share = share_input(s, x, count, prg);
   mpc::Words logits = infer(s, share, batch);
+  return reveal == Reveal::Label ? reveal_labels(s, logits, batch) : reveal_output(s, logits);
+}
+
+mpc::Words SecureParty::run_batch_tiled(const std::vector<mpc::Session*>& lanes, const mpc::Words& x, size_t batch,
+                                        mpc::Prg& prg, Reveal reveal, const Tiling& tiling) {
+  if (lanes.empty()) throw mpc::InvalidArgument("a tiled inference needs at least one lane");
+  mpc::Session& s = *lanes[0];
+  const size_t count = static_cast<size_t>(arch_.input_size()) * batch;
+  mpc::Words share = share_input(s, x, count, prg);
+  mpc::Words logits = infer_tiled(lanes, share, batch, tiling);
   return reveal == Reveal::Label ? reveal_labels(s, logits, batch) : reveal_output(s, logits);
 }
 

@@ -4,6 +4,7 @@
 // float model. Used by `polympc infer` and by the end-to-end tests.
 #pragma once
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,6 +70,8 @@ struct InferenceReport {
       logits_raw;  ///< 2PC logits [images, classes], ring words (scale f); empty with Label
   std::vector<std::pair<std::string, mpc::KernelCounters>> kernels;  ///< P1 backend counters (all workers)
   size_t workers = 1;        ///< concurrent batches (InferenceOptions::workers)
+  size_t lanes = 1;          ///< lanes per worker (InferenceOptions::tiling; 1 when untiled)
+  std::map<std::string, size_t> tiles;  ///< executed tiles per layer with more than one (at most the batch)
   std::string link;          ///< the emulated link ("" = none): name, bandwidth, RTT
 };
 
@@ -92,8 +95,12 @@ struct InferenceOptions {
   /// Backends of the workers after the first (party 0 and 1 of each); required when
   /// workers > 1. The first worker uses be0 and be1.
   std::function<std::unique_ptr<mpc::Backend>(int party)> make_backend;
+  /// Per-layer tiling of the online phase (secure.h, Tiling; a plan's tiles, `polympc infer
+  /// --plan`): each worker runs tiling.lanes lanes, their backends from make_backend.
+  /// Inactive (every layer one tile) by default.
+  Tiling tiling{};
   /// When set, every backend call, blocking read and layer of the online phase (and the
-  /// per-model setup) is recorded as a span (mpc/trace.h), lane = worker.
+  /// per-model setup) is recorded as a span (mpc/trace.h), lane = worker · lanes + lane.
   mpc::SpanRecorder* trace = nullptr;
 };
 

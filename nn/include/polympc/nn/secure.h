@@ -30,6 +30,26 @@ Reveal parse_reveal(const std::string& s);
 /// differences may be larger, and a wrong comparison would reveal a wrong label.
 mpc::ProtocolOptions label_options(const mpc::ProtocolOptions& o);
 
+/// Per-layer tiling of the online phase: the plan's tiling (docs/scheduler.md "Executing a
+/// plan"), executed. tiles[i] (one per layer of the network; missing or 0 = 1) cuts layer i's
+/// batch into that many tiles of consecutive images (at most the batch). Consecutive layers
+/// with the same count form a segment; each tile runs through its segment on one of `lanes`
+/// lanes, each lane a Session with its own channel, backend and material, so that one lane
+/// computes while another waits for the link; the tiles join at the segment's end. Tiles
+/// never change a value: the logits are those of the untiled run, bit for bit.
+struct Tiling {
+  std::vector<size_t> tiles;
+  size_t lanes = 2;
+  /// True when some layer has more than one tile.
+  bool active() const;
+};
+
+/// One lane's material: P0's and P1's stores.
+struct LaneMaterial {
+  mpc::MaterialStore* m0;
+  mpc::MaterialStore* m1;
+};
+
 /// Per-model dealer material (weight and coefficient masks), once per model and pair.
 void deal_model(mpc::Dealer& d, const Network& arch, mpc::MaterialStore& m0, mpc::MaterialStore& m1);
 /// Material for one inference on a batch of `batch` inputs; with Reveal::Label also the
@@ -38,6 +58,13 @@ void deal_model(mpc::Dealer& d, const Network& arch, mpc::MaterialStore& m0, mpc
 void deal_inference(mpc::Dealer& d, const Network& arch, size_t batch,
                     const mpc::ProtocolOptions& o, int coef_frac, mpc::MaterialStore& m0,
                     mpc::MaterialStore& m1, Reveal reveal = Reveal::Logits);
+
+/// deal_inference for a tiled online phase: lane l's material goes to lanes[l] (the
+/// per-model material of deal_model and the reveal's to lanes[0], whose session runs the
+/// input sharing and the reveal). Throws mpc::InvalidArgument without a lane.
+void deal_inference_tiled(mpc::Dealer& d, const Network& arch, size_t batch, const mpc::ProtocolOptions& o,
+                          int coef_frac, const std::vector<LaneMaterial>& lanes, const Tiling& tiling,
+                          Reveal reveal = Reveal::Logits);
 
 /// Elements one image truncates under the probabilistic truncation of `o` (every
 /// truncation the ScalePlan places, and the polynomials' two inside), counted from the
@@ -63,6 +90,12 @@ class SecureParty {
   /// Online inference on this party's input share; returns the logits share at the scale
   /// of the session's ScalePlan (plan(s).output_shift bits above f, placement.h).
   mpc::Words infer(mpc::Session& s, const mpc::Words& input_share, size_t batch);
+  /// infer under a Tiling: lanes[l] is lane l's session (the same party, ring and options
+  /// on every lane; each its own channel, backend and material), lanes run on their own
+  /// threads. The same logits share as infer(*lanes[0], ...) on an untiled dealing.
+  /// Throws mpc::InvalidArgument without a lane, and the first error of a lane.
+  mpc::Words infer_tiled(const std::vector<mpc::Session*>& lanes, const mpc::Words& input_share, size_t batch,
+                         const Tiling& tiling);
   /// Reveals logits to P1: P0 sends its share; P1 finishes them in the clear (floor
   /// division by 2^output_shift, as the twin) and returns them at scale f; P0 returns an
   /// empty vector.
@@ -80,6 +113,10 @@ class SecureParty {
   /// Returns at P1 the logits ([batch, classes]) or the `batch` labels; empty at P0.
   mpc::Words run_batch(mpc::Session& s, const mpc::Words& x, size_t batch, mpc::Prg& prg,
                        Reveal reveal = Reveal::Logits);
+  /// run_batch under a Tiling: input sharing and the reveal on lanes[0], infer_tiled between
+  /// (material from deal_inference_tiled with the same tiling and lane count).
+  mpc::Words run_batch_tiled(const std::vector<mpc::Session*>& lanes, const mpc::Words& x, size_t batch,
+                             mpc::Prg& prg, Reveal reveal, const Tiling& tiling);
   /// The truncation placement this party runs under session s's ring and options.
   ScalePlan plan(const mpc::Session& s) const;
 
