@@ -48,7 +48,7 @@ struct InferArgs {
   std::string trace;    ///< --trace: measured Chrome trace of the run
   std::string plan;     ///< --plan: a plan of `polympc schedule`: its tiling executed, its layers shown beside the run's
   std::string tiles;    ///< --tiles: tile counts per layer (N, or LAYER=N,...), over the plan's
-  size_t lanes = 2;     ///< --lanes: lanes that execute the tiles
+  size_t lanes = 0;     ///< --tile-lanes: lanes that execute the tiles (0: the plan's, else 2)
   std::string winograd = "off";  ///< --winograd: nn::apply_winograd spec (server role: explicit forms)
 };
 
@@ -84,8 +84,7 @@ void print_plan_comparison(const scheduler::PlanLayers& plan, const nn::Inferenc
 nn::Tiling tiling_of(const std::optional<scheduler::PlanLayers>& plan, const std::string& plan_path,
                      const std::string& spec, size_t lanes, const nn::Network& net) {
   nn::Tiling t;
-  if (lanes == 0) throw mpc::InvalidArgument("--lanes must be >= 1");
-  t.lanes = lanes;
+  t.lanes = lanes != 0 ? lanes : plan && plan->lanes != 0 ? plan->lanes : 2;
   t.tiles.assign(net.layers.size(), 1);
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < net.layers.size(); ++i) index[net.layers[i].name] = i;
@@ -190,6 +189,8 @@ void run_infer(const InferArgs& a) {
     mismatch("--trunc", plan->trunc, a.protocol.trunc);
     mismatch("--bits", std::to_string(plan->ring_bits), std::to_string(ring.bits));
     mismatch("--frac", std::to_string(plan->frac_bits), std::to_string(ring.frac));
+    if (plan->target == "cpu")  // its tiles were chosen for this batch on the cpu backend
+      mismatch("--batch", std::to_string(plan->batch), std::to_string(a.batch));
   }
   nn::Network net = nn::load_onnx(a.model);
   const int winograd_layers =
@@ -418,10 +419,9 @@ void add_infer_command(CLI::App& app) {
   c->add_option("--tiles", args->tiles,
                 "in-process run: tiles per layer, N (every layer) or LAYER=N,... (over the plan's); consecutive "
                 "layers with equal counts run as one segment (docs/scheduler.md)");
-  c->add_option("--lanes", args->lanes,
+  c->add_option("--tile-lanes", args->lanes,
                 "in-process run: lanes that run the tiles at the same time, each with its own channels, backends "
-                "and material")
-      ->capture_default_str();
+                "and material (default: the plan's, else 2)");
   c->add_option("--winograd", args->winograd,
                 "3x3 stride-1 convolutions in Winograd form: auto | off | 2 | 4 | LAYER=0|2|4, comma-separated; "
                 "--role server: explicit forms, the same as the architecture file's (export-arch --winograd); "

@@ -26,6 +26,8 @@ struct ScheduleArgs {
   std::string hls_config;
   std::string trace;
   bool layers = false;
+  std::string target = "fpga";  ///< --target: what the tiling is chosen for
+  size_t tile_lanes = 2;        ///< --tile-lanes: cpu target: lanes executing the tiles
 };
 
 std::string config_str(const std::string& kernel, const sc::KernelConfig& c) {
@@ -45,7 +47,16 @@ void run_schedule(const ScheduleArgs& a) {
   sc::AllocationOptions o;
   o.budget = a.budget;
   o.objective = pm::parse_phase(a.objective);
-  const sc::Plan plan = sc::make_plan(model, net, o);
+  sc::TimelineOptions t;
+  t.target = sc::parse_target(a.target);
+  if (t.target == sc::Target::Cpu) {
+    if (!model.calibration())
+      throw pm::PerfModelError("--target cpu needs --calibration FILE (polympc bench calibrate): the cpu backend's "
+                               "times on this machine");
+    if (a.tile_lanes == 0) throw pm::PerfModelError("--tile-lanes must be >= 1");
+    t.lanes = a.tile_lanes;
+  }
+  const sc::Plan plan = sc::make_plan(model, net, o, t);
   const sc::Allocation& al = plan.allocation;
 
   std::printf("polympc schedule: %s on %s, network %s, compare %s, trunc %s, l=%d f=%d, batch %zu\n", net.name.c_str(),
@@ -71,6 +82,20 @@ void run_schedule(const ScheduleArgs& a) {
   std::printf("search: greedy, %llu configurations priced in %.2f s (measured)\n",
               static_cast<unsigned long long>(al.evaluations), al.search_s);
   const sc::Timeline& tl = plan.timeline;
+  if (t.target == sc::Target::Cpu) {
+    const double untiled = sc::build_timeline(model, net, {}, t).makespan_s;
+    std::printf("\ntiling chosen for the cpu backend of %s (calibration %s; %zu tile lanes), as polympc infer --plan "
+                "executes it:\n  plan %.1f ms vs untiled %.1f ms (%.2fx), batch %zu (MODELLED from measured "
+                "calibration)\n",
+                plan.calibrated_on.c_str(), model.calibration()->file.c_str(), t.lanes, plan.timeline.makespan_s * 1e3,
+                untiled * 1e3, untiled / plan.timeline.makespan_s, plan.batch);
+    std::printf("  tiles:");
+    for (const sc::LayerTiming& l : plan.timeline.layers) std::printf(" %s=%d", l.name.c_str(), l.tiles);
+    std::printf("\n");
+    if (!a.out.empty()) sc::write_plan(plan, model, a.out);
+    if (!a.out.empty()) std::printf("plan: %s (polympc infer --plan %s --batch %zu)\n", a.out.c_str(), a.out.c_str(), plan.batch);
+    return;
+  }
   std::printf("\nwith tiling and overlap (modelled; tile k's transfers and link time overlap tile k+1's compute):\n"
               "  plan %.1f ms vs sequential %.1f ms (%.2fx); naive plan (equal split, no overlap) %.1f ms: %.2fx the plan\n",
               tl.makespan_s * 1e3, al.latency_s * 1e3, al.latency_s / tl.makespan_s, al.naive_latency_s * 1e3,
@@ -117,6 +142,13 @@ void add_schedule_command(CLI::App& app) {
   c->add_option("--hls-config", args->hls_config, "write the kernel configuration header for synthesis (hls/)");
   c->add_option("--trace", args->trace, "write the plan's modelled timeline as Chrome trace JSON (Perfetto)");
   c->add_flag("--layers", args->layers, "print each layer's tiles, sequential and overlapped time and bottleneck");
+  c->add_option("--target", args->target,
+                "what the tiling is chosen for: fpga (the board's kernels) | cpu (this machine's cpu backend, "
+                "priced by --calibration; what polympc infer --plan executes)")
+      ->capture_default_str();
+  c->add_option("--calibration", args->m.q.calibration, "calibration file from `polympc bench calibrate` (--target cpu)");
+  c->add_option("--tile-lanes", args->tile_lanes, "--target cpu: lanes that execute the tiles (polympc infer --tile-lanes)")
+      ->capture_default_str();
   c->callback([args] { run_schedule(*args); });
 }
 

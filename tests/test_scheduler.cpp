@@ -303,6 +303,121 @@ TEST(Timeline, TiledTraceIsValidAndNoSlowerThanSequential) {
   EXPECT_THROW(sc::build_timeline(m, pm::make_net("", kShipped), {1, 2}), pm::PerfModelError);
 }
 
+// A synthetic calibration covering every kernel and protocol the cpu backend is priced by.
+pm::Calibration synthetic_calibration() {
+  pm::Calibration cal;
+  cal.machine = "test machine";
+  cal.threads = 1;
+  for (const char* k : {"b2a_combine", "beaver_mul_combine", "bit_slice", "dcf_eval", "gmw_and_level", "matmul_combine",
+                        "poly_eval", "trunc_exact_combine", "trunc_prob_combine"})
+    cal.kernels[k] = pm::Timing{20e-6, 2e-9, "element", {}};
+  for (const char* p : {"matmul", "open", "poly", "relu", "relu_fss", "trunc_exact", "trunc_fss", "trunc_prob",
+                        "trunc_slack"})
+    cal.protocols[p] = pm::Timing{30e-6, 5e-9, "element", {}};
+  return cal;
+}
+
+pm::Model cpu_model(const std::string& preset, size_t batch) {
+  pm::Options o;
+  o.batch = batch;
+  o.protocol.compare = mpc::CompareMode::Fss;
+  return pm::Model(pm::load_board("u280"), pm::load_kernels(), pm::load_network(preset), o, synthetic_calibration());
+}
+
+// The cpu target (what `polympc infer --plan` executes): one "cpu" resource, tiles of
+// images flowing across the layers of a segment, at most `lanes` tiles in flight, input and
+// output untiled. The trace is valid, the untiled timeline is the calibrated sequential
+// time, and the chosen tiling is never slower than the untiled one.
+TEST(Timeline, CpuTargetTilesImagesAcrossLayersWithinTheLanes) {
+  const pm::NetShape net = pm::make_net("", kShipped);
+  for (const char* preset : {"lan", "wan"}) {
+    SCOPED_TRACE(preset);
+    const pm::Model m = cpu_model(preset, 8);
+    sc::TimelineOptions o;
+    o.target = sc::Target::Cpu;
+    o.lanes = 2;
+    const sc::Timeline one = sc::build_timeline(m, net, {}, o);
+    const pm::NetworkReport r = m.report(net, false);
+    double seq = 0;  // compute, then each direction's bytes, then the rounds, layer by layer
+    for (const pm::LayerCost& c : r.layers)
+      seq += c.cpu_s + std::max(c.bytes_p0, c.bytes_p1) / m.network().bandwidth_bytes_per_s * (c.bytes_p0 || c.bytes_p1) +
+             static_cast<double>(c.rounds) * m.network().rtt_s;
+    EXPECT_NEAR(one.makespan_s, seq, 1e-9 * seq);
+    for (const sc::Task& t : one.tasks) EXPECT_TRUE(t.resource == "cpu" || t.resource.rfind("link", 0) == 0) << t.resource;
+
+    std::vector<int> tiles(one.layers.size(), 4);
+    const sc::Timeline four = sc::build_timeline(m, net, tiles, o);
+    check_trace(sc::trace_json(four, "cpu"), four.makespan_s);
+    EXPECT_EQ(four.layers.front().tiles, 1);  // input and output untiled
+    EXPECT_EQ(four.layers.back().tiles, 1);
+    // One segment across the network: tile t of a layer waits for tile t of the layer
+    // before, not for every tile; tile t waits for tile t - 2 of its lane.
+    std::map<std::pair<std::string, int>, std::vector<int>> by_layer_tile;
+    for (const sc::Task& t : four.tasks) by_layer_tile[{t.layer, t.tile}].push_back(t.id);
+    bool crossed = false;
+    for (const sc::Task& t : four.tasks)
+      for (int d : t.deps) {
+        const sc::Task& dep = four.tasks[static_cast<size_t>(d)];
+        if (dep.layer != t.layer && dep.layer != "input" && t.layer != "output") {  // (the output joins)
+          EXPECT_TRUE(dep.tile == t.tile || dep.tile == t.tile - 2) << t.name << " <- " << dep.name;
+          crossed = crossed || dep.tile == t.tile;
+        }
+      }
+    EXPECT_TRUE(crossed);
+    int in_flight = 0;  // at most two tiles computing or sending in any segment at once
+    for (const sc::Task& a : four.tasks) {
+      std::set<int> tiles_busy;
+      for (const sc::Task& b : four.tasks)
+        if (b.layer != "input" && b.layer != "output" && b.start_s <= a.start_s && a.start_s < b.end_s)
+          tiles_busy.insert(b.tile);
+      in_flight = std::max(in_flight, static_cast<int>(tiles_busy.size()));
+    }
+    EXPECT_LE(in_flight, 2);
+
+    const std::vector<int> best = sc::choose_tiles(m, net, 64, o);
+    EXPECT_LE(sc::build_timeline(m, net, best, o).makespan_s, one.makespan_s * (1 + 1e-9));
+    for (size_t i = 1; i + 1 < best.size(); ++i) EXPECT_LE(best[i], 8) << "at most the batch";
+    const sc::Plan p = sc::make_plan(m, net, {}, o);
+    EXPECT_EQ(p.calibrated_on, "test machine");
+    EXPECT_EQ(p.tiles, best);
+    const std::string path = temp_path("cpu_plan.json");
+    sc::write_plan(p, m, path);
+    const sc::PlanLayers back = sc::read_plan_layers(path);
+    EXPECT_EQ(back.target, "cpu");
+    EXPECT_EQ(back.lanes, 2u);
+    EXPECT_EQ(back.batch, 8u);
+  }
+  // Without a calibration the cpu target is a clear error.
+  sc::TimelineOptions o;
+  o.target = sc::Target::Cpu;
+  try {
+    sc::build_timeline(model_for("u280"), net, {}, o);
+    FAIL() << "expected PerfModelError";
+  } catch (const pm::PerfModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("calibration"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(sc::parse_target("gpu"), pm::PerfModelError);
+}
+
+// On the FPGA target a batch of one keeps the per-layer choice (the tiles cut a layer's
+// elements); with a larger batch the one-segment tilings compete and never lose.
+TEST(Timeline, FpgaTargetChoosesTheBetterOfPerLayerAndOneSegment) {
+  const pm::NetShape net = pm::make_net("", kShipped);
+  for (size_t batch : {size_t{1}, size_t{8}}) {
+    pm::Query q;
+    q.board = "u280";
+    q.network = "lan";
+    q.compare = "fss";
+    q.batch = batch;
+    const pm::Model m = pm::make_model(q);
+    const std::vector<int> best = sc::choose_tiles(m, net);
+    const double t_best = sc::build_timeline(m, net, best).makespan_s;
+    for (int T = 1; T <= static_cast<int>(batch); T *= 2)
+      EXPECT_LE(t_best, sc::build_timeline(m, net, std::vector<int>(best.size(), T)).makespan_s * (1 + 1e-9)) << T;
+    check_trace(sc::trace_json(sc::build_timeline(m, net, best), "fpga"), t_best);
+  }
+}
+
 // The macros the configuration header defines are the ones the kernel tops read, and every
 // kernel the model can size has one.
 TEST(Plan, ConfigMacrosAreTheOnesTheTopsRead) {

@@ -15,7 +15,8 @@ namespace polympc::scheduler {
 namespace pm = polympc::perfmodel;
 using nlohmann::json;
 
-Plan make_plan(const pm::Model& model, const pm::NetShape& net, const AllocationOptions& opt) {
+Plan make_plan(const pm::Model& model, const pm::NetShape& net, const AllocationOptions& opt,
+               const TimelineOptions& target) {
   Plan p;
   p.network = net.name;
   p.board = model.board().name;
@@ -29,8 +30,10 @@ Plan make_plan(const pm::Model& model, const pm::NetShape& net, const Allocation
   p.objective = opt.objective;
   p.allocation = allocate(model, net, opt);
   const pm::Model planned = configured(model, p.allocation.kernels);
-  p.tiles = choose_tiles(planned, net);
-  p.timeline = build_timeline(planned, net, p.tiles);
+  p.target = target;
+  if (target.target == Target::Cpu && model.calibration()) p.calibrated_on = model.calibration()->machine;
+  p.tiles = choose_tiles(planned, net, 64, target);
+  p.timeline = build_timeline(planned, net, p.tiles, target);
   return p;
 }
 
@@ -77,6 +80,11 @@ json plan_json(const Plan& p, const pm::Model& model) {
                       {"overlapped_end_s", l.end_s},
                       {"bottleneck", l.bottleneck}});
   j["layers"] = layers;
+  j["tiling"] = {{"target", target_name(p.target.target)},
+                 {"lanes", p.target.lanes},
+                 {"calibrated_on", p.calibrated_on},
+                 {"note", "tiles of images when <= batch (polympc infer --plan executes them), else parts of a "
+                          "layer's elements (docs/scheduler.md)"}};
   j["search"] = {{"method", "greedy doubling by modelled seconds saved per unit of budget (docs/scheduler.md)"},
                  {"evaluations", a.evaluations},
                  {"seconds", a.search_s}};
@@ -132,6 +140,17 @@ PlanLayers read_plan_layers(const std::string& path) {
     throw fail("options", e.what());
   }
   if (out.batch == 0) throw fail("options.batch", "must be >= 1");
+  if (j.contains("tiling")) {  // plans before the cpu target have none: fpga, no lane limit
+    try {
+      out.target = target_name(parse_target(j["tiling"].at("target").get<std::string>()));
+      out.lanes = j["tiling"].at("lanes").get<size_t>();
+    } catch (const json::exception& e) {
+      throw fail("tiling", e.what());
+    } catch (const pm::PerfModelError& e) {
+      throw fail("tiling.target", e.what());
+    }
+    if (out.lanes > 4096) throw fail("tiling.lanes", "must be <= 4096");
+  }
   if (!j.contains("layers") || !j["layers"].is_array()) throw fail("layers", "missing or not an array");
   for (const json& l : j["layers"]) {
     PlanLayer pl;

