@@ -169,7 +169,12 @@ Timeline build(const pm::Model& model, const pm::NetShape& net, const std::vecto
     LayerTiming lt;
     lt.name = layers[i].name;
     lt.tiles = count(i);
-    lt.sequential_s = layers[i].latency_s;
+    const pm::LayerCost& c = layers[i];  // the cpu target: the calibrated untiled time, compute + link + rounds
+    lt.sequential_s = o.target == Target::Cpu
+                          ? c.cpu_s + static_cast<double>(c.bytes_p0 || c.bytes_p1 ? std::max(c.bytes_p0, c.bytes_p1) : 0) /
+                                          model.network().bandwidth_bytes_per_s +
+                                static_cast<double>(c.rounds) * model.network().rtt_s
+                          : c.latency_s;
     tl.layers.push_back(lt);
   }
   int segment = 0;
