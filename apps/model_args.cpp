@@ -18,6 +18,9 @@ void add_model_options(CLI::App* c, ModelArgs& a) {
   c->add_option("--pools", a.pools, "pool sites: model | max | avg | comma list per site")->capture_default_str();
   c->add_option("--batch", a.q.batch, "images per inference (share rounds)")->capture_default_str();
   c->add_option("--bits", a.q.bits, "ring bits l")->capture_default_str();
+  c->add_option("--layer-bits", a.q.layer_bits,
+                "per-layer ring widths LAYER=BITS,... (8..64; a layer without one takes its input's; conversions "
+                "priced: sign extension, truncate-reduce, local reduction; docs/perfmodel.md)");
   c->add_option("--frac", a.q.frac, "fractional bits f")->capture_default_str();
   c->add_option("--lanes", a.q.lanes,
                 "kernel configuration overrides, applied last: e.g. poly_eval=32,matmul_combine=16x8 (matmul: lanes x "

@@ -250,6 +250,8 @@ void run_perf(const PerfArgs& a) {
       else
         std::printf(" %10s", "-");
     }
+    if (!m.options().layer_bits.empty())
+      std::printf("  l=%d%s%s", c.ring_bits, c.conversion.empty() ? "" : " ", c.conversion.c_str());
     std::printf("\n");
   };
   for (const pm::LayerCost& c : r.layers) row(c);

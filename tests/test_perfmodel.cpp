@@ -24,6 +24,7 @@
 #include "polympc/nn/inference.h"
 #include "polympc/nn/lowering.h"
 #include "polympc/nn/onnx.h"
+#include "polympc/perfmodel/query.h"
 #include "polympc/perfmodel/json.h"
 #include "polympc/perfmodel/model.h"
 #include "polympc/sim/sim_backend.h"
@@ -769,4 +770,91 @@ TEST(PerfModel, OfflineAndTotalPhases) {
     }
   EXPECT_EQ(pm::parse_phase("offline"), pm::Phase::Offline);
   EXPECT_THROW(pm::parse_phase("later"), pm::PerfModelError);
+}
+
+// ---- per-layer ring widths (Options::layer_bits) -----------------------------------------
+namespace {
+pm::Model ring_model(std::map<std::string, int> layer_bits) {
+  pm::Options o;
+  o.batch = 2;
+  o.protocol = protocol(mpc::TruncMode::Slack, mpc::CompareMode::Fss);
+  o.layer_bits = std::move(layer_bits);
+  return pm::Model(pm::load_board("u280"), pm::load_kernels(), pm::load_network("lan"), o);
+}
+const pm::LayerCost& row(const pm::NetworkReport& r, const std::string& name) {
+  for (const pm::LayerCost& c : r.layers)
+    if (c.name == name) return c;
+  throw std::runtime_error("no layer " + name);
+}
+}  // namespace
+
+// Every conversion is priced as the gate it is (mpc's *_cost, exact), on top of the
+// layer's protocols in its own ring; a layer without an entry takes its input's width.
+TEST(PerfModel, PerLayerRingsPriceTheLayersInTheirRingsAndTheConversions) {
+  const pm::NetShape net = pm::make_net("", std::string(POLYMPC_SOURCE_DIR) + "/models/fmnist_cnn.onnx");
+  const pm::NetworkReport base = ring_model({}).report(net, false);
+  // Every layer at the default width: the same report.
+  std::map<std::string, int> all64;
+  for (const pm::LayerShape& L : net.layers) all64[L.name] = 64;
+  const pm::NetworkReport same = ring_model(all64).report(net, false);
+  ASSERT_EQ(same.layers.size(), base.layers.size());
+  for (size_t i = 0; i < base.layers.size(); ++i) {
+    EXPECT_EQ(same.layers[i].bytes_p0, base.layers[i].bytes_p0) << base.layers[i].name;
+    EXPECT_EQ(same.layers[i].rounds, base.layers[i].rounds) << base.layers[i].name;
+    EXPECT_TRUE(same.layers[i].conversion.empty()) << base.layers[i].name;
+  }
+  // act2 (a ReLU on conv2's output, scale 2f) in 32 bits after conv2 in 64: a local
+  // reduction, then the ReLU in Z_2^32 - the cost of the layer alone in that ring.
+  // pool2 (free) back in 64 bits: sign extension 32 -> 64. fc1 in 32 bits: its truncation
+  // by 14 becomes truncate-reduce 64 -> 50, then a local reduction; act3 (a polynomial:
+  // output scale 2f + coef_frac needs 48 bits) in 48 bits by sign extension; fc2 takes
+  // act3's 48.
+  const pm::Model m = ring_model({{"act2", 32}, {"pool2", 64}, {"fc1", 32}, {"act3", 48}});
+  const pm::NetworkReport r = m.report(net, false);
+  const mpc::ProtocolOptions& o = m.options().protocol;
+  const pm::LayerShape& act2 = net.layers[4];
+  ASSERT_EQ(act2.name, "act2");
+  const pm::LayerCost& a2 = row(r, "act2");
+  EXPECT_EQ(a2.ring_bits, 32);
+  EXPECT_EQ(a2.conversion, "reduce 64->32");
+  EXPECT_EQ(a2.bytes_p0, m.layer_cost(act2, pm::Choice::ReluFss, 0, {32, 32, 32}).bytes_p0);
+  EXPECT_LT(a2.bytes_p0, row(base, "act2").bytes_p0);
+  const pm::LayerCost& p2 = row(r, "pool2");
+  EXPECT_EQ(p2.conversion, "sign-extend 32->64");
+  const size_t n_p2 = 2 * static_cast<size_t>(net.layers[5].in_elements());
+  EXPECT_EQ(p2.bytes_p0, mpc::sign_extend_cost(o, n_p2, 32, 64).bytes);
+  EXPECT_EQ(p2.rounds, mpc::sign_extend_cost(o, n_p2, 32, 64).rounds);
+  const pm::LayerCost& f1 = row(r, "fc1");
+  EXPECT_EQ(f1.conversion, "truncate-reduce 64->50, reduce 50->32");
+  const size_t n_in = 2 * static_cast<size_t>(net.layers[7].in_elements());
+  const mpc::Cost tr = mpc::trunc_reduce_cost(o, n_in, 64, 14);
+  const pm::LayerCost mm = m.layer_cost(net.layers[7], pm::Choice::Matmul, 0, {32, 32, 32});
+  EXPECT_EQ(f1.bytes_p0, mm.bytes_p0 + tr.bytes);
+  EXPECT_EQ(f1.rounds, mm.rounds + tr.rounds);
+  const pm::LayerCost& a3 = row(r, "act3");
+  EXPECT_EQ(a3.conversion, "sign-extend 32->48");
+  const size_t n3 = 2 * static_cast<size_t>(net.layers[8].in_elements());
+  // The same polynomial with its input already in 48 bits (fc1 in 48): no conversion.
+  const pm::LayerCost same48 =
+      ring_model({{"act2", 32}, {"pool2", 64}, {"fc1", 48}, {"act3", 48}}).report(net, false).layers[8];
+  EXPECT_TRUE(same48.conversion.empty());
+  EXPECT_EQ(a3.bytes_p0, same48.bytes_p0 + mpc::sign_extend_cost(o, n3, 32, 48).bytes);
+  EXPECT_EQ(row(r, "fc2").ring_bits, 48);
+  EXPECT_EQ(row(r, "output").ring_bits, 48);
+  // Errors: an unknown layer, a width outside 8..64, a ring that cannot hold the scale.
+  EXPECT_THROW(ring_model({{"conv9", 32}}).report(net, false), pm::PerfModelError);
+  EXPECT_THROW(ring_model({{"conv1", 72}}).report(net, false), pm::PerfModelError);
+  try {
+    ring_model({{"act1", 40}}).report(net, false);
+    FAIL() << "expected PerfModelError";
+  } catch (const pm::PerfModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("layer 'act1'"), std::string::npos) << e.what();
+  }
+  pm::Query q;
+  q.layer_bits = "conv1=7";
+  EXPECT_THROW(pm::make_model(q), pm::PerfModelError);
+  q.layer_bits = "conv1=32,act1";
+  EXPECT_THROW(pm::make_model(q), pm::PerfModelError);
+  q.layer_bits = "conv1=32,act1=48";
+  EXPECT_EQ(pm::make_model(q).options().layer_bits.at("act1"), 48);
 }

@@ -560,6 +560,10 @@ mpc::PolySetup zero_setup(size_t channels) { return mpc::PolySetup{mpc::Words(ch
 }  // namespace
 
 LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) const {
+  return layer_cost(L, choice, in_shift, LayerRings{});
+}
+
+LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift, const LayerRings& rings) const {
   LayerCost c;
   c.name = L.name;
   c.op = kind_name(L.kind);
@@ -567,7 +571,15 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) co
   c.elements = u64(L.out_elements());
   LayerBuilder b(*this, c);
   const uint64_t B = opt_.batch;
-  const mpc::RingConfig& r = opt_.ring;
+  auto width = [&](int bits, const char* what) {
+    const int l = bits == 0 ? opt_.ring.bits : bits;
+    if (l < 8 || l > 64)
+      throw PerfModelError("layer '" + L.name + "': " + what + " ring of " + std::to_string(l) + " bits (needs 8..64)");
+    return l;
+  };
+  const mpc::RingConfig r{width(rings.bits, "its"), opt_.ring.frac};
+  const int from = width(rings.from_bits, "its input's"), residual_from = width(rings.residual_from_bits, "its residual's");
+  c.ring_bits = r.bits;
   auto bad = [&](const char* allowed) {
     return PerfModelError("layer '" + L.name + "' (" + kind_name(L.kind) + ") cannot be realised as '" + choice_name(choice) +
                           "' (choose " + allowed + ")");
@@ -576,6 +588,23 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) co
   const bool fused = choice == Choice::Poly && nn::fuses_trunc_poly(opt_.protocol, in_shift);
   const bool truncate = in_shift > 0 && !fused && n_in > 0;
   mpc::ProtocolOptions o = opt_.protocol;
+  o.trunc_bound_bits = std::min(o.trunc_bound_bits, r.bits - 2);  // the slack bound of a narrower ring
+  // Into the layer's ring: sign extension widens, a local reduction narrows. A truncation
+  // before a narrower ring happens first: truncate-reduce when it lands at or above l (then
+  // the local reduction), else the truncation in the input's ring.
+  const bool trunc_reduce = truncate && from > r.bits && from - in_shift >= r.bits && from - in_shift >= 8;
+  const bool trunc_in_from = truncate && from > r.bits && !trunc_reduce;
+  std::vector<std::string> conv;
+  if (trunc_reduce)
+    conv.push_back("truncate-reduce " + std::to_string(from) + "->" + std::to_string(from - in_shift));
+  if (trunc_in_from) conv.push_back("truncate in l=" + std::to_string(from));
+  const int arrived = trunc_reduce ? from - in_shift : from;
+  if (arrived > r.bits) conv.push_back("reduce " + std::to_string(arrived) + "->" + std::to_string(r.bits));
+  if (arrived < r.bits) conv.push_back("sign-extend " + std::to_string(arrived) + "->" + std::to_string(r.bits));
+  if (L.kind == LayerKind::Add && residual_from != r.bits)
+    conv.push_back(std::string(residual_from < r.bits ? "sign-extend " : "reduce ") + std::to_string(residual_from) + "->" +
+                   std::to_string(r.bits) + " (residual)");
+  for (const std::string& x : conv) c.conversion += (c.conversion.empty() ? "" : ", ") + x;
   if (choice == Choice::ReluGmw) o.compare = mpc::CompareMode::Gmw;
   if (choice == Choice::ReluFss) o.compare = mpc::CompareMode::Fss;
   // The layer's protocols as forward.h (nn/src) calls them, after the truncation the plan
@@ -726,7 +755,10 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) co
       if (choice != Choice::Free) throw bad("free");
       break;
   }
-  if (truncate) b.host(std::string("trunc_") + mpc::trunc_mode_name(o.trunc), n_in);
+  if (truncate && !trunc_reduce) b.host(std::string("trunc_") + mpc::trunc_mode_name(o.trunc), n_in);  // (either ring)
+  if (trunc_reduce) b.host("trunc_reduce", n_in);  // not calibrated yet: no cpu time for the layer
+  if (arrived < r.bits) b.host("sign_extend", n_in);
+  if (L.kind == LayerKind::Add && residual_from < r.bits) b.host("sign_extend", n);
   // Party 0 in the counting context; party 1 runs the same layer protocols, which are
   // symmetric (every protocol test checks both parties' wire against the counted cost).
   // Layers of equal shape, choice, form (direct / Winograd) and comparison bits count once
@@ -735,7 +767,8 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) co
   key << static_cast<int>(L.kind) << '|' << choice_name(choice) << '|' << in_shift << '|' << n_in << '|' << n << '|'
       << L.kernel_h << 'x' << L.kernel_w << '|' << L.groups << "|w" << L.winograd << '|' << mpc::trunc_mode_name(o.trunc) << '|'
       << mpc::compare_mode_name(o.compare) << '|' << o.trunc_bound_bits << '|' << r.bits << '.' << r.frac << '|'
-      << opt_.coef() << '|' << mpc::compare_bits_name(o.compare_range(L.name, r.bits));
+      << opt_.coef() << '|' << mpc::compare_bits_name(o.compare_range(L.name, r.bits)) << "|from" << from << '.'
+      << residual_from;
   for (int64_t d : L.in_shape) key << ',' << d;
   key << '|';
   for (int64_t d : L.out_shape) key << ',' << d;
@@ -756,8 +789,20 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift) co
     mpc::CountingSession cs(r, o, 0);
     setup(cs);
     cs.start();
-    if (truncate) mpc::trunc(cs.session(), mpc::Words(n_in), in_shift, L.name + "/trunc");
-    protocols(cs.session());
+    mpc::Session& s = cs.session();
+    const std::string ring_tag = L.name + "/ring";
+    if (trunc_reduce) mpc::trunc_reduce(s, mpc::Words(n_in), from, in_shift, ring_tag);
+    if (trunc_in_from) {  // the input's ring: the same channel, backend and material
+      mpc::ProtocolOptions of = o;
+      of.trunc_bound_bits = std::min(opt_.protocol.trunc_bound_bits, from - 2);
+      mpc::Session sf{s.party, mpc::RingConfig{from, r.frac}, s.channel, s.backend, s.material, of};
+      mpc::trunc(sf, mpc::Words(n_in), in_shift, L.name + "/trunc");
+    }
+    if (arrived < r.bits) mpc::sign_extend(s, mpc::Words(n_in), arrived, r.bits, ring_tag);
+    if (L.kind == LayerKind::Add && residual_from < r.bits)
+      mpc::sign_extend(s, mpc::Words(n), residual_from, r.bits, ring_tag + "/residual");
+    if (truncate && !trunc_reduce && !trunc_in_from) mpc::trunc(s, mpc::Words(n_in), in_shift, L.name + "/trunc");
+    protocols(s);
     p0 = cs.result();
     std::lock_guard<std::mutex> lock(counts_->mu);
     counts_->by_key.emplace(key.str(), p0);
@@ -831,15 +876,16 @@ LayerCost Model::protocol_cost(const ProtocolCall& p) const {
   return c;
 }
 
-LayerCost Model::input_cost(int64_t elements_per_image) const {
+LayerCost Model::input_cost(int64_t elements_per_image, int bits) const {
   LayerCost c;
   c.name = "input";
   c.op = "Input";
   c.choice = Choice::Input;
   c.elements = u64(elements_per_image);
+  c.ring_bits = bits == 0 ? opt_.ring.bits : bits;
   LayerBuilder b(*this, c);
   const size_t n = opt_.batch * u64(elements_per_image);
-  count_both(b, opt_.ring, opt_.protocol, [&](mpc::CountingSession& cs) {
+  count_both(b, mpc::RingConfig{c.ring_bits, opt_.ring.frac}, opt_.protocol, [&](mpc::CountingSession& cs) {
     mpc::Prg prg(mpc::random_seed());
     nn::share_input(cs.session(), cs.session().party == 1 ? mpc::Words(n) : mpc::Words(), n, prg);
   });
@@ -848,15 +894,16 @@ LayerCost Model::input_cost(int64_t elements_per_image) const {
   return c;
 }
 
-LayerCost Model::output_cost(int64_t classes) const {
+LayerCost Model::output_cost(int64_t classes, int bits) const {
   LayerCost c;
   c.name = "output";
   c.op = "Output";
   c.choice = Choice::Output;
   c.elements = u64(classes);
+  c.ring_bits = bits == 0 ? opt_.ring.bits : bits;
   LayerBuilder b(*this, c);
   const size_t n = opt_.batch * u64(classes);
-  count_both(b, opt_.ring, opt_.protocol,
+  count_both(b, mpc::RingConfig{c.ring_bits, opt_.ring.frac}, opt_.protocol,
              [&](mpc::CountingSession& cs) { mpc::reveal_to(cs.session(), mpc::Words(n), 1); });
   b.host("open", n);
   b.finish();
@@ -933,9 +980,46 @@ NetworkReport Model::report(const NetShape& net, bool sites) const {
   // would run with that site realised otherwise.
   const std::vector<nn::ScaleNode> nodes = scale_nodes(net);
   const nn::ScalePlan plan = nn::plan_scales(nodes, opt_.ring, opt_.protocol, opt_.coef());
+  // Per-layer rings: a layer's own entry, else its first producer's width; each layer's
+  // output scale (and 2 bits of integer part and sign) must fit its ring.
+  std::vector<int> bits(net.layers.size(), opt_.ring.bits);
+  {
+    std::set<std::string> names;
+    for (const LayerShape& L : net.layers) names.insert(L.name);
+    for (const auto& kv : opt_.layer_bits)
+      if (!names.count(kv.first)) throw PerfModelError("per-layer ring width for '" + kv.first + "': no such layer in " + net.name);
+  }
+  auto producer = [&](size_t i, size_t k) {
+    const std::vector<int>& in = net.layers[i].inputs;
+    if (k < in.size()) return in[k];
+    return k == 0 ? static_cast<int>(i) - 1 : -2;  // no inputs listed: the previous layer
+  };
+  int input_bits = opt_.ring.bits;  // the input is shared in the ring of the first layer reading it
+  auto bits_of = [&](int j) { return j < 0 ? input_bits : bits[static_cast<size_t>(j)]; };
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    auto it = opt_.layer_bits.find(net.layers[i].name);
+    bits[i] = it != opt_.layer_bits.end() ? it->second : bits_of(producer(i, 0));
+    if (i == 0 && producer(0, 0) < 0) input_bits = bits[0];
+    if (opt_.layer_bits.empty()) continue;
+    auto need = [&](int scale, const std::string& what) {
+      if (scale + 2 > bits[i])
+        throw PerfModelError("layer '" + net.layers[i].name + "': a ring of " + std::to_string(bits[i]) + " bits cannot hold " +
+                             what + " at scale " + std::to_string(scale) + " (needs at least " + std::to_string(scale + 2) +
+                             " bits: the scale, an integer bit and the sign)");
+    };
+    need(plan.out_scale[i], "its output");
+    const int p = producer(i, 0);  // what arrives, after the truncation the plan puts before the layer
+    if (p >= 0 && bits[static_cast<size_t>(p)] > bits[i])
+      need(plan.out_scale[static_cast<size_t>(p)] - (plan.fused[i] ? 0 : plan.in_shift[i]), "its input");
+  }
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const LayerShape& L = net.layers[i];
-    r.layers.push_back(layer_cost(L, default_choice(L), plan.in_shift[i]));
+    LayerRings rings;
+    rings.bits = bits[i];
+    rings.from_bits = bits_of(producer(i, 0));
+    const int res = producer(i, 1);
+    rings.residual_from_bits = res == -2 ? bits[i] : bits_of(res);
+    r.layers.push_back(layer_cost(L, default_choice(L), plan.in_shift[i], rings));
     if (sites && (L.is_activation_site() || L.is_pool_site())) {
       SiteCosts s;
       s.name = L.name;
@@ -944,12 +1028,12 @@ NetworkReport Model::report(const NetShape& net, bool sites) const {
       const std::vector<Choice> cs = L.is_activation_site()
                                          ? std::vector<Choice>{Choice::ReluGmw, Choice::ReluFss, Choice::Poly, Choice::Identity}
                                          : std::vector<Choice>{Choice::MaxPool, Choice::AvgPool};
-      for (Choice c : cs) s.choices.push_back(layer_cost(L, c, planned_shift(nodes, i, c, opt_)));
+      for (Choice c : cs) s.choices.push_back(layer_cost(L, c, planned_shift(nodes, i, c, opt_), rings));
       r.sites.push_back(std::move(s));
     }
   }
-  r.layers.push_back(input_cost(net.input_elements()));
-  r.layers.push_back(output_cost(net.classes()));
+  r.layers.push_back(input_cost(net.input_elements(), input_bits));
+  r.layers.push_back(output_cost(net.classes(), net.layers.empty() ? 0 : bits.back()));
   std::set<std::string> specs;
   for (const LayerCost& c : r.layers) {
     accumulate(r.total, c);

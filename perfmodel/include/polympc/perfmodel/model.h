@@ -70,6 +70,9 @@ struct Options {
   size_t batch = 1;                                  ///< images per inference (share rounds)
   std::map<std::string, uint64_t> lanes;             ///< per-kernel lane overrides
   std::map<std::string, uint64_t> rows;              ///< array rows (matmul_combine only)
+  /// Per-layer ring widths l (8..64) by layer name (docs/perfmodel.md "Per-layer rings"); a
+  /// layer without an entry takes its first producer's width, the input `ring.bits`.
+  std::map<std::string, int> layer_bits;
   int coef() const { return nn::resolve_coef_frac(ring, coef_frac); }
 };
 
@@ -106,6 +109,10 @@ struct HostUse {
 struct LayerCost {
   std::string name;
   std::string op;       ///< layer kind ("Conv", "Relu", ..., "Input", "Output")
+  int ring_bits = 0;    ///< the ring width l the layer runs in (0: Options::ring.bits)
+  /// The ring conversions into this layer's ring, if any: "sign-extend 16->32",
+  /// "truncate-reduce 64->40", "reduce 64->32" (local); priced in the fields below.
+  std::string conversion;
   Choice choice = Choice::Free;
   uint64_t elements = 0;  ///< per image: activation elements (output elements for matmul)
   /// Secure comparisons (DReLUs) of the whole batch: a ReLU's elements, a max pool's pairs
@@ -217,6 +224,17 @@ class Model {
   /// linear output), so Matmul and Poly truncate it by f first, a reduced-bit comparison
   /// too, and ReLU, max and average pooling run on it as it is.
   LayerCost layer_cost(const LayerShape& layer, Choice choice, int in_shift) const;
+  /// The ring widths of one layer (Options::layer_bits): the layer's own l, and those its
+  /// input and (Add) residual input arrive in; 0 = Options::ring.bits.
+  struct LayerRings {
+    int bits = 0, from_bits = 0, residual_from_bits = 0;
+  };
+  /// layer_cost in ring `rings.bits`, with the conversions of its inputs from their rings:
+  /// a wider ring is reached by sign extension (mpc::sign_extend), a narrower one by a local
+  /// reduction (mpc::ring_reduce) or, when the layer truncates its input and l_from - shift
+  /// >= l, by truncate-reduce (mpc::trunc_reduce) in place of the truncation. Throws
+  /// PerfModelError for widths outside [8, 64].
+  LayerCost layer_cost(const LayerShape& layer, Choice choice, int in_shift, const LayerRings& rings) const;
   /// The choice a layer has as it is (Relu -> the model's compare protocol, ...).
   Choice default_choice(const LayerShape& layer) const;
   /// in_shift of the two-argument layer_cost: nn::plan_scales' truncation for the layer
@@ -227,8 +245,8 @@ class Model {
   LayerCost activation_cost(int64_t channels, int64_t spatial, Choice choice) const;
   /// Input sharing (P1 sends n ceil(l/8) bytes, 1 round) and output reveal (P0 sends
   /// classes ceil(l/8) bytes, 1 round), for the whole batch.
-  LayerCost input_cost(int64_t elements_per_image) const;
-  LayerCost output_cost(int64_t classes) const;
+  LayerCost input_cost(int64_t elements_per_image, int bits = 0) const;
+  LayerCost output_cost(int64_t classes, int bits = 0) const;
 
   /// Cost of one protocol call on Options::ring (batch is not applied: sizes are as given).
   LayerCost protocol_cost(const ProtocolCall& call) const;

@@ -18,6 +18,7 @@ struct Query {
   std::string trunc = "fss";     ///< exact | prob | fss | slack
   std::string phase = "online";  ///< online | offline | total: which figure a query reports
   int bits = 64;                 ///< ring bits l
+  std::string layer_bits;        ///< per-layer ring widths: "name=BITS,name=BITS" (Options::layer_bits)
   int frac = 12;                 ///< fractional bits f
   size_t batch = 1;              ///< images per inference
   std::string lanes;             ///< "kernel=N,matmul_combine=LxR" overrides (parse_lanes)
