@@ -414,7 +414,7 @@ void add_infer_command(CLI::App& app) {
                 "parties) as Chrome trace JSON (docs/scheduler.md)");
   c->add_option("--plan", args->plan,
                 "in-process run: a plan of `polympc schedule` (same options and network): executes its per-layer "
-                "tiling (tiles of consecutive images, on --lanes lanes) and prints its modelled layers beside the "
+                "tiling (tiles of consecutive images, on --tile-lanes lanes) and prints its modelled layers beside the "
                 "measured ones");
   c->add_option("--tiles", args->tiles,
                 "in-process run: tiles per layer, N (every layer) or LAYER=N,... (over the plan's); consecutive "
