@@ -3,7 +3,8 @@
 
     bench/run_plan.py --polympc build/apps/polympc [--model models/fmnist_cnn.onnx]
                       [--images 200] [--batch 8] [--link lan] [--repeats 3]
-                      [--calibration FILE] [--tile-lanes 2] [--threads 0] [--out DIR]
+                      [--calibration FILE] [--tile-lanes 2] [--threads 0]
+                      [--compare fss|gmw] [--trunc fss|slack|exact|prob] [--out DIR]
 
 1. Without --calibration, measures this machine's cpu backend (`polympc bench calibrate`).
 2. Makes a plan for it: `polympc schedule --target cpu --calibration ... --batch B
@@ -39,6 +40,8 @@ def main():
     ap.add_argument("--calibration", default="")
     ap.add_argument("--tile-lanes", type=int, default=2)
     ap.add_argument("--threads", type=int, default=0, help="cpu backend threads per party (0 = all cores)")
+    ap.add_argument("--compare", default="fss", help="comparison protocol (schedule and infer)")
+    ap.add_argument("--trunc", default="fss", help="truncation protocol (schedule and infer)")
     ap.add_argument("--out", default="out/plan")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -49,12 +52,14 @@ def main():
                        check=True, stdout=subprocess.DEVNULL)
     plan = os.path.join(a.out, "plan.json")
     sched = subprocess.run([a.polympc, "schedule", "--model", a.model, "--network", a.link, "--batch", str(a.batch),
-                            "--target", "cpu", "--calibration", cal, "--tile-lanes", str(a.tile_lanes), "--out", plan],
+                            "--target", "cpu", "--calibration", cal, "--tile-lanes", str(a.tile_lanes), "--out", plan,
+                            "--compare", a.compare, "--trunc", a.trunc],
                            check=True, capture_output=True, text=True).stdout
     print("".join(line + "\n" for line in sched.splitlines() if line.startswith("  ")), end="")
     with open(plan) as f:
         p = json.load(f)
-    extra = ["--batch", str(a.batch), "--link", a.link, "--threads", str(a.threads)]
+    extra = ["--batch", str(a.batch), "--link", a.link, "--threads", str(a.threads), "--compare", a.compare,
+             "--trunc", a.trunc]
     runs = {"untiled": [], "plan": []}
     for rep in range(a.repeats):
         runs["untiled"].append(infer_json(a.polympc, a.model, a.images, os.path.join(a.out, f"untiled_{rep}.json"), extra))
