@@ -12,6 +12,7 @@
 #include "polympc/mpc/dealer.h"
 #include "polympc/nn/plain.h"
 #include "polympc/nn/secure.h"
+#include "concurrent.h"
 
 namespace polympc::nn {
 
@@ -125,27 +126,10 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
     if (e0) std::rethrow_exception(e0);
     if (e1) std::rethrow_exception(e1);
   };
-  // Runs fn(worker) for the first n workers at the same time; rethrows the first error.
+  // Runs fn(worker) for the first n workers at the same time (detail::run_concurrently).
   std::vector<std::unique_ptr<Worker>> workers;
   auto on_workers = [&](size_t n, const std::function<void(Worker&)>& fn) {
-    std::vector<std::exception_ptr> errors(n);
-    std::vector<std::thread> threads;
-    for (size_t i = 1; i < n; ++i)
-      threads.emplace_back([&, i] {
-        try {
-          fn(*workers[i]);
-        } catch (...) {
-          errors[i] = std::current_exception();
-        }
-      });
-    try {
-      fn(*workers[0]);
-    } catch (...) {
-      errors[0] = std::current_exception();
-    }
-    for (auto& t : threads) t.join();
-    for (auto& e : errors)
-      if (e) std::rethrow_exception(e);
+    detail::run_concurrently(n, [&](size_t i) { fn(*workers[i]); });
   };
 
   double offline = 0;

@@ -1,9 +1,9 @@
 #include "polympc/nn/secure.h"
 
 #include <algorithm>
-#include <exception>
-#include <thread>
+#include <functional>
 
+#include "concurrent.h"
 #include "forward.h"
 #include "polympc/mpc/plaintext.h"
 
@@ -332,39 +332,8 @@ mpc::Words SecureParty::infer_tiled(const std::vector<mpc::Session*>& lanes, con
   for (mpc::Session* s : lanes) ops.emplace_back(*s, arch_, model_, opened_, poly_opened_, coef_frac_);
   std::vector<OnlineOps*> lane_ops;
   for (OnlineOps& op : ops) lane_ops.push_back(&op);
-  // Lanes on their own threads. A lane's error does not stop the others of this party:
-  // each lane talks only to the same lane of the peer, so they finish their tiles (or
-  // fail when the peer's lane is closed) and the first root-cause error is rethrown.
-  auto run_lanes = [](size_t n, const auto& fn) {
-    std::vector<std::exception_ptr> errors(n);
-    std::vector<std::thread> threads;
-    for (size_t l = 1; l < n; ++l)
-      threads.emplace_back([&, l] {
-        try {
-          fn(l);
-        } catch (...) {
-          errors[l] = std::current_exception();
-        }
-      });
-    try {
-      fn(0);
-    } catch (...) {
-      errors[0] = std::current_exception();
-    }
-    for (auto& t : threads) t.join();
-    std::exception_ptr channel_error;
-    for (auto& e : errors) {
-      if (!e) continue;
-      try {
-        std::rethrow_exception(e);
-      } catch (const mpc::ChannelError&) {
-        if (!channel_error) channel_error = e;
-      } catch (...) {
-        throw;  // the root cause, not a lane stopped by its peer
-      }
-    }
-    if (channel_error) std::rethrow_exception(channel_error);
-  };
+  // Lanes on their own threads; each lane talks only to the same lane of the peer.
+  auto run_lanes = [](size_t n, const std::function<void(size_t)>& fn) { detail::run_concurrently(n, fn); };
   return detail::forward_tiled(lane_ops, arch_, plan(*lanes[0]), batch, input_share, tiling.tiles, run_lanes);
 }
 
