@@ -3,7 +3,15 @@
 
 namespace polympc::apps {
 
-perfmodel::NetShape ModelArgs::net() const { return perfmodel::make_net(arch, model, acts, pools); }
+perfmodel::NetShape ModelArgs::net() const {
+  perfmodel::NetShape n = perfmodel::make_net(arch, model, acts, pools);
+  if (winograd != "off") {
+    if (winograd != "2" && winograd != "4")
+      throw perfmodel::PerfModelError("--winograd '" + winograd + "': expected off, 2 or 4");
+    perfmodel::set_winograd(n, std::stoi(winograd));
+  }
+  return n;
+}
 
 void add_model_options(CLI::App* c, ModelArgs& a) {
   c->add_option("--model", a.model, "ONNX model");
@@ -16,6 +24,10 @@ void add_model_options(CLI::App* c, ModelArgs& a) {
   c->add_option("--trunc", a.q.trunc, "exact | prob | fss | slack (docs/protocols.md)")->capture_default_str();
   c->add_option("--acts", a.acts, "activation sites: model | relu | poly | comma list per site")->capture_default_str();
   c->add_option("--pools", a.pools, "pool sites: model | max | avg | comma list per site")->capture_default_str();
+  c->add_option("--winograd", a.winograd,
+                "price every 3x3 stride-1 convolution as Winograd F(2x2,3x3) or F(4x4,3x3): off | 2 | 4 "
+                "(docs/winograd.md)")
+      ->capture_default_str();
   c->add_option("--batch", a.q.batch, "images per inference (share rounds)")->capture_default_str();
   c->add_option("--bits", a.q.bits, "ring bits l")->capture_default_str();
   c->add_option("--layer-bits", a.q.layer_bits,

@@ -15,13 +15,14 @@ struct ModelArgs {
   std::string arch;              ///< built-in architecture
   std::string acts = "model";    ///< activation sites
   std::string pools = "model";   ///< pool sites
+  std::string winograd = "off";  ///< --winograd off|2|4: 3x3 stride-1 convs in that form (perfmodel::set_winograd)
   perfmodel::Query q;            ///< board, preset, protocol options, lanes, data dir
-  /// The network (perfmodel::make_net).
+  /// The network (perfmodel::make_net), its 3x3 stride-1 convolutions in the --winograd form.
   perfmodel::NetShape net() const;
 };
 
 /// Registers --model --arch --board --network --compare --compare-bits --trunc --acts --pools
-/// --batch --bits --frac --lanes --data-dir on `c`.
+/// --winograd --batch --bits --frac --lanes --data-dir on `c`.
 void add_model_options(CLI::App* c, ModelArgs& a);
 
 }  // namespace polympc::apps

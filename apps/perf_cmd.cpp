@@ -28,7 +28,6 @@ struct PerfArgs {
   std::string phase = "online";
   bool list = false;
   bool no_sites = false;
-  std::string winograd = "off";  ///< --winograd off|2|4 (pm::set_winograd)
 };
 
 std::string bytes_str(double b) {
@@ -197,12 +196,7 @@ void run_perf(const PerfArgs& a) {
     list_everything(a.m.q.data_dir);
     return;
   }
-  pm::NetShape net = a.m.net();
-  if (a.winograd != "off") {
-    if (a.winograd != "2" && a.winograd != "4")
-      throw pm::PerfModelError("--winograd '" + a.winograd + "': expected off, 2 or 4");
-    pm::set_winograd(net, std::stoi(a.winograd));
-  }
+  const pm::NetShape net = a.m.net();
   pm::Query q = a.m.q;
   q.calibration = a.calibration;
   q.phase = a.phase;
@@ -348,10 +342,6 @@ void add_perf_command(CLI::App& app) {
   c->add_option("--json", args->json, "write the report as JSON to this file (online, offline and total per layer)");
   c->add_flag("--list", args->list, "list boards, network presets and built-in architectures");
   c->add_flag("--no-sites", args->no_sites, "do not print the site x choice table");
-  c->add_option("--winograd", args->winograd,
-                "price every 3x3 stride-1 convolution as Winograd F(2x2,3x3) or F(4x4,3x3): off | 2 | 4 "
-                "(docs/winograd.md)")
-      ->capture_default_str();
   c->callback([args] { run_perf(*args); });
 }
 

@@ -65,7 +65,8 @@ constexpr unsigned kWinogradAlphaMax = 6;
 /// Default configuration (hls4ml-style). A plan replaces it for synthesis through
 /// POLYMPC_WINOGRAD_CONFIG (kernels/winograd_transform.cpp).
 struct WinogradDefaultConfig {
-  /// Tiles transformed per group (one 512-bit beat of 64-bit words per position).
+  /// Tiles transformed per group (one 512-bit beat of 64-bit words per position at 8).
+  /// Any value >= 1 (static_assert in internal::winograd_sizes); a plan sizes it.
   static const unsigned lanes = 8;
   /// Initiation interval of the load, compute and store loops (cycles).
   static const unsigned ii = 1;
@@ -208,6 +209,8 @@ struct WinogradSizes {
 
 template <class Config>
 inline WinogradSizes winograd_sizes(int mode, int m, const WinogradDims& d) {
+  // Any lanes >= 1 (a group of `lanes` tiles; past tiles_w the lanes idle), II >= 1.
+  static_assert(Config::lanes >= 1 && Config::ii >= 1, "winograd_transform: lanes and ii must be >= 1");
   WinogradSizes s;
   s.alpha = uint32_t(m + 2);
   s.tiles_h = uint32_t(hls::ceil_div(d.ho, uint32_t(m)));

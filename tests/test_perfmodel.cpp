@@ -384,6 +384,9 @@ TEST(PerfModel, KernelTimingComesFromTheKernelHeaders) {
   check("dcf_eval", k::DcfEvalDefaultConfig::aes_cores, k::DcfEvalDefaultConfig::ii, k::DcfEvalDefaultConfig::depth,
         k::DcfEvalDefaultConfig::max_batch);
   EXPECT_EQ(ks.at("dcf_eval").group_words, uint64_t{k::DcfEvalDefaultConfig::group_words});
+  check("winograd_transform", k::WinogradDefaultConfig::lanes, k::WinogradDefaultConfig::ii,
+        k::WinogradDefaultConfig::depth, 0);  // one launch per call
+  EXPECT_EQ(ks.at("winograd_transform").xform_latency, uint64_t{k::WinogradDefaultConfig::xform_latency});
   // Every number carries its source; the timing's is its header.
   for (auto& [name, s] : ks) {
     EXPECT_GE(s.sources.size(), 9u) << name;
@@ -596,6 +599,68 @@ TEST(PerfModel, WinogradResNet18) {
   }
   pm::NetShape bad = direct;
   EXPECT_THROW(pm::set_winograd(bad, 3), pm::PerfModelError);
+}
+
+// The transform kernel is priced at its configured lanes (Model::lanes, as the scheduler
+// sizes it) with its header's cycle model, and its resources (perfmodel/data/kernels/
+// winograd_transform.json, modelled) count in the layer's: a Winograd layer needs exactly
+// the transform's resources on top of the direct layer's kernels.
+TEST(PerfModel, WinogradTransformAtConfiguredLanesWithItsResources) {
+  pm::Options o;
+  o.protocol = protocol(mpc::TruncMode::Fss);
+  const pm::Model m(pm::load_board("u280"), pm::load_kernels(), pm::load_network("lan"), o);
+  pm::LayerShape direct;
+  direct.name = "conv";
+  direct.kind = pm::LayerKind::Conv;
+  direct.in_shape = {16, 56, 56};
+  direct.out_shape = {32, 56, 56};
+  direct.kernel_h = direct.kernel_w = 3;
+  const pm::KernelSpec& spec = m.kernels().at("winograd_transform");
+  // Constant matrices by shifts and adds: no multiplier per lane.
+  EXPECT_EQ(spec.per_lane.dsp, 0.0);
+  EXPECT_GT(spec.per_lane.lut, 0.0);
+  for (int form : {2, 4}) {
+    pm::LayerShape w = direct;
+    w.winograd = form;
+    uint64_t last = ~uint64_t(0);
+    for (uint64_t lanes : {1, 4, 8, 32}) {
+      const pm::Model ml = m.with_kernels({{"winograd_transform", lanes}}, {});
+      ASSERT_EQ(ml.lanes("winograd_transform"), lanes);
+      const pm::LayerCost c = ml.layer_cost(w, pm::Choice::Matmul);
+      uint64_t cycles = 0;
+      for (const pm::KernelUse& u : c.kernels)
+        if (u.kernel == "winograd_transform") cycles = u.cycles;
+      // Input transform of F and of B (C planes), output transform (M planes), at `lanes`.
+      const kernels::WinogradKernelGeometry g{lanes, spec.ii, spec.depth, spec.xform_latency};
+      const uint64_t f = static_cast<uint64_t>(form);
+      const uint64_t want = 2 * kernels::winograd_transform_cycles_at(g, kernels::kWinogradInput, f, 16, 56, 56) +
+                            kernels::winograd_transform_cycles_at(g, kernels::kWinogradOutput, f, 32, 56, 56);
+      EXPECT_EQ(cycles, want) << "F" << form << " lanes " << lanes;
+      EXPECT_LT(cycles, last) << "F" << form << " lanes " << lanes;  // 28 or 14 tiles per row: more lanes help
+      last = cycles;
+      // Resources: the direct layer's kernels plus the transform at `lanes`.
+      const pm::Resources rw = c.resources, rd = ml.layer_cost(direct, pm::Choice::Matmul).resources;
+      const pm::Resources rt = spec.resources(lanes);
+      EXPECT_DOUBLE_EQ(rw.lut - rd.lut, rt.lut) << lanes;
+      EXPECT_DOUBLE_EQ(rw.ff - rd.ff, rt.ff) << lanes;
+      EXPECT_DOUBLE_EQ(rw.dsp - rd.dsp, rt.dsp) << lanes;
+      EXPECT_DOUBLE_EQ(rw.bram_36k - rd.bram_36k, rt.bram_36k) << lanes;
+      EXPECT_DOUBLE_EQ(rt.lut, spec.fixed.lut + static_cast<double>(lanes) * spec.per_lane.lut);
+    }
+    // At the header's default lanes the model is the header's template form.
+    const pm::LayerCost c = m.layer_cost(w, pm::Choice::Matmul);
+    for (const pm::KernelUse& u : c.kernels)
+      if (u.kernel == "winograd_transform") {
+        EXPECT_EQ(u.cycles, 2 * kernels::winograd_transform_cycles<>(kernels::kWinogradInput, form, 16, 56, 56) +
+                                kernels::winograd_transform_cycles<>(kernels::kWinogradOutput, form, 32, 56, 56));
+      }
+  }
+  // The whole network's resources count the transform too.
+  pm::NetShape net = pm::zoo("resnet18-cifar");
+  const pm::Resources before = m.report(net, false).resources;
+  ASSERT_GT(pm::set_winograd(net, 2), 0);
+  const pm::Resources after = m.report(net, false).resources;
+  EXPECT_DOUBLE_EQ(after.lut - before.lut, m.kernel_resources("winograd_transform").lut);
 }
 
 TEST(PerfModel, ActivationSpecs) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -129,9 +130,60 @@ TEST(Allocate, KernelRulesAreEnforced) {
   EXPECT_THROW(m.with_kernels({}, {{"poly_eval", 2}}), pm::PerfModelError);       // only matmul has rows
   EXPECT_THROW(m.with_kernels({}, {{"matmul_combine", 0}}), pm::PerfModelError);
   EXPECT_NO_THROW(m.with_kernels({{"dcf_eval", 64}, {"matmul_combine", 32}}, {{"matmul_combine", 8}}));
+  EXPECT_THROW(m.with_kernels({{"winograd_transform", 0}}, {}), pm::PerfModelError);  // lanes >= 1
+  EXPECT_THROW(m.with_kernels({}, {{"winograd_transform", 2}}), pm::PerfModelError);  // no rows
+  EXPECT_EQ(m.with_kernels({{"winograd_transform", 32}}, {}).lanes("winograd_transform"), 32u);
   // More AES cores need larger groups to hide the AES latency (kernels/dcf_eval.h).
   EXPECT_GT(m.with_kernels({{"dcf_eval", 64}}, {}).dcf_group_words(), m.dcf_group_words());
   for (const sc::KernelConfig& c : sc::candidate_configs(m, "bit_slice", 1024)) EXPECT_EQ(64 % c.lanes, 0u);
+}
+
+// A network with Winograd layers: the scheduler sizes the transform kernel like the others
+// (powers of two, one row), within the budget, and its lanes change the modelled latency.
+TEST(Allocate, SizesTheWinogradTransformWithinTheBudget) {
+  for (const std::string& board : {std::string("u280"), std::string("zcu104")}) {
+    const pm::Model m = model_for(board);
+    pm::NetShape net = pm::make_net("resnet18-cifar", "");
+    ASSERT_GT(pm::set_winograd(net, 2), 0);
+    const std::vector<std::string> used = sc::kernels_used(m, net);
+    ASSERT_NE(std::find(used.begin(), used.end(), "winograd_transform"), used.end()) << board;
+    const sc::Allocation a = sc::allocate(m, net);
+    SCOPED_TRACE(board);
+    ASSERT_TRUE(a.kernels.count("winograd_transform"));
+    const sc::KernelConfig c = a.kernels.at("winograd_transform");
+    EXPECT_EQ(c.rows, 1u);
+    EXPECT_GE(c.lanes, 1u);
+    EXPECT_EQ(c.lanes & (c.lanes - 1), 0u) << c.lanes;  // the search's powers of two
+    EXPECT_TRUE(sc::fits(a.used, a.budget));
+    // The transform's resources are in the plan's: without them the plan would use less.
+    sc::KernelConfigs others = a.kernels;
+    others.erase("winograd_transform");
+    const pm::Resources rt = m.kernels().at("winograd_transform").resources(c.lanes);
+    EXPECT_GT(rt.lut, 0.0);
+    EXPECT_NEAR(a.used.lut, sc::resources_of(m, others).lut + rt.lut, 1e-6 * a.used.lut);
+    EXPECT_DOUBLE_EQ(a.latency_s, sc::objective_s(sc::configured(m, a.kernels), net, pm::Phase::Online));
+    // Its lanes are priced: at the plan's other kernels one lane is slower than eight
+    // (ResNet-18 CIFAR has 16, 8, 4 and 2 tiles per row in its four stages at F(2x2)), and
+    // slower than the plan's choice when that is more.
+    sc::KernelConfigs one = a.kernels, eight = a.kernels;
+    one["winograd_transform"] = sc::KernelConfig{1, 1};
+    eight["winograd_transform"] = sc::KernelConfig{8, 1};
+    const double one_s = sc::objective_s(sc::configured(m, one), net, pm::Phase::Online);
+    EXPECT_GT(one_s, sc::objective_s(sc::configured(m, eight), net, pm::Phase::Online));
+    if (c.lanes > 1) {
+      EXPECT_GT(one_s, a.latency_s);
+    }
+    std::printf("%s resnet18-cifar F(2x2): winograd_transform %llu lanes (modelled)\n", board.c_str(),
+                static_cast<unsigned long long>(c.lanes));
+  }
+  // Without Winograd layers the transform is not sized.
+  const pm::Model m = model_for("u280");
+  const std::vector<std::string> direct = sc::kernels_used(m, pm::make_net("resnet18-cifar", ""));
+  EXPECT_EQ(std::find(direct.begin(), direct.end(), "winograd_transform"), direct.end());
+  for (const sc::KernelConfig& c : sc::candidate_configs(m, "winograd_transform", 1024)) {
+    EXPECT_EQ(c.lanes & (c.lanes - 1), 0u);
+    EXPECT_EQ(c.rows, 1u);
+  }
 }
 
 // More rows share each input packet: device memory traffic falls, cycles do not rise.
@@ -231,11 +283,15 @@ TEST(Plan, FileRoundTripsAndIsChecked) {
 
 TEST(Plan, ConfigHeaderDefinesEveryPlannedKernel) {
   const pm::Model m = model_for("u280");
-  const sc::KernelConfigs c = {{"matmul_combine", {32, 8}}, {"dcf_eval", {64, 1}}, {"poly_eval", {16, 1}}};
+  const sc::KernelConfigs c = {{"matmul_combine", {32, 8}}, {"dcf_eval", {64, 1}}, {"poly_eval", {16, 1}},
+                               {"winograd_transform", {4, 1}}};
   const std::string h = sc::hls_config_header(c, m, "test");
   for (const char* needle : {"#define POLYMPC_MATMUL_CONFIG PolympcPlanMatmulConfig", "static const unsigned rows = 8;",
                              "#define POLYMPC_DCF_EVAL_CONFIG", "static const unsigned aes_cores = 64;",
-                             "#define POLYMPC_POLY_EVAL_CONFIG", "#include \"kernels/matmul_combine.h\""})
+                             "#define POLYMPC_POLY_EVAL_CONFIG", "#include \"kernels/matmul_combine.h\"",
+                             "#include \"kernels/winograd_transform.h\"",
+                             "struct PolympcPlanWinogradConfig : polympc::kernels::WinogradDefaultConfig {\n"
+                             "  static const unsigned lanes = 4;\n};\n#define POLYMPC_WINOGRAD_CONFIG PolympcPlanWinogradConfig"})
     EXPECT_NE(h.find(needle), std::string::npos) << needle << "\n" << h;
   EXPECT_EQ(h.find("POLYMPC_TRUNC_CONFIG"), std::string::npos);  // not planned: the kernel's default
   EXPECT_NE(h.find("group_words = " + std::to_string(m.with_kernels({{"dcf_eval", 64}}, {}).dcf_group_words()) + ";"),

@@ -156,7 +156,8 @@ CycleModel parse_cycle_model(const Reader& r) {
   if (m == "poly_eval") return CycleModel::PolyEval;
   if (m == "bit_slice") return CycleModel::BitSlice;
   if (m == "dcf") return CycleModel::Dcf;
-  r.fail("cycle_model", "unknown '" + m + "' (elementwise, matmul, poly_eval, bit_slice, dcf)");
+  if (m == "winograd") return CycleModel::Winograd;
+  r.fail("cycle_model", "unknown '" + m + "' (elementwise, matmul, poly_eval, bit_slice, dcf, winograd)");
 }
 
 }  // namespace
@@ -252,7 +253,8 @@ KernelSpec load_kernel(const std::string& path) {
     if (!detail::header_timing(k.name, t))
       r.fail("name", "no kernel header describes '" + k.name + "' (set \"implemented\": false to model a kernel "
                      "that does not exist yet, with its timing in this file)");
-    for (const char* key : {"lanes", "ii", "depth", "max_batch", "max_channels", "group_words", "rows", "tile_n", "k_chunk"})
+    for (const char* key : {"lanes", "ii", "depth", "max_batch", "max_channels", "group_words", "rows", "tile_n", "k_chunk",
+                            "xform_latency"})
       if (r.has(key)) r.fail(key, std::string("comes from ") + t.source + "; remove it from the kernel file");
     k.lanes = t.lanes;
     k.ii = t.ii;
@@ -263,11 +265,13 @@ KernelSpec load_kernel(const std::string& path) {
     k.rows = t.rows;
     k.tile_n = t.tile_n;
     k.k_chunk = t.k_chunk;
+    k.xform_latency = t.xform_latency;
     for (const char* key : {"lanes", "ii", "depth", "max_batch"}) k.sources[key] = t.source + "::" + key;
     if (k.model == CycleModel::PolyEval) k.sources["max_channels"] = t.source + "::max_channels";
     if (k.model == CycleModel::Dcf) k.sources["group_words"] = t.source + "::group_words";
     if (k.model == CycleModel::Matmul)
       for (const char* key : {"rows", "tile_n", "k_chunk"}) k.sources[key] = t.source + "::" + key;
+    if (k.model == CycleModel::Winograd) k.sources["xform_latency"] = t.source + "::xform_latency";
   } else {
     k.lanes = r.integer("lanes", 1);
     k.ii = r.integer("ii", 1);
@@ -280,6 +284,7 @@ KernelSpec load_kernel(const std::string& path) {
       k.tile_n = r.integer("tile_n", 1);
       k.k_chunk = r.integer("k_chunk", 8);
     }
+    if (k.model == CycleModel::Winograd) k.xform_latency = r.integer("xform_latency", 0);
   }
   if (k.model == CycleModel::Dcf && (64 * k.group_words) % k.lanes != 0)
     r.fail("lanes.value", "AES cores must divide the group of 64 * group_words keys");
@@ -304,7 +309,7 @@ std::map<std::string, KernelSpec> load_kernels(const std::string& data_dir) {
     out.emplace(name, std::move(k));
   }
   for (const char* need : {"beaver_mul_combine", "matmul_combine", "poly_eval", "trunc", "gmw_and_level", "b2a_combine",
-                           "bit_slice", "dcf_eval"})
+                           "bit_slice", "dcf_eval", "winograd_transform"})
     if (!out.count(need))
       throw PerfModelError(std::string("kernel description '") + need + "' missing: expected " + dir + "/" + need + ".json");
   return out;

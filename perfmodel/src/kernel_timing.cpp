@@ -6,6 +6,7 @@
 #include "kernels/matmul_combine.h"
 #include "kernels/poly_eval.h"
 #include "kernels/trunc.h"
+#include "kernels/winograd_transform.h"
 
 namespace polympc::perfmodel::detail {
 
@@ -53,6 +54,10 @@ bool header_timing(const std::string& name, HeaderTiming& t) {
     using C = k::DcfEvalDefaultConfig;
     t = of<C>("kernels/dcf_eval.h", "DcfEvalDefaultConfig", C::aes_cores, C::max_batch);
     t.group_words = C::group_words;
+  } else if (name == "winograd_transform") {
+    using C = k::WinogradDefaultConfig;
+    t = of<C>("kernels/winograd_transform.h", "WinogradDefaultConfig", C::lanes, 0);  // one launch per call
+    t.xform_latency = C::xform_latency;
   } else {
     return false;
   }

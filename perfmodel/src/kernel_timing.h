@@ -10,6 +10,7 @@ namespace polympc::perfmodel::detail {
 struct HeaderTiming {
   uint64_t lanes = 1, ii = 1, depth = 0, max_batch = 0, max_channels = 0, group_words = 0;
   uint64_t rows = 1, tile_n = 0, k_chunk = 0;  ///< matmul_combine's array (others: 1, 0, 0)
+  uint64_t xform_latency = 0;  ///< winograd_transform's transform latency per group (others: 0)
   std::string source;  ///< "kernels/<k>.h <Config>"
 };
 

@@ -237,11 +237,11 @@ class LayerBuilder {
   }
 
   /// Winograd transform (kernels/winograd_transform.h): one launch per call, its cycle
-  /// model at the kernel's default configuration.
-  /// The kernel has no resource description yet (perfmodel/data/kernels), so it adds no
-  /// resources; its CPU time is in the layer's host overhead.
+  /// model at the configured lanes (Model::lanes; II, depth and transform latency from the
+  /// header). Its CPU time is in the layer's host overhead (no calibration entry yet).
   void winograd(mpc::WinogradMode mode, const mpc::WinogradShape& sh) {
-    const kernels::WinogradKernelGeometry g = kernels::winograd_geometry<kernels::WinogradDefaultConfig>();
+    const KernelSpec& k = spec("winograd_transform");
+    const kernels::WinogradKernelGeometry g{m_.lanes("winograd_transform"), k.ii, k.depth, k.xform_latency};
     KernelUse& u = use("winograd_transform");
     const uint64_t tiles = u64(static_cast<int64_t>(sh.batch * sh.channels * sh.tiles()));
     u.calls += 1;
@@ -367,7 +367,7 @@ class LayerBuilder {
                          (bd.power_idle_w + bd.host_power_w) * (c_.transfer_s + c_.network_s));
     c_.resources = Resources{};
     for (const std::string& s : specs)
-      if (m_.kernels_.count(s)) c_.resources += m_.kernel_resources(s);  // winograd_transform: none yet
+      c_.resources += m_.kernel_resources(s);
     // Software backend: calibrated kernels and host overheads; has_cpu only when every
     // piece is calibrated (and the protocol exists in software: not FSS yet).
     c_.has_cpu = false;
@@ -414,8 +414,8 @@ Model::Model(Board board, std::map<std::string, KernelSpec> kernels, NetworkPres
   opt_.ring.validate();
   if (board_.dealer_aes_blocks_per_s <= 0) board_.dealer_aes_blocks_per_s = kDefaultDealerAesBlocksPerS;
   if (opt_.batch == 0) throw PerfModelError("batch must be >= 1");
-  for (const char* need :
-       {"beaver_mul_combine", "matmul_combine", "poly_eval", "trunc", "gmw_and_level", "b2a_combine", "bit_slice", "dcf_eval"})
+  for (const char* need : {"beaver_mul_combine", "matmul_combine", "poly_eval", "trunc", "gmw_and_level", "b2a_combine",
+                           "bit_slice", "dcf_eval", "winograd_transform"})
     if (!kernels_.count(need)) throw PerfModelError(std::string("the model needs a description of kernel '") + need + "'");
   for (auto& [name, l] : opt_.lanes) {
     if (!kernels_.count(name)) throw PerfModelError("lane override for unknown kernel '" + name + "'");
@@ -1041,8 +1041,7 @@ NetworkReport Model::report(const NetShape& net, bool sites) const {
       specs.insert(kernel_of(u.kernel));
     }
   }
-  for (const std::string& s : specs)
-    if (kernels_.count(s)) r.resources += kernel_resources(s);
+  for (const std::string& s : specs) r.resources += kernel_resources(s);
   r.total.resources = r.resources;
   r.assumptions = assumptions();
   return r;
@@ -1064,8 +1063,8 @@ std::vector<std::string> Model::assumptions() const {
       "both parties.",
       "Device time = max(kernel cycles / clock, device memory traffic / memory bandwidth); kernel cycles follow each "
       "kernel header's model depth + ceil(n / lanes) * II (matmul: its rows x lanes array, "
-      "kernels::matmul_array_cycles; Winograd transforms: kernels::winograd_transform_cycles at the kernel's default "
-      "configuration, no resource figures yet).",
+      "kernels::matmul_array_cycles; Winograd transforms: kernels::winograd_transform_cycles at the configured "
+      "lanes).",
       "Each Backend call is one launch (split at max_batch) that moves its online inputs and its output over the host "
       "link; dealer material is staged in device memory in the offline phase.",
       "Network time = rounds * RTT + max(bytes P0, bytes P1) / bandwidth (full duplex).",

@@ -47,11 +47,7 @@ std::string shortfall(const pm::Resources& used, const pm::Resources& budget) {
 std::vector<std::string> kernels_used(const pm::Model& model, const pm::NetShape& net) {
   std::set<std::string> names;
   for (const pm::LayerCost& c : model.report(net, /*sites=*/false).layers)
-    for (const pm::KernelUse& u : c.kernels) {
-      // Kernels without a description (winograd_transform: no resource figures yet) are
-      // priced at their default configuration and not sized by the scheduler.
-      if (model.kernels().count(pm::kernel_of(u.kernel))) names.insert(pm::kernel_of(u.kernel));
-    }
+    for (const pm::KernelUse& u : c.kernels) names.insert(pm::kernel_of(u.kernel));
   return std::vector<std::string>(names.begin(), names.end());
 }
 

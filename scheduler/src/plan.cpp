@@ -251,6 +251,8 @@ const std::vector<HlsConfigEntry>& hls_config_entries() {
       {"bit_slice", "kernels/gmw_and_level.h", "BitSliceDefaultConfig", "POLYMPC_BIT_SLICE_CONFIG",
        "kernels/gmw_and_level.cpp"},
       {"dcf_eval", "kernels/dcf_eval.h", "DcfEvalDefaultConfig", "POLYMPC_DCF_EVAL_CONFIG", "kernels/dcf_eval.cpp"},
+      {"winograd_transform", "kernels/winograd_transform.h", "WinogradDefaultConfig", "POLYMPC_WINOGRAD_CONFIG",
+       "kernels/winograd_transform.cpp"},
   };
   return entries;
 }

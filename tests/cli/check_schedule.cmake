@@ -30,15 +30,33 @@ if(nev LESS 10)
   message(FATAL_ERROR "trace.json has ${nev} events")
 endif()
 
-# The configuration header compiles with every kernel top.
+# A network with Winograd layers (--winograd 2): the scheduler sizes winograd_transform too
+# and the header configures its top.
+file(MAKE_DIRECTORY ${OUT}/winograd)
+execute_process(COMMAND ${POLYMPC} schedule --arch resnet18-cifar --winograd 2 --board u280 --network lan
+                        --hls-config ${OUT}/winograd/polympc_plan_config.h
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "winograd_transform +[0-9]+ lanes")
+  message(FATAL_ERROR "polympc schedule --winograd 2 failed or did not size winograd_transform (${rc}):\n${out}\n${err}")
+endif()
+file(READ ${OUT}/winograd/polympc_plan_config.h wheader)
+if(NOT wheader MATCHES "#define POLYMPC_WINOGRAD_CONFIG PolympcPlanWinogradConfig")
+  message(FATAL_ERROR "the Winograd plan's header does not configure winograd_transform:\n${wheader}")
+endif()
+polympc_expect_fail("schedule --winograd 3" "expected off, 2 or 4"
+                    ${POLYMPC} schedule --arch resnet18-cifar --winograd 3)
+
+# The configuration headers compile with every kernel top.
 file(GLOB tops ${SRC}/kernels/*.cpp)
-foreach(top ${tops})
-  execute_process(COMMAND $ENV{CXX} -std=c++14 -fsyntax-only -fno-exceptions -fno-rtti -Wno-unknown-pragmas
-                          -DPOLYMPC_PLAN_CONFIG -I${OUT} -I${SRC} -I${SRC}/hls/include ${top}
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE cout ERROR_VARIABLE cerr)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "${top} does not compile with the plan's configuration header:\n${cerr}")
-  endif()
+foreach(dir ${OUT} ${OUT}/winograd)
+  foreach(top ${tops})
+    execute_process(COMMAND $ENV{CXX} -std=c++14 -fsyntax-only -fno-exceptions -fno-rtti -Wno-unknown-pragmas
+                            -DPOLYMPC_PLAN_CONFIG -I${dir} -I${SRC} -I${SRC}/hls/include ${top}
+                    RESULT_VARIABLE rc OUTPUT_VARIABLE cout ERROR_VARIABLE cerr)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "${top} does not compile with the plan's configuration header ${dir}:\n${cerr}")
+    endif()
+  endforeach()
 endforeach()
 
 # perf --plan gives the plan's modelled latency.

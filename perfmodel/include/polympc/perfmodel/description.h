@@ -62,6 +62,8 @@ enum class CycleModel {
   BitSlice,     ///< depth + ceil(n / 64) (64 / lanes + bits) * II    (gmw_and_level.h)
   Dcf,          ///< depth + ceil(n / g) (g / lanes) (d + 1) II, g = 64 group_words,
                 ///< lanes = AES cores, d = DCF depth                (dcf_eval.h)
+  Winograd,     ///< depth + G (II (alpha^2 + s^2) + xform_latency), G groups of `lanes`
+                ///< tiles (kernels::winograd_transform_cycles_at)  (winograd_transform.h)
 };
 
 /// One HLS kernel: its cycle model parameters and resources, from data/kernels/<name>.json.
@@ -79,6 +81,7 @@ struct KernelSpec {
   uint64_t rows = 1;         ///< matmul_combine: output rows sharing each input packet
   uint64_t tile_n = 0;       ///< matmul_combine: accumulator row width (columns)
   uint64_t k_chunk = 0;      ///< matmul_combine: E/A columns buffered on chip per pass
+  uint64_t xform_latency = 0; ///< winograd_transform: transform latency per group, cycles
   Resources per_lane;        ///< resources of one lane (one MAC unit of matmul's array)
   Resources per_row;         ///< matmul_combine: per array row (E/A slice buffers); else 0
   Resources fixed;           ///< control, AXI adapters, tables: independent of lanes
@@ -147,7 +150,7 @@ NetworkPreset load_network(const std::string& name_or_path, const std::string& d
 KernelSpec load_kernel(const std::string& path);
 /// Every <data_dir>/kernels/*.json, by kernel name. Throws if a kernel the model needs is
 /// missing (beaver_mul_combine, matmul_combine, poly_eval, trunc, gmw_and_level,
-/// b2a_combine, bit_slice, dcf_eval).
+/// b2a_combine, bit_slice, dcf_eval, winograd_transform).
 std::map<std::string, KernelSpec> load_kernels(const std::string& data_dir = "");
 /// Names (file stems) of the boards / presets under data_dir.
 std::vector<std::string> list_boards(const std::string& data_dir = "");
