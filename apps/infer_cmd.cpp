@@ -89,6 +89,13 @@ nn::Tiling tiling_of(const std::optional<scheduler::PlanLayers>& plan, const std
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < net.layers.size(); ++i) index[net.layers[i].name] = i;
   if (plan) {
+    std::map<std::string, int> forms;
+    for (const nn::Layer& L : net.layers) forms[L.name] = L.op == nn::OpKind::Conv ? L.winograd : 0;
+    try {
+      scheduler::check_plan_forms(*plan, plan_path, forms);
+    } catch (const perfmodel::PerfModelError& e) {
+      throw mpc::InvalidArgument(e.what());
+    }
     std::map<std::string, int> planned;
     for (const auto& l : plan->layers) planned[l.name] = l.tiles;
     for (size_t i = 0; i < net.layers.size(); ++i) {

@@ -31,6 +31,8 @@ Plan make_plan(const pm::Model& model, const pm::NetShape& net, const Allocation
   p.allocation = allocate(model, net, opt);
   const pm::Model planned = configured(model, p.allocation.kernels);
   p.target = target;
+  for (const pm::LayerShape& L : net.layers)
+    if (L.winograd != 0) p.winograd[L.name] = L.winograd;
   if (target.target == Target::Cpu && model.calibration()) p.calibrated_on = model.calibration()->machine;
   p.tiles = choose_tiles(planned, net, 64, target);
   p.timeline = build_timeline(planned, net, p.tiles, target);
@@ -73,12 +75,16 @@ json plan_json(const Plan& p, const pm::Model& model) {
   j["defaults"] = configs_json(a.defaults, model);
   j["naive"] = configs_json(a.naive, model);
   json layers = json::array();
-  for (const LayerTiming& l : p.timeline.layers)
-    layers.push_back({{"name", l.name},
-                      {"tiles", l.tiles},
-                      {"sequential_s", l.sequential_s},
-                      {"overlapped_end_s", l.end_s},
-                      {"bottleneck", l.bottleneck}});
+  for (const LayerTiming& l : p.timeline.layers) {
+    json e = {{"name", l.name},
+              {"tiles", l.tiles},
+              {"sequential_s", l.sequential_s},
+              {"overlapped_end_s", l.end_s},
+              {"bottleneck", l.bottleneck}};
+    auto w = p.winograd.find(l.name);
+    if (w != p.winograd.end()) e["winograd"] = w->second;  // only for Winograd layers: older plans read as direct
+    layers.push_back(e);
+  }
   j["layers"] = layers;
   j["tiling"] = {{"target", target_name(p.target.target)},
                  {"lanes", p.target.lanes},
@@ -158,10 +164,12 @@ PlanLayers read_plan_layers(const std::string& path) {
       pl.name = l.at("name").get<std::string>();
       pl.tiles = l.at("tiles").get<int>();
       pl.sequential_s = l.at("sequential_s").get<double>();
+      pl.winograd = l.value("winograd", 0);
     } catch (const json::exception& e) {
       throw fail("layers", e.what());
     }
     if (pl.tiles < 1) throw fail("layers." + pl.name + ".tiles", "must be >= 1");
+    if (pl.winograd != 0 && pl.winograd != 2 && pl.winograd != 4) throw fail("layers." + pl.name + ".winograd", "must be 2 or 4");
     if (!(pl.sequential_s >= 0)) throw fail("layers." + pl.name + ".sequential_s", "must be >= 0");
     out.layers.push_back(pl);
   }
@@ -202,11 +210,26 @@ KernelConfigs read_plan_kernels(const std::string& path, const pm::Model& model,
   return out;
 }
 
+void check_plan_forms(const PlanLayers& plan, const std::string& path, const std::map<std::string, int>& forms) {
+  auto form = [](int m) { return m == 0 ? std::string("the direct form") : "Winograd F(" + std::to_string(m) + "x" +
+                                                                                 std::to_string(m) + ", 3x3)"; };
+  for (const PlanLayer& l : plan.layers) {
+    auto it = forms.find(l.name);
+    if (it == forms.end()) continue;
+    if (it->second != l.winograd)
+      throw pm::PerfModelError("plan '" + path + "': layer '" + l.name + "' was planned in " + form(l.winograd) +
+                               ", this run has it in " + form(it->second) + " (--winograd must match the schedule's)");
+  }
+}
+
 pm::Model configure(const pm::Model& base, const pm::NetShape& net, const KernelSource& src, pm::Phase phase,
                     std::string* how) {
   KernelConfigs configs;
   std::string text;
   if (!src.plan.empty()) {
+    std::map<std::string, int> forms;
+    for (const pm::LayerShape& L : net.layers) forms[L.name] = L.winograd;
+    check_plan_forms(read_plan_layers(src.plan), src.plan, forms);
     configs = read_plan_kernels(src.plan, base, base.board().name);
     text = "from plan " + src.plan;
   } else if (src.kernels == "auto") {

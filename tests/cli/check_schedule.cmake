@@ -120,3 +120,14 @@ endif()
 polympc_expect_fail("infer --plan with other options" "made for --compare fss"
                     ${POLYMPC} infer --model ${MODEL} --images 3 --batch 3 --compare gmw --plan ${OUT}/plan.json)
 message(STATUS "schedule: plan ${planned} s, perf --plan ${got} s (modelled)")
+# A plan records the Winograd forms it was made for; perf --plan and infer --plan with other
+# forms are one-line errors naming the layer, the same forms run.
+set(RESNET8 ${SRC}/models/fmnist_resnet8.onnx)
+polympc_run_ok("schedule --winograd 2" ${POLYMPC} schedule --model ${RESNET8} --board u280 --network lan --winograd 2
+               --out ${OUT}/plan_wino.json)
+polympc_expect_fail("perf --plan of another Winograd form" "layer 'stem' was planned in Winograd F\\(2x2, 3x3\\)"
+                    ${POLYMPC} perf --model ${RESNET8} --board u280 --plan ${OUT}/plan_wino.json)
+polympc_expect_fail("infer --plan of another Winograd form" "layer 'stem' was planned in Winograd F\\(2x2, 3x3\\)"
+                    ${POLYMPC} infer --model ${RESNET8} --images 2 --batch 2 --plan ${OUT}/plan_wino.json --winograd 4)
+polympc_run_ok("perf --plan with the same Winograd form" ${POLYMPC} perf --model ${RESNET8} --board u280
+               --plan ${OUT}/plan_wino.json --winograd 2)

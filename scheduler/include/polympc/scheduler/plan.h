@@ -3,6 +3,7 @@
 // (plan.json, format "polympc-plan" version 1), and the same configuration as the C++
 // header the hls/ flow synthesises (hls/include/polympc/hls/plan_config.h).
 #pragma once
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,8 @@ struct Plan {
   /// backend (cpu, with a calibration), and the lanes that execute it (0 = no limit).
   TimelineOptions target;
   std::string calibrated_on;  ///< cpu target: the calibration's machine
+  /// The layers planned in a Winograd form (NetShape LayerShape::winograd: 2 or 4), by name.
+  std::map<std::string, int> winograd;
 };
 
 /// A plan for `net` on `model` (allocate() with `opt`, plus what the plan records); its
@@ -52,6 +55,7 @@ struct PlanLayer {
   std::string name;
   int tiles = 1;
   double sequential_s = 0;  ///< modelled online seconds for one inference of `batch` images
+  int winograd = 0;         ///< the Winograd form m (2, 4) it was planned in, 0 = direct
 };
 /// What a plan was made for, and its layers.
 struct PlanLayers {
@@ -65,6 +69,11 @@ struct PlanLayers {
 /// The options and layers of a plan file (format and version checked as in
 /// read_plan_kernels). Throws PerfModelError naming the file and the field.
 PlanLayers read_plan_layers(const std::string& path);
+
+/// Throws PerfModelError naming the plan file and the layer when a layer of `net` that the
+/// plan has was planned in another form (Winograd F(m x m) or direct) than `net` has it
+/// (`--winograd` of schedule against that of perf or infer).
+void check_plan_forms(const PlanLayers& plan, const std::string& path, const std::map<std::string, int>& forms);
 
 /// The kernel configuration of a plan file, checked: format "polympc-plan", version 1,
 /// every kernel known to `model`, lanes and rows positive integers up to 2^20 (rows only
