@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "polympc/cpu/cpu_backend.h"
 #include "polympc/nn/dataset.h"
@@ -38,8 +39,12 @@ pm::Model model_for(const std::string& board, const std::string& network = "lan"
   return pm::make_model(q);
 }
 
+// Per process: CTest runs each test in its own process, two at a time (-j2), so files of
+// the same name in two tests must not collide.
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("polympc_test_scheduler_" + name)).string();
+  return (std::filesystem::temp_directory_path() /
+          ("polympc_test_scheduler_" + std::to_string(::getpid()) + "_" + name))
+      .string();
 }
 
 // The acceptance networks on every board file: the plan fits the budget, is never slower
