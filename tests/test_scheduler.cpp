@@ -12,7 +12,6 @@
 #include <map>
 #include <set>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include "polympc/cpu/cpu_backend.h"
 #include "polympc/nn/dataset.h"
@@ -22,6 +21,7 @@
 #include "polympc/scheduler/plan.h"
 #include "polympc/scheduler/timeline.h"
 #include "test_networks.h"
+#include "test_util.h"
 
 using namespace polympc;
 namespace pm = polympc::perfmodel;
@@ -39,13 +39,7 @@ pm::Model model_for(const std::string& board, const std::string& network = "lan"
   return pm::make_model(q);
 }
 
-// Per process: CTest runs each test in its own process, two at a time (-j2), so files of
-// the same name in two tests must not collide.
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("polympc_test_scheduler_" + std::to_string(::getpid()) + "_" + name))
-      .string();
-}
+using polympc::testing::temp_path;  // per test and process: CTest runs tests at the same time
 
 // The acceptance networks on every board file: the plan fits the budget, is never slower
 // than the headers' defaults when those fit, and beats (or ties) the equal split.
