@@ -217,11 +217,7 @@ void deal_reveal(mpc::Dealer& d, const Network& arch, const ScalePlan& plan, siz
 void deal_inference(mpc::Dealer& d, const Network& arch, size_t batch,
                     const mpc::ProtocolOptions& o, int coef_frac, mpc::MaterialStore& m0,
                     mpc::MaterialStore& m1, Reveal reveal) {
-  DealOps ops(d, arch, o, coef_frac, m0, m1);
-  mpc::Words x(static_cast<size_t>(arch.input_size()) * batch, 0);
-  const ScalePlan plan = plan_scales(arch, d.ring(), o, coef_frac);
-  detail::forward(ops, arch, plan, batch, x);
-  deal_reveal(d, arch, plan, batch, o, m0, m1, reveal);
+  deal_inference_tiled(d, arch, batch, o, coef_frac, {{&m0, &m1}}, Tiling{}, reveal);
 }
 
 void deal_inference_tiled(mpc::Dealer& d, const Network& arch, size_t batch, const mpc::ProtocolOptions& o,
@@ -235,9 +231,12 @@ void deal_inference_tiled(mpc::Dealer& d, const Network& arch, size_t batch, con
   for (DealOps& op : ops) lane_ops.push_back(&op);
   mpc::Words x(static_cast<size_t>(arch.input_size()) * batch, 0);
   const ScalePlan plan = plan_scales(arch, d.ring(), o, coef_frac);
-  detail::forward_tiled(lane_ops, arch, plan, batch, x, tiling.tiles, [](size_t n, const auto& fn) {
-    for (size_t l = 0; l < n; ++l) fn(l);
-  });
+  if (!tiling.active())
+    detail::forward(ops[0], arch, plan, batch, x);
+  else
+    detail::forward_tiled(lane_ops, arch, plan, batch, x, tiling.tiles, [](size_t n, const auto& fn) {
+      for (size_t l = 0; l < n; ++l) fn(l);
+    });
   deal_reveal(d, arch, plan, batch, o, *lanes[0].m0, *lanes[0].m1, reveal);
 }
 
@@ -312,12 +311,7 @@ mpc::Words share_input(mpc::Session& s, const mpc::Words& x, size_t count, mpc::
 }
 
 mpc::Words SecureParty::infer(mpc::Session& s, const mpc::Words& input_share, size_t batch) {
-  if (!ready_) throw mpc::InvalidArgument("SecureParty::infer before setup()");
-  if (input_share.size() != static_cast<size_t>(arch_.input_size()) * batch)
-    throw mpc::InvalidArgument("input share has " + std::to_string(input_share.size()) + " elements, batch of " +
-                               std::to_string(batch) + " needs " + std::to_string(arch_.input_size() * static_cast<int64_t>(batch)));
-  OnlineOps ops(s, arch_, model_, opened_, poly_opened_, coef_frac_);
-  return detail::forward(ops, arch_, plan(s), batch, input_share);
+  return infer_tiled({&s}, input_share, batch, Tiling{});
 }
 
 mpc::Words SecureParty::infer_tiled(const std::vector<mpc::Session*>& lanes, const mpc::Words& input_share,
@@ -332,6 +326,7 @@ mpc::Words SecureParty::infer_tiled(const std::vector<mpc::Session*>& lanes, con
   for (mpc::Session* s : lanes) ops.emplace_back(*s, arch_, model_, opened_, poly_opened_, coef_frac_);
   std::vector<OnlineOps*> lane_ops;
   for (OnlineOps& op : ops) lane_ops.push_back(&op);
+  if (!tiling.active()) return detail::forward(ops[0], arch_, plan(*lanes[0]), batch, input_share);
   // Lanes on their own threads; each lane talks only to the same lane of the peer.
   auto run_lanes = [](size_t n, const std::function<void(size_t)>& fn) { detail::run_concurrently(n, fn); };
   return detail::forward_tiled(lane_ops, arch_, plan(*lanes[0]), batch, input_share, tiling.tiles, run_lanes);
@@ -367,10 +362,7 @@ mpc::Words SecureParty::reveal_labels(mpc::Session& s, const mpc::Words& logits_
 
 mpc::Words SecureParty::run_batch(mpc::Session& s, const mpc::Words& x, size_t batch, mpc::Prg& prg,
                                   Reveal reveal) {
-  const size_t count = static_cast<size_t>(arch_.input_size()) * batch;
-  mpc::Words share = share_input(s, x, count, prg);
-  mpc::Words logits = infer(s, share, batch);
-  return reveal == Reveal::Label ? reveal_labels(s, logits, batch) : reveal_output(s, logits);
+  return run_batch_tiled({&s}, x, batch, prg, reveal, Tiling{});
 }
 
 mpc::Words SecureParty::run_batch_tiled(const std::vector<mpc::Session*>& lanes, const mpc::Words& x, size_t batch,
