@@ -10,11 +10,16 @@ namespace polympc::apps {
 
 /// Options of the backends beyond their name (threads for cpu; xclbin/device for xrt).
 struct BackendArgs {
-  int threads = 0;                    ///< cpu backend threads per party (0 = all cores)
+  int threads = 0;                    ///< cpu backend threads (0 = all cores)
   std::string xclbin;                 ///< xrt: the xclbin file (docs/fpga.md)
   unsigned device = 0;                ///< xrt: XRT device index (`polympc devices` lists them)
   std::string device_model = "auto";  ///< xrt: auto | on | off (host::DeviceModel)
 };
+
+/// `args` for one of `concurrent` backends of a party that run at the same time (workers,
+/// tiling lanes): the party's cpu threads (--threads, 0 = all cores) divided among them,
+/// at least 1 each. Unchanged for concurrent <= 1.
+BackendArgs share_threads(const BackendArgs& args, size_t concurrent);
 
 /// Adds the backend options (--threads, --xclbin, --device, --device-model) to a subcommand.
 void add_backend_options(CLI::App& cmd, BackendArgs& args);

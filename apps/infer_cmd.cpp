@@ -237,9 +237,6 @@ void run_infer(const InferArgs& a) {
     }
     return;
   }
-  auto be0 = make_backend(a.backend, a.backend_args);
-  auto be1 = make_backend(a.backend, a.backend_args);
-
   nn::InferenceOptions opt;
   opt.batch = a.batch;
   opt.protocol = po;
@@ -249,7 +246,12 @@ void run_infer(const InferArgs& a) {
   if (a.workers == 0) throw mpc::InvalidArgument("--workers must be >= 1");
   opt.workers = a.workers;
   opt.tiling = tiling_of(plan, a.plan, a.tiles, a.lanes, q.net);
-  opt.make_backend = [&a](int) { return make_backend(a.backend, a.backend_args); };
+  // Workers and tiling lanes run at the same time: they share the party's --threads.
+  const BackendArgs shared =
+      share_threads(a.backend_args, opt.workers * (opt.tiling.active() ? std::max<size_t>(1, opt.tiling.lanes) : 1));
+  auto be0 = make_backend(a.backend, shared);
+  auto be1 = make_backend(a.backend, shared);
+  opt.make_backend = [&a, shared](int) { return make_backend(a.backend, shared); };
   mpc::SpanRecorder spans;
   if (!a.trace.empty()) opt.trace = &spans;
   const double t0 = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
