@@ -50,6 +50,7 @@ struct InferArgs {
   std::string tiles;    ///< --tiles: tile counts per layer (N, or LAYER=N,...), over the plan's
   size_t lanes = 0;     ///< --tile-lanes: lanes that execute the tiles (0: the plan's, else 2)
   std::string winograd = "off";  ///< --winograd: nn::apply_winograd spec (server role: explicit forms)
+  std::string layer_bits;        ///< --layer-bits LAYER=BITS,...: per-layer rings over the model's
 };
 
 /// The plan's modelled layers beside this run's measured ones (per image).
@@ -176,6 +177,9 @@ void run_infer(const InferArgs& a) {
   if (!a.party.role.empty() &&
       (!a.link.empty() || a.workers != 1 || !a.trace.empty() || !a.plan.empty() || !a.tiles.empty()))
     throw mpc::InvalidArgument("--link, --workers, --trace, --plan and --tiles apply to in-process runs (without --role)");
+  if (!a.party.role.empty() && !a.layer_bits.empty())
+    throw mpc::InvalidArgument("--layer-bits applies to in-process runs; for --role, write them into the model "
+                               "(ONNX metadata polympc.ring_bits, which both parties read)");
   if (!a.party.role.empty() && (a.plaintext_only || a.explain))
     throw mpc::InvalidArgument("--plaintext-only and --explain apply to in-process runs (without --role)");
   if (!a.party.role.empty()) {  // one party of a two-process run over TCP
@@ -200,6 +204,7 @@ void run_infer(const InferArgs& a) {
       mismatch("--batch", std::to_string(plan->batch), std::to_string(a.batch));
   }
   nn::Network net = nn::load_onnx(a.model);
+  nn::set_layer_bits(net, nn::parse_layer_bits(a.layer_bits));
   const int winograd_layers =
       a.winograd == "off" ? 0 : nn::apply_winograd(net, a.winograd, ring, po, nn::resolve_coef_frac(ring, -1));
   check_layer_bits(po, net);
@@ -431,6 +436,10 @@ void add_infer_command(CLI::App& app) {
   c->add_option("--tile-lanes", args->lanes,
                 "in-process run: lanes that run the tiles at the same time, each with its own channels, backends "
                 "and material (default: the plan's, else 2)");
+  c->add_option("--layer-bits", args->layer_bits,
+                 "in-process run: per-layer ring widths LAYER=BITS,... (8..64) over the model's (ONNX metadata "
+                 "polympc.ring_bits); a layer without one computes in its input's ring; conversions by sign "
+                 "extension, truncate-reduce and local reduction (docs/protocols.md \"Per-layer rings\")");
   c->add_option("--winograd", args->winograd,
                 "3x3 stride-1 convolutions in Winograd form: auto | off | 2 | 4 | LAYER=0|2|4, comma-separated; "
                 "--role server: explicit forms, the same as the architecture file's (export-arch --winograd); "

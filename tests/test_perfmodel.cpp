@@ -60,7 +60,7 @@ pm::Model make_model(size_t batch, const mpc::ProtocolOptions& po = protocol(mpc
 /// per image) and rounds against the model, and (sim backend) each kernel's calls,
 /// elements and modelled cycles against the model's prediction.
 void check_against_run(const nn::Network& net, size_t count, size_t batch, const mpc::ProtocolOptions& po, bool sim,
-                       const nn::Dataset& data) {
+                       const nn::Dataset& data, size_t* logits_equal = nullptr) {
   nn::QuantizedModel q = nn::quantize(net, mpc::RingConfig{64, 12});
   nn::InferenceOptions opt;
   opt.batch = batch;
@@ -74,6 +74,7 @@ void check_against_run(const nn::Network& net, size_t count, size_t batch, const
     be1 = std::make_unique<cpu::CpuBackend>(1);
   }
   const nn::InferenceReport rep = nn::run_inproc(q, data, count, *be0, *be1, opt);
+  if (logits_equal) *logits_equal = rep.logits_equal;
 
   const pm::NetShape shape = pm::from_network(net);
   // Per layer (+ input, output): sums over the batches actually run.
@@ -146,6 +147,33 @@ TEST(PerfModel, FssComparisonAndReducedBitsLayerByLayer) {
     po.layer_compare_bits["pool2"] = mpc::CompareBits{0, 30};
     check_against_run(every_layer_cnn(), 6, 6, po, /*sim=*/true, images());
   }
+}
+
+// Per-layer rings executed (nn::Layer::ring_bits): every conversion the walk runs is the
+// one the model prices, layer by layer, with the dealer's material and the Backend calls.
+// act2 narrows by a local reduction, pool2 (max) stays in 32 bits, pool3 widens by sign
+// extension, fc1 narrows after its truncation, act3 (a polynomial) widens, fc2 inherits.
+TEST(PerfModel, PerLayerRingsExecutedEqualTheModelLayerByLayer) {
+  nn::Network net = every_layer_cnn();
+  nn::set_layer_bits(net, {{"act2", 32}, {"pool3", 64}, {"fc1", 32}, {"act3", 56}});
+  for (mpc::CompareMode mode : {mpc::CompareMode::Gmw, mpc::CompareMode::Fss})
+    for (mpc::TruncMode trunc : {mpc::TruncMode::Exact, mpc::TruncMode::Fss, mpc::TruncMode::Slack}) {
+      size_t equal = 0;
+      check_against_run(net, 6, 6, protocol(trunc, mode), /*sim=*/true, images(), &equal);
+      EXPECT_EQ(equal, 6u) << "2PC = twin bit for bit";
+    }
+  // The conversions are there (the layers run in their rings, not in the session's).
+  std::map<std::string, std::pair<int, std::string>> conv;
+  for (const pm::LayerCost& c : make_model(6, protocol(mpc::TruncMode::Exact)).report(pm::from_network(net)).layers)
+    conv[c.name] = {c.ring_bits, c.conversion};
+  EXPECT_EQ(conv["act2"], std::make_pair(32, std::string("reduce 64->32")));
+  EXPECT_EQ(conv["pool2"], std::make_pair(32, std::string()));
+  EXPECT_EQ(conv["pool3"], std::make_pair(64, std::string("sign-extend 32->64")));
+  EXPECT_EQ(conv["fc1"].first, 32);
+  EXPECT_NE(conv["fc1"].second.find("reduce"), std::string::npos) << conv["fc1"].second;
+  EXPECT_EQ(conv["act3"], std::make_pair(56, std::string("sign-extend 32->56")));
+  EXPECT_EQ(conv["fc2"], std::make_pair(56, std::string()));
+  EXPECT_EQ(conv["output"].first, 56);
 }
 
 TEST(PerfModel, BlockReluLayerByLayerAndItsDReluCount) {

@@ -6,6 +6,11 @@ Dealer::Dealer(RingConfig ring) : Dealer(random_seed(), ring) {}
 
 Dealer::Dealer(const Seed& seed, RingConfig ring) : ring_(ring), prg_(seed) { ring_.validate(); }
 
+void Dealer::set_ring_bits(int bits) {
+  if (bits < 8 || bits > 64) throw InvalidArgument("dealer ring of " + std::to_string(bits) + " bits (needs 8..64)");
+  ring_.bits = bits;
+}
+
 std::pair<std::vector<uint64_t>, std::vector<uint64_t>> Dealer::share_arith(
     const std::vector<uint64_t>& x) {
   return share_arith(x, ring_.bits);

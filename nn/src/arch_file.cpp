@@ -58,6 +58,8 @@ struct PublicLayer {
   /// Conv only (the field "winograd", written when not 0): 0 = direct, 2 or 4 = Winograd
   /// F(m×m, 3×3) (Layer::winograd, docs/winograd.md).
   int64_t winograd = 0;
+  /// The field "ring_bits", written when not 0: the layer's ring width (Layer::ring_bits).
+  int64_t ring_bits = 0;
 };
 
 struct PublicNet {
@@ -103,6 +105,7 @@ PublicNet public_part(const Network& net) {
     q.out_shape = l.out_shape;
     q.patches = l.block_patches;
     q.winograd = l.winograd;
+    q.ring_bits = l.ring_bits;
     p.layers.push_back(std::move(q));
   }
   return p;
@@ -171,6 +174,9 @@ void validate_public(const PublicNet& p, const std::string& prefix) {
                        " (expected 2 or 4: Winograd F(2x2,3x3) or F(4x4,3x3); omit the field for the direct form)");
     if (l.winograd != 0 && l.op != OpKind::Conv)
       throw ModelError(field("winograd") + ": only a Conv layer has a Winograd form");
+    if (l.ring_bits != 0 && (l.ring_bits < 8 || l.ring_bits > 64))
+      throw ModelError(field("ring_bits") + ": " + std::to_string(l.ring_bits) +
+                       " (expected 8..64; omit the field for the input's ring)");
     // Every parameter is held (as zeros) by whoever loads the file: bound the total.
     const std::string total = field("weight_shape") + " (parameters of the network so far)";
     for (int64_t n : {weights, l.bias_size, l.poly_sizes[0], l.poly_sizes[1], l.poly_sizes[2]})
@@ -233,6 +239,10 @@ std::string hash_public(const PublicNet& p) {
     if (l.winograd != 0) {  // hashed only when set: direct-form hashes unchanged
       h.str("winograd");
       h.i64(l.winograd);
+    }
+    if (l.ring_bits != 0) {  // hashed only when set: uniform-ring hashes unchanged
+      h.str("ring_bits");
+      h.i64(l.ring_bits);
     }
   }
   return h.hex();
@@ -300,6 +310,7 @@ std::string render(const PublicNet& p, const std::string& arch_hash, const std::
       out += "]";
     }
     if (l.winograd != 0) out += ", \"winograd\": " + std::to_string(l.winograd);
+    if (l.ring_bits != 0) out += ", \"ring_bits\": " + std::to_string(l.ring_bits);
     out += i + 1 < p.layers.size() ? "},\n" : "}\n";
   }
   out += "  ]\n}\n";
@@ -460,6 +471,7 @@ PublicLayer parse_layer(const Json& v, size_t i, const std::string& path) {
                                    "kernel", "stride", "pads",   "poly_sizes",   "out_shape"};
   if (l.op == OpKind::BlockRelu) keys.push_back("patches");
   if (l.op == OpKind::Conv && v.contains("winograd")) keys.push_back("winograd");  // optional
+  if (v.contains("ring_bits")) keys.push_back("ring_bits");                         // optional
   check_keys(v, keys, where);
   l.name = get_string(v["name"], field("name"));
   l.inputs = get_ints(v["inputs"], field("inputs"), 2);
@@ -471,6 +483,7 @@ PublicLayer parse_layer(const Json& v, size_t i, const std::string& path) {
   l.poly_sizes = get_fixed<3>(v["poly_sizes"], field("poly_sizes"), "[|a2|, |a1|, |a0|]");
   l.out_shape = get_ints(v["out_shape"], field("out_shape"), 3);
   if (v.contains("winograd")) l.winograd = get_int(v["winograd"], field("winograd"));
+  if (v.contains("ring_bits")) l.ring_bits = get_int(v["ring_bits"], field("ring_bits"));
   if (l.op == OpKind::BlockRelu) {
     const Json& pv = v["patches"];
     if (!pv.is_array())
@@ -556,6 +569,7 @@ Network build(const PublicNet& p) {
     l.poly_a0.assign(static_cast<size_t>(q.poly_sizes[2]), 0.f);
     l.block_patches = q.patches;
     l.winograd = static_cast<int>(q.winograd);
+    l.ring_bits = static_cast<int>(q.ring_bits);
     net.layers.push_back(std::move(l));
   }
   return net;

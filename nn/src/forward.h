@@ -17,7 +17,14 @@
 //   Words winograd_conv(size_t i, const Words& x, const WinogradForm& F, const WinogradGeometry& g,
 //                       size_t batch);
 //     (Conv with Layer::winograd != 0: [M, N·Ho·Wo] at scale 2f + F.u_frac, bias included)
-//   const mpc::RingConfig& ring();
+//   const mpc::RingConfig& ring();                             // the ring calls run in now
+//   void set_ring_bits(int l);                                 // the ring of the next calls
+//   Words trunc_reduce(const std::string& tag, const Words& x, int from, int shift);
+//   Words ring_reduce(const std::string& tag, const Words& x, int from, int to);
+//   Words sign_extend(const std::string& tag, const Words& x, int from, int to);
+//     (per-layer rings: a layer computes in the ring of plan.bits[i]; its inputs enter it
+//      by these gates, placement.h ring_entry)
+//   void check_output(const Layer&, const Words& y);           // the twin: y fits its ring
 //
 // Truncations are not hard-wired per op: the ScalePlan (placement.h) says which layer
 // truncates its input and by how much; forward() returns the output at the plan's output
@@ -27,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "polympc/mpc/plaintext.h"
 #include "polympc/nn/lowering.h"
 #include "polympc/nn/placement.h"
 #include "polympc/nn/quantize.h"
@@ -57,19 +65,55 @@ inline mpc::Words lift(const mpc::RingConfig& r, mpc::Words x, int k) {
 /// Layer i of `net` on a batch of `batch` images: `input` is the network input and outs[j]
 /// the output of layer j for the same images (only i's producers are read). Returns the
 /// layer's output ([batch, ...], batch-major as every tensor of the walk).
+/// The network's output as the client finishes it: floor(v / 2^output_shift) in the last
+/// layer's ring (plan.bits.back()), read as a signed value of `base` (the session's ring).
+inline mpc::Words finish_logits(const mpc::RingConfig& base, const ScalePlan& plan, const mpc::Words& y) {
+  mpc::RingConfig last = base;
+  last.bits = plan.bits.empty() ? base.bits : plan.bits.back();
+  mpc::Words z = mpc::plain::trunc(last, y, plan.output_shift);
+  return last.bits < base.bits ? mpc::plain::sign_extend(z, last.bits, base.bits) : z;
+}
+
+/// `v`, a tensor in the ring of `from` bits, into layer i's ring (plan.bits[i]) with the
+/// truncation by `shift` before the layer when `truncate` (placement.h ring_entry). Leaves
+/// the ops in layer i's ring. Returns false (and nothing in `out`) when nothing is done.
+template <class Ops>
+bool enter_ring(Ops& ops, const ScalePlan& plan, size_t i, const std::string& tag, const mpc::Words& v, int from,
+                int shift, bool truncate, mpc::Words& out) {
+  const int to = plan.bits[i];
+  const RingEntry e = ring_entry(from, to, shift, truncate);
+  bool done = false;
+  if (e.trunc_reduce || e.trunc_in_from) {
+    ops.set_ring_bits(from);
+    out = e.trunc_reduce ? ops.trunc_reduce(tag + "/trunc", v, from, shift) : ops.trunc(tag + "/trunc", v, shift);
+    done = true;
+  }
+  if (e.arrived != to) {
+    const mpc::Words& u = done ? out : v;
+    out = e.arrived > to ? ops.ring_reduce(tag + "/reduce", u, e.arrived, to) : ops.sign_extend(tag + "/extend", u, e.arrived, to);
+    done = true;
+  }
+  ops.set_ring_bits(to);
+  if (e.trunc_in_to) {
+    out = ops.trunc(tag + "/trunc", done ? out : v, shift);
+    done = true;
+  }
+  return done;
+}
+
 template <class Ops>
 mpc::Words layer_step(Ops& ops, const Network& net, const ScalePlan& plan, size_t i, size_t batch,
                       const mpc::Words& input, const std::vector<mpc::Words>& outs) {
-  const mpc::RingConfig& r = ops.ring();
   {
     const Layer& L = net.layers[i];
     [[maybe_unused]] auto scope = ops.layer_scope(L);
     const std::vector<int> prod = net.producers(i);
     const mpc::Words& x_in = prod[0] < 0 ? input : outs[static_cast<size_t>(prod[0])];
     const bool truncate = plan.in_shift[i] > 0 && !plan.fused[i];
-    mpc::Words truncated;
-    if (truncate) truncated = ops.trunc(L.name + "/trunc", x_in, plan.in_shift[i]);
-    const mpc::Words& x = truncate ? truncated : x_in;
+    mpc::Words entered;
+    const bool converted = enter_ring(ops, plan, i, L.name, x_in, plan.bits_of(prod[0]), plan.in_shift[i], truncate, entered);
+    const mpc::Words& x = converted ? entered : x_in;
+    const mpc::RingConfig& r = ops.ring();
     const std::vector<int64_t>& in_shape = prod[0] < 0 ? net.input_shape : net.layers[static_cast<size_t>(prod[0])].out_shape;
     mpc::Words y;
     switch (L.op) {
@@ -149,13 +193,18 @@ mpc::Words layer_step(Ops& ops, const Network& net, const ScalePlan& plan, size_
         y = x;
         break;
       case OpKind::Add: {
-        const mpc::Words& x2_in = prod.at(1) < 0 ? input : outs[static_cast<size_t>(prod[1])];
+        const mpc::Words& x2_out = prod.at(1) < 0 ? input : outs[static_cast<size_t>(prod[1])];
+        mpc::Words x2_entered;
+        const bool x2_converted =
+            enter_ring(ops, plan, i, L.name + "/residual", x2_out, plan.bits_of(prod[1]), 0, false, x2_entered);
+        const mpc::Words& x2_in = x2_converted ? x2_entered : x2_out;
         const mpc::Words x2 = plan.lift[i] > 0 ? lift(r, x2_in, plan.lift[i]) : x2_in;
         y = plan.lift[i] < 0 ? lift(r, x, -plan.lift[i]) : x;
         for (size_t j = 0; j < y.size(); ++j) y[j] = (y[j] + x2[j]) & r.mask();
         break;
       }
     }
+    ops.check_output(L, y);
     return y;
   }
 }

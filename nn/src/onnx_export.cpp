@@ -316,7 +316,10 @@ void save_onnx(const Network& net, const std::string& path) { save_onnx(net, pat
 void save_onnx(const Network& net, const std::string& path,
                const std::map<std::string, std::string>& metadata) {
   onnx::ModelProto m = to_model(net);
-  for (const auto& [key, value] : metadata) {
+  std::map<std::string, std::string> meta = metadata;
+  const std::string rings = layer_bits_spec(net);  // the per-layer rings travel with the model
+  if (!rings.empty() && !meta.count(kRingBitsMetadata)) meta[kRingBitsMetadata] = rings;
+  for (const auto& [key, value] : meta) {
     onnx::StringStringEntryProto* e = m.add_metadata_props();
     e->set_key(key);
     e->set_value(value);

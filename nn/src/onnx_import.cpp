@@ -1707,6 +1707,14 @@ Network parse_onnx(const std::string& bytes, const std::string& origin) {
   if (!m.has_graph() || m.ir_version() <= 0)
     throw ModelError(origin + " is not a valid ONNX model (no graph or no ir_version)");
   Network net = Importer(m, origin).run();
+  for (const auto& e : m.metadata_props())
+    if (e.key() == kRingBitsMetadata) {
+      try {
+        set_layer_bits(net, parse_layer_bits(e.value()));
+      } catch (const ModelError& err) {
+        throw ModelError(origin + ": metadata '" + kRingBitsMetadata + "': " + err.what());
+      }
+    }
   net.infer_shapes();
   return net;
 }

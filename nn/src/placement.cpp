@@ -65,6 +65,33 @@ int64_t elements(const std::vector<int64_t>& shape) {
   return n;
 }
 
+/// Per-layer ring widths (ScalePlan::bits, input_bits) and their scale checks.
+void place_rings(const std::vector<ScaleNode>& nodes, const mpc::RingConfig& r, ScalePlan& p) {
+  const size_t n = nodes.size();
+  p.bits.assign(n, r.bits);
+  p.input_bits = r.bits;
+  bool any = false;
+  for (const ScaleNode& L : nodes) any = any || L.ring_bits != 0;
+  if (!any) return;
+  for (size_t i = 0; i < n; ++i) {
+    const ScaleNode& L = nodes[i];
+    if (L.ring_bits != 0 && (L.ring_bits < 8 || L.ring_bits > 64))
+      throw RingError("layer '" + L.name + "': ring of " + std::to_string(L.ring_bits) + " bits (needs 8..64)");
+    const int in = L.inputs.at(0);
+    p.bits[i] = L.ring_bits != 0 ? L.ring_bits : p.bits_of(in);
+    if (i == 0 && in < 0) p.input_bits = p.bits[0];
+    auto need = [&](int scale, const std::string& what) {
+      if (scale + 2 > p.bits[i])
+        throw RingError("layer '" + L.name + "': a ring of " + std::to_string(p.bits[i]) + " bits cannot hold " +
+                                   what + " at scale " + std::to_string(scale) + " (needs at least " +
+                                   std::to_string(scale + 2) + " bits: the scale, an integer bit and the sign)");
+    };
+    need(p.out_scale[i], "its output");
+    if (in >= 0 && p.bits_of(in) > p.bits[i])  // what arrives, after the truncation the plan puts before the layer
+      need(p.out_scale[static_cast<size_t>(in)] - (p.fused[i] ? 0 : p.in_shift[i]), "its input");
+  }
+}
+
 }  // namespace
 
 std::vector<ScaleNode> scale_nodes(const Network& net) {
@@ -84,6 +111,7 @@ std::vector<ScaleNode> scale_nodes(const Network& net) {
       n.window = static_cast<int64_t>(L.kernel_h) * L.kernel_w;
     if (L.op == OpKind::BlockRelu) n.window = block_window(L.block_patches);
     if (L.op == OpKind::Conv && L.winograd != 0) n.extra_frac = winograd_form(L.winograd).u_frac;
+    n.ring_bits = L.ring_bits;
     nodes.push_back(std::move(n));
   }
   return nodes;
@@ -165,7 +193,18 @@ ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig
     }
   }
   p.output_shift = n ? p.out_scale.back() - f : 0;
+  place_rings(nodes, r, p);
   return p;
+}
+
+RingEntry ring_entry(int from, int to, int shift, bool truncate) {
+  RingEntry e;
+  const bool t = truncate && shift > 0;
+  e.trunc_reduce = t && from > to && from - shift >= to && from - shift >= 8;
+  e.trunc_in_from = t && from > to && !e.trunc_reduce;
+  e.trunc_in_to = t && from <= to;
+  e.arrived = e.trunc_reduce ? from - shift : from;
+  return e;
 }
 
 std::string ScalePlan::explain(const std::vector<ScaleNode>& nodes) const {

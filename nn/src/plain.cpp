@@ -10,40 +10,69 @@ namespace polympc::nn {
 namespace {
 class PlainOps {
  public:
-  PlainOps(const QuantizedModel& q, const mpc::ProtocolOptions& o) : q_(q), o_(o) {}
+  PlainOps(const QuantizedModel& q, const mpc::ProtocolOptions& o) : q_(q), o_(o), ring_(q.ring) {}
   struct Scope {};
   Scope layer_scope(const Layer&) { return {}; }
-  const mpc::RingConfig& ring() { return q_.ring; }
+  const mpc::RingConfig& ring() { return ring_; }
+  void set_ring_bits(int l) { ring_.bits = l; }
   mpc::Words matmul(size_t i, const mpc::Words& x, size_t m, size_t k, size_t cols, const mpc::Lowering& lower) {
-    return mpc::plain::matmul(q_.ring, q_.layers[i].weight, lower(x), m, k, cols);
+    if (ring_.bits == q_.ring.bits) return mpc::plain::matmul(ring_, q_.layers[i].weight, lower(x), m, k, cols);
+    // Per-layer ring: the products in 64 bits (signed weights and inputs), then each sum
+    // must fit the layer's ring, which then holds it exactly.
+    const mpc::RingConfig wide{64, ring_.frac};
+    mpc::Words y = mpc::plain::matmul(wide, widen(q_.layers[i].weight, q_.ring.bits), widen(lower(x), ring_.bits), m, k, cols);
+    for (uint64_t& v : y) {
+      fits(q_.net.layers[i].name, static_cast<int64_t>(v), ring_.bits - 1);
+      v &= ring_.mask();
+    }
+    return y;
+  }
+  mpc::Words trunc_reduce(const std::string&, const mpc::Words& x, int from, int shift) {
+    return mpc::plain::trunc_reduce(x, from, shift);
+  }
+  /// The values must fit the narrower ring (signed): else the layer exceeds its ring.
+  mpc::Words ring_reduce(const std::string& tag, const mpc::Words& x, int from, int to) {
+    const mpc::RingConfig r{from, 0};
+    for (uint64_t v : x) fits(tag.substr(0, tag.find('/')), r.to_signed(v), to - 1);
+    return mpc::plain::ring_reduce(x, from, to);
+  }
+  mpc::Words sign_extend(const std::string&, const mpc::Words& x, int from, int to) {
+    return mpc::plain::sign_extend(x, from, to);
+  }
+  /// A layer in a ring narrower than the session's: its outputs keep an integer bit and the
+  /// sign, |v| < 2^(l-2) (what the truncations assume, and what a wrapped value breaks
+  /// with high probability).
+  void check_output(const Layer& L, const mpc::Words& y) {
+    if (ring_.bits >= q_.ring.bits) return;
+    for (uint64_t v : y) fits(L.name, ring_.to_signed(v), ring_.bits - 2);
   }
   // The Winograd form of nn/winograd.h with the weight transform of the quantized weights,
   // plus the bias lifted to scale 2f + u_frac (exact).
   mpc::Words winograd_conv(size_t i, const mpc::Words& x, const WinogradForm& F, const WinogradGeometry& g,
                            size_t batch) {
     const size_t m = static_cast<size_t>(g.M), c = static_cast<size_t>(g.C);
-    mpc::Words y = nn::winograd_conv(q_.ring, F, g, batch, winograd_weights(q_.ring, F, q_.layers[i].weight, m, c), x);
+    mpc::Words y = nn::winograd_conv(ring_, F, g, batch, winograd_weights(ring_, F, q_.layers[i].weight, m, c), x);
     const size_t cols = y.size() / m;
     const auto& b = q_.layers[i].bias;
     for (size_t o = 0; o < m; ++o)
-      for (size_t j = 0; j < cols; ++j) y[o * cols + j] = (y[o * cols + j] + (b[o] << F.u_frac)) & q_.ring.mask();
+      for (size_t j = 0; j < cols; ++j) y[o * cols + j] = (y[o * cols + j] + (b[o] << F.u_frac)) & ring_.mask();
     return y;
   }
   void add_bias(size_t i, mpc::Words& y, size_t m, size_t cols) {
     const auto& b = q_.layers[i].bias;
     for (size_t c = 0; c < m; ++c)
-      for (size_t j = 0; j < cols; ++j) y[c * cols + j] = (y[c * cols + j] + b[c]) & q_.ring.mask();
+      for (size_t j = 0; j < cols; ++j) y[c * cols + j] = (y[c * cols + j] + b[c]) & ring_.mask();
   }
   /// Floor division by 2^shift, after checking the bound under which the chosen secure
   /// truncation equals it: |x| < 2^(l-2) for FSS, |x| < 2^trunc_bound_bits for the
   /// probabilistic one (the exact GMW truncation has none). A value outside is an
   /// OverflowError naming the truncation, not a silently wrong 2PC result.
   mpc::Words trunc(const std::string& tag, const mpc::Words& x, int shift) {
-    const int bound = mpc::trunc_exact_below_bits(q_.ring, o_);
-    if (bound < q_.ring.bits) {
+    const int bound = mpc::trunc_exact_below_bits(ring_, o_);
+    if (bound < ring_.bits) {
       const int64_t limit = int64_t{1} << bound;
       for (uint64_t v : x) {
-        const int64_t sv = q_.ring.to_signed(v);
+        const int64_t sv = ring_.to_signed(v);
         if (sv >= limit || sv < -limit)
           throw mpc::OverflowError(
               "truncation '" + tag + "': the ring value " + std::to_string(sv) +
@@ -53,19 +82,19 @@ class PlainOps {
               " is exact; the 2PC result would be wrong. Use --trunc exact or a larger ring");
       }
     }
-    return mpc::plain::trunc(q_.ring, x, shift);
+    return mpc::plain::trunc(ring_, x, shift);
   }
-  mpc::Words relu(const std::string&, const mpc::Words& x) { return mpc::plain::relu(q_.ring, x); }
+  mpc::Words relu(const std::string&, const mpc::Words& x) { return mpc::plain::relu(ring_, x); }
   mpc::Words max(const std::string&, const mpc::Words& a, const mpc::Words& b) {
-    return mpc::plain::max(q_.ring, a, b);
+    return mpc::plain::max(ring_, a, b);
   }
   mpc::Words block_relu(const std::string&, const mpc::Words& x, const mpc::BlockMap& m) {
-    return mpc::plain::block_relu(q_.ring, x, m);
+    return mpc::plain::block_relu(ring_, x, m);
   }
   // The twin of the gate the options choose (the one-opening gate untruncated, or Prob's
   // two truncating openings), at the scale the plan expects (mpc::poly_out_scale).
   mpc::Words poly(size_t i, const mpc::Words& x, const mpc::PolyShape& s) {
-    return mpc::plain::poly(q_.ring, x, s, q_.layers[i].poly, o_);
+    return mpc::plain::poly(ring_, x, s, q_.layers[i].poly, o_);
   }
   // The fused gate equals the truncation (bound checked) followed by the polynomial.
   mpc::Words trunc_poly(size_t i, const mpc::Words& x, int shift, const mpc::PolyShape& s) {
@@ -73,8 +102,19 @@ class PlainOps {
   }
 
  private:
+  /// x (signed words of an l-bit ring) as 64-bit words.
+  static mpc::Words widen(const mpc::Words& x, int l) { return l >= 64 ? x : mpc::plain::sign_extend(x, l, 64); }
+  /// OverflowError naming the layer unless -2^bits <= v < 2^bits.
+  void fits(const std::string& layer, int64_t v, int bits) const {
+    const int64_t limit = int64_t{1} << bits;
+    if (v >= limit || v < -limit)
+      throw mpc::OverflowError("layer '" + layer + "': values exceed its " + std::to_string(ring_.bits) +
+                               "-bit ring (a value of " + std::to_string(v) + " needs more than " + std::to_string(bits + 1) +
+                               " bits); give the layer a wider ring (--layer-bits, the model's polympc.ring_bits)");
+  }
   const QuantizedModel& q_;
   const mpc::ProtocolOptions& o_;
+  mpc::RingConfig ring_;
 };
 
 }  // namespace
@@ -221,7 +261,10 @@ mpc::Words fixed_forward(const QuantizedModel& q, const mpc::Words& x, size_t ba
                          const mpc::ProtocolOptions& o) {
   PlainOps ops(q, o);
   const ScalePlan plan = plan_scales(q.net, q.ring, o, q.coef_frac);
-  return mpc::plain::trunc(q.ring, detail::forward(ops, q.net, plan, batch, x), plan.output_shift);
+  // The input is shared in the first layer's ring (the low bits of its words).
+  mpc::Words in = x;
+  if (plan.input_bits < q.ring.bits) in = mpc::plain::ring_reduce(x, q.ring.bits, plan.input_bits);
+  return detail::finish_logits(q.ring, plan, detail::forward(ops, q.net, plan, batch, in));
 }
 
 std::vector<int> argmax_rows(const std::vector<double>& logits, size_t batch) {

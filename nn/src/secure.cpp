@@ -37,10 +37,28 @@ class DealOps {
  public:
   DealOps(mpc::Dealer& d, const Network& net, const mpc::ProtocolOptions& o, int coef_frac, mpc::MaterialStore& m0,
           mpc::MaterialStore& m1)
-      : d_(d), net_(net), o_(o), coef_frac_(coef_frac), m0_(m0), m1_(m1) {}
+      : d_(d), net_(net), o_(o), coef_frac_(coef_frac), m0_(m0), m1_(m1), base_bits_(d.ring().bits) {}
+  DealOps(const DealOps&) = delete;
+  DealOps(DealOps&& o) noexcept
+      : d_(o.d_), net_(o.net_), o_(o.o_), coef_frac_(o.coef_frac_), m0_(o.m0_), m1_(o.m1_), base_bits_(o.base_bits_) {}
+  ~DealOps() { d_.set_ring_bits(base_bits_); }  // the walk leaves the dealer in its ring
   struct Scope {};
   Scope layer_scope(const Layer&) { return {}; }
   const mpc::RingConfig& ring() { return d_.ring(); }
+  void set_ring_bits(int l) { d_.set_ring_bits(l); }
+  mpc::Words trunc_reduce(const std::string& tag, const mpc::Words& x, int from, int shift) {
+    mpc::deal_trunc_reduce(d_, x.size(), from, shift, o_, tag, m0_, m1_);
+    return mpc::Words(x.size(), 0);
+  }
+  mpc::Words ring_reduce(const std::string& tag, const mpc::Words& x, int from, int to) {
+    mpc::deal_ring_reduce(d_, x.size(), from, to, tag, m0_, m1_);
+    return x;
+  }
+  mpc::Words sign_extend(const std::string& tag, const mpc::Words& x, int from, int to) {
+    mpc::deal_sign_extend(d_, x.size(), from, to, o_, tag, m0_, m1_);
+    return x;
+  }
+  void check_output(const Layer&, const mpc::Words&) {}
   mpc::Words matmul(size_t i, const mpc::Words& x, size_t m, size_t k, size_t cols, const mpc::Lowering& lower) {
     mpc::deal_matmul(d_, m, k, cols, x.size(), lower, net_.layers[i].name, m0_, m1_);
     return mpc::Words(m * cols, 0);
@@ -85,6 +103,7 @@ class DealOps {
   int coef_frac_;
   mpc::MaterialStore& m0_;
   mpc::MaterialStore& m1_;
+  int base_bits_;
 };
 
 /// Online half: one party's protocol calls, per-layer phases.
@@ -92,10 +111,27 @@ class OnlineOps {
  public:
   OnlineOps(mpc::Session& s, const Network& net, const QuantizedModel* model, const std::vector<mpc::Words>& opened,
             const std::vector<mpc::PolySetup>& poly_opened, int coef_frac)
-      : s_(s), net_(net), model_(model), opened_(opened), poly_opened_(poly_opened), coef_frac_(coef_frac) {}
+      : s_(s), net_(net), model_(model), opened_(opened), poly_opened_(poly_opened), coef_frac_(coef_frac),
+        base_bits_(s.ring.bits) {}
+  OnlineOps(const OnlineOps&) = delete;
+  OnlineOps(OnlineOps&& o) noexcept
+      : s_(o.s_), net_(o.net_), model_(o.model_), opened_(o.opened_), poly_opened_(o.poly_opened_),
+        coef_frac_(o.coef_frac_), base_bits_(o.base_bits_) {}
+  ~OnlineOps() { s_.ring.bits = base_bits_; }  // the walk leaves the session in its ring
   using Scope = std::unique_ptr<mpc::PhaseScope>;
   Scope layer_scope(const Layer& L) { return std::make_unique<mpc::PhaseScope>(s_.channel, L.name); }
   const mpc::RingConfig& ring() { return s_.ring; }
+  void set_ring_bits(int l) { s_.ring.bits = l; }
+  mpc::Words trunc_reduce(const std::string& tag, const mpc::Words& x, int from, int shift) {
+    return mpc::trunc_reduce(s_, x, from, shift, tag);
+  }
+  mpc::Words ring_reduce(const std::string& tag, const mpc::Words& x, int from, int to) {
+    return mpc::ring_reduce(s_, x, from, to, tag);
+  }
+  mpc::Words sign_extend(const std::string& tag, const mpc::Words& x, int from, int to) {
+    return mpc::sign_extend(s_, x, from, to, tag);
+  }
+  void check_output(const Layer&, const mpc::Words&) {}
   mpc::Words matmul(size_t i, const mpc::Words& x, size_t m, size_t k, size_t cols, const mpc::Lowering& lower) {
     return mpc::matmul(s_, x, opened_[i], m, k, cols, lower, net_.layers[i].name);
   }
@@ -152,6 +188,7 @@ class OnlineOps {
   const std::vector<mpc::Words>& opened_;
   const std::vector<mpc::PolySetup>& poly_opened_;
   int coef_frac_;
+  int base_bits_;
 };
 
 size_t classes_of(const Network& net) {
@@ -237,6 +274,7 @@ void deal_inference_tiled(mpc::Dealer& d, const Network& arch, size_t batch, con
     detail::forward_tiled(lane_ops, arch, plan, batch, x, tiling.tiles, [](size_t n, const auto& fn) {
       for (size_t l = 0; l < n; ++l) fn(l);
     });
+  d.set_ring_bits(plan.bits.empty() ? d.ring().bits : plan.bits.back());  // the reveal in the last layer's ring
   deal_reveal(d, arch, plan, batch, o, *lanes[0].m0, *lanes[0].m1, reveal);
 }
 
@@ -336,22 +374,31 @@ ScalePlan SecureParty::plan(const mpc::Session& s) const {
   return plan_scales(arch_, s.ring, s.options, coef_frac_);
 }
 
+mpc::Session SecureParty::last_ring(mpc::Session& s) const {
+  mpc::Session ls{s.party, s.ring, s.channel, s.backend, s.material, s.options};
+  const ScalePlan p = plan(s);
+  if (!p.bits.empty()) ls.ring.bits = p.bits.back();
+  return ls;
+}
+
 mpc::Words SecureParty::reveal_output(mpc::Session& s, const mpc::Words& logits_share) {
   mpc::PhaseScope scope(s.channel, "output");
-  const mpc::Words logits = mpc::reveal_to(s, logits_share, 1);
-  return mpc::plain::trunc(s.ring, logits, plan(s).output_shift);
+  mpc::Session ls = last_ring(s);
+  const mpc::Words logits = mpc::reveal_to(ls, logits_share, 1);
+  return s.party == 1 ? detail::finish_logits(s.ring, plan(s), logits) : logits;
 }
 
 mpc::Words SecureParty::reveal_labels(mpc::Session& s, const mpc::Words& logits_share,
                                       size_t batch) {
   mpc::PhaseScope scope(s.channel, "output");
-  mpc::Session ls{s.party, s.ring, s.channel, s.backend, s.material, label_options(s.options)};
+  mpc::Session last = last_ring(s);  // the logits are shares of the last layer's ring
+  mpc::Session ls{s.party, last.ring, s.channel, s.backend, s.material, label_options(s.options)};
   const size_t classes = classes_of(arch_);
   const int shift = plan(s).output_shift;
   const mpc::Words logits =
-      shift > 0 ? mpc::trunc(s, logits_share, shift, kOutputTruncTag) : logits_share;
+      shift > 0 ? mpc::trunc(last, logits_share, shift, kOutputTruncTag) : logits_share;
   const mpc::Words idx = mpc::argmax(ls, logits, batch, classes, kArgmaxTag);
-  mpc::Words labels = mpc::reveal_to(s, idx, 1);
+  mpc::Words labels = mpc::reveal_to(last, idx, 1);
   for (uint64_t label : labels)
     if (label >= classes)
       throw mpc::InvalidArgument("P1 received label " + std::to_string(label) + " of " +
@@ -370,7 +417,9 @@ mpc::Words SecureParty::run_batch_tiled(const std::vector<mpc::Session*>& lanes,
   if (lanes.empty()) throw mpc::InvalidArgument("a tiled inference needs at least one lane");
   mpc::Session& s = *lanes[0];
   const size_t count = static_cast<size_t>(arch_.input_size()) * batch;
-  mpc::Words share = share_input(s, x, count, prg);
+  mpc::Session in{s.party, s.ring, s.channel, s.backend, s.material, s.options};
+  in.ring.bits = plan(s).input_bits;  // shared in the first layer's ring
+  mpc::Words share = share_input(in, x, count, prg);
   mpc::Words logits = infer_tiled(lanes, share, batch, tiling);
   return reveal == Reveal::Label ? reveal_labels(s, logits, batch) : reveal_output(s, logits);
 }

@@ -509,6 +509,7 @@ int planned_shift(std::vector<nn::ScaleNode> nodes, size_t i, Choice choice, con
       break;
     default: break;
   }
+  for (nn::ScaleNode& n : nodes) n.ring_bits = 0;  // the shift does not depend on the rings
   return nn::plan_scales(nodes, o.ring, o.protocol, o.coef()).in_shift[i];
 }
 }  // namespace
@@ -592,13 +593,13 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift, co
   // Into the layer's ring: sign extension widens, a local reduction narrows. A truncation
   // before a narrower ring happens first: truncate-reduce when it lands at or above l (then
   // the local reduction), else the truncation in the input's ring.
-  const bool trunc_reduce = truncate && from > r.bits && from - in_shift >= r.bits && from - in_shift >= 8;
-  const bool trunc_in_from = truncate && from > r.bits && !trunc_reduce;
+  const nn::RingEntry entry = nn::ring_entry(from, r.bits, in_shift, truncate);
+  const bool trunc_reduce = entry.trunc_reduce, trunc_in_from = entry.trunc_in_from;
   std::vector<std::string> conv;
   if (trunc_reduce)
     conv.push_back("truncate-reduce " + std::to_string(from) + "->" + std::to_string(from - in_shift));
   if (trunc_in_from) conv.push_back("truncate in l=" + std::to_string(from));
-  const int arrived = trunc_reduce ? from - in_shift : from;
+  const int arrived = entry.arrived;
   if (arrived > r.bits) conv.push_back("reduce " + std::to_string(arrived) + "->" + std::to_string(r.bits));
   if (arrived < r.bits) conv.push_back("sign-extend " + std::to_string(arrived) + "->" + std::to_string(r.bits));
   if (L.kind == LayerKind::Add && residual_from != r.bits)
@@ -978,40 +979,32 @@ NetworkReport Model::report(const NetShape& net, bool sites) const {
   r.total.has_cpu = cal_.has_value();
   // The truncation placement the executor runs (nn/placement.h), and per site the one it
   // would run with that site realised otherwise.
-  const std::vector<nn::ScaleNode> nodes = scale_nodes(net);
-  const nn::ScalePlan plan = nn::plan_scales(nodes, opt_.ring, opt_.protocol, opt_.coef());
-  // Per-layer rings: a layer's own entry, else its first producer's width; each layer's
-  // output scale (and 2 bits of integer part and sign) must fit its ring.
-  std::vector<int> bits(net.layers.size(), opt_.ring.bits);
+  // Per-layer rings (nn/placement.h): the model's widths, Options::layer_bits over them.
+  std::vector<nn::ScaleNode> nodes = scale_nodes(net);
   {
     std::set<std::string> names;
     for (const LayerShape& L : net.layers) names.insert(L.name);
     for (const auto& kv : opt_.layer_bits)
       if (!names.count(kv.first)) throw PerfModelError("per-layer ring width for '" + kv.first + "': no such layer in " + net.name);
+    for (nn::ScaleNode& n : nodes) {
+      auto it = opt_.layer_bits.find(n.name);
+      if (it != opt_.layer_bits.end()) n.ring_bits = it->second;
+    }
   }
+  nn::ScalePlan plan;
+  try {
+    plan = nn::plan_scales(nodes, opt_.ring, opt_.protocol, opt_.coef());
+  } catch (const nn::RingError& e) {
+    throw PerfModelError(e.what());
+  }
+  const std::vector<int>& bits = plan.bits;
+  const int input_bits = plan.input_bits;
+  auto bits_of = [&](int j) { return plan.bits_of(j); };
   auto producer = [&](size_t i, size_t k) {
     const std::vector<int>& in = net.layers[i].inputs;
     if (k < in.size()) return in[k];
     return k == 0 ? static_cast<int>(i) - 1 : -2;  // no inputs listed: the previous layer
   };
-  int input_bits = opt_.ring.bits;  // the input is shared in the ring of the first layer reading it
-  auto bits_of = [&](int j) { return j < 0 ? input_bits : bits[static_cast<size_t>(j)]; };
-  for (size_t i = 0; i < net.layers.size(); ++i) {
-    auto it = opt_.layer_bits.find(net.layers[i].name);
-    bits[i] = it != opt_.layer_bits.end() ? it->second : bits_of(producer(i, 0));
-    if (i == 0 && producer(0, 0) < 0) input_bits = bits[0];
-    if (opt_.layer_bits.empty()) continue;
-    auto need = [&](int scale, const std::string& what) {
-      if (scale + 2 > bits[i])
-        throw PerfModelError("layer '" + net.layers[i].name + "': a ring of " + std::to_string(bits[i]) + " bits cannot hold " +
-                             what + " at scale " + std::to_string(scale) + " (needs at least " + std::to_string(scale + 2) +
-                             " bits: the scale, an integer bit and the sign)");
-    };
-    need(plan.out_scale[i], "its output");
-    const int p = producer(i, 0);  // what arrives, after the truncation the plan puts before the layer
-    if (p >= 0 && bits[static_cast<size_t>(p)] > bits[i])
-      need(plan.out_scale[static_cast<size_t>(p)] - (plan.fused[i] ? 0 : plan.in_shift[i]), "its input");
-  }
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const LayerShape& L = net.layers[i];
     LayerRings rings;

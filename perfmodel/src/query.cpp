@@ -3,6 +3,8 @@
 
 #include <sstream>
 
+#include "polympc/nn/ir.h"
+
 namespace polympc::perfmodel {
 
 KernelOverrides parse_lanes(const std::string& spec) {
@@ -59,23 +61,10 @@ Model make_model(const Query& q) {
     throw PerfModelError(e.what());
   }
   opt.batch = q.batch;
-  {
-    std::stringstream ss(q.layer_bits);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-      if (item.empty()) continue;
-      const auto eq = item.find('=');
-      int l = 0;
-      size_t used = 0;
-      try {
-        if (eq != std::string::npos) l = std::stoi(item.substr(eq + 1), &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (eq == std::string::npos || eq == 0 || used == 0 || used != item.size() - eq - 1 || l < 8 || l > 64)
-        throw PerfModelError("per-layer ring width '" + item + "' must be LAYER=BITS with 8 <= BITS <= 64");
-      opt.layer_bits[item.substr(0, eq)] = l;
-    }
+  try {
+    opt.layer_bits = nn::parse_layer_bits(q.layer_bits);
+  } catch (const nn::ModelError& e) {
+    throw PerfModelError(e.what());
   }
   KernelOverrides k = parse_lanes(q.lanes);
   opt.lanes = std::move(k.lanes);

@@ -24,6 +24,9 @@ class Dealer {
   Dealer(const Seed& seed, RingConfig ring);
 
   const RingConfig& ring() const { return ring_; }
+  /// Deals the next gates in Z_{2^bits} (per-layer rings; 8..64, InvalidArgument else);
+  /// f is kept. The per-model fixed masks are words of the widest ring, used mod 2^bits.
+  void set_ring_bits(int bits);
   Prg& prg() { return prg_; }
 
   /// n uniform ring elements (l bits).

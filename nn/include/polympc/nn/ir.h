@@ -5,6 +5,7 @@
 // produces, what the exporter writes, and what the plaintext and 2PC executors run.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,11 @@ struct Layer {
   /// Runs in the plaintext twin and the 2PC executor; not yet in the architecture file or
   /// ONNX export (not serialized) nor on the command line.
   int winograd = 0;
+  /// Width l of the ring the layer computes in, 8..64; 0 = its first input's (the session's
+  /// ring for a network where no layer sets one). Public, like the architecture: from the
+  /// ONNX metadata "polympc.ring_bits" or `--layer-bits` (nn/placement.h "per-layer rings",
+  /// docs/protocols.md "Per-layer rings").
+  int ring_bits = 0;
   // Poly: y = a2 x^2 + a1 x + a0 (a2 = s * w0 in PASNet's notation), each size 1 or C
   std::vector<float> poly_a2, poly_a1, poly_a0;
   // BlockRelu: one patch per input channel (public: part of the architecture)
@@ -111,5 +117,16 @@ struct Network {
   /// throws ModelError ("network input shape [..]: ...") otherwise.
   int64_t input_size() const;
 };
+
+/// ONNX metadata key of the per-layer ring widths (Layer::ring_bits), "LAYER=BITS,...".
+constexpr const char* kRingBitsMetadata = "polympc.ring_bits";
+/// "LAYER=BITS,..." (8 <= BITS <= 64, empty items ignored) as a map. Throws ModelError
+/// naming the item otherwise.
+std::map<std::string, int> parse_layer_bits(const std::string& spec);
+/// Sets Layer::ring_bits of each named layer. Throws ModelError naming a layer the network
+/// does not have.
+void set_layer_bits(Network& net, const std::map<std::string, int>& bits);
+/// "LAYER=BITS,..." of the layers with a ring width ("" when none): parse_layer_bits' input.
+std::string layer_bits_spec(const Network& net);
 
 }  // namespace polympc::nn

@@ -58,6 +58,8 @@ struct ScaleNode {
   int64_t out_elements = 0;     ///< elements of the output, per image
   int extra_frac = 0;           ///< Conv: fractional bits of the output above 2f (the
                                 ///< Winograd form's u_frac, nn/winograd.h; 0 = direct)
+  int ring_bits = 0;            ///< the layer's ring width l (Layer::ring_bits; 0 = its
+                                ///< first input's)
 };
 /// The nodes of `net` (shapes inferred).
 std::vector<ScaleNode> scale_nodes(const Network& net);
@@ -88,15 +90,50 @@ struct ScalePlan {
   std::vector<bool> fused;
   /// Bits the network's output is above scale f: finished by floor(v / 2^output_shift).
   int output_shift = 0;
+  /// Per layer: width of the ring it computes in and its output lives in (per-layer rings:
+  /// the layer's ScaleNode::ring_bits, else its first input's; all l when no layer sets one).
+  std::vector<int> bits;
+  /// Width of the ring the network input is shared in: the first layer's.
+  int input_bits = 64;
+  /// Ring width of producer j (-1 = the network input).
+  int bits_of(int j) const { return j < 0 ? input_bits : bits[static_cast<size_t>(j)]; }
 
   /// Human-readable plan, one line per layer ("polympc infer --explain").
   std::string explain(const std::vector<ScaleNode>& nodes) const;
 };
 
+/// A per-layer ring that cannot be used: outside 8..64 bits, or too narrow for a scale the
+/// placement leaves in it. The message names the layer.
+class RingError : public mpc::InvalidArgument {
+ public:
+  using mpc::InvalidArgument::InvalidArgument;
+};
+
+/// How a tensor in a ring of `from` bits enters a layer that computes in `to` bits, with
+/// the truncation of `shift` bits the plan puts before the layer (`truncate`; not for a
+/// fused polynomial, whose truncation stays in its gate). Narrowing with a truncation:
+/// truncate-reduce when it lands at or above `to` (and at least 8 bits), else the
+/// truncation in the `from` ring; then a local reduction down to `to`. Widening: sign
+/// extension, then the truncation in the `to` ring. The executor (forward.h) runs these
+/// gates and the performance model prices them (mpc/protocols.h "ring extension and
+/// reduction"; SIGMA, eprint 2023/1269, TruncateReduce and SignExtend).
+struct RingEntry {
+  bool trunc_reduce = false;   ///< truncate-reduce from -> from - shift
+  bool trunc_in_from = false;  ///< the truncation in the `from` ring, before the conversion
+  int arrived = 0;             ///< width after those: then reduce (> to) or sign-extend (< to)
+  bool trunc_in_to = false;    ///< the truncation in the `to` ring, after the conversion
+};
+RingEntry ring_entry(int from, int to, int shift, bool truncate);
+
 /// Plans the truncations of `net` (shapes inferred). Throws mpc::InvalidArgument when a
 /// gate's own output scale does not fit the ring (a polynomial at 2f + coef_frac >= l - 2;
 /// below that its output must stay under 2^(l-2-scale) in real units, as it had to inside
 /// the two-opening gate): use a larger ring or a smaller coefficient scale.
+/// Per-layer rings (ScaleNode::ring_bits): the truncations are placed for the ring `r`;
+/// every layer's ring must be 8..64 bits and hold its output's scale and, when narrower
+/// than its input's, the arriving input's scale, each with an integer bit and the sign;
+/// else RingError naming the layer. Whether the values fit is checked on the
+/// values (the plaintext twin: "layer '<name>': values exceed its <l>-bit ring").
 ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig& r,
                       const mpc::ProtocolOptions& o, int coef_frac);
 /// plan_scales(scale_nodes(net), ...).

@@ -119,6 +119,8 @@ class SecureParty {
                              mpc::Prg& prg, Reveal reveal, const Tiling& tiling);
   /// The truncation placement this party runs under session s's ring and options.
   ScalePlan plan(const mpc::Session& s) const;
+  /// s with the ring of the network's last layer (per-layer rings; s's ring otherwise).
+  mpc::Session last_ring(mpc::Session& s) const;
 
  private:
   Network arch_;

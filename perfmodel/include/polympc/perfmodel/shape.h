@@ -43,6 +43,9 @@ struct LayerShape {
   /// Conv: 0 = direct (im2col), 2 or 4 = Winograd F(m×m, 3×3): priced as α² products
   /// (M × C) · (C × N·T) after the one opening of the input (docs/winograd.md)
   int winograd = 0;
+  /// The layer's ring width l (nn::Layer::ring_bits, from the model; 0 = its input's);
+  /// Options::layer_bits overrides it.
+  int ring_bits = 0;
   std::vector<nn::BlockPatch> block_patches;  ///< BlockRelu: one per channel
   int64_t in_elements() const;     ///< product of in_shape
   int64_t out_elements() const;    ///< product of out_shape
