@@ -22,7 +22,7 @@ class PlainOps {
     const mpc::RingConfig wide{64, ring_.frac};
     mpc::Words y = mpc::plain::matmul(wide, widen(q_.layers[i].weight, q_.ring.bits), widen(lower(x), ring_.bits), m, k, cols);
     for (uint64_t& v : y) {
-      fits(q_.net.layers[i].name, static_cast<int64_t>(v), ring_.bits - 1);
+      fits(q_.net.layers[i].name, static_cast<int64_t>(v), ring_.bits, ring_.bits - 1);
       v &= ring_.mask();
     }
     return y;
@@ -33,7 +33,8 @@ class PlainOps {
   /// The values must fit the narrower ring (signed): else the layer exceeds its ring.
   mpc::Words ring_reduce(const std::string& tag, const mpc::Words& x, int from, int to) {
     const mpc::RingConfig r{from, 0};
-    for (uint64_t v : x) fits(tag.substr(0, tag.find('/')), r.to_signed(v), to - 1);
+    const std::string layer = tag.substr(0, tag.rfind("/reduce"));
+    for (uint64_t v : x) fits(layer, r.to_signed(v), to, to - 1);
     return mpc::plain::ring_reduce(x, from, to);
   }
   mpc::Words sign_extend(const std::string&, const mpc::Words& x, int from, int to) {
@@ -44,7 +45,7 @@ class PlainOps {
   /// with high probability).
   void check_output(const Layer& L, const mpc::Words& y) {
     if (ring_.bits >= q_.ring.bits) return;
-    for (uint64_t v : y) fits(L.name, ring_.to_signed(v), ring_.bits - 2);
+    for (uint64_t v : y) fits(L.name, ring_.to_signed(v), ring_.bits, ring_.bits - 2);
   }
   // The Winograd form of nn/winograd.h with the weight transform of the quantized weights,
   // plus the bias lifted to scale 2f + u_frac (exact).
@@ -104,11 +105,11 @@ class PlainOps {
  private:
   /// x (signed words of an l-bit ring) as 64-bit words.
   static mpc::Words widen(const mpc::Words& x, int l) { return l >= 64 ? x : mpc::plain::sign_extend(x, l, 64); }
-  /// OverflowError naming the layer unless -2^bits <= v < 2^bits.
-  void fits(const std::string& layer, int64_t v, int bits) const {
+  /// OverflowError naming the layer and its `ring`-bit ring unless -2^bits <= v < 2^bits.
+  static void fits(const std::string& layer, int64_t v, int ring, int bits) {
     const int64_t limit = int64_t{1} << bits;
     if (v >= limit || v < -limit)
-      throw mpc::OverflowError("layer '" + layer + "': values exceed its " + std::to_string(ring_.bits) +
+      throw mpc::OverflowError("layer '" + layer + "': values exceed its " + std::to_string(ring) +
                                "-bit ring (a value of " + std::to_string(v) + " needs more than " + std::to_string(bits + 1) +
                                " bits); give the layer a wider ring (--layer-bits, the model's polympc.ring_bits)");
   }

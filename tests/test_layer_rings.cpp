@@ -1,0 +1,171 @@
+// Per-layer rings (nn::Layer::ring_bits, issue 13): a network whose layers compute in rings
+// of different widths runs in 2PC bit for bit as its plaintext twin (untiled, tiled, labels
+// only, a residual network), travels in the ONNX metadata and the architecture file, and a
+// layer whose values or scales exceed its ring is a clear error naming the layer. The
+// conversions' bytes, rounds, material and Backend calls against the performance model:
+// test_perfmodel's PerLayerRingsExecutedEqualTheModelLayerByLayer.
+#include <gtest/gtest.h>
+
+#include "polympc/cpu/cpu_backend.h"
+#include "polympc/nn/arch_file.h"
+#include "polympc/nn/dataset.h"
+#include "polympc/nn/inference.h"
+#include "polympc/nn/onnx.h"
+#include "polympc/nn/placement.h"
+#include "polympc/nn/plain.h"
+#include "test_networks.h"
+#include "test_util.h"
+#include "torch_ref.h"
+
+using namespace polympc;
+using namespace polympc::testing;
+
+namespace {
+
+const std::string kShipped = std::string(POLYMPC_SOURCE_DIR) + "/models/fmnist_cnn.onnx";
+
+const nn::Dataset& images() {
+  static nn::Dataset d = nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", 12);
+  return d;
+}
+
+nn::InferenceReport run(const nn::Network& net, size_t count, nn::InferenceOptions opt,
+                        const mpc::RingConfig& ring = mpc::RingConfig{64, 12}, const nn::Dataset& data = images()) {
+  nn::QuantizedModel q = nn::quantize(net, ring);
+  opt.make_backend = [](int) { return std::make_unique<cpu::CpuBackend>(1); };
+  cpu::CpuBackend be0(1), be1(1);
+  return nn::run_inproc(q, data, count, be0, be1, opt);
+}
+
+// The shipped model with a ReLU in 32 bits, a max-free pool back in 64, fc1 in 32 after a
+// truncate-reduce, and the last polynomial and fc2 in 56: the logits are the twin's, with
+// fewer bytes than the uniform run's.
+TEST(LayerRings, ShippedModelInMixedRingsEqualsTheTwinUntiledTiledAndLabels) {
+  nn::Network net = nn::load_onnx(kShipped);
+  nn::set_layer_bits(net, {{"act2", 32}, {"pool2", 64}, {"fc1", 32}, {"act3", 56}});
+  const nn::ScalePlan plan = nn::plan_scales(net, mpc::RingConfig{64, 12}, mpc::ProtocolOptions{}, nn::resolve_coef_frac(mpc::RingConfig{64, 12}, -1));
+  EXPECT_EQ(plan.bits, (std::vector<int>{64, 64, 64, 64, 32, 64, 64, 32, 56, 56}));
+  nn::InferenceOptions opt;
+  opt.batch = 4;
+  for (mpc::CompareMode mode : {mpc::CompareMode::Gmw, mpc::CompareMode::Fss}) {
+    opt.protocol.compare = mode;
+    opt.tiling = nn::Tiling{};
+    opt.reveal = nn::Reveal::Logits;
+    const nn::InferenceReport uniform = run(nn::load_onnx(kShipped), 12, opt);
+    const nn::InferenceReport r = run(net, 12, opt);
+    EXPECT_EQ(r.logits_equal, 12u) << mpc::compare_mode_name(mode);
+    EXPECT_EQ(r.agreement, 1.0);
+    EXPECT_NE(r.rounds, uniform.rounds);  // conversions added, carry trees of 32 bits shallower
+    EXPECT_LT(r.online_bytes, uniform.online_bytes);
+    // Tiled (segments of 2 and 3 tiles, two lanes): the same logits.
+    opt.tiling.tiles = {2, 2, 2, 3, 3, 3, 2, 2, 2, 2};
+    opt.tiling.lanes = 2;
+    const nn::InferenceReport tiled = run(net, 12, opt);
+    EXPECT_EQ(tiled.logits_raw, r.logits_raw);
+    // Labels only: the secure argmax in the last layer's ring.
+    opt.reveal = nn::Reveal::Label;
+    const nn::InferenceReport labels = run(net, 12, opt);
+    EXPECT_EQ(labels.predictions, r.predictions);
+  }
+}
+
+// Every layer given the session's width explicitly is the uniform run: no conversion.
+TEST(LayerRings, EveryLayerAtTheSessionsWidthIsTheUniformRun) {
+  nn::Network net = nn::load_onnx(kShipped);
+  std::map<std::string, int> all;
+  for (const nn::Layer& L : net.layers) all[L.name] = 64;
+  nn::set_layer_bits(net, all);
+  nn::InferenceOptions opt;
+  opt.batch = 6;
+  const nn::InferenceReport a = run(net, 6, opt), b = run(nn::load_onnx(kShipped), 6, opt);
+  EXPECT_EQ(a.logits_raw, b.logits_raw);
+  EXPECT_EQ(a.online_bytes, b.online_bytes);
+  EXPECT_EQ(a.rounds, b.rounds);
+}
+
+// A residual network: the Add's second input arrives from another ring (a local reduction
+// of the residual), the polynomial after it widens again by sign extension.
+TEST(LayerRings, ResidualAddConvertsItsSecondInput) {
+  const std::string base = std::string(POLYMPC_TEST_DATA_DIR) + "/residual";
+  nn::Network net = nn::load_onnx(base + ".onnx");
+  nn::set_layer_bits(net, {{"/Relu", 44}, {"/Sub_1", 64}});
+  const mpc::RingConfig ring{64, 16};
+  const nn::ScalePlan plan = nn::plan_scales(net, ring, mpc::ProtocolOptions{}, nn::resolve_coef_frac(ring, -1));
+  size_t add = 0;
+  while (net.layers[add].name != "/Add") ++add;
+  EXPECT_EQ(plan.bits[add], 44);
+  const std::vector<int> prod = net.producers(add);
+  EXPECT_EQ(plan.bits_of(prod[1]), 64);
+  nn::Dataset d = dataset_of(read_ref(base + ".ref.txt"));
+  nn::InferenceOptions opt;
+  opt.batch = static_cast<size_t>(d.count);
+  const nn::InferenceReport r = run(net, static_cast<size_t>(d.count), opt, ring, d);
+  EXPECT_EQ(r.logits_equal, static_cast<size_t>(d.count));
+}
+
+// Values that leave their ring: the twin (run before the 2PC) stops with the layer's name.
+TEST(LayerRings, ValuesExceedingTheirRingNameTheLayer) {
+  nn::Network net = nn::load_onnx(kShipped);
+  // act3's polynomial at scale 44 in 48 bits: |v| < 2^46 allows real values below 4.
+  nn::set_layer_bits(net, {{"act2", 32}, {"pool2", 64}, {"fc1", 32}, {"act3", 48}});
+  nn::InferenceOptions opt;
+  opt.batch = 12;
+  expect_error<mpc::OverflowError>([&] { run(net, 12, opt); }, {"layer 'act3'", "48-bit ring"});
+  // A reduction into a ring too narrow for conv2's outputs (scale 24 in 28 bits).
+  nn::Network narrow = nn::load_onnx(kShipped);
+  nn::set_layer_bits(narrow, {{"act2", 28}, {"pool2", 64}});
+  expect_error<mpc::OverflowError>([&] { run(narrow, 12, opt); }, {"layer 'act2'", "28-bit ring"});
+  // A matmul whose sums leave the ring (conv1 at scale 24 in 26 bits).
+  nn::Network mm = nn::load_onnx(kShipped);
+  nn::set_layer_bits(mm, {{"conv1", 26}, {"act1", 64}});
+  expect_error<mpc::OverflowError>([&] { run(mm, 12, opt); }, {"layer 'conv1'", "26-bit ring"});
+}
+
+// Scales the placement leaves that a ring cannot hold, widths outside 8..64, unknown layers.
+TEST(LayerRings, RingsThatCannotHoldTheirScaleAreRefusedNamingTheLayer) {
+  const mpc::RingConfig ring{64, 12};
+  const int coef = nn::resolve_coef_frac(ring, -1);
+  nn::Network net = nn::load_onnx(kShipped);
+  nn::set_layer_bits(net, {{"act2", 32}});  // act3 (a polynomial at scale 44) inherits 32
+  expect_error<nn::RingError>([&] { nn::plan_scales(net, ring, mpc::ProtocolOptions{}, coef); },
+                                       {"layer 'act3'", "32 bits", "scale 44"});
+  nn::Network bad = nn::load_onnx(kShipped);
+  bad.layers[0].ring_bits = 7;
+  expect_error<nn::RingError>([&] { nn::plan_scales(bad, ring, mpc::ProtocolOptions{}, coef); },
+                                       {"layer 'conv1'", "7 bits"});
+  expect_error<nn::ModelError>([&] { nn::parse_layer_bits("conv1=65"); }, {"conv1=65", "8 <= BITS <= 64"});
+  expect_error<nn::ModelError>([&] { nn::parse_layer_bits("conv1"); }, {"LAYER=BITS"});
+  expect_error<nn::ModelError>([&] { nn::set_layer_bits(net, {{"conv9", 32}}); }, {"conv9"});
+}
+
+// The rings travel with the model: ONNX metadata and the architecture file (and its hash).
+TEST(LayerRings, RingsTravelInTheOnnxMetadataAndTheArchitectureFile) {
+  nn::Network net = nn::load_onnx(kShipped);
+  nn::set_layer_bits(net, {{"act2", 32}, {"pool2", 64}});
+  const std::string onnx = temp_path("rings.onnx");
+  nn::save_onnx(net, onnx);
+  EXPECT_EQ(nn::onnx_metadata(onnx).at(nn::kRingBitsMetadata), "act2=32,pool2=64");
+  const nn::Network back = nn::load_onnx(onnx);
+  EXPECT_EQ(nn::layer_bits_spec(back), "act2=32,pool2=64");
+  // Malformed metadata is an error naming the file and the key.
+  nn::Network plain = nn::load_onnx(kShipped);
+  nn::save_onnx(plain, onnx, {{nn::kRingBitsMetadata, "act2=3"}});
+  expect_error<nn::ModelError>([&] { nn::load_onnx(onnx); }, {onnx, nn::kRingBitsMetadata, "act2=3"});
+  nn::save_onnx(plain, onnx, {{nn::kRingBitsMetadata, "nosuch=32"}});
+  expect_error<nn::ModelError>([&] { nn::load_onnx(onnx); }, {nn::kRingBitsMetadata, "nosuch"});
+  // The architecture file: the field, the round trip and a hash of its own.
+  const std::string arch = temp_path("rings.arch.json");
+  nn::save_arch(net, arch);
+  EXPECT_NE(read_file(arch).find("\"ring_bits\": 32"), std::string::npos);
+  const nn::ArchFile af = nn::load_arch(arch);
+  EXPECT_EQ(nn::layer_bits_spec(af.arch), "act2=32,pool2=64");
+  EXPECT_NE(af.architecture_hash, nn::architecture_hash(nn::load_onnx(kShipped)));
+  std::string text = read_file(arch);
+  text.replace(text.find("\"ring_bits\": 32"), 15, "\"ring_bits\": 99");
+  write_file(arch, text);
+  expect_error<nn::ModelError>([&] { nn::load_arch(arch); }, {"act2", "ring_bits", "99"});
+  std::remove(onnx.c_str());
+  std::remove(arch.c_str());
+}
+
+}  // namespace
