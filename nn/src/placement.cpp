@@ -209,8 +209,11 @@ RingEntry ring_entry(int from, int to, int shift, bool truncate) {
 
 std::string ScalePlan::explain(const std::vector<ScaleNode>& nodes) const {
   std::ostringstream os;
+  const bool rings = std::any_of(bits.begin(), bits.end(), [&](int b) { return b != bits.front(); }) ||
+                     (!bits.empty() && bits.front() != input_bits);
   os << "truncation plan (scale = fractional bits; input at scale " << frac
      << ", sums may grow up to scale " << max_scale << "):\n";
+  if (rings) os << "  per-layer rings: input shared in l=" << input_bits << "\n";
   for (size_t i = 0; i < nodes.size(); ++i) {
     const ScaleNode& L = nodes[i];
     const int s_in = L.inputs[0] < 0 ? frac : out_scale[static_cast<size_t>(L.inputs[0])];
@@ -224,7 +227,18 @@ std::string ScalePlan::explain(const std::vector<ScaleNode>& nodes) const {
     if (L.op == OpKind::Add && lift[i] != 0)
       os << "lift the " << (lift[i] > 0 ? "second" : "first") << " input by "
          << std::abs(lift[i]) << " bits (local), ";
-    os << "output at " << out_scale[i] << "\n";
+    os << "output at " << out_scale[i];
+    if (rings) {
+      const int from = bits_of(L.inputs[0]);
+      const RingEntry e = ring_entry(from, bits[i], in_shift[i], in_shift[i] > 0 && !fused[i]);
+      os << ", ring l=" << bits[i];
+      if (e.trunc_reduce) os << " (truncate-reduce " << from << " -> " << from - in_shift[i] << ")";
+      if (e.arrived > bits[i]) os << " (reduce " << e.arrived << " -> " << bits[i] << ")";
+      if (e.arrived < bits[i]) os << " (sign-extend " << e.arrived << " -> " << bits[i] << ")";
+      if (L.op == OpKind::Add && bits_of(L.inputs.at(1)) != bits[i])
+        os << " (second input " << bits_of(L.inputs.at(1)) << " -> " << bits[i] << ")";
+    }
+    os << "\n";
   }
   os << "  output: ";
   if (output_shift > 0)
