@@ -51,6 +51,7 @@ struct InferArgs {
   size_t lanes = 0;     ///< --tile-lanes: lanes that execute the tiles (0: the plan's, else 2)
   std::string winograd = "off";  ///< --winograd: nn::apply_winograd spec (server role: explicit forms)
   std::string layer_bits;        ///< --layer-bits LAYER=BITS,...: per-layer rings over the model's
+  int coef_frac = -1;            ///< --coef-frac: polynomial coefficient scale (-1 = f + 8)
 };
 
 /// The plan's modelled layers beside this run's measured ones (per image).
@@ -177,9 +178,9 @@ void run_infer(const InferArgs& a) {
   if (!a.party.role.empty() &&
       (!a.link.empty() || a.workers != 1 || !a.trace.empty() || !a.plan.empty() || !a.tiles.empty()))
     throw mpc::InvalidArgument("--link, --workers, --trace, --plan and --tiles apply to in-process runs (without --role)");
-  if (!a.party.role.empty() && !a.layer_bits.empty())
-    throw mpc::InvalidArgument("--layer-bits applies to in-process runs; for --role, write them into the model "
-                               "(ONNX metadata polympc.ring_bits, which both parties read)");
+  if (!a.party.role.empty() && (!a.layer_bits.empty() || a.coef_frac >= 0))
+    throw mpc::InvalidArgument("--layer-bits and --coef-frac apply to in-process runs; for --role, write the rings "
+                               "into the model (ONNX metadata polympc.ring_bits, which both parties read)");
   if (!a.party.role.empty() && (a.plaintext_only || a.explain))
     throw mpc::InvalidArgument("--plaintext-only and --explain apply to in-process runs (without --role)");
   if (!a.party.role.empty()) {  // one party of a two-process run over TCP
@@ -206,10 +207,10 @@ void run_infer(const InferArgs& a) {
   nn::Network net = nn::load_onnx(a.model);
   nn::set_layer_bits(net, nn::parse_layer_bits(a.layer_bits));
   const int winograd_layers =
-      a.winograd == "off" ? 0 : nn::apply_winograd(net, a.winograd, ring, po, nn::resolve_coef_frac(ring, -1));
+      a.winograd == "off" ? 0 : nn::apply_winograd(net, a.winograd, ring, po, nn::resolve_coef_frac(ring, a.coef_frac));
   check_layer_bits(po, net);
   check_trunc_failure_run(a.protocol, ring, po, net, a.images);
-  nn::QuantizedModel q = nn::quantize(net, ring);
+  nn::QuantizedModel q = nn::quantize(net, ring, a.coef_frac);
   if (a.explain) {  // the truncation placement under these options, then stop
     std::printf("%s", nn::plan_scales(net, ring, po, q.coef_frac).explain(nn::scale_nodes(net)).c_str());
     return;
@@ -436,6 +437,9 @@ void add_infer_command(CLI::App& app) {
   c->add_option("--tile-lanes", args->lanes,
                 "in-process run: lanes that run the tiles at the same time, each with its own channels, backends "
                 "and material (default: the plan's, else 2)");
+  c->add_option("--coef-frac", args->coef_frac,
+                 "in-process run: fractional bits of the polynomial coefficients (default f + 8); a polynomial's "
+                 "output is at scale 2f + coef-frac (docs/protocols.md \"One-opening polynomial\")");
   c->add_option("--layer-bits", args->layer_bits,
                  "in-process run: per-layer ring widths LAYER=BITS,... (8..64) over the model's (ONNX metadata "
                  "polympc.ring_bits); a layer without one computes in its input's ring; conversions by sign "

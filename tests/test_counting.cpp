@@ -262,6 +262,6 @@ TEST(Opening, ArithmeticAndBooleanSharesOpenInOneRound) {
   EXPECT_EQ(got_b, Words{0xFF00});
   for (int p = 0; p < 2; ++p) {
     EXPECT_EQ(tp.stats(p).rounds, 1u);
-    EXPECT_EQ(tp.stats(p).bytes_sent, 3u * 3 + 8);  // ceil(17/8) bytes per element, 8 per word
+    EXPECT_EQ(tp.stats(p).bytes_sent, (3u * 17 + 7) / 8 + 8);  // 17 bits per element, bit-packed; 8 per word
   }
 }

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <random>
 
 #include <unistd.h>
 
@@ -17,6 +18,40 @@ using polympc::testing::edge_and_random;
 using mpc::Words;
 
 namespace {
+
+// The wire format of arithmetic shares: l bits per element, bit after bit, ceil(n·l/8)
+// bytes; every width round-trips the low l bits of any word, and the padding is zero.
+TEST(WireFormat, BitPackedRingElementsRoundTripAtEveryWidth) {
+  std::mt19937_64 g(7);
+  for (int bits = 1; bits <= 64; ++bits)
+    for (size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{1001}}) {
+      Words w(n);
+      for (auto& v : w) v = g();
+      const std::vector<uint8_t> p = mpc::pack_ring(w, bits);
+      ASSERT_EQ(p.size(), (n * static_cast<size_t>(bits) + 7) / 8) << bits << " bits, n " << n;
+      ASSERT_EQ(p.size(), mpc::wire_bytes(n, bits));
+      const Words back = mpc::unpack_ring(p.data(), n, bits);
+      const uint64_t mask = bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+      for (size_t i = 0; i < n; ++i) ASSERT_EQ(back[i], w[i] & mask) << bits << " bits, element " << i;
+      const size_t used = n * static_cast<size_t>(bits) % 8;
+      if (used != 0) {
+        EXPECT_EQ(p.back() >> used, 0) << bits << " bits: padding not zero";
+      }
+    }
+  EXPECT_THROW(mpc::pack_ring({1}, 0), mpc::InvalidArgument);
+  EXPECT_THROW(mpc::pack_ring({1}, 65), mpc::InvalidArgument);
+  // An opening in a 37-bit ring sends ceil(n·37/8) bytes and opens correctly.
+  mpc::RingConfig r{37, 12};
+  TwoParty tp(r);
+  Words x(100);
+  for (auto& v : x) v = g() & r.mask();
+  auto [x0, x1] = tp.share(x);
+  Words opened[2];
+  tp.run([&](mpc::Session& s) { opened[s.party] = mpc::open_arith(s, s.party == 0 ? x0 : x1); });
+  EXPECT_EQ(opened[0], x);
+  EXPECT_EQ(opened[1], x);
+  EXPECT_EQ(tp.stats(0).bytes_sent, (100u * 37 + 7) / 8);
+}
 
 void expect_cost(TwoParty& tp, const mpc::Cost& c, const std::string& phase = "default") {
   for (int p = 0; p < 2; ++p) {
@@ -180,7 +215,7 @@ Words run_poly(TwoParty& tp, const mpc::PolyShape& shape, const mpc::PolyCoeffs&
   EXPECT_EQ(e0.e_a2, e1.e_a2);
   EXPECT_EQ(e0.e_a1, e1.e_a1);
   EXPECT_EQ(e0.e_a2.size(), shape.channels);
-  expect_cost(tp, mpc::Cost{2 * shape.channels * mpc::wire_bytes(tp.ring.bits), 1}, "setup");
+  expect_cost(tp, mpc::Cost{mpc::wire_bytes(2 * shape.channels, tp.ring.bits), 1}, "setup");
   mpc::Cost want = mpc::poly_cost(tp.ring, tp.options, n, c.coef_frac);
   want += mpc::trunc_cost(tp.ring, tp.options, n, trunc_shift);
   expect_cost(tp, want);
@@ -277,7 +312,7 @@ TEST_P(RingTest, TruncatePolynomialGateEqualsTruncThenPoly) {
   const mpc::Cost cost = mpc::trunc_poly_cost(r, shape.size(), shift);
   EXPECT_EQ(8 * (tp.m0.remaining_words() - before), cost.offline_bytes);
   EXPECT_EQ(cost.rounds, 2u);
-  EXPECT_EQ(cost.bytes, shape.size() * mpc::wire_bytes(r.bits) + 8 * mpc::words_for_bits(shape.size()));
+  EXPECT_EQ(cost.bytes, mpc::wire_bytes(shape.size(), r.bits) + 8 * mpc::words_for_bits(shape.size()));
   Words y0, y1;
   tp.run([&](mpc::Session& s) {
     mpc::PolyCoeffs mine;
@@ -440,7 +475,7 @@ TEST_P(FssTruncTest, EqualsTheTwinBitForBitAndCostsWhatItSays) {
     EXPECT_EQ(wrong, 0u) << "l " << bits << " shift " << shift;
     const mpc::Cost c = mpc::trunc_cost(r, o, n, shift);
     EXPECT_EQ(c.rounds, 2u);
-    EXPECT_EQ(c.bytes, n * mpc::wire_bytes(bits) + 8 * mpc::words_for_bits(n));
+    EXPECT_EQ(c.bytes, mpc::wire_bytes(n, bits) + 8 * mpc::words_for_bits(n));
     expect_cost(tp, c);
     EXPECT_EQ(tp.m0.remaining(), 0u);
     EXPECT_EQ(tp.m1.remaining(), 0u);
@@ -963,7 +998,7 @@ TEST(Poly, OneOpeningCostIsOneRoundOfOneRingElement) {
     for (mpc::TruncMode m : {mpc::TruncMode::Exact, mpc::TruncMode::Fss, mpc::TruncMode::Slack}) {
       const mpc::Cost c = mpc::poly_cost(r, with_trunc(m), 1000, 20);
       EXPECT_EQ(c.rounds, 1u);
-      EXPECT_EQ(c.bytes, 1000 * mpc::wire_bytes(bits));
+      EXPECT_EQ(c.bytes, mpc::wire_bytes(1000, bits));
     }
   }
 }

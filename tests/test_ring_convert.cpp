@@ -211,7 +211,7 @@ TEST_P(RingConvert, EqualsTheTwinAndTheCountedCost) {
     EXPECT_EQ(k.offline_bytes, 0u);
   } else if (c.mode == mpc::CompareMode::Fss) {
     EXPECT_EQ(k.rounds, 2u);
-    EXPECT_EQ(k.bytes, n * mpc::wire_bytes(c.from) + 8 * w);
+    EXPECT_EQ(k.bytes, mpc::wire_bytes(n, c.from) + 8 * w);
     const size_t masks = c.gate == Gate::TruncReduce ? 1 + 2 * n + w : 1 + n;
     EXPECT_EQ(k.offline_bytes, 8 * (n * mpc::dcf_key_words(dcf_depth(c)) + masks + w + n));
   } else {  // GMW: input ANDs, ceil(log2 k) tree levels, B2A

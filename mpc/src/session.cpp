@@ -7,24 +7,72 @@
 
 namespace polympc::mpc {
 namespace {
-// Packs l-bit words into ceil(l/8) little-endian bytes each.
-void pack(const uint64_t* w, size_t n, size_t wb, uint8_t* out) {
-  if (wb == 8) {
+__extension__ typedef unsigned __int128 U128;  // GCC and Clang
+}  // namespace
+
+std::vector<uint8_t> pack_ring(const std::vector<uint64_t>& w, int bits) {
+  if (bits < 1 || bits > 64) throw InvalidArgument("pack_ring: " + std::to_string(bits) + " bits per element (needs 1..64)");
+  const size_t n = w.size();
+  std::vector<uint8_t> out(wire_bytes(n, bits), 0);
+  if (bits % 8 == 0) {  // whole bytes: the low bits/8 bytes of each word, little-endian
+    const size_t wb = static_cast<size_t>(bits / 8);
+    for (size_t i = 0; i < n; ++i)
+      for (size_t b = 0; b < wb; ++b) out[i * wb + b] = static_cast<uint8_t>(w[i] >> (8 * b));
+    return out;
+  }
+  // bits is 1..63 here: fewer than 8 pending bits plus one element fit 128 bits.
+  const uint64_t mask = (uint64_t{1} << bits) - 1;
+  U128 acc = 0;  // pending bits, low first
+  int have = 0;
+  size_t o = 0;
+  for (size_t i = 0; i < n; ++i) {
+    acc |= static_cast<U128>(w[i] & mask) << have;
+    for (have += bits; have >= 8; have -= 8, acc >>= 8) out[o++] = static_cast<uint8_t>(acc);
+  }
+  if (have > 0) out[o] = static_cast<uint8_t>(acc);
+  return out;
+}
+
+std::vector<uint64_t> unpack_ring(const uint8_t* in, size_t n, int bits) {
+  if (bits < 1 || bits > 64) throw InvalidArgument("unpack_ring: " + std::to_string(bits) + " bits per element (needs 1..64)");
+  std::vector<uint64_t> w(n, 0);
+  if (bits % 8 == 0) {
+    const size_t wb = static_cast<size_t>(bits / 8);
+    for (size_t i = 0; i < n; ++i)
+      for (size_t b = 0; b < wb; ++b) w[i] |= static_cast<uint64_t>(in[i * wb + b]) << (8 * b);
+    return w;
+  }
+  const uint64_t mask = (uint64_t{1} << bits) - 1;
+  size_t bit = 0;
+  for (size_t i = 0; i < n; ++i, bit += static_cast<size_t>(bits)) {
+    // bits < 64 and not a multiple of 8: the element spans at most 8 bytes past bit / 8.
+    const size_t byte = bit / 8;
+    const int shift = static_cast<int>(bit % 8);
+    const size_t last = (bit + static_cast<size_t>(bits) - 1) / 8;
+    U128 v = 0;
+    for (size_t b = byte; b <= last; ++b) v |= static_cast<U128>(in[b]) << (8 * (b - byte));
+    w[i] = static_cast<uint64_t>(v >> shift) & mask;
+  }
+  return w;
+}
+
+namespace {
+// Packs l-bit words (pack_ring) or 64-bit boolean words into out.
+void pack(const uint64_t* w, size_t n, int bits, uint8_t* out) {
+  if (bits == 64) {
     std::memcpy(out, w, n * 8);
     return;
   }
-  for (size_t i = 0; i < n; ++i) std::memcpy(out + i * wb, &w[i], wb);
+  const std::vector<uint8_t> p = pack_ring(std::vector<uint64_t>(w, w + n), bits);
+  std::memcpy(out, p.data(), p.size());
 }
-void unpack(const uint8_t* in, size_t n, size_t wb, uint64_t* w) {
-  if (wb == 8) {
+void unpack(const uint8_t* in, size_t n, int bits, uint64_t* w) {
+  if (bits == 64) {
     std::memcpy(w, in, n * 8);
     return;
   }
-  for (size_t i = 0; i < n; ++i) {
-    uint64_t v = 0;
-    std::memcpy(&v, in + i * wb, wb);
-    w[i] = v;
-  }
+  const std::vector<uint64_t> v = unpack_ring(in, n, bits);
+  std::memcpy(w, v.data(), n * 8);
 }
 }  // namespace
 
@@ -41,25 +89,26 @@ size_t Opening::boolean(std::vector<uint64_t> share) {
 void Opening::exchange() {
   if (exchanged_) throw InvalidArgument("Opening::exchange called twice");
   exchanged_ = true;
-  const size_t wb = wire_bytes(s_.ring.bits);
+  // Arithmetic entries bit-packed at l bits per element, boolean words at 64; each entry
+  // starts on a byte.
+  const int l = s_.ring.bits;
+  auto bits_of = [&](const Entry& e) { return e.arith ? l : 64; };
   size_t bytes = 0;
-  for (const Entry& e : entries_) bytes += e.values.size() * (e.arith ? wb : 8);
+  for (const Entry& e : entries_) bytes += wire_bytes(e.values.size(), bits_of(e));
   std::vector<uint8_t> out(bytes), in(bytes);
   size_t off = 0;
   for (const Entry& e : entries_) {
-    const size_t eb = e.arith ? wb : 8;
-    pack(e.values.data(), e.values.size(), eb, out.data() + off);
-    off += e.values.size() * eb;
+    pack(e.values.data(), e.values.size(), bits_of(e), out.data() + off);
+    off += wire_bytes(e.values.size(), bits_of(e));
   }
   s_.channel.exchange(out.data(), out.size(), in.data(), in.size());
   const uint64_t m = s_.ring.mask();
   off = 0;
   std::vector<uint64_t> peer;
   for (Entry& e : entries_) {
-    const size_t eb = e.arith ? wb : 8;
     peer.resize(e.values.size());
-    unpack(in.data() + off, peer.size(), eb, peer.data());
-    off += peer.size() * eb;
+    unpack(in.data() + off, peer.size(), bits_of(e), peer.data());
+    off += wire_bytes(peer.size(), bits_of(e));
     for (size_t i = 0; i < peer.size(); ++i) e.values[i] = e.arith ? (e.values[i] + peer[i]) & m : e.values[i] ^ peer[i];
   }
 }
@@ -82,12 +131,12 @@ std::vector<std::vector<uint64_t>> open_arith_many(
 }
 
 std::vector<uint64_t> exchange_ring(Session& s, const std::vector<uint64_t>& out) {
-  const size_t wb = wire_bytes(s.ring.bits);
-  std::vector<uint8_t> ob(out.size() * wb), ib(out.size() * wb);
-  pack(out.data(), out.size(), wb, ob.data());
+  const int l = s.ring.bits;
+  std::vector<uint8_t> ob(wire_bytes(out.size(), l)), ib(ob.size());
+  pack(out.data(), out.size(), l, ob.data());
   s.channel.exchange(ob.data(), ob.size(), ib.data(), ib.size());
   std::vector<uint64_t> in(out.size());
-  unpack(ib.data(), in.size(), wb, in.data());
+  unpack(ib.data(), in.size(), l, in.data());
   for (auto& v : in) v &= s.ring.mask();
   return in;
 }
@@ -104,17 +153,17 @@ std::vector<uint64_t> open_bool(Session& s, const std::vector<uint64_t>& share) 
 }
 
 std::vector<uint64_t> reveal_to(Session& s, const std::vector<uint64_t>& share, int to) {
-  const size_t wb = wire_bytes(s.ring.bits);
+  const int l = s.ring.bits;
   if (s.party != to) {
-    std::vector<uint8_t> out(share.size() * wb);
-    pack(share.data(), share.size(), wb, out.data());
+    std::vector<uint8_t> out(wire_bytes(share.size(), l));
+    pack(share.data(), share.size(), l, out.data());
     s.channel.send(out.data(), out.size());
     return {};
   }
-  std::vector<uint8_t> in(share.size() * wb);
+  std::vector<uint8_t> in(wire_bytes(share.size(), l));
   s.channel.recv(in.data(), in.size());
   std::vector<uint64_t> v(share.size());
-  unpack(in.data(), v.size(), wb, v.data());
+  unpack(in.data(), v.size(), l, v.data());
   for (size_t i = 0; i < v.size(); ++i) v[i] = (v[i] + share[i]) & s.ring.mask();
   return v;
 }

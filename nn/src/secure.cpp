@@ -328,24 +328,18 @@ void SecureParty::setup(mpc::Session& s) {
 
 mpc::Words share_input(mpc::Session& s, const mpc::Words& x, size_t count, mpc::Prg& prg) {
   mpc::PhaseScope scope(s.channel, "input");
-  const size_t wb = mpc::wire_bytes(s.ring.bits);
   if (s.party == 1) {
     if (x.size() != count) throw mpc::InvalidArgument("input has " + std::to_string(x.size()) + " elements, expected " + std::to_string(count));
     mpc::Words r = prg.words(count, s.ring.bits);
-    std::vector<uint8_t> buf(count * wb);
-    for (size_t i = 0; i < count; ++i)
-      for (size_t b = 0; b < wb; ++b) buf[i * wb + b] = static_cast<uint8_t>(r[i] >> (8 * b));
+    const std::vector<uint8_t> buf = mpc::pack_ring(r, s.ring.bits);
     s.channel.send(buf.data(), buf.size());
     mpc::Words mine(count);
     for (size_t i = 0; i < count; ++i) mine[i] = (x[i] - r[i]) & s.ring.mask();
     return mine;
   }
-  std::vector<uint8_t> buf(count * wb);
+  std::vector<uint8_t> buf(mpc::wire_bytes(count, s.ring.bits));
   s.channel.recv(buf.data(), buf.size());
-  mpc::Words mine(count, 0);
-  for (size_t i = 0; i < count; ++i)
-    for (size_t b = 0; b < wb; ++b) mine[i] |= static_cast<uint64_t>(buf[i * wb + b]) << (8 * b);
-  return mine;
+  return mpc::unpack_ring(buf.data(), count, s.ring.bits);
 }
 
 mpc::Words SecureParty::infer(mpc::Session& s, const mpc::Words& input_share, size_t batch) {

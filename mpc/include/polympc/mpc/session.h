@@ -125,13 +125,20 @@ struct Session {
   ProtocolOptions options{};
 };
 
-/// Bytes one ring element takes on the wire: ceil(l / 8).
-inline size_t wire_bytes(int bits) { return static_cast<size_t>((bits + 7) / 8); }
+/// Bytes n ring elements of l bits take on the wire, bit-packed: ceil(n·l / 8).
+inline size_t wire_bytes(size_t n, int bits) { return (n * static_cast<size_t>(bits) + 7) / 8; }
+/// The low `bits` bits of each word, packed little-endian bit after bit (element i at bits
+/// [i·bits, (i+1)·bits) of the stream); wire_bytes(w.size(), bits) bytes, the last byte's
+/// unused high bits zero. InvalidArgument unless 1 <= bits <= 64.
+std::vector<uint8_t> pack_ring(const std::vector<uint64_t>& w, int bits);
+/// The n words of a pack_ring stream (`in` holds wire_bytes(n, bits) bytes).
+std::vector<uint64_t> unpack_ring(const uint8_t* in, size_t n, int bits);
 
 /// Openings of several protocol steps in ONE round (composition as MP-SPDZ's protocols do
 /// it: each step prepares what it opens, one exchange, each step finishes on the opened
-/// values). Arithmetic shares go on the wire as ceil(l/8) bytes per element, boolean (XOR)
-/// words as 8 bytes, in the order queued; both parties must queue the same sizes.
+/// values). Arithmetic shares go on the wire bit-packed at l bits per element (pack_ring),
+/// boolean (XOR) words as 8 bytes, in the order queued, each slot starting on a byte; both
+/// parties must queue the same sizes.
 class Opening {
  public:
   explicit Opening(Session& s) : s_(s) {}
@@ -157,8 +164,8 @@ class Opening {
   bool exchanged_ = false;
 };
 
-/// Opens arithmetic shares: both parties send their share (packed to ceil(l/8) bytes per
-/// element) and return x = x0 + x1 mod 2^l. One round, n * ceil(l/8) bytes per party.
+/// Opens arithmetic shares: both parties send their share (bit-packed, l bits per element)
+/// and return x = x0 + x1 mod 2^l. One round, ceil(n·l/8) bytes per party.
 std::vector<uint64_t> open_arith(Session& s, const std::vector<uint64_t>& share);
 /// Sends `out` (ring words, packed) and returns the peer's equally sized vector. One round.
 std::vector<uint64_t> exchange_ring(Session& s, const std::vector<uint64_t>& out);

@@ -75,7 +75,7 @@ uint64_t truncated_elements_per_image(const Network& arch, const mpc::RingConfig
                                       const mpc::ProtocolOptions& o, int coef_frac);
 
 /// Input sharing: P1 (owner of x, [batch, C, H, W] at scale f) sends P0 a random share
-/// from `prg` (count ring elements packed to ceil(l/8) bytes, one round, phase "input");
+/// from `prg` (count ring elements bit-packed, ceil(count·l/8) bytes, one round, phase "input");
 /// returns this party's share. P0 passes an empty x. Throws InvalidArgument when P1's x
 /// has not `count` elements; ChannelError if the peer fails.
 mpc::Words share_input(mpc::Session& s, const mpc::Words& x, size_t count, mpc::Prg& prg);
