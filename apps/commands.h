@@ -22,6 +22,9 @@ void add_export_arch_command(CLI::App& app);
 /// Registers `polympc block-relu` (block_relu_cmd.cpp): knapsack allocation of Block-ReLU
 /// patch sizes under a DReLU budget (nn/block_alloc.h), written as ONNX.
 void add_block_relu_command(CLI::App& app);
+/// Registers `polympc rings` (rings_cmd.cpp): per-layer ring widths by range, written into
+/// the model's ONNX metadata (nn/ring_alloc.h).
+void add_rings_command(CLI::App& app);
 /// Registers `polympc arch` (arch_cmd.cpp, every build): DeepReShape's CNN family for a
 /// DReLU budget (nn/reshape.h), printed and written as JSON.
 void add_arch_command(CLI::App& app);

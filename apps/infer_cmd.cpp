@@ -51,7 +51,8 @@ struct InferArgs {
   size_t lanes = 0;     ///< --tile-lanes: lanes that execute the tiles (0: the plan's, else 2)
   std::string winograd = "off";  ///< --winograd: nn::apply_winograd spec (server role: explicit forms)
   std::string layer_bits;        ///< --layer-bits LAYER=BITS,...: per-layer rings over the model's
-  int coef_frac = -1;            ///< --coef-frac: polynomial coefficient scale (-1 = f + 8)
+  int coef_frac = -1;            ///< --coef-frac: polynomial coefficient scale (-1 = the model's, else f + 8)
+  bool bits_given = false, frac_given = false;  ///< --bits / --frac on the command line
 };
 
 /// The plan's modelled layers beside this run's measured ones (per image).
@@ -169,6 +170,30 @@ std::string human_bytes(double b) {
   else
     o << b << " B";
   return o.str();
+}
+
+/// In-process runs: the fixed point a model was given its rings for (`polympc rings`: ONNX
+/// metadata polympc.bits, polympc.frac, polympc.coef_frac) unless --bits, --frac or
+/// --coef-frac say otherwise. Malformed values are a ModelError naming the key.
+void model_fixed_point(InferArgs& a) {
+  const std::map<std::string, std::string> meta = nn::onnx_metadata(a.model);
+  auto value = [&](const char* key, int& out) {
+    auto it = meta.find(key);
+    if (it == meta.end()) return;
+    size_t used = 0;
+    int v = 0;
+    try {
+      v = std::stoi(it->second, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != it->second.size())
+      throw nn::ModelError(a.model + ": metadata '" + key + "' is '" + it->second + "', not an integer");
+    out = v;
+  };
+  if (!a.bits_given) value("polympc.bits", a.protocol.bits);
+  if (!a.frac_given) value("polympc.frac", a.protocol.frac);
+  if (a.coef_frac < 0) value("polympc.coef_frac", a.coef_frac);
 }
 
 void run_infer(const InferArgs& a) {
@@ -457,9 +482,17 @@ void add_infer_command(CLI::App& app) {
               "print where the truncations go (scale of every tensor) under the chosen options, "
               "and stop");
   add_party_options(*c, args->party);
-  c->callback([args, model] {
+  c->callback([args, model, c] {
     args->model_given = model->count() > 0;
-    run_infer(*args);
+    args->bits_given = c->count("--bits") > 0;
+    args->frac_given = c->count("--frac") > 0;
+    if (args->party.role.empty()) {
+      InferArgs a = *args;
+      model_fixed_point(a);
+      run_infer(a);
+    } else {
+      run_infer(*args);
+    }
   });
 }
 

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   polympc::apps::add_train_command(app, argc, argv);
   polympc::apps::add_export_arch_command(app);
   polympc::apps::add_block_relu_command(app);
+  polympc::apps::add_rings_command(app);
   polympc::apps::add_arch_command(app);
   polympc::apps::add_devices_command(app);
   polympc::apps::add_perf_command(app);

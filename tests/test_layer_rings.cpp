@@ -13,6 +13,7 @@
 #include "polympc/nn/onnx.h"
 #include "polympc/nn/placement.h"
 #include "polympc/nn/plain.h"
+#include "polympc/nn/ring_alloc.h"
 #include "test_networks.h"
 #include "test_util.h"
 #include "torch_ref.h"
@@ -166,6 +167,42 @@ TEST(LayerRings, RingsTravelInTheOnnxMetadataAndTheArchitectureFile) {
   expect_error<nn::ModelError>([&] { nn::load_arch(arch); }, {"act2", "ring_bits", "99"});
   std::remove(onnx.c_str());
   std::remove(arch.c_str());
+}
+
+}  // namespace
+
+namespace {
+
+// The range allocation (nn/ring_alloc.h): the chosen rings run the calibration images, and
+// each minimum is the narrowest that does (one bit less fails).
+TEST(RingAllocation, NarrowestRingsRunTheCalibrationImagesAndOneBitLessFails) {
+  const nn::Network net = nn::load_onnx(std::string(POLYMPC_SOURCE_DIR) + "/models/fmnist_pasnet_lambda0.onnx");
+  const mpc::RingConfig ring{34, 6};
+  const mpc::ProtocolOptions o;
+  const int coef = nn::resolve_coef_frac(ring, -1);
+  const size_t n = 32;
+  const nn::Dataset calib = nn::load_idx_dataset(nn::kFashionMnistDir, "train", n);
+  const mpc::Words x = nn::encode_input(ring, calib.image(0), n * 784);
+  size_t reported = 0;
+  const nn::RingAllocation a = nn::allocate_ring_bits(net, ring, o, coef, x, n, 1, [&](size_t) { ++reported; });
+  EXPECT_EQ(reported, net.layers.size());
+  ASSERT_EQ(a.bits.size(), net.layers.size());
+  auto with = [&](const std::vector<int>& bits) {
+    nn::Network t = net;
+    for (size_t i = 0; i < bits.size(); ++i) t.layers[i].ring_bits = bits[i];
+    return nn::fixed_forward(nn::quantize(t, ring, coef), x, n, o);
+  };
+  for (size_t i = 0; i < a.bits.size(); ++i) {
+    EXPECT_EQ(a.bits[i], std::min(a.minimum[i] + 1, ring.bits)) << net.layers[i].name;
+    EXPECT_LT(a.bits[i], ring.bits) << net.layers[i].name << ": the images need far fewer bits";
+  }
+  EXPECT_NO_THROW(with(a.bits));
+  EXPECT_NO_THROW(with(a.minimum));
+  // conv1 one bit narrower than its minimum, the rest at the placement's ring: fails.
+  std::vector<int> narrower(net.layers.size(), ring.bits);
+  narrower[0] = a.minimum[0] - 1;
+  EXPECT_ANY_THROW(with(narrower));
+  EXPECT_THROW(nn::allocate_ring_bits(net, ring, o, coef, x, n, -1), mpc::InvalidArgument);
 }
 
 }  // namespace

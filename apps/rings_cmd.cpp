@@ -1,0 +1,146 @@
+// `polympc rings`: per-layer ring widths by range (nn/ring_alloc.h) for a model, written
+// into its ONNX metadata with the fixed point it was chosen for (docs/protocols.md
+// "Per-layer rings in the executor"); prints the online bytes per image the performance
+// model counts for it and for the same model at uniform l = 64, f = 12.
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "commands.h"
+#include "protocol_args.h"
+#include "polympc/nn/dataset.h"
+#include "polympc/nn/onnx.h"
+#include "polympc/nn/plain.h"
+#include "polympc/nn/quantize.h"
+#include "polympc/nn/ring_alloc.h"
+#include "polympc/perfmodel/model.h"
+
+namespace polympc::apps {
+
+namespace {
+
+struct RingsArgs {
+  std::string model;
+  std::string out;
+  std::string data = nn::kFashionMnistDir;
+  ProtocolArgs protocol;
+  int coef_frac = -1;
+  int margin = 1;
+  int64_t calib_images = 1000;
+  int64_t test_images = 10000;
+};
+
+/// Online bytes per image, both parties, as the performance model counts them (exact).
+double online_bytes(const nn::Network& net, const mpc::RingConfig& ring, const mpc::ProtocolOptions& po, int coef_frac) {
+  namespace pm = perfmodel;
+  pm::Options o;
+  o.ring = ring;
+  o.protocol = po;
+  o.coef_frac = coef_frac;
+  const pm::Model m(pm::load_board("u280"), pm::load_kernels(), pm::load_network("lan"), o);
+  const pm::NetworkReport r = m.report(pm::from_network(net), false);
+  return static_cast<double>(r.total.bytes_p0 + r.total.bytes_p1);
+}
+
+/// Top-1 accuracy of the fixed-point twin and of the float network on `count` images.
+std::pair<double, double> accuracy(const nn::Network& net, const mpc::RingConfig& ring, const mpc::ProtocolOptions& po,
+                                   int coef_frac, const nn::Dataset& d, int64_t count) {
+  const nn::QuantizedModel q = nn::quantize(net, ring, coef_frac);
+  int64_t fixed = 0, flt = 0;
+  const int64_t step = 250;
+  for (int64_t first = 0; first < count; first += step) {
+    const size_t b = static_cast<size_t>(std::min(step, count - first));
+    const size_t in = static_cast<size_t>(net.input_size());
+    const mpc::Words y = nn::fixed_forward(q, nn::encode_input(ring, d.image(first), b * in), b, po);
+    std::vector<double> fy(y.size());
+    for (size_t j = 0; j < y.size(); ++j) fy[j] = ring.decode(y[j]);
+    const std::vector<float> f = nn::float_forward(net, d.image(first), b);
+    const std::vector<int> pf = nn::argmax_rows(fy, b), pg = nn::argmax_rows(std::vector<double>(f.begin(), f.end()), b);
+    for (size_t m = 0; m < b; ++m) {
+      const int label = d.labels[static_cast<size_t>(first) + m];
+      fixed += pf[m] == label;
+      flt += pg[m] == label;
+    }
+  }
+  return {static_cast<double>(fixed) / static_cast<double>(count), static_cast<double>(flt) / static_cast<double>(count)};
+}
+
+void run_rings(const RingsArgs& a) {
+  using Clock = std::chrono::steady_clock;
+  const mpc::RingConfig ring = ring_of(a.protocol);
+  const mpc::ProtocolOptions po = protocol_of(a.protocol);
+  if (a.calib_images < 1 || a.test_images < 0) throw nn::ModelError("--calib-images must be >= 1, --test-images >= 0");
+  nn::Network net = nn::load_onnx(a.model);
+  for (nn::Layer& L : net.layers) L.ring_bits = 0;  // chosen afresh
+  const nn::Dataset calib = nn::load_idx_dataset(a.data, "train", a.calib_images);
+  nn::check_images(calib, 0, static_cast<size_t>(a.calib_images), net.input_size());
+  const size_t count = static_cast<size_t>(a.calib_images);
+  const mpc::Words x = nn::encode_input(ring, calib.image(0), count * static_cast<size_t>(net.input_size()));
+  const int coef = nn::resolve_coef_frac(ring, a.coef_frac);
+  const auto t0 = Clock::now();
+  const nn::RingAllocation alloc = nn::allocate_ring_bits(net, ring, po, coef, x, count, a.margin, [&](size_t i) {
+    std::fprintf(stderr, "\rrings: %zu / %zu layers", i + 1, net.layers.size());
+    if (i + 1 == net.layers.size()) std::fprintf(stderr, "\n");
+  });
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  for (size_t i = 0; i < net.layers.size(); ++i) net.layers[i].ring_bits = alloc.bits[i];
+
+  std::printf("%-16s %-10s %8s %8s\n", "layer", "op", "minimum", "ring l");
+  for (size_t i = 0; i < net.layers.size(); ++i)
+    std::printf("%-16s %-10s %8d %8d\n", net.layers[i].name.c_str(), nn::op_name(net.layers[i].op), alloc.minimum[i],
+                alloc.bits[i]);
+  std::printf("calibration: %lld training images, %zu twin runs, %.1f s; margin %d bits; truncations placed for l=%d f=%d\n",
+              static_cast<long long>(a.calib_images), alloc.probes, seconds, a.margin, ring.bits, ring.frac);
+  nn::Network uniform = net;
+  for (nn::Layer& L : uniform.layers) L.ring_bits = 0;
+  const mpc::RingConfig base{64, 12};
+  const double mixed = online_bytes(net, ring, po, coef), wide = online_bytes(uniform, base, po, -1);
+  std::printf("online bytes per image (both parties, counted): %.0f with these rings, %.0f at uniform l=64 f=12: %.2fx fewer\n",
+              mixed, wide, wide / mixed);
+  if (a.test_images > 0) {
+    const nn::Dataset test = nn::load_idx_dataset(a.data, "t10k", a.test_images);
+    const auto [fixed, flt] = accuracy(net, ring, po, coef, test, a.test_images);
+    std::printf("test accuracy (%lld images): fixed-point twin %.2f %%, float %.2f %%\n",
+                static_cast<long long>(a.test_images), 100 * fixed, 100 * flt);
+  }
+  std::map<std::string, std::string> meta{{"polympc.method", "rings"},
+                                          {nn::kRingBitsMetadata, nn::layer_bits_spec(net)},
+                                          {"polympc.bits", std::to_string(ring.bits)},
+                                          {"polympc.frac", std::to_string(ring.frac)},
+                                          {"polympc.coef_frac", std::to_string(coef)},
+                                          {"polympc.margin", std::to_string(a.margin)},
+                                          {"polympc.calib_images", std::to_string(a.calib_images)},
+                                          {"polympc.source_model", a.model}};
+  for (const auto& [k, v] : nn::onnx_metadata(a.model))
+    if (!meta.count(k)) meta[k] = v;
+  nn::save_onnx(net, a.out, meta);
+  std::printf("wrote %s (ONNX metadata %s, polympc.bits, polympc.frac, polympc.coef_frac)\n", a.out.c_str(),
+              nn::kRingBitsMetadata);
+}
+
+}  // namespace
+
+void add_rings_command(CLI::App& app) {
+  auto args = std::make_shared<RingsArgs>();
+  args->protocol.bits = 34;
+  args->protocol.frac = 6;
+  CLI::App* c = app.add_subcommand(
+      "rings", "per-layer ring widths by range: the narrowest ring of each layer on calibration images, into the "
+               "model's ONNX metadata (docs/protocols.md \"Per-layer rings in the executor\")");
+  c->add_option("--model", args->model, "ONNX model")->required();
+  c->add_option("--out", args->out, "ONNX model to write (the same network, with its rings in the metadata)")->required();
+  c->add_option("--data", args->data, "directory with the IDX files (train split for calibration, t10k for the test)")
+      ->capture_default_str();
+  add_protocol_options(*c, args->protocol);
+  c->add_option("--coef-frac", args->coef_frac, "fractional bits of the polynomial coefficients (default f + 8)");
+  c->add_option("--margin", args->margin, "bits added to each layer's narrowest ring")->capture_default_str();
+  c->add_option("--calib-images", args->calib_images, "training images the twin must run without overflow")
+      ->capture_default_str();
+  c->add_option("--test-images", args->test_images, "test images for the accuracy of the result (0 = none)")
+      ->capture_default_str();
+  c->callback([args] { run_rings(*args); });
+}
+
+}  // namespace polympc::apps
