@@ -1,0 +1,58 @@
+# CLI test of per-layer rings (issue 13; docs/protocols.md "Per-layer rings in the
+# executor", models/README.md): called by CTest with -DPOLYMPC=... -DMODEL=<models/
+# fmnist_cnn.onnx> -DOUT=... It checks:
+#  - the shipped models/fmnist_pasnet_lambda0_rings.onnx has a row in models/README.md and
+#    carries its rings and fixed point in the ONNX metadata;
+#  - `polympc infer` of it (its own l/f from the metadata) on 200 real test images: logits
+#    bit-identical to the twin, agreement 1.0, and at least 3x fewer online bytes per image
+#    than its source model at uniform l = 64, f = 12 on the same images;
+#  - the same model at --bits 64 --frac 12 is refused, naming the layer whose ring is too narrow;
+#  - `polympc rings` on a few calibration images writes a model that `polympc infer` runs
+#    bit-identical to its twin.
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
+get_filename_component(models_dir ${MODEL} DIRECTORY)
+set(rings ${models_dir}/fmnist_pasnet_lambda0_rings.onnx)
+set(source ${models_dir}/fmnist_pasnet_lambda0.onnx)
+file(READ ${models_dir}/README.md readme)
+string(FIND "${readme}" "fmnist_pasnet_lambda0_rings.onnx" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "models/README.md has no row for fmnist_pasnet_lambda0_rings.onnx")
+endif()
+
+polympc_infer_json(low "infer of the rings model" ${OUT}.rings.json --model ${rings} --images 200 --batch 100)
+polympc_infer_json(wide "infer of its source at l=64" ${OUT}.wide.json --model ${source} --images 200 --batch 100)
+string(JSON meta GET "${low}" model_metadata polympc.ring_bits)
+if(NOT meta MATCHES "conv1=[0-9]+")
+  message(FATAL_ERROR "no per-layer rings in the metadata: '${meta}'")
+endif()
+string(JSON l GET "${low}" ring_bits)
+string(JSON f GET "${low}" frac_bits)
+string(JSON equal GET "${low}" logits_bit_identical)
+string(JSON agree GET "${low}" agreement)
+string(JSON low_bytes GET "${low}" online_bytes)
+string(JSON wide_bytes GET "${wide}" online_bytes)
+string(JSON wide_l GET "${wide}" ring_bits)
+if(NOT equal EQUAL 200 OR NOT agree MATCHES "^1(\\.0*)?$")
+  message(FATAL_ERROR "rings model: ${equal}/200 logits bit-identical, agreement ${agree}")
+endif()
+if(NOT wide_l EQUAL 64)
+  message(FATAL_ERROR "the source model ran at l=${wide_l}, not 64")
+endif()
+# online_bytes: per image, both parties (a JSON number, possibly fractional)
+string(REGEX REPLACE "\\..*" "" low_i "${low_bytes}")
+string(REGEX REPLACE "\\..*" "" wide_i "${wide_bytes}")
+math(EXPR three "3 * ${low_i}")
+if(three GREATER wide_i)
+  message(FATAL_ERROR "rings model: ${low_bytes} online bytes per image (l=${l} f=${f}), source at l=64: ${wide_bytes}: less than 3x fewer")
+endif()
+message(STATUS "rings model l=${l} f=${f}: ${low_bytes} vs ${wide_bytes} online bytes per image")
+
+polympc_expect_fail("the rings model at l=64 f=12" "layer '.*': a ring of [0-9]+ bits cannot hold"
+                    ${POLYMPC} infer --model ${rings} --bits 64 --frac 12 --images 8 --batch 8 --quiet)
+
+polympc_run_ok("polympc rings" ${POLYMPC} rings --model ${source} --out ${OUT}.new.onnx --calib-images 16 --test-images 0)
+polympc_infer_json(new "infer of the new rings model" ${OUT}.new.json --model ${OUT}.new.onnx --images 20 --batch 10)
+string(JSON equal GET "${new}" logits_bit_identical)
+if(NOT equal EQUAL 20)
+  message(FATAL_ERROR "new rings model: ${equal}/20 logits bit-identical")
+endif()
