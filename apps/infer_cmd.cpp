@@ -172,30 +172,6 @@ std::string human_bytes(double b) {
   return o.str();
 }
 
-/// In-process runs: the fixed point a model was given its rings for (`polympc rings`: ONNX
-/// metadata polympc.bits, polympc.frac, polympc.coef_frac) unless --bits, --frac or
-/// --coef-frac say otherwise. Malformed values are a ModelError naming the key.
-void model_fixed_point(InferArgs& a) {
-  const std::map<std::string, std::string> meta = nn::onnx_metadata(a.model);
-  auto value = [&](const char* key, int& out) {
-    auto it = meta.find(key);
-    if (it == meta.end()) return;
-    size_t used = 0;
-    int v = 0;
-    try {
-      v = std::stoi(it->second, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != it->second.size())
-      throw nn::ModelError(a.model + ": metadata '" + key + "' is '" + it->second + "', not an integer");
-    out = v;
-  };
-  if (!a.bits_given) value("polympc.bits", a.protocol.bits);
-  if (!a.frac_given) value("polympc.frac", a.protocol.frac);
-  if (a.coef_frac < 0) value("polympc.coef_frac", a.coef_frac);
-}
-
 void run_infer(const InferArgs& a) {
   const mpc::RingConfig ring = ring_of(a.protocol);
   const mpc::ProtocolOptions po = protocol_of(a.protocol);
@@ -487,8 +463,8 @@ void add_infer_command(CLI::App& app) {
     args->bits_given = c->count("--bits") > 0;
     args->frac_given = c->count("--frac") > 0;
     if (args->party.role.empty()) {
-      InferArgs a = *args;
-      model_fixed_point(a);
+      InferArgs a = *args;  // in-process: the model's fixed point unless given
+      model_fixed_point(a.model, a.protocol.bits, a.bits_given, a.protocol.frac, a.frac_given, a.coef_frac);
       run_infer(a);
     } else {
       run_infer(*args);

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "model_args.h"
+#include "protocol_args.h"
 #include "polympc/scheduler/allocate.h"
 #include "polympc/scheduler/plan.h"
 #include "polympc/perfmodel/json.h"
@@ -342,7 +343,12 @@ void add_perf_command(CLI::App& app) {
   c->add_option("--json", args->json, "write the report as JSON to this file (online, offline and total per layer)");
   c->add_flag("--list", args->list, "list boards, network presets and built-in architectures");
   c->add_flag("--no-sites", args->no_sites, "do not print the site x choice table");
-  c->callback([args] { run_perf(*args); });
+  c->callback([args, c] {
+    if (!args->m.model.empty())  // the fixed point a model's rings were chosen for, unless given
+      model_fixed_point(args->m.model, args->m.q.bits, c->count("--bits") > 0, args->m.q.frac, c->count("--frac") > 0,
+                        args->m.q.coef_frac);
+    run_perf(*args);
+  });
 }
 
 }  // namespace polympc::apps

@@ -1,9 +1,11 @@
 #include "protocol_args.h"
 
 #include <algorithm>
+#include <map>
 #include <sstream>
 
 #include "polympc/mpc/protocols.h"
+#include "polympc/nn/onnx.h"
 #include "polympc/nn/secure.h"
 
 namespace polympc::apps {
@@ -133,6 +135,28 @@ void check_layer_bits(const mpc::ProtocolOptions& po, const nn::Network& net) {
           " would also apply to the layer '" + L.name + "' (its name starts with '" + entry->first +
           "/'): give '" + L.name + "' its own NAME=LO:HI entry");
   }
+}
+
+void model_fixed_point(const std::string& model, int& bits, bool bits_given, int& frac, bool frac_given,
+                       int& coef_frac) {
+  const std::map<std::string, std::string> meta = nn::onnx_metadata(model);
+  auto value = [&](const char* key, int& out) {
+    auto it = meta.find(key);
+    if (it == meta.end()) return;
+    size_t used = 0;
+    int v = 0;
+    try {
+      v = std::stoi(it->second, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != it->second.size())
+      throw nn::ModelError(model + ": metadata '" + key + "' is '" + it->second + "', not an integer");
+    out = v;
+  };
+  if (!bits_given) value("polympc.bits", bits);
+  if (!frac_given) value("polympc.frac", frac);
+  if (coef_frac < 0) value("polympc.coef_frac", coef_frac);
 }
 
 }  // namespace polympc::apps

@@ -27,6 +27,13 @@ mpc::RingConfig ring_of(const ProtocolArgs& a);
 /// Protocol options. Throws mpc::InvalidArgument naming the bad value.
 mpc::ProtocolOptions protocol_of(const ProtocolArgs& a);
 
+/// The fixed point a model's rings were chosen for (`polympc rings`: ONNX metadata
+/// polympc.bits, polympc.frac, polympc.coef_frac), into bits / frac / coef_frac unless the
+/// command line gave them (`*_given`; coef_frac >= 0 counts as given). A model without
+/// them leaves all three alone. Throws nn::ModelError naming the file and a malformed key.
+void model_fixed_point(const std::string& model, int& bits, bool bits_given, int& frac, bool frac_given,
+                       int& coef_frac);
+
 /// A per-layer --relu-bits NAME=LO:HI must name a ReLU or max-pool layer of `net` (the
 /// entry applies to the layer's tags, NAME and NAME/...; an entry whose prefix would also
 /// reach another such layer is refused); throws mpc::InvalidArgument listing the layers

@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "model_args.h"
+#include "protocol_args.h"
 #include "polympc/scheduler/allocate.h"
 #include "polympc/scheduler/plan.h"
 
@@ -149,7 +150,12 @@ void add_schedule_command(CLI::App& app) {
   c->add_option("--calibration", args->m.q.calibration, "calibration file from `polympc bench calibrate` (--target cpu)");
   c->add_option("--tile-lanes", args->tile_lanes, "--target cpu: lanes that execute the tiles (polympc infer --tile-lanes)")
       ->capture_default_str();
-  c->callback([args] { run_schedule(*args); });
+  c->callback([args, c] {
+    if (!args->m.model.empty())  // the fixed point a model's rings were chosen for, unless given
+      model_fixed_point(args->m.model, args->m.q.bits, c->count("--bits") > 0, args->m.q.frac, c->count("--frac") > 0,
+                        args->m.q.coef_frac);
+    run_schedule(*args);
+  });
 }
 
 }  // namespace polympc::apps

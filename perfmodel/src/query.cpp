@@ -34,6 +34,7 @@ Model make_model(const Query& q) {
   query_phase(q);  // an unknown phase is an error before any file is read
   Options opt;
   opt.ring = mpc::RingConfig{q.bits, q.frac};
+  opt.coef_frac = q.coef_frac;
   try {
     opt.ring.validate();
   } catch (const mpc::InvalidArgument& e) {

@@ -35,6 +35,9 @@ string(JSON wide_l GET "${wide}" ring_bits)
 if(NOT equal EQUAL 200 OR NOT agree MATCHES "^1(\\.0*)?$")
   message(FATAL_ERROR "rings model: ${equal}/200 logits bit-identical, agreement ${agree}")
 endif()
+if(NOT l EQUAL 34 OR NOT f EQUAL 6)
+  message(FATAL_ERROR "the rings model ran at l=${l} f=${f}, not its metadata's 34 and 6")
+endif()
 if(NOT wide_l EQUAL 64)
   message(FATAL_ERROR "the source model ran at l=${wide_l}, not 64")
 endif()
@@ -49,6 +52,14 @@ message(STATUS "rings model l=${l} f=${f}: ${low_bytes} vs ${wide_bytes} online 
 
 polympc_expect_fail("the rings model at l=64 f=12" "layer '.*': a ring of [0-9]+ bits cannot hold"
                     ${POLYMPC} infer --model ${rings} --bits 64 --frac 12 --images 8 --batch 8 --quiet)
+
+# polympc perf reads the same metadata: the counted bytes are the run's.
+polympc_run_ok("perf of the rings model" ${POLYMPC} perf --model ${rings} --no-sites --json ${OUT}.perf.json)
+file(READ ${OUT}.perf.json pj)
+string(JSON pl GET "${pj}" ring_bits)
+if(NOT pl EQUAL 34)
+  message(FATAL_ERROR "perf priced the rings model at l=${pl}, not its metadata's 34")
+endif()
 
 polympc_run_ok("polympc rings" ${POLYMPC} rings --model ${source} --out ${OUT}.new.onnx --calib-images 16 --test-images 0)
 polympc_infer_json(new "infer of the new rings model" ${OUT}.new.json --model ${OUT}.new.onnx --images 20 --batch 10)

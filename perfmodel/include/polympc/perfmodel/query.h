@@ -20,6 +20,7 @@ struct Query {
   int bits = 64;                 ///< ring bits l
   std::string layer_bits;        ///< per-layer ring widths: "name=BITS,name=BITS" (Options::layer_bits)
   int frac = 12;                 ///< fractional bits f
+  int coef_frac = -1;            ///< polynomial coefficient scale (Options::coef_frac; -1 = f + 8)
   size_t batch = 1;              ///< images per inference
   std::string lanes;             ///< "kernel=N,matmul_combine=LxR" overrides (parse_lanes)
   std::string calibration;       ///< calibration file ("" = none)
