@@ -439,7 +439,7 @@ void add_infer_command(CLI::App& app) {
                 "in-process run: lanes that run the tiles at the same time, each with its own channels, backends "
                 "and material (default: the plan's, else 2)");
   c->add_option("--coef-frac", args->coef_frac,
-                 "in-process run: fractional bits of the polynomial coefficients (default f + 8); a polynomial's "
+                 "in-process run: fractional bits of the polynomial coefficients (default: the model's polympc.coef_frac, else f + 8); a polynomial's "
                  "output is at scale 2f + coef-frac (docs/protocols.md \"One-opening polynomial\")");
   c->add_option("--layer-bits", args->layer_bits,
                  "in-process run: per-layer ring widths LAYER=BITS,... (8..64) over the model's (ONNX metadata "
