@@ -76,9 +76,10 @@ void progress_bar(const std::string& stage, int epoch, int epochs, int64_t step,
 
 /// 2PC run of `onnx` on the first `images` test images (cpu backend, the run's protocol).
 void evaluate(const TrainArgs& a, Point& p) {
-  const nn::Network net = nn::load_onnx(p.path);
+  nn::Network net = nn::load_onnx(p.path);
+  nn::set_layer_bits(net, nn::parse_layer_bits(a.o.layer_bits));
   p.drelus = nn::network_drelus(net);
-  mpc::RingConfig ring{64, 12};
+  mpc::RingConfig ring{a.o.ring_bits, a.o.frac_bits};
   const nn::QuantizedModel q = nn::quantize(net, ring);
   const nn::Dataset data = train::load_data(a.o, /*train=*/false, static_cast<int64_t>(a.eval_images));
   nn::InferenceOptions opt;
@@ -492,6 +493,12 @@ void add_train_command(CLI::App& app, int argc, char** argv) {
   c->add_option("--board", a->o.board, "board of the latency model")->capture_default_str();
   c->add_option("--network", a->o.network, "network preset of the latency model")->capture_default_str();
   c->add_option("--phase", a->o.phase, "online | offline | total")->capture_default_str();
+  c->add_option("--bits", a->o.ring_bits, "ring bits l of the latency table and the 2PC evaluation")->capture_default_str();
+  c->add_option("--frac", a->o.frac_bits, "fractional bits f of the latency table and the 2PC evaluation")
+      ->capture_default_str();
+  c->add_option("--layer-bits", a->o.layer_bits,
+                "per-layer ring widths LAYER=BITS,... priced by the latency table and run by the 2PC evaluation "
+                "(docs/protocols.md \"Per-layer rings in the executor\")");
   c->add_option("--out", a->out, "directory for the models, CSVs and the report")->capture_default_str();
   c->add_option("--data", a->o.data_dir, "Fashion-MNIST IDX directory")->capture_default_str();
   c->add_option_function<std::string>(

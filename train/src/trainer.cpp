@@ -87,6 +87,9 @@ pm::Model latency_model(const TrainOptions& o, const pm::NetShape& net) {
   q.compare = o.compare;
   q.trunc = o.trunc;
   q.phase = o.phase;
+  q.bits = o.ring_bits;
+  q.frac = o.frac_bits;
+  q.layer_bits = o.layer_bits;
   // The kernels sized by the scheduler, as `polympc perf` does by default.
   return scheduler::configure(pm::make_model(q), net, scheduler::KernelSource{}, pm::query_phase(q));
 }

@@ -136,6 +136,22 @@ TEST(Search, LatencyTableIsThePerformanceModels) {
   polympc::train::TrainOptions bad = o;
   bad.board = "no-such-board";
   EXPECT_ANY_THROW(polympc::train::site_latencies(bad));
+  // Every ring width is priced: at l = 40 (f = 6) each site's ReLU or max pool costs less
+  // than at l = 64; a per-layer width of its own (act2 in 24 bits) less again.
+  polympc::train::TrainOptions narrow = o;
+  narrow.ring_bits = 40;
+  narrow.frac_bits = 6;
+  const auto t40 = polympc::train::site_latencies(narrow);
+  narrow.layer_bits = "act2=24";
+  const auto t24 = polympc::train::site_latencies(narrow);
+  ASSERT_EQ(t40.size(), table.size());
+  for (size_t i = 0; i < table.size(); ++i) {
+    EXPECT_LT(t40[i].ms[0], table[i].ms[0]) << table[i].site;
+    if (table[i].site == "act2") EXPECT_LT(t24[i].ms[0], t40[i].ms[0]);
+  }
+  bad = o;
+  bad.layer_bits = "act2=7";
+  EXPECT_ANY_THROW(polympc::train::site_latencies(bad));
 }
 
 TEST(Search, MixedSitesExpectedLatencyAndArgmax) {

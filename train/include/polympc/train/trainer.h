@@ -74,6 +74,11 @@ struct TrainOptions {
   std::string board = "u280";
   std::string network = "lan";   ///< network preset (lan, wan, ...)
   std::string phase = "total";   ///< online | offline | total
+  /// The ring the latency table and the 2PC evaluation use: l, f, and per-layer widths
+  /// "LAYER=BITS,..." (perfmodel Options::layer_bits; nn::Layer::ring_bits for the runs).
+  int ring_bits = 64;
+  int frac_bits = 12;
+  std::string layer_bits;
   /// Called after every training step with (stage "search" | "fine-tune" | "train",
   /// epoch (1-based, within the stage), epochs of the stage, step within the epoch
   /// (1-based), steps per epoch); for progress bars.
