@@ -62,9 +62,6 @@ inline mpc::Words lift(const mpc::RingConfig& r, mpc::Words x, int k) {
   return x;
 }
 
-/// Layer i of `net` on a batch of `batch` images: `input` is the network input and outs[j]
-/// the output of layer j for the same images (only i's producers are read). Returns the
-/// layer's output ([batch, ...], batch-major as every tensor of the walk).
 /// The network's output as the client finishes it: floor(v / 2^output_shift) in the last
 /// layer's ring (plan.bits.back()), read as a signed value of `base` (the session's ring).
 inline mpc::Words finish_logits(const mpc::RingConfig& base, const ScalePlan& plan, const mpc::Words& y) {
@@ -101,6 +98,9 @@ bool enter_ring(Ops& ops, const ScalePlan& plan, size_t i, const std::string& ta
   return done;
 }
 
+/// Layer i of `net` on a batch of `batch` images: `input` is the network input and outs[j]
+/// the output of layer j for the same images (only i's producers are read). Returns the
+/// layer's output ([batch, ...], batch-major as every tensor of the walk).
 template <class Ops>
 mpc::Words layer_step(Ops& ops, const Network& net, const ScalePlan& plan, size_t i, size_t batch,
                       const mpc::Words& input, const std::vector<mpc::Words>& outs) {
