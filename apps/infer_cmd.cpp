@@ -462,13 +462,10 @@ void add_infer_command(CLI::App& app) {
     args->model_given = model->count() > 0;
     args->bits_given = c->count("--bits") > 0;
     args->frac_given = c->count("--frac") > 0;
-    if (args->party.role.empty()) {
-      InferArgs a = *args;  // in-process: the model's fixed point unless given
+    InferArgs a = *args;
+    if (a.party.role.empty())  // in-process: the model's fixed point unless given
       model_fixed_point(a.model, a.protocol.bits, a.bits_given, a.protocol.frac, a.frac_given, a.coef_frac);
-      run_infer(a);
-    } else {
-      run_infer(*args);
-    }
+    run_infer(a);
   });
 }
 

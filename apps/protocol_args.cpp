@@ -154,9 +154,9 @@ void model_fixed_point(const std::string& model, int& bits, bool bits_given, int
       throw nn::ModelError(model + ": metadata '" + key + "' is '" + it->second + "', not an integer");
     out = v;
   };
-  if (!bits_given) value("polympc.bits", bits);
-  if (!frac_given) value("polympc.frac", frac);
-  if (coef_frac < 0) value("polympc.coef_frac", coef_frac);
+  if (!bits_given) value(nn::kBitsMetadata, bits);
+  if (!frac_given) value(nn::kFracMetadata, frac);
+  if (coef_frac < 0) value(nn::kCoefFracMetadata, coef_frac);
 }
 
 }  // namespace polympc::apps

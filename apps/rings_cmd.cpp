@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "protocol_args.h"
 #include "polympc/nn/dataset.h"
+#include "polympc/nn/inference.h"
 #include "polympc/nn/onnx.h"
 #include "polympc/nn/plain.h"
 #include "polympc/nn/quantize.h"
@@ -42,29 +43,6 @@ double online_bytes(const nn::Network& net, const mpc::RingConfig& ring, const m
   const pm::Model m(pm::load_board("u280"), pm::load_kernels(), pm::load_network("lan"), o);
   const pm::NetworkReport r = m.report(pm::from_network(net), false);
   return static_cast<double>(r.total.bytes_p0 + r.total.bytes_p1);
-}
-
-/// Top-1 accuracy of the fixed-point twin and of the float network on `count` images.
-std::pair<double, double> accuracy(const nn::Network& net, const mpc::RingConfig& ring, const mpc::ProtocolOptions& po,
-                                   int coef_frac, const nn::Dataset& d, int64_t count) {
-  const nn::QuantizedModel q = nn::quantize(net, ring, coef_frac);
-  int64_t fixed = 0, flt = 0;
-  const int64_t step = 250;
-  for (int64_t first = 0; first < count; first += step) {
-    const size_t b = static_cast<size_t>(std::min(step, count - first));
-    const size_t in = static_cast<size_t>(net.input_size());
-    const mpc::Words y = nn::fixed_forward(q, nn::encode_input(ring, d.image(first), b * in), b, po);
-    std::vector<double> fy(y.size());
-    for (size_t j = 0; j < y.size(); ++j) fy[j] = ring.decode(y[j]);
-    const std::vector<float> f = nn::float_forward(net, d.image(first), b);
-    const std::vector<int> pf = nn::argmax_rows(fy, b), pg = nn::argmax_rows(std::vector<double>(f.begin(), f.end()), b);
-    for (size_t m = 0; m < b; ++m) {
-      const int label = d.labels[static_cast<size_t>(first) + m];
-      fixed += pf[m] == label;
-      flt += pg[m] == label;
-    }
-  }
-  return {static_cast<double>(fixed) / static_cast<double>(count), static_cast<double>(flt) / static_cast<double>(count)};
 }
 
 void run_rings(const RingsArgs& a) {
@@ -101,23 +79,24 @@ void run_rings(const RingsArgs& a) {
               mixed, wide, wide / mixed);
   if (a.test_images > 0) {
     const nn::Dataset test = nn::load_idx_dataset(a.data, "t10k", a.test_images);
-    const auto [fixed, flt] = accuracy(net, ring, po, coef, test, a.test_images);
+    const nn::PlaintextReport r =
+        nn::evaluate_plaintext(nn::quantize(net, ring, coef), test, static_cast<size_t>(a.test_images), 250, po);
     std::printf("test accuracy (%lld images): fixed-point twin %.2f %%, float %.2f %%\n",
-                static_cast<long long>(a.test_images), 100 * fixed, 100 * flt);
+                static_cast<long long>(a.test_images), 100 * r.fixed_accuracy, 100 * r.float_accuracy);
   }
   std::map<std::string, std::string> meta{{"polympc.method", "rings"},
                                           {nn::kRingBitsMetadata, nn::layer_bits_spec(net)},
-                                          {"polympc.bits", std::to_string(ring.bits)},
-                                          {"polympc.frac", std::to_string(ring.frac)},
-                                          {"polympc.coef_frac", std::to_string(coef)},
+                                          {nn::kBitsMetadata, std::to_string(ring.bits)},
+                                          {nn::kFracMetadata, std::to_string(ring.frac)},
+                                          {nn::kCoefFracMetadata, std::to_string(coef)},
                                           {"polympc.margin", std::to_string(a.margin)},
                                           {"polympc.calib_images", std::to_string(a.calib_images)},
                                           {"polympc.source_model", a.model}};
   for (const auto& [k, v] : nn::onnx_metadata(a.model))
     if (!meta.count(k)) meta[k] = v;
   nn::save_onnx(net, a.out, meta);
-  std::printf("wrote %s (ONNX metadata %s, polympc.bits, polympc.frac, polympc.coef_frac)\n", a.out.c_str(),
-              nn::kRingBitsMetadata);
+  std::printf("wrote %s (ONNX metadata %s, %s, %s, %s)\n", a.out.c_str(), nn::kRingBitsMetadata, nn::kBitsMetadata,
+              nn::kFracMetadata, nn::kCoefFracMetadata);
 }
 
 }  // namespace

@@ -999,7 +999,6 @@ NetworkReport Model::report(const NetShape& net, bool sites) const {
   }
   const std::vector<int>& bits = plan.bits;
   const int input_bits = plan.input_bits;
-  auto bits_of = [&](int j) { return plan.bits_of(j); };
   auto producer = [&](size_t i, size_t k) {
     const std::vector<int>& in = net.layers[i].inputs;
     if (k < in.size()) return in[k];
@@ -1009,9 +1008,9 @@ NetworkReport Model::report(const NetShape& net, bool sites) const {
     const LayerShape& L = net.layers[i];
     LayerRings rings;
     rings.bits = bits[i];
-    rings.from_bits = bits_of(producer(i, 0));
+    rings.from_bits = plan.bits_of(producer(i, 0));
     const int res = producer(i, 1);
-    rings.residual_from_bits = res == -2 ? bits[i] : bits_of(res);
+    rings.residual_from_bits = res == -2 ? bits[i] : plan.bits_of(res);
     r.layers.push_back(layer_cost(L, default_choice(L), plan.in_shift[i], rings));
     if (sites && (L.is_activation_site() || L.is_pool_site())) {
       SiteCosts s;

@@ -120,6 +120,11 @@ struct Network {
 
 /// ONNX metadata key of the per-layer ring widths (Layer::ring_bits), "LAYER=BITS,...".
 constexpr const char* kRingBitsMetadata = "polympc.ring_bits";
+/// ONNX metadata keys of the fixed point a model's rings were chosen for (`polympc rings`):
+/// the ring l the truncations are placed for, f, and the polynomial coefficient scale.
+constexpr const char* kBitsMetadata = "polympc.bits";
+constexpr const char* kFracMetadata = "polympc.frac";
+constexpr const char* kCoefFracMetadata = "polympc.coef_frac";
 /// "LAYER=BITS,..." (8 <= BITS <= 64, empty items ignored) as a map. Throws ModelError
 /// naming the item otherwise.
 std::map<std::string, int> parse_layer_bits(const std::string& spec);
