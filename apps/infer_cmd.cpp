@@ -51,6 +51,7 @@ struct InferArgs {
   size_t lanes = 0;     ///< --tile-lanes: lanes that execute the tiles (0: the plan's, else 2)
   std::string winograd = "off";  ///< --winograd: nn::apply_winograd spec (server role: explicit forms)
   std::string layer_bits;        ///< --layer-bits LAYER=BITS,...: per-layer rings over the model's
+  std::string layer_frac;        ///< --layer-frac LAYER=FRAC,...: per-layer scales over the model's
   int coef_frac = -1;            ///< --coef-frac: polynomial coefficient scale (-1 = the model's, else f + 8)
   bool bits_given = false, frac_given = false;  ///< --bits / --frac on the command line
 };
@@ -179,9 +180,10 @@ void run_infer(const InferArgs& a) {
   if (!a.party.role.empty() &&
       (!a.link.empty() || a.workers != 1 || !a.trace.empty() || !a.plan.empty() || !a.tiles.empty()))
     throw mpc::InvalidArgument("--link, --workers, --trace, --plan and --tiles apply to in-process runs (without --role)");
-  if (!a.party.role.empty() && (!a.layer_bits.empty() || a.coef_frac >= 0))
-    throw mpc::InvalidArgument("--layer-bits and --coef-frac apply to in-process runs; for --role, write the rings "
-                               "into the model (ONNX metadata polympc.ring_bits, which both parties read)");
+  if (!a.party.role.empty() && (!a.layer_bits.empty() || !a.layer_frac.empty() || a.coef_frac >= 0))
+    throw mpc::InvalidArgument("--layer-bits, --layer-frac and --coef-frac apply to in-process runs; for --role, write "
+                               "them into the model (ONNX metadata polympc.ring_bits, polympc.frac_bits, which both "
+                               "parties read)");
   if (!a.party.role.empty() && (a.plaintext_only || a.explain))
     throw mpc::InvalidArgument("--plaintext-only and --explain apply to in-process runs (without --role)");
   if (!a.party.role.empty()) {  // one party of a two-process run over TCP
@@ -207,6 +209,7 @@ void run_infer(const InferArgs& a) {
   }
   nn::Network net = nn::load_onnx(a.model);
   nn::set_layer_bits(net, nn::parse_layer_bits(a.layer_bits));
+  nn::set_layer_values(net, nn::parse_layer_values(a.layer_frac, nn::kFracBits), nn::kFracBits);
   const int winograd_layers =
       a.winograd == "off" ? 0 : nn::apply_winograd(net, a.winograd, ring, po, nn::resolve_coef_frac(ring, a.coef_frac));
   check_layer_bits(po, net);
@@ -445,6 +448,10 @@ void add_infer_command(CLI::App& app) {
                  "in-process run: per-layer ring widths LAYER=BITS,... (8..64) over the model's (ONNX metadata "
                  "polympc.ring_bits); a layer without one computes in its input's ring; conversions by sign "
                  "extension, truncate-reduce and local reduction (docs/protocols.md \"Per-layer rings\")");
+  c->add_option("--layer-frac", args->layer_frac,
+                 "in-process run: per-layer fixed-point scales LAYER=FRAC,... (1..48) over the model's (ONNX "
+                 "metadata polympc.frac_bits); a layer without one takes its input at f (--frac), which stays the "
+                 "scale of the input and the logits (docs/protocols.md \"Per-layer scales\")");
   c->add_option("--winograd", args->winograd,
                 "3x3 stride-1 convolutions in Winograd form: auto | off | 2 | 4 | LAYER=0|2|4, comma-separated; "
                 "--role server: explicit forms, the same as the architecture file's (export-arch --winograd); "

@@ -1,7 +1,8 @@
-// Per-layer rings (nn::Layer::ring_bits, issue 13): a network whose layers compute in rings
-// of different widths runs in 2PC bit for bit as its plaintext twin (untiled, tiled, labels
-// only, a residual network), travels in the ONNX metadata and the architecture file, and a
-// layer whose values or scales exceed its ring is a clear error naming the layer. The
+// Per-layer rings and scales (nn::Layer::ring_bits and frac_bits, issue 13): a network whose
+// layers compute in rings of different widths, or at different fixed-point scales, runs in
+// 2PC bit for bit as its plaintext twin (untiled, tiled, labels only, a residual network),
+// travels in the ONNX metadata and the architecture file, and a layer whose values or
+// scales exceed its ring is a clear error naming the layer. The
 // conversions' bytes, rounds, material and Backend calls against the performance model:
 // test_perfmodel's PerLayerRingsExecutedEqualTheModelLayerByLayer.
 #include <gtest/gtest.h>
@@ -172,6 +173,103 @@ TEST(LayerRings, RingsTravelInTheOnnxMetadataAndTheArchitectureFile) {
 }  // namespace
 
 namespace {
+
+// Per-layer scales: conv1 at f = 4 (the input truncated from 12), act1 at 10 (its input
+// lifted locally from 8), fc1 at 8, the logits back at f = 12. The twin quantizes each layer
+// at its own scale, so its logits differ from the uniform ones; the 2PC run equals it bit for
+// bit with GMW and FSS comparison, tiled, labels only and with per-layer rings on top.
+TEST(LayerScales, ShippedModelAtPerLayerScalesEqualsTheTwin) {
+  nn::Network net = nn::load_onnx(kShipped);
+  nn::set_layer_values(net, {{"conv1", 4}, {"act1", 10}, {"fc1", 8}}, nn::kFracBits);
+  const mpc::RingConfig ring{64, 12};
+  const nn::ScalePlan plan = nn::plan_scales(net, ring, mpc::ProtocolOptions{}, nn::resolve_coef_frac(ring, -1));
+  EXPECT_EQ(plan.fracs, (std::vector<int>{4, 10, 12, 12, 12, 12, 12, 8, 12, 12}));
+  EXPECT_EQ(plan.in_shift[0], 8);   // the input, at f = 12, truncated to conv1's 4
+  EXPECT_EQ(plan.in_shift[1], -2);  // conv1's output at 8, lifted to act1's 10
+  EXPECT_EQ(plan.out_scale[1], 2 * 10 + nn::resolve_coef_frac(ring, -1));
+  EXPECT_EQ(plan.output_shift, 24 - 12);
+  nn::InferenceOptions opt;
+  opt.batch = 4;
+  const nn::InferenceReport uniform = run(nn::load_onnx(kShipped), 12, opt);
+  for (mpc::CompareMode mode : {mpc::CompareMode::Gmw, mpc::CompareMode::Fss}) {
+    opt.protocol.compare = mode;
+    opt.tiling = nn::Tiling{};
+    opt.reveal = nn::Reveal::Logits;
+    const nn::InferenceReport r = run(net, 12, opt);
+    EXPECT_EQ(r.logits_equal, 12u) << mpc::compare_mode_name(mode);
+    EXPECT_EQ(r.agreement, 1.0);
+    EXPECT_NE(r.logits_raw, uniform.logits_raw) << "the layers were quantized at their own scales";
+    opt.tiling.tiles = std::vector<size_t>(net.layers.size(), 2);
+    opt.tiling.lanes = 2;
+    EXPECT_EQ(run(net, 12, opt).logits_raw, r.logits_raw);
+    opt.reveal = nn::Reveal::Label;
+    EXPECT_EQ(run(net, 12, opt).predictions, r.predictions);
+  }
+  // With rings on top (act2 to fc1 in 48 bits, act3 back in 64).
+  nn::set_layer_bits(net, {{"act2", 48}, {"act3", 64}});
+  opt.tiling = nn::Tiling{};
+  opt.reveal = nn::Reveal::Logits;
+  EXPECT_EQ(run(net, 12, opt).logits_equal, 12u);
+}
+
+// The probabilistic truncation's polynomial truncates by f_i + coef_frac inside the gate.
+TEST(LayerScales, ProbabilisticPolynomialTruncatesAtTheLayersScale) {
+  nn::Network net = nn::load_onnx(kShipped);
+  nn::set_layer_values(net, {{"act1", 10}}, nn::kFracBits);
+  nn::InferenceOptions opt;
+  opt.batch = 6;
+  opt.protocol.trunc = mpc::TruncMode::Prob;
+  const mpc::RingConfig ring{64, 12};
+  EXPECT_EQ(nn::plan_scales(net, ring, opt.protocol, nn::resolve_coef_frac(ring, -1)).out_scale[1], 10);
+  const nn::InferenceReport r = run(net, 6, opt), uniform = run(nn::load_onnx(kShipped), 6, opt);
+  EXPECT_EQ(r.agreement, 1.0);
+  // Off by the probabilistic truncations' ulps only, as the uniform run: a gate truncating
+  // by the session's f instead of act1's would be off by 2^2 in act1's whole output.
+  EXPECT_LE(r.max_logit_error, 4 * uniform.max_logit_error + 8.0 / 4096);
+}
+
+// Scales travel with the model; scales outside 1..48, logits below f, unknown layers and
+// malformed values are errors naming the layer or the item.
+TEST(LayerScales, ScalesTravelWithTheModelAndBadScalesAreRefused) {
+  nn::Network net = nn::load_onnx(kShipped);
+  nn::set_layer_values(net, {{"conv2", 8}, {"fc1", 10}}, nn::kFracBits);
+  const std::string onnx = temp_path("scales.onnx");
+  nn::save_onnx(net, onnx);
+  EXPECT_EQ(nn::onnx_metadata(onnx).at(nn::kFracBitsMetadata), "conv2=8,fc1=10");
+  EXPECT_EQ(nn::layer_values_spec(nn::load_onnx(onnx), nn::kFracBits), "conv2=8,fc1=10");
+  nn::save_onnx(nn::load_onnx(kShipped), onnx, {{nn::kFracBitsMetadata, "conv2=0"}});
+  expect_error<nn::ModelError>([&] { nn::load_onnx(onnx); }, {onnx, nn::kFracBitsMetadata, "conv2=0"});
+  const std::string arch = temp_path("scales.arch.json");
+  nn::save_arch(net, arch);
+  const nn::ArchFile af = nn::load_arch(arch);
+  EXPECT_EQ(nn::layer_values_spec(af.arch, nn::kFracBits), "conv2=8,fc1=10");
+  EXPECT_NE(af.architecture_hash, nn::architecture_hash(nn::load_onnx(kShipped)));
+  std::string text = read_file(arch);
+  text.replace(text.find("\"frac_bits\": 8"), 14, "\"frac_bits\": 60");
+  write_file(arch, text);
+  expect_error<nn::ModelError>([&] { nn::load_arch(arch); }, {"conv2", "frac_bits", "60"});
+  std::remove(onnx.c_str());
+  std::remove(arch.c_str());
+
+  const mpc::RingConfig ring{64, 12};
+  const int coef = nn::resolve_coef_frac(ring, -1);
+  nn::Network low = nn::load_onnx(kShipped);
+  nn::set_layer_values(low, {{"fc2", 5}}, nn::kFracBits);  // the logits at 10, below f = 12
+  expect_error<mpc::InvalidArgument>([&] { nn::plan_scales(low, ring, mpc::ProtocolOptions{}, coef); },
+                                     {"layer 'fc2'", "scale 10", "f = 12"});
+  nn::Network wide = nn::load_onnx(kShipped);
+  wide.layers[1].frac_bits = 49;
+  expect_error<mpc::InvalidArgument>([&] { nn::plan_scales(wide, ring, mpc::ProtocolOptions{}, coef); },
+                                     {"layer 'act1'", "49"});
+  // A polynomial whose coefficients at 2 f_i + coef_frac leave no integer bits.
+  nn::Network poly = nn::load_onnx(kShipped);
+  poly.layers[1].frac_bits = 22;  // 2 * 22 + 20 bits in a 64-bit ring
+  expect_error<mpc::InvalidArgument>([&] { nn::quantize(poly, ring); }, {"layer 'act1'", "f = 22"});
+  expect_error<nn::ModelError>([&] { nn::parse_layer_values("conv1=49", nn::kFracBits); },
+                               {"conv1=49", "1 <= FRAC <= 48"});
+  expect_error<nn::ModelError>([&] { nn::set_layer_values(low, {{"conv9", 8}}, nn::kFracBits); },
+                               {"fixed-point scale", "conv9"});
+}
 
 // The range allocation (nn/ring_alloc.h): the chosen rings run the calibration images, and
 // each minimum is the narrowest that does (one bit less fails).

@@ -176,6 +176,23 @@ TEST(PerfModel, PerLayerRingsExecutedEqualTheModelLayerByLayer) {
   EXPECT_EQ(conv["output"].first, 56);
 }
 
+// Per-layer scales executed (nn::Layer::frac_bits): the truncations they move (conv1 at
+// f = 4 truncates the input by 8, act1 lifts it locally by 4, conv2 at 16 takes pool1's sum
+// at scale 42 down to 16, pool3's multiplication by 1/9 at f = 10, fc1 at 10) are the ones
+// the model prices, layer by layer, with per-layer rings on top.
+TEST(PerfModel, PerLayerScalesExecutedEqualTheModelLayerByLayer) {
+  nn::Network net = every_layer_cnn();
+  nn::set_layer_values(net, {{"conv1", 4}, {"act1", 12}, {"conv2", 16}, {"pool3", 10}, {"fc1", 10}}, nn::kFracBits);
+  nn::Network ringed = net;
+  nn::set_layer_bits(ringed, {{"act2", 48}, {"pool3", 64}});
+  for (const nn::Network* n : {&net, &ringed})
+    for (mpc::TruncMode trunc : {mpc::TruncMode::Exact, mpc::TruncMode::Fss}) {
+      size_t equal = 0;
+      check_against_run(*n, 6, 6, protocol(trunc, mpc::CompareMode::Fss), /*sim=*/true, images(), &equal);
+      EXPECT_EQ(equal, 6u) << "2PC = twin bit for bit";
+    }
+}
+
 TEST(PerfModel, BlockReluLayerByLayerAndItsDReluCount) {
   // Block-ReLU (every patch kind, cropped border patches): bytes, rounds, material and
   // Backend calls as a real inference, GMW and FSS, full and reduced bits.

@@ -11,6 +11,11 @@ void Dealer::set_ring_bits(int bits) {
   ring_.bits = bits;
 }
 
+void Dealer::set_ring_frac(int frac) {
+  if (frac < 0 || frac >= 64) throw InvalidArgument("dealer scale f = " + std::to_string(frac) + " (needs 0..63)");
+  ring_.frac = frac;
+}
+
 std::pair<std::vector<uint64_t>, std::vector<uint64_t>> Dealer::share_arith(
     const std::vector<uint64_t>& x) {
   return share_arith(x, ring_.bits);

@@ -60,6 +60,8 @@ struct PublicLayer {
   int64_t winograd = 0;
   /// The field "ring_bits", written when not 0: the layer's ring width (Layer::ring_bits).
   int64_t ring_bits = 0;
+  /// The field "frac_bits", written when not 0: the layer's fixed-point scale (Layer::frac_bits).
+  int64_t frac_bits = 0;
 };
 
 struct PublicNet {
@@ -106,6 +108,7 @@ PublicNet public_part(const Network& net) {
     q.patches = l.block_patches;
     q.winograd = l.winograd;
     q.ring_bits = l.ring_bits;
+    q.frac_bits = l.frac_bits;
     p.layers.push_back(std::move(q));
   }
   return p;
@@ -177,6 +180,10 @@ void validate_public(const PublicNet& p, const std::string& prefix) {
     if (l.ring_bits != 0 && (l.ring_bits < 8 || l.ring_bits > 64))
       throw ModelError(field("ring_bits") + ": " + std::to_string(l.ring_bits) +
                        " (expected 8..64; omit the field for the input's ring)");
+    if (l.frac_bits != 0 && (l.frac_bits < kFracBits.lo || l.frac_bits > kFracBits.hi))
+      throw ModelError(field("frac_bits") + ": " + std::to_string(l.frac_bits) + " (expected " +
+                       std::to_string(kFracBits.lo) + ".." + std::to_string(kFracBits.hi) +
+                       "; omit the field for the session's f)");
     // Every parameter is held (as zeros) by whoever loads the file: bound the total.
     const std::string total = field("weight_shape") + " (parameters of the network so far)";
     for (int64_t n : {weights, l.bias_size, l.poly_sizes[0], l.poly_sizes[1], l.poly_sizes[2]})
@@ -243,6 +250,10 @@ std::string hash_public(const PublicNet& p) {
     if (l.ring_bits != 0) {  // hashed only when set: uniform-ring hashes unchanged
       h.str("ring_bits");
       h.i64(l.ring_bits);
+    }
+    if (l.frac_bits != 0) {  // hashed only when set: uniform-scale hashes unchanged
+      h.str("frac_bits");
+      h.i64(l.frac_bits);
     }
   }
   return h.hex();
@@ -311,6 +322,7 @@ std::string render(const PublicNet& p, const std::string& arch_hash, const std::
     }
     if (l.winograd != 0) out += ", \"winograd\": " + std::to_string(l.winograd);
     if (l.ring_bits != 0) out += ", \"ring_bits\": " + std::to_string(l.ring_bits);
+    if (l.frac_bits != 0) out += ", \"frac_bits\": " + std::to_string(l.frac_bits);
     out += i + 1 < p.layers.size() ? "},\n" : "}\n";
   }
   out += "  ]\n}\n";
@@ -472,6 +484,7 @@ PublicLayer parse_layer(const Json& v, size_t i, const std::string& path) {
   if (l.op == OpKind::BlockRelu) keys.push_back("patches");
   if (l.op == OpKind::Conv && v.contains("winograd")) keys.push_back("winograd");  // optional
   if (v.contains("ring_bits")) keys.push_back("ring_bits");                         // optional
+  if (v.contains("frac_bits")) keys.push_back("frac_bits");                         // optional
   check_keys(v, keys, where);
   l.name = get_string(v["name"], field("name"));
   l.inputs = get_ints(v["inputs"], field("inputs"), 2);
@@ -484,6 +497,7 @@ PublicLayer parse_layer(const Json& v, size_t i, const std::string& path) {
   l.out_shape = get_ints(v["out_shape"], field("out_shape"), 3);
   if (v.contains("winograd")) l.winograd = get_int(v["winograd"], field("winograd"));
   if (v.contains("ring_bits")) l.ring_bits = get_int(v["ring_bits"], field("ring_bits"));
+  if (v.contains("frac_bits")) l.frac_bits = get_int(v["frac_bits"], field("frac_bits"));
   if (l.op == OpKind::BlockRelu) {
     const Json& pv = v["patches"];
     if (!pv.is_array())
@@ -570,6 +584,7 @@ Network build(const PublicNet& p) {
     l.block_patches = q.patches;
     l.winograd = static_cast<int>(q.winograd);
     l.ring_bits = static_cast<int>(q.ring_bits);
+    l.frac_bits = static_cast<int>(q.frac_bits);
     net.layers.push_back(std::move(l));
   }
   return net;

@@ -19,6 +19,8 @@
 //     (Conv with Layer::winograd != 0: [M, N·Ho·Wo] at scale 2f + F.u_frac, bias included)
 //   const mpc::RingConfig& ring();                             // the ring calls run in now
 //   void set_ring_bits(int l);                                 // the ring of the next calls
+//   void set_frac(int f);                                      // the scale f of the next calls
+//     (per-layer scales: plan.fracs[i], the f of the polynomial and pooling gates)
 //   Words trunc_reduce(const std::string& tag, const Words& x, int from, int shift);
 //   Words ring_reduce(const std::string& tag, const Words& x, int from, int to);
 //   Words sign_extend(const std::string& tag, const Words& x, int from, int to);
@@ -112,8 +114,11 @@ mpc::Words layer_step(Ops& ops, const Network& net, const ScalePlan& plan, size_
     const bool truncate = plan.in_shift[i] > 0 && !plan.fused[i];
     mpc::Words entered;
     const bool converted = enter_ring(ops, plan, i, L.name, x_in, plan.bits_of(prod[0]), plan.in_shift[i], truncate, entered);
-    const mpc::Words& x = converted ? entered : x_in;
+    ops.set_frac(plan.fracs[i]);
     const mpc::RingConfig& r = ops.ring();
+    // An input below the layer's scale is lifted to it (placement.h: negative in_shift).
+    const mpc::Words lifted = plan.in_shift[i] < 0 ? lift(r, converted ? entered : x_in, -plan.in_shift[i]) : mpc::Words{};
+    const mpc::Words& x = plan.in_shift[i] < 0 ? lifted : converted ? entered : x_in;
     const std::vector<int64_t>& in_shape = prod[0] < 0 ? net.input_shape : net.layers[static_cast<size_t>(prod[0])].out_shape;
     mpc::Words y;
     switch (L.op) {

@@ -296,43 +296,48 @@ void Network::infer_shapes() {
   }
 }
 
-std::map<std::string, int> parse_layer_bits(const std::string& spec) {
+std::map<std::string, int> parse_layer_values(const std::string& spec, const LayerSetting& setting) {
   std::map<std::string, int> out;
   std::stringstream ss(spec);
   std::string item;
   while (std::getline(ss, item, ',')) {
     if (item.empty()) continue;
     const auto eq = item.find('=');
-    int l = 0;
+    int v = 0;
     size_t used = 0;
     try {
-      if (eq != std::string::npos) l = std::stoi(item.substr(eq + 1), &used);
+      if (eq != std::string::npos) v = std::stoi(item.substr(eq + 1), &used);
     } catch (const std::exception&) {
       used = 0;
     }
-    if (eq == std::string::npos || eq == 0 || used == 0 || used != item.size() - eq - 1 || l < 8 || l > 64)
-      throw ModelError("per-layer ring width '" + item + "' must be LAYER=BITS with 8 <= BITS <= 64");
-    out[item.substr(0, eq)] = l;
+    if (eq == std::string::npos || eq == 0 || used == 0 || used != item.size() - eq - 1 || v < setting.lo ||
+        v > setting.hi)
+      throw ModelError(std::string("per-layer ") + setting.what + " '" + item + "' must be LAYER=" + setting.unit +
+                       " with " + std::to_string(setting.lo) + " <= " + setting.unit + " <= " +
+                       std::to_string(setting.hi));
+    out[item.substr(0, eq)] = v;
   }
   return out;
 }
 
-void set_layer_bits(Network& net, const std::map<std::string, int>& bits) {
-  for (const auto& [name, l] : bits) {
+void set_layer_values(Network& net, const std::map<std::string, int>& values, const LayerSetting& setting) {
+  for (const auto& [name, v] : values) {
     bool found = false;
     for (Layer& L : net.layers)
       if (L.name == name) {
-        L.ring_bits = l;
+        L.*setting.member = v;
         found = true;
       }
-    if (!found) throw ModelError("per-layer ring width for '" + name + "': network '" + net.name + "' has no such layer");
+    if (!found)
+      throw ModelError(std::string("per-layer ") + setting.what + " for '" + name + "': network '" + net.name +
+                       "' has no such layer");
   }
 }
 
-std::string layer_bits_spec(const Network& net) {
+std::string layer_values_spec(const Network& net, const LayerSetting& setting) {
   std::string out;
   for (const Layer& L : net.layers)
-    if (L.ring_bits != 0) out += (out.empty() ? "" : ",") + L.name + "=" + std::to_string(L.ring_bits);
+    if (L.*setting.member != 0) out += (out.empty() ? "" : ",") + L.name + "=" + std::to_string(L.*setting.member);
   return out;
 }
 

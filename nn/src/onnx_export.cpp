@@ -317,8 +317,10 @@ void save_onnx(const Network& net, const std::string& path,
                const std::map<std::string, std::string>& metadata) {
   onnx::ModelProto m = to_model(net);
   std::map<std::string, std::string> meta = metadata;
-  const std::string rings = layer_bits_spec(net);  // the per-layer rings travel with the model
-  if (!rings.empty() && !meta.count(kRingBitsMetadata)) meta[kRingBitsMetadata] = rings;
+  for (const LayerSetting* setting : {&kRingBits, &kFracBits}) {  // per-layer rings and scales travel with the model
+    const std::string spec = layer_values_spec(net, *setting);
+    if (!spec.empty() && !meta.count(setting->metadata)) meta[setting->metadata] = spec;
+  }
   for (const auto& [key, value] : meta) {
     onnx::StringStringEntryProto* e = m.add_metadata_props();
     e->set_key(key);

@@ -1708,13 +1708,14 @@ Network parse_onnx(const std::string& bytes, const std::string& origin) {
     throw ModelError(origin + " is not a valid ONNX model (no graph or no ir_version)");
   Network net = Importer(m, origin).run();
   for (const auto& e : m.metadata_props())
-    if (e.key() == kRingBitsMetadata) {
-      try {
-        set_layer_bits(net, parse_layer_bits(e.value()));
-      } catch (const ModelError& err) {
-        throw ModelError(origin + ": metadata '" + kRingBitsMetadata + "': " + err.what());
+    for (const LayerSetting* setting : {&kRingBits, &kFracBits})
+      if (e.key() == setting->metadata) {
+        try {
+          set_layer_values(net, parse_layer_values(e.value(), *setting), *setting);
+        } catch (const ModelError& err) {
+          throw ModelError(origin + ": metadata '" + setting->metadata + "': " + err.what());
+        }
       }
-    }
   net.infer_shapes();
   return net;
 }

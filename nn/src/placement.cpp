@@ -112,6 +112,7 @@ std::vector<ScaleNode> scale_nodes(const Network& net) {
     if (L.op == OpKind::BlockRelu) n.window = block_window(L.block_patches);
     if (L.op == OpKind::Conv && L.winograd != 0) n.extra_frac = winograd_form(L.winograd).u_frac;
     n.ring_bits = L.ring_bits;
+    n.frac_bits = L.frac_bits;
     nodes.push_back(std::move(n));
   }
   return nodes;
@@ -127,10 +128,20 @@ ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig
   ScalePlan p;
   const int f = r.frac;
   p.frac = f;
+  const size_t n = nodes.size();
+  p.fracs.assign(n, f);
+  int f_max = f;
+  for (size_t i = 0; i < n; ++i) {
+    const ScaleNode& L = nodes[i];
+    if (L.frac_bits != 0 && (L.frac_bits < kFracBits.lo || L.frac_bits > kFracBits.hi))
+      throw mpc::InvalidArgument("layer '" + L.name + "': fixed-point scale " + std::to_string(L.frac_bits) +
+                                 " (needs " + std::to_string(kFracBits.lo) + ".." + std::to_string(kFracBits.hi) + ")");
+    p.fracs[i] = resolve_frac(L.frac_bits, f);
+    f_max = std::max(f_max, p.fracs[i]);
+  }
   // Values must also stay below 2^(l-2) in the ring (for the exact truncation too).
   const int bound = std::min(mpc::trunc_exact_below_bits(r, o), r.bits - 2);
-  p.max_scale = std::max(2 * f, bound - kMagnitudeBits);
-  const size_t n = nodes.size();
+  p.max_scale = std::max(2 * f_max, bound - kMagnitudeBits);
   p.in_shift.assign(n, 0);
   p.lift.assign(n, 0);
   p.out_scale.assign(n, f);
@@ -139,12 +150,13 @@ ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig
     const ScaleNode& L = nodes[i];
     auto scale_of = [&](int q) { return q < 0 ? f : p.out_scale[static_cast<size_t>(q)]; };
     const int s = scale_of(L.inputs.at(0));
-    auto at_f = [&] { p.in_shift[i] = s - f; };  // the op needs its input at scale f
+    const int fi = p.fracs[i];
+    auto at_f = [&] { p.in_shift[i] = s - fi; };  // the op needs its input at scale f_i (a lift when below)
     switch (L.op) {
       case OpKind::Conv:
       case OpKind::Linear:
         at_f();
-        p.out_scale[i] = 2 * f + L.extra_frac;
+        p.out_scale[i] = 2 * fi + L.extra_frac;
         if (p.out_scale[i] > p.max_scale)
           throw mpc::InvalidArgument(
               "layer '" + L.name + "' (Conv): the Winograd form's output scale 2f + " + std::to_string(L.extra_frac) +
@@ -155,7 +167,7 @@ ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig
       case OpKind::Poly: {
         at_f();
         p.fused[i] = fuses_trunc_poly(o, p.in_shift[i]);
-        p.out_scale[i] = mpc::poly_out_scale(r, o, coef_frac);
+        p.out_scale[i] = mpc::poly_out_scale(mpc::RingConfig{r.bits, fi}, o, coef_frac);
         if (p.out_scale[i] >= r.bits - 2)
           throw mpc::InvalidArgument(
               "layer '" + L.name + "' (Poly): the polynomial's output scale 2f + coef_frac = " +
@@ -176,7 +188,7 @@ ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig
         break;
       case OpKind::AvgPool:
       case OpKind::GlobalAvgPool: {
-        const int add = average_scale(L.window, f);
+        const int add = average_scale(L.window, fi);
         if (s + add > p.max_scale) at_f();
         p.out_scale[i] = s - p.in_shift[i] + add;
         break;
@@ -193,6 +205,10 @@ ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig
     }
   }
   p.output_shift = n ? p.out_scale.back() - f : 0;
+  if (p.output_shift < 0)
+    throw mpc::InvalidArgument("layer '" + nodes.back().name + "': the logits leave at scale " +
+                               std::to_string(p.out_scale.back()) + ", below the session's f = " + std::to_string(f) +
+                               "; give the last layers a larger fixed-point scale (--layer-frac)");
   place_rings(nodes, r, p);
   return p;
 }
@@ -218,16 +234,18 @@ std::string ScalePlan::explain(const std::vector<ScaleNode>& nodes) const {
     const ScaleNode& L = nodes[i];
     const int s_in = L.inputs[0] < 0 ? frac : out_scale[static_cast<size_t>(L.inputs[0])];
     os << "  " << L.name << " (" << op_name(L.op) << "): ";
+    if (in_shift[i] < 0) os << "lift input by " << -in_shift[i] << " (local, " << s_in << " -> " << fracs[i] << "), ";
     if (in_shift[i] > 0)
       os << "truncate input by " << in_shift[i] << " (" << s_in << " -> " << s_in - in_shift[i]
          << ", " << L.in_elements << " elements per image" << (fused[i] ? ", fused with the polynomial" : "")
          << "), ";
-    else
+    else if (in_shift[i] == 0)
       os << "input at " << s_in << ", ";
     if (L.op == OpKind::Add && lift[i] != 0)
       os << "lift the " << (lift[i] > 0 ? "second" : "first") << " input by "
          << std::abs(lift[i]) << " bits (local), ";
     os << "output at " << out_scale[i];
+    if (fracs[i] != frac) os << ", f=" << fracs[i];
     if (rings) {
       const int from = bits_of(L.inputs[0]);
       const RingEntry e = ring_entry(from, bits[i], in_shift[i], in_shift[i] > 0 && !fused[i]);

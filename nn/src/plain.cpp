@@ -15,6 +15,7 @@ class PlainOps {
   Scope layer_scope(const Layer&) { return {}; }
   const mpc::RingConfig& ring() { return ring_; }
   void set_ring_bits(int l) { ring_.bits = l; }
+  void set_frac(int f) { ring_.frac = f; }
   mpc::Words matmul(size_t i, const mpc::Words& x, size_t m, size_t k, size_t cols, const mpc::Lowering& lower) {
     if (ring_.bits == q_.ring.bits) return mpc::plain::matmul(ring_, q_.layers[i].weight, lower(x), m, k, cols);
     // Per-layer ring: the products in 64 bits (signed weights and inputs), then each sum

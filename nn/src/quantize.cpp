@@ -34,18 +34,19 @@ QuantizedModel quantize(const Network& net, const mpc::RingConfig& ring, int coe
   q.net.infer_shapes();
   q.ring = ring;
   q.coef_frac = resolve_coef_frac(ring, coef_frac);
-  if (2 * ring.frac + q.coef_frac >= ring.bits - 1)
-    throw mpc::InvalidArgument("polynomial coefficient scale 2f+" + std::to_string(q.coef_frac) +
-                               " leaves no integer bits in a " + std::to_string(ring.bits) + "-bit ring");
-  const int f = ring.frac;
   for (size_t i = 0; i < q.net.layers.size(); ++i) {
     const Layer& L = q.net.layers[i];
+    const int f = resolve_frac(L.frac_bits, ring.frac);  // the layer's scale (weights at f, bias at 2f)
     QuantizedLayer ql;
     if (L.op == OpKind::Conv || L.op == OpKind::Linear) {
       const size_t m = static_cast<size_t>(L.weight_shape[0]);
       ql.weight = encode_all(ring, L.weight, f, L.weight.size(), "layer '" + L.name + "' weight");
       ql.bias = encode_all(ring, L.bias, 2 * f, m, "layer '" + L.name + "' bias");
     } else if (L.op == OpKind::Poly) {
+      if (2 * f + q.coef_frac >= ring.bits - 1)
+        throw mpc::InvalidArgument("layer '" + L.name + "': polynomial coefficient scale 2f+" +
+                                   std::to_string(q.coef_frac) + " (f = " + std::to_string(f) +
+                                   ") leaves no integer bits in a " + std::to_string(ring.bits) + "-bit ring");
       const size_t c = static_cast<size_t>(channels_of(L.out_shape));
       ql.poly.coef_frac = q.coef_frac;
       ql.poly.a2 = encode_all(ring, L.poly_a2, q.coef_frac, c, "layer '" + L.name + "' a2");

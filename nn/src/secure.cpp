@@ -37,15 +37,19 @@ class DealOps {
  public:
   DealOps(mpc::Dealer& d, const Network& net, const mpc::ProtocolOptions& o, int coef_frac, mpc::MaterialStore& m0,
           mpc::MaterialStore& m1)
-      : d_(d), net_(net), o_(o), coef_frac_(coef_frac), m0_(m0), m1_(m1), base_bits_(d.ring().bits) {}
+      : d_(d), net_(net), o_(o), coef_frac_(coef_frac), m0_(m0), m1_(m1), base_(d.ring()) {}
   DealOps(const DealOps&) = delete;
   DealOps(DealOps&& o) noexcept
-      : d_(o.d_), net_(o.net_), o_(o.o_), coef_frac_(o.coef_frac_), m0_(o.m0_), m1_(o.m1_), base_bits_(o.base_bits_) {}
-  ~DealOps() { d_.set_ring_bits(base_bits_); }  // the walk leaves the dealer in its ring
+      : d_(o.d_), net_(o.net_), o_(o.o_), coef_frac_(o.coef_frac_), m0_(o.m0_), m1_(o.m1_), base_(o.base_) {}
+  ~DealOps() {  // the walk leaves the dealer in its ring and scale
+    d_.set_ring_bits(base_.bits);
+    d_.set_ring_frac(base_.frac);
+  }
   struct Scope {};
   Scope layer_scope(const Layer&) { return {}; }
   const mpc::RingConfig& ring() { return d_.ring(); }
   void set_ring_bits(int l) { d_.set_ring_bits(l); }
+  void set_frac(int f) { d_.set_ring_frac(f); }
   mpc::Words trunc_reduce(const std::string& tag, const mpc::Words& x, int from, int shift) {
     mpc::deal_trunc_reduce(d_, x.size(), from, shift, o_, tag, m0_, m1_);
     return mpc::Words(x.size(), 0);
@@ -103,7 +107,7 @@ class DealOps {
   int coef_frac_;
   mpc::MaterialStore& m0_;
   mpc::MaterialStore& m1_;
-  int base_bits_;
+  mpc::RingConfig base_;
 };
 
 /// Online half: one party's protocol calls, per-layer phases.
@@ -112,16 +116,17 @@ class OnlineOps {
   OnlineOps(mpc::Session& s, const Network& net, const QuantizedModel* model, const std::vector<mpc::Words>& opened,
             const std::vector<mpc::PolySetup>& poly_opened, int coef_frac)
       : s_(s), net_(net), model_(model), opened_(opened), poly_opened_(poly_opened), coef_frac_(coef_frac),
-        base_bits_(s.ring.bits) {}
+        base_(s.ring) {}
   OnlineOps(const OnlineOps&) = delete;
   OnlineOps(OnlineOps&& o) noexcept
       : s_(o.s_), net_(o.net_), model_(o.model_), opened_(o.opened_), poly_opened_(o.poly_opened_),
-        coef_frac_(o.coef_frac_), base_bits_(o.base_bits_) {}
-  ~OnlineOps() { s_.ring.bits = base_bits_; }  // the walk leaves the session in its ring
+        coef_frac_(o.coef_frac_), base_(o.base_) {}
+  ~OnlineOps() { s_.ring = base_; }  // the walk leaves the session in its ring and scale
   using Scope = std::unique_ptr<mpc::PhaseScope>;
   Scope layer_scope(const Layer& L) { return std::make_unique<mpc::PhaseScope>(s_.channel, L.name); }
   const mpc::RingConfig& ring() { return s_.ring; }
   void set_ring_bits(int l) { s_.ring.bits = l; }
+  void set_frac(int f) { s_.ring.frac = f; }
   mpc::Words trunc_reduce(const std::string& tag, const mpc::Words& x, int from, int shift) {
     return mpc::trunc_reduce(s_, x, from, shift, tag);
   }
@@ -188,7 +193,7 @@ class OnlineOps {
   const std::vector<mpc::Words>& opened_;
   const std::vector<mpc::PolySetup>& poly_opened_;
   int coef_frac_;
-  int base_bits_;
+  mpc::RingConfig base_;
 };
 
 size_t classes_of(const Network& net) {

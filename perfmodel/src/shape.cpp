@@ -346,6 +346,7 @@ NetShape from_network(const nn::Network& net) {
     o.stride_h = L.stride_h;
     o.stride_w = L.stride_w;
     o.ring_bits = L.ring_bits;
+    o.frac_bits = L.frac_bits;
     switch (L.op) {
       case nn::OpKind::Conv:
         o.kind = LayerKind::Conv;
@@ -401,6 +402,7 @@ std::vector<nn::ScaleNode> scale_nodes(const NetShape& net) {
     n.out_elements = L.out_elements();
     n.window = static_cast<int64_t>(L.kernel_h) * L.kernel_w;
     n.ring_bits = L.ring_bits;
+    n.frac_bits = L.frac_bits;
     switch (L.kind) {
       case LayerKind::Conv:
         n.op = nn::OpKind::Conv;

@@ -27,6 +27,9 @@ class Dealer {
   /// Deals the next gates in Z_{2^bits} (per-layer rings; 8..64, InvalidArgument else);
   /// f is kept. The per-model fixed masks are words of the widest ring, used mod 2^bits.
   void set_ring_bits(int bits);
+  /// Deals the next gates at the fixed-point scale f (per-layer scales; 0 <= f < 64,
+  /// InvalidArgument else): the f of the polynomial gate's truncation (TruncMode::Prob).
+  void set_ring_frac(int frac);
   Prg& prg() { return prg_; }
 
   /// n uniform ring elements (l bits).

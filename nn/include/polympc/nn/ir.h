@@ -84,6 +84,12 @@ struct Layer {
   /// ONNX metadata "polympc.ring_bits" or `--layer-bits` (nn/placement.h "per-layer rings",
   /// docs/protocols.md "Per-layer rings").
   int ring_bits = 0;
+  /// Fixed-point scale f the layer takes its input at (weights at f, bias at 2f, polynomial
+  /// coefficients at coef_frac, f + coef_frac, 2f + coef_frac), 1..48; 0 = the session's f,
+  /// which stays the scale of the network input and of the logits. Public, like the
+  /// architecture: from the ONNX metadata "polympc.frac_bits" or `--layer-frac`
+  /// (nn/placement.h, docs/protocols.md "Per-layer scales").
+  int frac_bits = 0;
   // Poly: y = a2 x^2 + a1 x + a0 (a2 = s * w0 in PASNet's notation), each size 1 or C
   std::vector<float> poly_a2, poly_a1, poly_a0;
   // BlockRelu: one patch per input channel (public: part of the architecture)
@@ -118,20 +124,43 @@ struct Network {
   int64_t input_size() const;
 };
 
+/// The fixed-point scale layer `L` runs at in a session of scale `f`: Layer::frac_bits, or f
+/// when 0 (nn/placement.h ScalePlan::fracs and nn::quantize both use it).
+inline int resolve_frac(int frac_bits, int f) { return frac_bits != 0 ? frac_bits : f; }
+
+/// A per-layer integer setting carried by the model: its member, its range and its ONNX
+/// metadata key ("LAYER=VALUE,...").
+struct LayerSetting {
+  int Layer::*member;
+  int lo, hi;
+  const char* what;      ///< "ring width", "fixed-point scale"
+  const char* unit;      ///< "BITS", "FRAC" (in messages)
+  const char* metadata;  ///< ONNX metadata key
+};
+/// Layer::ring_bits, 8..64, "polympc.ring_bits".
+constexpr LayerSetting kRingBits{&Layer::ring_bits, 8, 64, "ring width", "BITS", "polympc.ring_bits"};
+/// Layer::frac_bits, 1..48, "polympc.frac_bits".
+constexpr LayerSetting kFracBits{&Layer::frac_bits, 1, 48, "fixed-point scale", "FRAC", "polympc.frac_bits"};
 /// ONNX metadata key of the per-layer ring widths (Layer::ring_bits), "LAYER=BITS,...".
-constexpr const char* kRingBitsMetadata = "polympc.ring_bits";
+constexpr const char* kRingBitsMetadata = kRingBits.metadata;
+/// ONNX metadata key of the per-layer fixed-point scales (Layer::frac_bits), "LAYER=FRAC,...".
+constexpr const char* kFracBitsMetadata = kFracBits.metadata;
 /// ONNX metadata keys of the fixed point a model's rings were chosen for (`polympc rings`):
 /// the ring l the truncations are placed for, f, and the polynomial coefficient scale.
 constexpr const char* kBitsMetadata = "polympc.bits";
 constexpr const char* kFracMetadata = "polympc.frac";
 constexpr const char* kCoefFracMetadata = "polympc.coef_frac";
-/// "LAYER=BITS,..." (8 <= BITS <= 64, empty items ignored) as a map. Throws ModelError
-/// naming the item otherwise.
-std::map<std::string, int> parse_layer_bits(const std::string& spec);
-/// Sets Layer::ring_bits of each named layer. Throws ModelError naming a layer the network
-/// does not have.
-void set_layer_bits(Network& net, const std::map<std::string, int>& bits);
-/// "LAYER=BITS,..." of the layers with a ring width ("" when none): parse_layer_bits' input.
-std::string layer_bits_spec(const Network& net);
+/// "LAYER=VALUE,..." (VALUE in the setting's range, empty items ignored) as a map. Throws
+/// ModelError naming the item otherwise.
+std::map<std::string, int> parse_layer_values(const std::string& spec, const LayerSetting& s);
+/// Sets the setting of each named layer. Throws ModelError naming a layer the network does
+/// not have.
+void set_layer_values(Network& net, const std::map<std::string, int>& values, const LayerSetting& s);
+/// "LAYER=VALUE,..." of the layers whose setting is not 0 ("" when none).
+std::string layer_values_spec(const Network& net, const LayerSetting& s);
+/// The same for the ring widths (kRingBits).
+inline std::map<std::string, int> parse_layer_bits(const std::string& spec) { return parse_layer_values(spec, kRingBits); }
+inline void set_layer_bits(Network& net, const std::map<std::string, int>& bits) { set_layer_values(net, bits, kRingBits); }
+inline std::string layer_bits_spec(const Network& net) { return layer_values_spec(net, kRingBits); }
 
 }  // namespace polympc::nn

@@ -60,6 +60,7 @@ struct ScaleNode {
                                 ///< Winograd form's u_frac, nn/winograd.h; 0 = direct)
   int ring_bits = 0;            ///< the layer's ring width l (Layer::ring_bits; 0 = its
                                 ///< first input's)
+  int frac_bits = 0;            ///< the layer's fixed-point scale (Layer::frac_bits; 0 = f)
 };
 /// The nodes of `net` (shapes inferred).
 std::vector<ScaleNode> scale_nodes(const Network& net);
@@ -74,11 +75,17 @@ inline bool fuses_trunc_poly(const mpc::ProtocolOptions& o, int in_shift) {
 /// The placement of one network's truncations for one ring and protocol choice.
 struct ScalePlan {
   int frac = 12;  ///< f
-  /// Largest scale a tensor may reach before it must be truncated: max(2f, bound - 12)
+  /// Largest scale a tensor may reach before it must be truncated: max(2 f_max, bound - 12)
+  /// (f_max: the largest of f and the layers' scales)
   /// with bound = l - 2 (exact and FSS truncation) or trunc_bound_bits (prob).
   int max_scale = 0;
-  /// Per layer: truncation of its (first) input before the op, in bits (0 = none).
+  /// Per layer: truncation of its (first) input before the op, in bits (0 = none; negative:
+  /// a lift, the input multiplied by 2^-in_shift, local and exact, when it arrives below the
+  /// layer's scale).
   std::vector<int> in_shift;
+  /// Per layer: the fixed-point scale f_i it takes its input at and its parameters are
+  /// quantized for (ScaleNode::frac_bits, else f). The network input and the logits are at f.
+  std::vector<int> fracs;
   /// Per layer (Add only): left shift of the second input (multiplication by 2^k, local and
   /// exact) that brings it to the first input's scale; or, when negative, the first input
   /// is lifted by -k.

@@ -46,6 +46,9 @@ struct LayerShape {
   /// The layer's ring width l (nn::Layer::ring_bits, from the model; 0 = its input's);
   /// Options::layer_bits overrides it.
   int ring_bits = 0;
+  /// The layer's fixed-point scale (nn::Layer::frac_bits, from the model; 0 = f): it moves
+  /// the truncations (nn/placement.h), not the bytes of a gate.
+  int frac_bits = 0;
   std::vector<nn::BlockPatch> block_patches;  ///< BlockRelu: one per channel
   int64_t in_elements() const;     ///< product of in_shape
   int64_t out_elements() const;    ///< product of out_shape
