@@ -1,7 +1,8 @@
-// `polympc rings`: per-layer ring widths by range (nn/ring_alloc.h) for a model, written
-// into its ONNX metadata with the fixed point it was chosen for (docs/protocols.md
-// "Per-layer rings in the executor"); prints the online bytes per image the performance
-// model counts for it and for the same model at uniform l = 64, f = 12.
+// `polympc rings`: per-layer scales by sensitivity (with --scale-tolerance), ring widths by
+// range and conversions cut by the performance model's bytes (nn/ring_alloc.h) for a model,
+// written into its ONNX metadata with the fixed point they were chosen for (docs/protocols.md
+// "Per-layer rings in the executor", "Per-layer scales"); prints the online bytes per image
+// the performance model counts for it and for the same model at uniform l = 64, f = 12.
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -29,6 +30,8 @@ struct RingsArgs {
   ProtocolArgs protocol;
   int coef_frac = -1;
   int margin = 1;
+  double scale_tolerance = -1;  ///< --scale-tolerance, accuracy points; < 0: no scale search
+  int min_frac = 2;
   int64_t calib_images = 1000;
   int64_t test_images = 10000;
 };
@@ -51,28 +54,52 @@ void run_rings(const RingsArgs& a) {
   const mpc::ProtocolOptions po = protocol_of(a.protocol);
   if (a.calib_images < 1 || a.test_images < 0) throw nn::ModelError("--calib-images must be >= 1, --test-images >= 0");
   nn::Network net = nn::load_onnx(a.model);
-  for (nn::Layer& L : net.layers) L.ring_bits = 0;  // chosen afresh
+  for (nn::Layer& L : net.layers) {  // chosen afresh
+    L.ring_bits = 0;
+    if (a.scale_tolerance >= 0) L.frac_bits = 0;
+  }
   const nn::Dataset calib = nn::load_idx_dataset(a.data, "train", a.calib_images);
   nn::check_images(calib, 0, static_cast<size_t>(a.calib_images), net.input_size());
   const size_t count = static_cast<size_t>(a.calib_images);
   const mpc::Words x = nn::encode_input(ring, calib.image(0), count * static_cast<size_t>(net.input_size()));
   const int coef = nn::resolve_coef_frac(ring, a.coef_frac);
   const auto t0 = Clock::now();
+  if (a.scale_tolerance >= 0) {
+    const nn::ScaleAllocation sc = nn::allocate_frac_bits(
+        net, ring, po, coef, x, calib.labels, count, a.scale_tolerance / 100, a.min_frac, [&](size_t i) {
+          std::fprintf(stderr, "\rscales: %zu / %zu layers", i + 1, net.layers.size());
+          if (i + 1 == net.layers.size()) std::fprintf(stderr, "\n");
+        });
+    for (size_t i = 0; i < net.layers.size(); ++i) net.layers[i].frac_bits = sc.frac[i];
+    std::printf("scales: calibration accuracy %.2f %% at f=%d everywhere, %.2f %% with the per-layer scales "
+                "(tolerance %.2f points, %zu twin runs)\n",
+                100 * sc.base_accuracy, ring.frac, 100 * sc.accuracy, a.scale_tolerance, sc.probes);
+  }
   const nn::RingAllocation alloc = nn::allocate_ring_bits(net, ring, po, coef, x, count, a.margin, [&](size_t i) {
     std::fprintf(stderr, "\rrings: %zu / %zu layers", i + 1, net.layers.size());
     if (i + 1 == net.layers.size()) std::fprintf(stderr, "\n");
   });
+  // Conversions cut where a wider producer costs fewer bytes (counted by the model).
+  auto bytes_with = [&](const std::vector<int>& bits) {
+    nn::Network t = net;
+    for (size_t i = 0; i < bits.size(); ++i) t.layers[i].ring_bits = bits[i];
+    return online_bytes(t, ring, po, coef);
+  };
+  const std::vector<int> bits = nn::cut_conversions(net, alloc.bits, bytes_with);
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  for (size_t i = 0; i < net.layers.size(); ++i) net.layers[i].ring_bits = alloc.bits[i];
+  for (size_t i = 0; i < net.layers.size(); ++i) net.layers[i].ring_bits = bits[i];
+  nn::fixed_forward(nn::quantize(net, ring, coef), x, count, po);  // the result runs the calibration images
 
-  std::printf("%-16s %-10s %8s %8s\n", "layer", "op", "minimum", "ring l");
+  std::printf("%-16s %-10s %4s %8s %8s %8s\n", "layer", "op", "f", "minimum", "range l", "ring l");
   for (size_t i = 0; i < net.layers.size(); ++i)
-    std::printf("%-16s %-10s %8d %8d\n", net.layers[i].name.c_str(), nn::op_name(net.layers[i].op), alloc.minimum[i],
-                alloc.bits[i]);
+    std::printf("%-16s %-10s %4d %8d %8d %8d\n", net.layers[i].name.c_str(), nn::op_name(net.layers[i].op),
+                nn::resolve_frac(net.layers[i].frac_bits, ring.frac), alloc.minimum[i], alloc.bits[i], bits[i]);
+  std::printf("conversions cut: %.0f online bytes per image with the range widths, %.0f after widening producers\n",
+              bytes_with(alloc.bits), bytes_with(bits));
   std::printf("calibration: %lld training images, %zu twin runs, %.1f s; margin %d bits; truncations placed for l=%d f=%d\n",
               static_cast<long long>(a.calib_images), alloc.probes, seconds, a.margin, ring.bits, ring.frac);
   nn::Network uniform = net;
-  for (nn::Layer& L : uniform.layers) L.ring_bits = 0;
+  for (nn::Layer& L : uniform.layers) L.ring_bits = L.frac_bits = 0;
   const mpc::RingConfig base{64, 12};
   const double mixed = online_bytes(net, ring, po, coef), wide = online_bytes(uniform, base, po, -1);
   std::printf("online bytes per image (both parties, counted): %.0f with these rings, %.0f at uniform l=64 f=12: %.2fx fewer\n",
@@ -86,6 +113,7 @@ void run_rings(const RingsArgs& a) {
   }
   std::map<std::string, std::string> meta{{"polympc.method", "rings"},
                                           {nn::kRingBitsMetadata, nn::layer_bits_spec(net)},
+                                          {nn::kFracBitsMetadata, nn::layer_values_spec(net, nn::kFracBits)},
                                           {nn::kBitsMetadata, std::to_string(ring.bits)},
                                           {nn::kFracMetadata, std::to_string(ring.frac)},
                                           {nn::kCoefFracMetadata, std::to_string(coef)},
@@ -95,8 +123,8 @@ void run_rings(const RingsArgs& a) {
   for (const auto& [k, v] : nn::onnx_metadata(a.model))
     if (!meta.count(k)) meta[k] = v;
   nn::save_onnx(net, a.out, meta);
-  std::printf("wrote %s (ONNX metadata %s, %s, %s, %s)\n", a.out.c_str(), nn::kRingBitsMetadata, nn::kBitsMetadata,
-              nn::kFracMetadata, nn::kCoefFracMetadata);
+  std::printf("wrote %s (ONNX metadata %s, %s, %s, %s, %s)\n", a.out.c_str(), nn::kRingBitsMetadata,
+              nn::kFracBitsMetadata, nn::kBitsMetadata, nn::kFracMetadata, nn::kCoefFracMetadata);
 }
 
 }  // namespace
@@ -106,8 +134,9 @@ void add_rings_command(CLI::App& app) {
   args->protocol.bits = 34;
   args->protocol.frac = 6;
   CLI::App* c = app.add_subcommand(
-      "rings", "per-layer ring widths by range: the narrowest ring of each layer on calibration images, into the "
-               "model's ONNX metadata (docs/protocols.md \"Per-layer rings in the executor\")");
+      "rings", "per-layer fixed point: scales by sensitivity (--scale-tolerance), the narrowest ring of each layer "
+               "on calibration images, conversions cut where the performance model counts fewer bytes; into the "
+               "model's ONNX metadata (docs/protocols.md \"Per-layer rings in the executor\", \"Per-layer scales\")");
   c->add_option("--model", args->model, "ONNX model")->required();
   c->add_option("--out", args->out, "ONNX model to write (the same network, with its rings in the metadata)")->required();
   c->add_option("--data", args->data, "directory with the IDX files (train split for calibration, t10k for the test)")
@@ -115,6 +144,11 @@ void add_rings_command(CLI::App& app) {
   add_protocol_options(*c, args->protocol);
   c->add_option("--coef-frac", args->coef_frac, "fractional bits of the polynomial coefficients (default f + 8)");
   c->add_option("--margin", args->margin, "bits added to each layer's narrowest ring")->capture_default_str();
+  c->add_option("--scale-tolerance", args->scale_tolerance,
+                "per-layer fixed-point scales first: each Conv, Linear and Poly layer at the smallest f_i >= "
+                "--min-frac that keeps the calibration accuracy within this many points of f's (default: off, "
+                "every layer at --frac)");
+  c->add_option("--min-frac", args->min_frac, "smallest per-layer scale the search tries")->capture_default_str();
   c->add_option("--calib-images", args->calib_images, "training images the twin must run without overflow")
       ->capture_default_str();
   c->add_option("--test-images", args->test_images, "test images for the accuracy of the result (0 = none)")

@@ -7,6 +7,8 @@
 // test_perfmodel's PerLayerRingsExecutedEqualTheModelLayerByLayer.
 #include <gtest/gtest.h>
 
+#include <numeric>
+
 #include "polympc/cpu/cpu_backend.h"
 #include "polympc/nn/arch_file.h"
 #include "polympc/nn/dataset.h"
@@ -174,7 +176,7 @@ TEST(LayerRings, RingsTravelInTheOnnxMetadataAndTheArchitectureFile) {
 
 namespace {
 
-// Per-layer scales: conv1 at f = 4 (the input truncated from 12), act1 at 10 (its input
+// Per-layer scales: conv1 at f = 4 (the input shared at 4), act1 at 10 (its input
 // lifted locally from 8), fc1 at 8, the logits back at f = 12. The twin quantizes each layer
 // at its own scale, so its logits differ from the uniform ones; the 2PC run equals it bit for
 // bit with GMW and FSS comparison, tiled, labels only and with per-layer rings on top.
@@ -184,7 +186,8 @@ TEST(LayerScales, ShippedModelAtPerLayerScalesEqualsTheTwin) {
   const mpc::RingConfig ring{64, 12};
   const nn::ScalePlan plan = nn::plan_scales(net, ring, mpc::ProtocolOptions{}, nn::resolve_coef_frac(ring, -1));
   EXPECT_EQ(plan.fracs, (std::vector<int>{4, 10, 12, 12, 12, 12, 12, 8, 12, 12}));
-  EXPECT_EQ(plan.in_shift[0], 8);   // the input, at f = 12, truncated to conv1's 4
+  EXPECT_EQ(plan.input_scale, 4);   // the client floors its input to conv1's scale
+  EXPECT_EQ(plan.in_shift[0], 0);
   EXPECT_EQ(plan.in_shift[1], -2);  // conv1's output at 8, lifted to act1's 10
   EXPECT_EQ(plan.out_scale[1], 2 * 10 + nn::resolve_coef_frac(ring, -1));
   EXPECT_EQ(plan.output_shift, 24 - 12);
@@ -205,8 +208,9 @@ TEST(LayerScales, ShippedModelAtPerLayerScalesEqualsTheTwin) {
     opt.reveal = nn::Reveal::Label;
     EXPECT_EQ(run(net, 12, opt).predictions, r.predictions);
   }
-  // With rings on top (act2 to fc1 in 48 bits, act3 back in 64).
-  nn::set_layer_bits(net, {{"act2", 48}, {"act3", 64}});
+  // With rings on top (the input and conv1 in 40 bits, act1 to pool2 in 64, act2 to fc1 in
+  // 48, act3 back in 64).
+  nn::set_layer_bits(net, {{"conv1", 40}, {"act1", 64}, {"act2", 48}, {"act3", 64}});
   opt.tiling = nn::Tiling{};
   opt.reveal = nn::Reveal::Logits;
   EXPECT_EQ(run(net, 12, opt).logits_equal, 12u);
@@ -301,6 +305,88 @@ TEST(RingAllocation, NarrowestRingsRunTheCalibrationImagesAndOneBitLessFails) {
   narrower[0] = a.minimum[0] - 1;
   EXPECT_ANY_THROW(with(narrower));
   EXPECT_THROW(nn::allocate_ring_bits(net, ring, o, coef, x, n, -1), mpc::InvalidArgument);
+}
+
+// The scale search (nn/ring_alloc.h allocate_frac_bits): only Conv, Linear and Poly layers
+// get a scale; the chosen scales keep the calibration accuracy within the tolerance; for
+// each lowered layer one step lower fails the search's test (the state it was taken in:
+// the layers after it at f). Bad arguments are refused.
+TEST(RingAllocation, ScaleSearchKeepsTheAccuracyAndOneStepLowerFails) {
+  const nn::Network net = nn::load_onnx(std::string(POLYMPC_SOURCE_DIR) + "/models/fmnist_pasnet_lambda0.onnx");
+  const mpc::RingConfig ring{34, 6};
+  const mpc::ProtocolOptions o;
+  const int coef = nn::resolve_coef_frac(ring, -1);
+  const size_t n = 48;
+  const nn::Dataset calib = nn::load_idx_dataset(nn::kFashionMnistDir, "train", n);
+  const mpc::Words x = nn::encode_input(ring, calib.image(0), n * 784);
+  const double tol = 0.05;
+  const nn::ScaleAllocation a = nn::allocate_frac_bits(net, ring, o, coef, x, calib.labels, n, tol, 2);
+  ASSERT_EQ(a.frac.size(), net.layers.size());
+  auto accuracy = [&](const std::vector<int>& frac) {
+    nn::Network t = net;
+    for (size_t i = 0; i < frac.size(); ++i) t.layers[i].frac_bits = frac[i];
+    const mpc::Words y = nn::fixed_forward(nn::quantize(t, ring, coef), x, n, o);
+    std::vector<double> d(y.size());
+    for (size_t j = 0; j < y.size(); ++j) d[j] = ring.decode(y[j]);
+    const std::vector<int> top = nn::argmax_rows(d, n);
+    size_t right = 0;
+    for (size_t j = 0; j < n; ++j) right += top[j] == calib.labels[j];
+    return static_cast<double>(right) / static_cast<double>(n);
+  };
+  EXPECT_DOUBLE_EQ(a.base_accuracy, accuracy(std::vector<int>(net.layers.size(), 0)));
+  EXPECT_DOUBLE_EQ(a.accuracy, accuracy(a.frac));
+  EXPECT_GE(a.accuracy, a.base_accuracy - tol);
+  size_t lowered = 0;
+  for (size_t i = 0; i < a.frac.size(); ++i) {
+    const nn::OpKind op = net.layers[i].op;
+    if (op != nn::OpKind::Conv && op != nn::OpKind::Linear && op != nn::OpKind::Poly) {
+      EXPECT_EQ(a.frac[i], 0) << net.layers[i].name;
+      continue;
+    }
+    const int fi = nn::resolve_frac(a.frac[i], ring.frac);
+    EXPECT_GE(fi, 2);
+    lowered += fi < ring.frac;
+    if (fi == 2) continue;
+    std::vector<int> lower(a.frac.begin(), a.frac.begin() + static_cast<long>(i));
+    lower.push_back(fi - 1);
+    lower.resize(a.frac.size(), 0);
+    double acc = -1;
+    try {
+      acc = accuracy(lower);
+    } catch (const mpc::InvalidArgument&) {
+    } catch (const mpc::OverflowError&) {
+    }
+    EXPECT_LT(acc, a.base_accuracy - tol) << net.layers[i].name << " at f = " << fi - 1;
+  }
+  EXPECT_GT(lowered, 0u) << "some layer needs less than f = 6";
+  EXPECT_THROW(nn::allocate_frac_bits(net, ring, o, coef, x, calib.labels, n, -0.1, 2), mpc::InvalidArgument);
+  EXPECT_THROW(nn::allocate_frac_bits(net, ring, o, coef, x, calib.labels, n, tol, 7), mpc::InvalidArgument);
+  EXPECT_THROW(nn::allocate_frac_bits(net, ring, o, coef, x, std::vector<int>(3, 0), n, tol, 2), mpc::InvalidArgument);
+}
+
+// Conversion cutting (cut_conversions) against a cost it is given: with a price per sign
+// extension it widens the whole chain before a wider layer (act1 and conv1 up to pool1's
+// 28), with widths alone it changes nothing.
+TEST(RingAllocation, ConversionsAreCutWhereTheCostSaysSo) {
+  const nn::Network net = nn::load_onnx(kShipped);
+  const std::vector<int> bits{19, 27, 28, 19, 19, 19, 19, 18, 26, 20};
+  auto extensions = [&](const std::vector<int>& b) {
+    int k = 0;
+    for (size_t i = 0; i < b.size(); ++i) {
+      const int p = net.producers(i)[0];
+      k += p >= 0 && b[static_cast<size_t>(p)] < b[i];
+    }
+    return k;
+  };
+  auto width = [](const std::vector<int>& b) { return std::accumulate(b.begin(), b.end(), 0.0); };
+  const std::vector<int> cut = nn::cut_conversions(net, bits, [&](const std::vector<int>& b) {
+    return 100.0 * extensions(b) + width(b);
+  });
+  EXPECT_EQ(cut[0], 28);
+  EXPECT_EQ(cut[1], 28);
+  EXPECT_EQ(cut[7], 26) << "fc1 widened to act3's 26";
+  EXPECT_EQ(extensions(cut), 0);
+  EXPECT_EQ(nn::cut_conversions(net, bits, width), bits);
 }
 
 }  // namespace

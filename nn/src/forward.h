@@ -73,6 +73,12 @@ inline mpc::Words finish_logits(const mpc::RingConfig& base, const ScalePlan& pl
   return last.bits < base.bits ? mpc::plain::sign_extend(z, last.bits, base.bits) : z;
 }
 
+/// The client's input x (encoded at base.frac) at the scale the network takes it,
+/// plan.input_scale: floor(x / 2^(f - input_scale)), on its own data before sharing.
+inline mpc::Words input_at_scale(const mpc::RingConfig& base, const ScalePlan& plan, const mpc::Words& x) {
+  return plan.input_scale < base.frac ? mpc::plain::trunc(base, x, base.frac - plan.input_scale) : x;
+}
+
 /// `v`, a tensor in the ring of `from` bits, into layer i's ring (plan.bits[i]) with the
 /// truncation by `shift` before the layer when `truncate` (placement.h ring_entry). Leaves
 /// the ops in layer i's ring. Returns false (and nothing in `out`) when nothing is done.

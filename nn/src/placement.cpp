@@ -139,6 +139,7 @@ ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig
     p.fracs[i] = resolve_frac(L.frac_bits, f);
     f_max = std::max(f_max, p.fracs[i]);
   }
+  p.input_scale = n && nodes[0].inputs.at(0) < 0 ? std::min(f, p.fracs[0]) : f;
   // Values must also stay below 2^(l-2) in the ring (for the exact truncation too).
   const int bound = std::min(mpc::trunc_exact_below_bits(r, o), r.bits - 2);
   p.max_scale = std::max(2 * f_max, bound - kMagnitudeBits);
@@ -148,7 +149,7 @@ ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig
   p.fused.assign(n, false);
   for (size_t i = 0; i < n; ++i) {
     const ScaleNode& L = nodes[i];
-    auto scale_of = [&](int q) { return q < 0 ? f : p.out_scale[static_cast<size_t>(q)]; };
+    auto scale_of = [&](int q) { return q < 0 ? p.input_scale : p.out_scale[static_cast<size_t>(q)]; };
     const int s = scale_of(L.inputs.at(0));
     const int fi = p.fracs[i];
     auto at_f = [&] { p.in_shift[i] = s - fi; };  // the op needs its input at scale f_i (a lift when below)
@@ -227,12 +228,12 @@ std::string ScalePlan::explain(const std::vector<ScaleNode>& nodes) const {
   std::ostringstream os;
   const bool rings = std::any_of(bits.begin(), bits.end(), [&](int b) { return b != bits.front(); }) ||
                      (!bits.empty() && bits.front() != input_bits);
-  os << "truncation plan (scale = fractional bits; input at scale " << frac
+  os << "truncation plan (scale = fractional bits; input at scale " << input_scale
      << ", sums may grow up to scale " << max_scale << "):\n";
   if (rings) os << "  per-layer rings: input shared in l=" << input_bits << "\n";
   for (size_t i = 0; i < nodes.size(); ++i) {
     const ScaleNode& L = nodes[i];
-    const int s_in = L.inputs[0] < 0 ? frac : out_scale[static_cast<size_t>(L.inputs[0])];
+    const int s_in = L.inputs[0] < 0 ? input_scale : out_scale[static_cast<size_t>(L.inputs[0])];
     os << "  " << L.name << " (" << op_name(L.op) << "): ";
     if (in_shift[i] < 0) os << "lift input by " << -in_shift[i] << " (local, " << s_in << " -> " << fracs[i] << "), ";
     if (in_shift[i] > 0)

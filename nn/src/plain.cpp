@@ -264,8 +264,8 @@ mpc::Words fixed_forward(const QuantizedModel& q, const mpc::Words& x, size_t ba
   PlainOps ops(q, o);
   const ScalePlan plan = plan_scales(q.net, q.ring, o, q.coef_frac);
   // The input is shared in the first layer's ring (the low bits of its words).
-  mpc::Words in = x;
-  if (plan.input_bits < q.ring.bits) in = mpc::plain::ring_reduce(x, q.ring.bits, plan.input_bits);
+  mpc::Words in = detail::input_at_scale(q.ring, plan, x);
+  if (plan.input_bits < q.ring.bits) in = mpc::plain::ring_reduce(in, q.ring.bits, plan.input_bits);
   return detail::finish_logits(q.ring, plan, detail::forward(ops, q.net, plan, batch, in));
 }
 

@@ -1,4 +1,4 @@
-// Per-layer ring widths by range (ring_alloc.h).
+// Per-layer scales by sensitivity, ring widths by range, conversions cut (ring_alloc.h).
 #include "polympc/nn/ring_alloc.h"
 
 #include <algorithm>
@@ -58,6 +58,85 @@ RingAllocation allocate_ring_bits(const Network& net, const mpc::RingConfig& rin
   a.bits.resize(n);
   for (size_t i = 0; i < n; ++i) a.bits[i] = std::min(a.minimum[i] + margin, ring.bits);
   return a;
+}
+
+ScaleAllocation allocate_frac_bits(const Network& net, const mpc::RingConfig& ring, const mpc::ProtocolOptions& o,
+                                   int coef_frac, const mpc::Words& input, const std::vector<int>& labels, size_t count,
+                                   double tolerance, int min_frac, const std::function<void(size_t)>& progress) {
+  if (tolerance < 0) throw mpc::InvalidArgument("scale allocation: tolerance " + std::to_string(tolerance) + " < 0");
+  if (min_frac < 1 || min_frac > ring.frac)
+    throw mpc::InvalidArgument("scale allocation: minimum scale " + std::to_string(min_frac) + " outside [1, f = " +
+                               std::to_string(ring.frac) + "]");
+  if (count == 0 || labels.size() < count)
+    throw mpc::InvalidArgument("scale allocation: needs calibration images with their labels");
+  const size_t n = net.layers.size();
+  ScaleAllocation a;
+  a.frac.assign(n, 0);
+  // Top-1 accuracy of the twin with scales `frac`; -1 when a scale is refused or overflows.
+  auto accuracy = [&](const std::vector<int>& frac) {
+    Network t = net;
+    for (size_t i = 0; i < n; ++i) t.layers[i].frac_bits = frac[i];
+    ++a.probes;
+    mpc::Words y;
+    try {
+      y = fixed_forward(quantize(t, ring, coef_frac), input, count, o);
+    } catch (const mpc::OverflowError&) {
+      return -1.0;
+    } catch (const mpc::InvalidArgument&) {  // RingError, a scale the placement refuses
+      return -1.0;
+    }
+    std::vector<double> logits(y.size());
+    for (size_t j = 0; j < y.size(); ++j) logits[j] = ring.decode(y[j]);
+    const std::vector<int> top = argmax_rows(logits, count);
+    size_t right = 0;
+    for (size_t j = 0; j < count; ++j) right += top[j] == labels[j];
+    return static_cast<double>(right) / static_cast<double>(count);
+  };
+  a.base_accuracy = a.accuracy = accuracy(a.frac);
+  if (a.base_accuracy < 0) throw mpc::InvalidArgument("scale allocation: the twin does not run at uniform f");
+  for (size_t i = 0; i < n; ++i) {
+    const OpKind op = net.layers[i].op;
+    if (op == OpKind::Conv || op == OpKind::Linear || op == OpKind::Poly)
+      for (int f = ring.frac - 1; f >= min_frac; --f) {
+        std::vector<int> trial = a.frac;
+        trial[i] = f;
+        const double acc = accuracy(trial);
+        if (acc < a.base_accuracy - tolerance) break;
+        a.frac = trial;
+        a.accuracy = acc;
+      }
+    if (progress) progress(i);
+  }
+  return a;
+}
+
+std::vector<int> cut_conversions(const Network& net, std::vector<int> bits,
+                                 const std::function<double(const std::vector<int>&)>& cost) {
+  double best = cost(bits);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < net.layers.size(); ++i) {
+      // Widen the producer, then its producer, ... (each step one more layer of the chain
+      // that is narrower than layer i) and keep the cheapest of these candidates.
+      std::vector<int> trial = bits, chosen;
+      double chosen_cost = best;
+      for (int p = net.producers(i)[0]; p >= 0 && trial[static_cast<size_t>(p)] < bits[i];
+           p = net.producers(static_cast<size_t>(p))[0]) {
+        trial[static_cast<size_t>(p)] = bits[i];
+        const double c = cost(trial);
+        if (c < chosen_cost) {
+          chosen_cost = c;
+          chosen = trial;
+        }
+      }
+      if (!chosen.empty()) {
+        best = chosen_cost;
+        bits = std::move(chosen);
+        changed = true;
+      }
+    }
+  }
+  return bits;
 }
 
 }  // namespace polympc::nn

@@ -417,8 +417,8 @@ mpc::Words SecureParty::run_batch_tiled(const std::vector<mpc::Session*>& lanes,
   mpc::Session& s = *lanes[0];
   const size_t count = static_cast<size_t>(arch_.input_size()) * batch;
   mpc::Session in{s.party, s.ring, s.channel, s.backend, s.material, s.options};
-  in.ring.bits = plan(s).input_bits;  // shared in the first layer's ring
-  mpc::Words share = share_input(in, x, count, prg);
+  in.ring.bits = plan(s).input_bits;  // shared in the first layer's ring, at its scale
+  mpc::Words share = share_input(in, s.party == 1 ? detail::input_at_scale(s.ring, plan(s), x) : x, count, prg);
   mpc::Words logits = infer_tiled(lanes, share, batch, tiling);
   return reveal == Reveal::Label ? reveal_labels(s, logits, batch) : reveal_output(s, logits);
 }

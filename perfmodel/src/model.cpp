@@ -578,7 +578,10 @@ LayerCost Model::layer_cost(const LayerShape& L, Choice choice, int in_shift, co
       throw PerfModelError("layer '" + L.name + "': " + what + " ring of " + std::to_string(l) + " bits (needs 8..64)");
     return l;
   };
-  const mpc::RingConfig r{width(rings.bits, "its"), opt_.ring.frac};
+  // The scale enters only the polynomial gate (the truncation inside TruncMode::Prob's);
+  // other layers are counted at f = 0, valid in a ring narrower than 2f + 1 bits.
+  const int frac = choice == Choice::Poly ? (rings.frac != 0 ? rings.frac : opt_.ring.frac) : 0;
+  const mpc::RingConfig r{width(rings.bits, "its"), frac};
   const int from = width(rings.from_bits, "its input's"), residual_from = width(rings.residual_from_bits, "its residual's");
   c.ring_bits = r.bits;
   auto bad = [&](const char* allowed) {
@@ -886,7 +889,8 @@ LayerCost Model::input_cost(int64_t elements_per_image, int bits) const {
   c.ring_bits = bits == 0 ? opt_.ring.bits : bits;
   LayerBuilder b(*this, c);
   const size_t n = opt_.batch * u64(elements_per_image);
-  count_both(b, mpc::RingConfig{c.ring_bits, opt_.ring.frac}, opt_.protocol, [&](mpc::CountingSession& cs) {
+  // The scale does not enter the sharing (f = 0: a ring narrower than 2f + 1 bits is valid).
+  count_both(b, mpc::RingConfig{c.ring_bits, 0}, opt_.protocol, [&](mpc::CountingSession& cs) {
     mpc::Prg prg(mpc::random_seed());
     nn::share_input(cs.session(), cs.session().party == 1 ? mpc::Words(n) : mpc::Words(), n, prg);
   });
@@ -904,7 +908,7 @@ LayerCost Model::output_cost(int64_t classes, int bits) const {
   c.ring_bits = bits == 0 ? opt_.ring.bits : bits;
   LayerBuilder b(*this, c);
   const size_t n = opt_.batch * u64(classes);
-  count_both(b, mpc::RingConfig{c.ring_bits, opt_.ring.frac}, opt_.protocol,
+  count_both(b, mpc::RingConfig{c.ring_bits, 0}, opt_.protocol,  // nor the reveal
              [&](mpc::CountingSession& cs) { mpc::reveal_to(cs.session(), mpc::Words(n), 1); });
   b.host("open", n);
   b.finish();
@@ -1008,6 +1012,7 @@ NetworkReport Model::report(const NetShape& net, bool sites) const {
     const LayerShape& L = net.layers[i];
     LayerRings rings;
     rings.bits = bits[i];
+    rings.frac = plan.fracs[i];
     rings.from_bits = plan.bits_of(producer(i, 0));
     const int res = producer(i, 1);
     rings.residual_from_bits = res == -2 ? bits[i] : plan.bits_of(res);

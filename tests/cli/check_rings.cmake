@@ -8,7 +8,8 @@
 #    than its source model at uniform l = 64, f = 12 on the same images;
 #  - the same model at --bits 64 --frac 12 is refused, naming the layer whose ring is too narrow;
 #  - `polympc rings` on a few calibration images writes a model that `polympc infer` runs
-#    bit-identical to its twin.
+#    bit-identical to its twin, with range rings only and with the per-layer scale search
+#    (--scale-tolerance: the scales in the metadata).
 include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 get_filename_component(models_dir ${MODEL} DIRECTORY)
 set(rings ${models_dir}/fmnist_pasnet_lambda0_rings.onnx)
@@ -50,7 +51,7 @@ if(three GREATER wide_i)
 endif()
 message(STATUS "rings model l=${l} f=${f}: ${low_bytes} vs ${wide_bytes} online bytes per image")
 
-polympc_expect_fail("the rings model at l=64 f=12" "layer '.*': a ring of [0-9]+ bits cannot hold"
+polympc_expect_fail("the rings model at l=64 f=12" "layer '.*': (a ring of [0-9]+ bits cannot hold|the logits leave at scale)"
                     ${POLYMPC} infer --model ${rings} --bits 64 --frac 12 --images 8 --batch 8 --quiet)
 
 # polympc perf reads the same metadata: the counted bytes are the run's.
@@ -66,4 +67,13 @@ polympc_infer_json(new "infer of the new rings model" ${OUT}.new.json --model ${
 string(JSON equal GET "${new}" logits_bit_identical)
 if(NOT equal EQUAL 20)
   message(FATAL_ERROR "new rings model: ${equal}/20 logits bit-identical")
+endif()
+
+polympc_run_ok("polympc rings --scale-tolerance" ${POLYMPC} rings --model ${source} --out ${OUT}.scaled.onnx
+               --calib-images 16 --test-images 0 --scale-tolerance 10)
+polympc_infer_json(scaled "infer of the scaled rings model" ${OUT}.scaled.json --model ${OUT}.scaled.onnx --images 20 --batch 10)
+string(JSON equal GET "${scaled}" logits_bit_identical)
+string(JSON fmeta ERROR_VARIABLE no_scales GET "${scaled}" model_metadata polympc.frac_bits)
+if(NOT equal EQUAL 20 OR no_scales OR NOT fmeta MATCHES "=[0-9]+")
+  message(FATAL_ERROR "scaled rings model: ${equal}/20 logits bit-identical, polympc.frac_bits '${fmeta}' ${no_scales}")
 endif()

@@ -86,6 +86,10 @@ struct ScalePlan {
   /// Per layer: the fixed-point scale f_i it takes its input at and its parameters are
   /// quantized for (ScaleNode::frac_bits, else f). The network input and the logits are at f.
   std::vector<int> fracs;
+  /// Scale the network input is shared at: the first layer's f_i when it reads the input and
+  /// is below f (the client floors its encoded input by f - input_scale before sharing, a
+  /// local step on its own data, forward.h input_at_scale), else f.
+  int input_scale = 12;
   /// Per layer (Add only): left shift of the second input (multiplication by 2^k, local and
   /// exact) that brings it to the first input's scale; or, when negative, the first input
   /// is lifted by -k.

@@ -228,6 +228,7 @@ class Model {
   /// input and (Add) residual input arrive in; 0 = Options::ring.bits.
   struct LayerRings {
     int bits = 0, from_bits = 0, residual_from_bits = 0;
+    int frac = 0;  ///< the layer's fixed-point scale (nn::ScalePlan::fracs; 0 = Options::ring.frac)
   };
   /// layer_cost in ring `rings.bits`, with the conversions of its inputs from their rings:
   /// a wider ring is reached by sign extension (mpc::sign_extend), a narrower one by a local
