@@ -35,11 +35,11 @@ namespace {
 namespace fs = std::filesystem;
 
 struct TrainArgs {
-  std::string method = "pasnet";  ///< pasnet | block-relu | reshape
+  std::string method = "pasnet";  ///< pasnet | block-relu | reshape | qat
   std::vector<double> sweep;      ///< pasnet: --lambda (one value) or --sweep
   std::vector<int64_t> budgets;   ///< block-relu, reshape: --budget (one value) or --budgets
   std::vector<double> budgets_ms; ///< block-relu: --budget-ms (modelled milliseconds)
-  std::string base_model;         ///< block-relu: the model to allocate (empty: train one)
+  std::string base_model;         ///< block-relu: the model to allocate (empty: train one); qat: to fine-tune
   int base_epochs = 16;           ///< block-relu: epochs of the base model it trains
   int64_t calib_images = 64;      ///< block-relu: training images measuring the distortion
   double finetune_lr = 5e-4;      ///< block-relu: peak Adam learning rate of the fine-tuning
@@ -447,6 +447,43 @@ std::vector<Point> run_block_relu(const TrainArgs& a) {
   return pts;
 }
 
+/// --method qat: quantisation-aware fine-tuning of --model at its fixed point (the scale f of
+/// its polympc.frac metadata, else --frac; its layers at their polympc.frac_bits), for
+/// --epochs at --finetune-lr. The rings are dropped (the ranges move): run `polympc rings`
+/// on the result (docs/protocols.md "Per-layer scales").
+std::vector<Point> run_qat(const TrainArgs& a) {
+  if (a.base_model.empty()) throw mpc::InvalidArgument("--method qat needs --model M (the model to fine-tune)");
+  nn::Network net = nn::load_onnx(a.base_model);
+  std::map<std::string, std::string> meta = nn::onnx_metadata(a.base_model);
+  train::TrainOptions o = a.o;
+  o.qat_frac = meta.count(nn::kFracMetadata) ? std::stoi(meta.at(nn::kFracMetadata)) : a.o.frac_bits;
+  for (nn::Layer& L : net.layers) L.ring_bits = 0;
+  meta.erase(nn::kRingBitsMetadata);
+  meta["polympc.method"] = "qat";
+  meta["polympc.qat_frac"] = std::to_string(o.qat_frac);
+  meta["polympc.source_model"] = a.base_model;
+  o.lr = a.finetune_lr;
+  o.out = (fs::path(a.out) / "qat.onnx").string();
+  o.progress = progress_bar;
+  std::fprintf(stderr, "polympc train: quantisation-aware fine-tuning of %s at f=%d (per-layer scales: %s)\n",
+               a.base_model.c_str(), o.qat_frac, nn::layer_values_spec(net, nn::kFracBits).c_str());
+  std::ostringstream log;
+  double before = 0;
+  const train::TrainReport r = train::finetune_and_export(net, o, meta, log, &before);
+  write_run_csv((fs::path(a.out) / "qat.csv").string(), r);
+  Point p;
+  p.label = "qat";
+  p.method = "qat";
+  p.path = o.out;
+  p.acts = "as the model";
+  p.pools = "as the model";
+  p.float_accuracy = r.exported_accuracy;
+  evaluate(a, p);
+  std::fprintf(stderr, "  qat: fake-quantized %.2f %% before, float %.2f %% after, fake-quantized %.2f %%; 2PC %.2f %% (agreement %.4f)\n",
+               100 * before, 100 * p.float_accuracy, 100 * r.qat_accuracy, 100 * p.twopc_accuracy, p.agreement);
+  return {p};
+}
+
 }  // namespace
 
 void add_train_command(CLI::App& app, int argc, char** argv) {
@@ -460,8 +497,9 @@ void add_train_command(CLI::App& app, int argc, char** argv) {
       "make a network cheap in 2PC: latency-aware search (PASNet: ReLU or polynomial per site, the performance model "
       "in the loss), Block-ReLU (patch sizes by knapsack under a DReLU budget, then fine-tuning) or DeepReShape "
       "(the CNN family member for a DReLU budget)");
-  c->add_option("--method", a->method, "pasnet | block-relu | reshape")
-      ->check(CLI::IsMember({"pasnet", "block-relu", "reshape"}))
+  c->add_option("--method", a->method,
+                "pasnet | block-relu | reshape | qat (quantisation-aware fine-tuning of --model at its fixed point)")
+      ->check(CLI::IsMember({"pasnet", "block-relu", "reshape", "qat"}))
       ->capture_default_str();
   c->add_option("--budget,--budgets", *budgets,
                 "block-relu, reshape: DReLUs per image B, or B1,B2,... (one model each; max-pool comparisons count)");
@@ -473,7 +511,8 @@ void add_train_command(CLI::App& app, int argc, char** argv) {
       "block-relu: modelled latency budgets T1,T2,... in ms (--board, --network, --phase): the largest DReLU "
       "budget each allows");
   c->add_option("--model", a->base_model,
-                "block-relu: the model to allocate (default: train all-ReLU with average pools for --base-epochs)")
+                "block-relu: the model to allocate (default: train all-ReLU with average pools for --base-epochs); qat: the "
+                "model to fine-tune")
       ->check(CLI::ExistingFile);
   c->add_option("--base-epochs", a->base_epochs, "block-relu: epochs of the base model it trains")->capture_default_str();
   c->add_option("--calib-images", a->calib_images, "block-relu: training images measuring the distortion")
@@ -542,6 +581,13 @@ void add_train_command(CLI::App& app, int argc, char** argv) {
       for (const int64_t b : a->budgets) train::reshape_family(b);  // a budget below the family fails first
       fs::create_directories(a->out);
       write_report(*a, run_reshape(*a));
+      return;
+    }
+    if (a->method == "qat") {
+      if (*lambda >= 0 || !sweep->empty() || !budgets->empty() || !a->budgets_ms.empty())
+        throw mpc::InvalidArgument("--lambda, --sweep, --budget and --budget-ms do not belong to --method qat");
+      fs::create_directories(a->out);
+      write_report(*a, run_qat(*a));
       return;
     }
     if (a->method == "block-relu") {

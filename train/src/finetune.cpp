@@ -38,6 +38,8 @@ TrainReport finetune_and_export(const nn::Network& net, const TrainOptions& o,
   const detail::TensorSet test = detail::to_tensors(load_data(o, /*train=*/false, o.test_limit));
 
   IrNet model(net);
+  if (o.qat_frac < 0) throw TrainError("the QAT scale must be >= 0");
+  model->set_fake_quant(o.qat_frac);
   const detail::Trainee t{*model, [&model](const torch::Tensor& x) { return model->forward(x); }};
   TrainReport rep;
   rep.test_images = test.images.size(0);
@@ -53,6 +55,10 @@ TrainReport finetune_and_export(const nn::Network& net, const TrainOptions& o,
       t, train, test, o, o.epochs, "fine-tune", {&opt},
       [&](double progress) { detail::set_lr(opt, detail::cosine_lr(o.lr, progress)); }, nullptr, rep, log);
   rep.train_seconds = detail::seconds_since(t0);
+  if (o.qat_frac > 0) {
+    rep.qat_accuracy = detail::accuracy(t, test);
+    model->set_fake_quant(0);  // the float network is exported; the 2PC quantizes it as trained
+  }
   rep.torch_accuracy = detail::accuracy(t, test);
   std::ostringstream acc;
   acc << std::setprecision(6) << rep.torch_accuracy;

@@ -3,6 +3,7 @@
 #include "polympc/train/ir_net.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <string>
 
@@ -138,6 +139,16 @@ nn::Network IrNetImpl::to_network() const {
   return out;
 }
 
+namespace {
+/// x on the grid 2^-f: floor (the truncation's rounding) or nearest (quantize's); the
+/// gradient passes straight through.
+torch::Tensor on_grid(const torch::Tensor& x, int f, bool floor) {
+  const double s = std::ldexp(1.0, f);
+  const torch::Tensor q = (floor ? torch::floor(x * s) : torch::round(x * s)) / s;
+  return x + (q - x).detach();
+}
+}  // namespace
+
 torch::Tensor IrNetImpl::forward(const torch::Tensor& input, std::vector<double>* max_abs) {
   if (net_.layers.empty()) throw nn::ModelError("float forward: network has no layers");
   std::vector<torch::Tensor> out(net_.layers.size());
@@ -150,7 +161,11 @@ torch::Tensor IrNetImpl::forward(const torch::Tensor& input, std::vector<double>
       if (p >= static_cast<int>(i)) fail(l, "input " + std::to_string(p) + " is not an earlier layer");
       in.push_back(p < 0 ? input : out[static_cast<size_t>(p)]);
     }
-    const torch::Tensor& x = in[0];
+    const bool fq = fake_frac_ > 0 && (l.op == nn::OpKind::Conv || l.op == nn::OpKind::Linear || l.op == nn::OpKind::Poly);
+    const int fi = nn::resolve_frac(l.frac_bits, fake_frac_);
+    const torch::Tensor x = fq ? on_grid(in[0], fi, /*floor=*/true) : in[0];
+    const torch::Tensor w = fq && weight_[i].defined() ? on_grid(weight_[i], fi, false) : weight_[i];
+    const torch::Tensor bias = fq && bias_[i].defined() ? on_grid(bias_[i], 2 * fi, false) : bias_[i];
     torch::Tensor y;
     switch (l.op) {
       case nn::OpKind::Conv: {
@@ -160,11 +175,11 @@ torch::Tensor IrNetImpl::forward(const torch::Tensor& input, std::vector<double>
           xp = torch::constant_pad_nd(x, {l.pad_left, l.pad_right, l.pad_top, l.pad_bottom}, 0.0);
           ph = pw = 0;
         }
-        y = torch::conv2d(xp, weight_[i], bias_[i], {l.stride_h, l.stride_w}, {ph, pw});
+        y = torch::conv2d(xp, w, bias, {l.stride_h, l.stride_w}, {ph, pw});
         break;
       }
       case nn::OpKind::Linear:
-        y = torch::linear(x.dim() == 2 ? x : x.flatten(1), weight_[i], bias_[i]);
+        y = torch::linear(x.dim() == 2 ? x : x.flatten(1), w, bias);
         break;
       case nn::OpKind::Relu:
         y = torch::relu(x);

@@ -174,4 +174,54 @@ TEST(Finetune, BlockReluAllocationFineTunesExportsAndRunsIn2pcLikeItsTwin) {
   EXPECT_THROW(polympc::train::finetune_and_export(base, o, {}, log), polympc::train::TrainError);
 }
 
+// Quantisation-aware training (IrNetImpl::set_fake_quant): at a coarse fixed point (f = 3,
+// conv2 at 2) the fake-quantized forward is much closer to the fixed-point twin's logits than
+// the float forward is; the gradient passes through; fine-tuning with it exports float
+// parameters (off again) and records its accuracy.
+TEST(Qat, FakeQuantizedForwardFollowsTheFixedPointTwin) {
+  if (!have_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  nn::Network net = nn::load_onnx(std::string(POLYMPC_SOURCE_DIR) + "/models/fmnist_pasnet_lambda0.onnx");
+  nn::set_layer_values(net, {{"conv2", 2}}, nn::kFracBits);
+  const polympc::mpc::RingConfig ring{34, 3};
+  const size_t n = 16;
+  const nn::Dataset data = nn::load_idx_dataset(nn::kFashionMnistDir, "t10k", static_cast<int64_t>(n));
+  const polympc::mpc::Words y = nn::fixed_forward(nn::quantize(net, ring), nn::encode_input(ring, data.image(0), n * 784), n,
+                                                  polympc::mpc::ProtocolOptions{});
+  std::vector<double> decoded(y.size());
+  for (size_t j = 0; j < y.size(); ++j) decoded[j] = ring.decode(y[j]);
+  const torch::Tensor twin = torch::tensor(decoded, torch::kDouble).view({static_cast<long>(n), 10});
+  const torch::Tensor x = torch::from_blob(const_cast<float*>(data.image(0)), {static_cast<long>(n), 1, 28, 28}).clone();
+  IrNet model(net);
+  model->eval();
+  const torch::Tensor fl = model->forward(x).to(torch::kDouble).detach();
+  model->set_fake_quant(ring.frac);
+  const torch::Tensor xq = x.clone().requires_grad_(true);
+  const torch::Tensor fq = model->forward(xq);
+  const double err_float = (fl - twin).abs().max().item<double>();
+  const double err_fq = (fq.to(torch::kDouble).detach() - twin).abs().max().item<double>();
+  EXPECT_LT(err_fq, 0.25 * err_float) << "float " << err_float << ", fake-quantized " << err_fq;
+  fq.sum().backward();
+  EXPECT_GT(xq.grad().abs().sum().item<double>(), 0.0) << "the gradient passes straight through";
+
+  polympc::train::TrainOptions o;
+  o.epochs = 1;
+  o.train_limit = 256;
+  o.test_limit = 100;
+  o.batch_size = 64;
+  o.lr = 5e-4;
+  o.threads = 2;
+  o.qat_frac = ring.frac;
+  o.out = temp_path("qat") + ".onnx";
+  std::ostringstream log;
+  const polympc::train::TrainReport r = polympc::train::finetune_and_export(net, o, {{"polympc.method", "qat"}}, log);
+  EXPECT_GT(r.qat_accuracy, 0.2) << "well above chance at f = 3";
+  EXPECT_LT(r.max_logit_diff, 1e-3) << "exported float, as the module without fake quantization";
+  const nn::Network out = nn::load_onnx(o.out);
+  EXPECT_EQ(out.layers[3].frac_bits, 2) << "the scales travel with the model";
+  EXPECT_NE(out.layers[0].weight, net.layers[0].weight);
+  fs::remove(o.out);
+  o.qat_frac = -1;
+  EXPECT_THROW(polympc::train::finetune_and_export(net, o, {}, log), polympc::train::TrainError);
+}
+
 }  // namespace

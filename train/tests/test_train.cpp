@@ -147,7 +147,9 @@ TEST(Search, LatencyTableIsThePerformanceModels) {
   ASSERT_EQ(t40.size(), table.size());
   for (size_t i = 0; i < table.size(); ++i) {
     EXPECT_LT(t40[i].ms[0], table[i].ms[0]) << table[i].site;
-    if (table[i].site == "act2") EXPECT_LT(t24[i].ms[0], t40[i].ms[0]);
+    if (table[i].site == "act2") {
+      EXPECT_LT(t24[i].ms[0], t40[i].ms[0]);
+    }
   }
   bad = o;
   bad.layer_bits = "act2=7";

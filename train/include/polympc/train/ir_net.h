@@ -30,6 +30,13 @@ class IrNetImpl : public torch::nn::Module {
   /// returns the last layer's output. If `max_abs` is given (size = number of layers), it is
   /// raised to each layer's max |y|. Throws nn::ModelError naming a layer it cannot run.
   torch::Tensor forward(const torch::Tensor& input, std::vector<double>* max_abs = nullptr);
+  /// Quantisation-aware training at the fixed point the 2PC executor uses (0 = off): the
+  /// input of every Conv, Linear and Poly layer is floored to its scale f_i
+  /// (nn::resolve_frac(Layer::frac_bits, frac)), as the truncation before it does, and Conv /
+  /// Linear weights are rounded to f_i and biases to 2 f_i, as nn::quantize does. The
+  /// gradient passes straight through both (Bengio et al. 2013's estimator; UFO's
+  /// fine-tuning, arXiv 2602.18758). Export with it off: the parameters stay float.
+  void set_fake_quant(int frac) { fake_frac_ = frac; }
   /// The IR network with the current parameter values (structure unchanged).
   nn::Network to_network() const;
   const nn::Network& network() const { return net_; }
@@ -37,6 +44,7 @@ class IrNetImpl : public torch::nn::Module {
  private:
   nn::Network net_;
   std::vector<torch::Tensor> weight_, bias_, a2_, a1_, a0_;  ///< per layer; undefined if none
+  int fake_frac_ = 0;
 };
 TORCH_MODULE(IrNet);
 

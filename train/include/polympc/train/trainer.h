@@ -79,6 +79,9 @@ struct TrainOptions {
   int ring_bits = 64;
   int frac_bits = 12;
   std::string layer_bits;
+  /// Fine-tuning (finetune_and_export): quantisation-aware at this session scale f, the
+  /// layers at their own (Layer::frac_bits) where set (IrNetImpl::set_fake_quant; 0 = off).
+  int qat_frac = 0;
   /// Called after every training step with (stage "search" | "fine-tune" | "train",
   /// epoch (1-based, within the stage), epochs of the stage, step within the epoch
   /// (1-based), steps per epoch); for progress bars.
@@ -147,6 +150,7 @@ struct TrainReport {
   std::vector<EpochStats> epochs;
   std::vector<double> batch_losses;   ///< training loss of every step, in order
   double torch_accuracy = 0;          ///< torch module (eval mode, BN not folded)
+  double qat_accuracy = 0;            ///< fine-tuning with qat_frac: the fake-quantized module's
   double exported_accuracy = 0;       ///< IR read back with load_onnx, float forward
   double max_logit_diff = 0;          ///< max |logit(torch) - logit(exported IR)|
   int64_t test_images = 0;
