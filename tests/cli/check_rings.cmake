@@ -6,6 +6,8 @@
 #  - `polympc infer` of it (its own l/f from the metadata) on 200 real test images: logits
 #    bit-identical to the twin, agreement 1.0, and at least 3x fewer online bytes per image
 #    than its source model at uniform l = 64, f = 12 on the same images;
+#  - the same for models/fmnist_pasnet_lambda0_qat.onnx (per-layer scales, fine-tuned at
+#    them, and its rings);
 #  - the same model at --bits 64 --frac 12 is refused, naming the layer whose ring is too narrow;
 #  - `polympc rings` on a few calibration images writes a model that `polympc infer` runs
 #    bit-identical to its twin, with range rings only and with the per-layer scale search
@@ -50,6 +52,23 @@ if(three GREATER wide_i)
   message(FATAL_ERROR "rings model: ${low_bytes} online bytes per image (l=${l} f=${f}), source at l=64: ${wide_bytes}: less than 3x fewer")
 endif()
 message(STATUS "rings model l=${l} f=${f}: ${low_bytes} vs ${wide_bytes} online bytes per image")
+
+set(qat ${models_dir}/fmnist_pasnet_lambda0_qat.onnx)
+string(FIND "${readme}" "fmnist_pasnet_lambda0_qat.onnx" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "models/README.md has no row for fmnist_pasnet_lambda0_qat.onnx")
+endif()
+polympc_infer_json(q "infer of the QAT model" ${OUT}.qat.json --model ${qat} --images 200 --batch 100)
+string(JSON equal GET "${q}" logits_bit_identical)
+string(JSON q_bytes GET "${q}" online_bytes)
+string(JSON q_scales GET "${q}" model_metadata polympc.frac_bits)
+string(REGEX REPLACE "\\..*" "" q_i "${q_bytes}")
+math(EXPR three "3 * ${q_i}")
+if(NOT equal EQUAL 200 OR three GREATER wide_i OR NOT q_scales MATCHES "conv1=[0-9]+")
+  message(FATAL_ERROR "QAT model: ${equal}/200 bit-identical, ${q_bytes} online bytes per image against ${wide_bytes}, "
+                      "scales '${q_scales}'")
+endif()
+message(STATUS "QAT model: ${q_bytes} vs ${wide_bytes} online bytes per image, scales ${q_scales}")
 
 polympc_expect_fail("the rings model at l=64 f=12" "layer '.*': (a ring of [0-9]+ bits cannot hold|the logits leave at scale)"
                     ${POLYMPC} infer --model ${rings} --bits 64 --frac 12 --images 8 --batch 8 --quiet)
