@@ -277,34 +277,44 @@ TEST(LayerScales, ScalesTravelWithTheModelAndBadScalesAreRefused) {
 
 // The range allocation (nn/ring_alloc.h): the chosen rings run the calibration images, and
 // each minimum is the narrowest that does (one bit less fails).
-TEST(RingAllocation, NarrowestRingsRunTheCalibrationImagesAndOneBitLessFails) {
-  const nn::Network net = nn::load_onnx(std::string(POLYMPC_SOURCE_DIR) + "/models/fmnist_pasnet_lambda0.onnx");
+/// The all-ReLU searched model at l = 34, f = 6 and n calibration images (training split).
+struct Calibration {
+  explicit Calibration(size_t images)
+      : net(nn::load_onnx(std::string(POLYMPC_SOURCE_DIR) + "/models/fmnist_pasnet_lambda0.onnx")),
+        coef(nn::resolve_coef_frac(ring, -1)), n(images),
+        calib(nn::load_idx_dataset(nn::kFashionMnistDir, "train", static_cast<int64_t>(n))),
+        x(nn::encode_input(ring, calib.image(0), n * 784)) {}
+  const nn::Network net;
   const mpc::RingConfig ring{34, 6};
   const mpc::ProtocolOptions o;
-  const int coef = nn::resolve_coef_frac(ring, -1);
-  const size_t n = 32;
-  const nn::Dataset calib = nn::load_idx_dataset(nn::kFashionMnistDir, "train", n);
-  const mpc::Words x = nn::encode_input(ring, calib.image(0), n * 784);
+  const int coef;
+  const size_t n;
+  const nn::Dataset calib;
+  const mpc::Words x;
+};
+
+TEST(RingAllocation, NarrowestRingsRunTheCalibrationImagesAndOneBitLessFails) {
+  const Calibration c(32);
   size_t reported = 0;
-  const nn::RingAllocation a = nn::allocate_ring_bits(net, ring, o, coef, x, n, 1, [&](size_t) { ++reported; });
-  EXPECT_EQ(reported, net.layers.size());
-  ASSERT_EQ(a.bits.size(), net.layers.size());
+  const nn::RingAllocation a = nn::allocate_ring_bits(c.net, c.ring, c.o, c.coef, c.x, c.n, 1, [&](size_t) { ++reported; });
+  EXPECT_EQ(reported, c.net.layers.size());
+  ASSERT_EQ(a.bits.size(), c.net.layers.size());
   auto with = [&](const std::vector<int>& bits) {
-    nn::Network t = net;
+    nn::Network t = c.net;
     for (size_t i = 0; i < bits.size(); ++i) t.layers[i].ring_bits = bits[i];
-    return nn::fixed_forward(nn::quantize(t, ring, coef), x, n, o);
+    return nn::fixed_forward(nn::quantize(t, c.ring, c.coef), c.x, c.n, c.o);
   };
   for (size_t i = 0; i < a.bits.size(); ++i) {
-    EXPECT_EQ(a.bits[i], std::min(a.minimum[i] + 1, ring.bits)) << net.layers[i].name;
-    EXPECT_LT(a.bits[i], ring.bits) << net.layers[i].name << ": the images need far fewer bits";
+    EXPECT_EQ(a.bits[i], std::min(a.minimum[i] + 1, c.ring.bits)) << c.net.layers[i].name;
+    EXPECT_LT(a.bits[i], c.ring.bits) << c.net.layers[i].name << ": the images need far fewer bits";
   }
   EXPECT_NO_THROW(with(a.bits));
   EXPECT_NO_THROW(with(a.minimum));
   // conv1 one bit narrower than its minimum, the rest at the placement's ring: fails.
-  std::vector<int> narrower(net.layers.size(), ring.bits);
+  std::vector<int> narrower(c.net.layers.size(), c.ring.bits);
   narrower[0] = a.minimum[0] - 1;
   EXPECT_ANY_THROW(with(narrower));
-  EXPECT_THROW(nn::allocate_ring_bits(net, ring, o, coef, x, n, -1), mpc::InvalidArgument);
+  EXPECT_THROW(nn::allocate_ring_bits(c.net, c.ring, c.o, c.coef, c.x, c.n, -1), mpc::InvalidArgument);
 }
 
 // The scale search (nn/ring_alloc.h allocate_frac_bits): only Conv, Linear and Poly layers
@@ -312,40 +322,34 @@ TEST(RingAllocation, NarrowestRingsRunTheCalibrationImagesAndOneBitLessFails) {
 // each lowered layer one step lower fails the search's test (the state it was taken in:
 // the layers after it at f). Bad arguments are refused.
 TEST(RingAllocation, ScaleSearchKeepsTheAccuracyAndOneStepLowerFails) {
-  const nn::Network net = nn::load_onnx(std::string(POLYMPC_SOURCE_DIR) + "/models/fmnist_pasnet_lambda0.onnx");
-  const mpc::RingConfig ring{34, 6};
-  const mpc::ProtocolOptions o;
-  const int coef = nn::resolve_coef_frac(ring, -1);
-  const size_t n = 48;
-  const nn::Dataset calib = nn::load_idx_dataset(nn::kFashionMnistDir, "train", n);
-  const mpc::Words x = nn::encode_input(ring, calib.image(0), n * 784);
+  const Calibration c(48);
   const double tol = 0.05;
-  const nn::ScaleAllocation a = nn::allocate_frac_bits(net, ring, o, coef, x, calib.labels, n, tol, 2);
-  ASSERT_EQ(a.frac.size(), net.layers.size());
+  const nn::ScaleAllocation a = nn::allocate_frac_bits(c.net, c.ring, c.o, c.coef, c.x, c.calib.labels, c.n, tol, 2);
+  ASSERT_EQ(a.frac.size(), c.net.layers.size());
   auto accuracy = [&](const std::vector<int>& frac) {
-    nn::Network t = net;
+    nn::Network t = c.net;
     for (size_t i = 0; i < frac.size(); ++i) t.layers[i].frac_bits = frac[i];
-    const mpc::Words y = nn::fixed_forward(nn::quantize(t, ring, coef), x, n, o);
+    const mpc::Words y = nn::fixed_forward(nn::quantize(t, c.ring, c.coef), c.x, c.n, c.o);
     std::vector<double> d(y.size());
-    for (size_t j = 0; j < y.size(); ++j) d[j] = ring.decode(y[j]);
-    const std::vector<int> top = nn::argmax_rows(d, n);
+    for (size_t j = 0; j < y.size(); ++j) d[j] = c.ring.decode(y[j]);
+    const std::vector<int> top = nn::argmax_rows(d, c.n);
     size_t right = 0;
-    for (size_t j = 0; j < n; ++j) right += top[j] == calib.labels[j];
-    return static_cast<double>(right) / static_cast<double>(n);
+    for (size_t j = 0; j < c.n; ++j) right += top[j] == c.calib.labels[j];
+    return static_cast<double>(right) / static_cast<double>(c.n);
   };
-  EXPECT_DOUBLE_EQ(a.base_accuracy, accuracy(std::vector<int>(net.layers.size(), 0)));
+  EXPECT_DOUBLE_EQ(a.base_accuracy, accuracy(std::vector<int>(c.net.layers.size(), 0)));
   EXPECT_DOUBLE_EQ(a.accuracy, accuracy(a.frac));
   EXPECT_GE(a.accuracy, a.base_accuracy - tol);
   size_t lowered = 0;
   for (size_t i = 0; i < a.frac.size(); ++i) {
-    const nn::OpKind op = net.layers[i].op;
+    const nn::OpKind op = c.net.layers[i].op;
     if (op != nn::OpKind::Conv && op != nn::OpKind::Linear && op != nn::OpKind::Poly) {
-      EXPECT_EQ(a.frac[i], 0) << net.layers[i].name;
+      EXPECT_EQ(a.frac[i], 0) << c.net.layers[i].name;
       continue;
     }
-    const int fi = nn::resolve_frac(a.frac[i], ring.frac);
+    const int fi = nn::resolve_frac(a.frac[i], c.ring.frac);
     EXPECT_GE(fi, 2);
-    lowered += fi < ring.frac;
+    lowered += fi < c.ring.frac;
     if (fi == 2) continue;
     std::vector<int> lower(a.frac.begin(), a.frac.begin() + static_cast<long>(i));
     lower.push_back(fi - 1);
@@ -356,12 +360,12 @@ TEST(RingAllocation, ScaleSearchKeepsTheAccuracyAndOneStepLowerFails) {
     } catch (const mpc::InvalidArgument&) {
     } catch (const mpc::OverflowError&) {
     }
-    EXPECT_LT(acc, a.base_accuracy - tol) << net.layers[i].name << " at f = " << fi - 1;
+    EXPECT_LT(acc, a.base_accuracy - tol) << c.net.layers[i].name << " at f = " << fi - 1;
   }
   EXPECT_GT(lowered, 0u) << "some layer needs less than f = 6";
-  EXPECT_THROW(nn::allocate_frac_bits(net, ring, o, coef, x, calib.labels, n, -0.1, 2), mpc::InvalidArgument);
-  EXPECT_THROW(nn::allocate_frac_bits(net, ring, o, coef, x, calib.labels, n, tol, 7), mpc::InvalidArgument);
-  EXPECT_THROW(nn::allocate_frac_bits(net, ring, o, coef, x, std::vector<int>(3, 0), n, tol, 2), mpc::InvalidArgument);
+  EXPECT_THROW(nn::allocate_frac_bits(c.net, c.ring, c.o, c.coef, c.x, c.calib.labels, c.n, -0.1, 2), mpc::InvalidArgument);
+  EXPECT_THROW(nn::allocate_frac_bits(c.net, c.ring, c.o, c.coef, c.x, c.calib.labels, c.n, tol, 7), mpc::InvalidArgument);
+  EXPECT_THROW(nn::allocate_frac_bits(c.net, c.ring, c.o, c.coef, c.x, std::vector<int>(3, 0), c.n, tol, 2), mpc::InvalidArgument);
 }
 
 // Conversion cutting (cut_conversions) against a cost it is given: with a price per sign
