@@ -12,7 +12,9 @@
 3. Runs the same images under the emulated link (`polympc infer --link`) without the plan
    (untiled, no overlap) and with `--plan` (its tiles executed on L lanes), alternated
    `--repeats` times so that both see the same machine load.
-Prints the median online milliseconds per image of both and their ratio, the plan's
+Also runs the untiled command without the link ("no link"), alternated with the others: the
+ratio untiled / no link is the ceiling of any overlap (a plan that hid the whole link would
+reach it, no more). Prints the median online milliseconds per image of each, the ratios, the plan's
 modelled per-layer milliseconds per image beside the measured ones of the plan runs
 (median), and checks that every run's logits are bit-identical to the plaintext twin and
 to each other. Exits 1 when a run fails or differs.
@@ -60,11 +62,13 @@ def main():
         p = json.load(f)
     extra = ["--batch", str(a.batch), "--link", a.link, "--threads", str(a.threads), "--compare", a.compare,
              "--trunc", a.trunc]
-    runs = {"untiled": [], "plan": []}
+    runs = {"untiled": [], "plan": [], "nolink": []}
+    nolink = [x for i, x in enumerate(extra) if x != "--link" and (i == 0 or extra[i - 1] != "--link")]
     for rep in range(a.repeats):
         runs["untiled"].append(infer_json(a.polympc, a.model, a.images, os.path.join(a.out, f"untiled_{rep}.json"), extra))
         runs["plan"].append(infer_json(a.polympc, a.model, a.images, os.path.join(a.out, f"plan_{rep}.json"),
                                        extra + ["--plan", plan]))
+        runs["nolink"].append(infer_json(a.polympc, a.model, a.images, os.path.join(a.out, f"nolink_{rep}.json"), nolink))
     ok = True
     med = {}
     print(f"{'setting':<34} {'ms/img (median)':>16} {'runs':>24} {'bit-identical':>14}")
@@ -73,10 +77,14 @@ def main():
         med[name] = statistics.median(ms)
         same = all(r["logits_bit_identical"] == r["images"] and r["logits"] == runs["untiled"][0]["logits"] for r in rs)
         ok = ok and same
-        label = "untiled (no overlap)" if name == "untiled" else f"--plan ({rs[0].get('lanes', 1)} tile lanes)"
+        label = {"untiled": "untiled (no overlap)", "nolink": "untiled, no link (the floor)"}.get(
+            name, f"--plan ({rs[0].get('lanes', 1)} tile lanes)")
         print(f"{label:<34} {med[name]:>16.2f} {' '.join(f'{m:.2f}' for m in ms):>24} {str(same):>14}")
     print(f"speed-up of the executed plan under {a.link}: {med['untiled'] / med['plan']:.2f}x "
           f"(median of {a.repeats}; batch {a.batch}, {a.images} images)")
+    print(f"ceiling of any overlap (untiled / untiled without the link): {med['untiled'] / med['nolink']:.2f}x; "
+          f"the plan hides {100 * (med['untiled'] - med['plan']) / max(1e-9, med['untiled'] - med['nolink']):.0f} % "
+          f"of the link's time")
     tiles = runs["plan"][0].get("tiles", {})
     print(f"\n{'layer':<10} {'tiles':>5} {'modelled ms/img untiled (plan)':>31} {'measured ms/img (--plan)':>25}")
     measured = {}
