@@ -31,6 +31,7 @@ struct RingsArgs {
   int coef_frac = -1;
   int margin = 1;
   double scale_tolerance = -1;  ///< --scale-tolerance, accuracy points; < 0: no scale search
+  double byte_budget = 0;       ///< --byte-budget, online bytes per image; 0: none
   int min_frac = 2;
   int64_t calib_images = 1000;
   int64_t test_images = 10000;
@@ -56,7 +57,7 @@ void run_rings(const RingsArgs& a) {
   nn::Network net = nn::load_onnx(a.model);
   for (nn::Layer& L : net.layers) {  // chosen afresh
     L.ring_bits = 0;
-    if (a.scale_tolerance >= 0) L.frac_bits = 0;
+    if (a.scale_tolerance >= 0 || a.byte_budget > 0) L.frac_bits = 0;
   }
   const nn::Dataset calib = nn::load_idx_dataset(a.data, "train", a.calib_images);
   nn::check_images(calib, 0, static_cast<size_t>(a.calib_images), net.input_size());
@@ -64,28 +65,64 @@ void run_rings(const RingsArgs& a) {
   const mpc::Words x = nn::encode_input(ring, calib.image(0), count * static_cast<size_t>(net.input_size()));
   const int coef = nn::resolve_coef_frac(ring, a.coef_frac);
   const auto t0 = Clock::now();
-  if (a.scale_tolerance >= 0) {
-    const nn::ScaleAllocation sc = nn::allocate_frac_bits(
-        net, ring, po, coef, x, calib.labels, count, a.scale_tolerance / 100, a.min_frac, [&](size_t i) {
-          std::fprintf(stderr, "\rscales: %zu / %zu layers", i + 1, net.layers.size());
-          if (i + 1 == net.layers.size()) std::fprintf(stderr, "\n");
-        });
-    for (size_t i = 0; i < net.layers.size(); ++i) net.layers[i].frac_bits = sc.frac[i];
-    std::printf("scales: calibration accuracy %.2f %% at f=%d everywhere, %.2f %% with the per-layer scales "
-                "(tolerance %.2f points, %zu twin runs)\n",
-                100 * sc.base_accuracy, ring.frac, 100 * sc.accuracy, a.scale_tolerance, sc.probes);
-  }
-  const nn::RingAllocation alloc = nn::allocate_ring_bits(net, ring, po, coef, x, count, a.margin, [&](size_t i) {
-    std::fprintf(stderr, "\rrings: %zu / %zu layers", i + 1, net.layers.size());
-    if (i + 1 == net.layers.size()) std::fprintf(stderr, "\n");
-  });
-  // Conversions cut where a wider producer costs fewer bytes (counted by the model).
-  auto bytes_with = [&](const std::vector<int>& bits) {
-    nn::Network t = net;
+  // One allocation: scales at `tolerance` points (< 0: none), rings by range, conversions cut.
+  struct Allocation {
+    nn::Network net;
+    nn::RingAllocation range;
+    std::vector<int> bits;
+    double bytes = 0;
+  };
+  auto bytes_of = [&](nn::Network t, const std::vector<int>& bits) {
     for (size_t i = 0; i < bits.size(); ++i) t.layers[i].ring_bits = bits[i];
     return online_bytes(t, ring, po, coef);
   };
-  const std::vector<int> bits = nn::cut_conversions(net, alloc.bits, bytes_with);
+  auto allocate = [&](double tolerance) {
+    Allocation r;
+    r.net = net;
+    if (tolerance >= 0) {
+      const nn::ScaleAllocation sc = nn::allocate_frac_bits(
+          net, ring, po, coef, x, calib.labels, count, tolerance / 100, a.min_frac, [&](size_t i) {
+            std::fprintf(stderr, "\rscales: %zu / %zu layers", i + 1, net.layers.size());
+            if (i + 1 == net.layers.size()) std::fprintf(stderr, "\n");
+          });
+      for (size_t i = 0; i < net.layers.size(); ++i) r.net.layers[i].frac_bits = sc.frac[i];
+      std::printf("scales: calibration accuracy %.2f %% at f=%d everywhere, %.2f %% with the per-layer scales "
+                  "(tolerance %.2f points, %zu twin runs)\n",
+                  100 * sc.base_accuracy, ring.frac, 100 * sc.accuracy, tolerance, sc.probes);
+    }
+    r.range = nn::allocate_ring_bits(r.net, ring, po, coef, x, count, a.margin, [&](size_t i) {
+      std::fprintf(stderr, "\rrings: %zu / %zu layers", i + 1, net.layers.size());
+      if (i + 1 == net.layers.size()) std::fprintf(stderr, "\n");
+    });
+    // Conversions cut where a wider producer costs fewer bytes (counted by the model).
+    r.bits = nn::cut_conversions(r.net, r.range.bits, [&](const std::vector<int>& bits) { return bytes_of(r.net, bits); });
+    r.bytes = bytes_of(r.net, r.bits);
+    return r;
+  };
+  Allocation chosen;
+  if (a.byte_budget > 0) {  // the smallest tolerance of the ladder whose allocation meets the budget
+    double fewest = 0;
+    bool met = false;
+    for (const double t : {0.0, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0}) {
+      if (t < a.scale_tolerance) continue;
+      chosen = allocate(t);
+      std::printf("byte budget %.0f: %.0f online bytes per image at a tolerance of %.2f points\n", a.byte_budget,
+                  chosen.bytes, t);
+      fewest = fewest == 0 ? chosen.bytes : std::min(fewest, chosen.bytes);
+      if ((met = chosen.bytes <= a.byte_budget)) break;
+    }
+    if (!met)
+      throw mpc::InvalidArgument("--byte-budget " + std::to_string(static_cast<long long>(a.byte_budget)) +
+                                 ": the fewest online bytes per image reached are " +
+                                 std::to_string(static_cast<long long>(fewest)) +
+                                 " (tolerances up to 5 points); raise the budget or lower --min-frac");
+  } else {
+    chosen = allocate(a.scale_tolerance);
+  }
+  net = chosen.net;
+  const nn::RingAllocation& alloc = chosen.range;
+  const std::vector<int>& bits = chosen.bits;
+  auto bytes_with = [&](const std::vector<int>& b) { return bytes_of(net, b); };
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   for (size_t i = 0; i < net.layers.size(); ++i) net.layers[i].ring_bits = bits[i];
   nn::fixed_forward(nn::quantize(net, ring, coef), x, count, po);  // the result runs the calibration images
@@ -118,6 +155,7 @@ void run_rings(const RingsArgs& a) {
                                           {nn::kFracMetadata, std::to_string(ring.frac)},
                                           {nn::kCoefFracMetadata, std::to_string(coef)},
                                           {"polympc.margin", std::to_string(a.margin)},
+                                          {"polympc.byte_budget", a.byte_budget > 0 ? std::to_string(a.byte_budget) : "none"},
                                           {"polympc.calib_images", std::to_string(a.calib_images)},
                                           {"polympc.source_model", a.model}};
   for (const auto& [k, v] : nn::onnx_metadata(a.model))
@@ -148,6 +186,10 @@ void add_rings_command(CLI::App& app) {
                 "per-layer fixed-point scales first: each Conv, Linear and Poly layer at the smallest f_i >= "
                 "--min-frac that keeps the calibration accuracy within this many points of f's (default: off, "
                 "every layer at --frac)");
+  c->add_option("--byte-budget", args->byte_budget,
+                "online bytes per image (both parties, counted by the performance model) to meet: the scale search "
+                "runs at tolerances 0, 0.1, 0.2, 0.3, 0.5, 1, 2, 5 points (from --scale-tolerance) and keeps the first "
+                "allocation within the budget");
   c->add_option("--min-frac", args->min_frac, "smallest per-layer scale the search tries")->capture_default_str();
   c->add_option("--calib-images", args->calib_images, "training images the twin must run without overflow")
       ->capture_default_str();

@@ -11,7 +11,8 @@
 #  - the same model at --bits 64 --frac 12 is refused, naming the layer whose ring is too narrow;
 #  - `polympc rings` on a few calibration images writes a model that `polympc infer` runs
 #    bit-identical to its twin, with range rings only and with the per-layer scale search
-#    (--scale-tolerance: the scales in the metadata).
+#    (--scale-tolerance: the scales in the metadata), and under a byte budget: met, or
+#    refused naming the fewest bytes reached.
 include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 get_filename_component(models_dir ${MODEL} DIRECTORY)
 set(rings ${models_dir}/fmnist_pasnet_lambda0_rings.onnx)
@@ -96,3 +97,12 @@ string(JSON fmeta ERROR_VARIABLE no_scales GET "${scaled}" model_metadata polymp
 if(NOT equal EQUAL 20 OR no_scales OR NOT fmeta MATCHES "=[0-9]+")
   message(FATAL_ERROR "scaled rings model: ${equal}/20 logits bit-identical, polympc.frac_bits '${fmeta}' ${no_scales}")
 endif()
+
+polympc_run_out(budget_out "polympc rings --byte-budget" ${POLYMPC} rings --model ${source} --out ${OUT}.budget.onnx
+               --calib-images 16 --test-images 0 --byte-budget 140000)
+if(NOT budget_out MATCHES "byte budget 140000: [0-9]+ online bytes per image at a tolerance of")
+  message(FATAL_ERROR "no budget line in:\n${budget_out}")
+endif()
+polympc_expect_fail("an unreachable byte budget" "--byte-budget 1000: the fewest online bytes per image reached are [0-9]+"
+                    ${POLYMPC} rings --model ${source} --out ${OUT}.nobudget.onnx --calib-images 16 --test-images 0
+                    --byte-budget 1000)
