@@ -37,15 +37,20 @@ struct RingsArgs {
   int64_t test_images = 10000;
 };
 
-/// Online bytes per image, both parties, as the performance model counts them (exact).
-double online_bytes(const nn::Network& net, const mpc::RingConfig& ring, const mpc::ProtocolOptions& po, int coef_frac) {
+/// The performance model that counts a configuration's bytes (board and link do not
+/// enter the counts).
+perfmodel::Model byte_counter(const mpc::RingConfig& ring, const mpc::ProtocolOptions& po, int coef_frac) {
   namespace pm = perfmodel;
   pm::Options o;
   o.ring = ring;
   o.protocol = po;
   o.coef_frac = coef_frac;
-  const pm::Model m(pm::load_board("u280"), pm::load_kernels(), pm::load_network("lan"), o);
-  const pm::NetworkReport r = m.report(pm::from_network(net), false);
+  return pm::Model(pm::load_board("u280"), pm::load_kernels(), pm::load_network("lan"), o);
+}
+
+/// Online bytes per image of `net`, both parties, as `m` counts them (exact).
+double online_bytes(const perfmodel::Model& m, const nn::Network& net) {
+  const perfmodel::NetworkReport r = m.report(perfmodel::from_network(net), false);
   return static_cast<double>(r.total.bytes_p0 + r.total.bytes_p1);
 }
 
@@ -72,9 +77,10 @@ void run_rings(const RingsArgs& a) {
     std::vector<int> bits;
     double bytes = 0;
   };
+  const perfmodel::Model counter = byte_counter(ring, po, coef);
   auto bytes_of = [&](nn::Network t, const std::vector<int>& bits) {
     for (size_t i = 0; i < bits.size(); ++i) t.layers[i].ring_bits = bits[i];
-    return online_bytes(t, ring, po, coef);
+    return online_bytes(counter, t);
   };
   auto allocate = [&](double tolerance) {
     Allocation r;
@@ -138,7 +144,7 @@ void run_rings(const RingsArgs& a) {
   nn::Network uniform = net;
   for (nn::Layer& L : uniform.layers) L.ring_bits = L.frac_bits = 0;
   const mpc::RingConfig base{64, 12};
-  const double mixed = online_bytes(net, ring, po, coef), wide = online_bytes(uniform, base, po, -1);
+  const double mixed = online_bytes(counter, net), wide = online_bytes(byte_counter(base, po, -1), uniform);
   std::printf("online bytes per image (both parties, counted): %.0f with these rings, %.0f at uniform l=64 f=12: %.2fx fewer\n",
               mixed, wide, wide / mixed);
   if (a.test_images > 0) {

@@ -330,12 +330,7 @@ TEST(RingAllocation, ScaleSearchKeepsTheAccuracyAndOneStepLowerFails) {
     nn::Network t = c.net;
     for (size_t i = 0; i < frac.size(); ++i) t.layers[i].frac_bits = frac[i];
     const mpc::Words y = nn::fixed_forward(nn::quantize(t, c.ring, c.coef), c.x, c.n, c.o);
-    std::vector<double> d(y.size());
-    for (size_t j = 0; j < y.size(); ++j) d[j] = c.ring.decode(y[j]);
-    const std::vector<int> top = nn::argmax_rows(d, c.n);
-    size_t right = 0;
-    for (size_t j = 0; j < c.n; ++j) right += top[j] == c.calib.labels[j];
-    return static_cast<double>(right) / static_cast<double>(c.n);
+    return static_cast<double>(nn::correct_top1(c.ring, y, c.n, c.calib.labels.data())) / static_cast<double>(c.n);
   };
   EXPECT_DOUBLE_EQ(a.base_accuracy, accuracy(std::vector<int>(c.net.layers.size(), 0)));
   EXPECT_DOUBLE_EQ(a.accuracy, accuracy(a.frac));

@@ -371,7 +371,6 @@ PlaintextReport evaluate_plaintext(const QuantizedModel& q, const Dataset& data,
   const Network& net = q.net;
   const size_t in_size = static_cast<size_t>(net.input_size());
   check_images(data, 0, count, net.input_size());
-  const size_t classes = static_cast<size_t>(net.out_size(net.layers.size() - 1));
   batch = std::max<size_t>(1, std::min(batch, count));
   const double t0 = now();
   size_t cfx = 0, cfl = 0;
@@ -380,13 +379,9 @@ PlaintextReport evaluate_plaintext(const QuantizedModel& q, const Dataset& data,
     const float* img = data.image(static_cast<int64_t>(start));
     const mpc::Words fx = fixed_forward(q, encode_input(q.ring, img, nb * in_size), nb, o);
     const std::vector<float> fl = float_forward(net, img, nb);
-    std::vector<double> dfx(nb * classes), dfl(fl.begin(), fl.end());
-    for (size_t j = 0; j < dfx.size(); ++j) dfx[j] = q.ring.decode(fx[j]);
-    const std::vector<int> afx = argmax_rows(dfx, nb), afl = argmax_rows(dfl, nb);
-    for (size_t n = 0; n < nb; ++n) {
-      cfx += afx[n] == data.labels[start + n];
-      cfl += afl[n] == data.labels[start + n];
-    }
+    cfx += correct_top1(q.ring, fx, nb, data.labels.data() + start);
+    const std::vector<int> afl = argmax_rows(std::vector<double>(fl.begin(), fl.end()), nb);
+    for (size_t n = 0; n < nb; ++n) cfl += afl[n] == data.labels[start + n];
   }
   PlaintextReport r;
   r.images = count;

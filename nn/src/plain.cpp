@@ -282,4 +282,13 @@ std::vector<int> argmax_rows(const std::vector<double>& logits, size_t batch) {
   return out;
 }
 
+size_t correct_top1(const mpc::RingConfig& r, const mpc::Words& logits, size_t batch, const int* labels) {
+  std::vector<double> d(logits.size());
+  for (size_t j = 0; j < d.size(); ++j) d[j] = r.decode(logits[j]);
+  const std::vector<int> top = argmax_rows(d, batch);
+  size_t right = 0;
+  for (size_t n = 0; n < batch; ++n) right += top[n] == labels[n];
+  return right;
+}
+
 }  // namespace polympc::nn

@@ -85,12 +85,7 @@ ScaleAllocation allocate_frac_bits(const Network& net, const mpc::RingConfig& ri
     } catch (const mpc::InvalidArgument&) {  // RingError, a scale the placement refuses
       return -1.0;
     }
-    std::vector<double> logits(y.size());
-    for (size_t j = 0; j < y.size(); ++j) logits[j] = ring.decode(y[j]);
-    const std::vector<int> top = argmax_rows(logits, count);
-    size_t right = 0;
-    for (size_t j = 0; j < count; ++j) right += top[j] == labels[j];
-    return static_cast<double>(right) / static_cast<double>(count);
+    return static_cast<double>(correct_top1(ring, y, count, labels.data())) / static_cast<double>(count);
   };
   a.base_accuracy = a.accuracy = accuracy(a.frac);
   if (a.base_accuracy < 0) throw mpc::InvalidArgument("scale allocation: the twin does not run at uniform f");

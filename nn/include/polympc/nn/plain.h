@@ -41,4 +41,8 @@ mpc::Words fixed_forward(const QuantizedModel& q, const mpc::Words& x, size_t ba
 /// Index of the largest logit of each row ([batch, classes]).
 std::vector<int> argmax_rows(const std::vector<double>& logits, size_t batch);
 
+/// How many of `batch` rows of fixed-point logits (ring values of `r`, decoded at r.frac)
+/// have their largest logit at labels[n].
+size_t correct_top1(const mpc::RingConfig& r, const mpc::Words& logits, size_t batch, const int* labels);
+
 }  // namespace polympc::nn
