@@ -17,9 +17,12 @@ struct BackendArgs {
 };
 
 /// `args` for one of `concurrent` backends of a party that run at the same time (workers,
-/// tiling lanes): the party's cpu threads (--threads, 0 = all cores) divided among them,
-/// at least 1 each. Unchanged for concurrent <= 1.
-BackendArgs share_threads(const BackendArgs& args, size_t concurrent);
+/// tiling lanes), when `parties` parties run in this process: the party's cpu threads
+/// (--threads N, or for 0 the machine's cores divided among the parties of the process)
+/// divided among the concurrent backends, at least 1 each. Unchanged for concurrent <= 1 and
+/// one party. So an in-process run's two parties do not each run a team of all cores on the
+/// same cores (docs/scheduler.md "Executing a plan").
+BackendArgs share_threads(const BackendArgs& args, size_t concurrent, size_t parties = 1);
 
 /// Adds the backend options (--threads, --xclbin, --device, --device-model) to a subcommand.
 void add_backend_options(CLI::App& cmd, BackendArgs& args);

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "backends.h"
 #include "commands.h"
 #include "polympc/perfmodel/calibrate.h"
 
@@ -22,7 +23,10 @@ struct CalibrateArgs {
 
 void run_calibrate(const CalibrateArgs& a) {
   perfmodel::CalibrateOptions o;
-  o.threads = a.threads;
+  // Both parties run in this process, as in `polympc infer`: the same default split.
+  BackendArgs threads;
+  threads.threads = a.threads;
+  o.threads = share_threads(threads, 1, 2).threads;
   o.repeats = a.repeats;
   o.quick = a.quick;
   o.verbose = a.verbose;
@@ -46,7 +50,7 @@ void add_bench_command(CLI::App& app) {
   auto args = std::make_shared<CalibrateArgs>();
   CLI::App* c = bench->add_subcommand("calibrate", "measure cpu-backend kernel and protocol throughput for the performance model");
   c->add_option("--out", args->out, "calibration file to write")->capture_default_str();
-  c->add_option("--threads", args->threads, "CpuBackend threads per party (0 = all cores, as polympc infer)")
+  c->add_option("--threads", args->threads, "CpuBackend threads per party (0 = half the cores each, as an in-process polympc infer)")
       ->capture_default_str();
   c->add_option("--repeats", args->repeats, "runs per measurement point (median)")->capture_default_str();
   c->add_flag("--quick", args->quick, "smaller sizes, 3 repeats (a few seconds; less accurate)");

@@ -256,9 +256,10 @@ void run_infer(const InferArgs& a) {
   if (a.workers == 0) throw mpc::InvalidArgument("--workers must be >= 1");
   opt.workers = a.workers;
   opt.tiling = tiling_of(plan, a.plan, a.tiles, a.lanes, q.net);
-  // Workers and tiling lanes run at the same time: they share the party's --threads.
-  const BackendArgs shared =
-      share_threads(a.backend_args, opt.workers * (opt.tiling.active() ? std::max<size_t>(1, opt.tiling.lanes) : 1));
+  // Both parties run in this process, and a party's workers and tiling lanes at the same
+  // time: they share the party's --threads (default: half the cores per party).
+  const BackendArgs shared = share_threads(
+      a.backend_args, opt.workers * (opt.tiling.active() ? std::max<size_t>(1, opt.tiling.lanes) : 1), 2);
   auto be0 = make_backend(a.backend, shared);
   auto be1 = make_backend(a.backend, shared);
   opt.make_backend = [&a, shared](int) { return make_backend(a.backend, shared); };
@@ -285,6 +286,9 @@ void run_infer(const InferArgs& a) {
               human_bytes(r.online_bytes).c_str(), r.seconds_per_image * 1e3);
   std::printf("\nimages %zu (batch %zu)   backend %s   compare %s (bits %s)   truncation %s\n", r.images, r.batch,
               r.backend.c_str(), r.compare.c_str(), r.compare_bits.c_str(), r.trunc.c_str());
+  if (a.backend == "cpu")
+    std::printf("cpu threads per backend: %d (each party's workers and tiling lanes have one backend each)\n",
+                shared.threads);
   if (!r.link.empty() || r.workers > 1 || r.lanes > 1)
     std::printf("emulated link: %s   concurrent batches: %zu   tiling lanes: %zu\n",
                 r.link.empty() ? "none" : r.link.c_str(), r.workers, r.lanes);
@@ -341,6 +345,7 @@ void run_infer(const InferArgs& a) {
     j["batch"] = r.batch;
     j["workers"] = r.workers;
     j["lanes"] = r.lanes;
+    if (a.backend == "cpu") j["cpu_threads_per_backend"] = shared.threads;
     j["tiles"] = r.tiles;
     j["link"] = r.link;
     j["backend"] = r.backend;

@@ -95,11 +95,31 @@ endif()
 # --tiles overrides the plan's counts; bad counts, unknown layers and a plan of another
 # network are one-line errors.
 execute_process(COMMAND ${POLYMPC} infer --model ${MODEL} --images 6 --batch 3 --quiet --plan ${OUT}/plan.json
-                        --tiles conv1=3,act1=2 --tile-lanes 3
+                        --tiles conv1=3,act1=2 --tile-lanes 3 --threads 4
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0 OR NOT out MATCHES "logits bit-identical: 6/6" OR NOT out MATCHES "conv1 +[0-9]+ +3 ")
   message(FATAL_ERROR "infer --plan --tiles failed or ran other tiles (${rc}):\n${out}\n${err}")
 endif()
+# The lanes share the party's --threads: 4 threads over 3 lanes is 1 each (at least 1).
+if(NOT out MATCHES "cpu threads per backend: 1 ")
+  message(FATAL_ERROR "infer --tile-lanes 3 did not share the party's threads:\n${out}")
+endif()
+# Both parties of an in-process run share the cores: --threads 0 is half of them per party,
+# --threads N is N per party.
+cmake_host_system_information(RESULT cores QUERY NUMBER_OF_LOGICAL_CORES)
+math(EXPR half "${cores} / 2")
+if(half LESS 1)
+  set(half 1)
+endif()
+foreach(threads_and_expected "0;${half}" "3;3")
+  list(GET threads_and_expected 0 t)
+  list(GET threads_and_expected 1 expected)
+  execute_process(COMMAND ${POLYMPC} infer --model ${MODEL} --images 3 --batch 3 --quiet --threads ${t}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "cpu threads per backend: ${expected} ")
+    message(FATAL_ERROR "infer --threads ${t}: expected ${expected} cpu threads per backend (${cores} cores):\n${out}\n${err}")
+  endif()
+endforeach()
 polympc_expect_fail("infer --tiles 0" "tile count in \\[1, 4096\\]"
                     ${POLYMPC} infer --model ${MODEL} --images 3 --batch 3 --tiles 0)
 polympc_expect_fail("infer --tiles of an unknown layer" "not LAYER=N with a layer of the model"
