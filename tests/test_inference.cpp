@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include "polympc/cpu/cpu_backend.h"
 #include "polympc/nn/dataset.h"
@@ -484,6 +485,25 @@ TEST(TiledExecution, ResidualNetworkEqualsTheTwin) {
   EXPECT_EQ(r.logits_equal, static_cast<size_t>(d.count));
   EXPECT_EQ(r.lanes, 2u);
   EXPECT_FALSE(r.tiles.empty());
+}
+
+// The segment rule that infer executes and the scheduler's timeline models (one place).
+TEST(TiledExecution, SegmentsAreRunsOfEqualImageTileCounts) {
+  using Seg = std::tuple<size_t, size_t, size_t>;
+  auto segs = [](const std::vector<size_t>& counts, size_t batch, const std::vector<bool>& alone = {}) {
+    std::vector<Seg> out;
+    for (const nn::TileSegment& s : nn::tile_segments(counts, batch, alone)) out.emplace_back(s.begin, s.end, s.tiles);
+    return out;
+  };
+  // Equal counts <= batch join; 0 reads as 1; a count above the batch (element tiles) and
+  // equal neighbours above the batch stay alone.
+  EXPECT_EQ(segs({0, 1, 2, 2, 3, 3, 8, 8}, 4),
+            (std::vector<Seg>{{0, 2, 1}, {2, 4, 2}, {4, 6, 3}, {6, 7, 8}, {7, 8, 8}}));
+  // alone[i] cuts a run (the cpu target's input and output rows).
+  EXPECT_EQ(segs({2, 2, 2, 2}, 4, {true, false, false, true}),
+            (std::vector<Seg>{{0, 1, 2}, {1, 3, 2}, {3, 4, 2}}));
+  EXPECT_TRUE(segs({}, 4).empty());
+  EXPECT_THROW(nn::tile_segments({1, 2}, 4, {true}), mpc::InvalidArgument);
 }
 
 // The tiled protocol calls by hand: a lane whose material was dealt for another tiling

@@ -40,6 +40,7 @@
 #include "polympc/nn/lowering.h"
 #include "polympc/nn/placement.h"
 #include "polympc/nn/quantize.h"
+#include "polympc/nn/secure.h"
 #include "polympc/nn/winograd.h"
 
 namespace polympc::nn::detail {
@@ -246,12 +247,11 @@ template <class Ops, class RunLanes>
 mpc::Words forward_tiled(const std::vector<Ops*>& lanes, const Network& net, const ScalePlan& plan, size_t batch,
                          const mpc::Words& input, const std::vector<size_t>& tiles, RunLanes&& run_lanes) {
   const size_t n = net.layers.size();
-  auto count = [&](size_t i) { return std::max<size_t>(1, std::min(i < tiles.size() ? tiles[i] : 1, batch)); };
+  std::vector<size_t> counts(n);
+  for (size_t i = 0; i < n; ++i) counts[i] = std::max<size_t>(1, std::min(i < tiles.size() ? tiles[i] : 1, batch));
   std::vector<mpc::Words> outs(n);
-  for (size_t s = 0, e = 0; s < n; s = e) {
-    const size_t T = count(s);
-    for (e = s + 1; e < n && count(e) == T; ++e) {
-    }
+  for (const TileSegment& seg : tile_segments(counts, batch)) {
+    const size_t s = seg.begin, e = seg.end, T = seg.tiles;
     std::vector<std::vector<mpc::Words>> tile_outs(T, std::vector<mpc::Words>(n));
     std::vector<mpc::Words> tile_in(T);
     const size_t L = std::max<size_t>(1, std::min(lanes.size(), T));

@@ -245,6 +245,24 @@ bool Tiling::active() const {
   return lanes > 0 && std::any_of(tiles.begin(), tiles.end(), [](size_t t) { return t > 1; });
 }
 
+std::vector<TileSegment> tile_segments(const std::vector<size_t>& counts, size_t batch,
+                                       const std::vector<bool>& alone) {
+  if (!alone.empty() && alone.size() != counts.size())
+    throw mpc::InvalidArgument("tile_segments: " + std::to_string(alone.size()) + " flags for " +
+                               std::to_string(counts.size()) + " layers");
+  auto count = [&](size_t i) { return std::max<size_t>(1, counts[i]); };
+  auto is_alone = [&](size_t i) { return !alone.empty() && alone[i]; };
+  std::vector<TileSegment> out;
+  for (size_t s = 0, e = 0; s < counts.size(); s = e) {
+    const size_t T = count(s);
+    e = s + 1;
+    if (T <= batch && !is_alone(s))
+      while (e < counts.size() && count(e) == T && !is_alone(e)) ++e;
+    out.push_back({s, e, T});
+  }
+  return out;
+}
+
 namespace {
 // The dealer's half of the reveal (reveal_labels), into the stores of the lane that runs it.
 void deal_reveal(mpc::Dealer& d, const Network& arch, const ScalePlan& plan, size_t batch,

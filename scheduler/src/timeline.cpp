@@ -5,6 +5,8 @@
 #include <array>
 #include <cmath>
 
+#include "polympc/nn/secure.h"
+
 namespace polympc::scheduler {
 
 namespace pm = polympc::perfmodel;
@@ -177,17 +179,18 @@ Timeline build(const pm::Model& model, const pm::NetShape& net, const std::vecto
                           : c.latency_s;
     tl.layers.push_back(lt);
   }
+  // The segments: nn::tile_segments, the rule polympc infer executes. On the cpu target the
+  // input and output rows are untiled segments of their own, as infer runs them.
+  std::vector<size_t> counts(layers.size());
+  std::vector<bool> alone(layers.size(), false);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    counts[i] = static_cast<size_t>(count(i));
+    alone[i] = o.target == Target::Cpu && (i == 0 || i + 1 == layers.size());
+  }
   int segment = 0;
-  for (size_t s = 0, e = 0; s < layers.size(); s = e, ++segment) {
-    // A segment: consecutive layers with the same count T <= batch (tiles of images, which
-    // never depend on each other: tile t runs through every layer of the segment), or one
-    // layer whose tiles are parts of its elements (T > batch: a join after the layer).
-    const int T = count(s);
-    const bool images = static_cast<size_t>(T) <= batch;
-    for (e = s + 1; images && e < layers.size() && count(e) == T && (s != 0 || o.target != Target::Cpu) &&
-                    (e + 1 != layers.size() || o.target != Target::Cpu);
-         ++e) {
-    }
+  for (const nn::TileSegment& seg : nn::tile_segments(counts, batch, alone)) {
+    const size_t s = seg.begin, e = seg.end;
+    const int T = static_cast<int>(seg.tiles);
     const std::vector<pm::LayerCost>& tcost = o.target == Target::Cpu ? tile_costs.at(model, net, T) : layers;
     const size_t L = o.lanes == 0 ? static_cast<size_t>(T) : std::min(o.lanes, static_cast<size_t>(T));
     std::vector<std::vector<int>> tile_last(static_cast<size_t>(T));
@@ -217,6 +220,7 @@ Timeline build(const pm::Model& model, const pm::NetShape& net, const std::vecto
     }
     after = next;
     lag = next_lag;
+    ++segment;
   }
   schedule(tl.tasks);
   double end = 0;

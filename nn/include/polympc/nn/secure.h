@@ -44,6 +44,22 @@ struct Tiling {
   bool active() const;
 };
 
+/// Layers [begin, end) of a tiled walk, each cut into `tiles` tiles.
+struct TileSegment {
+  size_t begin = 0, end = 0, tiles = 1;
+};
+
+/// The segments of a tiled walk, the one rule that the executed tiling (forward_tiled) and
+/// the scheduler's timeline (scheduler/timeline.h) share: a maximal run of consecutive
+/// layers with the same count T <= batch is one segment (tiles of consecutive images, which
+/// never depend on each other: tile t of a layer waits only for tile t of the layer before,
+/// and the tiles join at the segment's end). A layer with T > batch (parts of its elements,
+/// the FPGA target's batch of one) or with alone[i] set is a segment of its own. counts[i]
+/// >= 1 per layer (0 is read as 1); `alone` is empty or has one entry per layer.
+/// Throws mpc::InvalidArgument when `alone` has another size.
+std::vector<TileSegment> tile_segments(const std::vector<size_t>& counts, size_t batch,
+                                       const std::vector<bool>& alone = {});
+
 /// One lane's material: P0's and P1's stores.
 struct LaneMaterial {
   mpc::MaterialStore* m0;
