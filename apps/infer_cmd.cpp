@@ -259,7 +259,8 @@ void run_infer(const InferArgs& a) {
   // Both parties run in this process, and a party's workers and tiling lanes at the same
   // time: they share the party's --threads (default: half the cores per party).
   const BackendArgs shared = share_threads(
-      a.backend_args, opt.workers * (opt.tiling.active() ? std::max<size_t>(1, opt.tiling.lanes) : 1), 2);
+      a.backend_args,
+      opt.workers * (opt.tiling.active() ? opt.tiling.lanes_at(std::max<size_t>(1, std::min(a.batch, a.images))) : 1), 2);
   auto be0 = make_backend(a.backend, shared);
   auto be1 = make_backend(a.backend, shared);
   opt.make_backend = [&a, shared](int) { return make_backend(a.backend, shared); };

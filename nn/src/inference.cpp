@@ -60,7 +60,7 @@ InferenceReport run_inproc(const QuantizedModel& q, const Dataset& data, size_t 
   // its own channels, backends, material and sessions; lane 0 also runs the per-model
   // setup, the input sharing and the reveal.
   const bool tiled = opt.tiling.active();
-  const size_t lanes = tiled ? std::max<size_t>(1, opt.tiling.lanes) : 1;
+  const size_t lanes = tiled ? opt.tiling.lanes_at(batch) : 1;
   if (W * lanes > 1 && !opt.make_backend)
     throw mpc::InvalidArgument("workers > 1 or tiling lanes > 1 need a backend factory (InferenceOptions::make_backend)");
   rep.lanes = lanes;

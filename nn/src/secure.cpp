@@ -245,6 +245,12 @@ bool Tiling::active() const {
   return lanes > 0 && std::any_of(tiles.begin(), tiles.end(), [](size_t t) { return t > 1; });
 }
 
+size_t Tiling::lanes_at(size_t batch) const {
+  size_t most = 1;
+  for (size_t t : tiles) most = std::max(most, std::min(t, batch));
+  return std::max<size_t>(1, std::min(lanes, most));
+}
+
 std::vector<TileSegment> tile_segments(const std::vector<size_t>& counts, size_t batch,
                                        const std::vector<bool>& alone) {
   if (!alone.empty() && alone.size() != counts.size())

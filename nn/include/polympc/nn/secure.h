@@ -42,6 +42,9 @@ struct Tiling {
   size_t lanes = 2;
   /// True when some layer has more than one tile.
   bool active() const;
+  /// The lanes that run at once on a batch of `batch` images: min(lanes, the most tiles any
+  /// layer has at that batch), at least 1 (lanes beyond it would have no tile to run).
+  size_t lanes_at(size_t batch) const;
 };
 
 /// Layers [begin, end) of a tiled walk, each cut into `tiles` tiles.
