@@ -41,7 +41,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--calibration", default="")
     ap.add_argument("--tile-lanes", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=0, help="cpu backend threads per party (0 = all cores)")
+    ap.add_argument("--threads", type=int, default=0, help="cpu backend threads per party (0 = half the cores each, as polympc infer)")
     ap.add_argument("--compare", default="fss", help="comparison protocol (schedule and infer)")
     ap.add_argument("--trunc", default="fss", help="truncation protocol (schedule and infer)")
     ap.add_argument("--out", default="out/plan")
