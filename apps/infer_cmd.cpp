@@ -18,6 +18,7 @@
 #include "polympc/nn/dataset.h"
 #include "polympc/nn/inference.h"
 #include "polympc/nn/placement.h"
+#include "polympc/nn/arch_file.h"
 #include "polympc/nn/onnx.h"
 #include "polympc/nn/winograd.h"
 #include "polympc/perfmodel/description.h"
@@ -53,7 +54,7 @@ struct InferArgs {
   std::string layer_bits;        ///< --layer-bits LAYER=BITS,...: per-layer rings over the model's
   std::string layer_frac;        ///< --layer-frac LAYER=FRAC,...: per-layer scales over the model's
   int coef_frac = -1;            ///< --coef-frac: polynomial coefficient scale (-1 = the model's, else f + 8)
-  bool bits_given = false, frac_given = false;  ///< --bits / --frac on the command line
+  int party_coef_frac = -1;  ///< --role: the model's (or architecture file's) coefficient scale
 };
 
 /// The plan's modelled layers beside this run's measured ones (per image).
@@ -187,8 +188,8 @@ void run_infer(const InferArgs& a) {
   if (!a.party.role.empty() && (a.plaintext_only || a.explain))
     throw mpc::InvalidArgument("--plaintext-only and --explain apply to in-process runs (without --role)");
   if (!a.party.role.empty()) {  // one party of a two-process run over TCP
-    run_infer_party(a.party, a.model, a.model_given, a.winograd, a.data, a.images, a.backend, a.backend_args, ring, po, reveal,
-                    a.quiet, a.json);
+    run_infer_party(a.party, a.model, a.model_given, a.winograd, a.data, a.images, a.backend, a.backend_args, ring, po,
+                    a.party_coef_frac, reveal, a.quiet, a.json);
     return;
   }
 
@@ -473,11 +474,16 @@ void add_infer_command(CLI::App& app) {
   add_party_options(*c, args->party);
   c->callback([args, model, c] {
     args->model_given = model->count() > 0;
-    args->bits_given = c->count("--bits") > 0;
-    args->frac_given = c->count("--frac") > 0;
     InferArgs a = *args;
-    if (a.party.role.empty())  // in-process: the model's fixed point unless given
-      model_fixed_point(a.model, a.protocol.bits, a.bits_given, a.protocol.frac, a.frac_given, a.coef_frac);
+    // The fixed point the model was made for, unless given: in-process and the server from
+    // the ONNX model, the client from the architecture file.
+    if (a.party.role.empty())
+      model_fixed_point(a.model, a.protocol.bits, a.protocol.bits_given, a.protocol.frac, a.protocol.frac_given,
+                        a.coef_frac);
+    else if (a.party.role == "server")
+      a.party_coef_frac = use_fixed_point(nn::fixed_point_of(nn::onnx_metadata(a.model), a.model), a.protocol);
+    else if (a.party.role == "client" && !a.party.arch.empty())
+      a.party_coef_frac = use_fixed_point(nn::load_arch(a.party.arch).arch.fixed_point, a.protocol);
     run_infer(a);
   });
 }

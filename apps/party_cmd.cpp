@@ -56,7 +56,7 @@ nn::Network load_server_model(const std::string& model, const std::string& winog
 void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_given,
                      const std::string& winograd, const std::string& data_dir, size_t images,
                      const std::string& backend, const BackendArgs& bargs, const mpc::RingConfig& ring,
-                     const mpc::ProtocolOptions& po, nn::Reveal reveal, bool quiet,
+                     const mpc::ProtocolOptions& po, int coef_frac, nn::Reveal reveal, bool quiet,
                      const std::string& json) {
   int party;
   if (pa.role == "server")
@@ -70,6 +70,7 @@ void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_g
   nn::PartyPlan plan;
   plan.images = images;
   plan.protocol = po;
+  plan.coef_frac = coef_frac;
   plan.reveal = reveal;
   nn::Network net;
   std::string model_hash;
@@ -80,7 +81,7 @@ void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_g
       throw mpc::InvalidArgument("the server runs with --model (its ONNX file), not --arch");
     net = load_server_model(model, winograd);
     model_hash = nn::model_hash(net);
-    q = std::make_unique<nn::QuantizedModel>(nn::quantize(net, ring));
+    q = std::make_unique<nn::QuantizedModel>(nn::quantize(net, ring, coef_frac));
   } else {
     // The client never reads the model: only the public architecture file.
     if (model_given)
@@ -210,13 +211,14 @@ void add_dealer_command(CLI::App& app) {
           a->model + "`) instead of --model");
     if (a->arch.empty())
       throw mpc::InvalidArgument("the dealer needs --arch (a file from `polympc export-arch`)");
-    const mpc::RingConfig ring = ring_of(a->protocol);
+    nn::ArchFile af = nn::load_arch(a->arch);
     nn::PartyPlan plan;
+    plan.coef_frac = use_fixed_point(af.arch.fixed_point, a->protocol);  // the model's, unless given
+    const mpc::RingConfig ring = ring_of(a->protocol);
     plan.images = a->images;
     plan.batch = a->batch;
     plan.protocol = protocol_of(a->protocol);
     plan.reveal = nn::parse_reveal(a->reveal);
-    nn::ArchFile af = nn::load_arch(a->arch);
     check_layer_bits(plan.protocol, af.arch);
     check_trunc_failure_run(a->protocol, ring, plan.protocol, af.arch, a->images);
     mpc::Seed seed{};

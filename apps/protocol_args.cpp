@@ -31,8 +31,12 @@ void add_protocol_options(CLI::App& c, ProtocolArgs& a) {
                "--trunc prob: largest accepted log2 probability that any truncation of the run fails "
                "(elements truncated per image x images x 2^(B+1-l)); the run is refused above it")
       ->capture_default_str();
-  c.add_option("--bits", a.bits, "ring bits l")->capture_default_str();
-  c.add_option("--frac", a.frac, "fractional bits f")->capture_default_str();
+  c.add_option("--bits", a.bits, "ring bits l (default: the model's polympc.bits, else 64)")
+      ->capture_default_str()
+      ->each([&a](const std::string&) { a.bits_given = true; });
+  c.add_option("--frac", a.frac, "fractional bits f (default: the model's polympc.frac, else 12)")
+      ->capture_default_str()
+      ->each([&a](const std::string&) { a.frac_given = true; });
 }
 
 mpc::RingConfig ring_of(const ProtocolArgs& a) {
@@ -137,26 +141,23 @@ void check_layer_bits(const mpc::ProtocolOptions& po, const nn::Network& net) {
   }
 }
 
+void apply_fixed_point(const nn::FixedPoint& fp, int& bits, bool bits_given, int& frac, bool frac_given,
+                       int& coef_frac) {
+  if (!bits_given && fp.bits != 0) bits = fp.bits;
+  if (!frac_given && fp.frac != 0) frac = fp.frac;
+  if (coef_frac < 0 && fp.coef_frac >= 0) coef_frac = fp.coef_frac;
+}
+
+int use_fixed_point(const nn::FixedPoint& fp, ProtocolArgs& a) {
+  int coef_frac = -1;
+  apply_fixed_point(fp, a.bits, a.bits_given, a.frac, a.frac_given, coef_frac);
+  return coef_frac;
+}
+
 void model_fixed_point(const std::string& model, int& bits, bool bits_given, int& frac, bool frac_given,
                        int& coef_frac) {
-  const std::map<std::string, std::string> meta = nn::onnx_metadata(model);
-  auto value = [&](const char* key, int& out) {
-    auto it = meta.find(key);
-    if (it == meta.end()) return;
-    size_t used = 0;
-    int v = 0;
-    try {
-      v = std::stoi(it->second, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != it->second.size())
-      throw nn::ModelError(model + ": metadata '" + key + "' is '" + it->second + "', not an integer");
-    out = v;
-  };
-  if (!bits_given) value(nn::kBitsMetadata, bits);
-  if (!frac_given) value(nn::kFracMetadata, frac);
-  if (coef_frac < 0) value(nn::kCoefFracMetadata, coef_frac);
+  apply_fixed_point(nn::fixed_point_of(nn::onnx_metadata(model), model), bits, bits_given, frac, frac_given,
+                    coef_frac);
 }
 
 }  // namespace polympc::apps

@@ -18,6 +18,7 @@ struct ProtocolArgs {
   int bits = 64;
   int frac = 12;
   int trunc_failure_limit = mpc::kTruncRunFailureLog2Limit;  ///< log2, --trunc-failure-limit
+  bool bits_given = false, frac_given = false;                ///< --bits / --frac on the command line
 };
 
 /// Adds --compare, --relu-bits, --trunc, --bits, --frac.
@@ -33,6 +34,14 @@ mpc::ProtocolOptions protocol_of(const ProtocolArgs& a);
 /// them leaves all three alone. Throws nn::ModelError naming the file and a malformed key.
 void model_fixed_point(const std::string& model, int& bits, bool bits_given, int& frac, bool frac_given,
                        int& coef_frac);
+/// The same from a loaded network's recorded fixed point (nn::Network::fixed_point: the
+/// ONNX metadata, or the architecture file the dealer and the client read).
+void apply_fixed_point(const nn::FixedPoint& fp, int& bits, bool bits_given, int& frac, bool frac_given,
+                       int& coef_frac);
+/// For the dealer, `--role` runs, serve and query: `a`'s --bits and --frac become the
+/// recorded fixed point's unless given; returns its coefficient scale (-1 when not
+/// recorded: f + 8), which the PartyPlan and the server's quantization use.
+int use_fixed_point(const nn::FixedPoint& fp, ProtocolArgs& a);
 
 /// A per-layer --relu-bits NAME=LO:HI must name a ReLU or max-pool layer of `net` (the
 /// entry applies to the layer's tags, NAME and NAME/...; an entry whose prefix would also

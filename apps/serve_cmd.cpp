@@ -157,6 +157,7 @@ class MaterialIndex {
 
 struct ServeArgs : ServiceArgs {
   std::string model = "models/fmnist_cnn.onnx";
+  int coef_frac = -1;  ///< the model's coefficient scale (use_fixed_point), -1 = f + 8
   std::string winograd = "off";  ///< explicit Winograd forms (load_server_model)
   std::string material;
   std::string listen = "127.0.0.1:7766";
@@ -174,7 +175,7 @@ class Server {
         reveal_(nn::parse_reveal(a.reveal)),
         net_(load_server_model(a.model, a.winograd)),
         model_hash_(nn::model_hash(net_)),
-        q_(nn::quantize(net_, ring_)),
+        q_(nn::quantize(net_, ring_, a.coef_frac)),
         index_(a.material),
         ledger_(a.ledger) {
     check_layer_bits(po_, net_);
@@ -305,6 +306,7 @@ class Server {
       nn::PartyPlan plan;
       plan.images = req.images;
       plan.protocol = po_;
+      plan.coef_frac = a_.coef_frac;
       plan.reveal = reveal_;
       const nn::PartyResult r = nn::run_party(0, net_, model_hash_, &q_, nullptr, ring_, plan,
                                               *ch, *be, *material, ledger_, nullptr, 0);
@@ -398,14 +400,15 @@ mpc::MaterialFile pick_material(const std::string& path, const mpc::Ledger& ledg
                                 "(ledger '" + ledger.path() + "'): ask the dealer for fresh material");
 }
 
-void run_query(const QueryArgs& a) {
-  const mpc::RingConfig ring = ring_of(a.protocol);
-  nn::PartyPlan plan;
-  plan.protocol = protocol_of(a.protocol);
-  plan.reveal = nn::parse_reveal(a.reveal);
+void run_query(QueryArgs a) {
   if (a.arch.empty()) throw mpc::InvalidArgument("query needs --arch (a file from `polympc export-arch`)");
   if (a.material.empty()) throw mpc::InvalidArgument("query needs --material (a P1 file or a directory of them)");
   nn::ArchFile af = nn::load_arch(a.arch);
+  nn::PartyPlan plan;
+  plan.coef_frac = use_fixed_point(af.arch.fixed_point, a.protocol);  // the model's, unless given
+  const mpc::RingConfig ring = ring_of(a.protocol);
+  plan.protocol = protocol_of(a.protocol);
+  plan.reveal = nn::parse_reveal(a.reveal);
   check_layer_bits(plan.protocol, af.arch);
   nn::Dataset data;
   if (!a.input.empty()) {
@@ -457,7 +460,11 @@ void add_serve_commands(CLI::App& app) {
     c->add_option("--max-queries", a->max_queries, "stop after this many connections (0: serve until SIGINT/SIGTERM)")
         ->capture_default_str();
     c->add_option("--port-file", a->port_file, "write the listening port to this file once listening");
-    c->callback([a] { Server(*a).run(); });
+    c->callback([a] {
+      ServeArgs args = *a;  // the fixed point the model was made for, unless given
+      args.coef_frac = use_fixed_point(nn::fixed_point_of(nn::onnx_metadata(args.model), args.model), args.protocol);
+      Server(args).run();
+    });
   }
   {
     auto a = std::make_shared<QueryArgs>();

@@ -130,7 +130,20 @@ std::string spec_architecture_hash(const Json& file) {
       h.str("winograd");
       h.u64(static_cast<uint64_t>(l["winograd"].get<int64_t>()));
     }
+    for (const char* k : {"ring_bits", "frac_bits"})
+      if (l.contains(k)) {
+        h.str(k);
+        h.u64(static_cast<uint64_t>(l[k].get<int64_t>()));
+      }
   }
+  if (file.contains("fixed_point"))
+    for (const char* k : {"", "bits", "frac", "coef_frac"}) {
+      if (*k == 0) {
+        h.str("fixed_point");
+        continue;
+      }
+      h.u64(static_cast<uint64_t>(file["fixed_point"][k].get<int64_t>()));
+    }
   return h.hex();
 }
 
@@ -286,8 +299,10 @@ TEST(ArchHash, WeightsChangeTheModelHashOnly) {
   }
 }
 
+const std::string kQat = std::string(POLYMPC_SOURCE_DIR) + "/models/fmnist_pasnet_lambda0_qat.onnx";
+
 TEST(ArchHash, FollowsTheDocumentedSerialization) {
-  for (const std::string& model : {kShipped, kResidual}) {
+  for (const std::string& model : {kShipped, kResidual, kQat}) {
     SCOPED_TRACE(model);
     const Network net = load_onnx(model);
     TempFile f("arch.json");
@@ -298,6 +313,72 @@ TEST(ArchHash, FollowsTheDocumentedSerialization) {
     EXPECT_EQ(j["architecture_hash"], architecture_hash(net));
     EXPECT_EQ(j["model_hash"], model_hash(net));
   }
+}
+
+// ---- the fixed point a model was made for -----------------------------------------------------
+
+// The QAT model records l = 34, f = 6 and its coefficient scale (ONNX metadata): the
+// architecture file carries them, hashed, so that the dealer and the client run at them.
+TEST(ArchFileFixedPoint, WrittenReadBackAndHashed) {
+  const Network net = load_onnx(kQat);
+  ASSERT_TRUE(net.fixed_point.recorded());
+  EXPECT_EQ(net.fixed_point.bits, 34);
+  EXPECT_EQ(net.fixed_point.frac, 6);
+  EXPECT_GE(net.fixed_point.coef_frac, 0);
+  TempFile f("arch.json");
+  save_arch(net, f.path);
+  const Json j = Json::parse(read_text(f.path));
+  EXPECT_EQ(j["fixed_point"]["bits"], 34);
+  EXPECT_EQ(j["fixed_point"]["frac"], 6);
+  const ArchFile a = load_arch(f.path);
+  EXPECT_TRUE(a.arch.fixed_point == net.fixed_point);
+  EXPECT_EQ(a.architecture_hash, architecture_hash(net));
+  EXPECT_EQ(a.model_hash, model_hash(net));
+  // Part of the architecture: another recorded fixed point is another hash; none recorded
+  // writes no field and leaves the hash of before.
+  Network other = net;
+  other.fixed_point.frac = 7;
+  EXPECT_NE(architecture_hash(other), architecture_hash(net));
+  Network none = net;
+  none.fixed_point = FixedPoint{};
+  TempFile g("none.json");
+  save_arch(none, g.path);
+  EXPECT_EQ(read_text(g.path).find("fixed_point"), std::string::npos);
+  EXPECT_EQ(spec_architecture_hash(Json::parse(read_text(g.path))), architecture_hash(none));
+  EXPECT_FALSE(load_arch(g.path).arch.fixed_point.recorded());
+  EXPECT_FALSE(load_onnx(kShipped).fixed_point.recorded());
+}
+
+TEST(ArchFileFixedPoint, BadValuesAreRefused) {
+  TempFile f("arch.json");
+  save_arch(load_onnx(kQat), f.path);
+  const Json good = Json::parse(read_text(f.path));
+  Json j = good;
+  j["fixed_point"]["frac"] = 60;
+  expect_refused(forged(j), {"field 'fixed_point'", "frac", "60", "[1, 48]"});
+  j = good;
+  j["fixed_point"]["bits"] = 4;
+  expect_refused(forged(j), {"field 'fixed_point'", "bits", "[8, 64]"});
+  j = good;
+  j["fixed_point"]["coef_frac"] = "14";
+  expect_refused(j, {"field 'fixed_point'", "coef_frac", "expected an integer"});
+  j = good;
+  j["fixed_point"].erase("frac");
+  expect_refused(j, {"field 'fixed_point'", "missing field 'frac'"});
+  j = good;
+  j["fixed_point"]["scale"] = 3;
+  expect_refused(j, {"field 'fixed_point'", "unknown field 'scale'"});
+  j = good;
+  j["fixed_point"] = 34;
+  expect_refused(j, {"field 'fixed_point'", "expected an object"});
+  // Changed without its hash: the file was modified.
+  j = good;
+  j["fixed_point"]["frac"] = 8;
+  expect_refused(j, {"architecture_hash", "does not match"});
+  // The ONNX metadata is checked the same way.
+  expect_model_error([] { fixed_point_of({{kFracMetadata, "6x"}}, "m.onnx"); }, {"m.onnx", "polympc.frac", "6x"});
+  expect_model_error([] { fixed_point_of({{kBitsMetadata, "128"}}, "m.onnx"); }, {"polympc.bits", "[8, 64]"});
+  EXPECT_TRUE(fixed_point_of({{kBitsMetadata, "34"}, {kFracMetadata, "6"}}, "m.onnx") == (FixedPoint{34, 6, -1}));
 }
 
 // ---- Winograd forms ------------------------------------------------------------------------

@@ -67,6 +67,8 @@ struct PublicLayer {
 struct PublicNet {
   std::vector<int64_t> input_shape;
   std::vector<PublicLayer> layers;
+  /// The field "fixed_point", written when recorded (Network::fixed_point).
+  FixedPoint fixed_point;
 };
 
 
@@ -90,6 +92,7 @@ int64_t weight_count(const std::vector<int64_t>& weight_shape, const std::string
 PublicNet public_part(const Network& net) {
   PublicNet p;
   p.input_shape = net.input_shape;
+  p.fixed_point = net.fixed_point;
   p.layers.reserve(net.layers.size());
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const Layer& l = net.layers[i];
@@ -122,6 +125,7 @@ void validate_public(const PublicNet& p, const std::string& prefix) {
     mpc::checked_product<ModelError>(s, what);
   };
   check_shape(p.input_shape, prefix + ": field 'input_shape'");
+  check_fixed_point(p.fixed_point, prefix + ": field 'fixed_point'");
   if (p.layers.empty()) throw ModelError(prefix + ": field 'layers': the network has no layers");
   if (p.layers.size() > kMaxArchLayers)
     throw ModelError(prefix + ": field 'layers': " + std::to_string(p.layers.size()) +
@@ -256,6 +260,12 @@ std::string hash_public(const PublicNet& p) {
       h.i64(l.frac_bits);
     }
   }
+  if (p.fixed_point.recorded()) {  // hashed only when recorded: other hashes unchanged
+    h.str("fixed_point");
+    h.i64(p.fixed_point.bits);
+    h.i64(p.fixed_point.frac);
+    h.i64(p.fixed_point.coef_frac);
+  }
   return h.hex();
 }
 
@@ -295,6 +305,9 @@ std::string render(const PublicNet& p, const std::string& arch_hash, const std::
   out += "  \"architecture_hash\": \"" + arch_hash + "\",\n";
   out += "  \"model_hash\": \"" + mhash + "\",\n";
   out += "  \"input_shape\": " + ints_json(p.input_shape) + ",\n";
+  if (p.fixed_point.recorded())
+    out += "  \"fixed_point\": {\"bits\": " + std::to_string(p.fixed_point.bits) + ", \"frac\": " +
+           std::to_string(p.fixed_point.frac) + ", \"coef_frac\": " + std::to_string(p.fixed_point.coef_frac) + "},\n";
   out += "  \"layers\": [\n";
   for (size_t i = 0; i < p.layers.size(); ++i) {
     const PublicLayer& l = p.layers[i];
@@ -539,12 +552,25 @@ Parsed parse_file(const Json& j, const std::string& path) {
                      " is not supported (this polympc reads version " +
                      std::to_string(kArchFileVersion) +
                      "); write it again with this polympc's `export-arch`");
-  check_keys(j, {"format", "version", "architecture_hash", "model_hash", "input_shape", "layers"},
-             path);
+  std::vector<const char*> keys = {"format", "version", "architecture_hash", "model_hash", "input_shape", "layers"};
+  if (j.contains("fixed_point")) keys.push_back("fixed_point");  // optional
+  check_keys(j, keys, path);
   Parsed p;
   p.architecture_hash = get_hash(j["architecture_hash"], path + ": field 'architecture_hash'");
   p.model_hash = get_hash(j["model_hash"], path + ": field 'model_hash'");
   p.net.input_shape = get_ints(j["input_shape"], path + ": field 'input_shape'", 3);
+  if (j.contains("fixed_point")) {
+    const Json& fp = j["fixed_point"];
+    const std::string where = path + ": field 'fixed_point'";
+    if (!fp.is_object()) throw ModelError(where + ": expected an object, got " + type_of(fp));
+    check_keys(fp, {"bits", "frac", "coef_frac"}, where);
+    auto field = [&](const char* k) {
+      const int64_t v = get_int(fp[k], where + " '" + k + "'");
+      if (v < -1 || v > 64) throw ModelError(where + " '" + k + "': " + std::to_string(v) + " is out of range");
+      return static_cast<int>(v);
+    };
+    p.net.fixed_point = {field("bits"), field("frac"), field("coef_frac")};
+  }
   const Json& layers = j["layers"];
   if (!layers.is_array())
     throw ModelError(path + ": field 'layers': expected an array, got " + type_of(layers));
@@ -560,6 +586,7 @@ Parsed parse_file(const Json& j, const std::string& path) {
 Network build(const PublicNet& p) {
   Network net;
   net.input_shape = p.input_shape;
+  net.fixed_point = p.fixed_point;
   for (size_t i = 0; i < p.layers.size(); ++i) {
     const PublicLayer& q = p.layers[i];
     Layer l;

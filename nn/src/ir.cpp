@@ -296,6 +296,47 @@ void Network::infer_shapes() {
   }
 }
 
+namespace {
+struct FixedPointField {
+  int FixedPoint::*member;
+  const char* key;
+  int lo, hi;
+};
+constexpr FixedPointField kFixedPointFields[] = {{&FixedPoint::bits, kBitsMetadata, 8, 64},
+                                                 {&FixedPoint::frac, kFracMetadata, 1, 48},
+                                                 {&FixedPoint::coef_frac, kCoefFracMetadata, 0, 62}};
+}  // namespace
+
+FixedPoint fixed_point_of(const std::map<std::string, std::string>& metadata, const std::string& origin) {
+  FixedPoint fp;
+  for (const FixedPointField& f : kFixedPointFields) {
+    auto it = metadata.find(f.key);
+    if (it == metadata.end()) continue;
+    size_t used = 0;
+    int v = 0;
+    try {
+      v = std::stoi(it->second, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != it->second.size() || v < f.lo || v > f.hi)
+      throw ModelError(origin + ": metadata '" + f.key + "' is '" + it->second + "', not an integer in [" +
+                       std::to_string(f.lo) + ", " + std::to_string(f.hi) + "]");
+    fp.*f.member = v;
+  }
+  return fp;
+}
+
+void check_fixed_point(const FixedPoint& fp, const std::string& origin) {
+  for (const FixedPointField& f : kFixedPointFields) {
+    const int v = fp.*f.member;
+    const bool unset = f.member == &FixedPoint::coef_frac ? v == -1 : v == 0;
+    if (!unset && (v < f.lo || v > f.hi))
+      throw ModelError(origin + ": fixed point '" + std::string(f.key).substr(8) + "' is " + std::to_string(v) +
+                       ", not in [" + std::to_string(f.lo) + ", " + std::to_string(f.hi) + "]");
+  }
+}
+
 std::map<std::string, int> parse_layer_values(const std::string& spec, const LayerSetting& setting) {
   std::map<std::string, int> out;
   std::stringstream ss(spec);

@@ -1707,6 +1707,11 @@ Network parse_onnx(const std::string& bytes, const std::string& origin) {
   if (!m.has_graph() || m.ir_version() <= 0)
     throw ModelError(origin + " is not a valid ONNX model (no graph or no ir_version)");
   Network net = Importer(m, origin).run();
+  {
+    std::map<std::string, std::string> meta;
+    for (const auto& e : m.metadata_props()) meta[e.key()] = e.value();
+    net.fixed_point = fixed_point_of(meta, origin);
+  }
   for (const auto& e : m.metadata_props())
     for (const LayerSetting* setting : {&kRingBits, &kFracBits})
       if (e.key() == setting->metadata) {

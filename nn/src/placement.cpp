@@ -209,7 +209,9 @@ ScalePlan plan_scales(const std::vector<ScaleNode>& nodes, const mpc::RingConfig
   if (p.output_shift < 0)
     throw mpc::InvalidArgument("layer '" + nodes.back().name + "': the logits leave at scale " +
                                std::to_string(p.out_scale.back()) + ", below the session's f = " + std::to_string(f) +
-                               "; give the last layers a larger fixed-point scale (--layer-frac)");
+                               "; give the last layers a larger fixed-point scale (--layer-frac), or run at the f the model "
+                               "was made for (the default: `polympc rings` records it in the model, polympc.frac, and "
+                               "export-arch in the architecture file, fixed_point)");
   place_rings(nodes, r, p);
   return p;
 }

@@ -72,5 +72,48 @@ if(pair_rcs STREQUAL "0;0" OR NOT pair_err MATCHES "mismatched preprocessing fil
   message(FATAL_ERROR "a mismatched pair must be refused (${pair_rcs}):\n${pair_out}\n${pair_err}")
 endif()
 
+# A model made for its own fixed point (the shipped QAT model: l = 34, f = 6 in its ONNX
+# metadata): the architecture file carries it, so the dealer, the server and the client run
+# at it without --bits / --frac, and the logits equal the one-process run's.
+get_filename_component(models ${MODEL} DIRECTORY)
+set(QAT ${models}/fmnist_pasnet_lambda0_qat.onnx)
+polympc_run_ok("export-arch (qat)" ${POLYMPC} export-arch --model ${QAT} --out ${D}/qat.json)
+file(READ ${D}/qat.json qat_arch)
+string(JSON qat_frac GET "${qat_arch}" fixed_point frac)
+if(NOT qat_frac EQUAL 6)
+  message(FATAL_ERROR "the QAT model's architecture file records f = '${qat_frac}', not 6")
+endif()
+polympc_run_ok("dealer (qat)" ${POLYMPC} dealer --arch ${D}/qat.json --images 6 --batch 3 --p0 ${D}/qat0.mat
+               --p1 ${D}/qat1.mat)
+polympc_run_ok("infer (qat, one process)" ${POLYMPC} infer --model ${QAT} --images 6 --batch 3 --quiet
+               --json ${D}/qat_one.json)
+math(EXPR port3 "${port} + 2")
+polympc_two_parties(qat SERVER --model ${QAT} --material ${D}/qat0.mat --images 6 --port ${port3} --quiet
+                           --timeout 60000 --ledger ${D}/ledger0
+                    CLIENT --arch ${D}/qat.json --material ${D}/qat1.mat --images 6 --port ${port3} --quiet
+                           --timeout 60000 --ledger ${D}/ledger1 --json ${D}/qat_client.json)
+if(NOT qat_rcs STREQUAL "0;0")
+  message(FATAL_ERROR "two-process run of the QAT model failed (${qat_rcs}):\n${qat_out}\n${qat_err}")
+endif()
+file(READ ${D}/qat_client.json j)
+file(READ ${D}/qat_one.json one)
+string(JSON logits2 GET "${j}" logits)
+string(JSON logits1 GET "${one}" logits)
+if(NOT logits1 STREQUAL logits2)
+  message(FATAL_ERROR "QAT model: two-process logits differ from the one-process run's:\n${logits2}\nvs\n${logits1}")
+endif()
+# A dealer told another f than the model's deals material that both parties, at the
+# model's f, refuse in the handshake.
+polympc_run_ok("dealer (qat, --frac 5)" ${POLYMPC} dealer --arch ${D}/qat.json --images 6 --batch 3 --frac 5
+               --p0 ${D}/qat0b.mat --p1 ${D}/qat1b.mat)
+math(EXPR port4 "${port} + 3")
+polympc_two_parties(qatf SERVER --model ${QAT} --material ${D}/qat0b.mat --images 6 --port ${port4} --quiet
+                            --timeout 60000 --ledger ${D}/ledger0
+                     CLIENT --arch ${D}/qat.json --material ${D}/qat1b.mat --images 6 --port ${port4} --quiet
+                            --timeout 60000 --ledger ${D}/ledger1)
+if(qatf_rcs STREQUAL "0;0" OR NOT qatf_err MATCHES "was dealt for \\[l=34 f=5 .*this run is \\[l=34 f=6 ")
+  message(FATAL_ERROR "material dealt at another f must be refused (${qatf_rcs}):\n${qatf_out}\n${qatf_err}")
+endif()
+
 file(REMOVE_RECURSE ${D})
 message(STATUS "two-process run: ok (client accuracy on 6 images ${acc}, logits equal the one-process run's)")

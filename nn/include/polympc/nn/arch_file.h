@@ -11,6 +11,8 @@
 //     "architecture_hash": "<64 hex digits>",
 //     "model_hash": "<64 hex digits>",
 //     "input_shape": [C, H, W] or [F],        (without the batch dimension)
+//     "fixed_point": {"bits": l, "frac": f, "coef_frac": c},   (optional: the fixed point
+//                    the model was made for, Network::fixed_point; 0 / 0 / -1 = unset)
 //     "layers": [ one object per layer, in execution order:
 //       {"name": "conv1", "op": "Conv", "inputs": [-1], "weight_shape": [16, 1, 5, 5],
 //        "bias_size": 16, "kernel": [kh, kw], "stride": [sh, sw],
@@ -43,6 +45,9 @@
 //                    || u64 rank(out_shape) || i64 each dimension
 //                    || BlockRelu only: u64 number of patches || str(each patch name)
 //                    || Winograd Conv only: str("winograd") || i64 m (2 or 4)
+//                    || ring_bits set only: str("ring_bits") || i64 bits
+//                    || frac_bits set only: str("frac_bits") || i64 frac
+//      || fixed point recorded only: str("fixed_point") || i64 bits || i64 frac || i64 coef_frac
 //    Two networks that differ only in parameter values (or the network name) have the same
 //    architecture hash.
 //  * model hash = SHA-256 of

@@ -99,10 +99,25 @@ struct Layer {
   std::vector<int64_t> out_shape;
 };
 
+/// The fixed point a model was made for (`polympc rings`, `polympc train --method qat`):
+/// the session's ring l, scale f and polynomial coefficient scale, which its per-layer
+/// rings and scales assume. 0 / 0 / -1 = not recorded (the command line's or the defaults
+/// apply). Carried by the ONNX metadata (kBitsMetadata, kFracMetadata, kCoefFracMetadata)
+/// and by the architecture file ("fixed_point"), so that the dealer and the client, who
+/// read only the latter, run at the fixed point the server's model was made for.
+struct FixedPoint {
+  int bits = 0;        ///< l, 8..64
+  int frac = 0;        ///< f, 1..48
+  int coef_frac = -1;  ///< 0..62
+  bool recorded() const { return bits != 0 || frac != 0 || coef_frac >= 0; }
+  bool operator==(const FixedPoint& o) const { return bits == o.bits && frac == o.frac && coef_frac == o.coef_frac; }
+};
+
 struct Network {
   std::string name;
   std::vector<int64_t> input_shape;  ///< without batch: [C, H, W]
   std::vector<Layer> layers;
+  FixedPoint fixed_point;  ///< what the model was made for (load_onnx reads it; not written by save_onnx)
 
   /// Fills Layer::out_shape for every layer and checks parameter sizes: the input shape
   /// and every weight shape and output shape have dimensions >= 1 and at most
@@ -150,6 +165,11 @@ constexpr const char* kFracBitsMetadata = kFracBits.metadata;
 constexpr const char* kBitsMetadata = "polympc.bits";
 constexpr const char* kFracMetadata = "polympc.frac";
 constexpr const char* kCoefFracMetadata = "polympc.coef_frac";
+/// The fixed point recorded in ONNX metadata (the keys above; an absent key stays unset).
+/// Throws ModelError "<origin>: metadata '<key>' is '<value>', not an integer in [lo, hi]".
+FixedPoint fixed_point_of(const std::map<std::string, std::string>& metadata, const std::string& origin);
+/// Checks a recorded fixed point's ranges (FixedPoint); throws ModelError naming `origin`.
+void check_fixed_point(const FixedPoint& fp, const std::string& origin);
 /// "LAYER=VALUE,..." (VALUE in the setting's range, empty items ignored) as a map. Throws
 /// ModelError naming the item otherwise.
 std::map<std::string, int> parse_layer_values(const std::string& spec, const LayerSetting& s);
