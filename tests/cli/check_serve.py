@@ -233,6 +233,33 @@ check(time.time() - t2 < 10, "the client stops within its timeout")
 check(not os.path.exists(D("down.json")), "the client claims no result")
 
 log.close()
+
+# 9. A model made for its own fixed point (the QAT model: l = 34, f = 6 in its metadata):
+# serve reads it from the model, the dealer and query from the architecture file; no
+# --bits/--frac anywhere, and the logits equal the one-process run's.
+qat = os.path.join(source, "models", "fmnist_pasnet_lambda0_qat.onnx")
+os.makedirs(D("qsrv"), exist_ok=True)
+os.makedirs(D("qcli"), exist_ok=True)
+run("export-arch", "--model", qat, "--out", D("qat.json"))
+run("dealer", "--arch", D("qat.json"), "--images", "6", "--batch", "3", "--p0", D("qsrv", "q.mat"),
+    "--p1", D("qcli", "q.mat"))
+run("infer", "--model", qat, "--images", "6", "--batch", "3", "--quiet", "--json", D("qat_one.json"))
+qlog = open(D("qat_server.log"), "w")
+qserver = subprocess.Popen([polympc, "serve", "--model", qat, "--material", D("qsrv"), "--listen", "127.0.0.1:0",
+                            "--port-file", D("qport"), "--ledger", D("qledger0"), "--max-queries", "1",
+                            *tls("server")], stdout=qlog, stderr=subprocess.STDOUT)
+for _ in range(300):
+    if os.path.exists(D("qport")) or qserver.poll() is not None:
+        break
+    time.sleep(0.1)
+r = subprocess.run([polympc, "query", "--connect", "127.0.0.1:" + open(D("qport")).read().strip(), "--arch",
+                    D("qat.json"), "--material", D("qcli", "q.mat"), "--images", "6", "--ledger", D("qledger1"),
+                    "--quiet", "--json", D("qat_query.json"), *tls("client")], capture_output=True, text=True,
+                   timeout=300)
+qserver.wait(timeout=60)
+qlog.close()
+check(r.returncode == 0 and json.load(open(D("qat_query.json")))["logits"] == json.load(open(D("qat_one.json")))["logits"],
+      "serve and query run the QAT model at its own fixed point: " + r.stderr.strip()[-300:])
 print(open(D("server.log")).read())
 if failures:
     sys.exit(f"{len(failures)} check(s) failed: " + "; ".join(failures))
