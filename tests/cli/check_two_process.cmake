@@ -13,6 +13,17 @@ set(common --images 6 --port ${port} --quiet --timeout 60000)
 
 include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 
+# The client's report (JSON) must hold the one-process run's logits.
+function(expect_one_process_logits what client_json one_json)
+  file(READ ${client_json} j)
+  file(READ ${one_json} one)
+  string(JSON logits2 GET "${j}" logits)
+  string(JSON logits1 GET "${one}" logits)
+  if(NOT logits1 STREQUAL logits2)
+    message(FATAL_ERROR "${what}: two-process logits differ from the one-process run's:\n${logits2}\nvs\n${logits1}")
+  endif()
+endfunction()
+
 polympc_run_ok("export-arch" ${POLYMPC} export-arch --model ${MODEL} --out ${D}/arch.json)
 file(READ ${D}/arch.json arch)
 if(arch MATCHES "\"weight\"[ ]*:")
@@ -40,17 +51,12 @@ if(NOT run_rcs STREQUAL "0;0")
   message(FATAL_ERROR "two-process run failed (${run_rcs}):\n${run_out}\n${run_err}")
 endif()
 file(READ ${D}/client.json j)
-file(READ ${D}/one.json one)
 string(JSON acc GET "${j}" accuracy)
 string(JSON npred LENGTH "${j}" predictions)
 if(NOT npred EQUAL 6)
   message(FATAL_ERROR "client report has ${npred} predictions")
 endif()
-string(JSON logits2 GET "${j}" logits)
-string(JSON logits1 GET "${one}" logits)
-if(NOT logits1 STREQUAL logits2)
-  message(FATAL_ERROR "two-process logits differ from the one-process run's:\n${logits2}\nvs\n${logits1}")
-endif()
+expect_one_process_logits("shipped model" ${D}/client.json ${D}/one.json)
 
 # A second run on the same material, also after restoring the files from a copy.
 polympc_expect_fail("second run" "already consumed" ${POLYMPC} infer --role client --arch ${D}/arch.json
@@ -95,13 +101,7 @@ polympc_two_parties(qat SERVER --model ${QAT} --material ${D}/qat0.mat --images 
 if(NOT qat_rcs STREQUAL "0;0")
   message(FATAL_ERROR "two-process run of the QAT model failed (${qat_rcs}):\n${qat_out}\n${qat_err}")
 endif()
-file(READ ${D}/qat_client.json j)
-file(READ ${D}/qat_one.json one)
-string(JSON logits2 GET "${j}" logits)
-string(JSON logits1 GET "${one}" logits)
-if(NOT logits1 STREQUAL logits2)
-  message(FATAL_ERROR "QAT model: two-process logits differ from the one-process run's:\n${logits2}\nvs\n${logits1}")
-endif()
+expect_one_process_logits("QAT model" ${D}/qat_client.json ${D}/qat_one.json)
 # A dealer told another f than the model's deals material that both parties, at the
 # model's f, refuse in the handshake.
 polympc_run_ok("dealer (qat, --frac 5)" ${POLYMPC} dealer --arch ${D}/qat.json --images 6 --batch 3 --frac 5
