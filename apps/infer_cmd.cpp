@@ -54,7 +54,6 @@ struct InferArgs {
   std::string layer_bits;        ///< --layer-bits LAYER=BITS,...: per-layer rings over the model's
   std::string layer_frac;        ///< --layer-frac LAYER=FRAC,...: per-layer scales over the model's
   int coef_frac = -1;            ///< --coef-frac: polynomial coefficient scale (-1 = the model's, else f + 8)
-  int party_coef_frac = -1;  ///< --role: the model's (or architecture file's) coefficient scale
 };
 
 /// The plan's modelled layers beside this run's measured ones (per image).
@@ -175,8 +174,6 @@ std::string human_bytes(double b) {
 }
 
 void run_infer(const InferArgs& a) {
-  const mpc::RingConfig ring = ring_of(a.protocol);
-  const mpc::ProtocolOptions po = protocol_of(a.protocol);
   const nn::Reveal reveal = nn::parse_reveal(a.reveal);
   if (!a.party.role.empty() &&
       (!a.link.empty() || a.workers != 1 || !a.trace.empty() || !a.plan.empty() || !a.tiles.empty()))
@@ -188,10 +185,12 @@ void run_infer(const InferArgs& a) {
   if (!a.party.role.empty() && (a.plaintext_only || a.explain))
     throw mpc::InvalidArgument("--plaintext-only and --explain apply to in-process runs (without --role)");
   if (!a.party.role.empty()) {  // one party of a two-process run over TCP
-    run_infer_party(a.party, a.model, a.model_given, a.winograd, a.data, a.images, a.backend, a.backend_args, ring, po,
-                    a.party_coef_frac, reveal, a.quiet, a.json);
+    run_infer_party(a.party, a.model, a.model_given, a.winograd, a.data, a.images, a.backend, a.backend_args,
+                    a.protocol, reveal, a.quiet, a.json);
     return;
   }
+  const mpc::RingConfig ring = ring_of(a.protocol);
+  const mpc::ProtocolOptions po = protocol_of(a.protocol);
 
   std::optional<scheduler::PlanLayers> plan;
   if (!a.plan.empty()) {
@@ -475,15 +474,11 @@ void add_infer_command(CLI::App& app) {
   c->callback([args, model, c] {
     args->model_given = model->count() > 0;
     InferArgs a = *args;
-    // The fixed point the model was made for, unless given: in-process and the server from
-    // the ONNX model, the client from the architecture file.
+    // In-process: the fixed point the model was made for, unless given (a --role run takes
+    // it from the file it loads, run_infer_party).
     if (a.party.role.empty())
       model_fixed_point(a.model, a.protocol.bits, a.protocol.bits_given, a.protocol.frac, a.protocol.frac_given,
                         a.coef_frac);
-    else if (a.party.role == "server")
-      a.party_coef_frac = use_fixed_point(nn::fixed_point_of(nn::onnx_metadata(a.model), a.model), a.protocol);
-    else if (a.party.role == "client" && !a.party.arch.empty())
-      a.party_coef_frac = use_fixed_point(nn::load_arch(a.party.arch).arch.fixed_point, a.protocol);
     run_infer(a);
   });
 }

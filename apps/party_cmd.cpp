@@ -55,9 +55,8 @@ nn::Network load_server_model(const std::string& model, const std::string& winog
 
 void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_given,
                      const std::string& winograd, const std::string& data_dir, size_t images,
-                     const std::string& backend, const BackendArgs& bargs, const mpc::RingConfig& ring,
-                     const mpc::ProtocolOptions& po, int coef_frac, nn::Reveal reveal, bool quiet,
-                     const std::string& json) {
+                     const std::string& backend, const BackendArgs& bargs, ProtocolArgs protocol,
+                     nn::Reveal reveal, bool quiet, const std::string& json) {
   int party;
   if (pa.role == "server")
     party = 0;
@@ -69,8 +68,6 @@ void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_g
     throw mpc::InvalidArgument("--role needs --material (a file from `polympc dealer`)");
   nn::PartyPlan plan;
   plan.images = images;
-  plan.protocol = po;
-  plan.coef_frac = coef_frac;
   plan.reveal = reveal;
   nn::Network net;
   std::string model_hash;
@@ -81,7 +78,6 @@ void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_g
       throw mpc::InvalidArgument("the server runs with --model (its ONNX file), not --arch");
     net = load_server_model(model, winograd);
     model_hash = nn::model_hash(net);
-    q = std::make_unique<nn::QuantizedModel>(nn::quantize(net, ring, coef_frac));
   } else {
     // The client never reads the model: only the public architecture file.
     if (model_given)
@@ -99,6 +95,12 @@ void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_g
     model_hash = af.model_hash;
     data = nn::load_idx_dataset(data_dir, "t10k", static_cast<int64_t>(pa.first_image + images));
   }
+  // The fixed point the model was made for, unless given (as the dealer reads it).
+  plan.coef_frac = use_fixed_point(net.fixed_point, protocol);
+  const mpc::RingConfig ring = ring_of(protocol);
+  const mpc::ProtocolOptions po = protocol_of(protocol);
+  plan.protocol = po;
+  if (party == 0) q = std::make_unique<nn::QuantizedModel>(nn::quantize(net, ring, plan.coef_frac));
   check_layer_bits(po, net);
   mpc::MaterialFile material = mpc::MaterialFile::open(pa.material, party);
   mpc::Ledger ledger(pa.ledger);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "backends.h"
+#include "protocol_args.h"
 #include "polympc/mpc/material_file.h"
 #include "polympc/mpc/session.h"
 #include "polympc/nn/party.h"
@@ -44,13 +45,14 @@ void add_insecure_seed_option(CLI::App& cmd, std::optional<uint64_t>& seed);
 /// traffic of this party; writes JSON when `json` is set. `model_given`: whether the user
 /// passed --model (the client must not).
 /// `winograd`: the server's --winograd spec (load_server_model); the client refuses one
-/// other than "off" (its architecture file carries the forms). `coef_frac`: the polynomial
-/// coefficient scale the model was made for (use_fixed_point; -1 = f + 8), the dealer's.
+/// other than "off" (its architecture file carries the forms). The ring and the
+/// coefficient scale are the fixed point recorded in the file the party loads (the
+/// server's model, the client's architecture file; use_fixed_point) unless `protocol`
+/// gives --bits/--frac.
 void run_infer_party(const PartyArgs& pa, const std::string& model, bool model_given,
                      const std::string& winograd, const std::string& data, size_t images,
-                     const std::string& backend, const BackendArgs& bargs, const mpc::RingConfig& ring,
-                     const mpc::ProtocolOptions& po, int coef_frac, nn::Reveal reveal, bool quiet,
-                     const std::string& json);
+                     const std::string& backend, const BackendArgs& bargs, ProtocolArgs protocol,
+                     nn::Reveal reveal, bool quiet, const std::string& json);
 
 /// Prints one party's per-phase traffic and summary line, and for the client (`role`
 /// "client") its accuracy or, without labels, its predicted classes; writes the JSON

@@ -21,7 +21,6 @@
 
 #include "backends.h"
 #include "commands.h"
-#include "protocol_args.h"
 #include "polympc/nn/block_alloc.h"
 #include "polympc/nn/dataset.h"
 #include "polympc/nn/inference.h"
@@ -457,9 +456,8 @@ std::vector<Point> run_qat(const TrainArgs& a) {
   nn::Network net = nn::load_onnx(a.base_model);
   std::map<std::string, std::string> meta = nn::onnx_metadata(a.base_model);
   train::TrainOptions o = a.o;
-  int bits = o.ring_bits, coef_frac = 0;  // only the model's f is read (--bits stays the evaluation's)
-  o.qat_frac = o.frac_bits;
-  model_fixed_point(a.base_model, bits, /*bits_given=*/true, o.qat_frac, /*frac_given=*/false, coef_frac);
+  // The model's f (its recorded fixed point), else --frac; --bits stays the evaluation's.
+  o.qat_frac = net.fixed_point.frac != 0 ? net.fixed_point.frac : o.frac_bits;
   for (nn::Layer& L : net.layers) L.ring_bits = 0;
   meta.erase(nn::kRingBitsMetadata);
   meta["polympc.method"] = "qat";

@@ -34,6 +34,19 @@ bool have_fashion_mnist() {
   return fs::exists(std::string(nn::kFashionMnistDir) + "/train-images-idx3-ubyte.gz");
 }
 
+// A short fine-tuning run: one epoch of `train_limit` images, evaluated on `test_limit`.
+polympc::train::TrainOptions tiny_finetune(int64_t train_limit, int64_t test_limit, const std::string& out) {
+  polympc::train::TrainOptions o;
+  o.epochs = 1;
+  o.train_limit = train_limit;
+  o.test_limit = test_limit;
+  o.batch_size = 64;
+  o.lr = 5e-4;
+  o.threads = 2;
+  o.out = temp_path(out) + ".onnx";
+  return o;
+}
+
 TEST(IrNet, BlockReluEqualsTheFloatTwinOnEveryPatchKind) {
   // conv 7x26x26 -> Block-ReLU with 1x1, identity, zero, 3x3, 4x5, 8x8, 2x7 (right / bottom
   // patches cropped) -> avg pool -> linear, and a plane smaller than the patch (8x8 on 6x6).
@@ -102,14 +115,7 @@ TEST(IrNet, ToNetworkReturnsTheParametersAndTrainingMovesThem) {
 TEST(Finetune, BlockReluAllocationFineTunesExportsAndRunsIn2pcLikeItsTwin) {
   if (!have_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   const nn::Network base = nn::load_onnx(std::string(POLYMPC_SOURCE_DIR) + "/models/fmnist_cnn.onnx");
-  polympc::train::TrainOptions o;
-  o.epochs = 1;
-  o.train_limit = 512;
-  o.test_limit = 200;
-  o.batch_size = 64;
-  o.lr = 5e-4;
-  o.threads = 2;
-  o.out = temp_path("finetune") + ".onnx";
+  polympc::train::TrainOptions o = tiny_finetune(512, 200, "finetune");
   std::ostringstream log;
   const int64_t budget = nn::network_drelus(base) / 10;
   const polympc::train::BlockReluCalibration c = polympc::train::measure_block_relu(base, 8, o);
@@ -203,15 +209,8 @@ TEST(Qat, FakeQuantizedForwardFollowsTheFixedPointTwin) {
   fq.sum().backward();
   EXPECT_GT(xq.grad().abs().sum().item<double>(), 0.0) << "the gradient passes straight through";
 
-  polympc::train::TrainOptions o;
-  o.epochs = 1;
-  o.train_limit = 256;
-  o.test_limit = 100;
-  o.batch_size = 64;
-  o.lr = 5e-4;
-  o.threads = 2;
+  polympc::train::TrainOptions o = tiny_finetune(256, 100, "qat");
   o.qat_frac = ring.frac;
-  o.out = temp_path("qat") + ".onnx";
   std::ostringstream log;
   const polympc::train::TrainReport r = polympc::train::finetune_and_export(net, o, {{"polympc.method", "qat"}}, log);
   EXPECT_GT(r.qat_accuracy, 0.2) << "well above chance at f = 3";
